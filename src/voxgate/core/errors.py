@@ -1,0 +1,111 @@
+"""Every error voxgate raises, in one tree.
+
+    VoxgateError
+    ├── ConfigError                 the catalog or settings are wrong (raised at start-up)
+    ├── ModelAssemblyError          bundled weights missing, or their checksum does not match
+    ├── RequestError                the caller sent something we cannot serve (4xx)
+    │   ├── InvalidRequestError     malformed or out-of-range input              -> 400
+    │   ├── AuthenticationError     missing or wrong API key                     -> 401
+    │   ├── ModelNotFoundError      `model` names nothing in the catalog         -> 404
+    │   ├── PayloadTooLargeError    body over the configured limit               -> 413
+    │   └── NoEligibleModelError    constraints rule out every model             -> 400
+    └── BackendError                an upstream model server failed (`retryable` says if
+        │                           another model may be tried)
+        ├── BackendConnectError     could not connect                (retryable)
+        ├── BackendTimeoutError     no answer in time                (retryable)
+        ├── BackendStatusError      upstream answered 4xx/5xx        (retryable on 429, 5xx)
+        ├── BackendProtocolError    upstream answered nonsense       (not retryable)
+        └── AllBackendsFailedError  every model in the plan failed   -> 502
+
+Only `voxgate.server.errors` turns these into HTTP statuses and bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class VoxgateError(Exception):
+    """Base of every voxgate error."""
+
+
+class ConfigError(VoxgateError):
+    """The catalog file or settings are invalid; the message says which key and why."""
+
+
+class ModelAssemblyError(VoxgateError):
+    """Bundled model weights could not be found or verified."""
+
+
+class RequestError(VoxgateError):
+    """The caller's request cannot be served as sent."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+
+class InvalidRequestError(RequestError):
+    """Malformed JSON, wrong types, missing fields, out-of-range values."""
+
+
+class AuthenticationError(RequestError):
+    """No API key, or one that is not configured."""
+
+
+class ModelNotFoundError(RequestError):
+    """`model` is neither a catalog id nor a routing profile."""
+
+
+class PayloadTooLargeError(RequestError):
+    """The request body is larger than the configured limit."""
+
+
+class NoEligibleModelError(RequestError):
+    """Every model was ruled out; `rejections` maps model id to the reason."""
+
+    def __init__(self, message: str, rejections: Mapping[str, str]) -> None:
+        super().__init__(message, param="routing", code="no_eligible_model")
+        self.rejections = dict(rejections)
+
+
+class BackendError(VoxgateError):
+    """An upstream model server failed."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, model_id: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.model_id = model_id
+        self.status = status
+
+
+class BackendConnectError(BackendError):
+    retryable = True
+
+
+class BackendTimeoutError(BackendError):
+    retryable = True
+
+
+class BackendStatusError(BackendError):
+    """The upstream answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, model_id: str = "", status: int | None = None) -> None:
+        super().__init__(message, model_id=model_id, status=status)
+        self.retryable = status is not None and (status == 429 or status >= 500)
+
+
+class BackendProtocolError(BackendError):
+    """The upstream answered, but not in the OpenAI shape."""
+
+
+class AllBackendsFailedError(BackendError):
+    """Every model in the fallback plan failed; `attempts` lists (model id, error message)."""
+
+    def __init__(self, message: str, attempts: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.attempts = attempts

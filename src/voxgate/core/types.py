@@ -1,0 +1,167 @@
+"""Value types shared by every layer.
+
+Everything here is a frozen dataclass or an enum: plain data, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JSONObject = dict[str, Any]
+
+
+class Capability(StrEnum):
+    """What a model can do beyond plain chat."""
+
+    TOOLS = "tools"
+    JSON = "json"
+    VISION = "vision"
+    AUDIO = "audio"
+
+
+class Locality(StrEnum):
+    """Where a model runs: on this machine, on a private network, or in a public cloud."""
+
+    LOCAL = "local"
+    PRIVATE = "private"
+    CLOUD = "cloud"
+
+
+class Mode(StrEnum):
+    """Routing profile: what the policy optimises."""
+
+    QUALITY = "quality"
+    BALANCED = "balanced"
+    COST = "cost"
+    FAST = "fast"
+
+
+class ToolCallStyle(StrEnum):
+    """How a model writes tool calls: natively, as a fenced JSON block in text, or not at all."""
+
+    NATIVE = "native"
+    FENCED_JSON = "fenced_json"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6
+
+
+@dataclass(frozen=True)
+class LocalWeights:
+    """Where an embedded model's GGUF weights ship: one file, or byte chunks across packages."""
+
+    file_name: str
+    packages: tuple[str, ...]
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """One routable model, as the catalog declares it.
+
+    `quality_hint` is the prior probability of a good answer on a typical prompt, used by the
+    predictor for models it has no data about. `ttft_ms` and `tokens_per_s` seed the live
+    latency estimate until real measurements arrive.
+    """
+
+    id: str
+    backend: str = "openai"
+    base_url: str | None = None
+    api_model: str | None = None
+    api_key_env: str | None = None
+    capabilities: frozenset[Capability] = frozenset()
+    context_window: int = 8192
+    price: Price = Price()
+    locality: Locality = Locality.CLOUD
+    quality_hint: float = 0.7
+    ttft_ms: float = 500.0
+    tokens_per_s: float = 50.0
+    tool_call_style: ToolCallStyle = ToolCallStyle.NATIVE
+    local_weights: LocalWeights | None = None
+
+    @property
+    def upstream_model(self) -> str:
+        return self.api_model or self.id
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.local_weights is not None
+
+
+@dataclass(frozen=True)
+class RoutingConstraints:
+    """What a caller declared about one request. None means 'no constraint'."""
+
+    mode: Mode = Mode.BALANCED
+    max_latency_ms: float | None = None
+    max_cost_usd: float | None = None
+    min_quality: float | None = None
+    require: frozenset[Capability] = frozenset()
+    local_only: bool = False
+    models: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    session_id: str | None = None
+
+    def as_dict(self) -> JSONObject:
+        return {
+            "mode": self.mode.value,
+            "max_latency_ms": self.max_latency_ms,
+            "max_cost_usd": self.max_cost_usd,
+            "min_quality": self.min_quality,
+            "require": sorted(c.value for c in self.require),
+            "local_only": self.local_only,
+            "models": list(self.models) if self.models is not None else None,
+            "exclude": list(self.exclude),
+            "session_id": self.session_id,
+        }
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A validated chat completion request.
+
+    `body` is the OpenAI request body without voxgate's `routing` extension; backends send it
+    upstream with `model` replaced. The other fields are derived once, at validation.
+    """
+
+    body: JSONObject
+    requested_model: str
+    stream: bool
+    include_usage: bool
+    max_tokens: int | None
+    needs: frozenset[Capability]
+    prompt_tokens_estimate: int
+    prompt_text: str = field(repr=False)
+    turn_count: int
+    fingerprint: str
+    user: str | None = None
+
+    @property
+    def messages(self) -> list[JSONObject]:
+        messages: list[JSONObject] = self.body["messages"]
+        return messages
+
+    @property
+    def has_tools(self) -> bool:
+        return bool(self.body.get("tools"))
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
