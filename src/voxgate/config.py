@@ -158,6 +158,8 @@ _TOP_KEYS = {
 
 def _enum_value(enum_type: type[_E], raw: object, where: str) -> _E:
     try:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
         return enum_type(raw)
     except ValueError as exc:
         allowed = ", ".join(str(v.value) for v in enum_type)
@@ -314,7 +316,9 @@ def load_settings(
         models=models,
         api_keys=api_keys,
         upstream_api_keys=upstream_keys,
-        max_body_bytes=int(_number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)),
+        max_body_bytes=int(
+            _number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)
+        ),
         database_path=Path(str(database)).expanduser(),
         cache_dir=default_cache_dir(env),
         log_content=bool(catalog.get("log_content", env.get("VOXGATE_LOG_CONTENT", "") == "1")),

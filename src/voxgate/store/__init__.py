@@ -1,0 +1,1 @@
+"""Durable state: the decision log (SQLite in WAL mode)."""

@@ -1,0 +1,160 @@
+"""The `voxgate` command: serve, route, models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from voxgate.config import load_settings
+from voxgate.core.errors import ConfigError, VoxgateError
+from voxgate.core.types import JSONObject
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+EXAMPLES = """\
+examples:
+  voxgate serve                                   # bundled local models on 127.0.0.1:8080
+  voxgate serve --config voxgate.yaml --port 9000 # add your own models (see README: catalog)
+  voxgate route "Write a quicksort in Rust" --mode quality
+  voxgate route "hi" --max-latency-ms 300 --json
+  voxgate models
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voxgate",
+        description="Self-hosted OpenAI-compatible model router that explains every choice.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the gateway (OpenAI API on /v1)", epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; others need api_keys)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--config", type=Path, help="catalog YAML with your models (schema in README)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    route = commands.add_parser("route", help="explain which model a prompt would get, and why")
+    route.add_argument("prompt", help="the user message to route")
+    route.add_argument("--mode", choices=["quality", "balanced", "cost", "fast"])
+    route.add_argument("--max-latency-ms", type=float)
+    route.add_argument("--max-cost-usd", type=float)
+    route.add_argument("--min-quality", type=float)
+    route.add_argument("--require", action="append", default=[], help="capability, repeatable: tools, json, vision")
+    route.add_argument("--local-only", action="store_true")
+    route.add_argument("--url", default=DEFAULT_URL, help=f"running voxgate server (default {DEFAULT_URL})")
+    route.add_argument("--api-key", default="", help="API key if the server requires one")
+    route.add_argument("--json", action="store_true", help="print the raw decision record")
+    models = commands.add_parser("models", help="list the catalog with health and live latency")
+    models.add_argument("--url", default=DEFAULT_URL)
+    models.add_argument("--api-key", default="")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voxgate.server.app import create_app
+
+    settings = load_settings(args.config, host=args.host, port=args.port)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
+        timeout_graceful_shutdown=10, ws_max_size=16 * 1024 * 1024,
+    )
+    return 0
+
+
+def _request(method: str, url: str, api_key: str, body: JSONObject | None = None) -> Any:
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.request(method, url, json=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        raise VoxgateError(f"cannot reach voxgate at {url} ({exc}); start it with `voxgate serve`") from exc
+    payload = response.json()
+    if response.status_code >= 400:
+        raise VoxgateError(payload.get("error", {}).get("message", response.text))
+    return payload
+
+
+def _routing_from(args: argparse.Namespace) -> JSONObject:
+    routing: JSONObject = {"require": args.require, "local_only": args.local_only}
+    for name in ("mode", "max_latency_ms", "max_cost_usd", "min_quality"):
+        if getattr(args, name) is not None:
+            routing[name] = getattr(args, name)
+    return routing
+
+
+def _print_decision(console: Console, decision: JSONObject) -> None:
+    console.print(f"[bold]decision[/] {decision['id']}  mode [cyan]{decision['mode']}[/]  "
+                  f"chosen [bold green]{decision['chosen']}[/]  ({decision['overhead_us']:.0f} µs)")
+    console.print(f"why: {decision['reason']}")
+    if decision.get("affinity"):
+        console.print(f"affinity: {decision['affinity']}")
+    table = Table(show_lines=False)
+    for column in ("model", "quality", "cost $", "latency ms", "verdict"):
+        table.add_column(column)
+    for c in decision["candidates"]:
+        quality = "" if c["predicted_quality"] is None else f"{c['predicted_quality']:.2f}"
+        cost = "" if c["estimated_cost_usd"] is None else f"{c['estimated_cost_usd']:.7f}"
+        latency = "" if c["estimated_latency_ms"] is None else f"{c['estimated_latency_ms']:.0f}"
+        style = "green" if c["model"] == decision["chosen"] else ("" if c["eligible"] else "dim")
+        table.add_row(c["model"], quality, cost, latency, c["reason"], style=style)
+    console.print(table)
+    console.print(f"fallback plan: {' -> '.join(decision['fallback_plan']) or '(none)'}")
+
+
+def _route(args: argparse.Namespace) -> int:
+    body = {"model": "auto", "messages": [{"role": "user", "content": args.prompt}], "routing": _routing_from(args)}
+    decision = _request("POST", f"{args.url}/v1/route", args.api_key, body)
+    if args.json:
+        print(json.dumps(decision, indent=2))
+    else:
+        _print_decision(Console(), decision)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    listing = _request("GET", f"{args.url}/v1/models", args.api_key)
+    table = Table()
+    for column in ("id", "locality", "capabilities", "context", "$/Mtok in/out", "ttft ms", "tok/s", "health"):
+        table.add_column(column)
+    for m in listing["data"]:
+        info = m["voxgate"]
+        if info.get("profile"):
+            table.add_row(m["id"], "", "routing profile", "", "", "", "", "", style="cyan")
+            continue
+        price = info["price"]
+        table.add_row(
+            m["id"], info["locality"], ",".join(info["capabilities"]), str(info["context_window"]),
+            f"{price['input_per_mtok']:g}/{price['output_per_mtok']:g}", str(info["ttft_ms"]),
+            str(info["tokens_per_s"]), info["health"],
+        )
+    Console().print(table)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    handlers = {"serve": _serve, "route": _route, "models": _models}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"voxgate: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except VoxgateError as exc:
+        print(f"voxgate: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Calling the plan: try the chosen model, fall back on retryable failures, record every attempt.
+
+Fallback happens only before anything has been streamed to the client. After the first
+chunk, a failure ends the stream with an OpenAI-style error chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from voxgate.backends.base import ChatBackend
+from voxgate.core.clock import Clock
+from voxgate.core.errors import AllBackendsFailedError, BackendError, BackendProtocolError
+from voxgate.core.types import ChatRequest, JSONObject, ModelCard
+from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.decision import Attempt, Decision, DecisionLog
+from voxgate.routing.stats import LatencyStats
+
+DecisionObserver = Callable[[Decision], None]
+
+
+def _error_chunk(exc: BackendError) -> JSONObject:
+    return {
+        "error": {
+            "message": f"the model failed after the response started: {exc.message}",
+            "type": "server_error",
+            "param": None,
+            "code": "upstream_stream_failed",
+        }
+    }
+
+
+def _usage_of(payload: JSONObject) -> tuple[int, int] | None:
+    usage = payload.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+class Dispatcher:
+    """Executes decisions against backends; keeps latency stats and circuit breakers current."""
+
+    def __init__(
+        self,
+        backends: Mapping[str, ChatBackend],
+        cards: Sequence[ModelCard],
+        stats: LatencyStats,
+        breakers: CircuitBreakers,
+        decision_log: DecisionLog,
+        clock: Clock,
+        observers: Sequence[DecisionObserver] = (),
+    ) -> None:
+        self._backends = backends
+        self._cards = {c.id: c for c in cards}
+        self._stats = stats
+        self._breakers = breakers
+        self._log = decision_log
+        self._clock = clock
+        self._observers = observers
+
+    def _plan(self, decision: Decision) -> list[str]:
+        return [m for m in [decision.chosen, *decision.fallback_plan] if m is not None]
+
+    def _fail(self, decision: Decision, model_id: str, started_s: float, exc: BackendError) -> None:
+        latency_ms = (self._clock.monotonic_s() - started_s) * 1000
+        decision.attempts.append(
+            Attempt(model_id, "error", round(latency_ms, 1), error=exc.message, retryable=exc.retryable)
+        )
+        self._breakers.record_failure(model_id)
+
+    def _skip_open(self, decision: Decision, model_id: str) -> bool:
+        reason = self._breakers.open_reason(model_id)
+        if reason is not None and decision.attempts:
+            decision.attempts.append(Attempt(model_id, "skipped", 0.0, error=reason))
+            return True
+        return False
+
+    def finish(self, decision: Decision, outcome: str) -> None:
+        """Close the record: outcome, cost; hand it to the log and observers."""
+        decision.outcome = outcome
+        if decision.answered_by and decision.usage:
+            card = self._cards[decision.answered_by]
+            decision.cost_usd = card.price.cost_usd(
+                decision.usage["prompt_tokens"], decision.usage["completion_tokens"]
+            )
+        self._log.record(decision.to_dict())
+        for observe in self._observers:
+            observe(decision)
+
+    def _succeed(
+        self, decision: Decision, model_id: str, started_s: float, ttft_s: float | None,
+        usage: tuple[int, int] | None,
+    ) -> None:
+        now_s = self._clock.monotonic_s()
+        ttft_ms = None if ttft_s is None else round((ttft_s - started_s) * 1000, 1)
+        decision.attempts.append(Attempt(model_id, "ok", round((now_s - started_s) * 1000, 1), ttft_ms))
+        decision.answered_by = model_id
+        self._breakers.record_success(model_id)
+        if usage is not None:
+            decision.usage = {"prompt_tokens": usage[0], "completion_tokens": usage[1]}
+            if ttft_s is not None and usage[1] > 1 and now_s > ttft_s:
+                self._stats.observe(model_id, ttft_ms or 0.0, (usage[1] - 1) / (now_s - ttft_s))
+
+    async def complete(self, request: ChatRequest, decision: Decision) -> JSONObject:
+        """Non-streaming call with fallback. Raises the last error when every model failed."""
+        for model_id in self._plan(decision):
+            if self._skip_open(decision, model_id):
+                continue
+            started_s = self._clock.monotonic_s()
+            try:
+                response = await self._backends[model_id].complete(request.body)
+            except BackendError as exc:
+                self._fail(decision, model_id, started_s, exc)
+                if not exc.retryable:
+                    self.finish(decision, "failed")
+                    raise
+                continue
+            self._succeed(decision, model_id, started_s, None, _usage_of(response))
+            self._observe_timings(model_id, response)
+            response["model"] = model_id
+            self.finish(decision, "ok")
+            return response
+        self.finish(decision, "failed")
+        raise self._all_failed(decision)
+
+    def _observe_timings(self, model_id: str, response: JSONObject) -> None:
+        """llama.cpp reports its own prompt and decode timings; use them when present."""
+        timings = response.get("timings")
+        if isinstance(timings, dict) and timings.get("predicted_per_second"):
+            prompt_ms = float(timings.get("prompt_ms") or 0.0)
+            self._stats.observe(model_id, prompt_ms, float(timings["predicted_per_second"]))
+
+    def _all_failed(self, decision: Decision) -> AllBackendsFailedError:
+        attempts = [(a.model, a.error or a.status) for a in decision.attempts]
+        summary = "; ".join(f"{m}: {e}" for m, e in attempts)
+        return AllBackendsFailedError(f"every model in the plan failed: {summary}", attempts)
+
+    async def open_stream(self, request: ChatRequest, decision: Decision) -> AsyncIterator[JSONObject]:
+        """Start a stream on the first model that produces a chunk; the rest of the plan is fallback."""
+        body = {**request.body, "stream_options": {"include_usage": True}}
+        for model_id in self._plan(decision):
+            if self._skip_open(decision, model_id):
+                continue
+            started_s = self._clock.monotonic_s()
+            upstream = self._backends[model_id].stream(body)
+            try:
+                first = await anext(upstream)
+            except StopAsyncIteration:
+                self._fail(decision, model_id, started_s, BackendProtocolError("empty stream", model_id=model_id))
+                continue
+            except BackendError as exc:
+                await _close(upstream)
+                self._fail(decision, model_id, started_s, exc)
+                if not exc.retryable:
+                    self.finish(decision, "failed")
+                    raise
+                continue
+            decision.answered_by = model_id
+            return self._relay(request, decision, model_id, upstream, first, started_s)
+        self.finish(decision, "failed")
+        raise self._all_failed(decision)
+
+    async def _relay(
+        self,
+        request: ChatRequest,
+        decision: Decision,
+        model_id: str,
+        upstream: AsyncIterator[JSONObject],
+        first: JSONObject,
+        started_s: float,
+    ) -> AsyncIterator[JSONObject]:
+        first_token_s = self._clock.monotonic_s()
+        usage = None
+        outcome = "cancelled"
+        try:
+            chunk: JSONObject | None = first
+            while chunk is not None:
+                usage = _usage_of(chunk) or usage
+                chunk["model"] = model_id
+                if request.include_usage or not _is_usage_only(chunk):
+                    yield chunk
+                chunk = await anext(upstream, None)
+            outcome = "ok"
+            self._succeed(decision, model_id, started_s, first_token_s, usage)
+        except BackendError as exc:
+            outcome = "failed"
+            self._fail(decision, model_id, started_s, exc)
+            decision.answered_by = model_id
+            yield _error_chunk(exc)
+        finally:
+            if outcome == "cancelled":
+                elapsed_ms = (self._clock.monotonic_s() - started_s) * 1000
+                decision.attempts.append(
+                    Attempt(model_id, "cancelled", round(elapsed_ms, 1), error="client closed the stream")
+                )
+            self.finish(decision, outcome)
+            with anyio.CancelScope(shield=True):
+                await _close(upstream)
+
+
+def _is_usage_only(chunk: JSONObject) -> bool:
+    return not chunk.get("choices") and "usage" in chunk
+
+
+async def _close(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

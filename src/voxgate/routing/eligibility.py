@@ -1,0 +1,54 @@
+"""Hard filters: which models may serve a request at all, and why the others may not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from voxgate.core.types import Capability, Locality, ModelCard, RoutingConstraints
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    eligible: tuple[ModelCard, ...]
+    rejections: dict[str, str]
+
+
+def _rejection(
+    card: ModelCard,
+    constraints: RoutingConstraints,
+    needs: frozenset[Capability],
+    tokens_needed: int,
+    open_reason: Callable[[str], str | None],
+) -> str | None:
+    if constraints.models is not None and card.id not in constraints.models:
+        return "not in the request's `models` allow-list"
+    if card.id in constraints.exclude:
+        return "excluded by the request's `exclude` list"
+    if constraints.local_only and card.locality is not Locality.LOCAL:
+        return f"local_only is set and this model runs {card.locality.value}"
+    missing = sorted(c.value for c in (needs | constraints.require) - card.capabilities)
+    if missing:
+        return f"lacks required capability: {', '.join(missing)}"
+    if tokens_needed > card.context_window:
+        return f"context window {card.context_window} tokens < {tokens_needed} needed (prompt + max_tokens)"
+    return open_reason(card.id)
+
+
+def check_eligibility(
+    cards: Sequence[ModelCard],
+    constraints: RoutingConstraints,
+    needs: frozenset[Capability],
+    tokens_needed: int,
+    open_reason: Callable[[str], str | None] = lambda _model_id: None,
+) -> EligibilityResult:
+    """Split the catalog into eligible models and rejections (model id -> reason)."""
+    eligible: list[ModelCard] = []
+    rejections: dict[str, str] = {}
+    for card in cards:
+        reason = _rejection(card, constraints, needs, tokens_needed, open_reason)
+        if reason is None:
+            eligible.append(card)
+        else:
+            rejections[card.id] = reason
+    return EligibilityResult(tuple(eligible), rejections)

@@ -1,0 +1,75 @@
+"""Cheap, deterministic features of a prompt: size, code and maths markers, difficulty."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CODE_RE = re.compile(
+    r"```|\bdef \w+\(|\bclass \w+|\bfunction\b|\bimport \w+|#include|\bSELECT\b|=>|\breturn\b|"
+    r"\b(python|javascript|typescript|rust|golang|java|c\+\+|sql|regex|bash|code|implement|"
+    r"function|compile|bug|refactor)\b",
+    re.IGNORECASE,
+)
+_MATH_RE = re.compile(
+    r"\d+\s*[-+*/^\u00d7\u00f7]\s*\d+|\b(solve|equation|integral|derivative|prove|probability|sum of|"
+    r"how many|calculate|compute|percent|theorem)\b",
+    re.IGNORECASE,
+)
+_REASONING_RE = re.compile(
+    r"\b(step by step|explain why|analy[sz]e|compare|derive|justify|trade-?offs?|design|plan)\b",
+    re.IGNORECASE,
+)
+_GREETING_RE = re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening))\b", re.IGNORECASE)
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token for English; never zero for non-empty text."""
+    return (len(text) + 3) // 4
+
+
+@dataclass(frozen=True)
+class PromptFeatures:
+    prompt_tokens: int
+    has_code: bool
+    has_math: bool
+    needs_reasoning: bool
+    is_chitchat: bool
+    turn_count: int
+
+    @property
+    def difficulty(self) -> float:
+        """Roughly -1 (trivial) .. +2 (hard); 0 is a typical prompt."""
+        score = 0.0
+        if self.is_chitchat:
+            score -= 1.0
+        elif self.prompt_tokens < 12:
+            score -= 0.3
+        score += 0.6 if self.has_code else 0.0
+        score += 0.7 if self.has_math else 0.0
+        score += 0.5 if self.needs_reasoning else 0.0
+        score += 0.3 if self.prompt_tokens > 500 else 0.0
+        score += 0.2 if self.turn_count > 3 else 0.0
+        return score
+
+    @property
+    def expected_output_tokens(self) -> int:
+        if self.is_chitchat:
+            return 30
+        if self.has_code:
+            return 250
+        if self.has_math or self.needs_reasoning:
+            return 180
+        return 120
+
+
+def extract_features(prompt_text: str, prompt_tokens: int, turn_count: int) -> PromptFeatures:
+    """Features of the latest user turn (`prompt_text`) plus the size of the whole prompt."""
+    return PromptFeatures(
+        prompt_tokens=prompt_tokens,
+        has_code=bool(_CODE_RE.search(prompt_text)),
+        has_math=bool(_MATH_RE.search(prompt_text)),
+        needs_reasoning=bool(_REASONING_RE.search(prompt_text)),
+        is_chitchat=bool(_GREETING_RE.match(prompt_text)) and len(prompt_text) < 60,
+        turn_count=turn_count,
+    )

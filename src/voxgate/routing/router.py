@@ -1,0 +1,164 @@
+"""The router: eligibility, prediction, estimates and policy combined into a Decision."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from voxgate.core.clock import Clock
+from voxgate.core.errors import NoEligibleModelError
+from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints
+from voxgate.routing.affinity import SessionAffinity
+from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.decision import CandidateRecord, Decision
+from voxgate.routing.eligibility import check_eligibility
+from voxgate.routing.features import PromptFeatures, extract_features
+from voxgate.routing.policy import Candidate, PolicyResult, choose
+from voxgate.routing.predictor import QualityPredictor
+from voxgate.routing.stats import LatencyStats
+
+
+def new_decision_id() -> str:
+    return "dec_" + secrets.token_hex(12)
+
+
+def _no_model_message(rejections: dict[str, str]) -> str:
+    details = "; ".join(f"{model}: {reason}" for model, reason in rejections.items())
+    return (
+        f"No model can serve this request under its constraints. {details}. "
+        "Relax the constraints (routing.max_latency_ms, max_cost_usd, min_quality, require, "
+        "local_only, models) or add a model with the missing capability to the catalog."
+    )
+
+
+class Router:
+    """Decides which model serves a request. Owns no I/O: it only reads live stats."""
+
+    def __init__(
+        self,
+        cards: Sequence[ModelCard],
+        predictor: QualityPredictor,
+        stats: LatencyStats,
+        breakers: CircuitBreakers,
+        affinity: SessionAffinity,
+        clock: Clock,
+    ) -> None:
+        self._cards = tuple(cards)
+        self._predictor = predictor
+        self._stats = stats
+        self._breakers = breakers
+        self._affinity = affinity
+        self._clock = clock
+
+    @property
+    def cards(self) -> tuple[ModelCard, ...]:
+        return self._cards
+
+    def decide(self, request: ChatRequest, constraints: RoutingConstraints, profile: str) -> Decision:
+        """Build the full decision; raises NoEligibleModelError listing why each model was ruled out."""
+        started_s = self._clock.monotonic_s()
+        features = extract_features(request.prompt_text, request.prompt_tokens_estimate, request.turn_count)
+        output_tokens = min(request.max_tokens or features.expected_output_tokens, features.expected_output_tokens)
+        tokens_needed = request.prompt_tokens_estimate + (request.max_tokens or output_tokens)
+        cards = self._cards
+        direct = not profile.startswith("auto")
+        if direct:
+            cards = tuple(c for c in self._cards if c.id == profile)
+        eligibility = check_eligibility(
+            cards, constraints, request.needs, tokens_needed, self._breakers.open_reason
+        )
+        candidates = self._score(request, features, eligibility.eligible, output_tokens)
+        affinity_model = None if direct else self._affinity.model_for(constraints.session_id)
+        result = choose(list(candidates.values()), constraints, affinity_model)
+        rejections = {**eligibility.rejections, **result.rejections}
+        if result.chosen is None:
+            raise NoEligibleModelError(_no_model_message(rejections), rejections)
+        overhead_us = (self._clock.monotonic_s() - started_s) * 1e6
+        return self._record(request, constraints, profile, features, candidates, result, rejections, overhead_us)
+
+    def remember_answer(self, session_id: str | None, model_id: str) -> None:
+        self._affinity.remember(session_id, model_id)
+
+    def _score(
+        self,
+        request: ChatRequest,
+        features: PromptFeatures,
+        eligible: Sequence[ModelCard],
+        output_tokens: int,
+    ) -> dict[str, Candidate]:
+        qualities = self._predictor.predict(request.prompt_text, features, eligible)
+        return {
+            card.id: Candidate(
+                model_id=card.id,
+                quality=qualities[card.id].quality,
+                cost_usd=card.price.cost_usd(request.prompt_tokens_estimate, output_tokens),
+                latency_ms=self._stats.estimate_ms(card.id, output_tokens),
+            )
+            for card in eligible
+        }
+
+    def _record(
+        self,
+        request: ChatRequest,
+        constraints: RoutingConstraints,
+        profile: str,
+        features: PromptFeatures,
+        candidates: dict[str, Candidate],
+        result: PolicyResult,
+        rejections: dict[str, str],
+        overhead_us: float,
+    ) -> Decision:
+        records = []
+        for card in self._cards:
+            scored = candidates.get(card.id)
+            if scored is None or card.id in result.rejections:
+                records.append(self._rejected_record(card.id, scored, rejections.get(card.id, "not requested")))
+                continue
+            reason = "chosen" if card.id == result.chosen else result.passed_over.get(card.id, "")
+            records.append(
+                CandidateRecord(
+                    model=card.id,
+                    eligible=True,
+                    predicted_quality=scored.quality,
+                    quality_source=self._predictor.version,
+                    estimated_cost_usd=scored.cost_usd,
+                    estimated_latency_ms=round(scored.latency_ms, 1),
+                    reason=reason,
+                )
+            )
+        return Decision(
+            id=new_decision_id(),
+            created_at=self._clock.wall_s(),
+            profile=profile,
+            mode="direct" if not profile.startswith("auto") else constraints.mode.value,
+            constraints=constraints.as_dict(),
+            request={
+                "fingerprint": request.fingerprint,
+                "prompt_tokens_estimate": request.prompt_tokens_estimate,
+                "max_tokens": request.max_tokens,
+                "needs": sorted(n.value for n in request.needs),
+                "turns": request.turn_count,
+                "stream": request.stream,
+                "difficulty": round(features.difficulty, 2),
+            },
+            candidates=records,
+            chosen=result.chosen,
+            fallback_plan=list(result.plan[1:]),
+            reason=result.reason,
+            predictor_version=self._predictor.version,
+            overhead_us=round(overhead_us, 1),
+            affinity=result.affinity_note,
+        )
+
+    def _rejected_record(self, model_id: str, scored: Candidate | None, reason: str) -> CandidateRecord:
+        if scored is None:
+            return CandidateRecord(model=model_id, eligible=False, reason=reason)
+        return CandidateRecord(
+            model=model_id,
+            eligible=False,
+            predicted_quality=scored.quality,
+            quality_source=self._predictor.version,
+            estimated_cost_usd=scored.cost_usd,
+            estimated_latency_ms=round(scored.latency_ms, 1),
+            reason=reason,
+        )

@@ -1,0 +1,82 @@
+"""The one place that turns voxgate errors into HTTP statuses and OpenAI-shaped error bodies."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from voxgate.core.errors import (
+    AllBackendsFailedError,
+    AuthenticationError,
+    BackendError,
+    BackendStatusError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    NoEligibleModelError,
+    PayloadTooLargeError,
+    RequestError,
+    VoxgateError,
+)
+from voxgate.core.types import JSONObject
+
+
+class NotReadyError(RequestError):
+    """The server is still starting its models."""
+
+
+def error_body(message: str, error_type: str, param: str | None = None, code: str | None = None) -> JSONObject:
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def _status_and_type(exc: VoxgateError) -> tuple[int, str]:
+    table: list[tuple[type[VoxgateError], int, str]] = [
+        (AuthenticationError, 401, "invalid_request_error"),
+        (ModelNotFoundError, 404, "invalid_request_error"),
+        (PayloadTooLargeError, 413, "invalid_request_error"),
+        (NoEligibleModelError, 400, "invalid_request_error"),
+        (InvalidRequestError, 400, "invalid_request_error"),
+        (NotReadyError, 503, "server_error"),
+        (AllBackendsFailedError, 502, "server_error"),
+    ]
+    for error_class, status, error_type in table:
+        if isinstance(exc, error_class):
+            return status, error_type
+    if isinstance(exc, BackendStatusError) and exc.status is not None and 400 <= exc.status < 500:
+        return (429, "rate_limit_error") if exc.status == 429 else (400, "invalid_request_error")
+    if isinstance(exc, BackendError):
+        return 502, "server_error"
+    return 500, "server_error"
+
+
+def error_response(exc: VoxgateError, headers: dict[str, str] | None = None) -> JSONResponse:
+    status, error_type = _status_and_type(exc)
+    if isinstance(exc, RequestError):
+        body = error_body(exc.message, error_type, exc.param, exc.code)
+        if isinstance(exc, NoEligibleModelError):
+            body["error"]["rejections"] = exc.rejections
+    elif isinstance(exc, BackendError):
+        body = error_body(f"upstream model failed: {exc.message}", error_type, None, "upstream_error")
+    else:
+        body = error_body(str(exc), error_type)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def handle_voxgate_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VoxgateError)
+    return error_response(exc)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = int(getattr(exc, "status_code", 500))
+    detail = str(getattr(exc, "detail", "error"))
+    if status == 404:
+        detail = f"no route {request.method} {request.url.path}; see GET /v1/models and the README for the API"
+    elif status == 405:
+        detail = f"method {request.method} is not allowed on {request.url.path}"
+    return JSONResponse(error_body(detail, "invalid_request_error"), status_code=status)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        error_body("internal error in voxgate; the server log has details", "server_error"), status_code=500
+    )

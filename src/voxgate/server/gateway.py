@@ -1,0 +1,121 @@
+"""The running gateway: local models, backends, router, dispatcher and decision log, wired.
+
+`Gateway.run` starts everything inside one task group and tears it down in reverse order.
+Embedded local models start in the background so `/healthz` answers at once and `/readyz`
+turns 200 when every model is reachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+
+from voxgate.backends.base import ChatBackend
+from voxgate.backends.openai_compat import OpenAICompatBackend
+from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.config import Settings
+from voxgate.core.clock import Clock, SystemClock
+from voxgate.core.types import ModelCard, ToolCallStyle
+from voxgate.models.local_server import LocalFleet, start_local_models
+from voxgate.routing.affinity import SessionAffinity
+from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
+from voxgate.routing.router import Router
+from voxgate.routing.stats import LatencyStats
+from voxgate.server.metrics import GatewayMetrics
+from voxgate.store.sqlite import SQLiteDecisionLog
+
+log = logging.getLogger("voxgate.gateway")
+
+
+class Gateway:
+    """Everything a request needs; built by `Gateway.run`."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None, predictor: QualityPredictor | None = None):
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = GatewayMetrics()
+        self.decision_log = SQLiteDecisionLog(settings.database_path)
+        self.stats = LatencyStats(settings.models)
+        self.breakers = CircuitBreakers(
+            self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s
+        )
+        self.cards: tuple[ModelCard, ...] = settings.models
+        self.predictor = predictor or HeuristicPredictor()
+        self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
+        self.backends: dict[str, ChatBackend] = {}
+        self.dispatcher: Dispatcher | None = None
+        self.ready = asyncio.Event()
+        self.startup_error: str | None = None
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        )
+        self._fleet: LocalFleet | None = None
+
+    def _backend_for(self, card: ModelCard) -> ChatBackend:
+        backend: ChatBackend = OpenAICompatBackend(
+            card,
+            api_key=self.settings.upstream_api_keys.get(card.id),
+            connect_timeout_s=self.settings.connect_timeout_s,
+            read_timeout_s=self.settings.request_timeout_s,
+            client=self._http,
+        )
+        if card.tool_call_style is ToolCallStyle.FENCED_JSON:
+            backend = FencedToolCallAdapter(backend)
+        return backend
+
+    async def _start_models(self) -> None:
+        embedded = [c for c in self.settings.models if c.is_embedded]
+        resolved = {c.id: c for c in self.settings.models}
+        if embedded:
+            self._fleet = await start_local_models(embedded, self.settings.cache_dir, self.settings.local)
+            for card in self._fleet.cards:
+                resolved[card.id] = card
+            for model_id, (ttft_ms, tokens_per_s) in self._fleet.warmup.items():
+                self.stats.observe(model_id, ttft_ms, tokens_per_s)
+        self.cards = tuple(resolved[c.id] for c in self.settings.models)
+        self.backends = {card.id: self._backend_for(card) for card in self.cards}
+        self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
+        self.dispatcher = Dispatcher(
+            self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
+            observers=[self.metrics.observe_decision],
+        )
+        self.ready.set()
+        log.info("voxgate ready with %d models", len(self.cards))
+
+    async def _start_models_reporting(self) -> None:
+        try:
+            await self._start_models()
+        except Exception as exc:
+            self.startup_error = f"{type(exc).__name__}: {exc}"
+            log.error("voxgate could not start its models: %s", self.startup_error)
+
+    @contextlib.asynccontextmanager
+    async def run(self) -> AsyncIterator[Gateway]:
+        """Start models, the decision log writer and backends; stop them all on exit."""
+        await self.decision_log.open()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                writer = tasks.create_task(self.decision_log.run_writer())
+                starter = tasks.create_task(self._start_models_reporting())
+                try:
+                    yield self
+                finally:
+                    starter.cancel()
+                    await self.decision_log.close()
+                    writer.cancel()
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        for backend in self.backends.values():
+            await backend.aclose()
+        await self._http.aclose()
+        if self._fleet is not None:
+            await self._fleet.stop()

@@ -1,0 +1,172 @@
+"""OpenAI-compatible routes plus voxgate's explain and decision-log endpoints."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from voxgate.core.errors import InvalidRequestError, ModelNotFoundError
+from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
+from voxgate.routing.decision import Decision
+from voxgate.routing.dispatcher import Dispatcher
+from voxgate.server.constraints import PROFILES, parse_constraints
+from voxgate.server.errors import NotReadyError, error_body
+from voxgate.server.gateway import Gateway
+from voxgate.server.http_io import encode_sse, read_json
+from voxgate.server.validation import parse_chat_request
+
+MAX_DECISIONS_PAGE = 1000
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def _dispatcher(gateway: Gateway) -> Dispatcher:
+    if gateway.dispatcher is None:
+        detail = f" Start-up failed: {gateway.startup_error}" if gateway.startup_error else ""
+        raise NotReadyError(
+            "voxgate is still starting its models; poll GET /readyz until it returns 200." + detail,
+            code="not_ready",
+        )
+    return gateway.dispatcher
+
+
+async def _parse(request: Request, gateway: Gateway) -> tuple[ChatRequest, RoutingConstraints]:
+    body = await read_json(request, gateway.settings.max_body_bytes)
+    routing = body.pop("routing", None)
+    chat = parse_chat_request(body)
+    model = chat.requested_model
+    if model not in PROFILES and gateway.settings.model(model) is None:
+        known = ", ".join([*PROFILES, *(c.id for c in gateway.cards)])
+        raise ModelNotFoundError(
+            f"The model {model!r} does not exist in this voxgate catalog. Use one of: {known}.",
+            param="model",
+            code="model_not_found",
+        )
+    constraints = parse_constraints(
+        model, routing, request.headers, gateway.settings.default_mode, chat.user
+    )
+    return chat, constraints
+
+
+def _decision_headers(decision: Decision, model_id: str | None) -> dict[str, str]:
+    return {
+        "x-voxgate-decision-id": decision.id,
+        "x-voxgate-model": model_id or "",
+        "x-voxgate-mode": decision.mode,
+    }
+
+
+async def chat_completions(request: Request) -> Response:
+    gateway = _gateway(request)
+    dispatcher = _dispatcher(gateway)
+    chat, constraints = await _parse(request, gateway)
+    decision = gateway.router.decide(chat, constraints, chat.requested_model)
+    if gateway.settings.log_content:
+        decision.content = {"prompt": chat.prompt_text}
+    if chat.stream:
+        chunks = await dispatcher.open_stream(chat, decision)
+        gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
+        return StreamingResponse(
+            encode_sse(chunks),
+            media_type="text/event-stream",
+            headers={**_decision_headers(decision, decision.answered_by), "cache-control": "no-cache"},
+        )
+    response = await dispatcher.complete(chat, decision)
+    gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
+    return JSONResponse(response, headers=_decision_headers(decision, decision.answered_by))
+
+
+async def explain_route(request: Request) -> Response:
+    """POST /v1/route: the decision for a request, without calling any model."""
+    gateway = _gateway(request)
+    _dispatcher(gateway)
+    chat, constraints = await _parse(request, gateway)
+    decision = gateway.router.decide(chat, constraints, chat.requested_model)
+    decision.outcome = "explained"
+    return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
+
+
+async def get_decision(request: Request) -> Response:
+    decision_id = request.path_params["decision_id"]
+    found = await _gateway(request).decision_log.get(decision_id)
+    if found is None:
+        body = error_body(
+            f"no decision {decision_id!r}: ids come from the x-voxgate-decision-id response header",
+            "invalid_request_error", "decision_id", "decision_not_found",
+        )
+        return JSONResponse(body, status_code=404)
+    return JSONResponse(found)
+
+
+def _query_number(request: Request, name: str, default: float, maximum: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidRequestError(f"query parameter {name} must be a number", param=name) from None
+    if not math.isfinite(value) or not 0 <= value <= maximum:
+        raise InvalidRequestError(f"query parameter {name} must be between 0 and {maximum:g}", param=name)
+    return value
+
+
+async def list_decisions(request: Request) -> Response:
+    since = _query_number(request, "since", 0.0, 1e12)
+    limit = int(_query_number(request, "limit", 100, MAX_DECISIONS_PAGE))
+    model = request.query_params.get("model")
+    decisions = await _gateway(request).decision_log.query(since=since, model=model, limit=limit)
+    return JSONResponse({"object": "list", "data": decisions})
+
+
+def _model_entry(gateway: Gateway, model_id: str) -> JSONObject:
+    card = next(c for c in gateway.cards if c.id == model_id)
+    latency = gateway.stats.snapshot(card.id)
+    return {
+        "id": card.id,
+        "object": "model",
+        "created": 0,
+        "owned_by": "voxgate-local" if card.is_embedded else "voxgate",
+        "voxgate": {
+            "capabilities": sorted(c.value for c in card.capabilities),
+            "context_window": card.context_window,
+            "price": {"input_per_mtok": card.price.input_per_mtok, "output_per_mtok": card.price.output_per_mtok},
+            "locality": card.locality.value,
+            "quality_prior": card.quality_hint,
+            "health": gateway.breakers.open_reason(card.id) or ("ok" if gateway.ready.is_set() else "starting"),
+            "ttft_ms": round(latency.ttft_ms, 1) if latency else None,
+            "tokens_per_s": round(latency.tokens_per_s, 1) if latency else None,
+        },
+    }
+
+
+async def list_models(request: Request) -> Response:
+    gateway = _gateway(request)
+    models = [_model_entry(gateway, c.id) for c in gateway.cards]
+    profiles = [
+        {"id": p, "object": "model", "created": 0, "owned_by": "voxgate-router",
+         "voxgate": {"profile": True}}
+        for p in PROFILES
+    ]
+    return JSONResponse({"object": "list", "data": models + profiles})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    gateway = _gateway(request)
+    if gateway.ready.is_set():
+        return JSONResponse({"status": "ready", "models": [c.id for c in gateway.cards]})
+    status = "failed" if gateway.startup_error else "starting"
+    return JSONResponse({"status": status, "error": gateway.startup_error}, status_code=503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(_gateway(request).metrics.render(), media_type="text/plain; version=0.0.4")
