@@ -1,0 +1,173 @@
+"""Fallback and recording, with in-memory backends and a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from voxgate.core.clock import ManualClock
+from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError, BackendStatusError
+from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Price, RoutingConstraints
+from voxgate.routing.affinity import SessionAffinity
+from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.decision import Decision
+from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.predictor import HeuristicPredictor
+from voxgate.routing.router import Router
+from voxgate.routing.stats import LatencyStats
+
+CARDS = (
+    ModelCard("a", quality_hint=0.9, price=Price(1, 1)),
+    ModelCard("b", quality_hint=0.8, price=Price(1, 1)),
+)
+
+
+class ScriptedBackend:
+    """Fails with `error` (before or after the first chunk) or answers."""
+
+    def __init__(self, model_id: str, error: BackendError | None = None, fail_after_first: bool = False) -> None:
+        self.model_id = model_id
+        self.error = error
+        self.fail_after_first = fail_after_first
+        self.calls = 0
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return {"choices": [{"message": {"content": "ok"}}], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.calls += 1
+        if self.error is not None and not self.fail_after_first:
+            raise self.error
+        yield {"choices": [{"delta": {"content": "o"}}]}
+        if self.error is not None:
+            raise self.error
+        yield {"choices": [{"delta": {"content": "k"}}]}
+        yield {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+
+    async def aclose(self) -> None:
+        return None
+
+
+class ListLog:
+    def __init__(self) -> None:
+        self.records: list[JSONObject] = []
+
+    def record(self, decision: JSONObject) -> None:
+        self.records.append(decision)
+
+    async def get(self, decision_id: str) -> JSONObject | None:
+        return None
+
+    async def query(self, *, since: float | None, model: str | None, limit: int) -> list[JSONObject]:
+        return []
+
+
+def _request(stream: bool = False, include_usage: bool = False) -> ChatRequest:
+    body: JSONObject = {"model": "auto", "messages": [{"role": "user", "content": "hello"}]}
+    return ChatRequest(
+        body=body, requested_model="auto", stream=stream, include_usage=include_usage, max_tokens=None,
+        needs=frozenset(), prompt_tokens_estimate=3, prompt_text="hello", turn_count=1, fingerprint="f",
+    )
+
+
+def _setup(a: ScriptedBackend, b: ScriptedBackend) -> tuple[Router, Dispatcher, ListLog, ManualClock]:
+    clock = ManualClock()
+    stats = LatencyStats(CARDS)
+    breakers = CircuitBreakers(clock, failure_threshold=2, cooldown_s=10)
+    router = Router(CARDS, HeuristicPredictor(), stats, breakers, SessionAffinity(), clock)
+    log = ListLog()
+    dispatcher = Dispatcher({"a": a, "b": b}, CARDS, stats, breakers, log, clock)
+    return router, dispatcher, log, clock
+
+
+def _decide(router: Router, stream: bool = False) -> tuple[ChatRequest, Decision]:
+    request = _request(stream)
+    from voxgate.core.types import Mode
+
+    return request, router.decide(request, RoutingConstraints(mode=Mode.QUALITY), "auto")
+
+
+async def test_complete_falls_back_on_retryable_error_and_records_both_attempts() -> None:
+    router, dispatcher, log, _ = _setup(ScriptedBackend("a", BackendConnectError("refused")), ScriptedBackend("b"))
+    request, decision = _decide(router)
+    assert decision.chosen == "a"
+    response = await dispatcher.complete(request, decision)
+    assert response["model"] == "b"
+    assert [(a.model, a.status) for a in decision.attempts] == [("a", "error"), ("b", "ok")]
+    assert decision.attempts[0].retryable is True
+    assert decision.outcome == "ok" and decision.answered_by == "b"
+    assert decision.cost_usd == pytest.approx(5 / 1e6)
+    assert log.records[-1]["id"] == decision.id
+
+
+async def test_complete_does_not_retry_client_errors() -> None:
+    a = ScriptedBackend("a", BackendStatusError("bad request", status=400))
+    b = ScriptedBackend("b")
+    router, dispatcher, log, _ = _setup(a, b)
+    request, decision = _decide(router)
+    with pytest.raises(BackendStatusError):
+        await dispatcher.complete(request, decision)
+    assert b.calls == 0
+    assert log.records[-1]["outcome"] == "failed"
+
+
+async def test_all_failed_lists_every_attempt() -> None:
+    router, dispatcher, _, _ = _setup(
+        ScriptedBackend("a", BackendStatusError("busy", status=503)),
+        ScriptedBackend("b", BackendStatusError("limited", status=429)),
+    )
+    request, decision = _decide(router)
+    with pytest.raises(AllBackendsFailedError) as info:
+        await dispatcher.complete(request, decision)
+    assert [m for m, _ in info.value.attempts] == ["a", "b"]
+
+
+async def test_stream_falls_back_before_first_chunk() -> None:
+    router, dispatcher, log, _ = _setup(ScriptedBackend("a", BackendConnectError("refused")), ScriptedBackend("b"))
+    request, decision = _decide(router, stream=True)
+    chunks = [c async for c in await dispatcher.open_stream(request, decision)]
+    assert [c["model"] for c in chunks] == ["b", "b"]
+    assert all("usage" not in c for c in chunks), "usage chunk is dropped unless include_usage was asked"
+    assert [(a.model, a.status) for a in decision.attempts] == [("a", "error"), ("b", "ok")]
+    assert decision.usage == {"prompt_tokens": 3, "completion_tokens": 2}
+    assert log.records[-1]["outcome"] == "ok"
+
+
+async def test_stream_failure_after_first_chunk_ends_with_error_chunk() -> None:
+    router, dispatcher, log, _ = _setup(
+        ScriptedBackend("a", BackendConnectError("dropped"), fail_after_first=True), ScriptedBackend("b")
+    )
+    request, decision = _decide(router, stream=True)
+    chunks = [c async for c in await dispatcher.open_stream(request, decision)]
+    assert chunks[0]["choices"][0]["delta"]["content"] == "o"
+    assert chunks[-1]["error"]["code"] == "upstream_stream_failed"
+    assert decision.outcome == "failed"
+    assert [a.model for a in decision.attempts] == ["a"]
+
+
+async def test_stream_closed_by_client_is_recorded_as_cancelled() -> None:
+    router, dispatcher, log, _ = _setup(ScriptedBackend("a"), ScriptedBackend("b"))
+    request, decision = _decide(router, stream=True)
+    stream = await dispatcher.open_stream(request, decision)
+    await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert decision.outcome == "cancelled"
+    assert decision.attempts[-1].status == "cancelled"
+
+
+async def test_circuit_opens_after_threshold_and_router_skips_model() -> None:
+    router, dispatcher, _, clock = _setup(ScriptedBackend("a", BackendConnectError("down")), ScriptedBackend("b"))
+    for _ in range(2):
+        request, decision = _decide(router)
+        await dispatcher.complete(request, decision)
+    _, decision = _decide(router)
+    assert decision.chosen == "b"
+    rejected = next(c for c in decision.candidates if c.model == "a")
+    assert "circuit open" in rejected.reason
+    clock.advance(11)
+    _, decision = _decide(router)
+    assert decision.chosen == "a"

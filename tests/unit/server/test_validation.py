@@ -1,0 +1,115 @@
+"""What each malformed request gets: InvalidRequestError naming the parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from voxgate.core.errors import InvalidRequestError
+from voxgate.core.types import Capability, Mode
+from voxgate.server.constraints import parse_constraints
+from voxgate.server.validation import parse_chat_request, parse_json_body
+
+
+def _body(**overrides: Any) -> dict[str, Any]:
+    return {"model": "auto", "messages": [{"role": "user", "content": "hi"}], **overrides}
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [(b"{not json", "not valid JSON"), (b"[1, 2]", "must be a JSON object"), (b"\xff\xfe", "not valid JSON")],
+)
+def test_bad_json(raw: bytes, fragment: str) -> None:
+    with pytest.raises(InvalidRequestError, match=fragment):
+        parse_json_body(raw)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": [{"role": "user", "content": "hi"}]}, "model"),
+        ({"model": 3, "messages": [{"role": "user", "content": "hi"}]}, "model"),
+        ({"model": "auto"}, "messages"),
+        (_body(messages=[]), "messages"),
+        (_body(messages="hi"), "messages"),
+        (_body(messages=[{"role": "wizard", "content": "hi"}]), "messages[0].role"),
+        (_body(messages=[{"role": "user", "content": ""}]), "messages[0].content"),
+        (_body(messages=[{"role": "user", "content": "   "}]), "messages[0].content"),
+        (_body(messages=[{"role": "user", "content": 42}]), "messages[0].content"),
+        (_body(messages=[{"role": "user", "content": [{"type": "video"}]}]), "messages[0].content"),
+        (_body(messages=["hi"]), "messages[0]"),
+        (_body(stream="yes"), "stream"),
+        (_body(max_tokens=-1), "max_tokens"),
+        (_body(max_tokens=True), "max_tokens"),
+        (_body(max_tokens=10**9), "max_tokens"),
+        (_body(tools=[{"type": "function"}]), "tools"),
+        (_body(response_format={"type": "xml"}), "response_format"),
+    ],
+)
+def test_invalid_bodies_name_the_parameter(body: dict[str, Any], param: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_chat_request(body)
+    assert info.value.param == param
+
+
+def test_needs_are_detected() -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    request = parse_chat_request(
+        _body(
+            messages=[{"role": "user", "content": [
+                {"type": "text", "text": "what is this"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            ]}],
+            tools=tools,
+            response_format={"type": "json_object"},
+        )
+    )
+    assert request.needs == {Capability.TOOLS, Capability.VISION, Capability.JSON}
+    assert request.prompt_text == "what is this"
+    no_tools = parse_chat_request(_body(tools=tools, tool_choice="none"))
+    assert Capability.TOOLS not in no_tools.needs
+
+
+def test_fingerprint_hides_the_prompt() -> None:
+    request = parse_chat_request(_body())
+    assert "hi" not in request.fingerprint and len(request.fingerprint) == 32
+
+
+def test_constraints_from_body_headers_and_profile() -> None:
+    headers = {"x-voxgate-max-latency-ms": "800", "x-voxgate-local-only": "true", "x-voxgate-mode": "fast"}
+    c = parse_constraints("auto:quality", {"mode": "cost", "require": ["tools"]}, headers, Mode.BALANCED)
+    assert c.mode is Mode.COST
+    assert c.max_latency_ms == 800
+    assert c.local_only is True
+    assert c.require == {Capability.TOOLS}
+    assert parse_constraints("auto:quality", None, {}, Mode.BALANCED).mode is Mode.QUALITY
+    local = parse_constraints("auto:local", None, {}, Mode.BALANCED)
+    assert local.local_only and local.mode is Mode.BALANCED
+    assert parse_constraints("auto", None, {}, Mode.BALANCED, user="u1").session_id == "u1"
+
+
+@pytest.mark.parametrize(
+    ("routing", "fragment"),
+    [
+        ({"speed": "max"}, "unknown routing fields"),
+        ({"mode": "cheapest"}, "routing.mode"),
+        ({"max_latency_ms": -5}, "between 0"),
+        ({"max_latency_ms": 1e12}, "between 0"),
+        ({"max_cost_usd": "lots"}, "must be a number"),
+        ({"min_quality": 1.5}, "between 0 and 1"),
+        ({"min_quality": float("nan")}, "must be a number"),
+        ({"require": ["telepathy"]}, "unknown capabilities"),
+        ({"require": "tools"}, None),
+        ({"models": [1, 2]}, "list of strings"),
+        ({"local_only": "maybe"}, "true or false"),
+        ({"session_id": 7}, "session_id"),
+        ("fast", "must be an object"),
+    ],
+)
+def test_bad_constraints(routing: Any, fragment: str | None) -> None:
+    if fragment is None:
+        assert parse_constraints("auto", routing, {}, Mode.BALANCED).require == {Capability.TOOLS}
+        return
+    with pytest.raises(InvalidRequestError, match=fragment):
+        parse_constraints("auto", routing, {}, Mode.BALANCED)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voxgate.config import load_settings
+from voxgate.core.errors import ConfigError
+from voxgate.core.types import Capability, Locality
+
+CATALOG = """
+models:
+  - id: my-vllm
+    base_url: http://127.0.0.1:8000/v1/
+    api_model: meta-llama/Llama-3.1-8B-Instruct
+    api_key_env: MY_KEY
+    capabilities: [tools, json]
+    context_window: 8192
+    price: {input_per_mtok: 0.1, output_per_mtok: 0.4}
+    locality: private
+include_default_models: false
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "voxgate.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_catalog_is_parsed(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, CATALOG), env={"MY_KEY": "secret", "HOME": str(tmp_path)})
+    (card,) = settings.models
+    assert card.base_url == "http://127.0.0.1:8000/v1"
+    assert card.upstream_model == "meta-llama/Llama-3.1-8B-Instruct"
+    assert card.capabilities == {Capability.TOOLS, Capability.JSON}
+    assert card.locality is Locality.PRIVATE
+    assert settings.upstream_api_keys == {"my-vllm": "secret"}
+    assert "secret" not in repr(settings)
+
+
+def test_defaults_include_the_local_ladder(tmp_path: Path) -> None:
+    settings = load_settings(None, env={"HOME": str(tmp_path)})
+    assert [m.id for m in settings.models] == ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+    assert settings.host == "127.0.0.1" and settings.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("models: [{id: x}]", "base_url"),
+        ("models: [{id: x, base_url: 'ftp://a'}]", "base_url"),
+        ("models: [{id: x, base_url: 'http://a', colour: red}]", "unknown keys"),
+        ("models: [{id: x, base_url: 'http://a', locality: moon}]", "locality"),
+        ("models: [{id: x, base_url: 'http://a', capabilities: [telepathy]}]", "capabilities"),
+        ("models: [{id: x, base_url: 'http://a', price: {input_per_mtok: -1}}]", "input_per_mtok"),
+        ("models: [{id: x, base_url: 'http://a', api_key_env: NOPE}]", "NOPE is not set"),
+        ("models: [{id: auto, base_url: 'http://a'}]", "auto"),
+        ("models: [{id: smollm2-135m, base_url: 'http://a'}]", "declared twice"),
+        ("modles: []", "unknown keys"),
+        ("models: [1", "not valid YAML"),
+        ("include_default_models: false", "no models"),
+    ],
+)
+def test_catalog_errors_say_what_to_fix(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)})
+
+
+def test_public_bind_requires_api_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="VOXGATE_API_KEYS"):
+        load_settings(None, host="0.0.0.0", env={"HOME": str(tmp_path)})
+    settings = load_settings(None, host="0.0.0.0", env={"HOME": str(tmp_path), "VOXGATE_API_KEYS": "k1, k2"})
+    assert settings.api_keys == {"k1", "k2"}
