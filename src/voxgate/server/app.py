@@ -17,6 +17,7 @@ from voxgate.core.errors import VoxgateError
 from voxgate.server import routes
 from voxgate.server.errors import error_body, handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
+from voxgate.server.metrics import RequestMetricsMiddleware
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -83,4 +84,4 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    return ApiKeyMiddleware(app, settings.api_keys)
+    return RequestMetricsMiddleware(ApiKeyMiddleware(app, settings.api_keys), gateway.metrics)

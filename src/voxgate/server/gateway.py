@@ -52,6 +52,7 @@ class Gateway:
         self.dispatcher: Dispatcher | None = None
         self.ready = asyncio.Event()
         self.startup_error: str | None = None
+        self.unreachable: dict[str, str] = {}
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
@@ -70,7 +71,25 @@ class Gateway:
             backend = FencedToolCallAdapter(backend)
         return backend
 
+    async def _wait_reachable(self, card: ModelCard) -> None:
+        """Poll a remote model's server until it answers HTTP at all (even 401 counts)."""
+        deadline_s = self.clock.monotonic_s() + self.settings.local.start_timeout_s
+        while True:
+            try:
+                await self._http.get(f"{card.base_url}/models", timeout=2.0)
+            except httpx.HTTPError as exc:
+                self.unreachable[card.id] = f"cannot connect to {card.base_url}"
+                if self.clock.monotonic_s() > deadline_s:
+                    raise ConnectionError(f"model {card.id} at {card.base_url} is unreachable") from exc
+                await asyncio.sleep(0.5)
+            else:
+                self.unreachable.pop(card.id, None)
+                return
+
     async def _start_models(self) -> None:
+        remote = [c for c in self.settings.models if not c.is_embedded]
+        for card in remote:
+            await self._wait_reachable(card)
         embedded = [c for c in self.settings.models if c.is_embedded]
         resolved = {c.id: c for c in self.settings.models}
         if embedded:

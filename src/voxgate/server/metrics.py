@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxgate.routing.decision import Decision
 
@@ -45,3 +48,37 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+_ROUTE_LABELS = ("/v1/chat/completions", "/v1/route", "/v1/decisions", "/v1/models", "/v1/realtime", "/metrics")
+
+
+def _route_label(path: str) -> str:
+    return next((label for label in _ROUTE_LABELS if path.startswith(label)), "other")
+
+
+class RequestMetricsMiddleware:
+    """Counts HTTP requests by route and status and times them (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started_s = time.perf_counter()
+        status = [500]
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        route = _route_label(scope.get("path", ""))
+        try:
+            await self._app(scope, receive, send_with_status)
+        finally:
+            self._metrics.requests.labels(route, str(status[0])).inc()
+            self._metrics.request_latency.labels(route).observe(time.perf_counter() - started_s)

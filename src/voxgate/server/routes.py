@@ -165,7 +165,8 @@ async def readyz(request: Request) -> Response:
     if gateway.ready.is_set():
         return JSONResponse({"status": "ready", "models": [c.id for c in gateway.cards]})
     status = "failed" if gateway.startup_error else "starting"
-    return JSONResponse({"status": status, "error": gateway.startup_error}, status_code=503)
+    body = {"status": status, "error": gateway.startup_error, "unreachable": gateway.unreachable}
+    return JSONResponse(body, status_code=503)
 
 
 async def metrics(request: Request) -> Response:
