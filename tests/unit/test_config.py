@@ -42,7 +42,8 @@ def test_catalog_is_parsed(tmp_path: Path) -> None:
 def test_defaults_include_the_local_ladder(tmp_path: Path) -> None:
     settings = load_settings(None, env={"HOME": str(tmp_path)})
     assert [m.id for m in settings.models] == ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
-    assert settings.host == "127.0.0.1" and settings.port == 8080
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8080
 
 
 @pytest.mark.parametrize(

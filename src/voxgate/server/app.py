@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
 from voxgate.server import routes
-from voxgate.server.errors import error_body, handle_http_error, handle_unexpected, handle_voxgate_error
+from voxgate.server.auth import ApiKeyMiddleware
+from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
 from voxgate.server.metrics import RequestMetricsMiddleware
-
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-
-
-class ApiKeyMiddleware:
-    """Requires `Authorization: Bearer <key>` (or Azure's `api-key`) when keys are configured."""
-
-    def __init__(self, app: ASGIApp, api_keys: frozenset[str]) -> None:
-        self._app = app
-        self._keys = [k.encode() for k in api_keys]
-
-    def _authorized(self, scope: Scope) -> bool:
-        headers = dict(scope.get("headers") or [])
-        presented = headers.get(b"api-key") or b""
-        authorization = headers.get(b"authorization", b"")
-        if authorization.lower().startswith(b"bearer "):
-            presented = authorization[7:].strip()
-        return any(hmac.compare_digest(presented, key) for key in self._keys)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or not self._keys or scope.get("path") in OPEN_PATHS:
-            await self._app(scope, receive, send)
-            return
-        if self._authorized(scope):
-            await self._app(scope, receive, send)
-            return
-        body = error_body(
-            "Missing or invalid API key. Send it as 'Authorization: Bearer <key>'; keys are set with "
-            "api_keys in the config or VOXGATE_API_KEYS.",
-            "invalid_request_error", None, "invalid_api_key",
-        )
-        if scope["type"] == "http":
-            await JSONResponse(body, status_code=401)(scope, receive, send)
-        else:
-            await send({"type": "websocket.close", "code": 1008, "reason": "invalid API key"})
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:

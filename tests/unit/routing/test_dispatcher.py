@@ -99,7 +99,8 @@ async def test_complete_falls_back_on_retryable_error_and_records_both_attempts(
     assert response["model"] == "b"
     assert [(a.model, a.status) for a in decision.attempts] == [("a", "error"), ("b", "ok")]
     assert decision.attempts[0].retryable is True
-    assert decision.outcome == "ok" and decision.answered_by == "b"
+    assert decision.outcome == "ok"
+    assert decision.answered_by == "b"
     assert decision.cost_usd == pytest.approx(5 / 1e6)
     assert log.records[-1]["id"] == decision.id
 
@@ -138,7 +139,7 @@ async def test_stream_falls_back_before_first_chunk() -> None:
 
 
 async def test_stream_failure_after_first_chunk_ends_with_error_chunk() -> None:
-    router, dispatcher, log, _ = _setup(
+    router, dispatcher, _log, _ = _setup(
         ScriptedBackend("a", BackendConnectError("dropped"), fail_after_first=True), ScriptedBackend("b")
     )
     request, decision = _decide(router, stream=True)
@@ -150,7 +151,7 @@ async def test_stream_failure_after_first_chunk_ends_with_error_chunk() -> None:
 
 
 async def test_stream_closed_by_client_is_recorded_as_cancelled() -> None:
-    router, dispatcher, log, _ = _setup(ScriptedBackend("a"), ScriptedBackend("b"))
+    router, dispatcher, _log, _ = _setup(ScriptedBackend("a"), ScriptedBackend("b"))
     request, decision = _decide(router, stream=True)
     stream = await dispatcher.open_stream(request, decision)
     await anext(stream)

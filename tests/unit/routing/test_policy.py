@@ -72,18 +72,21 @@ def test_ties_break_by_model_id() -> None:
 def test_affinity_keeps_session_model_within_band() -> None:
     result = choose(LADDER, RoutingConstraints(mode=Mode.BALANCED), affinity_model="large")
     assert result.chosen == "large"
-    assert result.affinity_note is not None and result.affinity_note.startswith("kept large")
+    assert result.affinity_note is not None
+    assert result.affinity_note.startswith("kept large")
 
 
 def test_affinity_switches_when_clearly_worse() -> None:
     result = choose(LADDER, RoutingConstraints(mode=Mode.QUALITY), affinity_model="small")
     assert result.chosen == "large"
-    assert result.affinity_note is not None and result.affinity_note.startswith("switched from small")
+    assert result.affinity_note is not None
+    assert result.affinity_note.startswith("switched from small")
 
 
 def test_affinity_switches_when_previous_model_not_eligible() -> None:
     result = choose([SMALL, MEDIUM], RoutingConstraints(), affinity_model="gone")
-    assert result.affinity_note is not None and "no longer eligible" in result.affinity_note
+    assert result.affinity_note is not None
+    assert "no longer eligible" in result.affinity_note
 
 
 candidates = st.lists(

@@ -41,6 +41,8 @@ def test_features_detect_code_and_math() -> None:
     code = extract_features("def foo(x): return x", 5, 1)
     math = extract_features("What is 17 * 23?", 5, 1)
     chat = extract_features("hello!", 2, 1)
-    assert code.has_code and not code.has_math
+    assert code.has_code
+    assert not code.has_math
     assert math.has_math
-    assert chat.is_chitchat and chat.difficulty < 0
+    assert chat.is_chitchat
+    assert chat.difficulty < 0

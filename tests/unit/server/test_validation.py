@@ -73,7 +73,8 @@ def test_needs_are_detected() -> None:
 
 def test_fingerprint_hides_the_prompt() -> None:
     request = parse_chat_request(_body())
-    assert "hi" not in request.fingerprint and len(request.fingerprint) == 32
+    assert "hi" not in request.fingerprint
+    assert len(request.fingerprint) == 32
 
 
 def test_constraints_from_body_headers_and_profile() -> None:
@@ -85,7 +86,8 @@ def test_constraints_from_body_headers_and_profile() -> None:
     assert c.require == {Capability.TOOLS}
     assert parse_constraints("auto:quality", None, {}, Mode.BALANCED).mode is Mode.QUALITY
     local = parse_constraints("auto:local", None, {}, Mode.BALANCED)
-    assert local.local_only and local.mode is Mode.BALANCED
+    assert local.local_only
+    assert local.mode is Mode.BALANCED
     assert parse_constraints("auto", None, {}, Mode.BALANCED, user="u1").session_id == "u1"
 
 
