@@ -141,6 +141,7 @@ def _model_entry(gateway: Gateway, model_id: str) -> JSONObject:
             "health": gateway.breakers.open_reason(card.id) or ("ok" if gateway.ready.is_set() else "starting"),
             "ttft_ms": round(latency.ttft_ms, 1) if latency else None,
             "tokens_per_s": round(latency.tokens_per_s, 1) if latency else None,
+            "local_server": card.base_url if card.is_embedded else None,
         },
     }
 

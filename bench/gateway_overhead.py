@@ -1,0 +1,155 @@
+"""Gateway overhead: the fixed upstream called directly, through voxgate, and through LiteLLM's
+proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
+
+Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--skip-litellm]
+
+LiteLLM lives in its own virtual environment (~/.cache/voxgate-bench/litellm-venv), never in
+voxgate's dependencies; this script creates it with the pinned, known-good release and refuses
+an environment with unexpected *.pth files. Every server binds 127.0.0.1 and is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.loadgen import LoadResult, run_load
+
+LITELLM_VERSION = "1.106.0"
+LITELLM_VENV = Path.home() / ".cache" / "voxgate-bench" / "litellm-venv"
+EXPECTED_PTH = {"distutils-precedence.pth"}
+BODY = {"messages": [{"role": "user", "content": "Hello there, how are you?"}], "max_tokens": 16}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ensure_litellm() -> Path:
+    binary = LITELLM_VENV / "bin" / "litellm"
+    if not binary.exists():
+        print(f"installing litellm[proxy]=={LITELLM_VERSION} into {LITELLM_VENV} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={LITELLM_VERSION}"],
+                       check=True)
+    pth_files = {p.name for p in LITELLM_VENV.glob("lib/python*/site-packages/*.pth")}
+    if pth_files - EXPECTED_PTH:
+        raise SystemExit(f"refusing LiteLLM venv with unexpected .pth files: {sorted(pth_files - EXPECTED_PTH)}")
+    return binary
+
+
+def start(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: process exited\n{log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} not ready in {timeout_s} s\n{log_path.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def start_servers(workdir: Path, with_litellm: bool) -> tuple[dict[str, tuple[int, str]], list[subprocess.Popen[bytes]]]:
+    upstream_port, voxgate_port, litellm_port = free_port(), free_port(), free_port()
+    processes = [start([sys.executable, "-m", "bench.fixed_upstream", "--port", str(upstream_port)],
+                       workdir / "upstream.log")]
+    wait_ready(f"http://127.0.0.1:{upstream_port}/v1/models", processes[0], workdir / "upstream.log")
+    catalog = workdir / "voxgate.yaml"
+    catalog.write_text(f"models:\n  - id: fixed\n    base_url: http://127.0.0.1:{upstream_port}/v1\n"
+                       "    price: {input_per_mtok: 1, output_per_mtok: 2}\ninclude_default_models: false\n")
+    env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
+    processes.append(start([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(voxgate_port), "--config",
+                            str(catalog), "--log-level", "warning"], workdir / "voxgate.log", env))
+    wait_ready(f"http://127.0.0.1:{voxgate_port}/readyz", processes[-1], workdir / "voxgate.log")
+    targets = {"direct": (upstream_port, "fixed"), "voxgate": (voxgate_port, "auto")}
+    if with_litellm:
+        config = workdir / "litellm.yaml"
+        config.write_text(json.dumps({"model_list": [{"model_name": "fixed", "litellm_params": {
+            "model": "openai/fixed", "api_base": f"http://127.0.0.1:{upstream_port}/v1", "api_key": "x"}}]}))
+        processes.append(start([str(ensure_litellm()), "--config", str(config), "--host", "127.0.0.1", "--port",
+                                str(litellm_port), "--num_workers", "1"], workdir / "litellm.log"))
+        wait_ready(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes[-1], workdir / "litellm.log")
+        targets["litellm"] = (litellm_port, "fixed")
+    return targets, processes
+
+
+async def measure(targets: dict[str, tuple[int, str]], concurrency: int, duration_s: float) -> dict[str, LoadResult]:
+    results = {}
+    for name, (port, model) in targets.items():
+        body = json.dumps({**BODY, "model": model}).encode()
+        await run_load("127.0.0.1", port, "/v1/chat/completions", body, concurrency=concurrency, duration_s=1.0)
+        results[name] = await run_load("127.0.0.1", port, "/v1/chat/completions", body,
+                                       concurrency=concurrency, duration_s=duration_s)
+    return results
+
+
+def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
+    print("| clients | target | p50 ms | p99 ms | req/s | added p50 ms vs direct | errors |")
+    print("|---|---|---|---|---|---|---|")
+    for concurrency, results in all_results.items():
+        direct = results["direct"]
+        for name, r in results.items():
+            added = "" if name == "direct" else f"{r.p50_ms - direct.p50_ms:.2f}"
+            print(f"| {concurrency} | {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests_per_s:.0f} | {added} | "
+                  f"{r.errors} |")
+    if all("litellm" in r for r in all_results.values()):
+        print()
+        print("| clients | voxgate / litellm throughput | litellm added p50 / voxgate added p50 |")
+        print("|---|---|---|")
+        for concurrency, r in all_results.items():
+            vox_added = max(r["voxgate"].p50_ms - r["direct"].p50_ms, 1e-3)
+            lite_added = r["litellm"].p50_ms - r["direct"].p50_ms
+            print(f"| {concurrency} | {r['voxgate'].requests_per_s / r['litellm'].requests_per_s:.2f}x | "
+                  f"{lite_added / vox_added:.1f}x |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration-s", type=float, default=8.0, help="seconds of load per target and level")
+    parser.add_argument("--skip-litellm", action="store_true", help="measure direct and voxgate only")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="voxgate-bench-") as tmp:
+        targets, processes = start_servers(Path(tmp), not args.skip_litellm)
+        try:
+            all_results = {c: asyncio.run(measure(targets, c, args.duration_s)) for c in args.concurrency}
+        finally:
+            for process in reversed(processes):
+                stop(process)
+    print_table(all_results)
+
+
+if __name__ == "__main__":
+    main()
