@@ -67,6 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, host=args.host, port=args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
         timeout_graceful_shutdown=10, ws_max_size=16 * 1024 * 1024,
