@@ -128,10 +128,10 @@ def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
         print()
         print("| clients | voxgate / litellm throughput | litellm added p50 / voxgate added p50 |")
         print("|---|---|---|")
-        for concurrency, r in all_results.items():
-            vox_added = max(r["voxgate"].p50_ms - r["direct"].p50_ms, 1e-3)
-            lite_added = r["litellm"].p50_ms - r["direct"].p50_ms
-            print(f"| {concurrency} | {r['voxgate'].requests_per_s / r['litellm'].requests_per_s:.2f}x | "
+        for concurrency, level in all_results.items():
+            vox_added = max(level["voxgate"].p50_ms - level["direct"].p50_ms, 1e-3)
+            lite_added = level["litellm"].p50_ms - level["direct"].p50_ms
+            print(f"| {concurrency} | {level['voxgate'].requests_per_s / level['litellm'].requests_per_s:.2f}x | "
                   f"{lite_added / vox_added:.1f}x |")
 
 
