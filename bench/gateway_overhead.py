@@ -29,6 +29,7 @@ from bench.loadgen import LoadResult, run_load
 LITELLM_VERSION = "1.106.0"
 LITELLM_VENV = Path.home() / ".cache" / "voxgate-bench" / "litellm-venv"
 EXPECTED_PTH = {"distutils-precedence.pth"}
+LITELLM_KEY = "sk-voxgate-bench-" + os.urandom(8).hex()
 BODY = {"messages": [{"role": "user", "content": "Hello there, how are you?"}], "max_tokens": 16}
 
 
@@ -96,8 +97,11 @@ def start_servers(workdir: Path, with_litellm: bool) -> tuple[dict[str, tuple[in
     targets = {"direct": (upstream_port, "fixed"), "voxgate": (voxgate_port, "auto")}
     if with_litellm:
         config = workdir / "litellm.yaml"
-        config.write_text(json.dumps({"model_list": [{"model_name": "fixed", "litellm_params": {
-            "model": "openai/fixed", "api_base": f"http://127.0.0.1:{upstream_port}/v1", "api_key": "x"}}]}))
+        config.write_text(json.dumps({
+            "model_list": [{"model_name": "fixed", "litellm_params": {
+                "model": "openai/fixed", "api_base": f"http://127.0.0.1:{upstream_port}/v1", "api_key": "x"}}],
+            "general_settings": {"master_key": LITELLM_KEY},
+        }))
         processes.append(start([str(ensure_litellm()), "--config", str(config), "--host", "127.0.0.1", "--port",
                                 str(litellm_port), "--num_workers", "1"], workdir / "litellm.log"))
         wait_ready(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes[-1], workdir / "litellm.log")
@@ -109,9 +113,11 @@ async def measure(targets: dict[str, tuple[int, str]], concurrency: int, duratio
     results = {}
     for name, (port, model) in targets.items():
         body = json.dumps({**BODY, "model": model}).encode()
-        await run_load("127.0.0.1", port, "/v1/chat/completions", body, concurrency=concurrency, duration_s=1.0)
+        headers = {"Authorization": f"Bearer {LITELLM_KEY}"} if name == "litellm" else {}
+        await run_load("127.0.0.1", port, "/v1/chat/completions", body, concurrency=concurrency, duration_s=1.0,
+                       headers=headers)
         results[name] = await run_load("127.0.0.1", port, "/v1/chat/completions", body,
-                                       concurrency=concurrency, duration_s=duration_s)
+                                       concurrency=concurrency, duration_s=duration_s, headers=headers)
     return results
 
 
