@@ -1,0 +1,63 @@
+"""The decision log survives restarts and answers by id, time and model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from voxgate.core.types import JSONObject
+from voxgate.store.sqlite import SQLiteDecisionLog
+
+
+def _decision(decision_id: str, created_at: float, model: str) -> JSONObject:
+    return {"id": decision_id, "created_at": created_at, "chosen": model, "answered_by": model, "outcome": "ok",
+            "candidates": [{"model": model, "reason": "chosen"}]}
+
+
+async def test_records_are_readable_before_and_after_flush_and_survive_restart(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    log = SQLiteDecisionLog(path)
+    await log.open()
+    log.record(_decision("dec_1", 10.0, "a"))
+    assert (await log.get("dec_1")) == _decision("dec_1", 10.0, "a"), "queued decisions are readable at once"
+    log.record(_decision("dec_2", 20.0, "b"))
+    log.record(_decision("dec_3", 30.0, "a"))
+    await log.close()
+
+    reopened = SQLiteDecisionLog(path)
+    await reopened.open()
+    try:
+        assert (await reopened.get("dec_2")) == _decision("dec_2", 20.0, "b")
+        assert await reopened.get("dec_missing") is None
+        newest_first = await reopened.query(since=None, model=None, limit=10)
+        assert [d["id"] for d in newest_first] == ["dec_3", "dec_2", "dec_1"]
+        assert [d["id"] for d in await reopened.query(since=15.0, model=None, limit=10)] == ["dec_3", "dec_2"]
+        assert [d["id"] for d in await reopened.query(since=None, model="a", limit=10)] == ["dec_3", "dec_1"]
+        assert len(await reopened.query(since=None, model=None, limit=1)) == 1
+    finally:
+        await reopened.close()
+
+
+async def test_writer_flushes_in_background_and_stops_on_close(tmp_path: Path) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db", flush_interval_s=0.01)
+    await log.open()
+    async with asyncio.TaskGroup() as tasks:
+        writer = tasks.create_task(log.run_writer())
+        log.record(_decision("dec_1", 1.0, "a"))
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if not log._pending:
+                break
+        assert not log._pending, "the writer flushed the queue"
+        await log.close()
+        writer.cancel()
+    assert writer.done()
+
+
+async def test_wal_mode_is_on(tmp_path: Path) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    await log.open()
+    log.record(_decision("dec_1", 1.0, "a"))
+    await log.flush()
+    assert (tmp_path / "log.db-wal").exists()
+    await log.close()
