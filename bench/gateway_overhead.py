@@ -82,7 +82,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def start_servers(workdir: Path, with_litellm: bool) -> tuple[dict[str, tuple[int, str]], list[subprocess.Popen[bytes]]]:
+Targets = dict[str, tuple[int, str]]
+
+
+def start_servers(workdir: Path, with_litellm: bool) -> tuple[Targets, list[subprocess.Popen[bytes]]]:
     upstream_port, voxgate_port, litellm_port = free_port(), free_port(), free_port()
     processes = [start([sys.executable, "-m", "bench.fixed_upstream", "--port", str(upstream_port)],
                        workdir / "upstream.log")]

@@ -63,7 +63,8 @@ def main() -> None:
     print(f"iterations: {args.iterations}, models: {len(cards)}, predictor: {HeuristicPredictor.version}")
     print("| what | p50 µs | p99 µs |")
     print("|---|---|---|")
-    print(f"| Router.decide (eligibility + heuristic predictor + policy + record) | {decide_p50:.1f} | {decide_p99:.1f} |")
+    label = "Router.decide (eligibility + heuristic predictor + policy + record)"
+    print(f"| {label} | {decide_p50:.1f} | {decide_p99:.1f} |")
     print(f"| policy.choose alone (baseline) | {policy_p50:.1f} | {policy_p99:.1f} |")
     print(f"| ratio decide / policy (p50) | {decide_p50 / policy_p50:.1f}x | |")
 

@@ -56,6 +56,7 @@ class Gateway:
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            trust_env=False,
         )
         self._fleet: LocalFleet | None = None
 

@@ -112,7 +112,19 @@ def _detect_tool_needs(body: JSONObject, needs: set[Capability]) -> None:
             "`tools` must be a list of {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": ...}}.",
             param="tools",
         )
-    if tools and body.get("tool_choice", "auto") != "none":
+    choice = body.get("tool_choice", "auto")
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name") if choice.get("type") == "function" else None
+        declared = {t["function"]["name"] for t in tools}
+        if name not in declared:
+            raise InvalidRequestError(
+                f"`tool_choice` names function {name!r}, which is not in `tools` ({sorted(declared)}).",
+                param="tool_choice",
+            )
+    elif choice not in ("auto", "none", "required"):
+        raise InvalidRequestError("`tool_choice` must be auto, none, required or {\"type\": \"function\", ...}.",
+                                  param="tool_choice")
+    if tools and choice != "none":
         needs.add(Capability.TOOLS)
 
 

@@ -44,6 +44,9 @@ def test_bad_json(raw: bytes, fragment: str) -> None:
         (_body(max_tokens=True), "max_tokens"),
         (_body(max_tokens=10**9), "max_tokens"),
         (_body(tools=[{"type": "function"}]), "tools"),
+        (_body(tools=[{"type": "function", "function": {"name": "f"}}],
+               tool_choice={"type": "function", "function": {"name": "g"}}), "tool_choice"),
+        (_body(tools=[{"type": "function", "function": {"name": "f"}}], tool_choice="sometimes"), "tool_choice"),
         (_body(response_format={"type": "xml"}), "response_format"),
     ],
 )

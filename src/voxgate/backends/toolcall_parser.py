@@ -1,0 +1,165 @@
+"""Pure functions that read tool calls a model wrote as text, and build the schemas that force one.
+
+Qwen2.5-Coder GGUFs served by llama.cpp write tool calls as text instead of native `tool_calls`.
+Forms seen in real outputs, all accepted here, alone or several in a row:
+
+    {"name": "get_weather", "arguments": {"city": "Paris"}}         (often with a stray ``` after it)
+    ```json\\n{"name": ..., "arguments": ...}\\n```
+    <tool_call>{"name": ..., "arguments": ...}</tool_call>
+    [{"name": ...}, {"name": ...}]                                    (a list of calls)
+
+`arguments` may be an object or a JSON string holding one; `parameters` is accepted in its place;
+`{"function": {...}}` wrappers are unwrapped. The whole text must be tool calls for declared
+functions, or it is not a tool call at all (it is then left to the caller as plain text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+_FENCE = "```"
+_OPEN_TAG = "<tool_call>"
+_CLOSE_TAG = "</tool_call>"
+_WHITESPACE = " \t\r\n"
+_FENCE_LANGUAGE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+_decoder = json.JSONDecoder()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedToolCall:
+    """One call read from text: the function name and its arguments as a JSON object string."""
+
+    name: str
+    arguments: str
+
+
+def parse_tool_calls(text: str, declared_names: Collection[str]) -> list[ParsedToolCall] | None:
+    """The tool calls `text` consists of, or None if it is anything else. Never raises."""
+    values = _split_json_values(text)
+    if not values:
+        return None
+    calls: list[ParsedToolCall] = []
+    for value in values:
+        candidates = value if isinstance(value, list) else [value]
+        for candidate in candidates:
+            call = _call_from_object(candidate, declared_names)
+            if call is None:
+                return None
+            calls.append(call)
+    return calls or None
+
+
+def classify_tool_call_start(text: str) -> bool | None:
+    """How the start of a streamed answer reads: True if it begins like a tool call (an opener
+    then `{"`), False if it cannot be one, None if too little has arrived to tell."""
+    position, end = _skip_whitespace(text, 0), len(text)
+    while position < end:
+        if text.startswith(_FENCE, position):
+            position += len(_FENCE)
+            while position < end and text[position] in _FENCE_LANGUAGE_CHARS:
+                position += 1
+        elif text.startswith(_OPEN_TAG, position):
+            position += len(_OPEN_TAG)
+        elif _FENCE.startswith(text[position:]) or _OPEN_TAG.startswith(text[position:]):
+            return None
+        else:
+            break
+        position = _skip_whitespace(text, position)
+    if position < end and text[position] == "[":
+        position = _skip_whitespace(text, position + 1)
+    if position == end:
+        return None
+    if text[position] != "{":
+        return False
+    position = _skip_whitespace(text, position + 1)
+    return None if position == end else text[position] == '"'
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    end = len(text)
+    while position < end and text[position] in _WHITESPACE:
+        position += 1
+    return position
+
+
+def _split_json_values(text: str) -> list[Any] | None:
+    """JSON values in `text`, ignoring fences, <tool_call> tags and whitespace around them."""
+    values: list[Any] = []
+    position, end = 0, len(text)
+    while True:
+        position = _skip_whitespace(text, position)
+        if position == end:
+            return values
+        if text.startswith(_FENCE, position):
+            position += len(_FENCE)
+            while position < end and text[position] in _FENCE_LANGUAGE_CHARS:
+                position += 1
+        elif text.startswith(_OPEN_TAG, position):
+            position += len(_OPEN_TAG)
+        elif text.startswith(_CLOSE_TAG, position):
+            position += len(_CLOSE_TAG)
+        elif text[position] in "{[":
+            try:
+                value, position = _decoder.raw_decode(text, position)
+            except (ValueError, RecursionError):
+                return None
+            values.append(value)
+        else:
+            return None
+
+
+def _call_from_object(value: Any, declared_names: Collection[str]) -> ParsedToolCall | None:
+    if not isinstance(value, dict):
+        return None
+    function = value.get("function")
+    if isinstance(function, dict):
+        value = function
+    name = value.get("name")
+    if not isinstance(name, str) or name not in declared_names:
+        return None
+    arguments = value.get("arguments", value.get("parameters", {}))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(arguments, dict):
+        return None
+    return ParsedToolCall(name, json.dumps(arguments, ensure_ascii=False))
+
+
+def declared_functions(tools: object) -> dict[str, JSONObject]:
+    """Function name -> its `function` object, for each well-formed entry of a request's `tools`."""
+    functions: dict[str, JSONObject] = {}
+    if not isinstance(tools, list):
+        return functions
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            functions[function["name"]] = function
+    return functions
+
+
+def call_schema(function: JSONObject) -> JSONObject:
+    """JSON schema of `{"name": <this function>, "arguments": <its parameters>}`."""
+    parameters = function.get("parameters")
+    if not isinstance(parameters, dict) or not parameters:
+        parameters = {"type": "object"}
+    return {
+        "type": "object",
+        "properties": {"name": {"const": function["name"]}, "arguments": parameters},
+        "required": ["name", "arguments"],
+    }
+
+
+def forced_call_response_format(functions: Sequence[JSONObject]) -> JSONObject:
+    """A `response_format` that makes the model write exactly one call to one of `functions`."""
+    schemas = [call_schema(function) for function in functions]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema}}

@@ -1,0 +1,140 @@
+"""Reading tool calls out of model text: every observed form, near misses, and properties."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voxgate.backends.toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
+
+DECLARED = frozenset({"get_weather", "get_time"})
+WEATHER = ParsedToolCall("get_weather", '{"city": "Paris"}')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name": "get_weather", "arguments": {"city": "Paris"}}',
+        '{"name": "get_weather", "arguments": {"city": "Paris"}}\n```',  # the stray closing fence
+        '```json\n{\n  "name": "get_weather",\n  "arguments": {\n    "city": "Paris"\n  }\n}\n```',
+        '```\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```\n\n\n',
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}',  # closing tag cut off
+        '{"name": "get_weather", "arguments": "{\\"city\\": \\"Paris\\"}"}',  # arguments as a string
+        '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+        '{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}',
+        '[{"name": "get_weather", "arguments": {"city": "Paris"}}]',
+        '  \n{"name": "get_weather", "arguments": {"city": "Paris"}}  ',
+    ],
+)
+def test_parses_one_call_in_every_observed_form(text: str) -> None:
+    assert parse_tool_calls(text, DECLARED) == [WEATHER]
+
+
+def test_parses_several_calls() -> None:
+    text = (
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>\n'
+        '<tool_call>{"name": "get_time", "arguments": {"tz": "CET"}}</tool_call>'
+    )
+    assert parse_tool_calls(text, DECLARED) == [WEATHER, ParsedToolCall("get_time", '{"tz": "CET"}')]
+    fenced = '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n{"name": "get_time"}\n```'
+    assert parse_tool_calls(fenced, DECLARED) == [WEATHER, ParsedToolCall("get_time", "{}")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "The weather in Paris is sunny.",
+        '{"name": "delete_everything", "arguments": {}}',  # not declared
+        '{"name": "get_weather", "arguments": {"city": "Paris"}} and some prose',
+        'Sure! {"name": "get_weather", "arguments": {"city": "Paris"}}',
+        '{"name": "get_weather", "arguments": "not json"}',
+        '{"name": "get_weather", "arguments": [1, 2]}',
+        '{"arguments": {"city": "Paris"}}',
+        '{"name": "get_weather", "arguments": {"city": "Paris"}',  # cut off
+        '```python\nprint("hi")\n```',
+        "[1, 2, 3]",
+        "[]",
+        '{"city": "Paris"}',
+        '[{"name": "get_weather", "arguments": {}}, {"name": "nope"}]',  # one bad call spoils all
+    ],
+)
+def test_anything_else_is_not_a_tool_call(text: str) -> None:
+    assert parse_tool_calls(text, DECLARED) is None
+
+
+def test_arguments_come_back_as_a_json_object_string() -> None:
+    calls = parse_tool_calls('{"name": "get_weather", "arguments": {"city": "Zürich", "days": 2}}', DECLARED)
+    assert calls is not None
+    assert json.loads(calls[0].arguments) == {"city": "Zürich", "days": 2}
+
+
+@given(st.text())
+def test_parser_never_raises_on_arbitrary_text(text: str) -> None:
+    parse_tool_calls(text, DECLARED)
+    classify_tool_call_start(text)
+
+
+fragments = st.sampled_from(
+    ["{", "}", "[", "]", "```", "```json", "<tool_call>", "</tool_call>", '"name"', ":", ",", '"get_weather"',
+     '"arguments"', '"{}"', "\n", " ", "null", "[" * 3000, "\\", '"']
+)
+
+
+@given(st.lists(fragments, max_size=30))
+def test_parser_never_raises_on_near_miss_text(parts: list[str]) -> None:
+    text = "".join(parts)
+    parse_tool_calls(text, DECLARED)
+    classify_tool_call_start(text)
+
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10))
+arguments = st.dictionaries(st.text(max_size=8), json_scalars, max_size=4)
+calls = st.lists(st.tuples(st.sampled_from(sorted(DECLARED)), arguments), min_size=1, max_size=3)
+styles = st.sampled_from(["bare", "fenced", "tagged", "list", "stray_fence"])
+
+
+def render(call_list: list[tuple[str, dict[str, Any]]], style: str, indent: int | None) -> str:
+    objects = [json.dumps({"name": name, "arguments": args}, indent=indent) for name, args in call_list]
+    if style == "fenced":
+        return "```json\n" + "\n".join(objects) + "\n```"
+    if style == "tagged":
+        return "\n".join(f"<tool_call>\n{text}\n</tool_call>" for text in objects)
+    if style == "list":
+        return "[" + ", ".join(objects) + "]"
+    if style == "stray_fence":
+        return "\n".join(objects) + "\n```"
+    return "\n".join(objects)
+
+
+@given(calls, styles, st.sampled_from([None, 2]))
+def test_rendered_calls_parse_back(call_list: list[tuple[str, dict[str, Any]]], style: str, indent: int | None) -> None:
+    parsed = parse_tool_calls(render(call_list, style, indent), DECLARED)
+    assert parsed is not None
+    assert [(c.name, json.loads(c.arguments)) for c in parsed] == call_list
+
+
+@given(calls, styles)
+def test_every_prefix_of_a_call_is_held_back_in_a_stream(call_list: list[tuple[str, dict[str, Any]]],
+                                                         style: str) -> None:
+    text = render(call_list, style, 2)
+    assert all(classify_tool_call_start(text[:end]) is not False for end in range(len(text) + 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("", None), ("  \n", None), ("{", None), ('{ "', True), ("``", None), ("```json\n", None),
+        ("```json\n{", None), ('```json\n{"', True), ("<tool", None), ('<tool_call>\n{"na', True),
+        ("[", None), ('[{"', True), ("Hello", False), ("{Hello", False), ("```python\nimport", False),
+        ("<b>", False), ("[1]", False), ("- item", False),
+    ],
+)
+def test_classify_stream_start(text: str, verdict: bool | None) -> None:
+    assert classify_tool_call_start(text) is verdict

@@ -1,0 +1,319 @@
+"""Tool calls written as text: request planning, the stream rewriter, and the adapter over a fake backend.
+
+The parser itself is tested in test_toolcall_parser.py."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voxgate.backends.toolcalls import (
+    FencedToolCallAdapter,
+    ToolCallStreamRewriter,
+    parse_tool_calls,
+    plan_request,
+)
+from voxgate.core.errors import BackendConnectError, InvalidRequestError
+from voxgate.core.types import JSONObject
+
+DECLARED = frozenset({"get_weather", "get_time"})
+
+
+def tool(name: str, properties: JSONObject | None = None) -> JSONObject:
+    parameters = {"type": "object", "properties": properties or {"city": {"type": "string"}}}
+    return {"type": "function", "function": {"name": name, "description": f"{name} tool", "parameters": parameters}}
+
+
+TOOLS = [tool("get_weather"), tool("get_time", {"tz": {"type": "string"}})]
+MESSAGES = [{"role": "user", "content": "weather in Paris?"}]
+
+
+# --- request planning ----------------------------------------------------------------------
+
+def test_without_tools_the_body_is_untouched() -> None:
+    body = {"messages": MESSAGES}
+    plan = plan_request(body)
+    assert plan.body is body
+    assert plan.declared is None
+
+
+def test_auto_sends_tools_and_recognises_declared_names() -> None:
+    body = {"messages": MESSAGES, "tools": TOOLS}
+    plan = plan_request(body)
+    assert plan.body is body
+    assert plan.declared == DECLARED
+
+
+def test_tool_choice_none_strips_tools() -> None:
+    plan = plan_request({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "none", "parallel_tool_calls": True})
+    assert plan.body == {"messages": MESSAGES}
+    assert plan.declared is None
+
+
+def test_named_tool_choice_becomes_a_json_schema() -> None:
+    choice = {"type": "function", "function": {"name": "get_time"}}
+    body = {"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice, "temperature": 0}
+    original = copy.deepcopy(body)
+    plan = plan_request(body)
+    assert body == original
+    assert "tools" not in plan.body
+    assert "tool_choice" not in plan.body
+    assert plan.body["temperature"] == 0
+    assert plan.body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "tool_call", "schema": {
+            "type": "object",
+            "properties": {"name": {"const": "get_time"}, "arguments": TOOLS[1]["function"]["parameters"]},
+            "required": ["name", "arguments"],
+        }},
+    }
+    assert plan.declared == frozenset({"get_time"})
+
+
+def test_required_allows_any_declared_call() -> None:
+    plan = plan_request({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "required"})
+    schema = plan.body["response_format"]["json_schema"]["schema"]
+    assert [option["properties"]["name"]["const"] for option in schema["anyOf"]] == ["get_weather", "get_time"]
+    assert plan.declared == DECLARED
+
+
+def test_tool_without_parameters_gets_a_free_form_object() -> None:
+    bare = {"type": "function", "function": {"name": "ping"}}
+    plan = plan_request({"messages": MESSAGES, "tools": [bare], "tool_choice": "required"})
+    schema = plan.body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["arguments"] == {"type": "object"}
+
+
+def test_tool_choice_naming_an_undeclared_function_is_rejected() -> None:
+    choice = {"type": "function", "function": {"name": "rm_rf"}}
+    with pytest.raises(InvalidRequestError) as raised:
+        plan_request({"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice})
+    assert raised.value.param == "tool_choice"
+
+
+# --- the adapter ---------------------------------------------------------------------------
+
+def completion(content: str | None, finish_reason: str = "stop") -> JSONObject:
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 7, "model": "qwen",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14},
+    }
+
+
+def chunk(delta: JSONObject | None = None, finish_reason: str | None = None) -> JSONObject:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
+    return {"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 8, "model": "qwen", "choices": choices}
+
+
+def text_stream(*pieces: str, usage: bool = True) -> list[JSONObject]:
+    chunks = [chunk({"role": "assistant", "content": None})]
+    chunks += [chunk({"content": piece}) for piece in pieces]
+    chunks.append(chunk({}, "stop"))
+    if usage:
+        chunks.append({**chunk(), "usage": {"prompt_tokens": 5, "completion_tokens": len(pieces)}})
+    return chunks
+
+
+class FakeBackend:
+    """Answers with a scripted completion or chunks; records what it was sent."""
+
+    def __init__(self, answer: JSONObject | None = None, chunks: list[JSONObject] | None = None,
+                 fail_after: int | None = None) -> None:
+        self.model_id = "qwen"
+        self.answer = answer or completion("hi")
+        self.chunks = chunks or []
+        self.fail_after = fail_after
+        self.sent: list[JSONObject] = []
+        self.yielded = 0
+        self.stream_closed = False
+        self.closed = False
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.sent.append(body)
+        return copy.deepcopy(self.answer)
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.sent.append(body)
+        try:
+            for index, item in enumerate(self.chunks):
+                if index == self.fail_after:
+                    raise BackendConnectError("qwen: upstream connection lost", model_id="qwen")
+                self.yielded += 1
+                yield copy.deepcopy(item)
+        finally:
+            self.stream_closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def ids() -> str:
+    return "call_test"
+
+
+async def test_complete_turns_text_into_tool_calls() -> None:
+    inner = FakeBackend(completion('```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'))
+    answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete({"messages": MESSAGES, "tools": TOOLS})
+    choice = answer["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"] == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "call_test", "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}],
+    }
+    assert answer["usage"]["completion_tokens"] == 9
+
+
+async def test_complete_leaves_prose_and_undeclared_calls_alone() -> None:
+    for content in ("It is sunny.", '{"name": "rm_rf", "arguments": {}}'):
+        answer = await FencedToolCallAdapter(FakeBackend(completion(content))).complete(
+            {"messages": MESSAGES, "tools": TOOLS}
+        )
+        assert answer == completion(content)
+
+
+async def test_complete_without_tools_does_not_look_at_the_text() -> None:
+    text = '{"name": "get_weather", "arguments": {}}'
+    answer = await FencedToolCallAdapter(FakeBackend(completion(text))).complete({"messages": MESSAGES})
+    assert answer == completion(text)
+
+
+async def test_native_tool_calls_pass_through() -> None:
+    native = completion(None, "tool_calls")
+    native["choices"][0]["message"]["tool_calls"] = [{"id": "x", "type": "function",
+                                                      "function": {"name": "get_time", "arguments": "{}"}}]
+    answer = await FencedToolCallAdapter(FakeBackend(native)).complete({"messages": MESSAGES, "tools": TOOLS})
+    assert answer == native
+
+
+async def test_forced_choice_sends_a_schema_and_returns_the_call() -> None:
+    inner = FakeBackend(completion('{\n  "name": "get_time",\n  "arguments": {"tz": "CET"}\n}'))
+    choice = {"type": "function", "function": {"name": "get_time"}}
+    answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete(
+        {"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice}
+    )
+    assert "tools" not in inner.sent[0]
+    assert inner.sent[0]["response_format"]["type"] == "json_schema"
+    assert answer["choices"][0]["message"]["tool_calls"][0]["function"] == {"name": "get_time",
+                                                                             "arguments": '{"tz": "CET"}'}
+
+
+async def test_tool_choice_none_is_plain_chat() -> None:
+    inner = FakeBackend(completion('{"name": "get_weather", "arguments": {}}'))
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "none"})
+    assert inner.sent[0] == {"messages": MESSAGES}
+    assert answer["choices"][0]["message"]["content"] == '{"name": "get_weather", "arguments": {}}'
+
+
+async def test_aclose_closes_the_inner_backend() -> None:
+    inner = FakeBackend()
+    await FencedToolCallAdapter(inner).aclose()
+    assert inner.closed
+
+
+async def collect(stream: AsyncIterator[JSONObject]) -> list[JSONObject]:
+    return [item async for item in stream]
+
+
+async def test_stream_without_tools_is_the_inner_stream() -> None:
+    chunks = text_stream('{"name": "get_weather"}')
+    out = await collect(FencedToolCallAdapter(FakeBackend(chunks=chunks)).stream({"messages": MESSAGES}))
+    assert out == chunks
+
+
+async def test_stream_of_prose_passes_through_as_it_arrives() -> None:
+    chunks = text_stream("\n", "It ", "is ", "sunny.")
+    inner = FakeBackend(chunks=chunks)
+    stream = FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS})
+    assert [await anext(stream) for _ in range(3)] == chunks[:3]
+    assert inner.yielded == 3  # nothing was read ahead
+    assert [item async for item in stream] == chunks[3:]
+
+
+async def test_stream_of_a_tool_call_becomes_tool_call_chunks() -> None:
+    pieces = ["```", "json", "\n", '{"name": "get_weather", ', '"arguments": {"city": "Paris"}}', "\n```"]
+    chunks = text_stream(*pieces)
+    out = await collect(FencedToolCallAdapter(FakeBackend(chunks=chunks), make_call_id=ids).stream(
+        {"messages": MESSAGES, "tools": TOOLS, "stream_options": {"include_usage": True}}
+    ))
+    assert out[0] == chunks[0]  # the role chunk went out at once
+    call = {"index": 0, "id": "call_test", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    assert out[1] == {**chunk({"tool_calls": [call]})}
+    assert out[2] == chunk({}, "tool_calls")
+    assert out[3] == chunks[-1]  # usage kept
+    assert len(out) == 4
+
+
+async def test_stream_with_several_calls_and_no_finish_chunk() -> None:
+    text = '<tool_call>{"name": "get_weather", "arguments": {}}</tool_call><tool_call>{"name": "get_time"}</tool_call>'
+    chunks = [chunk({"role": "assistant", "content": ""}), chunk({"content": text})]
+    out = await collect(FencedToolCallAdapter(FakeBackend(chunks=chunks), make_call_id=ids).stream(
+        {"messages": MESSAGES, "tools": TOOLS}
+    ))
+    assert [o["choices"][0]["delta"]["tool_calls"][0]["index"] for o in out[1:3]] == [0, 1]
+    assert [o["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] for o in out[1:3]] == ["get_weather",
+                                                                                                 "get_time"]
+    assert out[3]["choices"][0]["finish_reason"] == "tool_calls"
+    assert {o["id"] for o in out} == {"chatcmpl-2"}
+
+
+async def test_stream_that_looked_like_a_call_but_was_not_is_released_unchanged() -> None:
+    chunks = text_stream("{", '"name": "rm_rf", "arguments": {}}')
+    adapter = FencedToolCallAdapter(FakeBackend(chunks=chunks))
+    assert await collect(adapter.stream({"messages": MESSAGES, "tools": TOOLS})) == chunks
+
+
+async def test_stream_released_as_soon_as_it_cannot_be_a_call() -> None:
+    chunks = text_stream("```", "python\n", "print(1)\n", "```")
+    inner = FakeBackend(chunks=chunks)
+    stream = FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS})
+    assert [await anext(stream) for _ in range(4)] == chunks[:4]
+    assert inner.yielded == 4
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert inner.stream_closed
+
+
+async def test_stream_error_while_holding_back_propagates() -> None:
+    inner = FakeBackend(chunks=text_stream("{", '"name": "get_weather"', ', "arguments": {}}'), fail_after=3)
+    with pytest.raises(BackendConnectError):
+        await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS}))
+    assert inner.stream_closed
+
+
+async def test_early_close_closes_the_inner_stream() -> None:
+    inner = FakeBackend(chunks=text_stream("It ", "is ", "sunny."))
+    stream = FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS})
+    await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert inner.stream_closed
+
+
+def test_rewriter_releases_several_choice_chunks() -> None:
+    rewriter = ToolCallStreamRewriter(DECLARED)
+    held = chunk({"content": "{"})
+    assert rewriter.feed(held) == []
+    several = {**chunk(), "choices": [{"index": 0, "delta": {"content": '"'}}, {"index": 1, "delta": {}}]}
+    assert rewriter.feed(several) == [held, several]
+    assert rewriter.finish() == []
+
+
+@given(st.lists(st.text(max_size=12), max_size=12))
+def test_rewriter_never_loses_or_reorders_text(pieces: list[str]) -> None:
+    rewriter = ToolCallStreamRewriter(DECLARED, ids)
+    out: list[JSONObject] = []
+    for piece in pieces:
+        out += rewriter.feed(chunk({"content": piece}))
+    out += rewriter.finish()
+    text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out)
+    calls = [o["choices"][0]["delta"]["tool_calls"][0] for o in out if "tool_calls" in o["choices"][0]["delta"]]
+    if calls:
+        assert parse_tool_calls("".join(pieces), DECLARED) is not None
+    else:
+        assert text == "".join(pieces)
