@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from voxgate.models.weights import assemble_weights
 
 from voxgate.config import default_cache_dir, default_models
+from voxgate.models.weights import assemble_weights
 
 START_TIMEOUT_S = 300.0
 
