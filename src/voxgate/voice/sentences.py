@@ -1,0 +1,94 @@
+"""Sentence chunking for streaming speech: LLM text deltas in, complete sentences out. Pure.
+
+    chunker = SentenceChunker()
+    for delta in deltas:
+        for sentence in chunker.push(delta):
+            speak(sentence)
+    for sentence in chunker.flush():      # end of the reply: whatever is left
+        speak(sentence)
+
+A sentence ends at `.`, `!`, `?` or `…` (closing quotes and brackets may follow) when whitespace
+comes next, and at a line break. Because the character after the mark decides, "3." waits to
+see whether "14" follows, so decimals, "e.g.x" and URLs never split. A period does not end a
+sentence after a known abbreviation ("Dr.", "e.g.") or a single capital initial ("J. Smith"), and
+a piece without a letter ("1." of a numbered list) joins the next one. A run of
+`max_chars` with no end is cut after its last comma, semicolon or colon, or else its last space,
+so speech never waits on an endless sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = frozenset(
+    {
+        "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "no", "fig", "approx",
+        "e.g", "i.e", "cf", "al", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun",
+        "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "a.m", "p.m",
+    }
+)  # fmt: skip
+_CLOSERS = "\"')]\u201d\u2019"  # quotes and brackets that may follow the final mark
+_TERMINATOR = re.compile(rf"(?:[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s)|\n+)")
+_WORD_BEFORE = re.compile(r"([\w.]+)\.$")
+_HAS_WORD = re.compile(r"\w")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_SOFT_BREAK = re.compile(r"[,;:](?=\s)")
+
+
+class SentenceChunker:
+    """Buffers text deltas and hands out complete sentences, stripped, in order."""
+
+    def __init__(self, max_chars: int = 250) -> None:
+        if max_chars < 20:
+            raise ValueError(f"max_chars must be at least 20, got {max_chars}")
+        self._max_chars = max_chars
+        self._buffer = ""
+
+    def push(self, delta: str) -> list[str]:
+        """Add a text delta; return the sentences it completes."""
+        self._buffer += delta
+        sentences: list[str] = []
+        search_from = 0
+        while match := _TERMINATOR.search(self._buffer, search_from):
+            end = match.end()
+            sentence = self._buffer[:end].strip()
+            line_break = match.group().startswith("\n")
+            if _HAS_LETTER.search(sentence) and (line_break or _ends_sentence(sentence)):
+                sentences.append(sentence)
+                self._buffer = self._buffer[end:].lstrip()
+                search_from = 0
+            else:
+                search_from = end
+        sentences.extend(self._cut_overlong())
+        return sentences
+
+    def flush(self) -> list[str]:
+        """End of stream: return what is left, if it holds any word."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return [rest] if _HAS_WORD.search(rest) else []
+
+    def _cut_overlong(self) -> list[str]:
+        cuts: list[str] = []
+        while len(self._buffer) > self._max_chars:
+            window = self._buffer[: self._max_chars]
+            soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
+            cut = soft[-1] if soft else window.rfind(" ")
+            if cut <= 0:
+                cut = self._max_chars
+            piece, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:].lstrip()
+            if piece:
+                cuts.append(piece)
+        return cuts
+
+
+def _ends_sentence(sentence: str) -> bool:
+    """False when the sentence's final period belongs to an abbreviation or an initial."""
+    if not sentence.endswith("."):
+        return True
+    match = _WORD_BEFORE.search(sentence)
+    if match is None:
+        return True
+    word = match.group(1).lower().rstrip(".")
+    if word in _ABBREVIATIONS:
+        return False
+    return not (len(word) == 1 and word.isalpha() and match.group(1).isupper())

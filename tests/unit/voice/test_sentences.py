@@ -1,0 +1,94 @@
+"""SentenceChunker: sentence ends, abbreviations, decimals, line breaks, over-long runs, end of stream,
+and independence from how the text is split into deltas."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voxgate.voice.sentences import SentenceChunker
+
+
+def chunk(text: str, delta_chars: int = 1, max_chars: int = 250) -> list[str]:
+    chunker = SentenceChunker(max_chars=max_chars)
+    sentences = []
+    for start in range(0, len(text), delta_chars):
+        sentences.extend(chunker.push(text[start : start + delta_chars]))
+    return sentences + chunker.flush()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello there! How are you? Fine.", ["Hello there!", "How are you?", "Fine."]),
+        ("Dr. Smith met Mrs. Jones. They talked.", ["Dr. Smith met Mrs. Jones.", "They talked."]),
+        ("Pi is 3.14 roughly. Yes.", ["Pi is 3.14 roughly.", "Yes."]),
+        ("It costs $1,299.99 today. Buy.", ["It costs $1,299.99 today.", "Buy."]),
+        ("Use e.g. this one. Or not.", ["Use e.g. this one.", "Or not."]),
+        ("J. R. R. Tolkien wrote it. Done.", ["J. R. R. Tolkien wrote it.", "Done."]),
+        ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+        ("Wait... what?! Really.", ["Wait...", "what?!", "Really."]),
+        ("Steps:\n1. Open it.\n2. Close it", ["Steps:", "1. Open it.", "2. Close it"]),
+        ("Visit example.com today. Bye.", ["Visit example.com today.", "Bye."]),
+        ("trailing words without a stop", ["trailing words without a stop"]),
+        ("   ", []),
+        ("", []),
+    ],
+)
+def test_sentences(text: str, expected: list[str]) -> None:
+    assert chunk(text) == expected
+    assert chunk(text, delta_chars=len(text) or 1) == expected
+
+
+def test_sentence_is_released_when_the_next_delta_starts() -> None:
+    chunker = SentenceChunker()
+    assert chunker.push("Hello there.") == []  # could still be "Hello there.com"
+    assert chunker.push(" How") == ["Hello there."]
+    assert chunker.flush() == ["How"]
+    assert chunker.flush() == []
+
+
+def test_decimal_split_across_deltas_waits() -> None:
+    chunker = SentenceChunker()
+    assert chunker.push("The value is 3.") == []
+    assert chunker.push("14 exactly. ") == ["The value is 3.14 exactly."]
+
+
+def test_flush_keeps_a_bare_number_reply() -> None:
+    assert chunk("42.") == ["42."]
+
+
+def test_over_long_run_is_cut_at_a_comma_or_space() -> None:
+    text = "one two three, four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+    pieces = chunk(text, delta_chars=5, max_chars=40)
+    assert pieces[0] == "one two three,"
+    assert all(len(piece) <= 40 for piece in pieces)
+    assert " ".join(pieces).split() == text.split()
+
+
+def test_max_chars_has_a_floor() -> None:
+    with pytest.raises(ValueError, match="at least 20"):
+        SentenceChunker(max_chars=5)
+
+
+texts = st.lists(
+    st.sampled_from(
+        ["Hello", "Dr.", "3.14", "world.", "e.g.", "Yes!", "why?", "\n", "a,", "J.", "ok", "..."]
+    ),
+    max_size=40,
+).map(" ".join)
+
+
+@given(text=texts, delta_chars=st.integers(min_value=1, max_value=30))
+def test_split_points_do_not_matter_and_no_word_is_lost(text: str, delta_chars: int) -> None:
+    sentences = chunk(text, delta_chars, max_chars=10_000)
+    assert sentences == chunk(text, len(text) or 1, max_chars=10_000)
+    assert _words(" ".join(sentences)) == _words(text)  # only a wordless tail ("...") may be dropped
+    assert all(sentence == sentence.strip() and sentence for sentence in sentences)
+
+
+def _words(text: str) -> list[str]:
+    return [token for token in text.split() if re.search(r"\w", token)]
