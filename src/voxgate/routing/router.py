@@ -112,20 +112,11 @@ class Router:
         for card in self._cards:
             scored = candidates.get(card.id)
             if scored is None or card.id in result.rejections:
-                records.append(self._rejected_record(card.id, scored, rejections.get(card.id, "not requested")))
+                reason = rejections.get(card.id, "not requested")
+                records.append(self._candidate_record(card.id, scored, eligible=False, reason=reason))
                 continue
             reason = "chosen" if card.id == result.chosen else result.passed_over.get(card.id, "")
-            records.append(
-                CandidateRecord(
-                    model=card.id,
-                    eligible=True,
-                    predicted_quality=scored.quality,
-                    quality_source=self._predictor.version,
-                    estimated_cost_usd=scored.cost_usd,
-                    estimated_latency_ms=round(scored.latency_ms, 1),
-                    reason=reason,
-                )
-            )
+            records.append(self._candidate_record(card.id, scored, eligible=True, reason=reason))
         return Decision(
             id=new_decision_id(),
             created_at=self._clock.wall_s(),
@@ -150,12 +141,14 @@ class Router:
             affinity=result.affinity_note,
         )
 
-    def _rejected_record(self, model_id: str, scored: Candidate | None, reason: str) -> CandidateRecord:
+    def _candidate_record(
+        self, model_id: str, scored: Candidate | None, *, eligible: bool, reason: str
+    ) -> CandidateRecord:
         if scored is None:
-            return CandidateRecord(model=model_id, eligible=False, reason=reason)
+            return CandidateRecord(model=model_id, eligible=eligible, reason=reason)
         return CandidateRecord(
             model=model_id,
-            eligible=False,
+            eligible=eligible,
             predicted_quality=scored.quality,
             quality_source=self._predictor.version,
             estimated_cost_usd=scored.cost_usd,

@@ -1,8 +1,9 @@
 """The running gateway: local models, backends, router, dispatcher and decision log, wired.
 
 `Gateway.run` starts everything inside one task group and tears it down in reverse order.
-Embedded local models start in the background so `/healthz` answers at once and `/readyz`
-turns 200 when every model is reachable.
+Embedded local models and the shared speech engines (`voice`: VAD, STT, TTS for the realtime
+API) start in the background, side by side, so `/healthz` answers at once and `/readyz` turns 200
+when every model is reachable and the speech engines are loaded.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
 from voxgate.server.metrics import GatewayMetrics
 from voxgate.store.sqlite import SQLiteDecisionLog
+from voxgate.voice.stack import VoiceEngines, build_voice_engines
 
 log = logging.getLogger("voxgate.gateway")
 
@@ -55,10 +57,11 @@ class Gateway:
         self.unreachable: dict[str, str] = {}
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=2.0),
             trust_env=False,
         )
         self._fleet: LocalFleet | None = None
+        self.voice: VoiceEngines | None = None
 
     def _backend_for(self, card: ModelCard) -> ChatBackend:
         backend: ChatBackend = OpenAICompatBackend(
@@ -106,13 +109,29 @@ class Gateway:
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
             observers=[self.metrics.observe_decision],
         )
-        self.ready.set()
-        log.info("voxgate ready with %d models", len(self.cards))
+
+    async def _load_voice(self) -> None:
+        """Load the speech engines once per process (their blocking work runs in their own threads)."""
+        if not self.settings.voice.enabled:
+            return
+        engines = build_voice_engines(self.settings.voice, self.settings.cache_dir)
+        try:
+            await engines.load()
+        except BaseException:
+            engines.close()
+            raise
+        self.voice = engines
+        log.info("speech engines ready (stt %s, tts %s)", self.settings.voice.stt_model, self.settings.voice.tts_engine)
 
     async def _start_models_reporting(self) -> None:
         try:
-            await self._start_models()
-        except Exception as exc:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._start_models())
+                tasks.create_task(self._load_voice())
+            self.ready.set()
+            log.info("voxgate ready with %d models", len(self.cards))
+        except* Exception as group:
+            exc = group.exceptions[0]
             self.startup_error = f"{type(exc).__name__}: {exc}"
             log.error("voxgate could not start its models: %s", self.startup_error)
 
@@ -137,5 +156,7 @@ class Gateway:
         for backend in self.backends.values():
             await backend.aclose()
         await self._http.aclose()
+        if self.voice is not None:
+            self.voice.close()
         if self._fleet is not None:
             await self._fleet.stop()
