@@ -25,6 +25,7 @@ class Candidate:
     quality: float
     cost_usd: float
     latency_ms: float
+    quality_source: str = ""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ class Router:
                 quality=qualities[card.id].quality,
                 cost_usd=card.price.cost_usd(request.prompt_tokens_estimate, output_tokens),
                 latency_ms=self._stats.estimate_ms(card.id, output_tokens),
+                quality_source=qualities[card.id].source,
             )
             for card in eligible
         }
@@ -150,7 +151,7 @@ class Router:
             model=model_id,
             eligible=eligible,
             predicted_quality=scored.quality,
-            quality_source=self._predictor.version,
+            quality_source=scored.quality_source,
             estimated_cost_usd=scored.cost_usd,
             estimated_latency_ms=round(scored.latency_ms, 1),
             reason=reason,

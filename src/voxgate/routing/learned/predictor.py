@@ -1,0 +1,220 @@
+"""The learned quality predictor: P(good answer | prompt) for every model it was trained on.
+
+Features are the prompt embedding (scaled to unit variance per coordinate) beside the cheap
+features, standardised with the training mean and spread. Each model's head (logistic, kNN
+or MLP) is picked by K-fold cross-validation on the training rows and calibrated with Platt
+scaling on its out-of-fold predictions.
+
+Saved as a directory: `predictor.json` (format, version, models, head specs, CV report) and
+`weights.npz` (scaler, head arrays, calibration). `load_predictor` refuses a directory made
+with a different embedder, since its features would mean something else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxgate.core.errors import ConfigError
+from voxgate.routing.learned.calibration import apply_platt, expected_calibration_error, fit_platt
+from voxgate.routing.learned.embedding import PromptEmbedder
+from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES, cheap_feature_matrix
+from voxgate.routing.learned.heads import Array, QualityHead, build_head, restore_head
+from voxgate.routing.learned.selection import HeadSpec, Selection, default_candidates, select_heads
+
+PREDICTOR_FORMAT = "voxgate-learned-predictor/1"
+StepFn = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    folds: int = 5
+    seed: int = 0
+    candidates: tuple[HeadSpec, ...] | None = None  # None: `default_candidates`
+
+
+def feature_matrix(embeddings: Array, texts: list[str]) -> Array:
+    """[embedding * sqrt(dim), cheap features] before standardisation."""
+    scale = np.sqrt(max(embeddings.shape[1], 1))
+    return np.hstack([embeddings.astype(np.float64) * scale, cheap_feature_matrix(texts).astype(np.float64)])
+
+
+@dataclass
+class LearnedPredictor:
+    """Per-model calibrated quality; `predict(texts)` needs `embedder` to be attached.
+
+    `choice[j]` lists the heads whose mean is model j's raw prediction (one head, or an ensemble).
+    """
+
+    models: tuple[str, ...]
+    embedder_id: str
+    scaler_mean: Array
+    scaler_std: Array
+    heads: list[QualityHead]
+    head_specs: list[HeadSpec]
+    choice: list[list[int]]
+    platt_slope: Array
+    platt_intercept: Array
+    report: dict[str, Any] = field(default_factory=dict)
+    embedder: PromptEmbedder | None = None
+    version: str = ""
+
+    def predict_matrix(self, embeddings: Array, texts: list[str]) -> Array:
+        """(n, n_models) calibrated probabilities from precomputed embeddings."""
+        x = (feature_matrix(embeddings, texts) - self.scaler_mean) / self.scaler_std
+        per_head = [head.predict_proba(x) for head in self.heads]
+        raw = np.column_stack(
+            [np.mean([per_head[h][:, j] for h in hs], axis=0) for j, hs in enumerate(self.choice)]
+        )
+        return apply_platt(raw, self.platt_slope, self.platt_intercept)
+
+    def predict(self, texts: list[str]) -> dict[str, Array]:
+        """{model: probability of a good answer for each text}."""
+        if self.embedder is None:
+            raise ConfigError("the learned predictor has no embedder attached")
+        matrix = self.predict_matrix(self.embedder.embed(texts).astype(np.float64), texts)
+        return {model: matrix[:, j] for j, model in enumerate(self.models)}
+
+
+def _spec_name(spec: HeadSpec) -> str:
+    details = {k: v for k, v in spec.items() if k not in ("kind", "embed_dim", "prior_weight")}
+    return str(spec["kind"]) + "(" + ",".join(f"{k}={v}" for k, v in details.items()) + ")"
+
+
+def _reports(
+    models: Sequence[str], candidates: Sequence[HeadSpec], selection: Selection, calibrated: Array, y: Array
+) -> dict[str, Any]:
+    names = [_spec_name(s) for s in candidates] + ["ensemble"]
+    return {
+        model: {
+            "head": " + ".join(names[c] for c in selection.choice[j]),
+            "cv_cross_entropy": dict(zip(names, map(float, selection.cv_loss[:, j]), strict=True)),
+            "ece_oof_raw": expected_calibration_error(selection.oof_predictions[:, j], y[:, j]),
+            "ece_oof_calibrated": expected_calibration_error(calibrated[:, j], y[:, j]),
+        }
+        for j, model in enumerate(models)
+    }
+
+
+def _fit_heads(candidates: Sequence[HeadSpec], used: list[int], x: Array, y: Array) -> list[QualityHead]:
+    heads = []
+    for index in used:
+        head = build_head(candidates[index])
+        head.fit(x, y)
+        heads.append(head)
+    return heads
+
+
+def train_predictor(
+    embeddings: Array,
+    texts: list[str],
+    scores: Array,
+    models: Sequence[str],
+    embedder_id: str,
+    config: TrainingConfig | None = None,
+    on_step: StepFn | None = None,
+) -> LearnedPredictor:
+    """Fit on TRAIN rows only: `scores` is (n, n_models) in [0, 1] with NaN for unknown."""
+    config = config or TrainingConfig()
+    raw_x = feature_matrix(embeddings, texts)
+    mean, std = raw_x.mean(axis=0), np.maximum(raw_x.std(axis=0), 1e-6)
+    x = (raw_x - mean) / std
+    candidates = list(config.candidates or default_candidates(embeddings.shape[1], x.shape[0]))
+    selection = select_heads(candidates, x, scores, config.folds, config.seed, on_step)
+    platt = [fit_platt(selection.oof_predictions[:, j], scores[:, j]) for j in range(len(models))]
+    slope, intercept = np.array([a for a, _ in platt]), np.array([b for _, b in platt])
+    used = sorted({index for chosen in selection.choice for index in chosen})
+    predictor = LearnedPredictor(
+        models=tuple(models),
+        embedder_id=embedder_id,
+        scaler_mean=mean,
+        scaler_std=std,
+        heads=_fit_heads(candidates, used, x, scores),
+        head_specs=[candidates[i] for i in used],
+        choice=[[used.index(c) for c in chosen] for chosen in selection.choice],
+        platt_slope=slope,
+        platt_intercept=intercept,
+        report=_reports(
+            models, candidates, selection, apply_platt(selection.oof_predictions, slope, intercept), scores
+        ),
+    )
+    predictor.version = _version_of(_weights(predictor))
+    return predictor
+
+
+def _weights(predictor: LearnedPredictor) -> dict[str, Array]:
+    weights = {
+        "scaler_mean": predictor.scaler_mean,
+        "scaler_std": predictor.scaler_std,
+        "platt_slope": predictor.platt_slope,
+        "platt_intercept": predictor.platt_intercept,
+    }
+    for index, head in enumerate(predictor.heads):
+        weights |= {f"head{index}/{name}": value for name, value in head.arrays().items()}
+    return weights
+
+
+def _version_of(weights: dict[str, Array]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(weights[name]).tobytes())
+    return f"learned-v1-{digest.hexdigest()[:12]}"
+
+
+def save_predictor(predictor: LearnedPredictor, directory: Path) -> None:
+    """Write `predictor.json` and `weights.npz` into `directory` (created if missing)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_weights(predictor))  # type: ignore[arg-type]
+    (directory / "weights.npz").write_bytes(buffer.getvalue())
+    meta = {
+        "format": PREDICTOR_FORMAT,
+        "version": predictor.version,
+        "embedder_id": predictor.embedder_id,
+        "models": list(predictor.models),
+        "cheap_features": list(CHEAP_FEATURE_NAMES),
+        "heads": predictor.head_specs,
+        "choice": predictor.choice,
+        "report": predictor.report,
+    }
+    (directory / "predictor.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> LearnedPredictor:
+    """Read a directory written by `save_predictor`; `embedder` must match the one it was trained with."""
+    try:
+        meta = json.loads((directory / "predictor.json").read_text(encoding="utf-8"))
+        with np.load(directory / "weights.npz") as npz:
+            weights = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot read predictor from {directory}: {exc}") from exc
+    if meta.get("format") != PREDICTOR_FORMAT:
+        raise ConfigError(f"{directory}: unsupported predictor format {meta.get('format')!r}")
+    if embedder is not None and embedder.embedder_id != meta["embedder_id"]:
+        raise ConfigError(f"{directory}: trained with {meta['embedder_id']}, not {embedder.embedder_id}")
+    heads = [
+        restore_head(spec, {k.split("/", 1)[1]: v for k, v in weights.items() if k.startswith(f"head{i}/")})
+        for i, spec in enumerate(meta["heads"])
+    ]
+    return LearnedPredictor(
+        models=tuple(meta["models"]),
+        embedder_id=meta["embedder_id"],
+        scaler_mean=weights["scaler_mean"],
+        scaler_std=weights["scaler_std"],
+        heads=heads,
+        head_specs=list(meta["heads"]),
+        choice=list(meta["choice"]),
+        platt_slope=weights["platt_slope"],
+        platt_intercept=weights["platt_intercept"],
+        report=meta.get("report", {}),
+        embedder=embedder,
+        version=str(meta["version"]),
+    )
