@@ -7,12 +7,12 @@ import math
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from voxgate.core.errors import InvalidRequestError, ModelNotFoundError
+from voxgate.core.errors import InvalidRequestError, ModelNotFoundError, VoxgateError
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.server.constraints import PROFILES, parse_constraints
-from voxgate.server.errors import NotReadyError, error_body
+from voxgate.server.errors import NotReadyError, error_body, error_response
 from voxgate.server.gateway import Gateway
 from voxgate.server.http_io import encode_sse, read_json
 from voxgate.server.validation import parse_chat_request
@@ -68,17 +68,20 @@ async def chat_completions(request: Request) -> Response:
     decision = gateway.router.decide(chat, constraints, chat.requested_model)
     if gateway.settings.log_content:
         decision.content = {"prompt": chat.prompt_text}
-    if chat.stream:
-        chunks = await dispatcher.open_stream(chat, decision)
-        gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
-        return StreamingResponse(
-            encode_sse(chunks),
-            media_type="text/event-stream",
-            headers={**_decision_headers(decision, decision.answered_by), "cache-control": "no-cache"},
-        )
-    response = await dispatcher.complete(chat, decision)
+    try:
+        if chat.stream:
+            chunks = await dispatcher.open_stream(chat, decision)
+        else:
+            response = await dispatcher.complete(chat, decision)
+    except VoxgateError as exc:
+        return error_response(exc, headers=_decision_headers(decision, decision.answered_by))
     gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
-    return JSONResponse(response, headers=_decision_headers(decision, decision.answered_by))
+    headers = _decision_headers(decision, decision.answered_by)
+    if chat.stream:
+        return StreamingResponse(
+            encode_sse(chunks), media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"}
+        )
+    return JSONResponse(response, headers=headers)
 
 
 async def explain_route(request: Request) -> Response:
