@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
-from voxgate.server import routes
+from voxgate.server import realtime, routes
 from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
@@ -39,6 +39,9 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/readyz", routes.readyz, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),
+            WebSocketRoute("/v1/realtime", realtime.realtime_endpoint),
+            WebSocketRoute("/openai/realtime", realtime.realtime_endpoint),
+            WebSocketRoute("/openai/v1/realtime", realtime.realtime_endpoint),
         ],
         exception_handlers={
             VoxgateError: handle_voxgate_error,

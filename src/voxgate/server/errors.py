@@ -15,6 +15,9 @@ from voxgate.core.errors import (
     NoEligibleModelError,
     PayloadTooLargeError,
     RequestError,
+    SessionEndedError,
+    SessionExpiredError,
+    SlowClientError,
     VoxgateError,
 )
 from voxgate.core.types import JSONObject
@@ -80,3 +83,29 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         error_body("internal error in voxgate; the server log has details", "server_error"), status_code=500
     )
+
+
+# Realtime WebSocket close codes (documented in the README's voice section):
+#   1000  normal closure: the client closed, or the server is shutting down
+#   1008  policy violation: missing or invalid API key (server/auth.py)
+#   1009  message too big: a frame over WS_MAX_FRAME_BYTES (closed by uvicorn)
+#   1011  internal error in voxgate (the server log has details)
+#   1013  try again later: speech engines or models are still loading, or voice is disabled
+#   4000  session expired: the session reached voice.max_session_s (an `error` event with code
+#         `session_expired` is sent first)
+#   4001  slow client: the client stopped reading and its send queue (voice.send_queue_events) filled up
+WS_CLOSE_NORMAL = 1000
+WS_CLOSE_INTERNAL_ERROR = 1011
+WS_CLOSE_TRY_AGAIN_LATER = 1013
+WS_CLOSE_SESSION_EXPIRED = 4000
+WS_CLOSE_SLOW_CLIENT = 4001
+WS_MAX_FRAME_BYTES = 24 * 1024 * 1024  # a 15 MiB append is ~20 MiB of base64 JSON
+
+
+def realtime_close_code(exc: SessionEndedError) -> int:
+    """The WebSocket close code for a realtime session that has to end."""
+    if isinstance(exc, SessionExpiredError):
+        return WS_CLOSE_SESSION_EXPIRED
+    if isinstance(exc, SlowClientError):
+        return WS_CLOSE_SLOW_CLIENT
+    return WS_CLOSE_INTERNAL_ERROR
