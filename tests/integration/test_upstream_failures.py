@@ -92,13 +92,13 @@ def test_streams_fall_back_before_the_first_chunk(gateway: RunningProcess, faili
 @pytest.mark.parametrize("failing", ["truncate", "stall", "drop"])
 def test_failure_after_the_first_chunk_ends_the_stream_with_an_error(gateway: RunningProcess, failing: str) -> None:
     client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key="x", max_retries=0)
-    received = []
+    received: list[Any] = []
+    stream = client.chat.completions.create(
+        model="auto:quality", messages=[{"role": "user", "content": "hi"}], stream=True,
+        extra_body={"routing": {"models": [f"fails-{failing}", "steady"]}},
+    )
     with pytest.raises(openai.APIError, match="failed after the response started"):
-        for chunk in client.chat.completions.create(
-            model="auto:quality", messages=[{"role": "user", "content": "hi"}], stream=True,
-            extra_body={"routing": {"models": [f"fails-{failing}", "steady"]}},
-        ):
-            received.append(chunk)
+        received.extend(stream)
     assert received, "the first chunk reached the client before the failure"
     assert {c.model for c in received} == {f"fails-{failing}"}
 
