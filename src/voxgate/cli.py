@@ -26,6 +26,7 @@ examples:
   voxgate route "Write a quicksort in Rust" --mode quality
   voxgate route "hi" --max-latency-ms 300 --json
   voxgate models
+  voxgate talk question.wav --out reply.wav       # speak a recording to /v1/realtime, save the reply
 """
 
 
@@ -57,6 +58,13 @@ def _build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the catalog with health and live latency")
     models.add_argument("--url", default=DEFAULT_URL)
     models.add_argument("--api-key", default="")
+    talk = commands.add_parser("talk", help="send a WAV recording through the realtime API; save the spoken reply")
+    talk.add_argument("wav", type=Path, help="16-bit PCM WAV, any rate (mono or stereo)")
+    talk.add_argument("--out", type=Path, help="write the reply here (24 kHz mono WAV)")
+    talk.add_argument("--url", default=DEFAULT_URL)
+    talk.add_argument("--api-key", default="")
+    talk.add_argument("--model", default="auto", help="routing profile or model id for the replies")
+    talk.add_argument("--fast", action="store_true", help="send the audio as fast as possible, not in real time")
     return parser
 
 
@@ -64,13 +72,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from voxgate.server.app import create_app
+    from voxgate.server.errors import WS_MAX_FRAME_BYTES
 
     settings = load_settings(args.config, host=args.host, port=args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
-        timeout_graceful_shutdown=10, ws_max_size=16 * 1024 * 1024,
+        timeout_graceful_shutdown=10, ws_max_size=WS_MAX_FRAME_BYTES,
     )
     return 0
 
@@ -144,9 +153,34 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _talk(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from voxgate.voice.realtime_client import TalkOptions, read_wav_24k, talk_once, write_wav_24k
+
+    audio = read_wav_24k(args.wav)
+    url = args.url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
+    options = TalkOptions(api_key=args.api_key, real_time=not args.fast)
+    result = asyncio.run(talk_once(f"{url}/v1/realtime?model={args.model}", audio, options))
+    if args.out is not None and result.reply_pcm16:
+        write_wav_24k(args.out, result.reply_pcm16)
+    console = Console()
+    console.print(f"[bold]you said:[/bold] {result.transcript}")
+    console.print(f"[bold]reply:[/bold] {result.reply_text}")
+    console.print(f"model {result.model}  decision {result.decision_id}  status {result.status}")
+    stages = "  ".join(f"{k} {v}" for k, v in result.latency_ms.items())
+    v2v = "n/a" if result.voice_to_voice_s is None else f"{result.voice_to_voice_s * 1000:.0f} ms"
+    console.print(f"latency: {stages}  voice-to-voice {v2v}")
+    if result.errors:
+        console.print(f"[red]errors: {', '.join(result.errors)}[/red]")
+    if args.out is not None:
+        console.print(f"reply audio: {len(result.reply_pcm16) / 2 / 24_000:.1f} s -> {args.out}")
+    return 0 if result.status == "completed" else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "route": _route, "models": _models}
+    handlers = {"serve": _serve, "route": _route, "models": _models, "talk": _talk}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -63,6 +63,37 @@ class LocalRuntimeSettings:
 
 
 @dataclass(frozen=True)
+class VoiceSettings:
+    """The realtime voice API: which speech engines load, and each session's limits.
+
+    `stt_model` is `base` or `tiny.en`; `tts_engine` is `piper` (optional extra) or `espeak`;
+    `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
+    A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
+    """
+
+    enabled: bool = True
+    stt_model: str = "base"
+    tts_engine: str = "piper"
+    mode: Mode = Mode.FAST
+    max_latency_ms: float | None = 2_000.0
+    max_session_s: float = 30 * 60.0
+    max_append_bytes: int = 15 * 1024 * 1024
+    max_buffered_audio_s: float = 10 * 60.0
+    send_queue_events: int = 2_048
+    max_output_tokens: int = 300
+
+    def __post_init__(self) -> None:
+        if self.stt_model not in ("base", "tiny.en"):
+            raise ConfigError(f"voice stt_model must be base or tiny.en, got {self.stt_model!r}")
+        if self.tts_engine not in ("piper", "espeak"):
+            raise ConfigError(f"voice tts_engine must be piper or espeak, got {self.tts_engine!r}")
+        if min(self.max_session_s, self.max_buffered_audio_s) <= 0 or min(
+            self.max_append_bytes, self.send_queue_events, self.max_output_tokens
+        ) < 1:
+            raise ConfigError("voice limits must be positive")
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -79,6 +110,7 @@ class Settings:
     breaker_cooldown_s: float = 30.0
     default_mode: Mode = Mode.BALANCED
     local: LocalRuntimeSettings = LocalRuntimeSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     def model(self, model_id: str) -> ModelCard | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -152,7 +184,11 @@ _MODEL_KEYS = {
 }
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
-    "default_mode", "breaker_cooldown_s", "request_timeout_s",
+    "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice",
+}
+_VOICE_KEYS = {
+    "enabled", "stt_model", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
+    "max_buffered_audio_s", "send_queue_events", "max_output_tokens",
 }
 
 
@@ -291,6 +327,44 @@ def _api_keys(catalog: dict[str, Any], env: Mapping[str, str]) -> frozenset[str]
     return frozenset(raw) | frozenset(from_env)
 
 
+def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSettings:
+    """The `voice:` mapping of the config file, then VOXGATE_VOICE_* variables (which win)."""
+    raw = catalog.get("voice") or {}
+    if not isinstance(raw, dict) or set(raw) - _VOICE_KEYS:
+        raise ConfigError(f"`voice` must be a mapping with keys from {sorted(_VOICE_KEYS)}")
+    merged: dict[str, Any] = dict(raw)
+    for key in ("stt_model", "tts_engine", "mode"):
+        if env.get(f"VOXGATE_VOICE_{key.upper()}"):
+            merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
+    for key in ("max_latency_ms", "max_session_s"):
+        if env.get(f"VOXGATE_VOICE_{key.upper()}"):
+            merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
+    if env.get("VOXGATE_VOICE_ENABLED"):
+        merged["enabled"] = env["VOXGATE_VOICE_ENABLED"] not in ("0", "false", "no")
+    defaults = VoiceSettings()
+    latency = merged.get("max_latency_ms", defaults.max_latency_ms)
+    return VoiceSettings(
+        enabled=bool(merged.get("enabled", True)),
+        stt_model=str(merged.get("stt_model", defaults.stt_model)),
+        tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),
+        mode=_enum_value(Mode, merged.get("mode", defaults.mode.value), "voice.mode"),
+        max_latency_ms=None if latency is None else _number(latency, "voice.max_latency_ms"),
+        max_session_s=_number(merged.get("max_session_s", defaults.max_session_s), "voice.max_session_s"),
+        max_append_bytes=int(
+            _number(merged.get("max_append_bytes", defaults.max_append_bytes), "voice.max_append_bytes")
+        ),
+        max_buffered_audio_s=_number(
+            merged.get("max_buffered_audio_s", defaults.max_buffered_audio_s), "voice.max_buffered_audio_s"
+        ),
+        send_queue_events=int(
+            _number(merged.get("send_queue_events", defaults.send_queue_events), "voice.send_queue_events")
+        ),
+        max_output_tokens=int(
+            _number(merged.get("max_output_tokens", defaults.max_output_tokens), "voice.max_output_tokens")
+        ),
+    )
+
+
 def load_settings(
     config_path: Path | None = None,
     *,
@@ -325,4 +399,5 @@ def load_settings(
         default_mode=_enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),
         breaker_cooldown_s=_number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
         request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
+        voice=_voice_settings(catalog, env),
     )

@@ -8,7 +8,11 @@
     │   ├── AuthenticationError     missing or wrong API key                     -> 401
     │   ├── ModelNotFoundError      `model` names nothing in the catalog         -> 404
     │   ├── PayloadTooLargeError    body over the configured limit               -> 413
-    │   └── NoEligibleModelError    constraints rule out every model             -> 400
+    │   ├── NoEligibleModelError    constraints rule out every model             -> 400
+    │   └── SessionEndedError       a realtime session must close (close code chosen by
+    │       │                       `voxgate.server.errors`)
+    │       ├── SessionExpiredError the session reached its maximum length
+    │       └── SlowClientError     the client stopped reading; its send queue filled up
     └── BackendError                an upstream model server failed (`retryable` says if
         │                           another model may be tried)
         ├── BackendConnectError     could not connect                (retryable)
@@ -69,6 +73,18 @@ class NoEligibleModelError(RequestError):
     def __init__(self, message: str, rejections: Mapping[str, str]) -> None:
         super().__init__(message, param="routing", code="no_eligible_model")
         self.rejections = dict(rejections)
+
+
+class SessionEndedError(RequestError):
+    """A realtime voice session has to end; the server picks the WebSocket close code."""
+
+
+class SessionExpiredError(SessionEndedError):
+    """The session reached its configured maximum length."""
+
+
+class SlowClientError(SessionEndedError):
+    """The client did not read server events fast enough; its bounded send queue filled up."""
 
 
 class BackendError(VoxgateError):

@@ -52,5 +52,6 @@ class HeuristicPredictor:
         for card in cards:
             sensitivity = 1.6 - card.quality_hint
             quality = _sigmoid(_logit(card.quality_hint) - difficulty * sensitivity)
-            estimates[card.id] = QualityEstimate(round(quality, 4), f"{self.version}: catalog prior x prompt difficulty")
+            source = f"{self.version}: catalog prior x prompt difficulty"
+            estimates[card.id] = QualityEstimate(round(quality, 4), source)
         return estimates

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +38,22 @@ class GatewayMetrics:
             "voxgate_decision_overhead_seconds", "Time spent deciding which model to call",
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05), registry=self.registry,
         )
+        self.voice_stage_latency = Histogram(
+            "voxgate_voice_stage_latency_seconds",
+            "Per voice turn: transcription, first token, first audio, total (speech stopped -> first audio)",
+            ["stage"], buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.voice_turns = Counter(
+            "voxgate_voice_turns", "Voice responses by final status", ["status"], registry=self.registry
+        )
+
+    def observe_voice_turn(self, metrics: Mapping[str, Any]) -> None:
+        """Called with each `voxgate.turn.metrics` event a realtime session emits."""
+        self.voice_turns.labels(str(metrics.get("status"))).inc()
+        for stage, value_ms in (metrics.get("latency") or {}).items():
+            if isinstance(value_ms, int | float):
+                self.voice_stage_latency.labels(stage.removesuffix("_ms")).observe(value_ms / 1000)
 
     def observe_decision(self, decision: Decision) -> None:
         """Called by the dispatcher when a decision is finished."""
