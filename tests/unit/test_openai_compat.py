@@ -238,3 +238,23 @@ async def test_shared_client_stays_open_owned_client_closes() -> None:
 def test_card_without_base_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         OpenAICompatBackend(ModelCard("nowhere"))
+
+
+async def test_server_closing_a_pooled_connection_unanswered_is_retried_once() -> None:
+    calls: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) % 2 == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        if b'"stream":true' in request.content:
+            return sse(b"data: " + chunk_bytes("hi", "stop") + b"\n\n", b"data: [DONE]\n\n")
+        return httpx.Response(200, json=COMPLETION)
+
+    backend = backend_with(handler)
+    assert (await backend.complete(BODY))["choices"][0]["message"]["content"] == "hi"
+    assert len(calls) == 2
+    chunks = await run_stream(backend)
+    assert chunks[0]["choices"][0]["delta"]["content"] == "hi"
+    assert len(calls) == 4
+    await close(backend)

@@ -71,7 +71,7 @@ class OpenAICompatBackend:
         """POST a non-streaming request; return the `chat.completion` object."""
         content = self._encode(body, stream=False)
         try:
-            response = await self._client.post(self._url, content=content, headers=self._headers, timeout=self._timeout)
+            response = await self._send(content, self._headers, stream=False)
         except httpx.HTTPError as exc:
             raise self._map_transport_error(exc) from exc
         if response.status_code >= 300:
@@ -89,9 +89,8 @@ class OpenAICompatBackend:
         """
         content = self._encode(body, stream=True)
         try:
-            async with self._client.stream(
-                "POST", self._url, content=content, headers=self._stream_headers, timeout=self._timeout
-            ) as response:
+            response = await self._send(content, self._stream_headers, stream=True)
+            try:
                 await self._check_stream_answer(response)
                 body_parts = response.aiter_bytes()
                 try:
@@ -113,8 +112,22 @@ class OpenAICompatBackend:
                         raise self._error(BackendConnectError, "upstream ended the stream before it finished")
                 finally:
                     await _close_body(response, body_parts)
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise self._map_transport_error(exc) from exc
+
+    async def _send(self, content: bytes, headers: dict[str, str], *, stream: bool) -> httpx.Response:
+        """POST; once more if the server closed a pooled connection without answering at all.
+
+        That race (a keep-alive connection closed by the server as it is reused) is the one
+        failure known to happen before the request was read, so retrying it is safe.
+        """
+        request = self._client.build_request("POST", self._url, content=content, headers=headers, timeout=self._timeout)
+        try:
+            return await self._client.send(request, stream=stream)
+        except httpx.RemoteProtocolError:
+            return await self._client.send(request, stream=stream)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this backend owns it."""
