@@ -42,9 +42,19 @@ def time_stream(client: openai.OpenAI, model: str, prompt: str, max_tokens: int)
     return (first - started) * 1000, max(tokens - 1, 0) / decode_s
 
 
-def measure(client: openai.OpenAI, model: str, runs: int, max_tokens: int) -> tuple[float, float]:
-    samples = [time_stream(client, model, PROMPTS[i % len(PROMPTS)], max_tokens) for i in range(runs)]
-    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+def measure_interleaved(
+    clients: dict[str, openai.OpenAI], model: str, runs: int, max_tokens: int
+) -> dict[str, tuple[float, float]]:
+    """Median (ttft_ms, tokens_per_s) per client, alternating clients run by run so that load
+    from elsewhere on a shared machine hits both sides alike."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
+    for i in range(runs):
+        for name, client in clients.items():
+            samples[name].append(time_stream(client, model, PROMPTS[i % len(PROMPTS)], max_tokens))
+    return {
+        name: (statistics.median(s[0] for s in taken), statistics.median(s[1] for s in taken))
+        for name, taken in samples.items()
+    }
 
 
 def main() -> None:
@@ -61,9 +71,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for model in local:
         direct = openai.OpenAI(base_url=model["voxgate"]["local_server"], api_key="x", max_retries=0)
-        measure(gateway, model["id"], 1, 8)
-        via_ttft, via_tps = measure(gateway, model["id"], args.runs, args.max_tokens)
-        direct_ttft, direct_tps = measure(direct, model["id"], args.runs, args.max_tokens)
+        clients = {"voxgate": gateway, "direct": direct}
+        measure_interleaved(clients, model["id"], 1, 8)
+        medians = measure_interleaved(clients, model["id"], args.runs, args.max_tokens)
+        (via_ttft, via_tps), (direct_ttft, direct_tps) = medians["voxgate"], medians["direct"]
         print(f"| {model['id']} | {via_ttft:.0f} | {direct_ttft:.0f} | {via_tps:.1f} | {direct_tps:.1f} | "
               f"{via_ttft / direct_ttft:.2f} |")
 
