@@ -198,3 +198,20 @@ def test_models_and_ops_endpoints(client: openai.OpenAI, voxgate_server: Running
     metrics = httpx.get(f"{voxgate_server.base_url}/metrics").text
     assert "voxgate_decisions_total" in metrics
     assert "voxgate_requests_total" in metrics
+
+
+def test_feedback_is_stored_with_the_decision(client: openai.OpenAI, voxgate_server: RunningProcess) -> None:
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "Say ok"}], max_tokens=3
+    )
+    url = f"{voxgate_server.base_url}/v1/decisions/{raw.headers['x-voxgate-decision-id']}"
+    stored = httpx.post(f"{url}/feedback", json={"score": 0.8, "label": "good"})
+    assert stored.status_code == 201
+    assert httpx.get(url).json()["feedback"][0]["score"] == 0.8
+    for bad, param in (({"score": 2}, "score"), ({"score": "high"}, "score"), ({"score": 1, "label": 5}, "label"),
+                       ({"score": 1, "mood": "x"}, "mood")):
+        response = httpx.post(f"{url}/feedback", json=bad)
+        assert response.status_code == 400
+        assert response.json()["error"]["param"] == param
+    missing = httpx.post(f"{voxgate_server.base_url}/v1/decisions/dec_nope/feedback", json={"score": 1})
+    assert missing.status_code == 404

@@ -98,12 +98,36 @@ async def get_decision(request: Request) -> Response:
     decision_id = request.path_params["decision_id"]
     found = await _gateway(request).decision_log.get(decision_id)
     if found is None:
-        body = error_body(
-            f"no decision {decision_id!r}: ids come from the x-voxgate-decision-id response header",
-            "invalid_request_error", "decision_id", "decision_not_found",
-        )
-        return JSONResponse(body, status_code=404)
+        return _decision_not_found(decision_id)
     return JSONResponse(found)
+
+
+async def post_feedback(request: Request) -> Response:
+    """POST /v1/decisions/{id}/feedback {"score": 0..1, "label": "..."}: outcome data for training."""
+    gateway = _gateway(request)
+    body = await read_json(request, 64 * 1024)
+    score = body.get("score")
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        raise InvalidRequestError("`score` must be a number between 0 (bad answer) and 1 (good answer).", param="score")
+    label = body.get("label")
+    if label is not None and (not isinstance(label, str) or len(label) > 200):
+        raise InvalidRequestError("`label` must be a string of at most 200 characters.", param="label")
+    unknown = sorted(set(body) - {"score", "label"})
+    if unknown:
+        raise InvalidRequestError(f"unknown fields {unknown}; send only score and label.", param=unknown[0])
+    decision_id = request.path_params["decision_id"]
+    stored = await gateway.decision_log.add_feedback(decision_id, gateway.clock.wall_s(), float(score), label)
+    if not stored:
+        return _decision_not_found(decision_id)
+    return JSONResponse({"decision_id": decision_id, "score": float(score), "label": label}, status_code=201)
+
+
+def _decision_not_found(decision_id: str) -> JSONResponse:
+    body = error_body(
+        f"no decision {decision_id!r}: ids come from the x-voxgate-decision-id response header",
+        "invalid_request_error", "decision_id", "decision_not_found",
+    )
+    return JSONResponse(body, status_code=404)
 
 
 def _query_number(request: Request, name: str, default: float, maximum: float) -> float:

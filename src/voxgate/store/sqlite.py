@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_created_at ON decisions (created_at);
 CREATE INDEX IF NOT EXISTS decisions_answered_by ON decisions (answered_by, created_at);
+CREATE TABLE IF NOT EXISTS feedback (
+    decision_id TEXT NOT NULL REFERENCES decisions (id),
+    created_at REAL NOT NULL,
+    score REAL NOT NULL,
+    label TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
 """
 
 
@@ -100,11 +107,36 @@ class SQLiteDecisionLog:
         row = self._connect().execute("SELECT body FROM decisions WHERE id = ?", (decision_id,)).fetchone()
         return None if row is None else str(row[0])
 
+    def _select_feedback(self, decision_id: str) -> list[JSONObject]:
+        rows = self._connect().execute(
+            "SELECT created_at, score, label FROM feedback WHERE decision_id = ? ORDER BY created_at", (decision_id,)
+        ).fetchall()
+        return [{"created_at": row[0], "score": row[1], "label": row[2]} for row in rows]
+
     async def get(self, decision_id: str) -> JSONObject | None:
+        """The decision with any feedback given on it, or None."""
         if decision_id in self._pending:
             return self._pending[decision_id]
         body = await self._on_db_thread(self._select_one, decision_id)
-        return None if body is None else dict(json.loads(body))
+        if body is None:
+            return None
+        decision = dict(json.loads(body))
+        feedback = await self._on_db_thread(self._select_feedback, decision_id)
+        if feedback:
+            decision["feedback"] = feedback
+        return decision
+
+    def _insert_feedback(self, decision_id: str, created_at: float, score: float, label: str | None) -> None:
+        with self._connect() as connection:
+            connection.execute("INSERT INTO feedback VALUES (?, ?, ?, ?)", (decision_id, created_at, score, label))
+
+    async def add_feedback(self, decision_id: str, created_at: float, score: float, label: str | None) -> bool:
+        """Store a quality score in [0, 1] for a decision; False when the decision does not exist."""
+        await self.flush()
+        if await self._on_db_thread(self._select_one, decision_id) is None:
+            return False
+        await self._on_db_thread(self._insert_feedback, decision_id, created_at, score, label)
+        return True
 
     def _select_many(self, since: float | None, model: str | None, limit: int) -> list[str]:
         sql = "SELECT body FROM decisions WHERE created_at >= ?"

@@ -65,6 +65,9 @@ class ListLog:
     async def query(self, *, since: float | None, model: str | None, limit: int) -> list[JSONObject]:
         return []
 
+    async def add_feedback(self, decision_id: str, created_at: float, score: float, label: str | None) -> bool:
+        return False
+
 
 def _request(stream: bool = False, include_usage: bool = False) -> ChatRequest:
     body: JSONObject = {"model": "auto", "messages": [{"role": "user", "content": "hello"}]}

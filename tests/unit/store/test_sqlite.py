@@ -61,3 +61,21 @@ async def test_wal_mode_is_on(tmp_path: Path) -> None:
     await log.flush()
     assert (tmp_path / "log.db-wal").exists()
     await log.close()
+
+
+async def test_feedback_is_stored_with_the_decision(tmp_path: Path) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    await log.open()
+    try:
+        log.record(_decision("dec_1", 1.0, "a"))
+        assert await log.add_feedback("dec_1", 2.0, 0.75, "helpful")
+        assert await log.add_feedback("dec_1", 3.0, 0.0, None)
+        assert not await log.add_feedback("dec_missing", 2.0, 1.0, None)
+        found = await log.get("dec_1")
+        assert found is not None
+        assert found["feedback"] == [
+            {"created_at": 2.0, "score": 0.75, "label": "helpful"},
+            {"created_at": 3.0, "score": 0.0, "label": None},
+        ]
+    finally:
+        await log.close()
