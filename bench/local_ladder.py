@@ -49,8 +49,11 @@ def measure_interleaved(
     from elsewhere on a shared machine hits both sides alike."""
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
     for i in range(runs):
-        for name, client in clients.items():
-            samples[name].append(time_stream(client, model, PROMPTS[i % len(PROMPTS)], max_tokens))
+        order = list(clients.items())
+        for turn, (name, client) in enumerate(order if i % 2 == 0 else order[::-1]):
+            # a fresh question each call: neither side may answer from the other's prompt cache
+            prompt = f"Question {i}.{turn}: {PROMPTS[i % len(PROMPTS)]}"
+            samples[name].append(time_stream(client, model, prompt, max_tokens))
     return {
         name: (statistics.median(s[0] for s in taken), statistics.median(s[1] for s in taken))
         for name, taken in samples.items()

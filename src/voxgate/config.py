@@ -184,7 +184,8 @@ _MODEL_KEYS = {
 }
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
-    "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice",
+    "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "local_threads", "local_parallel_slots",
+    "local_context_tokens",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -400,4 +401,23 @@ def load_settings(
         breaker_cooldown_s=_number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
         request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
         voice=_voice_settings(catalog, env),
+        local=_local_runtime(catalog, env),
+    )
+
+
+def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRuntimeSettings:
+    """llama.cpp settings for the bundled models: `local_*` catalog keys, or VOXGATE_LOCAL_THREADS."""
+    defaults = LocalRuntimeSettings()
+    threads: object = catalog.get("local_threads", defaults.threads)
+    if "local_threads" not in catalog and env.get("VOXGATE_LOCAL_THREADS"):
+        raw = env["VOXGATE_LOCAL_THREADS"]
+        if not raw.isdigit():
+            raise ConfigError(f"VOXGATE_LOCAL_THREADS must be a whole number, got {raw!r}")
+        threads = int(raw)
+    return LocalRuntimeSettings(
+        threads=int(_number(threads, "local_threads", minimum=1, maximum=64)),
+        parallel_slots=int(_number(catalog.get("local_parallel_slots", defaults.parallel_slots),
+                                   "local_parallel_slots", minimum=1, maximum=64)),
+        context_tokens=int(_number(catalog.get("local_context_tokens", defaults.context_tokens),
+                                   "local_context_tokens", minimum=256, maximum=131072)),
     )

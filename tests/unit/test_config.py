@@ -73,3 +73,35 @@ def test_public_bind_requires_api_keys(tmp_path: Path) -> None:
         load_settings(None, host="0.0.0.0", env={"HOME": str(tmp_path)})
     settings = load_settings(None, host="0.0.0.0", env={"HOME": str(tmp_path), "VOXGATE_API_KEYS": "k1, k2"})
     assert settings.api_keys == {"k1", "k2"}
+
+
+def test_voice_settings_come_from_the_file_then_the_environment(tmp_path: Path) -> None:
+    text = "voice:\n  stt_model: tiny.en\n  max_session_s: 60\n  max_latency_ms: null\n  mode: balanced\n"
+    settings = load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path), "VOXGATE_VOICE_TTS_ENGINE": "espeak"})
+    voice = settings.voice
+    assert (voice.stt_model, voice.tts_engine, voice.max_session_s, voice.max_latency_ms) == (
+        "tiny.en", "espeak", 60.0, None)
+    assert voice.mode.value == "balanced"
+    assert load_settings(None, env={"HOME": str(tmp_path)}).voice.max_session_s == 1800.0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("voice:\n  stt_model: large\n", "stt_model"), ("voice:\n  colour: red\n", "voice"),
+     ("voice:\n  max_session_s: -1\n", "max_session_s")],
+)
+def test_bad_voice_settings_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)})
+
+
+def test_local_runtime_settings(tmp_path: Path) -> None:
+    catalog = _write(tmp_path, "local_threads: 1\nlocal_parallel_slots: 3\n")
+    settings = load_settings(catalog, env={"HOME": str(tmp_path)})
+    assert (settings.local.threads, settings.local.parallel_slots) == (1, 3)
+    from_env = load_settings(None, env={"HOME": str(tmp_path), "VOXGATE_LOCAL_THREADS": "2"})
+    assert from_env.local.threads == 2
+    with pytest.raises(ConfigError, match="VOXGATE_LOCAL_THREADS"):
+        load_settings(None, env={"HOME": str(tmp_path), "VOXGATE_LOCAL_THREADS": "many"})
+    with pytest.raises(ConfigError, match="local_threads"):
+        load_settings(_write(tmp_path, "local_threads: 0\n"), env={"HOME": str(tmp_path)})

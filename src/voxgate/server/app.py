@@ -35,6 +35,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             Route("/v1/route", routes.explain_route, methods=["POST"]),
             Route("/v1/decisions", routes.list_decisions, methods=["GET"]),
             Route("/v1/decisions/{decision_id}", routes.get_decision, methods=["GET"]),
+            Route("/v1/decisions/{decision_id}/feedback", routes.post_feedback, methods=["POST"]),
             Route("/v1/models", routes.list_models, methods=["GET"]),
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/readyz", routes.readyz, methods=["GET"]),

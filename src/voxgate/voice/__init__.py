@@ -14,5 +14,17 @@
     testing       EnergyVAD, ScriptedSTT, ToneTTS: instant engines for tests
     wer           word_error_rate
 
+The realtime session (OpenAI Realtime protocol, GA and beta shapes):
+    protocol        client event parsing and validation, server event names, error events
+    session_config  SessionConfig from `session.update`, rendered back for session.created/updated
+    input_audio     decode -> 16 kHz -> VAD -> the input buffer a commit takes
+    conversation    items, truncation, chat messages for the router
+    reply           ReplySource protocol (the server implements it with the router), a scripted fake
+    response        ResponseRunner: reply stream -> sentences -> TTS -> audio deltas
+    session         RealtimeSession: the task group, the turn machine's actions, limits
+    session_events  one handler per client event type
+    stack           VoiceEngines: the speech engines a process shares
+    realtime_client talk_once: speak a recording to a realtime server (`voxgate talk`, the benchmark)
+
 Engine modules import their heavy third-party packages only when a model is loaded.
 """

@@ -62,6 +62,11 @@ class SentenceChunker:
         sentences.extend(self._cut_overlong())
         return sentences
 
+    @property
+    def pending(self) -> str:
+        """Text pushed but not handed out yet, as received (hand it to another chunker to switch)."""
+        return self._buffer
+
     def flush(self) -> list[str]:
         """End of stream: return what is left, if it holds any word."""
         rest, self._buffer = self._buffer.strip(), ""

@@ -62,6 +62,11 @@ class VadSegmenter:
         return self._speaking
 
     @property
+    def silence_ms(self) -> int:
+        """How long speech has been below the release threshold (0 when not speaking or speech goes on)."""
+        return self._samples_to_ms(self._silence_samples) if self._speaking else 0
+
+    @property
     def clock_ms(self) -> int:
         """Milliseconds of audio seen so far."""
         return self._samples_to_ms(self._clock_samples)
@@ -112,6 +117,10 @@ class SpeechDetector:
     @property
     def clock_ms(self) -> int:
         return self._segmenter.clock_ms
+
+    @property
+    def silence_ms(self) -> int:
+        return self._segmenter.silence_ms
 
     def feed(self, samples: npt.NDArray[np.float32]) -> list[SpeechEvent]:
         """Add samples at the detector's rate; return the events whole frames produced."""

@@ -19,8 +19,10 @@ def test_known_models_get_learned_probabilities_unknown_get_their_prior() -> Non
         np.r_[np.ones(40), rng.random(40) < 0.2].astype(float),
         np.r_[np.ones(40), np.ones(40)],
     ])
-    learned = train_predictor(embedder.embed(texts).astype(np.float64), texts, scores, ["weak", "strong"], embedder.embedder_id,
-                              TrainingConfig(folds=3))
+    embeddings = embedder.embed(texts).astype(np.float64)
+    learned = train_predictor(
+        embeddings, texts, scores, ["weak", "strong"], embedder.embedder_id, TrainingConfig(folds=3)
+    )
     learned.embedder = embedder
     predictor = LearnedQualityPredictor(learned)
     cards = [ModelCard("weak"), ModelCard("strong"), ModelCard("newcomer", quality_hint=0.42)]

@@ -1,0 +1,174 @@
+"""Voice-to-voice latency of the realtime API on real recorded speech, and concurrent sessions.
+
+    .venv/bin/python bench/voice_latency.py                      # base and tiny.en, 1/2/4 sessions
+    .venv/bin/python bench/voice_latency.py --stt tiny.en --sessions 1 --rounds 1
+
+For each STT model a fresh `voxgate serve` (bundled models, Piper) starts on a free loopback port.
+Each LibriVox clip of Debian's `pocketsphinx-testdata` is streamed in 100 ms chunks at real-time
+pace, then 1.5 s of silence, also in real time (server VAD needs 500 ms of it to end the turn).
+
+    voice-to-voice   last speech chunk sent -> first audio delta with a peak above -36 dBFS
+    vad              last speech chunk sent -> speech_stopped received (includes the 500 ms
+                     silence_duration_ms the VAD waits for)
+    stt / llm / tts  the server's voxgate.turn.metrics: speech stopped -> transcript, transcript ->
+                     first token, first token -> first audio
+
+With N concurrent sessions every session streams a clip at once; the machine keeps up with real
+time when the VAD stage stays within 300 ms of the 500 ms silence window at p95. Prints a Markdown
+table and writes it to bench/results/voice_latency.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import httpx
+
+from voxgate.voice.codecs import float_to_pcm16, pcm16_to_float
+from voxgate.voice.realtime_client import TalkOptions, TalkResult, talk_once
+from voxgate.voice.resample import resample
+
+LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
+RESULTS = Path(__file__).parent / "results" / "voice_latency.md"
+SILENCE_WINDOW_S = 0.5
+KEEP_UP_MARGIN_S = 0.3
+
+
+def load_clips() -> list[bytes]:
+    """The LibriVox clips as 24 kHz PCM16."""
+    clips = []
+    for path in sorted(LIBRIVOX_DIR.glob("*.wav")):
+        with wave.open(str(path), "rb") as wav:
+            pcm16 = wav.readframes(wav.getnframes())
+        clips.append(float_to_pcm16(resample(pcm16_to_float(pcm16), 16_000, 24_000)))
+    if not clips:
+        sys.exit("needs Debian's pocketsphinx-testdata: apt-get install -y pocketsphinx-testdata")
+    return clips
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(stt: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "VOXGATE_DB": str(workdir / f"{stt}.db"), "VOXGATE_VOICE_STT_MODEL": stt}
+    log_path = workdir / f"voxgate-{stt}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port),
+                                    "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline_s = time.monotonic() + 300
+    while time.monotonic() < deadline_s:
+        if process.poll() is not None:
+            sys.exit(f"voxgate exited:\n{log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    stop_server(process)
+    sys.exit("voxgate did not become ready in 300 s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int) -> list[TalkResult]:
+    """`rounds` passes over the clips; in each step `sessions` sessions speak at once."""
+    url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
+    options = TalkOptions(instructions="You are a voice assistant. Reply in one short sentence.",
+                          cancel_after_first_audio=True)
+    results: list[TalkResult] = []
+    order = [clip for _ in range(rounds) for clip in clips]
+    for start in range(0, len(order), sessions):
+        batch = [order[(start + k) % len(order)] for k in range(sessions)]
+        results += await asyncio.gather(*(talk_once(url, clip, options) for clip in batch))
+    return results
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1000:.0f}"
+
+
+def summarize(stt: str, sessions: int, results: list[TalkResult]) -> str:
+    v2v = [r.voice_to_voice_s for r in results if r.voice_to_voice_s is not None]
+    vad = [r.speech_stopped_after_s for r in results if r.speech_stopped_after_s is not None]
+
+    def stage(name: str) -> float | None:
+        values = [r.latency_ms[name] / 1000 for r in results if r.latency_ms.get(name) is not None]
+        return statistics.median(values) if values else None
+
+    models = sorted({r.model or "none" for r in results})
+    keeps_up = bool(vad) and (percentile(vad, 0.95) or 0) <= SILENCE_WINDOW_S + KEEP_UP_MARGIN_S
+    ok = sum(r.voice_to_voice_s is not None for r in results)
+    return (f"| {stt} | {sessions} | {ok}/{len(results)} | {_ms(percentile(v2v, 0.5))} | {_ms(percentile(v2v, 0.95))} "
+            f"| {_ms(statistics.median(vad) if vad else None)} | {_ms(stage('transcription_ms'))} "
+            f"| {_ms(stage('first_token_ms'))} | {_ms(stage('first_audio_ms'))} | {'yes' if keeps_up else 'no'} "
+            f"| {', '.join(models)} |")
+
+
+HEADER = ("| STT | sessions | answered | v2v p50 ms | v2v p95 ms | vad ms (p50) | stt ms (p50) | llm first token ms "
+          "(p50) | first token -> audio ms (p50) | keeps up | models |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stt", nargs="+", default=["base", "tiny.en"], choices=["base", "tiny.en"])
+    parser.add_argument("--sessions", nargs="+", type=int, default=[1, 2, 4])
+    parser.add_argument("--rounds", type=int, default=2, help="passes over the five clips with one session")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers
+    clips = load_clips()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="voxgate-voice-bench-") as tmp:
+        for stt in args.stt:
+            process, port = start_server(stt, Path(tmp))
+            try:
+                asyncio.run(run_sessions(port, clips[:1], 1, 1))  # warm-up turn, not counted
+                for sessions in args.sessions:
+                    rounds = args.rounds if sessions == 1 else 1
+                    results = asyncio.run(run_sessions(port, clips, sessions, rounds))
+                    rows.append(summarize(stt, sessions, results))
+                    print(rows[-1], flush=True)
+            finally:
+                stop_server(process)
+    load = re.sub(r"\s+", " ", Path("/proc/loadavg").read_text().strip()) if Path("/proc/loadavg").exists() else ""
+    table = f"{HEADER}\n" + "\n".join(rows) + f"\n\n{os.cpu_count()} CPUs, load average after the run: {load}\n"
+    print(table)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(table)
+
+
+if __name__ == "__main__":
+    main()

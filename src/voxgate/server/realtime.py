@@ -1,0 +1,190 @@
+"""The realtime voice WebSocket: `/v1/realtime` (GA events; beta with `OpenAI-Beta: realtime=v1`),
+and Azure-style `/openai/realtime` and `/openai/v1/realtime` (`api-key` header). Authentication is
+the app's ApiKeyMiddleware, as for every other route.
+
+A voice turn is a routed request: `RoutedReplySource` turns the session's conversation into a chat
+completion body, validates it like any HTTP request, routes it with the session's latency budget
+(`voice.max_latency_ms`, `voice.mode`, or a profile/`x-voxgate-*` headers on the handshake) and
+streams it through the dispatcher, with fallback. Close codes come from `server.errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import replace
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from voxgate.core.errors import BackendProtocolError, NoEligibleModelError, SessionEndedError, VoxgateError
+from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints
+from voxgate.routing.decision import Decision
+from voxgate.server.constraints import PROFILES, parse_constraints
+from voxgate.server.errors import (
+    WS_CLOSE_INTERNAL_ERROR,
+    WS_CLOSE_NORMAL,
+    WS_CLOSE_TRY_AGAIN_LATER,
+    realtime_close_code,
+)
+from voxgate.server.gateway import Gateway
+from voxgate.server.validation import parse_chat_request
+from voxgate.voice.protocol import error_event
+from voxgate.voice.reply import ReplyEvent, ReplyFinished, ReplyRequest, ReplyRouted, ReplyText, ReplyToolCall
+from voxgate.voice.session import RealtimeSession, SessionLimits
+
+log = logging.getLogger("voxgate.realtime")
+
+
+class RoutedReplySource:
+    """ReplySource backed by the gateway's router and dispatcher."""
+
+    def __init__(self, gateway: Gateway, constraints: RoutingConstraints, profile: str) -> None:
+        self._gateway = gateway
+        self._constraints = constraints
+        self._profile = profile
+
+    async def stream_reply(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
+        body: JSONObject = {"model": self._profile, "messages": request.messages, "stream": True,
+                            "max_tokens": request.max_tokens}
+        if request.tools:
+            body.update(tools=request.tools, tool_choice=request.tool_choice or "auto")
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        chat = parse_chat_request(body)
+        constraints = replace(self._constraints, session_id=self._constraints.session_id or request.session_id)
+        decision, over_budget = self._decide(chat, constraints)
+        yield ReplyRouted(decision.id, decision.chosen or "", over_budget)
+        assert self._gateway.dispatcher is not None
+        chunks = await self._gateway.dispatcher.open_stream(chat, decision)
+        self._gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
+        usage = (0, 0)
+        try:
+            async for chunk in chunks:
+                for event in _reply_events(chunk):
+                    yield event
+                usage = _usage(chunk) or usage
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        yield ReplyFinished(decision.answered_by or "", *usage)
+
+    def _decide(self, chat: ChatRequest, constraints: RoutingConstraints) -> tuple[Decision, bool]:
+        """Route within the latency budget; when no model fits it, answer late rather than not at all.
+
+        The retry drops only `max_latency_ms` (mode `fast` then picks the quickest eligible model);
+        the response's metadata says `voxgate_over_budget: "true"`.
+        """
+        try:
+            return self._gateway.router.decide(chat, constraints, self._profile), False
+        except NoEligibleModelError as exc:
+            if constraints.max_latency_ms is None or not any("latency" in r for r in exc.rejections.values()):
+                raise
+        relaxed = replace(constraints, max_latency_ms=None, mode=Mode.FAST)
+        return self._gateway.router.decide(chat, relaxed, self._profile), True
+
+
+def _reply_events(chunk: JSONObject) -> list[ReplyEvent]:
+    if "error" in chunk:
+        raise BackendProtocolError(str(chunk["error"].get("message", "the model stream failed")))
+    events: list[ReplyEvent] = []
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        if delta.get("content"):
+            events.append(ReplyText(str(delta["content"])))
+        for call in delta.get("tool_calls") or []:
+            function = call.get("function") or {}
+            events.append(ReplyToolCall(int(call.get("index", 0)), call.get("id"), function.get("name"),
+                                        function.get("arguments") or ""))
+    return events
+
+
+def _usage(chunk: JSONObject) -> tuple[int, int] | None:
+    usage = chunk.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+def _profile(gateway: Gateway, requested: str | None) -> str:
+    """`model` from the URL: a catalog id or routing profile is honoured; anything else means `auto`."""
+    if requested and (requested in PROFILES or any(c.id == requested for c in gateway.cards)):
+        return requested
+    return "auto"
+
+
+def _constraints(gateway: Gateway, profile: str, headers: Mapping[str, str]) -> RoutingConstraints:
+    voice = gateway.settings.voice
+    constraints = parse_constraints(profile, None, headers, voice.mode)
+    if constraints.max_latency_ms is None:
+        constraints = replace(constraints, max_latency_ms=voice.max_latency_ms)
+    return constraints
+
+
+class _WebSocketTransport:
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def receive(self) -> str | bytes | None:
+        message = await self._websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text: str | None = message.get("text")
+        return text if text is not None else message.get("bytes") or b""
+
+    async def send(self, text: str) -> None:
+        await self._websocket.send_text(text)
+
+
+def _limits(gateway: Gateway) -> SessionLimits:
+    voice = gateway.settings.voice
+    return SessionLimits(max_session_s=voice.max_session_s, max_append_bytes=voice.max_append_bytes,
+                         max_buffered_audio_s=voice.max_buffered_audio_s,
+                         send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens)
+
+
+async def realtime_endpoint(websocket: WebSocket) -> None:
+    """One realtime session per connection."""
+    gateway: Gateway = websocket.app.state.gateway
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
+    if gateway.voice is None or gateway.dispatcher is None or not gateway.ready.is_set():
+        reason = "voice is disabled" if not gateway.settings.voice.enabled else "voxgate is still starting"
+        await websocket.close(WS_CLOSE_TRY_AGAIN_LATER, reason)
+        return
+    beta = "realtime=v1" in websocket.headers.get("openai-beta", "") or any(
+        p.startswith("openai-beta.realtime-v1") for p in offered)
+    try:
+        profile = _profile(gateway, websocket.query_params.get("model") or websocket.query_params.get("deployment"))
+        replies = RoutedReplySource(gateway, _constraints(gateway, profile, websocket.headers), profile)
+        session = RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
+                                  on_turn_metrics=gateway.metrics.observe_voice_turn)
+        await session.run(_WebSocketTransport(websocket))
+    except SessionEndedError as exc:
+        await _close_ended(websocket, exc)
+        return
+    except WebSocketDisconnect:
+        return
+    except VoxgateError as exc:
+        await _close(websocket, WS_CLOSE_INTERNAL_ERROR, str(exc)[:120])
+        return
+    except Exception:
+        log.exception("realtime session failed")
+        await _close(websocket, WS_CLOSE_INTERNAL_ERROR, "internal error")
+        return
+    await _close(websocket, WS_CLOSE_NORMAL, "")
+
+
+async def _close_ended(websocket: WebSocket, exc: SessionEndedError) -> None:
+    code = realtime_close_code(exc)
+    log.info("realtime session closed: %s", exc.code)
+    if exc.code == "session_expired":
+        try:
+            await websocket.send_json(error_event("event_closing", exc.code, exc.message))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the client is already gone
+    await _close(websocket, code, exc.code or "")
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):  # the client is already gone
+        await websocket.close(code, reason)

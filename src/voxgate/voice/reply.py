@@ -1,0 +1,103 @@
+"""Where a voice session's replies come from: a small protocol the server layer implements with
+the router and dispatcher (a voice turn is a routed request), and a scripted fake for tests.
+
+    source.stream_reply(ReplyRequest(...))  ->  ReplyRouted, then ReplyText / ReplyToolCall pieces,
+                                                then ReplyFinished (model, usage)
+
+Closing the iterator early (barge-in, `response.cancel`) must stop the upstream generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from voxgate.core.types import JSONObject
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """Chat `messages` and `tools` (chat-completions shape) for one response."""
+
+    messages: list[JSONObject]
+    tools: list[JSONObject]
+    tool_choice: Any
+    max_tokens: int | None
+    temperature: float | None
+    session_id: str
+
+
+@dataclass(frozen=True)
+class ReplyRouted:
+    """The router's choice; `over_budget` when no model fit the latency budget and the fastest was used."""
+
+    decision_id: str
+    model: str
+    over_budget: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyText:
+    delta: str
+
+
+@dataclass(frozen=True)
+class ReplyToolCall:
+    """A piece of a tool call: `index` groups pieces; `call_id`/`name` arrive with the first piece."""
+
+    index: int
+    call_id: str | None
+    name: str | None
+    arguments_delta: str
+
+
+@dataclass(frozen=True)
+class ReplyFinished:
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+ReplyEvent = ReplyRouted | ReplyText | ReplyToolCall | ReplyFinished
+
+
+class ReplySource(Protocol):
+    def stream_reply(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]: ...
+
+
+class ScriptedReplySource:
+    """ReplySource for tests: answers each request with the next script entry (text, or tool calls).
+
+    A script entry is a string (spoken in `chunk_chars` pieces) or a list of (name, arguments)
+    tool calls. `requests` records what the session asked for.
+    """
+
+    def __init__(self, script: Iterable[str | list[tuple[str, str]]], *, chunk_chars: int = 8,
+                 delay_s: float = 0.0) -> None:
+        self._script = list(script)
+        self._chunk_chars = chunk_chars
+        self._delay_s = delay_s
+        self.requests: list[ReplyRequest] = []
+        self.closed_early = 0
+
+    async def stream_reply(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
+        self.requests.append(request)
+        entry = self._script.pop(0) if self._script else "Okay."
+        finished = False
+        try:
+            yield ReplyRouted(decision_id=f"dec-{len(self.requests)}", model="scripted")
+            if isinstance(entry, str):
+                for start in range(0, len(entry), self._chunk_chars):
+                    await asyncio.sleep(self._delay_s)
+                    yield ReplyText(entry[start : start + self._chunk_chars])
+            else:
+                for index, (name, arguments) in enumerate(entry):
+                    yield ReplyToolCall(index, f"call_{index}", name, arguments[: len(arguments) // 2])
+                    yield ReplyToolCall(index, None, None, arguments[len(arguments) // 2 :])
+            yield ReplyFinished("scripted", prompt_tokens=10, completion_tokens=len(str(entry)) // 4 + 1)
+            finished = True
+        finally:
+            if not finished:
+                self.closed_early += 1
