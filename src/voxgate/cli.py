@@ -1,4 +1,4 @@
-"""The `voxgate` command: serve, route, models."""
+"""The `voxgate` command: serve, route, models, talk, eval, train."""
 
 from __future__ import annotations
 
@@ -27,7 +27,11 @@ examples:
   voxgate route "hi" --max-latency-ms 300 --json
   voxgate models
   voxgate talk question.wav --out reply.wav       # speak a recording to /v1/realtime, save the reply
+  voxgate eval routerbench --out reports/rb       # replay routers over outcome data: report.md/json + plots
+  voxgate eval my_outcomes.csv                    # your own traffic (format: README, "Evaluate routing")
+  voxgate train my_outcomes.csv --out predictor/  # fit the learned predictor on your outcomes
 """
+DEFAULT_DATA_ROOT = Path("../shared/data/routing")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -65,7 +69,46 @@ def _build_parser() -> argparse.ArgumentParser:
     talk.add_argument("--api-key", default="")
     talk.add_argument("--model", default="auto", help="routing profile or model id for the replies")
     talk.add_argument("--fast", action="store_true", help="send the audio as fast as possible, not in real time")
+    _add_learning_commands(commands)
     return parser
+
+
+def _add_learning_commands(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "eval", help="replay routers over per-query outcomes and write a report (table, JSON, plots)",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument(
+        "dataset", help="routerbench, routellm, open7b, a slice like routerbench/mbpp, or a CSV/JSONL file"
+    )
+    evaluate.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
+                          help=f"folder with routerbench/, routellm/, open7b/ (default {DEFAULT_DATA_ROOT})")
+    evaluate.add_argument("--out", type=Path, help="report folder (default reports/<dataset>)")
+    train = commands.add_parser("train", help="fit the learned quality predictor on an outcome file")
+    train.add_argument("outcomes", type=Path, help="CSV/JSONL: prompt, one score column per model, optional split")
+    train.add_argument("--out", type=Path, required=True, help="folder to write the predictor into")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from voxgate.config import default_cache_dir
+    from voxgate.evaluation.runner import run_evaluation
+
+    name = Path(args.dataset).stem if Path(args.dataset).suffix else str(args.dataset).replace("/", "-")
+    out_dir = args.out or Path("reports") / name
+    report = run_evaluation(args.dataset, args.data_root, out_dir, default_cache_dir() / "embeddings")
+    console = Console()
+    console.print((out_dir / "report.md").read_text())
+    console.print(f"report: {out_dir}/report.md, {out_dir}/report.json and plots ({len(report)} slices)")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from voxgate.config import default_cache_dir
+    from voxgate.evaluation.training import train_from_file
+
+    predictor = train_from_file(args.outcomes, args.out, default_cache_dir() / "embeddings")
+    print(f"trained {predictor.version} for {', '.join(predictor.models)} -> {args.out}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -180,13 +223,13 @@ def _talk(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "route": _route, "models": _models, "talk": _talk}
+    handlers = {"serve": _serve, "route": _route, "models": _models, "talk": _talk, "eval": _eval, "train": _train}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:
         print(f"voxgate: configuration error: {exc}", file=sys.stderr)
         return 2
-    except VoxgateError as exc:
+    except (VoxgateError, OSError, ValueError) as exc:
         print(f"voxgate: {exc}", file=sys.stderr)
         return 1
 

