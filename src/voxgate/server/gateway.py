@@ -76,15 +76,20 @@ class Gateway:
         return backend
 
     async def _wait_reachable(self, card: ModelCard) -> None:
-        """Poll a remote model's server until it answers HTTP at all (even 401 counts)."""
+        """Poll a remote model's server until it answers HTTP at all (even 401 counts).
+
+        One still unreachable after the start timeout stays listed in `unreachable` (so /readyz
+        says 503 and names it) but does not hold the others back: requests route around it.
+        """
         deadline_s = self.clock.monotonic_s() + self.settings.local.start_timeout_s
         while True:
             try:
                 await self._http.get(f"{card.base_url}/models", timeout=2.0)
-            except httpx.HTTPError as exc:
+            except httpx.HTTPError:
                 self.unreachable[card.id] = f"cannot connect to {card.base_url}"
                 if self.clock.monotonic_s() > deadline_s:
-                    raise ConnectionError(f"model {card.id} at {card.base_url} is unreachable") from exc
+                    log.warning("model %s at %s is unreachable; serving without it", card.id, card.base_url)
+                    return
                 await asyncio.sleep(0.5)
             else:
                 self.unreachable.pop(card.id, None)
@@ -92,12 +97,14 @@ class Gateway:
 
     async def _start_models(self) -> None:
         remote = [c for c in self.settings.models if not c.is_embedded]
-        for card in remote:
-            await self._wait_reachable(card)
         embedded = [c for c in self.settings.models if c.is_embedded]
         resolved = {c.id: c for c in self.settings.models}
-        if embedded:
-            self._fleet = await start_local_models(embedded, self.settings.cache_dir, self.settings.local)
+        async with asyncio.TaskGroup() as probes:
+            for card in remote:
+                probes.create_task(self._wait_reachable(card))
+            if embedded:
+                self._fleet = await start_local_models(embedded, self.settings.cache_dir, self.settings.local)
+        if self._fleet is not None:
             for card in self._fleet.cards:
                 resolved[card.id] = card
             for model_id, (ttft_ms, tokens_per_s) in self._fleet.warmup.items():
@@ -128,8 +135,9 @@ class Gateway:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._start_models())
                 tasks.create_task(self._load_voice())
-            self.ready.set()
-            log.info("voxgate ready with %d models", len(self.cards))
+            if not self.unreachable:
+                self.ready.set()
+                log.info("voxgate ready with %d models", len(self.cards))
         except* Exception as group:
             exc = group.exceptions[0]
             self.startup_error = f"{type(exc).__name__}: {exc}"

@@ -192,7 +192,7 @@ async def readyz(request: Request) -> Response:
     gateway = _gateway(request)
     if gateway.ready.is_set():
         return JSONResponse({"status": "ready", "models": [c.id for c in gateway.cards]})
-    status = "failed" if gateway.startup_error else "starting"
+    status = "failed" if gateway.startup_error else ("degraded" if gateway.dispatcher else "starting")
     body = {"status": status, "error": gateway.startup_error, "unreachable": gateway.unreachable}
     return JSONResponse(body, status_code=503)
 
