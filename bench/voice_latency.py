@@ -1,7 +1,7 @@
 """Voice-to-voice latency of the realtime API on real recorded speech, and concurrent sessions.
 
-    .venv/bin/python bench/voice_latency.py                      # base and tiny.en, 1/2/4 sessions
-    .venv/bin/python bench/voice_latency.py --stt tiny.en --sessions 1 --rounds 1
+    .venv/bin/python -m bench.voice_latency                      # base and tiny.en, 1/2/4 sessions
+    .venv/bin/python -m bench.voice_latency --stt tiny.en --sessions 1 --rounds 1
 
 For each STT model a fresh `voxgate serve` (bundled models, Piper) starts on a free loopback port.
 Each LibriVox clip of Debian's `pocketsphinx-testdata` is streamed in 100 ms chunks at real-time
@@ -25,7 +25,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.processes import free_port, stop
 from voxgate.voice.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.realtime_client import TalkOptions, TalkResult, talk_once
 from voxgate.voice.resample import resample
@@ -58,13 +58,6 @@ def load_clips() -> list[bytes]:
     return clips
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_server(stt: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "VOXGATE_DB": str(workdir / f"{stt}.db"), "VOXGATE_VOICE_STT_MODEL": stt}
@@ -82,18 +75,8 @@ def start_server(stt: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    stop_server(process)
+    stop(process)
     sys.exit("voxgate did not become ready in 300 s")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int) -> list[TalkResult]:
@@ -162,7 +145,7 @@ def main() -> None:
                     rows.append(summarize(stt, sessions, results))
                     print(rows[-1], flush=True)
             finally:
-                stop_server(process)
+                stop(process)
     load = re.sub(r"\s+", " ", Path("/proc/loadavg").read_text().strip()) if Path("/proc/loadavg").exists() else ""
     table = f"{HEADER}\n" + "\n".join(rows) + f"\n\n{os.cpu_count()} CPUs, load average after the run: {load}\n"
     print(table)
