@@ -20,6 +20,7 @@ Catalog schema (a public contract, documented in the README)::
         tokens_per_s: 80
         tool_call_style: native   # native | fenced_json | none
     include_default_models: true
+    predictor: ./predictor      # optional: a learned predictor from `voxgate train`
     api_keys: [sk-local-1]
     max_body_bytes: 4194304
     database: ~/.local/share/voxgate/voxgate.db
@@ -111,6 +112,7 @@ class Settings:
     default_mode: Mode = Mode.BALANCED
     local: LocalRuntimeSettings = LocalRuntimeSettings()
     voice: VoiceSettings = VoiceSettings()
+    predictor_path: Path | None = None
 
     def model(self, model_id: str) -> ModelCard | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -184,8 +186,8 @@ _MODEL_KEYS = {
 }
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
-    "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "local_threads", "local_parallel_slots",
-    "local_context_tokens",
+    "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
+    "local_parallel_slots", "local_context_tokens",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -402,7 +404,23 @@ def load_settings(
         request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
         voice=_voice_settings(catalog, env),
         local=_local_runtime(catalog, env),
+        predictor_path=_predictor_path(catalog, config_path),
     )
+
+
+def _predictor_path(catalog: dict[str, Any], config_path: Path | None) -> Path | None:
+    """`predictor: DIR` (from `voxgate train`), relative to the config file's folder."""
+    raw = catalog.get("predictor")
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError("`predictor` must be the folder written by `voxgate train ... --out DIR`")
+    path = Path(raw).expanduser()
+    if not path.is_absolute() and config_path is not None:
+        path = config_path.parent / path
+    if not (path / "predictor.json").is_file():
+        raise ConfigError(f"`predictor`: {path} has no predictor.json; create it with `voxgate train FILE --out {raw}`")
+    return path
 
 
 def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRuntimeSettings:

@@ -105,3 +105,12 @@ def test_local_runtime_settings(tmp_path: Path) -> None:
         load_settings(None, env={"HOME": str(tmp_path), "VOXGATE_LOCAL_THREADS": "many"})
     with pytest.raises(ConfigError, match="local_threads"):
         load_settings(_write(tmp_path, "local_threads: 0\n"), env={"HOME": str(tmp_path)})
+
+
+def test_predictor_path_is_resolved_and_checked(tmp_path: Path) -> None:
+    (tmp_path / "learned").mkdir()
+    (tmp_path / "learned" / "predictor.json").write_text("{}")
+    settings = load_settings(_write(tmp_path, "predictor: learned\n"), env={"HOME": str(tmp_path)})
+    assert settings.predictor_path == tmp_path / "learned"
+    with pytest.raises(ConfigError, match="voxgate train"):
+        load_settings(_write(tmp_path, "predictor: missing\n"), env={"HOME": str(tmp_path)})

@@ -20,11 +20,13 @@ from voxgate.backends.openai_compat import OpenAICompatBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.config import Settings
 from voxgate.core.clock import Clock, SystemClock
-from voxgate.core.types import ModelCard, ToolCallStyle
+from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints, ToolCallStyle
 from voxgate.models.local_server import LocalFleet, start_local_models
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
@@ -111,6 +113,8 @@ class Gateway:
                 self.stats.observe(model_id, ttft_ms, tokens_per_s)
         self.cards = tuple(resolved[c.id] for c in self.settings.models)
         self.backends = {card.id: self._backend_for(card) for card in self.cards}
+        if self.settings.predictor_path is not None:
+            self.predictor = await asyncio.to_thread(load_learned_predictor, self.settings.predictor_path)
         self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
         self.dispatcher = Dispatcher(
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
@@ -142,6 +146,12 @@ class Gateway:
             exc = group.exceptions[0]
             self.startup_error = f"{type(exc).__name__}: {exc}"
             log.error("voxgate could not start its models: %s", self.startup_error)
+
+    async def decide(self, chat: ChatRequest, constraints: RoutingConstraints, profile: str) -> Decision:
+        """Route a request; a learned predictor embeds the prompt, so it runs off the event loop."""
+        if isinstance(self.predictor, HeuristicPredictor):
+            return self.router.decide(chat, constraints, profile)
+        return await asyncio.to_thread(self.router.decide, chat, constraints, profile)
 
     @contextlib.asynccontextmanager
     async def run(self) -> AsyncIterator[Gateway]:

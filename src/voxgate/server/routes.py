@@ -65,7 +65,7 @@ async def chat_completions(request: Request) -> Response:
     gateway = _gateway(request)
     dispatcher = _dispatcher(gateway)
     chat, constraints = await _parse(request, gateway)
-    decision = gateway.router.decide(chat, constraints, chat.requested_model)
+    decision = await gateway.decide(chat, constraints, chat.requested_model)
     if gateway.settings.log_content:
         decision.content = {"prompt": chat.prompt_text}
     try:
@@ -89,7 +89,7 @@ async def explain_route(request: Request) -> Response:
     gateway = _gateway(request)
     _dispatcher(gateway)
     chat, constraints = await _parse(request, gateway)
-    decision = gateway.router.decide(chat, constraints, chat.requested_model)
+    decision = await gateway.decide(chat, constraints, chat.requested_model)
     decision.outcome = "explained"
     return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
 

