@@ -17,7 +17,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _PARENT_CHECK_INTERVAL_S = 1.0
@@ -78,8 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_START_FAILED
     print(f"llama_process: serving {args.alias} on {server.listening_address}", flush=True)
     _wait_for_stop(parent_pid)
-    del server  # joins llama.cpp's threads before the interpreter exits
-    return 0
+    _exit_while_serving(server)
+
+
+def _exit_while_serving(server: Any) -> NoReturn:
+    """End the process with the server still alive, so llama.cpp's destructor never runs.
+
+    That destructor can wait forever for the server's main loop (seen in about one stop in
+    three, right after start-up: "~Server: waiting for main loop exit"). Nothing on disk needs
+    flushing; the OS reclaims memory and sockets.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0 if server is not None else 1)
 
 
 if __name__ == "__main__":
