@@ -45,10 +45,12 @@ def ensure_litellm() -> Path:
 Targets = dict[str, tuple[int, str]]
 
 
-def start_servers(workdir: Path, with_litellm: bool) -> tuple[Targets, list[subprocess.Popen[bytes]]]:
+def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.Popen[bytes]]) -> Targets:
+    """Start the servers, appending each to `processes` at once so the caller stops them even
+    when a later one fails to start."""
     upstream_port, voxgate_port, litellm_port = free_port(), free_port(), free_port()
-    processes = [start([sys.executable, "-m", "bench.fixed_upstream", "--port", str(upstream_port)],
-                       workdir / "upstream.log")]
+    processes.append(start([sys.executable, "-m", "bench.fixed_upstream", "--port", str(upstream_port)],
+                           workdir / "upstream.log"))
     wait_ready(f"http://127.0.0.1:{upstream_port}/v1/models", processes[0], workdir / "upstream.log")
     catalog = workdir / "voxgate.yaml"
     catalog.write_text(f"models:\n  - id: fixed\n    base_url: http://127.0.0.1:{upstream_port}/v1\n"
@@ -69,7 +71,7 @@ def start_servers(workdir: Path, with_litellm: bool) -> tuple[Targets, list[subp
                                 str(litellm_port), "--num_workers", "1"], workdir / "litellm.log"))
         wait_ready(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes[-1], workdir / "litellm.log")
         targets["litellm"] = (litellm_port, "fixed")
-    return targets, processes
+    return targets
 
 
 async def measure(targets: dict[str, tuple[int, str]], concurrency: int, duration_s: float) -> dict[str, LoadResult]:
@@ -110,9 +112,10 @@ def main() -> None:
     parser.add_argument("--skip-litellm", action="store_true", help="measure direct and voxgate only")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args()
+    processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="voxgate-bench-") as tmp:
-        targets, processes = start_servers(Path(tmp), not args.skip_litellm)
         try:
+            targets = start_servers(Path(tmp), not args.skip_litellm, processes)
             all_results = {c: asyncio.run(measure(targets, c, args.duration_s)) for c in args.concurrency}
         finally:
             for process in reversed(processes):
