@@ -60,17 +60,13 @@ def classify_tool_call_start(text: str) -> bool | None:
     then `{"`), False if it cannot be one, None if too little has arrived to tell."""
     position, end = _skip_whitespace(text, 0), len(text)
     while position < end:
-        if text.startswith(_FENCE, position):
-            position += len(_FENCE)
-            while position < end and text[position] in _FENCE_LANGUAGE_CHARS:
-                position += 1
-        elif text.startswith(_OPEN_TAG, position):
-            position += len(_OPEN_TAG)
+        after_opener = _skip_opener(text, position)
+        if after_opener is not None:
+            position = _skip_whitespace(text, after_opener)
         elif _FENCE.startswith(text[position:]) or _OPEN_TAG.startswith(text[position:]):
             return None
         else:
             break
-        position = _skip_whitespace(text, position)
     if position < end and text[position] == "[":
         position = _skip_whitespace(text, position + 1)
     if position == end:
@@ -79,6 +75,19 @@ def classify_tool_call_start(text: str) -> bool | None:
         return False
     position = _skip_whitespace(text, position + 1)
     return None if position == end else text[position] == '"'
+
+
+def _skip_opener(text: str, position: int) -> int | None:
+    """Where the text goes on after a fence (with its language) or a <tool_call> tag at
+    `position`; None when neither starts there."""
+    if text.startswith(_FENCE, position):
+        position += len(_FENCE)
+        while position < len(text) and text[position] in _FENCE_LANGUAGE_CHARS:
+            position += 1
+        return position
+    if text.startswith(_OPEN_TAG, position):
+        return position + len(_OPEN_TAG)
+    return None
 
 
 def _skip_whitespace(text: str, position: int) -> int:
@@ -96,12 +105,9 @@ def _split_json_values(text: str) -> list[Any] | None:
         position = _skip_whitespace(text, position)
         if position == end:
             return values
-        if text.startswith(_FENCE, position):
-            position += len(_FENCE)
-            while position < end and text[position] in _FENCE_LANGUAGE_CHARS:
-                position += 1
-        elif text.startswith(_OPEN_TAG, position):
-            position += len(_OPEN_TAG)
+        after_opener = _skip_opener(text, position)
+        if after_opener is not None:
+            position = after_opener
         elif text.startswith(_CLOSE_TAG, position):
             position += len(_CLOSE_TAG)
         elif text[position] in "{[":
