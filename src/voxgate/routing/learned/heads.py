@@ -5,7 +5,8 @@ cells carry no weight. Three kinds, all numpy:
 
 - `LogisticHead`: L2-regularised logistic regression per model, fitted by Newton's method (IRLS).
 - `KnnHead`: cosine k-nearest neighbours over the first `embed_dim` columns, smoothed toward
-  the model's mean score.
+  the model's mean score; with `temperature` > 0 a neighbour weighs exp((sim - best sim) / T),
+  so closer neighbours count more (0: every neighbour counts the same).
 - `MlpHead`: one hidden ReLU layer shared by all models, an output per model, trained with Adam.
 
 Each head is rebuilt from `spec()` and `arrays()`, which is how the predictor saves them.
@@ -100,6 +101,7 @@ class KnnHead:
     k: int = 10
     embed_dim: int = 0
     prior_weight: float = 1.0
+    temperature: float = 0.0
     kind: str = "knn"
 
     def __post_init__(self) -> None:
@@ -124,20 +126,30 @@ class KnnHead:
         for start in range(0, x.shape[0], 512):
             sims = queries[start : start + 512] @ self.keys.T
             nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            got = (self.targets[nearest] * self.weights[nearest]).sum(axis=1)
-            count = self.weights[nearest].sum(axis=1)
+            closeness = self._closeness(np.take_along_axis(sims, nearest, axis=1))[:, :, None]
+            got = (closeness * self.targets[nearest] * self.weights[nearest]).sum(axis=1)
+            count = (closeness * self.weights[nearest]).sum(axis=1)
             denominator = count + self.prior_weight
             smoothed = (got + self.prior_weight * self.prior) / np.maximum(denominator, EPS)
             out[start : start + 512] = np.where(denominator > 0, smoothed, self.prior)
         return np.clip(out, EPS, 1.0 - EPS)
 
+    def _closeness(self, sims: Array) -> Array:
+        """Each neighbour's weight in (0, 1]: all 1 without a temperature."""
+        if self.temperature <= 0:
+            return np.ones_like(sims)
+        return np.asarray(np.exp((sims - sims.max(axis=1, keepdims=True)) / self.temperature))
+
     def spec(self) -> dict[str, float | int | str]:
-        return {
+        spec: dict[str, float | int | str] = {
             "kind": self.kind,
             "k": self.k,
             "embed_dim": self.embed_dim,
             "prior_weight": self.prior_weight,
         }
+        if self.temperature > 0:
+            spec["temperature"] = self.temperature
+        return spec
 
     def arrays(self) -> dict[str, Array]:
         return {"keys": self.keys, "targets": self.targets, "weights": self.weights, "prior": self.prior}
@@ -220,7 +232,10 @@ def build_head(spec: dict[str, float | int | str]) -> QualityHead:
         return LogisticHead(l2=float(spec["l2"]))
     if kind == "knn":
         return KnnHead(
-            k=int(spec["k"]), embed_dim=int(spec["embed_dim"]), prior_weight=float(spec["prior_weight"])
+            k=int(spec["k"]),
+            embed_dim=int(spec["embed_dim"]),
+            prior_weight=float(spec["prior_weight"]),
+            temperature=float(spec.get("temperature", 0.0)),
         )
     if kind == "mlp":
         return MlpHead(

@@ -1,11 +1,12 @@
 """The learned quality predictor: P(good answer | prompt) for every model it was trained on.
 
 Features are the prompt embedding (scaled to unit variance per coordinate) beside the cheap
-features, standardised with the training mean and spread. Each model's head (logistic, kNN
-or MLP) is picked by K-fold cross-validation on the training rows and calibrated with Platt
-scaling on its out-of-fold predictions.
+features, standardised with the training mean and spread. Each model's head (a convex blend of
+the best logistic, kNN and MLP candidates) is picked by K-fold cross-validation on the training
+rows and calibrated with Platt scaling on its out-of-fold predictions.
 
-Saved as a directory: `predictor.json` (format, version, models, head specs, CV report) and
+Saved as a directory: `predictor.json` (format, version, models, head specs, blend weights, CV
+report) and
 `weights.npz` (scaler, head arrays, calibration). `load_predictor` refuses a directory made
 with a different embedder, since its features would mean something else.
 """
@@ -29,7 +30,8 @@ from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES, cheap_feature_
 from voxgate.routing.learned.heads import Array, QualityHead, build_head, restore_head
 from voxgate.routing.learned.selection import HeadSpec, Selection, default_candidates, select_heads
 
-PREDICTOR_FORMAT = "voxgate-learned-predictor/1"
+PREDICTOR_FORMAT = "voxgate-learned-predictor/2"
+READABLE_FORMATS = ("voxgate-learned-predictor/1", PREDICTOR_FORMAT)  # /1: equal blend weights
 StepFn = Callable[[], None]
 
 
@@ -50,7 +52,8 @@ def feature_matrix(embeddings: Array, texts: list[str]) -> Array:
 class LearnedPredictor:
     """Per-model calibrated quality; `predict(texts)` needs `embedder` to be attached.
 
-    `choice[j]` lists the heads whose mean is model j's raw prediction (one head, or an ensemble).
+    `choice[j]` lists the heads whose blend is model j's raw prediction (one head, or several),
+    weighted by `blend_weights[j]` (equal weights where it is empty, as format /1 saved them).
     """
 
     models: tuple[str, ...]
@@ -65,13 +68,22 @@ class LearnedPredictor:
     report: dict[str, Any] = field(default_factory=dict)
     embedder: PromptEmbedder | None = None
     version: str = ""
+    blend_weights: list[list[float]] = field(default_factory=list)
+
+    def _weights_of(self, model: int) -> Array:
+        if self.blend_weights:
+            return np.asarray(self.blend_weights[model], dtype=np.float64)
+        return np.full(len(self.choice[model]), 1.0 / len(self.choice[model]))
 
     def predict_matrix(self, embeddings: Array, texts: list[str]) -> Array:
         """(n, n_models) calibrated probabilities from precomputed embeddings."""
         x = (feature_matrix(embeddings, texts) - self.scaler_mean) / self.scaler_std
         per_head = [head.predict_proba(x) for head in self.heads]
         raw = np.column_stack(
-            [np.mean([per_head[h][:, j] for h in hs], axis=0) for j, hs in enumerate(self.choice)]
+            [
+                np.tensordot(self._weights_of(j), np.array([per_head[h][:, j] for h in hs]), axes=1)
+                for j, hs in enumerate(self.choice)
+            ]
         )
         return apply_platt(raw, self.platt_slope, self.platt_intercept)
 
@@ -91,10 +103,12 @@ def _spec_name(spec: HeadSpec) -> str:
 def _reports(
     models: Sequence[str], candidates: Sequence[HeadSpec], selection: Selection, calibrated: Array, y: Array
 ) -> dict[str, Any]:
-    names = [_spec_name(s) for s in candidates] + ["ensemble"]
+    names = [_spec_name(s) for s in candidates] + ["blend"]
     return {
         model: {
-            "head": " + ".join(names[c] for c in selection.choice[j]),
+            "head": " + ".join(
+                f"{w:.2f} {names[c]}" for c, w in zip(selection.choice[j], selection.weights[j], strict=True)
+            ),
             "cv_cross_entropy": dict(zip(names, map(float, selection.cv_loss[:, j]), strict=True)),
             "ece_oof_raw": expected_calibration_error(selection.oof_predictions[:, j], y[:, j]),
             "ece_oof_calibrated": expected_calibration_error(calibrated[:, j], y[:, j]),
@@ -144,8 +158,9 @@ def train_predictor(
         report=_reports(
             models, candidates, selection, apply_platt(selection.oof_predictions, slope, intercept), scores
         ),
+        blend_weights=[list(w) for w in selection.weights],
     )
-    predictor.version = _version_of(_weights(predictor))
+    predictor.version = _version_of(_weights(predictor), predictor.blend_weights)
     return predictor
 
 
@@ -161,11 +176,13 @@ def _weights(predictor: LearnedPredictor) -> dict[str, Array]:
     return weights
 
 
-def _version_of(weights: dict[str, Array]) -> str:
+def _version_of(weights: dict[str, Array], blend_weights: list[list[float]]) -> str:
     digest = hashlib.sha256()
     for name in sorted(weights):
         digest.update(name.encode())
         digest.update(np.ascontiguousarray(weights[name]).tobytes())
+    if blend_weights:
+        digest.update(json.dumps(blend_weights).encode())
     return f"learned-v1-{digest.hexdigest()[:12]}"
 
 
@@ -183,6 +200,7 @@ def save_predictor(predictor: LearnedPredictor, directory: Path) -> None:
         "cheap_features": list(CHEAP_FEATURE_NAMES),
         "heads": predictor.head_specs,
         "choice": predictor.choice,
+        "blend_weights": predictor.blend_weights,
         "report": predictor.report,
     }
     (directory / "predictor.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -196,7 +214,7 @@ def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> L
             weights = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"cannot read predictor from {directory}: {exc}") from exc
-    if meta.get("format") != PREDICTOR_FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise ConfigError(f"{directory}: unsupported predictor format {meta.get('format')!r}")
     if embedder is not None and embedder.embedder_id != meta["embedder_id"]:
         raise ConfigError(f"{directory}: trained with {meta['embedder_id']}, not {embedder.embedder_id}")
@@ -217,4 +235,5 @@ def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> L
         report=meta.get("report", {}),
         embedder=embedder,
         version=str(meta["version"]),
+        blend_weights=[list(map(float, w)) for w in meta.get("blend_weights", [])],
     )

