@@ -67,13 +67,15 @@ class LocalRuntimeSettings:
 class VoiceSettings:
     """The realtime voice API: which speech engines load, and each session's limits.
 
-    `stt_model` is `base` or `tiny.en`; `tts_engine` is `piper` (optional extra) or `espeak`;
+    `stt_model` is `base` or `tiny.en`; `stt_window` `utterance` decodes each turn on a window cut to
+    its length, `full` on Whisper's fixed 30 s (slower; the baseline); `tts_engine` is `piper` (optional extra) or `espeak`;
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
     """
 
     enabled: bool = True
     stt_model: str = "base"
+    stt_window: str = "utterance"
     tts_engine: str = "piper"
     mode: Mode = Mode.FAST
     max_latency_ms: float | None = 2_000.0
@@ -86,6 +88,8 @@ class VoiceSettings:
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en"):
             raise ConfigError(f"voice stt_model must be base or tiny.en, got {self.stt_model!r}")
+        if self.stt_window not in ("utterance", "full"):
+            raise ConfigError(f"voice stt_window must be utterance or full, got {self.stt_window!r}")
         if self.tts_engine not in ("piper", "espeak"):
             raise ConfigError(f"voice tts_engine must be piper or espeak, got {self.tts_engine!r}")
         if min(self.max_session_s, self.max_buffered_audio_s) <= 0 or min(
@@ -190,7 +194,7 @@ _TOP_KEYS = {
     "local_parallel_slots", "local_context_tokens",
 }
 _VOICE_KEYS = {
-    "enabled", "stt_model", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
+    "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens",
 }
 
@@ -336,7 +340,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     if not isinstance(raw, dict) or set(raw) - _VOICE_KEYS:
         raise ConfigError(f"`voice` must be a mapping with keys from {sorted(_VOICE_KEYS)}")
     merged: dict[str, Any] = dict(raw)
-    for key in ("stt_model", "tts_engine", "mode"):
+    for key in ("stt_model", "stt_window", "tts_engine", "mode"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
     for key in ("max_latency_ms", "max_session_s"):
@@ -349,6 +353,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     return VoiceSettings(
         enabled=bool(merged.get("enabled", True)),
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
+        stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),
         mode=_enum_value(Mode, merged.get("mode", defaults.mode.value), "voice.mode"),
         max_latency_ms=None if latency is None else _number(latency, "voice.max_latency_ms"),

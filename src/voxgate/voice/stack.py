@@ -44,7 +44,8 @@ def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngine
     from voxgate.voice.silero_vad import SileroVAD
     from voxgate.voice.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
 
-    stt = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model)))
+    stt = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model),
+                                   utterance_window=settings.stt_window == "utterance"))
     tts: TextToSpeech
     if settings.tts_engine == "piper" and importlib.util.find_spec("piper") is None:
         log.warning("piper-tts is not installed (pip install 'voxgate[piper]'); speaking with espeak-ng")

@@ -4,7 +4,9 @@ One `WhisperSTT` per process, shared by every session. The model loads once (on 
 first `transcribe`), int8 on the CPU, and runs in the engine's own worker threads, so a
 transcription never blocks the event loop. Decoding is greedy (beam size 1), without
 faster-whisper's internal VAD (the session has already cut the utterance), without timestamps and
-without conditioning on previous text. Transcripts are user content: this module never logs them.
+without conditioning on previous text. A turn shorter than 27 s is decoded on a window cut to its
+length (`voice.whisper_window`, 3 to 6 times faster than Whisper's fixed 30 s), falling back to the full
+window when that output looks wrong. Transcripts are user content: this module never logs them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from voxgate.core.errors import ModelAssemblyError
 from voxgate.voice.bundled import WHISPER_BASE, assemble_split_model, whisper_tiny_en_dir
 from voxgate.voice.codecs import pcm16_to_float
 from voxgate.voice.engines import Transcript
+from voxgate.voice.whisper_window import UtteranceDecoder, fits_utterance_window
 
 WHISPER_SAMPLE_RATE_HZ = 16_000
 
@@ -37,7 +40,8 @@ class WhisperModelName(StrEnum):
 class WhisperConfig:
     """`cache_dir` receives the assembled base model; `language=None` means detect it (slower).
 
-    `cpu_threads` 0 lets CTranslate2 choose; `workers` is how many transcriptions run at once.
+    `cpu_threads` 0 lets CTranslate2 choose; `workers` is how many transcriptions run at once;
+    `utterance_window` False always pays for Whisper's full 30 s window (the slower baseline).
     """
 
     cache_dir: Path
@@ -47,6 +51,7 @@ class WhisperConfig:
     workers: int = 1
     beam_size: int = 1
     compute_type: str = "int8"
+    utterance_window: bool = True
 
     def __post_init__(self) -> None:
         if self.model is WhisperModelName.TINY_EN and self.language not in (None, "en"):
@@ -64,6 +69,7 @@ class WhisperSTT:
         self._executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="voxgate-whisper")
         self._load_lock = threading.Lock()
         self._model: Any = None
+        self._utterance_decoder: UtteranceDecoder | None = None
         self.load_time_s: float | None = None
 
     @property
@@ -92,6 +98,10 @@ class WhisperSTT:
 
     def _transcribe_blocking(self, samples: np.ndarray[Any, np.dtype[np.float32]]) -> tuple[str, str]:
         model = self._ensure_model()
+        if self._utterance_decoder is not None and fits_utterance_window(samples.size, WHISPER_SAMPLE_RATE_HZ):
+            text = self._utterance_decoder.decode(samples, WHISPER_SAMPLE_RATE_HZ)
+            if text is not None:
+                return text, self._config.language or "en"
         segments, info = model.transcribe(
             samples,
             language=self._config.language,
@@ -108,6 +118,8 @@ class WhisperSTT:
             if self._model is None:
                 started_s = self._clock.monotonic_s()
                 self._model = self._load_model()
+                if self._config.utterance_window and self._config.language is not None:
+                    self._utterance_decoder = UtteranceDecoder(self._model, self._config.language)
                 self.load_time_s = self._clock.monotonic_s() - started_s
             return self._model
 
