@@ -68,7 +68,8 @@ class VoiceSettings:
     """The realtime voice API: which speech engines load, and each session's limits.
 
     `stt_model` is `base` or `tiny.en`; `stt_window` `utterance` decodes each turn on a window cut to
-    its length, `full` on Whisper's fixed 30 s (slower; the baseline); `tts_engine` is `piper` (optional extra) or `espeak`;
+    its length, `full` on Whisper's fixed 30 s (slower; the baseline); `tts_engine` is `piper`
+    (optional extra) or `espeak`;
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
     """
