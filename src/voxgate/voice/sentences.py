@@ -14,6 +14,11 @@ sentence after a known abbreviation ("Dr.", "e.g.") or a single capital initial 
 a piece without a letter ("1." of a numbered list) joins the next one. A run of
 `max_chars` with no end is cut after its last comma, semicolon or colon, or else its last space,
 so speech never waits on an endless sentence.
+
+`SpeechChunker` is what a voice reply uses: the same cuts, but the first piece is short (audio
+starts after a few words instead of a sentence) and each later piece may be at most `growth`
+times as long as everything handed out before it, up to a full sentence. Piper synthesises at
+0.15-0.3 of real time here, so the next piece is ready before the audio queued ahead runs out.
 """
 
 from __future__ import annotations
@@ -54,13 +59,13 @@ class SentenceChunker:
             sentence = self._buffer[:end].strip()
             line_break = match.group().startswith("\n")
             if _HAS_LETTER.search(sentence) and (line_break or _ends_sentence(sentence)):
-                sentences.append(sentence)
+                sentences.extend(_cut(sentence, self._max_chars))
                 self._buffer = self._buffer[end:].lstrip()
                 search_from = 0
             else:
                 search_from = end
-        sentences.extend(self._cut_overlong())
-        return sentences
+        *complete, self._buffer = _cut(self._buffer, self._max_chars, keep_last=True) or [""]
+        return sentences + complete
 
     @property
     def pending(self) -> str:
@@ -72,18 +77,22 @@ class SentenceChunker:
         rest, self._buffer = self._buffer.strip(), ""
         return [rest] if _HAS_WORD.search(rest) else []
 
-    def _cut_overlong(self) -> list[str]:
-        cuts: list[str] = []
-        while len(self._buffer) > self._max_chars:
-            window = self._buffer[: self._max_chars]
-            soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
-            cut = soft[-1] if soft else window.rfind(" ")
-            if cut <= 0:
-                cut = self._max_chars
-            piece, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:].lstrip()
-            if piece:
-                cuts.append(piece)
-        return cuts
+
+def _cut(text: str, max_chars: int, *, keep_last: bool = False) -> list[str]:
+    """Cut `text` into pieces of at most `max_chars`, after the last comma, semicolon or colon of
+    each window, or else its last space. With `keep_last` the final piece is returned as is (the
+    buffer still being written: it may be short, and it keeps its trailing whitespace)."""
+    pieces: list[str] = []
+    while len(text) > max_chars:
+        window = text[:max_chars]
+        soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
+        cut = soft[-1] if soft else window.rfind(" ")
+        if cut <= 0:
+            cut = max_chars
+        piece, text = text[:cut].strip(), text[cut:].lstrip()
+        if piece:
+            pieces.append(piece)
+    return [*pieces, text] if keep_last else [*pieces, text.strip()] if text.strip() else pieces
 
 
 def _ends_sentence(sentence: str) -> bool:
@@ -97,3 +106,37 @@ def _ends_sentence(sentence: str) -> bool:
     if word in _ABBREVIATIONS:
         return False
     return not (len(word) == 1 and word.isalpha() and match.group(1).isupper())
+
+
+class SpeechChunker:
+    """Pieces of a reply to synthesise: a short first one, then growing to whole sentences."""
+
+    def __init__(self, first_chars: int = 24, max_chars: int = 250, growth: float = 3.0) -> None:
+        if not 20 <= first_chars <= max_chars or growth < 1.0:
+            raise ValueError("need 20 <= first_chars <= max_chars and growth >= 1")
+        self._first_chars = first_chars
+        self._max_chars = max_chars
+        self._growth = growth
+        self._chunker = SentenceChunker(first_chars)
+        self._handed_out_chars = 0
+
+    def push(self, delta: str) -> list[str]:
+        """Add a text delta; return the pieces it completes.
+
+        Fed one character at a time, so a long delta is cut exactly as the same text streamed."""
+        pieces: list[str] = []
+        for character in delta:
+            if new := self._chunker.push(character):
+                pieces += new
+                self._handed_out_chars += sum(len(piece) for piece in new)
+                limit = min(self._max_chars, max(self._first_chars, int(self._growth * self._handed_out_chars)))
+                pending, self._chunker = self._chunker.pending, SentenceChunker(limit)
+                pieces += self._chunker.push(pending)  # a larger limit completes nothing new
+        return pieces
+
+    @property
+    def pending(self) -> str:
+        return self._chunker.pending
+
+    def flush(self) -> list[str]:
+        return self._chunker.flush()

@@ -3,13 +3,14 @@ and independence from how the text is split into deltas."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voxgate.voice.sentences import SentenceChunker
+from voxgate.voice.sentences import SentenceChunker, SpeechChunker
 
 
 def chunk(text: str, delta_chars: int = 1, max_chars: int = 250) -> list[str]:
@@ -92,3 +93,46 @@ def test_split_points_do_not_matter_and_no_word_is_lost(text: str, delta_chars: 
 
 def _words(text: str) -> list[str]:
     return [token for token in text.split() if re.search(r"\w", token)]
+
+
+# --- SpeechChunker: a short first piece, then pieces growing to whole sentences ------------------
+
+LONG_REPLY = (
+    "The capital of France is Paris, which sits on the river Seine in the north of the country. "
+    "It is famous for the Eiffel Tower, the Louvre and its cafes, and millions of people visit it every "
+    "year to see the museums, walk along the river and eat in its restaurants. Would you like to know more?"
+)
+
+
+def speech_pieces(text: str, delta_chars: int) -> list[str]:
+    chunker = SpeechChunker()
+    pieces = []
+    for start in range(0, len(text), delta_chars):
+        pieces.extend(chunker.push(text[start : start + delta_chars]))
+    return pieces + chunker.flush()
+
+
+@pytest.mark.parametrize("delta_chars", [1, 4, 17, 1000])
+def test_speech_starts_with_a_few_words_and_grows_to_sentences(delta_chars: int) -> None:
+    pieces = speech_pieces(LONG_REPLY, delta_chars)
+    assert " ".join(pieces) == LONG_REPLY
+    assert pieces[0] == "The capital of France"  # cut at a space within 24 characters
+    before = list(itertools.accumulate(len(piece) for piece in pieces))
+    assert all(len(piece) <= max(24, 3 * spoken) for spoken, piece in zip(before, pieces[1:], strict=False))
+    assert pieces[-1] == "Would you like to know more?"
+    assert any(len(piece) > 80 for piece in pieces)  # whole sentences once the reply is under way
+
+
+def test_a_short_first_sentence_is_spoken_whole() -> None:
+    pieces = speech_pieces("Sure. Paris is the capital of France.", 1)
+    assert pieces == ["Sure.", "Paris is the capital of", "France."]
+
+
+@given(st.text(alphabet="abc ,.!?\n", max_size=400), st.integers(min_value=1, max_value=50))
+def test_speech_pieces_lose_no_words(text: str, delta_chars: int) -> None:
+    assert re.findall(r"\w+", " ".join(speech_pieces(text, delta_chars))) == re.findall(r"\w+", text)
+
+
+def test_speech_chunker_rejects_a_bad_schedule() -> None:
+    with pytest.raises(ValueError, match="first_chars"):
+        SpeechChunker(first_chars=10)
