@@ -53,7 +53,7 @@ class RoutedReplySource:
             body["temperature"] = request.temperature
         chat = parse_chat_request(body)
         constraints = replace(self._constraints, session_id=self._constraints.session_id or request.session_id)
-        decision, over_budget = self._decide(chat, constraints)
+        decision, over_budget = await self._decide(chat, constraints)
         yield ReplyRouted(decision.id, decision.chosen or "", over_budget)
         assert self._gateway.dispatcher is not None
         chunks = await self._gateway.dispatcher.open_stream(chat, decision)
@@ -68,19 +68,20 @@ class RoutedReplySource:
             await chunks.aclose()  # type: ignore[attr-defined]
         yield ReplyFinished(decision.answered_by or "", *usage)
 
-    def _decide(self, chat: ChatRequest, constraints: RoutingConstraints) -> tuple[Decision, bool]:
+    async def _decide(self, chat: ChatRequest, constraints: RoutingConstraints) -> tuple[Decision, bool]:
         """Route within the latency budget; when no model fits it, answer late rather than not at all.
 
         The retry drops only `max_latency_ms` (mode `fast` then picks the quickest eligible model);
-        the response's metadata says `voxgate_over_budget: "true"`.
+        the response's metadata says `voxgate_over_budget: "true"`. A learned predictor embeds the
+        prompt off the event loop (`Gateway.decide`), so other sessions' audio never waits on it.
         """
         try:
-            return self._gateway.router.decide(chat, constraints, self._profile), False
+            return await self._gateway.decide(chat, constraints, self._profile), False
         except NoEligibleModelError as exc:
             if constraints.max_latency_ms is None or not any("latency" in r for r in exc.rejections.values()):
                 raise
         relaxed = replace(constraints, max_latency_ms=None, mode=Mode.FAST)
-        return self._gateway.router.decide(chat, relaxed, self._profile), True
+        return await self._gateway.decide(chat, relaxed, self._profile), True
 
 
 def _reply_events(chunk: JSONObject) -> list[ReplyEvent]:
