@@ -47,6 +47,10 @@ class GatewayMetrics:
         self.voice_turns = Counter(
             "voxgate_voice_turns", "Voice responses by final status", ["status"], registry=self.registry
         )
+        self.voice_sessions_ended = Counter(
+            "voxgate_voice_sessions_ended", "Realtime sessions the server closed, by reason (slow_client, ...)",
+            ["reason"], registry=self.registry,
+        )
 
     def observe_voice_turn(self, metrics: Mapping[str, Any]) -> None:
         """Called with each `voxgate.turn.metrics` event a realtime session emits."""

@@ -6,6 +6,11 @@ A voice turn is a routed request: `RoutedReplySource` turns the session's conver
 completion body, validates it like any HTTP request, routes it with the session's latency budget
 (`voice.max_latency_ms`, `voice.mode`, or a profile/`x-voxgate-*` headers on the handshake) and
 streams it through the dispatcher, with fallback. Close codes come from `server.errors`.
+
+voxgate's extension event `voxgate.turn.metrics` goes to clients unless the URL says
+`voxgate_events=off`, or the handshake's User-Agent is the openai-agents SDK (`Agents/Python ...`),
+which validates every server event against OpenAI's schema and reports unknown ones as errors
+(`voxgate_events=on` sends them anyway). Server-side metrics are recorded either way.
 """
 
 from __future__ import annotations
@@ -136,6 +141,19 @@ class _WebSocketTransport:
         await self._websocket.send_text(text)
 
 
+def wants_extension_events(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    """Whether to send voxgate's own server events (see the module docstring)."""
+    choice = query.get("voxgate_events", "").lower()
+    if choice in ("on", "1", "true"):
+        return True
+    if choice in ("off", "0", "false"):
+        return False
+    return not any(headers.get("user-agent", "").startswith(agent) for agent in _STRICT_SCHEMA_CLIENTS)
+
+
+_STRICT_SCHEMA_CLIENTS = ("Agents/Python",)
+
+
 def _limits(gateway: Gateway) -> SessionLimits:
     voice = gateway.settings.voice
     return SessionLimits(max_session_s=voice.max_session_s, max_append_bytes=voice.max_append_bytes,
@@ -158,9 +176,11 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         profile = _profile(gateway, websocket.query_params.get("model") or websocket.query_params.get("deployment"))
         replies = RoutedReplySource(gateway, _constraints(gateway, profile, websocket.headers), profile)
         session = RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
-                                  on_turn_metrics=gateway.metrics.observe_voice_turn)
+                                  on_turn_metrics=gateway.metrics.observe_voice_turn,
+                                  extension_events=wants_extension_events(websocket.query_params, websocket.headers))
         await session.run(_WebSocketTransport(websocket))
     except SessionEndedError as exc:
+        gateway.metrics.voice_sessions_ended.labels(exc.code or "ended").inc()
         await _close_ended(websocket, exc)
         return
     except WebSocketDisconnect:

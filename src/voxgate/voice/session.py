@@ -14,7 +14,7 @@ SlowClientError instead of buffering without bound), one task per transcription,
 response task, and a supervisor that enforces the maximum session length.
 
 The turn state machine (`voice.turns.advance`) decides; this module carries out its actions.
-Client-event handling lives in `voice.session_events`.
+Client-event handling lives in `voice.session_events`; `idle_timeout_ms` in `voice.idle_timeout`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from voxgate.core.errors import SessionEndedError, SessionExpiredError, SlowClie
 from voxgate.core.types import JSONObject
 from voxgate.voice.conversation import Conversation
 from voxgate.voice.engines import Transcript
+from voxgate.voice.idle_timeout import IdleWatch, playback_end_ms
 from voxgate.voice.input_audio import InputAudio
 from voxgate.voice.protocol import EventNames, IdFactory, error_event
 from voxgate.voice.reply import ReplyRequest, ReplySource
@@ -100,12 +101,14 @@ def _chat_tools(config: SessionConfig) -> tuple[list[JSONObject], Any]:
 
 class RealtimeSession:
     def __init__(self, engines: VoiceEngines, replies: ReplySource, limits: SessionLimits, *, beta: bool,
-                 clock: Clock | None = None, on_turn_metrics: Callable[[JSONObject], None] | None = None) -> None:
+                 clock: Clock | None = None, on_turn_metrics: Callable[[JSONObject], None] | None = None,
+                 extension_events: bool = True) -> None:
         self.engines = engines
         self.replies = replies
         self.limits = limits
         self.clock = clock or SystemClock()
         self._on_turn_metrics = on_turn_metrics
+        self._extension_events = extension_events  # voxgate.turn.metrics: off for strict schema clients
         self.names = EventNames.for_shape(beta=beta)
         self.ids = IdFactory()
         self.session_id = self.ids.new("sess")
@@ -117,6 +120,7 @@ class RealtimeSession:
         self.policy = policy_of(self.config.turn_detection)
         self.next_user_item_id = self.ids.new("item")
         self.times = TurnTimes()
+        self.idle = IdleWatch()
         self.pending_overrides: JSONObject = {}
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=limits.send_queue_events)
         self._stop = asyncio.Event()
@@ -296,7 +300,11 @@ class RealtimeSession:
             if self._response is not None and self._response[0] is runner:
                 self._response = None
         metrics = self._metrics_event(runner, times)
-        self.emit(metrics)
+        if self._extension_events:
+            self.emit(metrics)
+        if not self.state.user_speaking:
+            self.idle.arm(playback_end_ms(self.input.clock_ms, runner.audio_ms, times.first_audio_s,
+                                          self.clock.monotonic_s()))
         if self._on_turn_metrics is not None:
             self._on_turn_metrics(metrics)
         self.turn(ResponseCancelled() if runner.status == "cancelled" else ResponseDone())

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 from voxgate.voice.conversation import validate_item
+from voxgate.voice.idle_timeout import fire_idle_timeout
 from voxgate.voice.protocol import (
     ClientEvent,
     ProtocolViolation,
@@ -63,6 +64,7 @@ def _append(session: RealtimeSession, event: ClientEvent) -> None:
     audio = decode_audio(event, session.limits.max_append_bytes)
     for speech in session.input.append(audio):
         if isinstance(speech, SpeechStarted):
+            session.idle.disarm()
             session.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,
                           "item_id": session.next_user_item_id})
         else:
@@ -71,6 +73,7 @@ def _append(session: RealtimeSession, event: ClientEvent) -> None:
                           "item_id": session.next_user_item_id})
         session.turn(speech, event.event_id)
     session.speculate()
+    fire_idle_timeout(session)
 
 
 def _commit(session: RealtimeSession, event: ClientEvent) -> None:
@@ -79,6 +82,7 @@ def _commit(session: RealtimeSession, event: ClientEvent) -> None:
             f"buffer too small: expected at least {_MIN_COMMIT_MS} ms of audio, have {session.input.buffered_ms} ms.",
             code="input_audio_buffer_commit_empty", event_id=event.event_id)
     session.times.speech_stopped_s = session.clock.monotonic_s()
+    session.idle.disarm()
     session.turn(BufferCommitted(), event.event_id)
     session.commit_buffer()
 

@@ -7,7 +7,7 @@ import pytest
 from voxgate.core.errors import BackendProtocolError, SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.server.errors import realtime_close_code
 from voxgate.server.metrics import GatewayMetrics
-from voxgate.server.realtime import _reply_events, _usage
+from voxgate.server.realtime import _reply_events, _usage, wants_extension_events
 from voxgate.voice.reply import ReplyText, ReplyToolCall
 
 
@@ -42,3 +42,20 @@ def test_turn_metrics_feed_prometheus() -> None:
     assert 'voxgate_voice_turns_total{status="completed"} 1.0' in text
     assert 'voxgate_voice_stage_latency_seconds_count{stage="transcription"} 1.0' in text
     assert 'stage="first_audio"' not in text
+
+
+@pytest.mark.parametrize(("query", "user_agent", "wanted"), [
+    ({}, "Python/3.11 websockets/15.0.1", True),
+    ({}, "Agents/Python 0.24.0", False),  # openai-agents reports unknown server events as errors
+    ({"voxgate_events": "on"}, "Agents/Python 0.24.0", True),
+    ({"voxgate_events": "off"}, "Python/3.11 websockets/15.0.1", False),
+    ({"voxgate_events": "maybe"}, "", True),
+])
+def test_extension_events_by_query_and_user_agent(query: dict[str, str], user_agent: str, wanted: bool) -> None:
+    assert wants_extension_events(query, {"user-agent": user_agent}) is wanted
+
+
+def test_server_closed_sessions_are_counted_by_reason() -> None:
+    metrics = GatewayMetrics()
+    metrics.voice_sessions_ended.labels("slow_client").inc()
+    assert 'voxgate_voice_sessions_ended_total{reason="slow_client"} 1.0' in metrics.render().decode()
