@@ -2,6 +2,10 @@
 
     .venv/bin/python -m bench.voice_latency                      # base and tiny.en, 1/2/4 sessions
     .venv/bin/python -m bench.voice_latency --stt tiny.en --sessions 1 --rounds 1
+    .venv/bin/python -m bench.voice_latency --stt base --stt-window utterance full --sessions 1
+
+`--stt-window full` is the baseline of Whisper's fixed 30 s window (`voice.stt_window`); with
+two windows the servers take turns, so both are measured under the same load.
 
 For each STT model a fresh `voxgate serve` (bundled models, Piper) starts on a free loopback port.
 Each LibriVox clip of Debian's `pocketsphinx-testdata` is streamed in 100 ms chunks at real-time
@@ -15,7 +19,7 @@ pace, then 1.5 s of silence, also in real time (server VAD needs 500 ms of it to
 
 With N concurrent sessions every session streams a clip at once; the machine keeps up with real
 time when the VAD stage stays within 300 ms of the 500 ms silence window at p95. Prints a Markdown
-table and writes it to bench/results/voice_latency.md.
+table (`--out FILE` also writes it; the curated history is bench/results/voice_latency.md).
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ from voxgate.voice.realtime_client import TalkOptions, TalkResult, talk_once
 from voxgate.voice.resample import resample
 
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
-RESULTS = Path(__file__).parent / "results" / "voice_latency.md"
 SILENCE_WINDOW_S = 0.5
 KEEP_UP_MARGIN_S = 0.3
 
@@ -58,10 +61,11 @@ def load_clips() -> list[bytes]:
     return clips
 
 
-def start_server(stt: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(stt: str, window: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    env = {**os.environ, "VOXGATE_DB": str(workdir / f"{stt}.db"), "VOXGATE_VOICE_STT_MODEL": stt}
-    log_path = workdir / f"voxgate-{stt}.log"
+    env = {**os.environ, "VOXGATE_DB": str(workdir / f"{stt}-{window}.db"), "VOXGATE_VOICE_STT_MODEL": stt,
+           "VOXGATE_VOICE_STT_WINDOW": window}
+    log_path = workdir / f"voxgate-{stt}-{window}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port),
                                     "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -125,32 +129,46 @@ HEADER = ("| STT | sessions | answered | v2v p50 ms | v2v p95 ms | vad ms (p50) 
           "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
+def measure_stt(stt: str, windows: list[str], session_counts: list[int], rounds: int, clips: list[bytes],
+                workdir: Path) -> list[str]:
+    """One server per window, all up at once; for each session count the windows take turns."""
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    rows = []
+    try:
+        for window in windows:
+            servers[window] = start_server(stt, window, workdir)
+            asyncio.run(run_sessions(servers[window][1], clips[:1], 1, 1))  # warm-up turn, not counted
+        for sessions in session_counts:
+            for window, (_, port) in servers.items():
+                results = asyncio.run(run_sessions(port, clips, sessions, rounds if sessions == 1 else 1))
+                label = stt if windows == ["utterance"] else f"{stt} ({window} window)"
+                rows.append(summarize(label, sessions, results))
+                print(rows[-1], flush=True)
+    finally:
+        for process, _ in servers.values():
+            stop(process)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stt", nargs="+", default=["base", "tiny.en"], choices=["base", "tiny.en"])
     parser.add_argument("--sessions", nargs="+", type=int, default=[1, 2, 4])
+    parser.add_argument("--stt-window", nargs="+", default=["utterance"], choices=["utterance", "full"])
     parser.add_argument("--rounds", type=int, default=2, help="passes over the five clips with one session")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers
     clips = load_clips()
     rows = []
     with tempfile.TemporaryDirectory(prefix="voxgate-voice-bench-") as tmp:
         for stt in args.stt:
-            process, port = start_server(stt, Path(tmp))
-            try:
-                asyncio.run(run_sessions(port, clips[:1], 1, 1))  # warm-up turn, not counted
-                for sessions in args.sessions:
-                    rounds = args.rounds if sessions == 1 else 1
-                    results = asyncio.run(run_sessions(port, clips, sessions, rounds))
-                    rows.append(summarize(stt, sessions, results))
-                    print(rows[-1], flush=True)
-            finally:
-                stop(process)
+            rows += measure_stt(stt, args.stt_window, args.sessions, args.rounds, clips, Path(tmp))
     load = re.sub(r"\s+", " ", Path("/proc/loadavg").read_text().strip()) if Path("/proc/loadavg").exists() else ""
     table = f"{HEADER}\n" + "\n".join(rows) + f"\n\n{os.cpu_count()} CPUs, load average after the run: {load}\n"
     print(table)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(table)
+    if args.out is not None:
+        args.out.write_text(table)
 
 
 if __name__ == "__main__":
