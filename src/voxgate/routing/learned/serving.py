@@ -54,7 +54,7 @@ def load_learned_predictor(directory: Path, recent_prompts: int = RECENT_PROMPTS
 
     The embedder runs on one engine thread: on a 2-core machine that also runs the local
     models, two OpenMP threads spinning against them made a prediction ~4x slower at p50 and
-    ~25x at p99 (`bench/eval_embedding.py`: 156 / 1938 ms against 39 / 72 ms at load 5), while
+    ~27x at p99 (`bench/eval_embedding.py`: 156 / 1938 ms against 39 / 72 ms at load 5), while
     on an idle machine one thread costs about twice two threads' time (~1.3 against ~0.75 ms per
     token).
     """
