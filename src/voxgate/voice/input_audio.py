@@ -97,6 +97,10 @@ class InputAudio:
             self._drop_before(self._detector.clock_ms - self._vad_config.prefix_padding_ms)
         return events
 
+    def end_speech(self) -> SpeechEvent | None:
+        """With server VAD: end the speech in progress now (semantic end of turn)."""
+        return self._detector.end_speech() if self._detector is not None else None
+
     @property
     def trailing_silence_ms(self) -> int:
         """With server VAD: how long the current speech has been silent (0 when nobody speaks)."""

@@ -30,6 +30,7 @@ from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.core.types import JSONObject
 from voxgate.voice.conversation import Conversation
+from voxgate.voice.end_of_turn import looks_finished
 from voxgate.voice.engines import Transcript
 from voxgate.voice.idle_timeout import IdleWatch, playback_end_ms
 from voxgate.voice.input_audio import InputAudio
@@ -53,7 +54,7 @@ from voxgate.voice.turns import (
     TurnState,
     advance,
 )
-from voxgate.voice.vad import VadConfig
+from voxgate.voice.vad import SpeechEvent, VadConfig
 
 log = logging.getLogger("voxgate.voice")
 SPECULATE_AFTER_MS = 200
@@ -226,6 +227,16 @@ class RealtimeSession:
             self._speculation = self.spawn(self.engines.stt.transcribe(self.input.peek()))
         elif silence_ms == 0:
             self.drop_speculation()
+
+    def semantic_end_of_turn(self) -> SpeechEvent | None:
+        """With semantic_vad: end the turn now when the pause's speculative transcript sounds finished."""
+        timings = self.config.turn_detection.semantic if self.config.turn_detection else None
+        speculation = self._speculation
+        if timings is None or speculation is None or not speculation.done() or speculation.cancelled():
+            return None
+        if speculation.exception() is not None or self.input.trailing_silence_ms < timings.finished_silence_ms:
+            return None
+        return self.input.end_speech() if looks_finished(speculation.result().text) else None
 
     def drop_speculation(self) -> None:
         if self._speculation is not None:

@@ -13,7 +13,7 @@ Both shapes are accepted whatever the connection speaks, because clients mix the
            "input_audio_transcription": {...}, "max_response_output_tokens": ...}
 
 Fields voxgate does not use (`tracing`, `include`, `noise_reduction`, `truncation`, `prompt`,
-`speed`, `eagerness`, a transcription model name) are accepted and ignored, so SDKs that send them
+`speed`, a transcription model name) are accepted and ignored, so SDKs that send them
 (the openai-agents RealtimeRunner does) connect unchanged. Fields it uses are type-checked; a bad
 one raises InvalidRequestError naming the parameter. Until the first `session.update` the session
 runs on `SessionConfig()`: PCM16 24 kHz both ways, server VAD, audio + transcript output.
@@ -27,6 +27,7 @@ from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
+from voxgate.voice.end_of_turn import EAGERNESS_LEVELS, SemanticTimings
 
 
 class AudioFormat(StrEnum):
@@ -50,7 +51,8 @@ _GA_FORMATS = {"audio/pcm": AudioFormat.PCM16, "audio/pcmu": AudioFormat.PCMU, "
 
 @dataclass(frozen=True)
 class TurnDetection:
-    """`server_vad` settings (`semantic_vad` is accepted and runs as server_vad)."""
+    """`server_vad` settings, or `semantic_vad` with its `eagerness` (`voice.end_of_turn`): the
+    VAD then waits the eagerness's longest pause, and a finished-sounding turn ends sooner."""
 
     kind: str = "server_vad"
     threshold: float = 0.5
@@ -59,6 +61,11 @@ class TurnDetection:
     create_response: bool = True
     interrupt_response: bool = True
     idle_timeout_ms: int | None = None
+    eagerness: str = "auto"
+
+    @property
+    def semantic(self) -> SemanticTimings | None:
+        return SemanticTimings.for_eagerness(self.eagerness) if self.kind == "semantic_vad" else None
 
     def as_json(self) -> JSONObject:
         body: JSONObject = {"type": self.kind, "create_response": self.create_response,
@@ -66,6 +73,8 @@ class TurnDetection:
         if self.kind == "server_vad":
             body.update(threshold=self.threshold, prefix_padding_ms=self.prefix_padding_ms,
                         silence_duration_ms=self.silence_duration_ms, idle_timeout_ms=self.idle_timeout_ms)
+        else:
+            body["eagerness"] = self.eagerness
         return body
 
 
@@ -156,12 +165,18 @@ def parse_turn_detection(value: Any, param: str) -> TurnDetection | None:
     for flag in ("create_response", "interrupt_response"):
         if flag in body and not isinstance(body[flag], bool):
             raise _fail(f"{param}.{flag}", f"`{param}.{flag}` must be true or false.")
+    eagerness = body.get("eagerness", "auto")
+    if eagerness not in EAGERNESS_LEVELS:
+        raise _fail(f"{param}.eagerness", f"`{param}.eagerness` must be one of {', '.join(EAGERNESS_LEVELS)}.")
+    if kind == "semantic_vad":  # its pause comes from the eagerness, as at OpenAI
+        silence_ms = float(SemanticTimings.for_eagerness(eagerness).max_silence_ms)
     return replace(
         base,
         threshold=base.threshold if threshold is None else threshold,
         prefix_padding_ms=base.prefix_padding_ms if prefix_ms is None else int(prefix_ms),
         silence_duration_ms=base.silence_duration_ms if silence_ms is None else int(silence_ms),
         idle_timeout_ms=None if idle_ms is None else int(idle_ms),
+        eagerness=eagerness,
         create_response=body.get("create_response", True),
         interrupt_response=body.get("interrupt_response", True),
     )

@@ -36,6 +36,7 @@ from voxgate.voice.turns import (
     ResponseRequested,
     SpeechStarted,
 )
+from voxgate.voice.vad import SpeechEvent
 
 if TYPE_CHECKING:
     from voxgate.voice.session import RealtimeSession
@@ -63,17 +64,23 @@ def _session_update(session: RealtimeSession, event: ClientEvent) -> None:
 def _append(session: RealtimeSession, event: ClientEvent) -> None:
     audio = decode_audio(event, session.limits.max_append_bytes)
     for speech in session.input.append(audio):
-        if isinstance(speech, SpeechStarted):
-            session.idle.disarm()
-            session.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,
-                          "item_id": session.next_user_item_id})
-        else:
-            session.times.speech_stopped_s = session.clock.monotonic_s()
-            session.emit({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": speech.audio_end_ms,
-                          "item_id": session.next_user_item_id})
-        session.turn(speech, event.event_id)
+        _on_speech(session, speech, event.event_id)
     session.speculate()
+    if (stopped := session.semantic_end_of_turn()) is not None:
+        _on_speech(session, stopped, event.event_id)
     fire_idle_timeout(session)
+
+
+def _on_speech(session: RealtimeSession, speech: SpeechEvent, event_id: str | None) -> None:
+    if isinstance(speech, SpeechStarted):
+        session.idle.disarm()
+        session.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,
+                      "item_id": session.next_user_item_id})
+    else:
+        session.times.speech_stopped_s = session.clock.monotonic_s()
+        session.emit({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": speech.audio_end_ms,
+                      "item_id": session.next_user_item_id})
+    session.turn(speech, event_id)
 
 
 def _commit(session: RealtimeSession, event: ClientEvent) -> None:

@@ -97,6 +97,13 @@ class VadSegmenter:
         self._speaking = False
         self._silence_samples = 0
 
+    def end_speech(self) -> SpeechStopped | None:
+        """End the speech in progress now (semantic end of turn); None when nobody is speaking."""
+        if not self._speaking:
+            return None
+        self.reset()
+        return SpeechStopped(audio_end_ms=self.clock_ms)
+
     def _samples_to_ms(self, samples: int) -> int:
         return samples * 1000 // self._sample_rate_hz
 
@@ -136,6 +143,9 @@ class SpeechDetector:
                 events.append(event)
         self._pending = pending[whole:].copy()
         return events
+
+    def end_speech(self) -> SpeechStopped | None:
+        return self._segmenter.end_speech()
 
     def reset(self) -> None:
         """Forget speech in progress and the detector's stream state; keep the clock."""

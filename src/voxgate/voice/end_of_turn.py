@@ -1,0 +1,63 @@
+"""`semantic_vad`: end a turn by what was said, not only by how long the silence lasts. Pure.
+
+OpenAI's semantic VAD answers quickly when the user sounds finished and waits longer when they
+trail off ("I'd like to book a table for..."); `eagerness` sets how long it waits at most:
+`low` 8 s, `medium` (= `auto`) 4 s, `high` 2 s. voxgate does the same with what it already has:
+the session transcribes speculatively during a pause, and `looks_finished` judges that text.
+
+    timings = SemanticTimings.for_eagerness("auto")
+    VadConfig(silence_duration_ms=timings.max_silence_ms)        # the VAD's own end of turn
+    if silence_ms >= timings.finished_silence_ms and looks_finished(transcript): end the turn now
+
+A transcript looks finished when Whisper closed it with `.`, `!` or `?` and its last word is not
+one that asks for more (a conjunction, an article, a preposition, a filler such as "um").
+Whisper punctuates a complete sentence and usually leaves a trailing-off one open or ends it with
+"...", which counts as unfinished.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+EAGERNESS_LEVELS = ("low", "medium", "high", "auto")
+_CONTINUATIONS = frozenset(
+    {
+        "and", "but", "or", "so", "because", "if", "then", "than", "that", "which", "who", "when",
+        "while", "although", "the", "a", "an", "my", "your", "our", "their", "his", "her", "its",
+        "to", "of", "for", "with", "from", "in", "on", "at", "by", "about", "into", "like", "um",
+        "uh", "erm", "hmm", "well", "also", "is", "are", "was", "were", "i", "we", "you",
+    }
+)  # fmt: skip
+_LAST_WORD = re.compile(r"([\w']+)\W*$")
+
+
+@dataclass(frozen=True)
+class SemanticTimings:
+    """`finished_silence_ms`: pause after which a finished-looking turn ends; `max_silence_ms`:
+    pause after which any turn ends."""
+
+    finished_silence_ms: int
+    max_silence_ms: int
+
+    @classmethod
+    def for_eagerness(cls, eagerness: str) -> SemanticTimings:
+        if eagerness not in EAGERNESS_LEVELS:
+            raise ValueError(f"eagerness must be one of {EAGERNESS_LEVELS}, got {eagerness!r}")
+        return _TIMINGS["medium" if eagerness == "auto" else eagerness]
+
+
+_TIMINGS = {
+    "high": SemanticTimings(finished_silence_ms=200, max_silence_ms=2_000),
+    "medium": SemanticTimings(finished_silence_ms=300, max_silence_ms=4_000),
+    "low": SemanticTimings(finished_silence_ms=700, max_silence_ms=8_000),
+}
+
+
+def looks_finished(transcript: str) -> bool:
+    """Whether the words read like a complete turn (see the module docstring)."""
+    text = transcript.strip()
+    if not text or text.endswith(("...", "…", ",", "-")) or text[-1] not in ".!?":
+        return False
+    match = _LAST_WORD.search(text)
+    return match is not None and match.group(1).lower() not in _CONTINUATIONS
