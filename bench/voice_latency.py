@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.voice_latency                      # base and tiny.en, 1/2/4 sessions
     .venv/bin/python -m bench.voice_latency --stt tiny.en --sessions 1 --rounds 1
     .venv/bin/python -m bench.voice_latency --stt base --stt-window utterance full --sessions 1
+    .venv/bin/python -m bench.voice_latency --stt base --turn-detection server_vad semantic_vad --sessions 1
 
 `--stt-window full` is the baseline of Whisper's fixed 30 s window (`voice.stt_window`); with
 two windows the servers take turns, so both are measured under the same load.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import signal
@@ -83,11 +85,12 @@ def start_server(stt: str, window: str, workdir: Path) -> tuple[subprocess.Popen
     sys.exit("voxgate did not become ready in 300 s")
 
 
-async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int) -> list[TalkResult]:
+async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int,
+                       turn_detection: str = "server_vad") -> list[TalkResult]:
     """`rounds` passes over the clips; in each step `sessions` sessions speak at once."""
     url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
     options = TalkOptions(instructions="You are a voice assistant. Reply in one short sentence.",
-                          cancel_after_first_audio=True)
+                          cancel_after_first_audio=True, turn_detection=turn_detection)
     results: list[TalkResult] = []
     order = [clip for _ in range(rounds) for clip in clips]
     for start in range(0, len(order), sessions):
@@ -129,9 +132,10 @@ HEADER = ("| STT | sessions | answered | v2v p50 ms | v2v p95 ms | vad ms (p50) 
           "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
-def measure_stt(stt: str, windows: list[str], session_counts: list[int], rounds: int, clips: list[bytes],
-                workdir: Path) -> list[str]:
-    """One server per window, all up at once; for each session count the windows take turns."""
+def measure_stt(stt: str, windows: list[str], detections: list[str], session_counts: list[int], rounds: int,
+                clips: list[bytes], workdir: Path) -> list[str]:
+    """One server per window, all up at once; for each session count the windows (and turn
+    detections) take turns."""
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     rows = []
     try:
@@ -139,9 +143,10 @@ def measure_stt(stt: str, windows: list[str], session_counts: list[int], rounds:
             servers[window] = start_server(stt, window, workdir)
             asyncio.run(run_sessions(servers[window][1], clips[:1], 1, 1))  # warm-up turn, not counted
         for sessions in session_counts:
-            for window, (_, port) in servers.items():
-                results = asyncio.run(run_sessions(port, clips, sessions, rounds if sessions == 1 else 1))
-                label = stt if windows == ["utterance"] else f"{stt} ({window} window)"
+            for (window, (_, port)), detection in itertools.product(servers.items(), detections):
+                results = asyncio.run(run_sessions(port, clips, sessions, rounds if sessions == 1 else 1, detection))
+                label = " ".join([stt, *([f"({window} window)"] if len(windows) > 1 else []),
+                                  *([detection] if detections != ["server_vad"] else [])])
                 rows.append(summarize(label, sessions, results))
                 print(rows[-1], flush=True)
     finally:
@@ -155,6 +160,7 @@ def main() -> None:
     parser.add_argument("--stt", nargs="+", default=["base", "tiny.en"], choices=["base", "tiny.en"])
     parser.add_argument("--sessions", nargs="+", type=int, default=[1, 2, 4])
     parser.add_argument("--stt-window", nargs="+", default=["utterance"], choices=["utterance", "full"])
+    parser.add_argument("--turn-detection", nargs="+", default=["server_vad"], choices=["server_vad", "semantic_vad"])
     parser.add_argument("--rounds", type=int, default=2, help="passes over the five clips with one session")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
@@ -163,7 +169,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="voxgate-voice-bench-") as tmp:
         for stt in args.stt:
-            rows += measure_stt(stt, args.stt_window, args.sessions, args.rounds, clips, Path(tmp))
+            rows += measure_stt(stt, args.stt_window, args.turn_detection, args.sessions, args.rounds, clips, Path(tmp))
     load = re.sub(r"\s+", " ", Path("/proc/loadavg").read_text().strip()) if Path("/proc/loadavg").exists() else ""
     table = f"{HEADER}\n" + "\n".join(rows) + f"\n\n{os.cpu_count()} CPUs, load average after the run: {load}\n"
     print(table)

@@ -39,6 +39,7 @@ class TalkOptions:
     timeout_s: float = 120.0
     non_silent_peak: int = 500
     cancel_after_first_audio: bool = False  # benchmarks: stop the reply once it is heard
+    turn_detection: str = "server_vad"  # or semantic_vad (eagerness auto)
 
 
 @dataclass
@@ -136,7 +137,7 @@ async def talk_once(url: str, pcm16_24k: bytes, options: TalkOptions | None = No
         await socket.send(json.dumps({"type": "session.update", "session": {
             "type": "realtime", "instructions": options.instructions,
             "audio": {"input": {"format": {"type": "audio/pcm", "rate": CLIENT_RATE_HZ},
-                                "turn_detection": {"type": "server_vad"}}}}}))
+                                "turn_detection": {"type": options.turn_detection}}}}}))
         speaker = _Speaker(socket, pcm16_24k, options)
         async with asyncio.timeout(options.timeout_s), asyncio.TaskGroup() as tasks:
             sending = tasks.create_task(speaker.run())
