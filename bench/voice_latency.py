@@ -90,7 +90,8 @@ async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int
     """`rounds` passes over the clips; in each step `sessions` sessions speak at once."""
     url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
     options = TalkOptions(instructions="You are a voice assistant. Reply in one short sentence.",
-                          cancel_after_first_audio=True, turn_detection=turn_detection)
+                          cancel_after_first_audio=True, turn_detection=turn_detection,
+                          trailing_silence_s=1.5 if turn_detection == "server_vad" else 4.5)  # semantic: up to 4 s
     results: list[TalkResult] = []
     order = [clip for _ in range(rounds) for clip in clips]
     for start in range(0, len(order), sessions):

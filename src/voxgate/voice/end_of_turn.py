@@ -10,7 +10,7 @@ the session transcribes speculatively during a pause, and `looks_finished` judge
     if silence_ms >= timings.finished_silence_ms and looks_finished(transcript): end the turn now
 
 A transcript looks finished when Whisper closed it with `.`, `!` or `?` and its last word is not
-one that asks for more (a conjunction, an article, a preposition, a filler such as "um").
+one that asks for more (a conjunction, an article, a possessive, a filler such as "um").
 Whisper punctuates a complete sentence and usually leaves a trailing-off one open or ends it with
 "...", which counts as unfinished.
 """
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 EAGERNESS_LEVELS = ("low", "medium", "high", "auto")
 _CONTINUATIONS = frozenset(
     {
-        "and", "but", "or", "so", "because", "if", "then", "than", "that", "which", "who", "when",
-        "while", "although", "the", "a", "an", "my", "your", "our", "their", "his", "her", "its",
-        "to", "of", "for", "with", "from", "in", "on", "at", "by", "about", "into", "like", "um",
-        "uh", "erm", "hmm", "well", "also", "is", "are", "was", "were", "i", "we", "you",
+        # words a turn cannot end on: conjunctions, articles, possessives, fillers. Prepositions,
+        # verbs and object pronouns stay out: "Where are you from?", "than he was?", "Thank you."
+        "and", "but", "or", "because", "if", "although", "the", "a", "an", "my", "your", "our",
+        "their", "um", "uh", "erm", "hmm",
     }
 )  # fmt: skip
 _LAST_WORD = re.compile(r"([\w']+)\W*$")

@@ -14,14 +14,16 @@ from voxgate.voice.reply import ScriptedReplySource
 from voxgate.voice.session_config import SessionConfig, apply_session_update
 
 
-@pytest.mark.parametrize("text", ["What time is it?", "Turn off the lights.", "Yes!", "Book it for 7 pm."])
+@pytest.mark.parametrize("text", ["What time is it?", "Turn off the lights.", "Yes!", "Book it for 7 pm.",
+                                  "Where are you from?", "Thank you.", "I think so.", "See you then.",
+                                  "Had he married a more amiable woman he might have been more than he was?"])
 def test_punctuated_complete_sentences_look_finished(text: str) -> None:
     assert looks_finished(text)
 
 
 @pytest.mark.parametrize(
     "text", ["", "I'd like to book a table for", "I want to go to the...", "So, um.", "Call my sister and.",
-             "the weather in", "Well,", "Let me think -"])
+             "the weather in", "Well,", "Let me think -", "Put it in the.", "I'd like a"])
 def test_trailing_off_does_not_look_finished(text: str) -> None:
     assert not looks_finished(text)
 
