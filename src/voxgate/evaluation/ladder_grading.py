@@ -24,6 +24,13 @@ from pathlib import Path
 from voxgate.evaluation.ladder_questions import Question
 
 HUMANEVAL_TIMEOUT_S = 10.0
+CHILD_MEMORY_BYTES = 1 << 30
+CHILD_CPU_S = 10
+_LIMITS = (  # first lines of every script: cap its memory and CPU time (the code is a model's)
+    "import resource\n"
+    f"resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY_BYTES}, {CHILD_MEMORY_BYTES}))\n"
+    f"resource.setrlimit(resource.RLIMIT_CPU, ({CHILD_CPU_S}, {CHILD_CPU_S}))\n"
+)
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _FENCE_RE = re.compile(r"```(?:[A-Za-z0-9_+-]*)\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -93,10 +100,14 @@ def humaneval_program(reply: str, prompt: str, test: str, entry_point: str) -> s
 
 
 def run_program(program: str, timeout_s: float = HUMANEVAL_TIMEOUT_S) -> bool:
-    """Run `program` with this Python in isolated mode in a temporary folder; True if it exits 0."""
+    """Run `program` with this Python in isolated mode in a temporary folder; True if it exits 0.
+
+    It is code a model wrote: it gets an empty environment, 1 GiB of memory and 10 s of CPU,
+    but no sandbox beyond that, so run the generator on a machine you don't mind it touching.
+    """
     with tempfile.TemporaryDirectory(prefix="voxgate-humaneval-") as folder:
         script = Path(folder) / "check.py"
-        script.write_text(program, encoding="utf-8")
+        script.write_text(_LIMITS + program, encoding="utf-8")
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
         try:
             completed = subprocess.run(
