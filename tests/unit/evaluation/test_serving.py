@@ -30,5 +30,6 @@ def test_known_models_get_learned_probabilities_unknown_get_their_prior() -> Non
     estimates = predictor.predict(prompt, extract_features(prompt, 8, 1), cards)
     assert estimates["newcomer"].quality == 0.42
     assert "unknown to learned-" in estimates["newcomer"].source
-    assert estimates["weak"].source == predictor.version
+    assert estimates["weak"].source == predictor.version == learned.version  # "learned-v1-…", said once
+    assert not predictor.version.startswith("learned-learned")
     assert 0 <= estimates["weak"].quality < estimates["strong"].quality <= 1

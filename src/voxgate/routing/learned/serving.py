@@ -25,7 +25,7 @@ SERVING_ENGINE_THREADS = 1
 class LearnedQualityPredictor:
     def __init__(self, learned: LearnedPredictor, recent_prompts: int = RECENT_PROMPTS) -> None:
         self._learned = learned
-        self.version = f"learned-{learned.version}"
+        self.version = learned.version  # already "learned-v1-<digest>"
         self._probabilities = functools.lru_cache(maxsize=recent_prompts)(self._compute_probabilities)
 
     def _compute_probabilities(self, prompt_text: str) -> dict[str, float]:
