@@ -3,7 +3,8 @@
 OpenAI's semantic VAD answers quickly when the user sounds finished and waits longer when they
 trail off ("I'd like to book a table for..."); `eagerness` sets how long it waits at most:
 `low` 8 s, `medium` (= `auto`) 4 s, `high` 2 s. voxgate does the same with what it already has:
-the session transcribes speculatively during a pause, and `looks_finished` judges that text.
+the session transcribes a pause speculatively (after `SPECULATE_AFTER_MS`), and `looks_finished`
+judges that text as soon as it is ready.
 
     timings = SemanticTimings.for_eagerness("auto")
     VadConfig(silence_duration_ms=timings.max_silence_ms)        # the VAD's own end of turn
@@ -21,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 EAGERNESS_LEVELS = ("low", "medium", "high", "auto")
+SPECULATE_AFTER_MS = 100  # semantic_vad transcribes a pause this early, to judge it in time
 _CONTINUATIONS = frozenset(
     {
         # words a turn cannot end on: conjunctions, articles, possessives, fillers. Prepositions,

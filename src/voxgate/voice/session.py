@@ -30,6 +30,7 @@ from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.core.types import JSONObject
 from voxgate.voice.conversation import Conversation
+from voxgate.voice.end_of_turn import SPECULATE_AFTER_MS as SEMANTIC_SPECULATE_AFTER_MS
 from voxgate.voice.end_of_turn import looks_finished
 from voxgate.voice.engines import Transcript
 from voxgate.voice.idle_timeout import IdleWatch, playback_end_ms
@@ -38,7 +39,7 @@ from voxgate.voice.protocol import EventNames, IdFactory, error_event
 from voxgate.voice.reply import ReplyRequest, ReplySource
 from voxgate.voice.response import ResponseContext, ResponseOptions, ResponseRunner, TurnTimes
 from voxgate.voice.session_config import SessionConfig, TurnDetection, render_session
-from voxgate.voice.session_events import handle_frame
+from voxgate.voice.session_events import handle_frame, on_speech
 from voxgate.voice.stack import VoiceEngines
 from voxgate.voice.turns import (
     CancelResponse,
@@ -223,10 +224,18 @@ class RealtimeSession:
         transcript is then usually ready already (a pause that is not the end costs one wasted run).
         """
         silence_ms = self.input.trailing_silence_ms
-        if silence_ms >= SPECULATE_AFTER_MS and self._speculation is None:
+        semantic = self.config.turn_detection is not None and self.config.turn_detection.semantic is not None
+        speculate_after_ms = SEMANTIC_SPECULATE_AFTER_MS if semantic else SPECULATE_AFTER_MS
+        if silence_ms >= speculate_after_ms and self._speculation is None:
             self._speculation = self.spawn(self.engines.stt.transcribe(self.input.peek()))
+            if semantic:  # judge the transcript the moment it is ready, not at the next append
+                self._speculation.add_done_callback(self._on_speculation_done)
         elif silence_ms == 0:
             self.drop_speculation()
+
+    def _on_speculation_done(self, task: asyncio.Task[Transcript]) -> None:
+        if task is self._speculation and (stopped := self.semantic_end_of_turn()) is not None:
+            on_speech(self, stopped, None)
 
     def semantic_end_of_turn(self) -> SpeechEvent | None:
         """With semantic_vad: end the turn now when the pause's speculative transcript sounds finished."""

@@ -64,14 +64,15 @@ def _session_update(session: RealtimeSession, event: ClientEvent) -> None:
 def _append(session: RealtimeSession, event: ClientEvent) -> None:
     audio = decode_audio(event, session.limits.max_append_bytes)
     for speech in session.input.append(audio):
-        _on_speech(session, speech, event.event_id)
+        on_speech(session, speech, event.event_id)
     session.speculate()
     if (stopped := session.semantic_end_of_turn()) is not None:
-        _on_speech(session, stopped, event.event_id)
+        on_speech(session, stopped, event.event_id)
     fire_idle_timeout(session)
 
 
-def _on_speech(session: RealtimeSession, speech: SpeechEvent, event_id: str | None) -> None:
+def on_speech(session: RealtimeSession, speech: SpeechEvent, event_id: str | None) -> None:
+    """Tell the client about a speech start or stop and feed it to the turn state machine."""
     if isinstance(speech, SpeechStarted):
         session.idle.disarm()
         session.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,

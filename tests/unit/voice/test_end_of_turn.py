@@ -76,3 +76,14 @@ async def test_a_trailing_off_turn_waits_for_the_longest_pause() -> None:
     stop_ms = await _stop_ms("I'd like to book a table for", pause_ms=4_500)
     assert stop_ms is not None
     assert stop_ms >= 400 + 4_000
+
+
+async def test_the_turn_ends_when_the_transcript_is_ready_even_without_more_audio() -> None:
+    async with running_session(ScriptedReplySource(["OK."]), ["What time is it?"]) as (_, transport):
+        transport.push({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+            "turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}}})
+        transport.append_audio(tone_pcm16(400) + silence_pcm16(300))  # then the client sends nothing
+        stopped = await transport.wait_for("input_audio_buffer.speech_stopped")
+        await transport.wait_for("response.done")
+    # judged when the transcript was ready, at the ~300 ms of pause received (the VAD counts whole frames)
+    assert 600 <= stopped["audio_end_ms"] <= 700
