@@ -23,7 +23,11 @@ class QualityEstimate:
 
 
 class QualityPredictor(Protocol):
+    """`version` is recorded in every decision; `cpu_heavy` True means `predict` does enough CPU
+    work (a prompt embedding) that async callers run it in a worker thread, off the event loop."""
+
     version: str
+    cpu_heavy: bool
 
     def predict(
         self, prompt_text: str, features: PromptFeatures, cards: Sequence[ModelCard]
@@ -43,6 +47,7 @@ class HeuristicPredictor:
     """v1: prior from the catalog, adjusted by prompt difficulty."""
 
     version = "heuristic-v1"
+    cpu_heavy = False  # microseconds: cheaper inline than a thread hop
 
     def predict(
         self, prompt_text: str, features: PromptFeatures, cards: Sequence[ModelCard]

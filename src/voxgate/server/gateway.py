@@ -149,7 +149,7 @@ class Gateway:
 
     async def decide(self, chat: ChatRequest, constraints: RoutingConstraints, profile: str) -> Decision:
         """Route a request; a learned predictor embeds the prompt, so it runs off the event loop."""
-        if isinstance(self.predictor, HeuristicPredictor):
+        if not self.predictor.cpu_heavy:
             return self.router.decide(chat, constraints, profile)
         return await asyncio.to_thread(self.router.decide, chat, constraints, profile)
 

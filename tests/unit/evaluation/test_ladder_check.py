@@ -25,6 +25,7 @@ class TablePredictor:
     """Predicts from a fixed table: prompt -> {model: quality}."""
 
     version = "table-v1"
+    cpu_heavy = False
 
     def __init__(self, table: Mapping[str, Mapping[str, float]]) -> None:
         self._table = table

@@ -23,6 +23,8 @@ SERVING_ENGINE_THREADS = 1
 
 
 class LearnedQualityPredictor:
+    cpu_heavy = True  # embeds the prompt: 10-30 ms of CPU
+
     def __init__(self, learned: LearnedPredictor, recent_prompts: int = RECENT_PROMPTS) -> None:
         self._learned = learned
         self.version = learned.version  # already "learned-v1-<digest>"
