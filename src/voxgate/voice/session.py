@@ -218,10 +218,12 @@ class RealtimeSession:
                     self.emit_error(code, _REJECTIONS.get(code, code), None, client_event_id)
 
     def speculate(self) -> None:
-        """Start transcribing once speech has paused for `SPECULATE_AFTER_MS`; drop it if speech resumes.
+        """Start transcribing once speech has paused for `SPECULATE_AFTER_MS` (semantic_vad: 100 ms);
+        drop it if speech resumes.
 
         Server VAD waits `silence_duration_ms` (500 ms by default) before it ends a turn; the
         transcript is then usually ready already (a pause that is not the end costs one wasted run).
+        With semantic_vad the transcript itself may end the turn (`semantic_end_of_turn`).
         """
         silence_ms = self.input.trailing_silence_ms
         semantic = self.config.turn_detection is not None and self.config.turn_detection.semantic is not None
@@ -234,7 +236,9 @@ class RealtimeSession:
             self.drop_speculation()
 
     def _on_speculation_done(self, task: asyncio.Task[Transcript]) -> None:
-        if task is self._speculation and (stopped := self.semantic_end_of_turn()) is not None:
+        if self._stop.is_set() or self._tasks is None or task is not self._speculation:
+            return  # dropped, or the session is ending
+        if (stopped := self.semantic_end_of_turn()) is not None:
             on_speech(self, stopped, None)
 
     def semantic_end_of_turn(self) -> SpeechEvent | None:
