@@ -12,6 +12,7 @@ Items hold user content: nothing here logs.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,14 @@ def validate_item(item: Any) -> JSONObject:
 
 
 class Conversation:
+    @classmethod
+    def of(cls, items: list[JSONObject]) -> Conversation:
+        """A separate conversation holding copies of `items` (an out-of-band response's context)."""
+        conversation = cls()
+        for item in items:
+            conversation.add(copy.deepcopy(item))
+        return conversation
+
     def __init__(self) -> None:
         self._items: list[ConversationItem] = []
 

@@ -50,6 +50,7 @@ class ResponseOptions:
     voice: str
     metadata: JSONObject = field(default_factory=dict)
     piece_ms: int = 200
+    in_conversation: bool = True  # False: an out-of-band response, its items stay out of the conversation
 
 
 @dataclass
@@ -136,7 +137,7 @@ class ResponseRunner:
         body: JSONObject = {
             "id": self.response_id, "object": "realtime.response", "status": self.status,
             "status_details": self._status_details(), "output": self._output, "metadata": metadata or None,
-            "conversation_id": "conv_default",
+            "conversation_id": "conv_default" if self._options.in_conversation else None,
             "usage": usage_json(*self._usage, audio_tokens=int(self._audio_ms / 50)) if self._finished else None,
         }
         modalities = ["audio"] if self._options.speaks else ["text"]
@@ -217,7 +218,8 @@ class ResponseRunner:
         self._output.append(item)
         self._ctx.emit({"type": "response.output_item.added", "response_id": self.response_id,
                         "output_index": len(self._output) - 1, "item": item})
-        self._ctx.emit({"type": self._ctx.names.item_created, "previous_item_id": previous, "item": item})
+        if self._options.in_conversation:
+            self._ctx.emit({"type": self._ctx.names.item_created, "previous_item_id": previous, "item": item})
         return entry
 
     def _on_tool_call(self, piece: ReplyToolCall) -> None:
@@ -242,7 +244,7 @@ class ResponseRunner:
                             "name": item["name"], "arguments": item["arguments"]})
         self._ctx.emit({"type": "response.output_item.done", "response_id": self.response_id,
                         "output_index": output_index, "item": item})
-        if not self._ctx.names.beta:
+        if not self._ctx.names.beta and self._options.in_conversation:
             self._ctx.emit({"type": "conversation.item.done", "item": item})
 
     def _close_message(self, status: str) -> None:

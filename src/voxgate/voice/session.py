@@ -59,6 +59,7 @@ from voxgate.voice.vad import SpeechEvent, VadConfig
 
 log = logging.getLogger("voxgate.voice")
 SPECULATE_AFTER_MS = 200
+_NOT_CONFIG = ("metadata", "input", "conversation")  # response.create fields that are not session config
 
 
 @dataclass(frozen=True)
@@ -296,16 +297,23 @@ class RealtimeSession:
         return last.get("role") == "user" and content[0].get("type") == "input_audio" and not content[0].get(
             "transcript")
 
-    def _start_response(self) -> None:
-        overrides, self.pending_overrides = self.pending_overrides, {}
-        config = replace(self.config, **{k: v for k, v in overrides.items() if k != "metadata"})
+    def response_setup(self, overrides: JSONObject, history: Conversation) -> tuple[ReplyRequest, ResponseOptions]:
+        """A response's reply request (over `history`'s messages) and output options: the session's
+        config with `response.create`'s overrides."""
+        config = replace(self.config, **{k: v for k, v in overrides.items() if k not in _NOT_CONFIG})
         tools, tool_choice = _chat_tools(config)
         request = ReplyRequest(
-            messages=self.conversation.to_messages(config.instructions), tools=tools, tool_choice=tool_choice,
+            messages=history.to_messages(config.instructions), tools=tools, tool_choice=tool_choice,
             max_tokens=config.max_output_tokens or self.limits.max_output_tokens, temperature=config.temperature,
             session_id=self.session_id)
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
                                   metadata=dict(overrides.get("metadata") or {}))
+        return request, options
+
+    def _start_response(self) -> None:
+        overrides, self.pending_overrides = self.pending_overrides, {}
+        history = Conversation.of(overrides["input"]) if "input" in overrides else self.conversation
+        request, options = self.response_setup(overrides, history)
         times, self.times = self.times, TurnTimes()
         times.response_started_s = self.clock.monotonic_s()
         context = ResponseContext(self.emit, self.ids, self.names, self.conversation, self.replies,

@@ -13,6 +13,7 @@ from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 from voxgate.voice.conversation import validate_item
 from voxgate.voice.idle_timeout import fire_idle_timeout
+from voxgate.voice.out_of_band import response_conversation, response_input, start_out_of_band
 from voxgate.voice.protocol import (
     ClientEvent,
     ProtocolViolation,
@@ -157,7 +158,13 @@ def _response_overrides(body: JSONObject) -> dict[str, Any]:
 
 
 def _response_create(session: RealtimeSession, event: ClientEvent) -> None:
-    overrides = _response_overrides(require_object(event, "response", optional=True))
+    body = require_object(event, "response", optional=True)
+    overrides = _response_overrides(body)
+    if "input" in body:
+        overrides["input"] = response_input(session, body["input"])
+    if response_conversation(body) == "none":
+        start_out_of_band(session, overrides)
+        return
     if not session.state.response_active and not session.state.response_wanted:
         session.pending_overrides = overrides
     session.turn(ResponseRequested(), event.event_id)
