@@ -13,7 +13,8 @@ def _user_text(text: str) -> dict[str, object]:
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 
-ADD_ITEM = {"type": "conversation.item.create", "item": {"id": "item_q", **_user_text("What is the capital of France?")}}
+ADD_ITEM = {"type": "conversation.item.create",
+            "item": {"id": "item_q", **_user_text("What is the capital of France?")}}
 
 
 async def test_an_out_of_band_response_reads_its_input_and_leaves_the_conversation_alone() -> None:
