@@ -135,6 +135,27 @@ async def test_function_call_round_trip_with_text_output(voxgate_server: Running
     assert "response.output_audio.delta" not in log.types()
 
 
+async def test_out_of_band_response_through_the_sdk(voxgate_server: RunningProcess) -> None:
+    async with _client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        await connection.conversation.item.create(item={
+            "id": "item_question", "type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": "What is the capital of France?"}]})
+        await connection.response.create(response={
+            "conversation": "none", "metadata": {"purpose": "topic"},
+            "instructions": "Answer with one word: the topic of the question.",
+            "input": [{"type": "item_reference", "id": "item_question"}]})
+        done = await log.wait_for("response.done")
+        await connection.conversation.item.retrieve(item_id=done["response"]["output"][0]["id"])
+        error = await log.wait_for("error")
+    assert done["response"]["status"] == "completed"
+    assert done["response"]["conversation_id"] is None
+    assert done["response"]["metadata"]["purpose"] == "topic"
+    assert done["response"]["metadata"]["voxgate_decision_id"]  # routed like any other response
+    assert "".join(e["delta"] for e in log.of_type("response.output_text.delta")).strip()
+    assert error["error"]["code"] == "item_not_found"  # its answer never entered the conversation
+
+
 async def test_azure_path_api_key_and_bad_inputs_get_error_events(voxgate_server: RunningProcess) -> None:
     url = f"ws://127.0.0.1:{voxgate_server.port}/openai/v1/realtime?deployment=auto"
     bad = [
