@@ -107,10 +107,15 @@ async def test_runner_calls_a_function_tool_and_answers_after_it(voxgate_server:
     agent = RealtimeAgent(name="assistant", instructions="Use the tools to answer.", tools=[get_weather])
 
     def follow_up_done(events: list[RealtimeSessionEvent]) -> bool:
-        kinds = [e.type for e in events]
-        return "tool_end" in kinds and "agent_end" in kinds[kinds.index("tool_end"):]
+        # The runner may report the first response's agent_end after tool_end, so wait for the
+        # server to have added the tool's output and finished a response after it.
+        raw = [e.data.data for e in events if e.type == "raw_model_event" and e.data.type == "raw_server_event"]
+        added = [i for i, r in enumerate(raw) if r.get("type") == "conversation.item.added"
+                 and r["item"]["type"] == "function_call_output"]
+        return bool(added) and any(r.get("type") == "response.done" for r in raw[added[0]:])
 
-    async with _runner_session(voxgate_server, agent) as session:
+    settings: RealtimeSessionModelSettings = {"tool_choice": "required"}  # a small model may answer without it
+    async with _runner_session(voxgate_server, agent, settings) as session:
         await session.send_message("What is the weather in Paris right now?")
         events = await _events_until(session, follow_up_done)
     assert not _errors(events)
