@@ -15,13 +15,12 @@ and ends with the session at the latest; `response.cancel` cancels the conversat
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 from voxgate.voice.conversation import Conversation, validate_item
-from voxgate.voice.response import ResponseContext, ResponseRunner, TurnTimes
+from voxgate.voice.response import TurnTimes
 
 if TYPE_CHECKING:
     from voxgate.voice.session import RealtimeSession
@@ -56,9 +55,6 @@ def response_input(session: RealtimeSession, value: Any) -> list[JSONObject]:
 def start_out_of_band(session: RealtimeSession, overrides: JSONObject) -> None:
     """Run a response outside the conversation and its turn-taking, in the session's task group."""
     items = overrides["input"] if "input" in overrides else [entry.item for entry in session.conversation.items]
-    history = Conversation.of(items)
-    request, options = session.response_setup(overrides, history)
+    history = Conversation.of(items)  # its own items land here too, never in the session's conversation
     times = TurnTimes(response_started_s=session.clock.monotonic_s())
-    context = ResponseContext(session.emit, session.ids, session.names, history, session.replies,
-                              session.engines.tts, session.clock, times, lambda: None)
-    session.spawn(ResponseRunner(context, replace(options, in_conversation=False), request).run())
+    session.spawn(session.new_runner(overrides, history, history, times, on_first_audio=lambda: None).run())

@@ -297,9 +297,11 @@ class RealtimeSession:
         return last.get("role") == "user" and content[0].get("type") == "input_audio" and not content[0].get(
             "transcript")
 
-    def response_setup(self, overrides: JSONObject, history: Conversation) -> tuple[ReplyRequest, ResponseOptions]:
-        """A response's reply request (over `history`'s messages) and output options: the session's
-        config with `response.create`'s overrides."""
+    def new_runner(self, overrides: JSONObject, history: Conversation, output: Conversation, times: TurnTimes,
+                   on_first_audio: Callable[[], None]) -> ResponseRunner:
+        """A response over `history`'s messages, its items added to `output` (only when that is the
+        session's conversation do `conversation.item.*` events go out), on the session's config
+        with `response.create`'s overrides."""
         config = replace(self.config, **{k: v for k, v in overrides.items() if k not in _NOT_CONFIG})
         tools, tool_choice = _chat_tools(config)
         request = ReplyRequest(
@@ -307,18 +309,18 @@ class RealtimeSession:
             max_tokens=config.max_output_tokens or self.limits.max_output_tokens, temperature=config.temperature,
             session_id=self.session_id)
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
-                                  metadata=dict(overrides.get("metadata") or {}))
-        return request, options
+                                  metadata=dict(overrides.get("metadata") or {}),
+                                  in_conversation=output is self.conversation)
+        context = ResponseContext(self.emit, self.ids, self.names, output, self.replies, self.engines.tts,
+                                  self.clock, times, on_first_audio)
+        return ResponseRunner(context, options, request)
 
     def _start_response(self) -> None:
         overrides, self.pending_overrides = self.pending_overrides, {}
         history = Conversation.of(overrides["input"]) if "input" in overrides else self.conversation
-        request, options = self.response_setup(overrides, history)
         times, self.times = self.times, TurnTimes()
         times.response_started_s = self.clock.monotonic_s()
-        context = ResponseContext(self.emit, self.ids, self.names, self.conversation, self.replies,
-                                  self.engines.tts, self.clock, times, lambda: self.turn(FirstAudioSent()))
-        runner = ResponseRunner(context, options, request)
+        runner = self.new_runner(overrides, history, self.conversation, times, lambda: self.turn(FirstAudioSent()))
         self._response = (runner, self.spawn(self._run_response(runner, times)))
 
     async def _run_response(self, runner: ResponseRunner, times: TurnTimes) -> None:
