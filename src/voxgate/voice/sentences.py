@@ -59,12 +59,13 @@ class SentenceChunker:
             sentence = self._buffer[:end].strip()
             line_break = match.group().startswith("\n")
             if _HAS_LETTER.search(sentence) and (line_break or _ends_sentence(sentence)):
-                sentences.extend(_cut(sentence, self._max_chars))
+                pieces, rest = _cut_overlong(sentence, self._max_chars)
+                sentences += [*pieces, rest] if rest else pieces
                 self._buffer = self._buffer[end:].lstrip()
                 search_from = 0
             else:
                 search_from = end
-        *complete, self._buffer = _cut(self._buffer, self._max_chars, keep_last=True) or [""]
+        complete, self._buffer = _cut_overlong(self._buffer, self._max_chars)
         return sentences + complete
 
     @property
@@ -78,10 +79,10 @@ class SentenceChunker:
         return [rest] if _HAS_WORD.search(rest) else []
 
 
-def _cut(text: str, max_chars: int, *, keep_last: bool = False) -> list[str]:
-    """Cut `text` into pieces of at most `max_chars`, after the last comma, semicolon or colon of
-    each window, or else its last space. With `keep_last` the final piece is returned as is (the
-    buffer still being written: it may be short, and it keeps its trailing whitespace)."""
+def _cut_overlong(text: str, max_chars: int) -> tuple[list[str], str]:
+    """Cut pieces of at most `max_chars` off the front of `text` while it is longer, each after the
+    last comma, semicolon or colon of its window, or else its last space; return them and the
+    rest (at most `max_chars`, trailing whitespace kept: it may be a buffer still being written)."""
     pieces: list[str] = []
     while len(text) > max_chars:
         window = text[:max_chars]
@@ -92,7 +93,7 @@ def _cut(text: str, max_chars: int, *, keep_last: bool = False) -> list[str]:
         piece, text = text[:cut].strip(), text[cut:].lstrip()
         if piece:
             pieces.append(piece)
-    return [*pieces, text] if keep_last else [*pieces, text.strip()] if text.strip() else pieces
+    return pieces, text
 
 
 def _ends_sentence(sentence: str) -> bool:
