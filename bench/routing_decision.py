@@ -1,12 +1,13 @@
 """Routing decision time: p50/p99 of Router.decide over varied prompts, in-process.
 
 Run: .venv/bin/python -m bench.routing_decision [--iterations 20000]
-     .venv/bin/python -m bench.routing_decision --predictor DIR --iterations 300
+     .venv/bin/python -m bench.routing_decision --predictor DIR [DIR ...] --iterations 300
 Baseline in the same run: policy.choose alone (the pure part), so noise on this shared
-machine shows up in both columns. With `--predictor` (a directory saved by `voxgate train` or
-`voxgate eval`) the router uses the learned predictor, so each decision includes embedding the
-prompt (the memo of recent prompts is off: every decision embeds again), and the heuristic
-router's decide time is the extra baseline.
+machine shows up in both columns. With `--predictor` (directories saved by `voxgate train` or
+`voxgate eval`) each one gets a router of its own that uses it, so each decision includes
+embedding the prompt (the memo of recent prompts is off: every decision embeds again); the
+routers take turns decision by decision, and the heuristic router's decide time is the extra
+baseline. Two predictors trained with different embedders compare the embedders.
 """
 
 from __future__ import annotations
@@ -55,33 +56,40 @@ def _learned_cards(predictor_dir: Path) -> tuple[list[ModelCard], QualityPredict
     return [ModelCard(m, price=Price(p, p)) for m, p in zip(models, prices, strict=True)], learned
 
 
-def time_decisions_us(router: Router, requests: list[ChatRequest], iterations: int) -> list[float]:
+def time_decisions_us(
+    routers: dict[str, Router], requests: list[ChatRequest], iterations: int
+) -> dict[str, list[float]]:
+    """Decision times of every router, taking turns so that machine noise hits them alike."""
     modes = list(Mode)
-    samples_us = []
+    samples_us: dict[str, list[float]] = {label: [] for label in routers}
     for i in range(iterations):
         constraints = RoutingConstraints(mode=modes[i % len(modes)], session_id=f"s{i % 50}")
-        started = time.perf_counter()
-        router.decide(requests[i % len(requests)], constraints, "auto")
-        samples_us.append((time.perf_counter() - started) * 1e6)
+        for label, router in routers.items():
+            started = time.perf_counter()
+            router.decide(requests[i % len(requests)], constraints, "auto")
+            samples_us[label].append((time.perf_counter() - started) * 1e6)
     return samples_us
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=20_000)
-    parser.add_argument("--predictor", type=Path, default=None, help="a saved learned predictor directory")
+    parser.add_argument("--predictor", type=Path, nargs="+", default=[], help="saved learned predictor directories")
     args = parser.parse_args()
     cards = default_models()
     clock = SystemClock()
     requests = [parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": p}]}) for p in PROMPTS]
     candidates = [Candidate(c.id, c.quality_hint, c.price.input_per_mtok, c.ttft_ms) for c in cards]
-    heuristic = _router(list(cards), HeuristicPredictor(), clock)
-    rows = [("Router.decide (eligibility + heuristic predictor + policy + record)", heuristic)]
-    if args.predictor is not None:
-        learned_cards, learned = _learned_cards(args.predictor)
-        label = "Router.decide with the learned predictor (embedding included)"
-        rows.append((label, _router(learned_cards, learned, clock)))
-    decide_us = {label: time_decisions_us(router, requests, args.iterations) for label, router in rows}
+    routers = {"Router.decide (eligibility + heuristic predictor + policy + record)": _router(
+        list(cards), HeuristicPredictor(), clock
+    )}
+    for directory in args.predictor:
+        learned_cards, learned = _learned_cards(directory)
+        embedder_id = load_predictor(directory).embedder_id
+        routers[f"Router.decide, learned predictor, {embedder_id} (embedding included)"] = _router(
+            learned_cards, learned, clock
+        )
+    decide_us = time_decisions_us(routers, requests, args.iterations)
     policy_us = []
     for i in range(args.iterations):
         started = time.perf_counter()
@@ -97,9 +105,13 @@ def main() -> None:
     print(f"| policy.choose alone (baseline) | {policy_p50:.1f} | {policy_p99:.1f} |")
     first = _percentiles(next(iter(decide_us.values())))[0]
     print(f"| ratio heuristic decide / policy (p50) | {first / policy_p50:.1f}x | |")
-    if len(decide_us) > 1:
-        learned_p50 = _percentiles(list(decide_us.values())[1])[0]
-        print(f"| ratio learned decide / heuristic decide (p50) | {learned_p50 / first:.1f}x | |")
+    learned_p50 = {label.split(", ")[2].split("/")[0]: _percentiles(us)[0] for label, us in list(decide_us.items())[1:]}
+    for name, p50 in learned_p50.items():
+        print(f"| ratio learned ({name}) decide / heuristic decide (p50) | {p50 / first:.1f}x | |")
+    names = list(learned_p50)
+    for name in names[1:]:
+        ratio = learned_p50[name] / learned_p50[names[0]]
+        print(f"| ratio learned ({name}) / learned ({names[0]}) (p50) | {ratio:.3f}x | |")
 
 
 if __name__ == "__main__":

