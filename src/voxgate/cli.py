@@ -31,6 +31,7 @@ examples:
   voxgate eval my_outcomes.csv                    # your own traffic (format: README, "Evaluate routing")
   voxgate eval ladder                             # the shipped predictor on the bundled ladder's held-out rows
   voxgate train my_outcomes.csv --out predictor/  # fit the learned predictor on your outcomes
+  voxgate outcomes --out mine.csv                 # decisions that got feedback -> an outcome file to train on
 """
 DEFAULT_DATA_ROOT = Path("../shared/data/routing")
 # embedders.EMBEDDER_NAMES, spelled out so `--help` does not import numpy (a test keeps them equal)
@@ -94,6 +95,15 @@ def _add_learning_commands(commands: Any) -> None:
     train = commands.add_parser("train", help="fit the learned quality predictor on an outcome file")
     train.add_argument("outcomes", type=Path, help="CSV/JSONL: prompt, one score column per model, optional split")
     train.add_argument("--out", type=Path, required=True, help="folder to write the predictor into")
+    outcomes = commands.add_parser(
+        "outcomes", help="export the decisions that got feedback as an outcome file for `voxgate train`",
+        description="Each decision with POST /v1/decisions/{id}/feedback becomes a cell: its prompt's row, the "
+        "answering model's column, the mean score. Prompts are only in the log when the catalog has "
+        "`log_content: true`.",
+    )
+    outcomes.add_argument("--out", type=Path, required=True, help="CSV to write (the format `train` and `eval` read)")
+    outcomes.add_argument("--database", type=Path, help="decision log (default: the one `voxgate serve` writes)")
+    outcomes.add_argument("--config", type=Path, help="catalog YAML whose `database:` to read")
     for command in (evaluate, train):
         command.add_argument("--embedder", choices=EMBEDDER_CHOICES, default=EMBEDDER_CHOICES[0], help=EMBEDDER_HELP)
 
@@ -136,6 +146,23 @@ def _train(args: argparse.Namespace) -> int:
     embedder = make_embedder(args.embedder)
     predictor = train_from_file(args.outcomes, args.out, default_cache_dir() / "embeddings", embedder)
     print(f"trained {predictor.version} for {', '.join(predictor.models)} -> {args.out}")
+    return 0
+
+
+def _outcomes(args: argparse.Namespace) -> int:
+    from voxgate.evaluation.feedback_export import export_feedback_outcomes
+
+    database = args.database or load_settings(args.config).database_path
+    export = export_feedback_outcomes(database, args.out)
+    print(
+        f"wrote {export.rows} prompts x {len(export.models)} models ({', '.join(export.models)}) from "
+        f"{export.decisions_used} decisions with feedback to {args.out}"
+    )
+    if export.without_prompt:
+        print(f"left out {export.without_prompt} decisions without prompt text (set `log_content: true` to keep it)")
+    if export.unanswered:
+        print(f"left out {export.unanswered} decisions that no model answered")
+    print(f"next: voxgate train {args.out} --out predictor/")
     return 0
 
 
@@ -251,7 +278,8 @@ def _talk(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "route": _route, "models": _models, "talk": _talk, "eval": _eval, "train": _train}
+    handlers = {"serve": _serve, "route": _route, "models": _models, "talk": _talk, "eval": _eval, "train": _train,
+                "outcomes": _outcomes}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -8,8 +8,9 @@ Generic outcome format (CSV, or JSONL with one object per line holding the same 
 - `prompt`: the user's prompt text (required).
 - `<model>`: that model's score for the prompt in [0, 1] (1 = good answer); an empty cell or
   JSON null means unknown, not 0. Every column that is not `prompt`, `split` or `*|cost` is a model.
-- `<model>|cost` (optional): what the query cost on that model in USD. Without cost columns
-  every call costs 1 unit and only accuracy figures are meaningful.
+- `<model>|cost` (optional): what the query cost on that model in USD; an empty cell takes the
+  model's mean known cost. Without cost columns every call costs 1 unit and only accuracy
+  figures are meaningful.
 - `split` (optional): `train` or `test`; without it a row is TEST when the first hex digit of
   sha1(prompt) is 0-7.
 """
@@ -196,6 +197,13 @@ def _split_of(record: Mapping[str, object], prompt: str, path: Path) -> bool:
     return split == "test"
 
 
+def _fill_unknown_costs(costs_usd: np.ndarray) -> np.ndarray:
+    """Empty cost cells take the model's mean known cost (0 for a model with none), not 0."""
+    known = ~np.isnan(costs_usd)
+    means = np.where(known, costs_usd, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
+    return np.where(known, costs_usd, means)
+
+
 def load_outcome_file(path: Path) -> OutcomeTable:
     """A user's own outcomes in the generic format described in this module's docstring."""
     records = _generic_records(path)
@@ -209,7 +217,7 @@ def load_outcome_file(path: Path) -> OutcomeTable:
     prompts = [str(r["prompt"]) for r in records]
     scores = np.array([[_parse_score(r.get(m)) for m in models] for r in records], dtype=np.float64)
     if has_cost:
-        costs = np.nan_to_num(np.array([[_parse_score(r.get(f"{m}|cost")) for m in models] for r in records]))
+        costs = _fill_unknown_costs(np.array([[_parse_score(r.get(f"{m}|cost")) for m in models] for r in records]))
     else:
         costs = np.ones_like(scores)
     return OutcomeTable(

@@ -25,11 +25,15 @@ def train_from_file(
     table = load_outcome_file(outcome_file).train()
     if not table.prompts:
         raise ValueError(f"{outcome_file} has no TRAIN rows; mark some with a `split` column set to train")
+    unscored = [m for j, m in enumerate(table.models) if np.isnan(table.scores[:, j]).all()]
+    if unscored:
+        raise ValueError(f"{outcome_file}: no TRAIN row has a score for {', '.join(unscored)}; drop the column")
     inner = embedder if embedder is not None else make_embedder()
     with progress_bar() as progress:
         task = progress.add_task(f"embedding {len(table.prompts)} prompts", total=len(table.prompts))
         cached = CachedEmbedder(inner, cache_dir, progress=partial(progress.advance, task))
         embeddings = cached.embed(table.prompts).astype(np.float64)
-        predictor = train_predictor(embeddings, table.prompts, table.filled_scores(), table.models, inner.embedder_id)
+        # unknown cells stay NaN: each head learns from the rows that scored its model
+        predictor = train_predictor(embeddings, table.prompts, table.scores, table.models, inner.embedder_id)
     save_predictor(predictor, out_dir)
     return predictor

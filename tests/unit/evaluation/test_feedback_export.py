@@ -1,0 +1,66 @@
+"""`voxgate outcomes`: decisions with feedback in a real SQLite decision log -> an outcome file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from voxgate.core.types import JSONObject
+from voxgate.evaluation.feedback_export import export_feedback_outcomes
+from voxgate.evaluation.loaders import load_outcome_file
+from voxgate.store.sqlite import SQLiteDecisionLog
+
+
+def _decision(decision_id: str, prompt: str | None, model: str | None, cost_usd: float | None) -> JSONObject:
+    decision: JSONObject = {"id": decision_id, "created_at": float(len(decision_id)), "chosen": model,
+                            "answered_by": model, "outcome": "ok" if model else "error", "cost_usd": cost_usd}
+    if prompt is not None:
+        decision["content"] = {"prompt": prompt}
+    return decision
+
+
+async def _log(path: Path, rows: list[tuple[JSONObject, list[float]]]) -> None:
+    log = SQLiteDecisionLog(path)
+    await log.open()
+    try:
+        for decision, scores in rows:
+            log.record(decision)
+            for i, score in enumerate(scores):
+                assert await log.add_feedback(str(decision["id"]), 100.0 + i, score, None)
+    finally:
+        await log.close()
+
+
+async def test_feedback_becomes_one_row_per_prompt_with_unknown_cells_empty(tmp_path: Path) -> None:
+    database = tmp_path / "decisions.db"
+    await _log(database, [
+        (_decision("d1", "What is 17 * 23?", "small", 0.001), [0.0, 0.5]),    # two scores: mean 0.25
+        (_decision("d2", "What is 17 * 23?", "big", 0.01), [1.0]),            # same prompt, other model
+        (_decision("d3", "Say hello", "small", 0.001), [1.0]),
+        (_decision("d4", None, "big", 0.01), [1.0]),                          # log_content was off
+        (_decision("d5", "Fails", None, None), [0.0]),                        # no model answered
+        (_decision("d6", "No feedback", "big", 0.01), []),
+    ])
+    export = export_feedback_outcomes(database, tmp_path / "out" / "outcomes.csv")
+    assert (export.rows, export.models, export.decisions_used) == (2, ("big", "small"), 3)
+    assert (export.without_prompt, export.unanswered) == (1, 1)
+    table = load_outcome_file(tmp_path / "out" / "outcomes.csv")
+    assert table.prompts == ["What is 17 * 23?", "Say hello"]
+    assert table.models == ("big", "small")
+    assert table.scores[0].tolist() == [1.0, 0.25]
+    assert math.isnan(table.scores[1, 0])  # unknown, not 0
+    assert table.scores[1, 1] == 1.0
+    assert table.costs_usd[0].tolist() == [0.01, 0.001]
+    assert table.costs_usd[1, 0] == 0.01  # an unknown cost takes the model's mean known cost
+
+
+async def test_a_log_without_usable_feedback_says_how_to_get_some(tmp_path: Path) -> None:
+    database = tmp_path / "decisions.db"
+    await _log(database, [(_decision("d1", None, "big", 0.01), [1.0])])
+    with pytest.raises(ValueError, match="set `log_content: true`"):
+        export_feedback_outcomes(database, tmp_path / "outcomes.csv")
+    assert not (tmp_path / "outcomes.csv").exists()
+    with pytest.raises(ValueError, match=r"no decision log at .*missing\.db; pass --database"):
+        export_feedback_outcomes(tmp_path / "missing.db", tmp_path / "outcomes.csv")
