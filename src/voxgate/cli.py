@@ -145,7 +145,14 @@ def _train(args: argparse.Namespace) -> int:
 
     embedder = make_embedder(args.embedder)
     predictor = train_from_file(args.outcomes, args.out, default_cache_dir() / "embeddings", embedder)
-    print(f"trained {predictor.version} for {', '.join(predictor.models)} -> {args.out}")
+    table = Table("model", "head, picked by 5-fold CV on TRAIN rows", "ECE out of fold")
+    for model in predictor.models:
+        report = predictor.report.get(model, {})
+        table.add_row(model, str(report.get("head", "?")), f"{float(report.get('ece_oof_calibrated', 0.0)):.3f}")
+    console = Console()
+    console.print(table)
+    console.print(f"trained {predictor.version} for {', '.join(predictor.models)} -> {args.out}")
+    console.print(f"serve it with `predictor: {args.out}` in the catalog; check it with `voxgate eval {args.outcomes}`")
     return 0
 
 
