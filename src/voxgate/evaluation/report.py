@@ -103,7 +103,7 @@ def _slice_section(result: SliceResult) -> list[str]:
             f"| {model} | {rep['head']} | {rep['ece_oof_raw']:.3f} | {rep['ece_oof_calibrated']:.3f} |"
         )
     lines += [f"- {note}" for note in d.get("notes", [])]
-    lines += ["", f"![accuracy vs cost]({plot_file_name(result.name)})", ""]
+    lines += ["", f"![accuracy vs cost, and calibration]({plot_file_name(result.name)})", ""]
     return lines
 
 
@@ -130,13 +130,22 @@ def write_markdown(results: list[SliceResult], path: Path, title: str) -> None:
 
 
 def write_plot(result: SliceResult, path: Path) -> None:
-    """Accuracy vs cost: a curve per router, the oracle and each single model as points."""
+    """Accuracy vs cost (a curve per router, the oracle and each single model as points) and,
+    beside it, the reliability diagram of voxgate's predicted qualities on the TEST rows."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(9, 6))
+    figure, (axes, reliability) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [3, 2]})
+    _plot_cost_curves(axes, result)
+    _plot_reliability(reliability, result)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plot_cost_curves(axes: Any, result: SliceResult) -> None:
     for name in ("voxgate", "knn-5", "knn-10", "knn-40", "mlp", "random"):
         points = np.asarray(result.points[name])
         axes.plot(
@@ -162,9 +171,24 @@ def write_plot(result: SliceResult, path: Path) -> None:
     axes.set_title(f"{result.name} (TEST)")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+
+
+def _plot_reliability(axes: Any, result: SliceResult) -> None:
+    """Observed vs predicted quality per bin; a calibrated predictor sits on the diagonal."""
+    bins = np.asarray(result.details.get("reliability_test") or np.zeros((0, 3)), dtype=np.float64)
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    if bins.size:
+        sizes = 20 + 180 * bins[:, 2] / bins[:, 2].max()
+        axes.scatter(bins[:, 0], bins[:, 1], s=sizes, color="tab:blue", label="voxgate (size: cells in bin)")
+        axes.plot(bins[:, 0], bins[:, 1], color="tab:blue", linewidth=1)
+    ece = result.details.get("ece_test_calibrated")
+    axes.set_title("calibration on TEST" + (f" (ECE {ece:.3f})" if isinstance(ece, float) else ""))
+    axes.set_xlabel("predicted quality (all models' cells)")
+    axes.set_ylabel("observed score")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="upper left")
 
 
 def write_report(results: list[SliceResult], out_dir: Path, title: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from voxgate.evaluation import metrics, replay
 from voxgate.evaluation.outcomes import OutcomeTable
-from voxgate.routing.learned.calibration import expected_calibration_error
+from voxgate.routing.learned.calibration import expected_calibration_error, reliability_bins
 from voxgate.routing.learned.heads import Array, KnnHead, MlpHead, build_head
 from voxgate.routing.learned.predictor import LearnedPredictor
 from voxgate.routing.learned.selection import mlp_spec
@@ -174,6 +174,7 @@ def evaluate_slice(
         "rows_test": len(test.prompts),
         "predictor_version": predictor.version,
         "ece_test_calibrated": expected_calibration_error(quality, test.scores),
+        "reliability_test": reliability_bins(quality, test.scores),  # (mean predicted, observed, cells)
         "predictor_report": predictor.report,
         "notes": list(table.notes),
     }

@@ -44,6 +44,9 @@ def test_eval_writes_report_table_json_and_plot(tmp_path: Path) -> None:
     assert {"voxgate", "random", "oracle", "small", "big"} <= set(slice_report)
     assert slice_report["oracle"]["points"]
     assert list((tmp_path / "report").glob("*.png"))
+    (details,) = json.loads((tmp_path / "report" / "details.json").read_text()).values()
+    cells = [count for _, _, count in details["reliability_test"]]  # the calibration panel's bins
+    assert sum(cells) == 2 * 20  # every TEST cell (20 rows x 2 models) falls in one bin
     assert "voxgate" in (tmp_path / "report" / "report.md").read_text()
 
 

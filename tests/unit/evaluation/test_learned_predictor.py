@@ -16,6 +16,7 @@ from voxgate.routing.learned import (
     save_predictor,
     train_predictor,
 )
+from voxgate.routing.learned.calibration import reliability_bins
 from voxgate.routing.learned.heads import KnnHead, LogisticHead, MlpHead, sigmoid
 
 DIM = 16
@@ -99,3 +100,13 @@ def test_ece_of_perfectly_and_badly_calibrated_predictions() -> None:
     observed = np.array([1.0, 0.0] * 50)
     assert expected_calibration_error(np.full(100, 0.5), observed) == pytest.approx(0.0)
     assert expected_calibration_error(np.full(100, 0.9), observed) == pytest.approx(0.4)
+
+
+def test_reliability_bins_give_the_diagram_and_skip_unknown_cells() -> None:
+    predicted = np.array([[0.05, 0.95], [0.15, 0.9], [0.12, 0.5]])
+    observed = np.array([[0.0, 1.0], [1.0, 1.0], [0.0, np.nan]])
+    bins = reliability_bins(predicted, observed, bins=10)
+    assert [count for _, _, count in bins] == [1, 2, 2]  # 0.5 is unknown: not counted
+    assert bins[1] == pytest.approx((0.135, 0.5, 2))
+    assert bins[2] == pytest.approx((0.925, 1.0, 2))
+    assert reliability_bins(np.zeros(3), np.full(3, np.nan)) == []

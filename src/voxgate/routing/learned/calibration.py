@@ -42,16 +42,20 @@ def apply_platt(predicted: Array, slope: Array, intercept: Array) -> Array:
     return sigmoid(logit(predicted) * slope + intercept)
 
 
-def expected_calibration_error(predicted: Array, observed: Array, bins: int = ECE_BINS) -> float:
-    """Binned ECE over all known cells of (n,) or (n, m) arrays; 0 means perfectly calibrated."""
+def reliability_bins(predicted: Array, observed: Array, bins: int = ECE_BINS) -> list[tuple[float, float, int]]:
+    """(mean predicted, mean observed, cells) per non-empty equal-width bin of the known cells."""
     known = ~np.isnan(observed)
     p, y = predicted[known].ravel(), observed[known].ravel()
-    if p.size == 0:
-        return 0.0
     index = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        in_bin = index == b
-        if in_bin.any():
-            total += in_bin.sum() * abs(float(p[in_bin].mean()) - float(y[in_bin].mean()))
-    return total / p.size
+    return [
+        (float(p[index == b].mean()), float(y[index == b].mean()), int((index == b).sum()))
+        for b in range(bins)
+        if (index == b).any()
+    ]
+
+
+def expected_calibration_error(predicted: Array, observed: Array, bins: int = ECE_BINS) -> float:
+    """Binned ECE over all known cells of (n,) or (n, m) arrays; 0 means perfectly calibrated."""
+    rows = reliability_bins(predicted, observed, bins)
+    cells = sum(count for _, _, count in rows)
+    return sum(count * abs(mean_p - mean_y) for mean_p, mean_y, count in rows) / cells if cells else 0.0
