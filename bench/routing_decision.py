@@ -13,6 +13,7 @@ baseline. Two predictors trained with different embedders compare the embedders.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from pathlib import Path
@@ -71,6 +72,35 @@ def time_decisions_us(
     return samples_us
 
 
+LONG_PROMPT_CHARS = (1_000, 100_000, 4_000_000)  # 4 MB: the default max_body_bytes
+
+
+def long_prompt_table(setups: dict[str, tuple[list[ModelCard], QualityPredictor]], repeats: int = 5) -> None:
+    """Median decide time for one huge prompt per size: the event loop's worst case per request.
+
+    The cards' context windows are widened so that a 4 MB prompt is routed, not rejected.
+    """
+    routers = {
+        label: _router([dataclasses.replace(c, context_window=10**8) for c in cards], predictor, SystemClock())
+        for label, (cards, predictor) in setups.items()
+    }
+    unit = "Here is a paragraph of context with 3 numbers, 4 + 5, and a question?\n\n"
+    print(f"\n| prompt chars | {' | '.join(routers)} |")
+    print("|---|" + "---|" * len(routers))
+    for size in LONG_PROMPT_CHARS:
+        text = (unit * (size // len(unit) + 1))[:size]
+        request = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": text}]})
+        row = []
+        for router in routers.values():
+            samples_ms = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                router.decide(request, RoutingConstraints(), "auto")
+                samples_ms.append((time.perf_counter() - started) * 1e3)
+            row.append(f"{statistics.median(samples_ms):.2f} ms")
+        print(f"| {size:,} | {' | '.join(row)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=20_000)
@@ -80,15 +110,13 @@ def main() -> None:
     clock = SystemClock()
     requests = [parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": p}]}) for p in PROMPTS]
     candidates = [Candidate(c.id, c.quality_hint, c.price.input_per_mtok, c.ttft_ms) for c in cards]
-    routers = {"Router.decide (eligibility + heuristic predictor + policy + record)": _router(
-        list(cards), HeuristicPredictor(), clock
-    )}
+    setups: dict[str, tuple[list[ModelCard], QualityPredictor]] = {
+        "Router.decide (eligibility + heuristic predictor + policy + record)": (list(cards), HeuristicPredictor())
+    }
     for directory in args.predictor:
-        learned_cards, learned = _learned_cards(directory)
         embedder_id = load_predictor(directory).embedder_id
-        routers[f"Router.decide, learned predictor, {embedder_id} (embedding included)"] = _router(
-            learned_cards, learned, clock
-        )
+        setups[f"Router.decide, learned predictor, {embedder_id} (embedding included)"] = _learned_cards(directory)
+    routers = {label: _router(setup_cards, predictor, clock) for label, (setup_cards, predictor) in setups.items()}
     decide_us = time_decisions_us(routers, requests, args.iterations)
     policy_us = []
     for i in range(args.iterations):
@@ -112,6 +140,7 @@ def main() -> None:
     for name in names[1:]:
         ratio = learned_p50[name] / learned_p50[names[0]]
         print(f"| ratio learned ({name}) / learned ({names[0]}) (p50) | {ratio:.3f}x | |")
+    long_prompt_table(setups)
 
 
 if __name__ == "__main__":

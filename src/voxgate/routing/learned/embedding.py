@@ -30,6 +30,7 @@ from voxgate.routing.learned.blas_threads import limit_blas_threads
 FloatArray = NDArray[np.float32]
 ProgressFn = Callable[[int], None]
 FOCUS_MAX_CHARS = 400
+FOCUS_LOOKBACK = 16  # times max_chars: the tail focus_text looks at
 CACHE_CHUNK_TEXTS = 256
 
 
@@ -54,6 +55,7 @@ def focus_text(text: str, max_chars: int = FOCUS_MAX_CHARS) -> str:
     text = text.strip()
     if len(text) <= max_chars:
         return text
+    text = text[-FOCUS_LOOKBACK * max_chars :]  # what is kept lies in here; a huge prompt is not split whole
     blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
     kept: list[str] = []
     size_chars = 0
