@@ -89,7 +89,9 @@ def _slice_section(result: SliceResult) -> list[str]:
         f"`{d['best_single_model']}` (accuracy {d['best_single_accuracy']:.3f}, "
         f"cost ${d['best_single_cost_usd']:.4f}).",
         f"voxgate predictor `{d['predictor_version']}`; "
-        f"calibration error on TEST (ECE) {d['ece_test_calibrated']:.3f}.",
+        f"calibration error on TEST (ECE) {d['ece_test_calibrated']:.3f}; "
+        f"{d.get('test_rows_unfamiliar', 0)} TEST prompts are unlike every TRAIN prompt (`voxgate serve` "
+        "would route those with the heuristic; this replay keeps the learned predictions).",
         "",
     ]
     lines += _slice_table(result)

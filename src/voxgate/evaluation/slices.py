@@ -148,6 +148,14 @@ def _pooled_baseline_aiqs(
     result.details["aiq_of_baselines_trained_on_pooled_rows"] = pooled_aiq
 
 
+def _unfamiliar_rows(predictor: LearnedPredictor, e_test: Array) -> int:
+    """TEST prompts under the predictor's similarity floor: `voxgate serve` would route them with
+    the heuristic; the replay here keeps the learned predictions for every row."""
+    if predictor.support is None or not len(e_test):
+        return 0
+    return int((predictor.support.nearest_similarity(e_test) < predictor.support.threshold).sum())
+
+
 def evaluate_slice(
     table: OutcomeTable, embeddings: Array, predictor: LearnedPredictor, pooled: PooledTrain
 ) -> SliceResult:
@@ -175,6 +183,7 @@ def evaluate_slice(
         "predictor_version": predictor.version,
         "ece_test_calibrated": expected_calibration_error(quality, test.scores),
         "reliability_test": reliability_bins(quality, test.scores),  # (mean predicted, observed, cells)
+        "test_rows_unfamiliar": _unfamiliar_rows(predictor, e_test),
         "predictor_report": predictor.report,
         "notes": list(table.notes),
     }

@@ -47,6 +47,8 @@ def test_eval_writes_report_table_json_and_plot(tmp_path: Path) -> None:
     (details,) = json.loads((tmp_path / "report" / "details.json").read_text()).values()
     cells = [count for _, _, count in details["reliability_test"]]  # the calibration panel's bins
     assert sum(cells) == 2 * 20  # every TEST cell (20 rows x 2 models) falls in one bin
+    # TEST prompts share TRAIN's two templates: at most the floor's ~2 % tail (1 of 20 here) is unfamiliar
+    assert details["test_rows_unfamiliar"] <= 2
     assert "voxgate" in (tmp_path / "report" / "report.md").read_text()
 
 

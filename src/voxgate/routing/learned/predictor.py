@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from voxgate.core.errors import ConfigError
 from voxgate.routing.learned.calibration import apply_platt, expected_calibration_error, fit_platt
@@ -29,6 +30,7 @@ from voxgate.routing.learned.embedding import PromptEmbedder
 from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES, cheap_feature_matrix
 from voxgate.routing.learned.heads import Array, QualityHead, build_head, restore_head
 from voxgate.routing.learned.selection import HeadSpec, Selection, default_candidates, select_heads
+from voxgate.routing.learned.support import Support, build_support
 
 PREDICTOR_FORMAT = "voxgate-learned-predictor/2"
 READABLE_FORMATS = ("voxgate-learned-predictor/1", PREDICTOR_FORMAT)  # /1: equal blend weights
@@ -69,6 +71,7 @@ class LearnedPredictor:
     embedder: PromptEmbedder | None = None
     version: str = ""
     blend_weights: list[list[float]] = field(default_factory=list)
+    support: Support | None = None  # None in predictors saved before it existed: no fallback
 
     def _weights_of(self, model: int) -> Array:
         if self.blend_weights:
@@ -89,10 +92,17 @@ class LearnedPredictor:
 
     def predict(self, texts: list[str]) -> dict[str, Array]:
         """{model: probability of a good answer for each text}."""
+        return self.predict_with_similarity(texts)[0]
+
+    def predict_with_similarity(self, texts: list[str]) -> tuple[dict[str, Array], Array | None]:
+        """The probabilities, and each text's similarity to its nearest training prompt (None
+        for a predictor saved without its training prompts' embeddings)."""
         if self.embedder is None:
             raise ConfigError("the learned predictor has no embedder attached")
-        matrix = self.predict_matrix(self.embedder.embed(texts).astype(np.float64), texts)
-        return {model: matrix[:, j] for j, model in enumerate(self.models)}
+        embeddings = self.embedder.embed(texts).astype(np.float64)
+        matrix = self.predict_matrix(embeddings, texts)
+        similarity = None if self.support is None else self.support.nearest_similarity(embeddings)
+        return {model: matrix[:, j] for j, model in enumerate(self.models)}, similarity
 
 
 def _spec_name(spec: HeadSpec) -> str:
@@ -159,12 +169,13 @@ def train_predictor(
             models, candidates, selection, apply_platt(selection.oof_predictions, slope, intercept), scores
         ),
         blend_weights=[list(w) for w in selection.weights],
+        support=build_support(embeddings),
     )
     predictor.version = _version_of(_weights(predictor), predictor.blend_weights)
     return predictor
 
 
-def _weights(predictor: LearnedPredictor) -> dict[str, Array]:
+def _weights(predictor: LearnedPredictor) -> dict[str, NDArray[Any]]:
     weights = {
         "scaler_mean": predictor.scaler_mean,
         "scaler_std": predictor.scaler_std,
@@ -173,10 +184,13 @@ def _weights(predictor: LearnedPredictor) -> dict[str, Array]:
     }
     for index, head in enumerate(predictor.heads):
         weights |= {f"head{index}/{name}": value for name, value in head.arrays().items()}
+    if predictor.support is not None:
+        weights |= {"support": predictor.support.embeddings.astype(np.float16)}  # a quarter of the bytes
+        weights |= {"support_threshold": np.array([predictor.support.threshold])}
     return weights
 
 
-def _version_of(weights: dict[str, Array], blend_weights: list[list[float]]) -> str:
+def _version_of(weights: dict[str, NDArray[Any]], blend_weights: list[list[float]]) -> str:
     digest = hashlib.sha256()
     for name in sorted(weights):
         digest.update(name.encode())
@@ -212,6 +226,7 @@ def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> L
         meta = json.loads((directory / "predictor.json").read_text(encoding="utf-8"))
         with np.load(directory / "weights.npz") as npz:
             weights = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
+            support = np.asarray(npz["support"], dtype=np.float32) if "support" in npz.files else None
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"cannot read predictor from {directory}: {exc}") from exc
     if meta.get("format") not in READABLE_FORMATS:
@@ -236,4 +251,5 @@ def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> L
         embedder=embedder,
         version=str(meta["version"]),
         blend_weights=[list(map(float, w)) for w in meta.get("blend_weights", [])],
+        support=None if support is None else Support(support, float(weights["support_threshold"][0])),
     )

@@ -1,9 +1,11 @@
 """The learned predictor behind the router's `QualityPredictor` protocol.
 
 Models the predictor was trained on get its calibrated probability; a model it has never seen
-(a new catalog entry) gets its catalog `quality` prior, and the decision says so. The last
-`recent_prompts` distinct prompts' probabilities are kept (an LRU, thread-safe), so a repeated
-turn ("yes", "thanks", a retried request) skips the embedding.
+(a new catalog entry) gets its catalog `quality` prior, and the decision says so. A prompt unlike
+every training prompt (nearest similarity under the predictor's floor, see `support`) gets the
+heuristic predictor's estimates instead, also said in each candidate's source. The last
+`recent_prompts` distinct prompts' results are kept (an LRU, thread-safe), so a repeated turn
+("yes", "thanks", a retried request) skips the embedding.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from voxgate.core.types import ModelCard
 from voxgate.routing.features import PromptFeatures
 from voxgate.routing.learned.embedders import embedder_for_id
 from voxgate.routing.learned.predictor import LearnedPredictor, load_predictor
-from voxgate.routing.predictor import QualityEstimate
+from voxgate.routing.predictor import HeuristicPredictor, QualityEstimate
 
 RECENT_PROMPTS = 1024
 
@@ -28,11 +30,13 @@ class LearnedQualityPredictor:
         self.cpu_heavy = not learned.embedder_id.startswith("wordllama")
         self.version = learned.version  # already "learned-v1-<digest>"
         self.embedder_id = learned.embedder_id
-        self._probabilities = functools.lru_cache(maxsize=recent_prompts)(self._compute_probabilities)
+        self._predicted = functools.lru_cache(maxsize=recent_prompts)(self._compute)
+        self._heuristic = HeuristicPredictor()
 
-    def _compute_probabilities(self, prompt_text: str) -> dict[str, float]:
-        matrix = self._learned.predict([prompt_text])
-        return {model: float(values[0]) for model, values in matrix.items()}
+    def _compute(self, prompt_text: str) -> tuple[dict[str, float], float | None]:
+        matrix, similarity = self._learned.predict_with_similarity([prompt_text])
+        probabilities = {model: float(values[0]) for model, values in matrix.items()}
+        return probabilities, None if similarity is None else float(similarity[0])
 
     def predict(
         self, prompt_text: str, features: PromptFeatures, cards: Sequence[ModelCard]
@@ -40,7 +44,10 @@ class LearnedQualityPredictor:
         known = [card for card in cards if card.id in self._learned.models]
         estimates: dict[str, QualityEstimate] = {}
         if known:
-            probabilities = self._probabilities(prompt_text)
+            probabilities, similarity = self._predicted(prompt_text)
+            support = self._learned.support
+            if support is not None and similarity is not None and similarity < support.threshold:
+                return self._unfamiliar(prompt_text, features, cards, similarity, support.threshold)
             for card in known:
                 estimates[card.id] = QualityEstimate(round(probabilities[card.id], 4), self.version)
         for card in cards:
@@ -49,6 +56,16 @@ class LearnedQualityPredictor:
                     card.quality_hint, f"catalog prior: {card.id} is unknown to {self.version}"
                 )
         return estimates
+
+    def _unfamiliar(
+        self, prompt_text: str, features: PromptFeatures, cards: Sequence[ModelCard], similarity: float, floor: float
+    ) -> Mapping[str, QualityEstimate]:
+        why = (
+            f"{self._heuristic.version}: prompt unlike the training data of {self.version} "
+            f"(nearest similarity {similarity:.2f} < {floor:.2f})"
+        )
+        estimates = self._heuristic.predict(prompt_text, features, cards)
+        return {model: QualityEstimate(e.quality, why) for model, e in estimates.items()}
 
 
 def load_learned_predictor(directory: Path, recent_prompts: int = RECENT_PROMPTS) -> LearnedQualityPredictor:
