@@ -158,12 +158,15 @@ def read_decisions_with_feedback(path: Path) -> list[tuple[JSONObject, float]]:
     """Every decision that got feedback, oldest first, with the mean of its scores (read-only)."""
     if not path.is_file():
         raise FileNotFoundError(f"no decision log at {path}")
-    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = connection.execute(
-            "SELECT d.body, AVG(f.score) FROM decisions d JOIN feedback f ON f.decision_id = d.id "
-            "GROUP BY d.id ORDER BY d.created_at"
-        ).fetchall()
-    finally:
-        connection.close()
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute(
+                "SELECT d.body, AVG(f.score) FROM decisions d JOIN feedback f ON f.decision_id = d.id "
+                "GROUP BY d.id ORDER BY d.created_at"
+            ).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise ValueError(f"{path} is not a voxgate decision log ({exc})") from exc
     return [(dict(json.loads(body)), float(score)) for body, score in rows]

@@ -64,3 +64,6 @@ async def test_a_log_without_usable_feedback_says_how_to_get_some(tmp_path: Path
     assert not (tmp_path / "outcomes.csv").exists()
     with pytest.raises(ValueError, match=r"no decision log at .*missing\.db; pass --database"):
         export_feedback_outcomes(tmp_path / "missing.db", tmp_path / "outcomes.csv")
+    (tmp_path / "notes.txt").write_text("not a database, just notes\n" * 100)
+    with pytest.raises(ValueError, match=r"notes\.txt is not a voxgate decision log"):
+        export_feedback_outcomes(tmp_path / "notes.txt", tmp_path / "outcomes.csv")

@@ -225,7 +225,7 @@ def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> L
     try:
         meta = json.loads((directory / "predictor.json").read_text(encoding="utf-8"))
         with np.load(directory / "weights.npz") as npz:
-            weights = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
+            weights = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files if name != "support"}
             support = np.asarray(npz["support"], dtype=np.float32) if "support" in npz.files else None
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"cannot read predictor from {directory}: {exc}") from exc

@@ -75,5 +75,6 @@ def load_learned_predictor(directory: Path, recent_prompts: int = RECENT_PROMPTS
     models, two OpenMP threads spinning against them made a prediction ~4x slower at p50 and
     ~27x at p99 (`bench/eval_embedding.py`: 156 / 1938 ms against 39 / 72 ms at load 5).
     """
-    meta = load_predictor(directory)
-    return LearnedQualityPredictor(load_predictor(directory, embedder_for_id(meta.embedder_id)), recent_prompts)
+    learned = load_predictor(directory)
+    learned.embedder = embedder_for_id(learned.embedder_id)
+    return LearnedQualityPredictor(learned, recent_prompts)
