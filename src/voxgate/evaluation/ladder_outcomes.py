@@ -52,9 +52,21 @@ def split_of(question_id: str) -> str:
     return "test" if hashlib.sha1(question_id.encode("utf-8")).hexdigest()[0] in TEST_DIGITS else "train"
 
 
+OutcomeKey = tuple[str, str, str]  # question id, model id, sha1 of the prompt
+
+
+def prompt_sha1(prompt: str) -> str:
+    return hashlib.sha1(prompt.encode("utf-8")).hexdigest()
+
+
+def outcome_key(question: Question, model_id: str) -> OutcomeKey:
+    """A cached reply counts only for the same prompt: another --seed or --per-level reuses ids."""
+    return question.id, model_id, prompt_sha1(question.prompt)
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """One model's graded reply to one question."""
+    """One model's graded reply to one question (`prompt_sha1` empty in caches from before it)."""
 
     question_id: str
     model: str
@@ -63,14 +75,15 @@ class Outcome:
     completion_tokens: int
     latency_s: float
     reply: str
+    prompt_sha1: str = ""
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
 
 
-def read_cache(path: Path) -> dict[tuple[str, str], Outcome]:
-    """Outcomes already computed, keyed by (question id, model); a torn last line is ignored."""
-    done: dict[tuple[str, str], Outcome] = {}
+def read_cache(path: Path) -> dict[OutcomeKey, Outcome]:
+    """Outcomes already computed, keyed by (question id, model, prompt sha1); a torn last line is ignored."""
+    done: dict[OutcomeKey, Outcome] = {}
     if not path.is_file():
         return done
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -78,7 +91,7 @@ def read_cache(path: Path) -> dict[tuple[str, str], Outcome]:
             outcome = Outcome(**json.loads(line))
         except (ValueError, TypeError):
             continue
-        done[(outcome.question_id, outcome.model)] = outcome
+        done[(outcome.question_id, outcome.model, outcome.prompt_sha1)] = outcome
     return done
 
 
@@ -111,16 +124,16 @@ async def ask(client: httpx.AsyncClient, card: ModelCard, question: Question) ->
     score = await asyncio.to_thread(grade, question, reply)
     return Outcome(
         question.id, card.id, score, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
-        round(latency_s, 3), reply,
+        round(latency_s, 3), reply, prompt_sha1(question.prompt),
     )  # fmt: skip
 
 
 async def ask_missing(
     cards: Sequence[ModelCard], questions: Sequence[Question], cache: Path, concurrency: int
-) -> dict[tuple[str, str], Outcome]:
+) -> dict[OutcomeKey, Outcome]:
     """Ask every (question, model) pair not yet in `cache`, chunk by chunk, one model at a time."""
     done = read_cache(cache)
-    todo = [(q, c) for q in questions for c in cards if (q.id, c.id) not in done]
+    todo = [(q, c) for q in questions for c in cards if outcome_key(q, c.id) not in done]
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
         with progress_bar() as progress, cache.open("a", encoding="utf-8") as sink:
@@ -131,7 +144,7 @@ async def ask_missing(
                     outcome = await ask(client, card, question)
                 sink.write(outcome.as_json() + "\n")
                 sink.flush()
-                done[(question.id, card.id)] = outcome
+                done[outcome_key(question, card.id)] = outcome
                 progress.advance(task)
 
             for start in range(0, len(questions), CHUNK_QUESTIONS):
@@ -145,17 +158,17 @@ async def ask_missing(
 
 
 def write_outcomes(
-    out: Path, questions: Sequence[Question], cards: Sequence[ModelCard], done: dict[tuple[str, str], Outcome]
+    out: Path, questions: Sequence[Question], cards: Sequence[ModelCard], done: dict[OutcomeKey, Outcome]
 ) -> int:
     """Write the outcome CSV and its questions file; returns the number of complete rows."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    complete = [q for q in questions if all((q.id, c.id) in done for c in cards)]
+    complete = [q for q in questions if all(outcome_key(q, c.id) in done for c in cards)]
     header = ["prompt", *(c.id for c in cards), *(f"{c.id}|cost" for c in cards), "split"]
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         for q in complete:
-            outcomes = [done[(q.id, c.id)] for c in cards]
+            outcomes = [done[outcome_key(q, c.id)] for c in cards]
             scores = [f"{grade(q, o.reply):g}" for o in outcomes]  # re-graded: grader fixes need no re-asking
             costs_usd = [c.price.cost_usd(o.prompt_tokens, o.completion_tokens)
                          for c, o in zip(cards, outcomes, strict=True)]  # fmt: skip
@@ -164,7 +177,7 @@ def write_outcomes(
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["id", "category", "split", "prompt_sha1"])
         for q in complete:
-            writer.writerow([q.id, q.category, split_of(q.id), hashlib.sha1(q.prompt.encode("utf-8")).hexdigest()])
+            writer.writerow([q.id, q.category, split_of(q.id), prompt_sha1(q.prompt)])
     return len(complete)
 
 
@@ -179,7 +192,7 @@ async def generate(args: argparse.Namespace) -> int:
     cache = args.cache or default_cache_dir() / "ladder" / f"{args.out.stem}.cache.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
     done = read_cache(cache)
-    missing = sum((q.id, c.id) not in done for q in questions for c in cards)
+    missing = sum(outcome_key(q, c.id) not in done for q in questions for c in cards)
     print(f"{len(questions)} questions x {len(cards)} models, {missing} answers to ask; cache {cache}", file=sys.stderr)
     started_s = time.monotonic()
     if missing:  # all cached: only grade again and write, no model needed

@@ -12,7 +12,15 @@ import pytest
 from voxgate.config import default_models
 from voxgate.core.types import ModelCard
 from voxgate.evaluation.ladder_check import check_ladder, ladder_markdown
-from voxgate.evaluation.ladder_outcomes import Outcome, build_parser, read_cache, split_of, write_outcomes
+from voxgate.evaluation.ladder_outcomes import (
+    Outcome,
+    build_parser,
+    outcome_key,
+    prompt_sha1,
+    read_cache,
+    split_of,
+    write_outcomes,
+)
 from voxgate.evaluation.ladder_questions import Question
 from voxgate.evaluation.loaders import load_outcome_file
 from voxgate.routing.features import PromptFeatures
@@ -89,14 +97,16 @@ def test_outcomes_are_cached_resumed_and_written_in_the_eval_format(tmp_path: Pa
     ]
     cache = tmp_path / "cache.jsonl"
     replies = {"q-a": "4", "q-b": "Lima"}
-    lines = [Outcome(q.id, c.id, 0.0, 10, 2, 0.1, replies[q.id] if c is cards[2] else "no idea").as_json()
+    lines = [Outcome(q.id, c.id, 0.0, 10, 2, 0.1, replies[q.id] if c is cards[2] else "no idea",
+                     prompt_sha1(q.prompt)).as_json()
              for q in questions for c in cards]  # fmt: skip
-    cache.write_text("\n".join(lines[:-1]) + "\n" + '{"torn": ', encoding="utf-8")
+    stale = Outcome("q-a", cards[0].id, 1.0, 10, 2, 0.1, "4", prompt_sha1("What is 3 + 3?")).as_json()
+    cache.write_text("\n".join([stale, *lines[:-1]]) + "\n" + '{"torn": ', encoding="utf-8")
     done = read_cache(cache)
-    assert len(done) == 5  # the torn line is ignored, its pair is asked again
+    assert len(done) == 6  # the torn line is ignored, its pair is asked again
     out = tmp_path / "ladder.csv"
     assert write_outcomes(out, questions, cards, done) == 1  # q-b lacks one model
-    done[("q-b", cards[2].id)] = Outcome("q-b", cards[2].id, 0.0, 10, 2, 0.1, "Lima")
+    done[outcome_key(questions[1], cards[2].id)] = Outcome("q-b", cards[2].id, 0.0, 10, 2, 0.1, "Lima")
     assert write_outcomes(out, questions, cards, done) == 2
     table = load_outcome_file(out)
     assert table.models == tuple(c.id for c in cards)
@@ -120,3 +130,18 @@ def test_generator_help_teaches_the_workflow() -> None:
     assert "requirements/ladder.txt" in text
     assert "voxgate train" in text
     assert "--limit" in text
+
+
+def test_a_cached_reply_counts_only_for_the_prompt_it_answered(tmp_path: Path) -> None:
+    """Another --seed or --per-level gives an id a new prompt: its old reply must be asked again."""
+    cards = default_models()
+    old = Question("arith2-003", "arith-2", "What is 12 + 30?", "number", ("42",))
+    new = Question("arith2-003", "arith-2", "What is 55 - 17?", "number", ("38",))
+    cache = tmp_path / "cache.jsonl"
+    cache.write_text(Outcome(old.id, cards[0].id, 1.0, 10, 2, 0.1, "42", prompt_sha1(old.prompt)).as_json() + "\n")
+    done = read_cache(cache)
+    assert outcome_key(old, cards[0].id) in done
+    assert outcome_key(new, cards[0].id) not in done
+    legacy = Outcome(old.id, cards[0].id, 1.0, 10, 2, 0.1, "42").as_json()  # a cache line from before the hash
+    cache.write_text(legacy + "\n")
+    assert outcome_key(old, cards[0].id) not in read_cache(cache)
