@@ -1,9 +1,10 @@
 """Static token embeddings: the router's fast prompt embedder.
 
 `WordLlamaEmbedder` reads the 256-dimensional token table that the `wordllama` PyPI package
-ships (`l2_supercat_256.safetensors`: Llama-2's 32,000 input embeddings, distilled for
-sentence similarity) with numpy, tokenises with its bundled Llama-2 tokenizer (`tokenizers`,
-already a dependency of faster-whisper) and averages the token vectors. Nothing of `wordllama`
+ships (`l2_supercat_256.safetensors`: a vector per token of Llama-2's 32,000-token vocabulary,
+trained for sentence similarity from several LLMs' input embeddings) with numpy, tokenises
+with its bundled Llama-2 tokenizer (`tokenizers`, already a dependency of faster-whisper) and
+averages the token vectors. Nothing of `wordllama`
 is imported: only its two data files are used, so no network or torch is ever touched.
 
 An average of token vectors costs ~20 µs for a short prompt on this machine against ~17 ms for
