@@ -46,7 +46,15 @@ def test_bad_chat_bodies(voxgate_server: RunningProcess, body: dict[str, Any], s
 
 
 @pytest.mark.parametrize(
-    ("content", "fragment"), [(b"{not json", "not valid JSON"), (b"", "empty"), (b"[]", "JSON object")]
+    ("content", "fragment"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"", "empty"),
+        (b"[]", "JSON object"),
+        (b"[" * 100_000, "nests arrays or objects too deeply"),
+        # a lone surrogate escape parses but is not Unicode: it used to crash the prompt hash (500)
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "\\ud800 hi"}]}', "lone UTF-16 surrogate"),
+    ],
 )
 def test_malformed_json(voxgate_server: RunningProcess, content: bytes, fragment: str) -> None:
     response = httpx.post(

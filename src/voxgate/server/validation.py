@@ -11,6 +11,7 @@ from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import Capability, ChatRequest, JSONObject
+from voxgate.core.unicode_check import lone_surrogate_path
 from voxgate.routing.features import estimate_tokens
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -26,8 +27,22 @@ def parse_json_body(raw: bytes) -> JSONObject:
             "application/json.",
             code="invalid_json",
         ) from exc
+    except RecursionError as exc:
+        raise InvalidRequestError(
+            "The request body nests arrays or objects too deeply to parse; a chat request needs only a few "
+            "levels.",
+            code="invalid_json",
+        ) from exc
     if not isinstance(body, dict):
         raise InvalidRequestError("The request body must be a JSON object, e.g. {\"model\": \"auto\", ...}.")
+    bad_text = lone_surrogate_path(body)
+    if bad_text is not None:
+        raise InvalidRequestError(
+            f"`{bad_text[:200]}` holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), "
+            "which is not valid Unicode. Send the text as valid UTF-8, or escape both halves of a surrogate pair.",
+            param=bad_text[:200],
+            code="invalid_json",
+        )
     return body
 
 

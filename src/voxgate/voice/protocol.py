@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
+from voxgate.core.unicode_check import lone_surrogate_path
 
 CLIENT_EVENT_TYPES = frozenset({
     "session.update",
@@ -77,11 +78,20 @@ def parse_client_event(text: str | bytes) -> ClientEvent:
         body = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolViolation(f"The event is not valid JSON: {exc}.", code="invalid_json") from exc
+    except RecursionError as exc:
+        raise ProtocolViolation("The event nests arrays or objects too deeply to parse.", code="invalid_json") from exc
     if not isinstance(body, dict):
         raise ProtocolViolation("An event must be a JSON object with a `type`.", code="invalid_json")
     event_id = body.get("event_id")
-    if not isinstance(event_id, str) or len(event_id) > _MAX_EVENT_ID_CHARS:
+    if not isinstance(event_id, str) or len(event_id) > _MAX_EVENT_ID_CHARS or lone_surrogate_path(event_id):
         event_id = None
+    bad_text = lone_surrogate_path(body)
+    if bad_text is not None:
+        raise ProtocolViolation(
+            f"`{bad_text[:200]}` holds a lone UTF-16 surrogate escape, which is not valid Unicode; "
+            "send valid UTF-8 text.",
+            code="invalid_json", param=bad_text[:200], event_id=event_id,
+        )
     kind = body.get("type")
     if not isinstance(kind, str):
         raise ProtocolViolation(

@@ -31,7 +31,7 @@ def test_similar_questions_are_closer_than_unrelated_ones(wordllama: WordLlamaEm
 
 
 def test_one_text_or_a_batch_give_the_same_vectors(wordllama: WordLlamaEmbedder) -> None:
-    texts = ["hi", "Solve 3x + 7 = 22.", "x" * 5000, ""]
+    texts = ["hi", "Solve 3x + 7 = 22.", "x" * 5000, "", "\ud800 a lone surrogate"]
     batch = wordllama.embed(texts)
     singles = np.vstack([wordllama.embed([t]) for t in texts])
     np.testing.assert_allclose(batch, singles, atol=1e-6)

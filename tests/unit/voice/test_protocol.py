@@ -22,6 +22,9 @@ from voxgate.voice.session_config import AudioFormat, SessionConfig, apply_sessi
         ("[1, 2]", "invalid_json", None),
         ('{"event_id": "e1"}', "missing_required_parameter", "type"),
         ('{"type": "session.explode", "event_id": "e1"}', "unknown_event_type", "type"),
+        ("[" * 100_000, "invalid_json", None),  # nested too deeply for json.loads: not a crash
+        ('{"type": "conversation.item.create", "event_id": "e2", "item": {"type": "message", "role": "user", '
+         '"content": [{"type": "input_text", "text": "\\ud800 hi"}]}}', "invalid_json", "item.content[0].text"),
     ],
 )
 def test_malformed_frames_are_violations(frame: str, code: str, param: str | None) -> None:

@@ -79,7 +79,8 @@ class WordLlamaEmbedder:
     def embed(self, texts: list[str]) -> FloatArray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        focused = [focus_text(t, self._max_chars) or " " for t in texts]
+        # the tokenizer refuses a str holding a lone surrogate: such characters become "?"
+        focused = [focus_text(t, self._max_chars).encode("utf-8", "replace").decode("utf-8") or " " for t in texts]
         encodings = [self._tokenizer.encode(focused[0])] if len(focused) == 1 else self._tokenizer.encode_batch(focused)
         out = np.stack([self._table[encoding.ids].mean(axis=0) for encoding in encodings])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
