@@ -96,7 +96,7 @@ def read_cache(path: Path) -> dict[OutcomeKey, Outcome]:
 
 
 def build_questions(args: argparse.Namespace) -> list[Question]:
-    questions = generated_questions(args.per_level, args.seed)
+    questions = generated_questions(args.per_level, args.seed, args.extra_per_level)
     if args.humaneval_stride > 0:
         questions += humaneval_questions(args.humaneval_stride)
     if not args.no_mtbench:
@@ -223,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache", type=Path,
                         help="graded replies so far (default ~/.cache/voxgate/ladder/<stem>.cache.jsonl)")  # fmt: skip
     parser.add_argument("--per-level", type=int, default=40, help="arithmetic questions per level, 5 levels (40)")
+    parser.add_argument("--extra-per-level", type=int, default=40,
+                        help="more arithmetic at levels 1-3, where the models differ, from streams of their own (40)")
     parser.add_argument("--humaneval-stride", type=int, default=10,
                         help="ask every N-th HumanEval problem (10: 17 of 164; 0: none)")  # fmt: skip
     parser.add_argument("--no-mtbench", action="store_true", help="leave out the MT-Bench questions")

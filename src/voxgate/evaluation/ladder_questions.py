@@ -11,12 +11,14 @@ symbols, planets, unit conversions, weekday and month arithmetic). Same seed, sa
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
 NUMBER_SUFFIX = " Answer with only the number."
+EXTRA_LEVELS = (1, 2, 3)  # the levels where the three bundled models answer differently
 NAME_SUFFIX = " Answer with only the name."
 
 
@@ -197,13 +199,31 @@ def _distinct(make: Callable[[int], Question], count: int, attempts: int = 20) -
     return questions
 
 
-def generated_questions(per_level: int, seed: int = 0) -> list[Question]:
-    """`per_level` distinct arithmetic questions at each of five levels, then every fact question."""
+def extra_arithmetic(per_level: int, seed: int = 0) -> list[Question]:
+    """`per_level` more questions at each of `EXTRA_LEVELS` (ids `arith{level}b-NNN`), each level
+    from a random stream of its own, so adding them changes no earlier question (nor its cached
+    replies). A prompt that an earlier question already asks is dropped by `generated_questions`."""
+    questions: list[Question] = []
+    for level in EXTRA_LEVELS:
+        rng = random.Random(f"{seed}:extra:{level}")
+
+        def make(index: int, level: int = level, rng: random.Random = rng) -> Question:
+            question = arithmetic_level(level, index, rng)
+            return dataclasses.replace(question, id=f"arith{level}b-{index:03d}")
+
+        questions += _distinct(make, per_level)
+    return questions
+
+
+def generated_questions(per_level: int, seed: int = 0, extra_per_level: int = 0) -> list[Question]:
+    """`per_level` distinct arithmetic questions at each of five levels, then every fact question,
+    then `extra_per_level` more at the levels where the bundled models differ."""
     rng = random.Random(seed)
     questions: list[Question] = []
     for level in range(1, 5):
         questions += _distinct(partial(arithmetic_level, level, rng=rng), per_level)
     questions += _distinct(partial(word_problem, rng=rng), per_level)
     questions += list(fact_questions(rng))
+    questions += extra_arithmetic(extra_per_level, seed)
     first_by_prompt = {q.prompt: q for q in reversed(questions)}
     return [q for q in questions if first_by_prompt[q.prompt] is q]

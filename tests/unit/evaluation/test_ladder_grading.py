@@ -161,3 +161,15 @@ def test_benchmark_questions_are_read_from_package_files(tmp_path: Path) -> None
     assert question.id == "mtbench-111"
     assert question.prompt.startswith("Area?\n")
     assert grade(question, "It is 3.\nAnswer: 3") == 1.0
+
+
+def test_extra_arithmetic_leaves_every_earlier_question_as_it_was() -> None:
+    base = generated_questions(10, seed=3)
+    extended = generated_questions(10, seed=3, extra_per_level=15)
+    assert extended[: len(base)] == base  # same ids and prompts: cached replies still count
+    extra = extended[len(base) :]
+    assert {q.category for q in extra} == {"arith-1", "arith-2", "arith-3"}
+    assert all(q.id.startswith(("arith1b-", "arith2b-", "arith3b-")) for q in extra)
+    assert len({q.id for q in extended}) == len(extended)
+    assert len({q.prompt for q in extended}) == len(extended)  # repeats of earlier prompts dropped
+    assert all(grade(q, q.expected[0]) == 1.0 for q in extra)
