@@ -218,6 +218,9 @@ def _print_decision(console: Console, decision: JSONObject) -> None:
     console.print(f"[bold]decision[/] {decision['id']}  mode [cyan]{decision['mode']}[/]  "
                   f"chosen [bold green]{decision['chosen']}[/]  ({decision['overhead_us']:.0f} µs)")
     console.print(f"why: {decision['reason']}")
+    sources = sorted({str(c["quality_source"]) for c in decision["candidates"] if c.get("quality_source")})
+    if sources:
+        console.print("quality from: " + "; ".join(sources), highlight=False)
     if decision.get("affinity"):
         console.print(f"affinity: {decision['affinity']}")
     table = Table(show_lines=False)

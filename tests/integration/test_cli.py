@@ -21,8 +21,6 @@ def _voxgate(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_route_prints_a_readable_table(voxgate_server: RunningProcess) -> None:
-    # The shipped ladder predictor is sure about Python (0.87 for 1.5B, 0.23 for 0.5B); on a prompt
-    # unlike its training questions, such as a Rust quicksort, it rates 0.5B and 1.5B alike (0.18).
     prompt = "Write a Python function that reverses a string."
     result = _voxgate("route", prompt, "--mode", "quality", "--url", voxgate_server.base_url)
     assert result.returncode == 0, result.stderr
@@ -31,6 +29,13 @@ def test_route_prints_a_readable_table(voxgate_server: RunningProcess) -> None:
     for model in ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
         assert model in result.stdout
     assert "lower predicted quality" in result.stdout
+    assert "quality from: " in result.stdout
+
+
+def test_route_says_when_a_prompt_is_unlike_the_predictors_training_data(voxgate_server: RunningProcess) -> None:
+    result = _voxgate("route", "Tell me a joke about cats", "--url", voxgate_server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "quality from: heuristic-v1: prompt unlike the training data of learned-" in " ".join(result.stdout.split())
 
 
 def test_route_json_and_constraints(voxgate_server: RunningProcess) -> None:
