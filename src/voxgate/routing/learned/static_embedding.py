@@ -54,6 +54,8 @@ def read_safetensors_tensor(raw: bytes, name: str, path: Path) -> np.ndarray:
 class WordLlamaEmbedder:
     """Mean of WordLlama's token vectors over the focused prompt (with Llama-2's `<s>`), L2-normalised."""
 
+    cpu_heavy = False  # ~20 µs a prompt
+
     def __init__(self, max_chars: int = FOCUS_MAX_CHARS) -> None:
         from tokenizers import Tokenizer  # faster-whisper's dependency; typed loosely below
 
