@@ -110,12 +110,15 @@ def main() -> None:
     clock = SystemClock()
     requests = [parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": p}]}) for p in PROMPTS]
     candidates = [Candidate(c.id, c.quality_hint, c.price.input_per_mtok, c.ttft_ms) for c in cards]
+    learned_labels: dict[str, str] = {}  # embedder family -> its router's row label
     setups: dict[str, tuple[list[ModelCard], QualityPredictor]] = {
         "Router.decide (eligibility + heuristic predictor + policy + record)": (list(cards), HeuristicPredictor())
     }
     for directory in args.predictor:
         embedder_id = load_predictor(directory).embedder_id
-        setups[f"Router.decide, learned predictor, {embedder_id} (embedding included)"] = _learned_cards(directory)
+        label = f"Router.decide, learned predictor, {embedder_id} (embedding included)"
+        setups[label] = _learned_cards(directory)
+        learned_labels[embedder_id.split("/")[0]] = label
     routers = {label: _router(setup_cards, predictor, clock) for label, (setup_cards, predictor) in setups.items()}
     decide_us = time_decisions_us(routers, requests, args.iterations)
     policy_us = []
@@ -133,7 +136,7 @@ def main() -> None:
     print(f"| policy.choose alone (baseline) | {policy_p50:.1f} | {policy_p99:.1f} |")
     first = _percentiles(next(iter(decide_us.values())))[0]
     print(f"| ratio heuristic decide / policy (p50) | {first / policy_p50:.1f}x | |")
-    learned_p50 = {label.split(", ")[2].split("/")[0]: _percentiles(us)[0] for label, us in list(decide_us.items())[1:]}
+    learned_p50 = {name: _percentiles(decide_us[label])[0] for name, label in learned_labels.items()}
     for name, p50 in learned_p50.items():
         print(f"| ratio learned ({name}) decide / heuristic decide (p50) | {p50 / first:.1f}x | |")
     names = list(learned_p50)
