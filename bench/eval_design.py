@@ -47,6 +47,19 @@ class Fold:
 Variant = Callable[[Fold, str], np.ndarray]  # quality of the held rows
 
 
+def pooled_fold(
+    tables: list[OutcomeTable], embeddings: list[np.ndarray], slice_ids: np.ndarray, held: np.ndarray
+) -> Fold:
+    """The TRAIN rows of every slice in one Fold (`embeddings`: each slice's TRAIN rows)."""
+    return Fold(
+        texts=[p for t in tables for p in t.train().prompts],
+        embeddings=np.vstack(embeddings),
+        scores=np.vstack([t.train().scores for t in tables]),
+        slice_ids=slice_ids,
+        held=held,
+    )
+
+
 def old_candidates(embed_dim: int, n_rows: int) -> list[HeadSpec]:
     """The candidate pool shipped before the blend (logistic x4, kNN 20/80, one MLP)."""
     candidates: list[HeadSpec] = [{"kind": "logistic", "l2": l2} for l2 in (30.0, 300.0, 3000.0, 30000.0)]
@@ -152,13 +165,7 @@ def main() -> None:
     ids = fold_ids(len(slice_ids), args.folds, args.seed)
     runs: dict[str, list[dict[str, float]]] = {t.name: [] for t in tables}
     for f in range(args.folds):
-        fold = Fold(
-            texts=[p for t in tables for p in t.train().prompts],
-            embeddings=np.vstack(embeddings),
-            scores=np.vstack([t.train().scores for t in tables]),
-            slice_ids=slice_ids,
-            held=ids == f,
-        )
+        fold = pooled_fold(tables, embeddings, slice_ids, held=ids == f)
         started_s = time.perf_counter()
         held_q = {name: VARIANTS[name](fold, embedder.embedder_id) for name in args.variants}
         for i, table in enumerate(tables):

@@ -17,6 +17,9 @@ RouteLLM (Ong et al. 2024, lm-sys/RouteLLM `routellm/evals/evaluate.py`), strong
   average share of the weak-to-strong gap recovered; a random router scores about 0.5.
 - CPT(x %) = the percentage of strong calls at which the curve first recovers x % of the gap
   (linear interpolation; RouteLLM's `np.interp` gives the same on a monotone curve).
+
+Discrimination (`auc_per_model`): per model, the chance that a prompt it answered right gets a
+higher predicted quality than one it answered wrong (0.5: the prompt tells nothing).
 """
 
 from __future__ import annotations
@@ -117,3 +120,26 @@ def cpt(curve: Array, strong_accuracy: float, weak_accuracy: float, fraction: fl
         if y1 < target <= y2:
             return float(x1 + (target - y1) * (x2 - x1) / (y2 - y1))
     return None
+
+
+def _average_ranks(values: Array) -> Array:
+    """1-based ranks, tied values sharing their mean rank."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    return np.asarray((upper - (counts - 1) / 2.0)[inverse.reshape(-1)], dtype=np.float64)
+
+
+def auc_per_model(predicted: Array, observed: Array) -> list[float | None]:
+    """Mann-Whitney AUC of each column of `predicted` against `observed` >= 0.5, over known cells;
+    None where a model got every known cell right (or every one wrong)."""
+    out: list[float | None] = []
+    for j in range(observed.shape[1]):
+        known = ~np.isnan(observed[:, j])
+        right, scores = observed[known, j] >= 0.5, predicted[known, j]
+        n_right, n_wrong = int(right.sum()), int((~right).sum())
+        if not n_right or not n_wrong:
+            out.append(None)
+            continue
+        rank_sum = float(_average_ranks(scores)[right].sum())
+        out.append((rank_sum - n_right * (n_right + 1) / 2.0) / (n_right * n_wrong))
+    return out

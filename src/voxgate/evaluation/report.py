@@ -97,13 +97,23 @@ def _slice_section(result: SliceResult) -> list[str]:
     lines += _slice_table(result)
     lines += [
         "",
-        "| model | head (by 5-fold CV on TRAIN) | ECE out-of-fold raw | ECE calibrated |",
-        "|---|---|---|---|",
+        "| model | head (by 5-fold CV on TRAIN) | ECE out-of-fold raw | ECE calibrated | AUC on TEST |",
+        "|---|---|---|---|---|",
     ]
+    auc_test = d.get("auc_test", {})
     for model, rep in d["predictor_report"].items():
         lines.append(
-            f"| {model} | {rep['head']} | {rep['ece_oof_raw']:.3f} | {rep['ece_oof_calibrated']:.3f} |"
+            f"| {model} | {rep['head']} | {rep['ece_oof_raw']:.3f} | {rep['ece_oof_calibrated']:.3f} "
+            f"| {_fmt(auc_test.get(model))} |"
         )
+    lines += [
+        "",
+        "AUC on TEST: how often a prompt the model answered right got a higher predicted quality than "
+        "one it answered wrong (0.5: the prompt tells nothing; —: the model got every TEST row "
+        "right or every one wrong). Near 0.5 the router can only pick models by their average, and "
+        "its curve stays near the single models' hull; `bench/eval_headroom.py` shows what a higher "
+        "AUC would buy on this kind of data.",
+    ]
     lines += [f"- {note}" for note in d.get("notes", [])]
     lines += ["", f"![accuracy vs cost, and calibration]({plot_file_name(result.name)})", ""]
     return lines

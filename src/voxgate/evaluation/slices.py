@@ -182,6 +182,7 @@ def evaluate_slice(
         "rows_test": len(test.prompts),
         "predictor_version": predictor.version,
         "ece_test_calibrated": expected_calibration_error(quality, test.scores),
+        "auc_test": dict(zip(test.models, metrics.auc_per_model(quality, test.scores), strict=True)),
         "reliability_test": reliability_bins(quality, test.scores),  # (mean predicted, observed, cells)
         "test_rows_unfamiliar": _unfamiliar_rows(predictor, e_test),
         "predictor_report": predictor.report,

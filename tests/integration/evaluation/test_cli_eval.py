@@ -50,6 +50,9 @@ def test_eval_writes_report_table_json_and_plot(tmp_path: Path) -> None:
     assert sum(cells) == 2 * 20  # every TEST cell (20 rows x 2 models) falls in one bin
     # TEST prompts share TRAIN's two templates: at most the floor's ~2 % tail (1 of 20 here) is unfamiliar
     assert details["test_rows_unfamiliar"] <= 2
+    # small fails exactly the maths prompts, which the predictor tells apart; big never fails
+    assert details["auc_test"]["small"] > 0.9
+    assert details["auc_test"]["big"] is None
     assert "voxgate" in (tmp_path / "report" / "report.md").read_text()
 
 

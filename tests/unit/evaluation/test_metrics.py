@@ -87,3 +87,21 @@ def test_an_informed_router_beats_random() -> None:
     win = strong - weak + 0.1 * rng.random(n)
     curve = metrics.threshold_curve(win, strong, weak)
     assert metrics.apgr(curve, strong.mean(), weak.mean()) > 0.8
+
+
+def test_auc_counts_right_over_wrong_pairs_and_shares_ties() -> None:
+    observed = np.array([[1.0, 1.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, np.nan], [0.0, 0.0, 1.0]])
+    predicted = np.array([[0.9, 0.1, 0.5], [0.2, 0.9, 0.5], [0.6, 0.3, 0.0], [0.4, 0.2, 0.5]])
+    perfect, half_reversed, tied = metrics.auc_per_model(predicted, observed)
+    assert perfect == 1.0  # both right rows (0.9, 0.6) above both wrong ones (0.2, 0.4)
+    # right rows 0.1 and 0.9 against wrong rows 0.3 and 0.2: 2 of 4 pairs in order
+    assert half_reversed == pytest.approx(0.5)
+    assert tied == pytest.approx(0.5)  # every pair tied at 0.5; the unknown row is left out
+
+
+def test_auc_is_none_where_a_model_never_fails() -> None:
+    observed = np.array([[1.0, 0.0], [1.0, 1.0], [np.nan, 0.0]])
+    predicted = np.array([[0.3, 0.1], [0.8, 0.7], [0.5, 0.9]])
+    always_right, reversed_ = metrics.auc_per_model(predicted, observed)
+    assert always_right is None
+    assert reversed_ == pytest.approx(0.5)  # right 0.7 vs wrong 0.1 (in order) and 0.9 (not)
