@@ -39,6 +39,7 @@ from voxgate.core.types import ModelCard
 from voxgate.evaluation.ladder_benchmarks import humaneval_questions, mtbench_questions
 from voxgate.evaluation.ladder_grading import grade
 from voxgate.evaluation.ladder_questions import Question, generated_questions
+from voxgate.evaluation.ladder_unfamiliar import unfamiliar_questions
 from voxgate.evaluation.runner import progress_bar
 from voxgate.models.local_server import start_local_models
 
@@ -96,6 +97,8 @@ def read_cache(path: Path) -> dict[OutcomeKey, Outcome]:
 
 
 def build_questions(args: argparse.Namespace) -> list[Question]:
+    if args.question_set == "unfamiliar":
+        return unfamiliar_questions()
     questions = generated_questions(args.per_level, args.seed, args.extra_per_level)
     if args.humaneval_stride > 0:
         questions += humaneval_questions(args.humaneval_stride)
@@ -158,10 +161,19 @@ async def ask_missing(
 
 
 def write_outcomes(
-    out: Path, questions: Sequence[Question], cards: Sequence[ModelCard], done: dict[OutcomeKey, Outcome]
+    out: Path,
+    questions: Sequence[Question],
+    cards: Sequence[ModelCard],
+    done: dict[OutcomeKey, Outcome],
+    all_test: bool = False,
 ) -> int:
-    """Write the outcome CSV and its questions file; returns the number of complete rows."""
+    """Write the outcome CSV and its questions file; returns the number of complete rows.
+    `all_test`: every row is TEST (a set that only measures), else `split_of` its id."""
     out.parent.mkdir(parents=True, exist_ok=True)
+
+    def split(question: Question) -> str:
+        return "test" if all_test else split_of(question.id)
+
     complete = [q for q in questions if all(outcome_key(q, c.id) in done for c in cards)]
     header = ["prompt", *(c.id for c in cards), *(f"{c.id}|cost" for c in cards), "split"]
     with out.open("w", newline="", encoding="utf-8") as handle:
@@ -172,12 +184,12 @@ def write_outcomes(
             scores = [f"{grade(q, o.reply):g}" for o in outcomes]  # re-graded: grader fixes need no re-asking
             costs_usd = [c.price.cost_usd(o.prompt_tokens, o.completion_tokens)
                          for c, o in zip(cards, outcomes, strict=True)]  # fmt: skip
-            writer.writerow([q.prompt, *scores, *(f"{x:.3e}" for x in costs_usd), split_of(q.id)])
+            writer.writerow([q.prompt, *scores, *(f"{x:.3e}" for x in costs_usd), split(q)])
     with questions_file(out).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["id", "category", "split", "prompt_sha1"])
         for q in complete:
-            writer.writerow([q.id, q.category, split_of(q.id), prompt_sha1(q.prompt)])
+            writer.writerow([q.id, q.category, split(q), prompt_sha1(q.prompt)])
     return len(complete)
 
 
@@ -201,7 +213,7 @@ async def generate(args: argparse.Namespace) -> int:
             done = await ask_missing(fleet.cards, questions, cache, args.concurrency)
         finally:
             await fleet.stop()
-    rows = write_outcomes(args.out, questions, cards, done)
+    rows = write_outcomes(args.out, questions, cards, done, all_test=args.question_set == "unfamiliar")
     print(f"wrote {rows} rows to {args.out} and {questions_file(args.out)} "
           f"({time.monotonic() - started_s:.0f} s)", file=sys.stderr)  # fmt: skip
     return 0
@@ -216,10 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
         "  python -m voxgate.evaluation.ladder_outcomes --out /tmp/ladder.csv --limit 20   # measure throughput\n"
         "  python -m voxgate.evaluation.ladder_outcomes --out src/voxgate/data/ladder/outcomes.csv\n"
         "  voxgate train src/voxgate/data/ladder/outcomes.csv --out src/voxgate/data/ladder/predictor\n"
+        "  python -m voxgate.evaluation.ladder_outcomes --question-set unfamiliar \\\n"
+        "      --out bench/data/ladder_unfamiliar.csv   # kinds of question the shipped set lacks\n"
         "Interrupted? Run the same command again: answers already in the cache are not asked again.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, required=True, help="outcome CSV to write")
+    parser.add_argument("--question-set", choices=("shipped", "unfamiliar"), default="shipped",
+                        help="shipped: the set the bundled predictor is trained on (default); unfamiliar: kinds of "
+                        "question that set lacks, every row TEST, to measure the fallback (bench/ladder_fallback.py)")
     parser.add_argument("--cache", type=Path,
                         help="graded replies so far (default ~/.cache/voxgate/ladder/<stem>.cache.jsonl)")  # fmt: skip
     parser.add_argument("--per-level", type=int, default=40, help="arithmetic questions per level, 5 levels (40)")

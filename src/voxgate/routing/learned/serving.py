@@ -32,6 +32,11 @@ class LearnedQualityPredictor:
         self._predicted = functools.lru_cache(maxsize=recent_prompts)(self._compute)
         self._heuristic = HeuristicPredictor()
 
+    @property
+    def learned(self) -> LearnedPredictor:
+        """The trained predictor behind this one (its models, embedder and similarity floor)."""
+        return self._learned
+
     def _compute(self, prompt_text: str) -> tuple[dict[str, float], float | None]:
         matrix, similarity = self._learned.predict_with_similarity([prompt_text])
         probabilities = {model: float(values[0]) for model, values in matrix.items()}
