@@ -22,7 +22,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from bench.eval_design import GPT4, SHARE_OF_GPT4_COST, pooled_fold, pooled_variant
+from bench.eval_design import GPT4, SHARE_OF_GPT4_COST, pair_apgr, pooled_fold, pooled_variant
 from voxgate.evaluation import metrics, replay
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
@@ -62,10 +62,7 @@ def figures(fit: OutcomeTable, val: OutcomeTable, quality: np.ndarray) -> dict[s
     if GPT4 in val.models and len(val.models) > 2:
         out["acc@25%gpt4"] = metrics.hull_value_at(points, SHARE_OF_GPT4_COST * singles[GPT4][0])
     if len(val.models) == 2:
-        strong, weak = replay.strong_weak(val, fit)
-        s = val.filled_scores()
-        curve = metrics.threshold_curve(quality[:, strong] - quality[:, weak], s[:, strong], s[:, weak])
-        out["apgr"] = metrics.apgr(curve, float(s[:, strong].mean()), float(s[:, weak].mean()))
+        out["apgr"] = pair_apgr(fit, val, {"predictor": quality})["predictor@apgr"]
     return out
 
 

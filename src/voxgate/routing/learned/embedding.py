@@ -51,6 +51,12 @@ class PromptEmbedder(Protocol):
     def embed(self, texts: list[str]) -> FloatArray: ...
 
 
+def unit_rows(vectors: NDArray[np.floating[Any]]) -> FloatArray:
+    """`vectors` with every row scaled to length 1 (an all-zero row stays zero), as float32."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-9), dtype=np.float32)
+
+
 def focus_text(text: str, max_chars: int = FOCUS_MAX_CHARS) -> str:
     """The part of `text` worth embedding: trailing paragraphs that fit in `max_chars`.
 
@@ -143,8 +149,7 @@ class HashingEmbedder:
                 digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
                 index = int.from_bytes(digest[:4], "little") % self._dim
                 out[row, index] += 1.0 if digest[4] & 1 else -1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.asarray(out / np.maximum(norms, 1e-9), dtype=np.float32)
+        return unit_rows(out)
 
 
 def _chunk_key(embedder_id: str, texts: Sequence[str]) -> str:

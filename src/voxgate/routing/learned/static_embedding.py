@@ -24,7 +24,7 @@ import numpy as np
 
 from voxgate.core.errors import ConfigError
 from voxgate.models.weights import installed_distribution
-from voxgate.routing.learned.embedding import FOCUS_MAX_CHARS, FloatArray, focus_text
+from voxgate.routing.learned.embedding import FOCUS_MAX_CHARS, FloatArray, focus_text, unit_rows
 
 PACKAGE = "wordllama"
 TABLE_FILE = "wordllama/weights/l2_supercat_256.safetensors"
@@ -84,6 +84,4 @@ class WordLlamaEmbedder:
         # the tokenizer refuses a str holding a lone surrogate: such characters become "?"
         focused = [focus_text(t, self._max_chars).encode("utf-8", "replace").decode("utf-8") or " " for t in texts]
         encodings = [self._tokenizer.encode(focused[0])] if len(focused) == 1 else self._tokenizer.encode_batch(focused)
-        out = np.stack([self._table[encoding.ids].mean(axis=0) for encoding in encodings])
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.asarray(out / np.maximum(norms, 1e-9), dtype=np.float32)
+        return unit_rows(np.stack([self._table[encoding.ids].mean(axis=0) for encoding in encodings]))

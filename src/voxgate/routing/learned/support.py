@@ -11,11 +11,11 @@ only and adapts to how varied they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from voxgate.routing.learned.embedding import unit_rows
 from voxgate.routing.learned.heads import Array
 
 Float32Array = NDArray[np.float32]
@@ -32,13 +32,8 @@ class Support:
 
     def nearest_similarity(self, embeddings: Array) -> Array:
         """Cosine similarity of each row of `embeddings` to its nearest training prompt."""
-        queries = _unit_rows(embeddings)
+        queries = unit_rows(embeddings)
         return np.asarray((queries @ self.embeddings.T).max(axis=1), dtype=np.float64)
-
-
-def _unit_rows(embeddings: NDArray[np.floating[Any]]) -> Float32Array:
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return np.asarray(embeddings / np.maximum(norms, 1e-9), dtype=np.float32)
 
 
 def build_support(embeddings: Array, seed: int = 0) -> Support:
@@ -46,7 +41,7 @@ def build_support(embeddings: Array, seed: int = 0) -> Support:
     rows = np.arange(embeddings.shape[0])
     if rows.size > SUPPORT_MAX_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, SUPPORT_MAX_ROWS, replace=False))
-    kept = _unit_rows(embeddings[rows])
+    kept = unit_rows(embeddings[rows])
     if kept.shape[0] < 2:
         return Support(kept, -1.0)
     nearest = np.empty(kept.shape[0])
