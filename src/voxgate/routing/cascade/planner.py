@@ -1,0 +1,206 @@
+"""The cascade planner: which models to try, in which order, and what escalating could cost.
+
+Pure. Input: the router's scored candidates that meet the request's constraints one by one
+(predicted quality, estimated cost and latency), the constraints, and the cascade settings.
+
+Without an explicit `models` list:
+1. the last stage is the candidate with the highest predicted quality (cheaper wins ties);
+2. the others are the candidates cheaper than it, cheapest first; one costing as much as the
+   last stage without its quality is skipped;
+3. a stage the predictor calls hopeless (quality below `hopeless_below`) is skipped, and so is
+   one predicted no better than a cheaper stage already planned;
+4. at most `max_stages` stages: the intermediate stages with the highest predicted quality stay;
+5. the worst case (every stage tried, one after the other) must keep `max_cost_usd` and
+   `max_latency_ms`: intermediate stages are dropped, least promising first, until it does.
+With `models`, those models in that order (ones ineligible for the request are skipped), then
+steps 4 and 5. The bar is `accept`, raised to `min_quality` when the request sets one. Models
+not planned are the fallback order if every stage fails upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from voxgate.core.types import JSONObject, RoutingConstraints
+from voxgate.routing.policy import Candidate
+
+
+@dataclass(frozen=True)
+class CascadeSettings:
+    """How cascades are planned: the bar, the stage limit, the hopeless floor, an explicit model order."""
+
+    accept: float = 0.7
+    max_stages: int = 3
+    hopeless_below: float = 0.05
+    models: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    model_id: str
+    predicted_quality: float
+    estimated_cost_usd: float
+    estimated_latency_ms: float
+
+
+@dataclass(frozen=True)
+class CascadePlan:
+    """The stages in order, the bar, what was left out and why, and the worst case over all stages."""
+
+    stages: tuple[PlannedStage, ...]
+    accept: float
+    skipped: dict[str, str] = field(default_factory=dict)
+    fallback: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(s.model_id for s in self.stages)
+
+    @property
+    def worst_case_cost_usd(self) -> float:
+        return sum(s.estimated_cost_usd for s in self.stages)
+
+    @property
+    def worst_case_latency_ms(self) -> float:
+        return sum(s.estimated_latency_ms for s in self.stages)
+
+    def as_dict(self) -> JSONObject:
+        return {
+            "stages": [
+                {
+                    "model": s.model_id,
+                    "predicted_quality": s.predicted_quality,
+                    "estimated_cost_usd": s.estimated_cost_usd,
+                    "estimated_latency_ms": round(s.estimated_latency_ms, 1),
+                }
+                for s in self.stages
+            ],
+            "accept": self.accept,
+            "skipped": dict(self.skipped),
+            "fallback": list(self.fallback),
+            "worst_case_cost_usd": self.worst_case_cost_usd,
+            "worst_case_latency_ms": round(self.worst_case_latency_ms, 1),
+            "reason": self.reason,
+        }
+
+
+def _stage(c: Candidate) -> PlannedStage:
+    return PlannedStage(c.model_id, c.quality, c.cost_usd, c.latency_ms)
+
+
+def _by_quality(c: Candidate) -> tuple[float, float, str]:
+    return (-c.quality, c.cost_usd, c.model_id)
+
+
+def _automatic_order(
+    candidates: Sequence[Candidate], hopeless_below: float, skipped: dict[str, str]
+) -> list[Candidate]:
+    last = min(candidates, key=_by_quality)
+    kept: list[Candidate] = []
+    for c in sorted(candidates, key=lambda c: (c.cost_usd, -c.quality, c.model_id)):
+        if c is last:
+            continue
+        if c.cost_usd >= last.cost_usd:
+            skipped[c.model_id] = f"costs as much as {last.model_id} or more, predicted quality lower"
+        elif c.quality < hopeless_below:
+            skipped[c.model_id] = f"hopeless: predicted quality {c.quality:.2f} < {hopeless_below:.2f}"
+        elif kept and c.quality <= max(k.quality for k in kept):
+            best = max(kept, key=lambda k: k.quality)
+            skipped[c.model_id] = f"predicted no better ({c.quality:.2f}) than cheaper stage {best.model_id}"
+        else:
+            kept.append(c)
+    return [*kept, last]
+
+
+def _explicit_order(
+    candidates: Sequence[Candidate], models: Sequence[str], skipped: dict[str, str]
+) -> list[Candidate]:
+    by_id = {c.model_id: c for c in candidates}
+    ordered = []
+    for model_id in dict.fromkeys(models):
+        if model_id in by_id:
+            ordered.append(by_id[model_id])
+        else:
+            skipped[model_id] = "not eligible for this request (see its candidate entry)"
+    return ordered
+
+
+def _limit_stages(stages: list[Candidate], max_stages: int, skipped: dict[str, str]) -> list[Candidate]:
+    if len(stages) <= max_stages:
+        return stages
+    *middle, last = stages
+    keep = {c.model_id for c in sorted(middle, key=_by_quality)[: max(max_stages - 1, 0)]}
+    for c in middle:
+        if c.model_id not in keep:
+            skipped[c.model_id] = f"max_stages {max_stages}: a more promising stage was kept"
+    return [c for c in middle if c.model_id in keep] + [last]
+
+
+def _over_budget(stages: Sequence[Candidate], constraints: RoutingConstraints) -> str | None:
+    cost_usd = sum(c.cost_usd for c in stages)
+    latency_ms = sum(c.latency_ms for c in stages)
+    if constraints.max_cost_usd is not None and cost_usd > constraints.max_cost_usd:
+        return f"every stage tried would cost ${cost_usd:.6f} > max_cost_usd ${constraints.max_cost_usd:.6f}"
+    if constraints.max_latency_ms is not None and latency_ms > constraints.max_latency_ms:
+        return f"every stage tried would take {latency_ms:.0f} ms > max_latency_ms {constraints.max_latency_ms:.0f}"
+    return None
+
+
+def _fit_budget(
+    stages: list[Candidate], constraints: RoutingConstraints, skipped: dict[str, str]
+) -> list[Candidate]:
+    while len(stages) > 1:
+        problem = _over_budget(stages, constraints)
+        if problem is None:
+            break
+        *middle, last = stages
+        weakest = min(middle, key=lambda c: (c.quality, -c.cost_usd, c.model_id))
+        skipped[weakest.model_id] = f"dropped: {problem}"
+        stages = [c for c in middle if c is not weakest] + [last]
+    return stages
+
+
+def plan_cascade(
+    candidates: Sequence[Candidate], constraints: RoutingConstraints, settings: CascadeSettings
+) -> CascadePlan:
+    """Plan the stages for candidates that each meet the constraints (see the module docstring)."""
+    accept = max(settings.accept, constraints.min_quality or 0.0)
+    skipped: dict[str, str] = {}
+    if not candidates:
+        return CascadePlan((), accept, reason="no model meets the constraints")
+    if settings.models is not None:
+        ordered = _explicit_order(candidates, settings.models, skipped)
+        how = "the request's routing.cascade.models order"
+    else:
+        ordered = _automatic_order(candidates, settings.hopeless_below, skipped)
+        how = "cheapest first, ending at the highest predicted quality"
+    ordered = _fit_budget(_limit_stages(ordered, max(settings.max_stages, 1), skipped), constraints, skipped)
+    planned = {c.model_id for c in ordered}
+    fallback = tuple(c.model_id for c in sorted(candidates, key=_by_quality) if c.model_id not in planned)
+    if not ordered:
+        return CascadePlan((), accept, skipped, fallback, "none of routing.cascade.models is eligible")
+    stages = tuple(_stage(c) for c in ordered)
+    reason = f"{len(stages)} stage(s), {how}; an answer is accepted at p_good >= {accept:.2f}"
+    return CascadePlan(stages, accept, skipped, fallback, reason)
+
+
+def next_stage_blocked(
+    plan: CascadePlan, next_index: int, spent_cost_usd: float, spent_latency_ms: float,
+    constraints: RoutingConstraints,
+) -> str | None:
+    """Why stage `next_index` cannot run within the request's limits given what is spent; None if it can."""
+    if next_index >= len(plan.stages):
+        return None
+    stage = plan.stages[next_index]
+    if constraints.max_cost_usd is not None and spent_cost_usd + stage.estimated_cost_usd > constraints.max_cost_usd:
+        return (
+            f"{stage.model_id} would bring the cost to ${spent_cost_usd + stage.estimated_cost_usd:.6f} "
+            f"> max_cost_usd ${constraints.max_cost_usd:.6f}"
+        )
+    total_ms = spent_latency_ms + stage.estimated_latency_ms
+    if constraints.max_latency_ms is not None and total_ms > constraints.max_latency_ms:
+        return f"{stage.model_id} would bring the latency to {total_ms:.0f} ms > max_latency_ms " \
+               f"{constraints.max_latency_ms:.0f}"
+    return None
