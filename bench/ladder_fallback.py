@@ -7,7 +7,7 @@ Replays `Router.decide` over real outcomes of the three bundled models with thre
 - `heuristic`: the heuristic predictor everywhere.
 
 Rows: `bench/data/ladder_unfamiliar.csv` (81 questions of kinds the training set lacks, every
-row TEST; `python -m voxgate.evaluation.ladder_outcomes --question-set unfamiliar`) and, for
+row TEST; `python -m dataset_builders.ladder.outcomes --question-set unfamiliar`) and, for
 comparison, the TEST rows of the shipped outcome set. Each set is split by the floor. Per
 predictor, it prints what `balanced` scores (accuracy, share sent to the two smaller models,
 cost against always-1.5B) and the Brier score of the predicted qualities against the outcomes

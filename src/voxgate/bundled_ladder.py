@@ -3,7 +3,7 @@
 `default_models()` is the ladder's catalog (DESIGN.md section 3). `bundled_predictor_dir()` is
 the quality predictor shipped inside the package (`voxgate/data/ladder/predictor`), trained by
 `voxgate train` on the ladder's real outcomes (`voxgate/data/ladder/outcomes.csv`, made by
-`python -m voxgate.evaluation.ladder_outcomes`); `config.py` serves it by default.
+`python -m dataset_builders.ladder.outcomes`); `config.py` serves it by default.
 """
 
 from __future__ import annotations

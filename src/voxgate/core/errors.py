@@ -3,6 +3,7 @@
     VoxgateError
     ├── ConfigError                 the catalog or settings are wrong (raised at start-up)
     ├── ModelAssemblyError          bundled weights missing, or their checksum does not match
+    ├── MissingExtraError           a command needs an optional extra that is not installed
     ├── RequestError                the caller sent something we cannot serve (4xx)
     │   ├── InvalidRequestError     malformed or out-of-range input              -> 400
     │   ├── AuthenticationError     missing or wrong API key                     -> 401
@@ -39,6 +40,10 @@ class ConfigError(VoxgateError):
 
 class ModelAssemblyError(VoxgateError):
     """Bundled model weights could not be found or verified."""
+
+
+class MissingExtraError(VoxgateError):
+    """A command needs an optional extra (`pip install 'voxgate[<extra>]'`); the message names it."""
 
 
 class RequestError(VoxgateError):

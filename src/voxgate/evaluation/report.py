@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from voxgate.core.errors import MissingExtraError
 from voxgate.evaluation.slices import SliceResult
 from voxgate.routing.learned.predictor import save_predictor
 
@@ -139,6 +140,18 @@ def write_markdown(results: list[SliceResult], path: Path, title: str) -> None:
     for result in results:
         lines += _slice_section(result)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def require_plotting() -> None:
+    """Raise `MissingExtraError` unless matplotlib (the `eval` extra) can be imported: called before
+    any embedding or training, so a long run does not fail at its last step."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError(
+            "voxgate eval draws its plots with matplotlib, which is not installed; "
+            "install the eval extra: pip install 'voxgate[eval]'"
+        ) from exc
 
 
 def write_plot(result: SliceResult, path: Path) -> None:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
-from voxgate.evaluation.report import write_report
+from voxgate.evaluation.report import require_plotting, write_report
 from voxgate.evaluation.slices import PooledTrain, SliceResult, evaluate_slice, pool_train_rows
 from voxgate.routing.learned.embedders import make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
@@ -55,7 +55,9 @@ def run_evaluation(
     `dataset` is `routerbench`, `routellm`, `open7b`, one slice such as `routerbench/mbpp`, or a
     CSV/JSONL file in the generic outcome format (see `voxgate.evaluation.loaders`). Returns the
     content of `report.json`. `embedder` defaults to WordLlama (`embedders.DEFAULT_EMBEDDER`).
+    Raises `MissingExtraError` at once when matplotlib (the `eval` extra) is missing.
     """
+    require_plotting()
     tables = load_dataset(dataset, data_root)
     inner = embedder if embedder is not None else make_embedder()
     with progress_bar() as progress:

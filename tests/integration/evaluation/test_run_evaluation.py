@@ -7,12 +7,8 @@ import json
 import random
 from pathlib import Path
 
-import pytest
-
 from voxgate.evaluation import run_evaluation
 from voxgate.routing.learned import HashingEmbedder
-
-pytest.importorskip("matplotlib")
 
 ROUTERS = {"voxgate", "random", "oracle", "knn-5", "knn-10", "knn-40", "mlp", "small", "big"}
 

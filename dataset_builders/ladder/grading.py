@@ -21,7 +21,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from voxgate.evaluation.ladder_questions import Question
+from dataset_builders.ladder.questions import Question
 
 HUMANEVAL_TIMEOUT_S = 10.0
 CHILD_MEMORY_BYTES = 1 << 30

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from voxgate.evaluation.ladder_benchmarks import MTBENCH_KEYS, humaneval_questions, mtbench_questions
-from voxgate.evaluation.ladder_grading import (
+from dataset_builders.ladder.benchmarks import MTBENCH_KEYS, humaneval_questions, mtbench_questions
+from dataset_builders.ladder.grading import (
     extract_code,
     final_answer,
     grade,
@@ -21,7 +21,7 @@ from voxgate.evaluation.ladder_grading import (
     grade_words,
     humaneval_program,
 )
-from voxgate.evaluation.ladder_questions import generated_questions
+from dataset_builders.ladder.questions import generated_questions
 
 
 @pytest.mark.parametrize(

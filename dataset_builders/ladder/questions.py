@@ -2,7 +2,7 @@
 
 Every question is a `Question`: a stable `id`, a `category` (e.g. `arith-3`, `fact-capital`),
 the exact user message sent to the models (`prompt`, which asks for a short answer) and how to
-grade the reply (`grader` names a function in `ladder_grading`, `expected` its answer key).
+grade the reply (`grader` names a function in `grading`, `expected` its answer key).
 
 `generated_questions(seed)` makes arithmetic at five levels (one-digit addition up to
 multi-step word problems) and fact questions from the small tables below (capitals, chemical

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dataset_builders.ladder.grading import grade
+from dataset_builders.ladder.outcomes import Outcome, build_parser, build_questions, prompt_sha1, write_outcomes
+from dataset_builders.ladder.questions import generated_questions
+from dataset_builders.ladder.unfamiliar import PYTHON_VALUES, unfamiliar_questions
 from voxgate.config import default_models
-from voxgate.evaluation.ladder_grading import grade
-from voxgate.evaluation.ladder_outcomes import Outcome, build_parser, build_questions, prompt_sha1, write_outcomes
-from voxgate.evaluation.ladder_questions import generated_questions
-from voxgate.evaluation.ladder_unfamiliar import PYTHON_VALUES, unfamiliar_questions
 from voxgate.evaluation.loaders import load_outcome_file
 
 

