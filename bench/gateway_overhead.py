@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from bench.loadgen import LoadResult, run_load
-from bench.processes import free_port, start, stop, wait_ready
+from tests.support.processes import free_port, start_process, start_voxgate, stop_process, wait_http_ok
 
 LITELLM_VERSION = "1.106.0"
 LITELLM_VENV = Path.home() / ".cache" / "voxgate-bench" / "litellm-venv"
@@ -48,18 +48,15 @@ Targets = dict[str, tuple[int, str]]
 def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.Popen[bytes]]) -> Targets:
     """Start the servers, appending each to `processes` at once so the caller stops them even
     when a later one fails to start."""
-    upstream_port, voxgate_port, litellm_port = free_port(), free_port(), free_port()
-    processes.append(start([sys.executable, "-m", "bench.fixed_upstream", "--port", str(upstream_port)],
-                           workdir / "upstream.log"))
-    wait_ready(f"http://127.0.0.1:{upstream_port}/v1/models", processes[0], workdir / "upstream.log")
-    catalog = workdir / "voxgate.yaml"
-    catalog.write_text(f"models:\n  - id: fixed\n    base_url: http://127.0.0.1:{upstream_port}/v1\n"
-                       "    price: {input_per_mtok: 1, output_per_mtok: 2}\ninclude_default_models: false\n")
-    env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
-    processes.append(start([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(voxgate_port), "--config",
-                            str(catalog), "--log-level", "warning"], workdir / "voxgate.log", env))
-    wait_ready(f"http://127.0.0.1:{voxgate_port}/readyz", processes[-1], workdir / "voxgate.log")
-    targets = {"direct": (upstream_port, "fixed"), "voxgate": (voxgate_port, "auto")}
+    upstream_port, litellm_port = free_port(), free_port()
+    processes.append(start_process([sys.executable, "-m", "bench.fixed_upstream", "--port", str(upstream_port)],
+                                   workdir / "upstream.log"))
+    wait_http_ok(f"http://127.0.0.1:{upstream_port}/v1/models", processes[0], workdir / "upstream.log")
+    catalog = (f"models:\n  - id: fixed\n    base_url: http://127.0.0.1:{upstream_port}/v1\n"
+               "    price: {input_per_mtok: 1, output_per_mtok: 2}\ninclude_default_models: false\n")
+    voxgate = start_voxgate(workdir, catalog, args=["--log-level", "warning"])
+    processes.append(voxgate.process)
+    targets = {"direct": (upstream_port, "fixed"), "voxgate": (voxgate.port, "auto")}
     if with_litellm:
         config = workdir / "litellm.yaml"
         config.write_text(json.dumps({
@@ -67,9 +64,9 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
                 "model": "openai/fixed", "api_base": f"http://127.0.0.1:{upstream_port}/v1", "api_key": "x"}}],
             "general_settings": {"master_key": LITELLM_KEY},
         }))
-        processes.append(start([str(ensure_litellm()), "--config", str(config), "--host", "127.0.0.1", "--port",
+        processes.append(start_process([str(ensure_litellm()), "--config", str(config), "--host", "127.0.0.1", "--port",
                                 str(litellm_port), "--num_workers", "1"], workdir / "litellm.log"))
-        wait_ready(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes[-1], workdir / "litellm.log")
+        wait_http_ok(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes[-1], workdir / "litellm.log")
         targets["litellm"] = (litellm_port, "fixed")
     return targets
 
@@ -119,7 +116,7 @@ def main() -> None:
             all_results = {c: asyncio.run(measure(targets, c, args.duration_s)) for c in args.concurrency}
         finally:
             for process in reversed(processes):
-                stop(process)
+                stop_process(process)
     print_table(all_results)
 
 

@@ -32,16 +32,12 @@ import os
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import wave
 from pathlib import Path
 
-import httpx
-
-from bench.processes import free_port, stop
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from voxgate.voice.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.realtime_client import TalkOptions, TalkResult, talk_once
 from voxgate.voice.resample import resample
@@ -63,26 +59,10 @@ def load_clips() -> list[bytes]:
     return clips
 
 
-def start_server(stt: str, window: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {**os.environ, "VOXGATE_DB": str(workdir / f"{stt}-{window}.db"), "VOXGATE_VOICE_STT_MODEL": stt,
+def start_server(stt: str, window: str, workdir: Path) -> RunningProcess:
+    env = {"VOXGATE_DB": str(workdir / f"{stt}-{window}.db"), "VOXGATE_VOICE_STT_MODEL": stt,
            "VOXGATE_VOICE_STT_WINDOW": window}
-    log_path = workdir / f"voxgate-{stt}-{window}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port),
-                                    "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline_s = time.monotonic() + 300
-    while time.monotonic() < deadline_s:
-        if process.poll() is not None:
-            sys.exit(f"voxgate exited:\n{log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process, port
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop(process)
-    sys.exit("voxgate did not become ready in 300 s")
+    return start_voxgate(workdir, name=f"voxgate-{stt}-{window}", env=env, args=["--log-level", "warning"])
 
 
 async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int,
@@ -137,22 +117,23 @@ def measure_stt(stt: str, windows: list[str], detections: list[str], session_cou
                 clips: list[bytes], workdir: Path) -> list[str]:
     """One server per window, all up at once; for each session count the windows (and turn
     detections) take turns."""
-    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    servers: dict[str, RunningProcess] = {}
     rows = []
     try:
         for window in windows:
             servers[window] = start_server(stt, window, workdir)
-            asyncio.run(run_sessions(servers[window][1], clips[:1], 1, 1))  # warm-up turn, not counted
+            asyncio.run(run_sessions(servers[window].port, clips[:1], 1, 1))  # warm-up turn, not counted
         for sessions in session_counts:
-            for (window, (_, port)), detection in itertools.product(servers.items(), detections):
-                results = asyncio.run(run_sessions(port, clips, sessions, rounds if sessions == 1 else 1, detection))
+            for (window, server), detection in itertools.product(servers.items(), detections):
+                passes = rounds if sessions == 1 else 1
+                results = asyncio.run(run_sessions(server.port, clips, sessions, passes, detection))
                 label = " ".join([stt, *([f"({window} window)"] if len(windows) > 1 else []),
                                   *([detection] if detections != ["server_vad"] else [])])
                 rows.append(summarize(label, sessions, results))
                 print(rows[-1], flush=True)
     finally:
-        for process, _ in servers.values():
-            stop(process)
+        for server in servers.values():
+            stop_process(server.process)
     return rows
 
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.fake_upstream import DEFAULT_CONTENT, RunningFakeUpstream, serve_in_thread
+from tests.support.processes import free_port
 from voxgate.backends.base import ChatBackend
 from voxgate.backends.openai_compat import OpenAICompatBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
@@ -93,16 +94,6 @@ async def collect(stream: AsyncIterator[JSONObject], into: list[JSONObject] | No
     return received
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def test_complete_returns_a_chat_completion(connect: Connect, upstream: RunningFakeUpstream,
                                                   body: JSONObject) -> None:
     sent = json.dumps(body)
@@ -125,7 +116,7 @@ async def test_stream_yields_chunks_and_ends_cleanly(connect: Connect,
 
 
 async def test_connect_error_is_retryable(connect: Connect, body: JSONObject) -> None:
-    backend = connect(f"http://127.0.0.1:{closed_port()}/v1")
+    backend = connect(f"http://127.0.0.1:{free_port()}/v1")  # nothing listens there
     with pytest.raises(BackendConnectError) as raised:
         await backend.complete(body)
     assert raised.value.retryable

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningProcess
+from tests.support.processes import RunningProcess
 
 pytestmark = pytest.mark.integration
 GOOD: dict[str, Any] = {"model": "auto", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from tests.integration.conftest import RunningProcess
+from tests.support.processes import RunningProcess
 
 pytestmark = pytest.mark.integration
 LADDER = {"smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"}

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.integration.conftest import RunningProcess
+from tests.support.processes import RunningProcess
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.integration.conftest import RunningProcess, start_llama, start_voxgate, stop_process
+from tests.support.processes import RunningProcess, start_llama, start_voxgate, stop_process
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from tests.fake_upstream import serve_in_thread
-from tests.integration.conftest import free_port
+from tests.support.processes import free_port
 from voxgate.config import load_settings
 from voxgate.server.gateway import Gateway
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.processes import free_port
 from voxgate.config import LocalRuntimeSettings, default_cache_dir, default_models
 from voxgate.core.errors import ModelAssemblyError
 from voxgate.core.types import LocalWeights, ModelCard
@@ -115,9 +116,7 @@ def test_llama_process_exits_when_its_parent_dies(tmp_path: Path) -> None:
     assert smollm.local_weights is not None
     model_path = assemble_weights(smollm.local_weights, tmp_path)
     log_path = tmp_path / "orphan.log"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     launcher = (
         "import os, subprocess, sys\n"
         "child = subprocess.Popen([sys.executable, '-m', 'voxgate.models.llama_process', '--model', sys.argv[1],"

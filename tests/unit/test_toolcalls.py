@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.chat_backends import ScriptedChatBackend
 from voxgate.backends.toolcalls import (
     FencedToolCallAdapter,
     ToolCallStreamRewriter,
@@ -119,37 +120,9 @@ def text_stream(*pieces: str, usage: bool = True) -> list[JSONObject]:
     return chunks
 
 
-class FakeBackend:
-    """Answers with a scripted completion or chunks; records what it was sent."""
-
-    def __init__(self, answer: JSONObject | None = None, chunks: list[JSONObject] | None = None,
-                 fail_after: int | None = None) -> None:
-        self.model_id = "qwen"
-        self.answer = answer or completion("hi")
-        self.chunks = chunks or []
-        self.fail_after = fail_after
-        self.sent: list[JSONObject] = []
-        self.yielded = 0
-        self.stream_closed = False
-        self.closed = False
-
-    async def complete(self, body: JSONObject) -> JSONObject:
-        self.sent.append(body)
-        return copy.deepcopy(self.answer)
-
-    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
-        self.sent.append(body)
-        try:
-            for index, item in enumerate(self.chunks):
-                if index == self.fail_after:
-                    raise BackendConnectError("qwen: upstream connection lost", model_id="qwen")
-                self.yielded += 1
-                yield copy.deepcopy(item)
-        finally:
-            self.stream_closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True
+def qwen_backend(answer: JSONObject | None = None, chunks: list[JSONObject] | None = None) -> ScriptedChatBackend:
+    """The backend the adapter wraps: answers `answer`, streams `chunks`, records what it was sent."""
+    return ScriptedChatBackend("qwen", answer=answer, chunks=chunks or [])
 
 
 def ids() -> str:
@@ -157,7 +130,7 @@ def ids() -> str:
 
 
 async def test_complete_turns_text_into_tool_calls() -> None:
-    inner = FakeBackend(completion('```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'))
+    inner = qwen_backend(completion('```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'))
     answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete({"messages": MESSAGES, "tools": TOOLS})
     choice = answer["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
@@ -172,7 +145,7 @@ async def test_complete_turns_text_into_tool_calls() -> None:
 
 async def test_complete_leaves_prose_and_undeclared_calls_alone() -> None:
     for content in ("It is sunny.", '{"name": "rm_rf", "arguments": {}}'):
-        answer = await FencedToolCallAdapter(FakeBackend(completion(content))).complete(
+        answer = await FencedToolCallAdapter(qwen_backend(completion(content))).complete(
             {"messages": MESSAGES, "tools": TOOLS}
         )
         assert answer == completion(content)
@@ -180,7 +153,7 @@ async def test_complete_leaves_prose_and_undeclared_calls_alone() -> None:
 
 async def test_complete_without_tools_does_not_look_at_the_text() -> None:
     text = '{"name": "get_weather", "arguments": {}}'
-    answer = await FencedToolCallAdapter(FakeBackend(completion(text))).complete({"messages": MESSAGES})
+    answer = await FencedToolCallAdapter(qwen_backend(completion(text))).complete({"messages": MESSAGES})
     assert answer == completion(text)
 
 
@@ -188,12 +161,12 @@ async def test_native_tool_calls_pass_through() -> None:
     native = completion(None, "tool_calls")
     native["choices"][0]["message"]["tool_calls"] = [{"id": "x", "type": "function",
                                                       "function": {"name": "get_time", "arguments": "{}"}}]
-    answer = await FencedToolCallAdapter(FakeBackend(native)).complete({"messages": MESSAGES, "tools": TOOLS})
+    answer = await FencedToolCallAdapter(qwen_backend(native)).complete({"messages": MESSAGES, "tools": TOOLS})
     assert answer == native
 
 
 async def test_forced_choice_sends_a_schema_and_returns_the_call() -> None:
-    inner = FakeBackend(completion('{\n  "name": "get_time",\n  "arguments": {"tz": "CET"}\n}'))
+    inner = qwen_backend(completion('{\n  "name": "get_time",\n  "arguments": {"tz": "CET"}\n}'))
     choice = {"type": "function", "function": {"name": "get_time"}}
     answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete(
         {"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice}
@@ -205,14 +178,14 @@ async def test_forced_choice_sends_a_schema_and_returns_the_call() -> None:
 
 
 async def test_tool_choice_none_is_plain_chat() -> None:
-    inner = FakeBackend(completion('{"name": "get_weather", "arguments": {}}'))
+    inner = qwen_backend(completion('{"name": "get_weather", "arguments": {}}'))
     answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "none"})
     assert inner.sent[0] == {"messages": MESSAGES}
     assert answer["choices"][0]["message"]["content"] == '{"name": "get_weather", "arguments": {}}'
 
 
 async def test_aclose_closes_the_inner_backend() -> None:
-    inner = FakeBackend()
+    inner = qwen_backend(completion("hi"))
     await FencedToolCallAdapter(inner).aclose()
     assert inner.closed
 
@@ -223,13 +196,13 @@ async def collect(stream: AsyncIterator[JSONObject]) -> list[JSONObject]:
 
 async def test_stream_without_tools_is_the_inner_stream() -> None:
     chunks = text_stream('{"name": "get_weather"}')
-    out = await collect(FencedToolCallAdapter(FakeBackend(chunks=chunks)).stream({"messages": MESSAGES}))
+    out = await collect(FencedToolCallAdapter(qwen_backend(chunks=chunks)).stream({"messages": MESSAGES}))
     assert out == chunks
 
 
 async def test_stream_of_prose_passes_through_as_it_arrives() -> None:
     chunks = text_stream("\n", "It ", "is ", "sunny.")
-    inner = FakeBackend(chunks=chunks)
+    inner = qwen_backend(chunks=chunks)
     stream = FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS})
     assert [await anext(stream) for _ in range(3)] == chunks[:3]
     assert inner.yielded == 3  # nothing was read ahead
@@ -239,7 +212,7 @@ async def test_stream_of_prose_passes_through_as_it_arrives() -> None:
 async def test_stream_of_a_tool_call_becomes_tool_call_chunks() -> None:
     pieces = ["```", "json", "\n", '{"name": "get_weather", ', '"arguments": {"city": "Paris"}}', "\n```"]
     chunks = text_stream(*pieces)
-    out = await collect(FencedToolCallAdapter(FakeBackend(chunks=chunks), make_call_id=ids).stream(
+    out = await collect(FencedToolCallAdapter(qwen_backend(chunks=chunks), make_call_id=ids).stream(
         {"messages": MESSAGES, "tools": TOOLS, "stream_options": {"include_usage": True}}
     ))
     assert out[0] == chunks[0]  # the role chunk went out at once
@@ -254,7 +227,7 @@ async def test_stream_of_a_tool_call_becomes_tool_call_chunks() -> None:
 async def test_stream_with_several_calls_and_no_finish_chunk() -> None:
     text = '<tool_call>{"name": "get_weather", "arguments": {}}</tool_call><tool_call>{"name": "get_time"}</tool_call>'
     chunks = [chunk({"role": "assistant", "content": ""}), chunk({"content": text})]
-    out = await collect(FencedToolCallAdapter(FakeBackend(chunks=chunks), make_call_id=ids).stream(
+    out = await collect(FencedToolCallAdapter(qwen_backend(chunks=chunks), make_call_id=ids).stream(
         {"messages": MESSAGES, "tools": TOOLS}
     ))
     assert [o["choices"][0]["delta"]["tool_calls"][0]["index"] for o in out[1:3]] == [0, 1]
@@ -266,13 +239,13 @@ async def test_stream_with_several_calls_and_no_finish_chunk() -> None:
 
 async def test_stream_that_looked_like_a_call_but_was_not_is_released_unchanged() -> None:
     chunks = text_stream("{", '"name": "rm_rf", "arguments": {}}')
-    adapter = FencedToolCallAdapter(FakeBackend(chunks=chunks))
+    adapter = FencedToolCallAdapter(qwen_backend(chunks=chunks))
     assert await collect(adapter.stream({"messages": MESSAGES, "tools": TOOLS})) == chunks
 
 
 async def test_stream_released_as_soon_as_it_cannot_be_a_call() -> None:
     chunks = text_stream("```", "python\n", "print(1)\n", "```")
-    inner = FakeBackend(chunks=chunks)
+    inner = qwen_backend(chunks=chunks)
     stream = FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS})
     assert [await anext(stream) for _ in range(4)] == chunks[:4]
     assert inner.yielded == 4
@@ -281,14 +254,19 @@ async def test_stream_released_as_soon_as_it_cannot_be_a_call() -> None:
 
 
 async def test_stream_error_while_holding_back_propagates() -> None:
-    inner = FakeBackend(chunks=text_stream("{", '"name": "get_weather"', ', "arguments": {}}'), fail_after=3)
+    inner = ScriptedChatBackend(
+        "qwen",
+        chunks=text_stream("{", '"name": "get_weather"', ', "arguments": {}}'),
+        error=BackendConnectError("qwen: upstream connection lost", model_id="qwen"),
+        fail_after_chunks=3,
+    )
     with pytest.raises(BackendConnectError):
         await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS}))
     assert inner.stream_closed
 
 
 async def test_early_close_closes_the_inner_stream() -> None:
-    inner = FakeBackend(chunks=text_stream("It ", "is ", "sunny."))
+    inner = qwen_backend(chunks=text_stream("It ", "is ", "sunny."))
     stream = FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS})
     await anext(stream)
     await stream.aclose()  # type: ignore[attr-defined]

@@ -100,7 +100,7 @@ def test_missing_file_says_so(tmp_path: Path) -> None:
 def test_a_trained_predictor_serves_through_the_catalog(tmp_path: Path) -> None:
     """`voxgate train` then `predictor:` in the config: decisions come from the learned heads."""
     from tests.fake_upstream import serve_in_thread
-    from tests.integration.conftest import start_voxgate, stop_process
+    from tests.support.processes import start_voxgate, stop_process
 
     assert _voxgate("train", str(_outcome_file(tmp_path / "traffic.csv")), "--out", "predictor",
                     cwd=tmp_path).returncode == 0

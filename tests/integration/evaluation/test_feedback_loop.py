@@ -13,7 +13,7 @@ import pytest
 from openai import OpenAI
 
 from tests.fake_upstream import serve_in_thread
-from tests.integration.conftest import start_voxgate, stop_process
+from tests.support.processes import start_voxgate, stop_process
 from voxgate.routing.learned.predictor import load_predictor
 from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
 

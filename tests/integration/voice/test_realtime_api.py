@@ -15,9 +15,9 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.integration.conftest import RunningProcess
 from tests.integration.voice.conftest import Clip
 from tests.integration.voice.realtime_client import audio_of, peak, reading, stream_clip
+from tests.support.processes import RunningProcess
 from voxgate.voice.codecs import decode_ulaw
 from voxgate.voice.wer import word_error_rate
 

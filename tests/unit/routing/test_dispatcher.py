@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
+from tests.support.chat_backends import ScriptedChatBackend
 from voxgate.core.clock import ManualClock
-from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError, BackendStatusError
+from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendStatusError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
@@ -21,35 +20,6 @@ CARDS = (
     ModelCard("a", quality_hint=0.9, price=Price(1, 1)),
     ModelCard("b", quality_hint=0.8, price=Price(1, 1)),
 )
-
-
-class ScriptedBackend:
-    """Fails with `error` (before or after the first chunk) or answers."""
-
-    def __init__(self, model_id: str, error: BackendError | None = None, fail_after_first: bool = False) -> None:
-        self.model_id = model_id
-        self.error = error
-        self.fail_after_first = fail_after_first
-        self.calls = 0
-
-    async def complete(self, body: JSONObject) -> JSONObject:
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        return {"choices": [{"message": {"content": "ok"}}], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
-
-    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
-        self.calls += 1
-        if self.error is not None and not self.fail_after_first:
-            raise self.error
-        yield {"choices": [{"delta": {"content": "o"}}]}
-        if self.error is not None:
-            raise self.error
-        yield {"choices": [{"delta": {"content": "k"}}]}
-        yield {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
-
-    async def aclose(self) -> None:
-        return None
 
 
 class ListLog:
@@ -77,7 +47,7 @@ def _request(stream: bool = False, include_usage: bool = False) -> ChatRequest:
     )
 
 
-def _setup(a: ScriptedBackend, b: ScriptedBackend) -> tuple[Router, Dispatcher, ListLog, ManualClock]:
+def _setup(a: ScriptedChatBackend, b: ScriptedChatBackend) -> tuple[Router, Dispatcher, ListLog, ManualClock]:
     clock = ManualClock()
     stats = LatencyStats(CARDS)
     breakers = CircuitBreakers(clock, failure_threshold=2, cooldown_s=10)
@@ -95,7 +65,8 @@ def _decide(router: Router, stream: bool = False) -> tuple[ChatRequest, Decision
 
 
 async def test_complete_falls_back_on_retryable_error_and_records_both_attempts() -> None:
-    router, dispatcher, log, _ = _setup(ScriptedBackend("a", BackendConnectError("refused")), ScriptedBackend("b"))
+    failing = ScriptedChatBackend("a", error=BackendConnectError("refused"))
+    router, dispatcher, log, _ = _setup(failing, ScriptedChatBackend("b"))
     request, decision = _decide(router)
     assert decision.chosen == "a"
     response = await dispatcher.complete(request, decision)
@@ -109,8 +80,8 @@ async def test_complete_falls_back_on_retryable_error_and_records_both_attempts(
 
 
 async def test_complete_does_not_retry_client_errors() -> None:
-    a = ScriptedBackend("a", BackendStatusError("bad request", status=400))
-    b = ScriptedBackend("b")
+    a = ScriptedChatBackend("a", error=BackendStatusError("bad request", status=400))
+    b = ScriptedChatBackend("b")
     router, dispatcher, log, _ = _setup(a, b)
     request, decision = _decide(router)
     with pytest.raises(BackendStatusError):
@@ -121,8 +92,8 @@ async def test_complete_does_not_retry_client_errors() -> None:
 
 async def test_all_failed_lists_every_attempt() -> None:
     router, dispatcher, _, _ = _setup(
-        ScriptedBackend("a", BackendStatusError("busy", status=503)),
-        ScriptedBackend("b", BackendStatusError("limited", status=429)),
+        ScriptedChatBackend("a", error=BackendStatusError("busy", status=503)),
+        ScriptedChatBackend("b", error=BackendStatusError("limited", status=429)),
     )
     request, decision = _decide(router)
     with pytest.raises(AllBackendsFailedError) as info:
@@ -131,7 +102,8 @@ async def test_all_failed_lists_every_attempt() -> None:
 
 
 async def test_stream_falls_back_before_first_chunk() -> None:
-    router, dispatcher, log, _ = _setup(ScriptedBackend("a", BackendConnectError("refused")), ScriptedBackend("b"))
+    failing = ScriptedChatBackend("a", error=BackendConnectError("refused"))
+    router, dispatcher, log, _ = _setup(failing, ScriptedChatBackend("b"))
     request, decision = _decide(router, stream=True)
     chunks = [c async for c in await dispatcher.open_stream(request, decision)]
     assert [c["model"] for c in chunks] == ["b", "b"]
@@ -143,7 +115,7 @@ async def test_stream_falls_back_before_first_chunk() -> None:
 
 async def test_stream_failure_after_first_chunk_ends_with_error_chunk() -> None:
     router, dispatcher, _log, _ = _setup(
-        ScriptedBackend("a", BackendConnectError("dropped"), fail_after_first=True), ScriptedBackend("b")
+        ScriptedChatBackend("a", error=BackendConnectError("dropped"), fail_after_chunks=1), ScriptedChatBackend("b")
     )
     request, decision = _decide(router, stream=True)
     chunks = [c async for c in await dispatcher.open_stream(request, decision)]
@@ -154,7 +126,7 @@ async def test_stream_failure_after_first_chunk_ends_with_error_chunk() -> None:
 
 
 async def test_stream_closed_by_client_is_recorded_as_cancelled() -> None:
-    router, dispatcher, _log, _ = _setup(ScriptedBackend("a"), ScriptedBackend("b"))
+    router, dispatcher, _log, _ = _setup(ScriptedChatBackend("a"), ScriptedChatBackend("b"))
     request, decision = _decide(router, stream=True)
     stream = await dispatcher.open_stream(request, decision)
     await anext(stream)
@@ -164,7 +136,8 @@ async def test_stream_closed_by_client_is_recorded_as_cancelled() -> None:
 
 
 async def test_circuit_opens_after_threshold_and_router_skips_model() -> None:
-    router, dispatcher, _, clock = _setup(ScriptedBackend("a", BackendConnectError("down")), ScriptedBackend("b"))
+    failing = ScriptedChatBackend("a", error=BackendConnectError("down"))
+    router, dispatcher, _, clock = _setup(failing, ScriptedChatBackend("b"))
     for _ in range(2):
         request, decision = _decide(router)
         await dispatcher.complete(request, decision)

@@ -1,0 +1,143 @@
+"""Child processes on loopback for tests and benchmarks: each binds 127.0.0.1 on a free port,
+logs to its own file, is waited for until an HTTP URL answers 200 and is stopped by its own PID.
+
+    server = start_voxgate(workdir)                 # `voxgate serve`, ready (/readyz)
+    try:
+        httpx.get(f"{server.base_url}/v1/models")
+    finally:
+        stop_process(server.process)
+
+A process that exits or is not ready in time raises `RuntimeError` with the end of its log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from voxgate.config import default_cache_dir, default_models
+from voxgate.models.weights import assemble_weights
+
+START_TIMEOUT_S = 300.0
+STOP_GRACE_S = 15.0
+POLL_INTERVAL_S = 0.3
+LOG_TAIL_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class RunningProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_process(
+    command: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `command` with stdout and stderr into `log_path`."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            list(command), stdout=log, stderr=subprocess.STDOUT, env=None if env is None else dict(env)
+        )
+
+
+def wait_http_ok(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = START_TIMEOUT_S
+) -> None:
+    """Return once `url` answers 200; raise if `process` exits first or `timeout_s` passes."""
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited early:\n{_log_tail(log_path)}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(POLL_INTERVAL_S)
+    raise RuntimeError(f"{url} not ready after {timeout_s} s:\n{_log_tail(log_path)}")
+
+
+def stop_process(process: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM by PID, SIGKILL after `grace_s`; nothing if it has already exited."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def start_ready(
+    command: Sequence[str], ready_path: str, port: int, log_path: Path, env: Mapping[str, str] | None = None
+) -> RunningProcess:
+    """Start `command` (which serves on `port`) and wait for `ready_path`; stopped again if that fails."""
+    running = RunningProcess(start_process(command, log_path, env), port, log_path)
+    try:
+        wait_http_ok(f"{running.base_url}{ready_path}", running.process, log_path)
+    except BaseException:
+        stop_process(running.process)
+        raise
+    return running
+
+
+def start_voxgate(
+    workdir: Path,
+    catalog_yaml: str | None = None,
+    *,
+    name: str = "voxgate",
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> RunningProcess:
+    """`voxgate serve` on a free port, optionally with a catalog file, ready (/readyz).
+
+    Logs to `<workdir>/<name>.log`; the decision log is `<workdir>/decisions.db` unless `env`
+    sets `VOXGATE_DB`; `env` adds to this process's environment, `args` to the command line.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), *args]
+    if catalog_yaml is not None:
+        (workdir / f"{name}.yaml").write_text(catalog_yaml, encoding="utf-8")
+        command += ["--config", str(workdir / f"{name}.yaml")]
+    environment = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db"), **(env or {})}
+    return start_ready(command, "/readyz", port, workdir / f"{name}.log", environment)
+
+
+def start_llama(alias: str, workdir: Path) -> RunningProcess:
+    """A separate llama.cpp server (the bundled SmolLM2) playing a remote OpenAI-compatible model."""
+    smollm = default_models()[0]
+    assert smollm.local_weights is not None
+    model_path = assemble_weights(smollm.local_weights, default_cache_dir())
+    port = free_port()
+    command = [
+        sys.executable, "-m", "voxgate.models.llama_process", "--model", str(model_path), "--alias", alias,
+        "--port", str(port), "--threads", "1", "--ctx", "2048", "--parallel", "1",
+    ]  # fmt: skip
+    return start_ready(command, "/health", port, workdir / f"{alias}.log")
+
+
+def _log_tail(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
