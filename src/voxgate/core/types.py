@@ -1,13 +1,13 @@
 """Value types shared by every layer.
 
-Everything here is a frozen dataclass or an enum: plain data, no I/O.
+Everything here is a frozen dataclass, an enum or a named tuple: plain data, no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 JSONObject = dict[str, Any]
 
@@ -152,16 +152,18 @@ class ChatRequest:
         messages: list[JSONObject] = self.body["messages"]
         return messages
 
-    @property
-    def has_tools(self) -> bool:
-        return bool(self.body.get("tools"))
 
+class Usage(NamedTuple):
+    """The tokens one completion used, as its upstream reported them; a tuple, so
+    `prompt, completion = usage` reads it too."""
 
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int
+    completion_tokens: int
 
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+    @classmethod
+    def from_payload(cls, payload: JSONObject) -> Usage | None:
+        """The `usage` object of a completion or a stream chunk (missing counts read 0); None without one."""
+        usage = payload.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        return cls(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))

@@ -37,7 +37,6 @@ from voxgate.models.weights import assemble_weights
 log = logging.getLogger("voxgate.models")
 
 _HEALTH_POLL_INTERVAL_S = 0.1
-_EXIT_POLL_INTERVAL_S = 0.05
 _PORT_ATTEMPTS = 3
 _PORT_TAKEN_MARKER = "couldn't bind"
 _LOG_TAIL_BYTES = 4000

@@ -14,7 +14,7 @@ import anyio
 from voxgate.backends.base import ChatBackend
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendError, BackendProtocolError
-from voxgate.core.types import ChatRequest, JSONObject, ModelCard
+from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Usage
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import Attempt, Decision, DecisionLog
 from voxgate.routing.stats import LatencyStats
@@ -31,13 +31,6 @@ def _error_chunk(exc: BackendError) -> JSONObject:
             "code": "upstream_stream_failed",
         }
     }
-
-
-def _usage_of(payload: JSONObject) -> tuple[int, int] | None:
-    usage = payload.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
 
 
 class Dispatcher:
@@ -118,7 +111,7 @@ class Dispatcher:
                     self.finish(decision, "failed")
                     raise
                 continue
-            self._succeed(decision, model_id, started_s, None, _usage_of(response))
+            self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
             self._observe_timings(model_id, response)
             response["model"] = model_id
             self.finish(decision, "ok")
@@ -178,7 +171,7 @@ class Dispatcher:
         try:
             chunk: JSONObject | None = first
             while chunk is not None:
-                usage = _usage_of(chunk) or usage
+                usage = Usage.from_payload(chunk) or usage
                 chunk["model"] = model_id
                 if request.include_usage or not _is_usage_only(chunk):
                     yield chunk

@@ -23,7 +23,7 @@ from dataclasses import replace
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voxgate.core.errors import BackendProtocolError, NoEligibleModelError, SessionEndedError, VoxgateError
-from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints
+from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Usage
 from voxgate.routing.decision import Decision
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import (
@@ -63,12 +63,12 @@ class RoutedReplySource:
         assert self._gateway.dispatcher is not None
         chunks = await self._gateway.dispatcher.open_stream(chat, decision)
         self._gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
-        usage = (0, 0)
+        usage = Usage(0, 0)
         try:
             async for chunk in chunks:
                 for event in _reply_events(chunk):
                     yield event
-                usage = _usage(chunk) or usage
+                usage = Usage.from_payload(chunk) or usage
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
         yield ReplyFinished(decision.answered_by or "", *usage)
@@ -102,13 +102,6 @@ def _reply_events(chunk: JSONObject) -> list[ReplyEvent]:
             events.append(ReplyToolCall(int(call.get("index", 0)), call.get("id"), function.get("name"),
                                         function.get("arguments") or ""))
     return events
-
-
-def _usage(chunk: JSONObject) -> tuple[int, int] | None:
-    usage = chunk.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
 
 
 def _profile(gateway: Gateway, requested: str | None) -> str:

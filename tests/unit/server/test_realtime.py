@@ -7,7 +7,7 @@ import pytest
 from voxgate.core.errors import BackendProtocolError, SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.server.errors import realtime_close_code
 from voxgate.server.metrics import GatewayMetrics
-from voxgate.server.realtime import _reply_events, _usage, wants_extension_events
+from voxgate.server.realtime import _reply_events, wants_extension_events
 from voxgate.voice.reply import ReplyText, ReplyToolCall
 
 
@@ -17,8 +17,6 @@ def test_chat_chunks_become_text_and_tool_call_pieces() -> None:
         "tool_calls": [{"index": 1, "id": "call_1", "function": {"name": "f", "arguments": "{\"a\""}}]}}]}
     assert _reply_events(chunk) == [ReplyText("Hi"), ReplyToolCall(1, "call_1", "f", "{\"a\"")]
     assert _reply_events({"choices": [{"delta": {}}], "usage": {"prompt_tokens": 3, "completion_tokens": 4}}) == []
-    assert _usage({"usage": {"prompt_tokens": 3, "completion_tokens": 4}}) == (3, 4)
-    assert _usage({"choices": []}) is None
 
 
 def test_an_error_chunk_fails_the_reply() -> None:
