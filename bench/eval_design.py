@@ -26,8 +26,8 @@ from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.slices import baseline_qualities
 from voxgate.routing.learned.embedders import DEFAULT_EMBEDDER, EMBEDDER_NAMES, make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder
-from voxgate.routing.learned.predictor import TrainingConfig, train_predictor
 from voxgate.routing.learned.selection import HeadSpec, default_candidates, fold_ids, mlp_spec
+from voxgate.routing.learned.trained_predictor import TrainingConfig, train_predictor
 
 GPT4 = "gpt-4-1106-preview"
 SHARE_OF_GPT4_COST = 0.25

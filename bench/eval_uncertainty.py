@@ -23,7 +23,7 @@ from voxgate.evaluation.report import plot_file_name
 from voxgate.evaluation.slices import baseline_qualities
 from voxgate.routing.learned.embedders import embedder_for_id
 from voxgate.routing.learned.embedding import CachedEmbedder
-from voxgate.routing.learned.predictor import load_predictor
+from voxgate.routing.learned.trained_predictor import load_predictor
 
 BASELINES = ("knn-5", "knn-10", "knn-40", "mlp")
 

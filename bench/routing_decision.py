@@ -23,8 +23,8 @@ from voxgate.core.clock import SystemClock
 from voxgate.core.types import ChatRequest, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
-from voxgate.routing.learned.predictor import load_predictor
 from voxgate.routing.learned.serving import load_learned_predictor
+from voxgate.routing.learned.trained_predictor import load_predictor
 from voxgate.routing.policy import Candidate, choose
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router

@@ -23,7 +23,7 @@ import numpy as np
 
 from voxgate.core.errors import MissingExtraError
 from voxgate.evaluation.slices import SliceResult
-from voxgate.routing.learned.predictor import save_predictor
+from voxgate.routing.learned.trained_predictor import save_predictor
 
 FIXED_ROUTERS = ("voxgate", "knn-5", "knn-10", "knn-40", "mlp", "random", "oracle")
 

@@ -21,8 +21,8 @@ from voxgate.evaluation.report import require_plotting, write_report
 from voxgate.evaluation.slices import PooledTrain, SliceResult, evaluate_slice, pool_train_rows
 from voxgate.routing.learned.embedders import make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
-from voxgate.routing.learned.predictor import train_predictor
 from voxgate.routing.learned.selection import default_candidates
+from voxgate.routing.learned.trained_predictor import train_predictor
 
 FOLDS = 5
 

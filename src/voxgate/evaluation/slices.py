@@ -28,8 +28,8 @@ from voxgate.evaluation import metrics, replay
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.routing.learned.calibration import expected_calibration_error, reliability_bins
 from voxgate.routing.learned.heads import Array, KnnHead, MlpHead, build_head
-from voxgate.routing.learned.predictor import LearnedPredictor
 from voxgate.routing.learned.selection import mlp_spec
+from voxgate.routing.learned.trained_predictor import LearnedPredictor
 
 StepFn = Callable[[], None]
 KNN_SIZES = (5, 10, 40)

@@ -15,7 +15,7 @@ from voxgate.evaluation.loaders import load_outcome_file
 from voxgate.evaluation.runner import progress_bar
 from voxgate.routing.learned.embedders import make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
-from voxgate.routing.learned.predictor import LearnedPredictor, save_predictor, train_predictor
+from voxgate.routing.learned.trained_predictor import LearnedPredictor, save_predictor, train_predictor
 
 
 def train_from_file(

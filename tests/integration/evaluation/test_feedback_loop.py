@@ -14,8 +14,8 @@ from openai import OpenAI
 
 from tests.fake_upstream import serve_in_thread
 from tests.support.processes import start_voxgate, stop_process
-from voxgate.routing.learned.predictor import load_predictor
 from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
+from voxgate.routing.learned.trained_predictor import load_predictor
 
 pytestmark = pytest.mark.integration
 

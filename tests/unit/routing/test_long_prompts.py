@@ -7,8 +7,8 @@ import math
 import pytest
 
 from voxgate.routing.features import WINDOW_EDGE_CHARS, extract_features, feature_window
+from voxgate.routing.learned.cheap_features import CHEAP_FEATURE_NAMES, cheap_features
 from voxgate.routing.learned.embedding import FOCUS_LOOKBACK, focus_text
-from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES, cheap_features
 
 
 def test_short_prompts_are_read_whole() -> None:

