@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CODE_RE = re.compile(
+# The code and maths markers, one set for both predictors: `extract_features` asks whether a
+# prompt has any, the learned predictor's `cheap_features` counts them.
+CODE_PATTERN = re.compile(
     r"```|\bdef \w+\(|\bclass \w+|\bfunction\b|\bimport \w+|#include|\bSELECT\b|=>|\breturn\b|"
-    r"\b(python|javascript|typescript|rust|golang|java|c\+\+|sql|regex|bash|code|implement|"
-    r"function|compile|bug|refactor)\b",
-    re.IGNORECASE,
+    r"\bassert\b|[{};]\s*$|\b(python|javascript|typescript|rust|java|c\+\+|sql|regex|bash|code|"
+    r"implement|compile|refactor)\b",
+    re.IGNORECASE | re.MULTILINE,
 )
-_MATH_RE = re.compile(
-    r"\d+\s*[-+*/^\u00d7\u00f7]\s*\d+|\b(solve|equation|integral|derivative|prove|probability|sum of|"
-    r"how many|calculate|compute|percent|theorem)\b",
+MATH_PATTERN = re.compile(
+    r"\d+\s*[-+*/^=\u00d7\u00f7]\s*\d+|\\frac|\\sqrt|\$[^$]+\$|\b(solve|equation|integral|derivative|"
+    r"prove|probability|sum of|how many|how much|calculate|compute|percent|theorem|remainder)\b",
     re.IGNORECASE,
 )
 _REASONING_RE = re.compile(
@@ -86,8 +88,8 @@ def extract_features(prompt_text: str, prompt_tokens: int, turn_count: int) -> P
     searched, _ = feature_window(prompt_text)
     return PromptFeatures(
         prompt_tokens=prompt_tokens,
-        has_code=bool(_CODE_RE.search(searched)),
-        has_math=bool(_MATH_RE.search(searched)),
+        has_code=bool(CODE_PATTERN.search(searched)),
+        has_math=bool(MATH_PATTERN.search(searched)),
         needs_reasoning=bool(_REASONING_RE.search(searched)),
         is_chitchat=bool(_GREETING_RE.match(prompt_text)) and len(prompt_text) < 60,
         turn_count=turn_count,

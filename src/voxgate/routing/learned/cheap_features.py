@@ -12,7 +12,7 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
-from voxgate.routing.features import estimate_tokens, feature_window
+from voxgate.routing.features import CODE_PATTERN, MATH_PATTERN, estimate_tokens, feature_window
 
 CHEAP_FEATURE_NAMES = (
     "log_tokens",
@@ -24,17 +24,6 @@ CHEAP_FEATURE_NAMES = (
     "line_count_log",
 )
 
-_CODE_RE = re.compile(
-    r"```|\bdef \w+\(|\bclass \w+|\bfunction\b|\bimport \w+|#include|\bSELECT\b|=>|\breturn\b|"
-    r"\bassert\b|[{};]\s*$|\b(python|javascript|typescript|rust|java|c\+\+|sql|regex|bash|code|"
-    r"implement|compile|refactor)\b",
-    re.IGNORECASE | re.MULTILINE,
-)
-_MATH_RE = re.compile(
-    r"\d+\s*[-+*/^=\u00d7\u00f7]\s*\d+|\\frac|\\sqrt|\$[^$]+\$|\b(solve|equation|integral|derivative|"
-    r"prove|probability|sum of|how many|how much|calculate|compute|percent|theorem|remainder)\b",
-    re.IGNORECASE,
-)
 _TURN_RE = re.compile(r"^\s*(user|human|assistant|### user|### assistant)\s*:", re.IGNORECASE | re.MULTILINE)
 
 
@@ -45,8 +34,8 @@ def cheap_features(text: str) -> list[float]:
     digits = sum(map(str.isdigit, sample))
     return [
         math.log1p(tokens),
-        math.log1p(len(_CODE_RE.findall(sample)) * scale),
-        math.log1p(len(_MATH_RE.findall(sample)) * scale),
+        math.log1p(len(CODE_PATTERN.findall(sample)) * scale),
+        math.log1p(len(MATH_PATTERN.findall(sample)) * scale),
         math.log1p(text.count("?")),
         math.log1p(max(1.0, len(_TURN_RE.findall(sample)) * scale)),
         digits / max(1, len(sample)),
