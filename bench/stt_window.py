@@ -24,11 +24,11 @@ import wave
 from pathlib import Path
 
 from voxgate.config import default_cache_dir
-from voxgate.voice.codecs import float_to_pcm16, pcm16_to_float
-from voxgate.voice.piper_tts import PiperTTS
-from voxgate.voice.resample import resample
-from voxgate.voice.wer import word_error_rate
-from voxgate.voice.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
+from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
+from voxgate.voice.audio.resample import resample
+from voxgate.voice.engines.piper_tts import PiperTTS
+from voxgate.voice.engines.wer import word_error_rate
+from voxgate.voice.engines.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
 
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
 _LINE = re.compile(r"<s> (?P<text>.*) </s> \((?P<clip>[^)]+)\)")

@@ -38,9 +38,9 @@ import wave
 from pathlib import Path
 
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
-from voxgate.voice.codecs import float_to_pcm16, pcm16_to_float
-from voxgate.voice.realtime_client import TalkOptions, TalkResult, talk_once
-from voxgate.voice.resample import resample
+from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
+from voxgate.voice.audio.resample import resample
+from voxgate.voice.realtime.client import TalkOptions, TalkResult, talk_once
 
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
 SILENCE_WINDOW_S = 0.5

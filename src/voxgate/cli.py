@@ -269,7 +269,7 @@ def _models(args: argparse.Namespace) -> int:
 def _talk(args: argparse.Namespace) -> int:
     import asyncio
 
-    from voxgate.voice.realtime_client import TalkOptions, read_wav_24k, talk_once, write_wav_24k
+    from voxgate.voice.realtime.client import TalkOptions, read_wav_24k, talk_once, write_wav_24k
 
     audio = read_wav_24k(args.wav)
     url = args.url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")

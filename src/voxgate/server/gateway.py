@@ -32,7 +32,7 @@ from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
 from voxgate.server.metrics import GatewayMetrics
 from voxgate.store.sqlite import SQLiteDecisionLog
-from voxgate.voice.stack import VoiceEngines, build_voice_engines
+from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
 
 log = logging.getLogger("voxgate.gateway")
 

@@ -34,9 +34,9 @@ from voxgate.server.errors import (
 )
 from voxgate.server.gateway import Gateway
 from voxgate.server.validation import parse_chat_request
-from voxgate.voice.protocol import error_event
-from voxgate.voice.reply import ReplyEvent, ReplyFinished, ReplyRequest, ReplyRouted, ReplyText, ReplyToolCall
-from voxgate.voice.session import RealtimeSession, SessionLimits
+from voxgate.voice.realtime.protocol import error_event
+from voxgate.voice.realtime.reply import ReplyEvent, ReplyFinished, ReplyRequest, ReplyRouted, ReplyText, ReplyToolCall
+from voxgate.voice.realtime.session import RealtimeSession, SessionLimits
 
 log = logging.getLogger("voxgate.realtime")
 

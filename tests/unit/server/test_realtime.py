@@ -8,7 +8,7 @@ from voxgate.core.errors import BackendProtocolError, SessionEndedError, Session
 from voxgate.server.errors import realtime_close_code
 from voxgate.server.metrics import GatewayMetrics
 from voxgate.server.realtime import _reply_events, wants_extension_events
-from voxgate.voice.reply import ReplyText, ReplyToolCall
+from voxgate.voice.realtime.reply import ReplyText, ReplyToolCall
 
 
 def test_chat_chunks_become_text_and_tool_call_pieces() -> None:

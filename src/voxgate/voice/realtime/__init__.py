@@ -1,0 +1,1 @@
+"""The realtime session: OpenAI Realtime protocol events in, turn-taking, routed replies spoken out."""

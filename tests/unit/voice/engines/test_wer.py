@@ -1,0 +1,31 @@
+"""word_error_rate: normalisation and edit distance."""
+
+from __future__ import annotations
+
+import pytest
+
+from voxgate.voice.engines.wer import normalize_words, word_error_rate
+
+
+def test_normalisation() -> None:
+    assert normalize_words("Mr. Dashwood, cold-hearted; ill-disposed!") == [
+        "mister", "dashwood", "cold", "hearted", "ill", "disposed",
+    ]  # fmt: skip
+    assert normalize_words("It's 'quoted'") == ["it's", "quoted"]
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "expected"),
+    [
+        ("he was not an ill disposed young man", "He was not an ill-disposed young man.", 0.0),
+        ("a b c d", "a x c d", 0.25),
+        ("a b c d", "a c d", 0.25),
+        ("a b c d", "a b c d e", 0.25),
+        ("a b", "", 1.0),
+        ("", "", 0.0),
+        ("", "extra words", 2.0),
+        ("one two three", "three two one", 2 / 3),
+    ],
+)
+def test_word_error_rate(reference: str, hypothesis: str, expected: float) -> None:
+    assert word_error_rate(reference, hypothesis) == pytest.approx(expected)

@@ -1,0 +1,89 @@
+"""semantic_vad: finished-sounding turns end after a short pause, trailing-off ones wait for the
+eagerness's longest pause; the pure judgement, the timings and the session behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.unit.voice.realtime.realtime_harness import running_session, silence_pcm16, tone_pcm16
+from voxgate.core.errors import InvalidRequestError
+from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished
+from voxgate.voice.realtime.reply import ScriptedReplySource
+from voxgate.voice.realtime.session_config import SessionConfig, apply_session_update
+
+
+@pytest.mark.parametrize("text", ["What time is it?", "Turn off the lights.", "Yes!", "Book it for 7 pm.",
+                                  "Where are you from?", "Thank you.", "I think so.", "See you then.",
+                                  "Had he married a more amiable woman he might have been more than he was?"])
+def test_punctuated_complete_sentences_look_finished(text: str) -> None:
+    assert looks_finished(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "I'd like to book a table for", "I want to go to the...", "So, um.", "Call my sister and.",
+             "the weather in", "Well,", "Let me think -", "Put it in the.", "I'd like a"])
+def test_trailing_off_does_not_look_finished(text: str) -> None:
+    assert not looks_finished(text)
+
+
+def test_eagerness_sets_the_pauses() -> None:
+    high, medium, low = (SemanticTimings.for_eagerness(e) for e in ("high", "medium", "low"))
+    assert SemanticTimings.for_eagerness("auto") == medium
+    assert (high.max_silence_ms, medium.max_silence_ms, low.max_silence_ms) == (2_000, 4_000, 8_000)  # OpenAI's
+    assert high.finished_silence_ms < medium.finished_silence_ms < low.finished_silence_ms
+    with pytest.raises(ValueError, match="eagerness"):
+        SemanticTimings.for_eagerness("eager")
+
+
+def _semantic(eagerness: str) -> SessionConfig:
+    return apply_session_update(SessionConfig(), {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "semantic_vad", "eagerness": eagerness, "silence_duration_ms": 100}}}})
+
+
+def test_semantic_vad_waits_the_eagerness_s_longest_pause_and_renders_it() -> None:
+    detection = _semantic("low").turn_detection
+    assert detection is not None
+    assert detection.silence_duration_ms == 8_000  # a client's silence_duration_ms does not apply
+    assert detection.as_json()["eagerness"] == "low"
+    with pytest.raises(InvalidRequestError, match="eagerness"):
+        _semantic("sometimes")
+
+
+async def _stop_ms(transcript: str, pause_ms: int) -> int | None:
+    """Speak 400 ms, pause `pause_ms` in 100 ms steps; when the turn ended, at which audio ms."""
+    async with running_session(ScriptedReplySource(["OK."]), [transcript]) as (_, transport):
+        transport.push({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+            "turn_detection": {"type": "semantic_vad", "eagerness": "auto"}}}}})
+        transport.append_audio(tone_pcm16(400))
+        for _ in range(pause_ms // 100):
+            transport.append_audio(silence_pcm16(100))
+            await asyncio.sleep(0.01)  # the speculative transcription of the pause runs
+        await asyncio.sleep(0.05)
+        stopped = transport.of_type("input_audio_buffer.speech_stopped")
+        return int(stopped[0]["audio_end_ms"]) if stopped else None
+
+
+async def test_a_finished_sentence_ends_the_turn_after_a_short_pause() -> None:
+    stop_ms = await _stop_ms("What time is it?", pause_ms=1_000)
+    assert stop_ms is not None
+    assert stop_ms <= 400 + 600  # spoke 400 ms; ended within the first 600 ms of the pause, not at 4 s
+
+
+async def test_a_trailing_off_turn_waits_for_the_longest_pause() -> None:
+    assert await _stop_ms("I'd like to book a table for", pause_ms=3_000) is None
+    stop_ms = await _stop_ms("I'd like to book a table for", pause_ms=4_500)
+    assert stop_ms is not None
+    assert stop_ms >= 400 + 4_000
+
+
+async def test_the_turn_ends_when_the_transcript_is_ready_even_without_more_audio() -> None:
+    async with running_session(ScriptedReplySource(["OK."]), ["What time is it?"]) as (_, transport):
+        transport.push({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+            "turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}}})
+        transport.append_audio(tone_pcm16(400) + silence_pcm16(300))  # then the client sends nothing
+        stopped = await transport.wait_for("input_audio_buffer.speech_stopped")
+        await transport.wait_for("response.done")
+    # judged when the transcript was ready, at the ~300 ms of pause received (the VAD counts whole frames)
+    assert 600 <= stopped["audio_end_ms"] <= 700
