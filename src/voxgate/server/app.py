@@ -17,6 +17,7 @@ from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
 from voxgate.server.metrics import RequestMetricsMiddleware
+from voxgate.server.openapi import build_openapi, openapi_json
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
@@ -40,6 +41,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/readyz", routes.readyz, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
             WebSocketRoute("/v1/realtime", realtime.realtime_endpoint),
             WebSocketRoute("/openai/realtime", realtime.realtime_endpoint),
             WebSocketRoute("/openai/v1/realtime", realtime.realtime_endpoint),
@@ -52,4 +54,5 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
         lifespan=lifespan,
     )
     app.state.gateway = gateway
+    app.state.openapi = build_openapi(tuple(card.id for card in settings.models))
     return RequestMetricsMiddleware(ApiKeyMiddleware(app, settings.api_keys), gateway.metrics)

@@ -1,61 +1,91 @@
 """Routing constraints from the `routing` body extension, `x-voxgate-*` headers and the profile.
 
 Precedence: the body's `routing` object, then headers, then the profile in `model`.
+
+`ROUTING_FIELDS` is the one definition of what each field accepts: the parser below checks it,
+and `server/api_schema` turns the same table into the OpenAPI schema of the `routing` object and
+of the `x-voxgate-*` headers, so the published schema cannot drift from what is enforced.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import Capability, Mode, RoutingConstraints
 
-ROUTING_FIELDS = (
-    "mode", "max_latency_ms", "max_cost_usd", "min_quality", "require", "local_only", "models",
-    "exclude", "session_id",
-)
 PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "auto:local")
-_LIST_FIELDS = {"require", "models", "exclude"}
-_MAX_LIST_ITEMS = 256
-_MAX_LATENCY_MS = 3_600_000.0
-_MAX_COST_USD = 1_000.0
+MAX_LIST_ITEMS = 256
+MAX_SESSION_ID_CHARS = 256
+_CAPABILITY = "(" + "|".join(c.value for c in Capability) + ")"
+_NAME = r"[^,\s]+"
+
+
+@dataclass(frozen=True)
+class RoutingField:
+    """One routing constraint: its JSON type in the body and the pattern of its header value."""
+
+    name: str
+    kind: str  # "number" | "boolean" | "mode" | "list" | "capabilities" | "string"
+    description: str
+    maximum: float = 0.0
+    header_pattern: str = ""
+
+    @property
+    def header(self) -> str:
+        return "x-voxgate-" + self.name.replace("_", "-")
+
+
+def _list_pattern(item: str) -> str:
+    return rf"^\s*{item}(\s*,\s*{item})*\s*$"
+
+
+ROUTING_FIELDS = (
+    RoutingField("mode", "mode", "routing mode: what the policy optimises", header_pattern=""),
+    RoutingField("max_latency_ms", "number", "hard limit on predicted latency, milliseconds", 3_600_000.0,
+                 r"^[0-9]{1,6}(\.[0-9]{1,3})?$"),
+    RoutingField("max_cost_usd", "number", "hard limit on predicted cost, USD", 1_000.0,
+                 r"^[0-9]{1,3}(\.[0-9]{1,9})?$"),
+    RoutingField("min_quality", "number", "hard floor on predicted quality (probability of a good answer)", 1.0,
+                 r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"),
+    RoutingField("require", "capabilities", "capabilities the model must have",
+                 header_pattern=_list_pattern(_CAPABILITY)),
+    RoutingField("local_only", "boolean", "only models that run on this machine",
+                 header_pattern="^(true|false|1|0|yes|no)$"),
+    RoutingField("models", "list", "allow-list of model ids", header_pattern=_list_pattern(_NAME)),
+    RoutingField("exclude", "list", "deny-list of model ids", header_pattern=_list_pattern(_NAME)),
+    RoutingField("session_id", "string", "keep a conversation on one model (defaults to `user`)",
+                 header_pattern=f"^.{{0,{MAX_SESSION_ID_CHARS}}}$"),
+)
+_FIELDS = {f.name: f for f in ROUTING_FIELDS}
 
 
 def _fail(name: str, expected: str) -> InvalidRequestError:
     return InvalidRequestError(f"routing.{name} {expected}", param=f"routing.{name}", code="invalid_routing")
 
 
-def _number(name: str, value: Any, maximum: float) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise _fail(name, f"must be a number, got {value!r}") from None
+def _number(field: RoutingField, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(name, f"must be a number, got {value!r}")
-    if not 0 <= value <= maximum:
-        raise _fail(name, f"must be between 0 and {maximum:g}, got {value}")
+        raise _fail(field.name, f"must be a number, got {value!r}")
+    if not 0 <= value <= field.maximum:
+        raise _fail(field.name, f"must be between 0 and {field.maximum:g}, got {value}")
     return float(value)
 
 
-def _string_list(name: str, value: Any) -> tuple[str, ...]:
+def _string_list(field: RoutingField, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
+        if not re.fullmatch(field.header_pattern, value):
+            raise _fail(field.name, f"must be a list of strings, or one string of comma-separated names; got {value!r}")
+        value = [v.strip() for v in value.split(",")]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _fail(name, "must be a list of strings")
-    if len(value) > _MAX_LIST_ITEMS:
-        raise _fail(name, f"has {len(value)} items; at most {_MAX_LIST_ITEMS}")
+        raise _fail(field.name, "must be a list of strings")
+    if len(value) > MAX_LIST_ITEMS:
+        raise _fail(field.name, f"has {len(value)} items; at most {MAX_LIST_ITEMS}")
     return tuple(value)
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
-        return value.lower() in ("true", "1", "yes")
-    if not isinstance(value, bool):
-        raise _fail(name, f"must be true or false, got {value!r}")
-    return value
 
 
 def _capabilities(value: tuple[str, ...]) -> frozenset[Capability]:
@@ -73,12 +103,28 @@ def _mode(value: Any) -> Mode:
         raise _fail("mode", f"must be one of {[m.value for m in Mode]}, got {value!r}") from None
 
 
+def _header_value(field: RoutingField, value: str) -> Any:
+    """An `x-voxgate-*` header's text as the body field's JSON value (or an error naming the header)."""
+    if field.kind in ("mode", "list", "capabilities"):
+        return value
+    if not re.fullmatch(field.header_pattern, value):
+        raise InvalidRequestError(
+            f"header {field.header}: {value!r} does not match {field.header_pattern}", param=field.header,
+            code="invalid_routing",
+        )
+    if field.kind == "number":
+        return float(value)
+    if field.kind == "boolean":
+        return value in ("true", "1", "yes")
+    return value
+
+
 def _headers_as_fields(headers: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for name in ROUTING_FIELDS:
-        value = headers.get("x-voxgate-" + name.replace("_", "-"))
+    for field in ROUTING_FIELDS:
+        value = headers.get(field.header)
         if value is not None:
-            fields[name] = value
+            fields[field.name] = _header_value(field, value)
     return fields
 
 
@@ -87,14 +133,24 @@ def _merged_fields(routing: Any, headers: Mapping[str, str]) -> dict[str, Any]:
         routing = {}
     if not isinstance(routing, dict):
         raise InvalidRequestError("`routing` must be an object, e.g. {\"mode\": \"cost\"}.", param="routing")
-    unknown = sorted(set(routing) - set(ROUTING_FIELDS))
+    unknown = sorted(set(routing) - set(_FIELDS))
     if unknown:
         raise InvalidRequestError(
-            f"unknown routing fields {unknown}; allowed: {list(ROUTING_FIELDS)}",
+            f"unknown routing fields {unknown}; allowed: {list(_FIELDS)}",
             param="routing",
             code="invalid_routing",
         )
     return {**_headers_as_fields(headers), **routing}
+
+
+def _optional_number(fields: Mapping[str, Any], name: str) -> float | None:
+    return None if fields.get(name) is None else _number(_FIELDS[name], fields[name])
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail("local_only", f"must be true or false, got {value!r}")
+    return value
 
 
 def parse_constraints(
@@ -107,20 +163,20 @@ def parse_constraints(
     local_only = profile_mode == "local"
     if "mode" in fields:
         mode = _mode(fields["mode"])
-    lists = {name: _string_list(name, fields[name]) for name in _LIST_FIELDS if fields.get(name) is not None}
+    lists = {
+        name: _string_list(_FIELDS[name], fields[name])
+        for name in ("require", "models", "exclude") if fields.get(name) is not None
+    }
     session_id = fields.get("session_id", user)
-    if session_id is not None and (not isinstance(session_id, str) or len(session_id) > 256):
-        raise _fail("session_id", "must be a string of at most 256 characters")
+    if session_id is not None and (not isinstance(session_id, str) or len(session_id) > MAX_SESSION_ID_CHARS):
+        raise _fail("session_id", f"must be a string of at most {MAX_SESSION_ID_CHARS} characters")
     return RoutingConstraints(
         mode=mode,
-        max_latency_ms=_number("max_latency_ms", fields["max_latency_ms"], _MAX_LATENCY_MS)
-        if fields.get("max_latency_ms") is not None else None,
-        max_cost_usd=_number("max_cost_usd", fields["max_cost_usd"], _MAX_COST_USD)
-        if fields.get("max_cost_usd") is not None else None,
-        min_quality=_number("min_quality", fields["min_quality"], 1.0)
-        if fields.get("min_quality") is not None else None,
+        max_latency_ms=_optional_number(fields, "max_latency_ms"),
+        max_cost_usd=_optional_number(fields, "max_cost_usd"),
+        min_quality=_optional_number(fields, "min_quality"),
         require=_capabilities(lists.get("require", ())),
-        local_only=local_only or _boolean("local_only", fields.get("local_only", False)),
+        local_only=local_only or _boolean(fields.get("local_only", False)),
         models=lists.get("models"),
         exclude=lists.get("exclude", ()),
         session_id=session_id,

@@ -76,7 +76,8 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"no route {request.method} {request.url.path}; see GET /v1/models and the README for the API"
     elif status == 405:
         detail = f"method {request.method} is not allowed on {request.url.path}"
-    return JSONResponse(error_body(detail, "invalid_request_error"), status_code=status)
+    headers = getattr(exc, "headers", None)  # 405 carries `Allow`
+    return JSONResponse(error_body(detail, "invalid_request_error"), status_code=status, headers=headers)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -18,6 +18,8 @@ from voxgate.server.http_io import encode_sse, read_json
 from voxgate.server.validation import parse_chat_request
 
 MAX_DECISIONS_PAGE = 1000
+MAX_LABEL_CHARS = 200
+MAX_FEEDBACK_BYTES = 64 * 1024
 
 
 def _gateway(request: Request) -> Gateway:
@@ -105,13 +107,13 @@ async def get_decision(request: Request) -> Response:
 async def post_feedback(request: Request) -> Response:
     """POST /v1/decisions/{id}/feedback {"score": 0..1, "label": "..."}: outcome data for training."""
     gateway = _gateway(request)
-    body = await read_json(request, 64 * 1024)
+    body = await read_json(request, MAX_FEEDBACK_BYTES)
     score = body.get("score")
     if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
         raise InvalidRequestError("`score` must be a number between 0 (bad answer) and 1 (good answer).", param="score")
     label = body.get("label")
-    if label is not None and (not isinstance(label, str) or len(label) > 200):
-        raise InvalidRequestError("`label` must be a string of at most 200 characters.", param="label")
+    if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL_CHARS):
+        raise InvalidRequestError(f"`label` must be a string of at most {MAX_LABEL_CHARS} characters.", param="label")
     unknown = sorted(set(body) - {"score", "label"})
     if unknown:
         raise InvalidRequestError(f"unknown fields {unknown}; send only score and label.", param=unknown[0])
@@ -130,22 +132,26 @@ def _decision_not_found(decision_id: str) -> JSONResponse:
     return JSONResponse(body, status_code=404)
 
 
-def _query_number(request: Request, name: str, default: float, maximum: float) -> float:
+QUERY_NUMBER_PATTERN = r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
+QUERY_INTEGER_PATTERN = r"[0-9]{1,9}"
+MAX_SINCE_S = 1e12
+
+
+def _query_number(request: Request, name: str, default: float, maximum: float, *, integer: bool = False) -> float:
+    """A query parameter as a number in [0, maximum]; the patterns are the ones /openapi.json publishes."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidRequestError(f"query parameter {name} must be a number", param=name) from None
-    if not math.isfinite(value) or not 0 <= value <= maximum:
-        raise InvalidRequestError(f"query parameter {name} must be between 0 and {maximum:g}", param=name)
-    return value
+    pattern = QUERY_INTEGER_PATTERN if integer else QUERY_NUMBER_PATTERN
+    kind = "a whole number" if integer else "a number"
+    if not re.fullmatch(pattern, raw) or not float(raw) <= maximum:
+        raise InvalidRequestError(f"query parameter {name} must be {kind} between 0 and {maximum:g}", param=name)
+    return float(raw)
 
 
 async def list_decisions(request: Request) -> Response:
-    since = _query_number(request, "since", 0.0, 1e12)
-    limit = int(_query_number(request, "limit", 100, MAX_DECISIONS_PAGE))
+    since = _query_number(request, "since", 0.0, MAX_SINCE_S)
+    limit = int(_query_number(request, "limit", 100, MAX_DECISIONS_PAGE, integer=True))
     model = request.query_params.get("model")
     decisions = await _gateway(request).decision_log.query(since=since, model=model, limit=limit)
     return JSONResponse({"object": "list", "data": decisions})

@@ -1,12 +1,16 @@
 """Turning untrusted request bodies and headers into ChatRequest and RoutingConstraints.
 
 Every problem raises InvalidRequestError naming the offending parameter and how to fix it.
+The tables here (`ROLES`, `CONTENT_PART_TYPES`, `NUMBER_PARAMS`, `BOOLEAN_PARAMS`, ...) are also
+what `server/api_schema` publishes in `/openapi.json`: one definition, checked and documented.
+Fields not listed pass to the model server unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
@@ -14,8 +18,38 @@ from voxgate.core.types import Capability, ChatRequest, JSONObject
 from voxgate.core.unicode_check import lone_surrogate_path
 from voxgate.routing.features import estimate_tokens
 
-ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+ROLES_NEEDING_TEXT = ("system", "developer", "user")
+CONTENT_PART_TYPES = ("text", "image_url", "input_audio", "audio")
+TOOL_CHOICES = ("auto", "none", "required")
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 MAX_MESSAGES = 2048
+MAX_STOP_SEQUENCES = 4
+
+
+@dataclass(frozen=True)
+class NumberParam:
+    """An OpenAI chat parameter voxgate checks before routing: a number in [minimum, maximum]."""
+
+    name: str
+    minimum: float
+    maximum: float
+    integer: bool = False
+
+
+NUMBER_PARAMS = (
+    NumberParam("max_tokens", 1, 1_000_000, integer=True),
+    NumberParam("max_completion_tokens", 1, 1_000_000, integer=True),
+    NumberParam("temperature", 0, 2),
+    NumberParam("top_p", 0, 1),
+    NumberParam("presence_penalty", -2, 2),
+    NumberParam("frequency_penalty", -2, 2),
+    NumberParam("n", 1, 128, integer=True),
+    NumberParam("seed", -(2**63), 2**63 - 1, integer=True),
+    NumberParam("top_logprobs", 0, 20, integer=True),
+)
+BOOLEAN_PARAMS = ("stream", "logprobs", "parallel_tool_calls", "store")
+STRING_PARAMS = ("user",)
 
 
 def parse_json_body(raw: bytes) -> JSONObject:
@@ -46,33 +80,50 @@ def parse_json_body(raw: bytes) -> JSONObject:
     return body
 
 
-def _content_text(content: Any, index: int, needs: set[Capability]) -> str:
+def _part_text(part: Any, where: str, needs: set[Capability]) -> str | None:
+    """The text of one content part (None for an image or audio part); raises on a malformed one."""
+    if not isinstance(part, dict) or part.get("type") not in CONTENT_PART_TYPES:
+        kind = part.get("type") if isinstance(part, dict) else None
+        raise InvalidRequestError(
+            f"{where} must be an object whose `type` is one of {list(CONTENT_PART_TYPES)}, got {kind!r}.", param=where
+        )
+    kind = part["type"]
+    if kind == "text":
+        if not isinstance(part.get("text"), str):
+            raise InvalidRequestError(f"{where}.text must be a string.", param=where)
+        return str(part["text"])
+    if kind == "image_url":
+        image = part.get("image_url")
+        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+            raise InvalidRequestError(f"{where}.image_url must be an object with a `url` string.", param=where)
+        needs.add(Capability.VISION)
+        return None
+    audio = part.get(kind)
+    if not isinstance(audio, dict) or not isinstance(audio.get("data"), str):
+        raise InvalidRequestError(f"{where}.{kind} must be an object with base64 `data` and a `format`.", param=where)
+    needs.add(Capability.AUDIO)
+    return None
+
+
+def _content_text(content: Any, index: int, needs: set[Capability]) -> tuple[str, bool]:
+    """The message's text, and whether it carries anything at all (text, an image or audio)."""
     where = f"messages[{index}].content"
     if content is None:
-        return ""
+        return "", False
     if isinstance(content, str):
-        return content
+        return content, bool(content.strip())
     if not isinstance(content, list):
         raise InvalidRequestError(f"{where} must be a string or a list of content parts.", param=where)
     texts = []
+    media = False
     for part_index, part in enumerate(content):
-        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            raise InvalidRequestError(f"{where}[{part_index}] must be an object with a `type`.", param=where)
-        kind = part["type"]
-        if kind == "text":
-            if not isinstance(part.get("text"), str):
-                raise InvalidRequestError(f"{where}[{part_index}].text must be a string.", param=where)
-            texts.append(part["text"])
-        elif kind == "image_url":
-            needs.add(Capability.VISION)
-        elif kind in ("input_audio", "audio"):
-            needs.add(Capability.AUDIO)
+        text = _part_text(part, f"{where}[{part_index}]", needs)
+        if text is None:
+            media = True
         else:
-            raise InvalidRequestError(
-                f"{where}[{part_index}].type {kind!r} is not supported; use text, image_url or input_audio.",
-                param=where,
-            )
-    return "\n".join(texts)
+            texts.append(text)
+    joined = "\n".join(texts)
+    return joined, media or bool(joined.strip())
 
 
 def _validate_message(message: Any, index: int, needs: set[Capability]) -> str:
@@ -84,9 +135,16 @@ def _validate_message(message: Any, index: int, needs: set[Capability]) -> str:
         raise InvalidRequestError(
             f"{where}.role {role!r} is not valid; use one of {sorted(ROLES)}.", param=f"{where}.role"
         )
-    text = _content_text(message.get("content"), index, needs)
-    has_tool_calls = role == "assistant" and bool(message.get("tool_calls"))
-    if not text.strip() and not has_tool_calls and role in ("user", "system", "developer"):
+    text, has_content = _content_text(message.get("content"), index, needs)
+    tool_calls = message.get("tool_calls")
+    if tool_calls is not None and (
+        not isinstance(tool_calls, list) or not all(isinstance(call, dict) for call in tool_calls)
+    ):
+        raise InvalidRequestError(f"{where}.tool_calls must be a list of objects.", param=f"{where}.tool_calls")
+    tool_call_id = message.get("tool_call_id")
+    if tool_call_id is not None and not isinstance(tool_call_id, str):
+        raise InvalidRequestError(f"{where}.tool_call_id must be a string.", param=f"{where}.tool_call_id")
+    if not has_content and role in ROLES_NEEDING_TEXT:
         raise InvalidRequestError(f"{where}.content is empty; send some text.", param=f"{where}.content")
     return text
 
@@ -105,38 +163,77 @@ def _validate_messages(body: JSONObject, needs: set[Capability]) -> tuple[list[s
     return texts, last_user or texts[-1]
 
 
-def _positive_int(body: JSONObject, name: str, maximum: int) -> int | None:
-    value = body.get(name)
+def _check_number(body: JSONObject, param: NumberParam) -> None:
+    """In range, and for an integer parameter a whole number (JSON Schema's `integer`: 16.0 is one)."""
+    value = body.get(param.name)
     if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise InvalidRequestError(f"`{name}` must be an integer between 1 and {maximum}.", param=name)
-    return value
+        return
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    fits = isinstance(value, int | float) and not isinstance(value, bool) and param.minimum <= value <= param.maximum
+    if not fits or (param.integer and not whole):
+        kind = "an integer" if param.integer else "a number"
+        raise InvalidRequestError(
+            f"`{param.name}` must be {kind} between {param.minimum:g} and {param.maximum:g}.", param=param.name
+        )
+    if param.integer:
+        body[param.name] = int(value)
+
+
+def _check_scalars(body: JSONObject) -> None:
+    for param in NUMBER_PARAMS:
+        _check_number(body, param)
+    for name in BOOLEAN_PARAMS:
+        if body.get(name) is not None and not isinstance(body[name], bool):
+            raise InvalidRequestError(f"`{name}` must be true or false.", param=name)
+    for name in STRING_PARAMS:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InvalidRequestError(f"`{name}` must be a string.", param=name)
+    stop = body.get("stop")
+    if stop is not None and not isinstance(stop, str) and (
+        not isinstance(stop, list) or len(stop) > MAX_STOP_SEQUENCES or not all(isinstance(s, str) for s in stop)
+    ):
+        raise InvalidRequestError(f"`stop` must be a string or a list of at most {MAX_STOP_SEQUENCES} strings.",
+                                  param="stop")
+    stream_options = body.get("stream_options")
+    if stream_options is not None and (
+        not isinstance(stream_options, dict) or not isinstance(stream_options.get("include_usage", False), bool)
+    ):
+        raise InvalidRequestError("`stream_options` must be an object like {\"include_usage\": true}.",
+                                  param="stream_options")
+
+
+def _valid_tool(tool: Any) -> bool:
+    if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(tool.get("function"), dict):
+        return False
+    function = tool["function"]
+    return (
+        isinstance(function.get("name"), str) and bool(function["name"])
+        and isinstance(function.get("parameters", {}), dict)
+        and isinstance(function.get("description", ""), str)
+    )
 
 
 def _detect_tool_needs(body: JSONObject, needs: set[Capability]) -> None:
     tools = body.get("tools")
-    if tools is None:
+    choice = body.get("tool_choice")
+    if tools is None and choice is None:
         return
-    if not isinstance(tools, list) or not all(
-        isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
-        and isinstance(t["function"].get("name"), str)
-        for t in tools
-    ):
+    if not isinstance(tools, list) or not all(_valid_tool(t) for t in tools):
         raise InvalidRequestError(
-            "`tools` must be a list of {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": ...}}.",
+            "`tools` must be a list of {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": {...}}}.",
             param="tools",
         )
-    choice = body.get("tool_choice", "auto")
+    choice = "auto" if choice is None else choice
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name") if choice.get("type") == "function" else None
+        function = choice.get("function")
+        name = function.get("name") if choice.get("type") == "function" and isinstance(function, dict) else None
         declared = {t["function"]["name"] for t in tools}
         if name not in declared:
             raise InvalidRequestError(
                 f"`tool_choice` names function {name!r}, which is not in `tools` ({sorted(declared)}).",
-                param="tool_choice",
+                param="tool_choice", code="unknown_tool",
             )
-    elif choice not in ("auto", "none", "required"):
+    elif choice not in TOOL_CHOICES:
         raise InvalidRequestError("`tool_choice` must be auto, none, required or {\"type\": \"function\", ...}.",
                                   param="tool_choice")
     if tools and choice != "none":
@@ -148,12 +245,27 @@ def _detect_json_needs(body: JSONObject, needs: set[Capability]) -> None:
     if response_format is None:
         return
     kind = response_format.get("type") if isinstance(response_format, dict) else None
-    if kind not in ("text", "json_object", "json_schema"):
+    if kind not in RESPONSE_FORMATS:
         raise InvalidRequestError(
             "`response_format.type` must be text, json_object or json_schema.", param="response_format"
         )
+    if kind == "json_schema" and not isinstance(response_format.get("json_schema"), dict):
+        raise InvalidRequestError(
+            "`response_format.json_schema` must be an object like {\"name\": ..., \"schema\": {...}}.",
+            param="response_format",
+        )
     if kind != "text":
         needs.add(Capability.JSON)
+
+
+def _detect_audio_needs(body: JSONObject, needs: set[Capability]) -> None:
+    modalities = body.get("modalities")
+    if modalities is None:
+        return
+    if not isinstance(modalities, list) or not all(m in ("text", "audio") for m in modalities):
+        raise InvalidRequestError("`modalities` must be a list of \"text\" and \"audio\".", param="modalities")
+    if "audio" in modalities:
+        needs.add(Capability.AUDIO)
 
 
 def parse_chat_request(body: JSONObject) -> ChatRequest:
@@ -163,29 +275,22 @@ def parse_chat_request(body: JSONObject) -> ChatRequest:
         raise InvalidRequestError("`model` is required: a model id from GET /v1/models, or \"auto\".", param="model")
     needs: set[Capability] = set()
     texts, last_user = _validate_messages(body, needs)
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise InvalidRequestError("`stream` must be true or false.", param="stream")
-    max_tokens = _positive_int(body, "max_completion_tokens", 1_000_000) or _positive_int(body, "max_tokens", 1_000_000)
-    stream_options = body.get("stream_options") or {}
-    if not isinstance(stream_options, dict):
-        raise InvalidRequestError("`stream_options` must be an object.", param="stream_options")
+    _check_scalars(body)
     _detect_tool_needs(body, needs)
     _detect_json_needs(body, needs)
-    if body.get("modalities") and "audio" in body["modalities"]:
-        needs.add(Capability.AUDIO)
+    _detect_audio_needs(body, needs)
     prompt_text = "\n".join(texts)
-    user = body.get("user")
+    stream_options = body.get("stream_options") or {}
     return ChatRequest(
         body=body,
         requested_model=model,
-        stream=stream,
+        stream=bool(body.get("stream", False)),
         include_usage=bool(stream_options.get("include_usage")),
-        max_tokens=max_tokens,
+        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
         needs=frozenset(needs),
         prompt_tokens_estimate=estimate_tokens(prompt_text) + 4 * len(texts),
         prompt_text=last_user,
         turn_count=sum(1 for m in body["messages"] if m.get("role") == "user"),
         fingerprint=hashlib.sha256(prompt_text.encode()).hexdigest()[:32],
-        user=user if isinstance(user, str) else None,
+        user=body.get("user"),
     )

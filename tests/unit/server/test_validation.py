@@ -25,6 +25,12 @@ def test_bad_json(raw: bytes, fragment: str) -> None:
         parse_json_body(raw)
 
 
+def test_an_image_alone_is_content() -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    request = parse_chat_request(_body(messages=[{"role": "user", "content": [image]}]))
+    assert Capability.VISION in request.needs
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
@@ -37,7 +43,20 @@ def test_bad_json(raw: bytes, fragment: str) -> None:
         (_body(messages=[{"role": "user", "content": ""}]), "messages[0].content"),
         (_body(messages=[{"role": "user", "content": "   "}]), "messages[0].content"),
         (_body(messages=[{"role": "user", "content": 42}]), "messages[0].content"),
-        (_body(messages=[{"role": "user", "content": [{"type": "video"}]}]), "messages[0].content"),
+        (_body(messages=[{"role": "user", "content": [{"type": "video"}]}]), "messages[0].content[0]"),
+        (_body(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]),
+         "messages[0].content[0]"),
+        (_body(messages=[{"role": "assistant", "content": None, "tool_calls": "f()"}]), "messages[0].tool_calls"),
+        (_body(temperature=3), "temperature"),
+        (_body(temperature="warm"), "temperature"),
+        (_body(n=0), "n"),
+        (_body(user=7), "user"),
+        (_body(stop=["a", "b", "c", "d", "e"]), "stop"),
+        (_body(stream_options={"include_usage": "yes"}), "stream_options"),
+        (_body(modalities="audio"), "modalities"),
+        (_body(tool_choice="auto"), "tools"),
+        (_body(tools=[{"type": "function", "function": {"name": "f", "parameters": []}}]), "tools"),
+        (_body(response_format={"type": "json_schema"}), "response_format"),
         (_body(messages=["hi"]), "messages[0]"),
         (_body(stream="yes"), "stream"),
         (_body(max_tokens=-1), "max_tokens"),
