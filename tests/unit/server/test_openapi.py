@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import given, settings
@@ -22,9 +22,9 @@ from voxgate.server.openapi import build_openapi, documented_operations
 DOCUMENT = build_openapi(("model-a", "model-b"))
 
 
-def _validator(name: str) -> jsonschema.Draft202012Validator:
+def _validator(name: str) -> jsonschema_rs.Draft202012Validator:
     schema = {"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]}
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema_rs.Draft202012Validator(schema)
 
 
 def test_every_http_route_is_documented_and_nothing_else() -> None:
@@ -58,7 +58,7 @@ def test_a_real_decision_matches_its_schema() -> None:
         usage={"prompt_tokens": 3, "completion_tokens": 4}, cost_usd=0.0001,
     )
     _validator("Decision").validate(decision.to_dict())
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(jsonschema_rs.ValidationError):
         _validator("Decision").validate({**decision.to_dict(), "chosen": 7})
 
 
