@@ -85,6 +85,10 @@ class HttpFuzzReport:
             self.failures.append(f"{case.operation.label}: {str(error)[:600]}\n  {command[:800]}")
 
 
+def _label(operation: Any, mode: GenerationMode) -> str:
+    return f"{operation.label} ({mode.value})"
+
+
 def _run_operation(operation: Any, mode: GenerationMode, budget: int, base_url: str, report: HttpFuzzReport,
                    session: requests.Session, seed: int) -> None:
     @hypothesis.settings(max_examples=budget, deadline=None, database=None, derandomize=False,
@@ -94,7 +98,7 @@ def _run_operation(operation: Any, mode: GenerationMode, budget: int, base_url: 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Case[Any]) -> None:
         report.cases += 1
-        report.by_operation[f"{operation.label} ({mode.value})"] += 1
+        report.by_operation[_label(operation, mode)] += 1
         try:
             response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_S)
         except requests.RequestException as exc:
@@ -114,16 +118,31 @@ def _run_operation(operation: Any, mode: GenerationMode, budget: int, base_url: 
 
 
 def fuzz_http(base_url: str, cases: int, seed: int = 0) -> HttpFuzzReport:
-    """Spread about `cases` requests over every operation, half schema-valid, half schema-invalid."""
+    """Send at least `cases` requests, spread over every operation, schema-valid and schema-invalid.
+
+    Rounds with a fresh seed go on until the count is reached; an operation without parameters
+    yields one case per round, so most of the budget goes to those that take input.
+    """
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    budget = max(1, cases // (2 * len(operations)))
+    pairs = [(operation, mode) for operation in operations
+             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
     report = HttpFuzzReport()
     started_s = time.monotonic()
+    round_seed = seed
     with requests.Session() as session:
-        for operation in operations:
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                _run_operation(operation, mode, budget, base_url, report, session, seed)
+        while report.cases < cases:
+            before = report.cases
+            budget = max(1, (cases - report.cases) // len(pairs))
+            counts_before = dict(report.by_operation)
+            for operation, mode in pairs:
+                _run_operation(operation, mode, budget, base_url, report, session, round_seed)
+            round_seed += 1
+            if budget > 1:  # drop the operations that have nothing to vary
+                pairs = [(op, mode) for op, mode in pairs
+                         if report.by_operation[_label(op, mode)] - counts_before.get(_label(op, mode), 0) > 1]
+            if report.cases == before or not pairs:
+                break
     report.elapsed_s = time.monotonic() - started_s
     return report
 
