@@ -157,6 +157,7 @@ def fuzz_catalog(upstream_base_url: str, *, voice: bool) -> str:
             "    capabilities: [tools, json, vision, audio]\n    context_window: 4000000\n"
             "    price: {input_per_mtok: 0.1, output_per_mtok: 0.2}\n"
         )
-    voice_block = "voice: {enabled: true, stt_model: tiny.en, tts_engine: espeak}\n" if voice else (
-        "voice: {enabled: false}\n")
+    voice_block = "voice: {enabled: false}\n"
+    if voice:
+        voice_block = "voice: {enabled: true, stt_model: tiny.en, tts_engine: espeak, max_append_bytes: 65536}\n"
     return "models:\n" + "".join(models) + "include_default_models: false\n" + voice_block

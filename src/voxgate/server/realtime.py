@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import replace
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from voxgate.core.errors import BackendProtocolError, NoEligibleModelError, SessionEndedError, VoxgateError
 from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Usage
@@ -131,7 +131,13 @@ class _WebSocketTransport:
         return text if text is not None else message.get("bytes") or b""
 
     async def send(self, text: str) -> None:
-        await self._websocket.send_text(text)
+        """Send one server event; a client that has gone drops it (the reader then ends the session).
+
+        Found by the realtime fuzzer: a client closing while events were going out raised
+        WebSocketDisconnect inside the session's task group, logged as a failed session.
+        """
+        with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected):
+            await self._websocket.send_text(text)
 
 
 def wants_extension_events(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from voxgate.core.errors import BackendProtocolError, SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.server.errors import realtime_close_code
 from voxgate.server.metrics import GatewayMetrics
-from voxgate.server.realtime import _reply_events, wants_extension_events
+from voxgate.server.realtime import _reply_events, _WebSocketTransport, wants_extension_events
 from voxgate.voice.realtime.reply import ReplyText, ReplyToolCall
 
 
@@ -57,3 +60,18 @@ def test_server_closed_sessions_are_counted_by_reason() -> None:
     metrics = GatewayMetrics()
     metrics.voice_sessions_ended.labels("slow_client").inc()
     assert 'voxgate_voice_sessions_ended_total{reason="slow_client"} 1.0' in metrics.render().decode()
+
+
+class _GoneWebSocket:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def send_text(self, text: str) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [WebSocketDisconnect(code=1006), WebSocketDisconnected("close message sent")])
+async def test_an_event_for_a_client_that_has_gone_is_dropped_not_raised(error: Exception) -> None:
+    """Fuzzer finding: sending to a closing client raised inside the session and logged a crash."""
+    gone: Any = _GoneWebSocket(error)
+    await _WebSocketTransport(gone).send('{"type": "session.updated"}')
