@@ -26,6 +26,8 @@ Catalog schema (a public contract, documented in the README)::
     max_body_bytes: 4194304
     database: ~/.local/share/voxgate/voxgate.db
     log_content: false
+    drain_timeout_s: 30           # SIGTERM: how long in-flight streams and voice turns may finish
+    decision_log_max_pending: 10000   # rows kept in memory while the database cannot be written
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class Settings:
     request_timeout_s: float = 300.0
     breaker_failure_threshold: int = 3
     breaker_cooldown_s: float = 30.0
+    drain_timeout_s: float = 30.0
+    decision_log_max_pending: int = 10_000
     default_mode: Mode = Mode.BALANCED
     local: LocalRuntimeSettings = LocalRuntimeSettings()
     voice: VoiceSettings = VoiceSettings()
@@ -125,7 +129,7 @@ _MODEL_KEYS = {
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
-    "local_parallel_slots", "local_context_tokens",
+    "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -340,6 +344,9 @@ def load_settings(
         log_content=bool(catalog.get("log_content", env.get("VOXGATE_LOG_CONTENT", "") == "1")),
         default_mode=_enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),
         breaker_cooldown_s=_number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
+        drain_timeout_s=_number(catalog.get("drain_timeout_s", 30.0), "drain_timeout_s", maximum=3600),
+        decision_log_max_pending=int(_number(catalog.get("decision_log_max_pending", 10_000),
+                                             "decision_log_max_pending", minimum=1)),
         request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
         voice=_voice_settings(catalog, env),
         local=_local_runtime(catalog, env),

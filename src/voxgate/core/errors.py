@@ -4,6 +4,7 @@
     ├── ConfigError                 the catalog or settings are wrong (raised at start-up)
     ├── ModelAssemblyError          bundled weights missing, or their checksum does not match
     ├── MissingExtraError           a command needs an optional extra that is not installed
+    ├── DecisionLogUnavailableError the decision log's database cannot be read or written  -> 503
     ├── RequestError                the caller sent something we cannot serve (4xx)
     │   ├── InvalidRequestError     malformed or out-of-range input              -> 400
     │   ├── AuthenticationError     missing or wrong API key                     -> 401
@@ -44,6 +45,15 @@ class ModelAssemblyError(VoxgateError):
 
 class MissingExtraError(VoxgateError):
     """A command needs an optional extra (`pip install 'voxgate[<extra>]'`); the message names it."""
+
+
+class DecisionLogUnavailableError(VoxgateError):
+    """The decision log's database fails (read-only, full, broken); requests are still served."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
 
 
 class RequestError(VoxgateError):

@@ -10,6 +10,7 @@ from voxgate.core.errors import (
     AuthenticationError,
     BackendError,
     BackendStatusError,
+    DecisionLogUnavailableError,
     InvalidRequestError,
     ModelNotFoundError,
     NoEligibleModelError,
@@ -39,6 +40,7 @@ def _status_and_type(exc: VoxgateError) -> tuple[int, str]:
         (NoEligibleModelError, 400, "invalid_request_error"),
         (InvalidRequestError, 400, "invalid_request_error"),
         (NotReadyError, 503, "server_error"),
+        (DecisionLogUnavailableError, 503, "server_error"),
         (AllBackendsFailedError, 502, "server_error"),
     ]
     for error_class, status, error_type in table:
@@ -59,6 +61,8 @@ def error_response(exc: VoxgateError, headers: dict[str, str] | None = None) -> 
             body["error"]["rejections"] = exc.rejections
     elif isinstance(exc, BackendError):
         body = error_body(f"upstream model failed: {exc.message}", error_type, None, "upstream_error")
+    elif isinstance(exc, DecisionLogUnavailableError):
+        body = error_body(exc.message, error_type, None, exc.code)
     else:
         body = error_body(str(exc), error_type)
     return JSONResponse(body, status_code=status, headers=headers)

@@ -44,7 +44,8 @@ class Gateway:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.metrics = GatewayMetrics()
-        self.decision_log = SQLiteDecisionLog(settings.database_path)
+        self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending)
+        self.metrics.watch_decision_log(self.decision_log.health)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
             self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s

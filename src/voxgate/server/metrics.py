@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxgate.routing.decision import Decision
@@ -52,6 +53,10 @@ class GatewayMetrics:
             ["reason"], registry=self.registry,
         )
 
+    def watch_decision_log(self, health: Callable[[], Mapping[str, Any]]) -> None:
+        """Export the decision log's own counts (read at each scrape)."""
+        self.registry.register(_DecisionLogCollector(health))
+
     def observe_voice_turn(self, metrics: Mapping[str, Any]) -> None:
         """Called with each `voxgate.turn.metrics` event a realtime session emits."""
         self.voice_turns.labels(str(metrics.get("status"))).inc()
@@ -70,6 +75,26 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _DecisionLogCollector:
+    """`voxgate_decision_log_*`: rows written, queued, lost; failed writes; whether it fails now."""
+
+    def __init__(self, health: Callable[[], Mapping[str, Any]]) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[Any]:
+        health = self._health()
+        for name, key, text in (
+            ("voxgate_decision_log_rows_written", "written", "Decision rows written to the database"),
+            ("voxgate_decision_log_rows_lost", "lost", "Decision rows dropped: the database failed too long"),
+            ("voxgate_decision_log_write_failures", "write_failures", "Failed attempts to write decision rows"),
+        ):
+            yield CounterMetricFamily(name, text, value=float(health[key]))
+        yield GaugeMetricFamily("voxgate_decision_log_rows_pending", "Decision rows waiting to be written",
+                                value=float(health["pending"]))
+        yield GaugeMetricFamily("voxgate_decision_log_failing", "1 while the decision log cannot be written",
+                                value=1.0 if health["status"] != "ok" else 0.0)
 
 
 _ROUTE_LABELS = ("/v1/chat/completions", "/v1/route", "/v1/decisions", "/v1/models", "/v1/realtime", "/metrics")

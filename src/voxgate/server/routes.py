@@ -195,11 +195,19 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 once every model is reachable and the speech engines are loaded, else 503.
+
+    `decision_log` reports the log's state; a failing log makes the status `degraded` but not
+    503: requests are still served (the rows wait in memory, see store/sqlite.py).
+    """
     gateway = _gateway(request)
+    decision_log = gateway.decision_log.health()
     if gateway.ready.is_set():
-        return JSONResponse({"status": "ready", "models": [c.id for c in gateway.cards]})
+        status = "ready" if decision_log["status"] == "ok" else "degraded"
+        return JSONResponse({"status": status, "models": [c.id for c in gateway.cards], "decision_log": decision_log})
     status = "failed" if gateway.startup_error else ("degraded" if gateway.dispatcher else "starting")
-    body = {"status": status, "error": gateway.startup_error, "unreachable": gateway.unreachable}
+    body = {"status": status, "error": gateway.startup_error, "unreachable": gateway.unreachable,
+            "decision_log": decision_log}
     return JSONResponse(body, status_code=503)
 
 

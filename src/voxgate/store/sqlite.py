@@ -3,18 +3,38 @@
 `record` never blocks: it queues the decision. `run_writer` (started in the server's task
 group) flushes the queue every `flush_interval_s` on a single database thread. Reads see
 queued decisions too, so a decision is queryable as soon as its response is sent.
+
+When the database cannot be opened or written (a read-only file system, a full disk, a broken
+file), requests go on being served: queued rows stay queued and the writer retries with backoff
+(`retry_delay_s`), up to `max_pending` rows; older rows beyond that are dropped and counted as
+lost. `health()` says which (the server shows it on /readyz and /metrics). Reads that need the
+database raise `DecisionLogUnavailableError` (HTTP 503) while it fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.types import JSONObject
+
+log = logging.getLogger("voxgate.store")
+DEFAULT_MAX_PENDING = 10_000
+RETRY_BASE_S = 0.5
+RETRY_MAX_S = 30.0
+
+
+def retry_delay_s(consecutive_failures: int) -> float:
+    """Backoff before the next write attempt: 0.5 s, 1 s, 2 s, ... up to 30 s."""
+    if consecutive_failures <= 0:
+        return 0.0
+    return float(min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (consecutive_failures - 1)))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -38,34 +58,76 @@ CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
 
 
 class SQLiteDecisionLog:
-    def __init__(self, path: Path, flush_interval_s: float = 0.05) -> None:
+    def __init__(self, path: Path, flush_interval_s: float = 0.05, max_pending: int = DEFAULT_MAX_PENDING) -> None:
         self._path = path
         self._flush_interval_s = flush_interval_s
+        self._max_pending = max_pending
         self._pending: dict[str, JSONObject] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxgate-sqlite")
         self._connection: sqlite3.Connection | None = None
         self._wake = asyncio.Event()
         self._closing = False
+        self.written = 0
+        self.lost = 0
+        self.write_failures = 0
+        self._consecutive_failures = 0
+        self._last_error: str | None = None
+        self._flushing = asyncio.Lock()
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self._path, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(_SCHEMA)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.executescript(_SCHEMA)
+            except sqlite3.Error:
+                connection.close()
+                raise
             self._connection = connection
         return self._connection
 
     async def _on_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    async def _reading(self, fn: Any, *args: Any) -> Any:
+        """A read on the database thread; a database that cannot be read is a 503, not a crash."""
+        try:
+            return await self._on_db_thread(fn, *args)
+        except (sqlite3.Error, OSError) as exc:
+            raise DecisionLogUnavailableError(
+                f"the decision log at {self._path} cannot be read ({exc}); decisions are queued in memory "
+                "and written when it recovers (see /readyz)", code="decision_log_unavailable",
+            ) from exc
+
     async def open(self) -> None:
-        await self._on_db_thread(self._connect)
+        """Open (or create) the database; a failure is reported by `health()` and retried by the writer."""
+        try:
+            await self._on_db_thread(self._connect)
+        except (sqlite3.Error, OSError) as exc:
+            self._note_failure(exc)
 
     def record(self, decision: JSONObject) -> None:
         self._pending[decision["id"]] = decision
+        while len(self._pending) > self._max_pending:
+            del self._pending[next(iter(self._pending))]
+            self.lost += 1
         self._wake.set()
+
+    def health(self) -> JSONObject:
+        """`ok` or `failing`, with counts: rows written, waiting, lost; the last error."""
+        return {"status": "failing" if self._last_error else "ok", "path": str(self._path),
+                "written": self.written, "pending": len(self._pending), "lost": self.lost,
+                "write_failures": self.write_failures, "error": self._last_error}
+
+    def _note_failure(self, exc: BaseException) -> None:
+        self.write_failures += 1
+        self._consecutive_failures += 1
+        if self._last_error is None:
+            log.error("decision log %s cannot be written (%s); serving on, %d rows queued", self._path, exc,
+                      len(self._pending))
+        self._last_error = f"{type(exc).__name__}: {exc}"
 
     def _write(self, batch: list[JSONObject]) -> None:
         connection = self._connect()
@@ -73,31 +135,57 @@ class SQLiteDecisionLog:
             (d["id"], d["created_at"], d.get("chosen"), d.get("answered_by"), d["outcome"], json.dumps(d))
             for d in batch
         ]
-        with connection:
-            connection.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+        try:
+            with connection:
+                connection.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error:
+            self._connection = None  # reopen next time: the file may have been replaced or remounted
+            connection.close()
+            raise
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Write every queued decision; False (rows kept queued) when the database fails."""
+        async with self._flushing:
+            return await self._flush_pending()
+
+    async def _flush_pending(self) -> bool:
         if not self._pending:
-            return
+            return True
         batch = list(self._pending.values())
-        await self._on_db_thread(self._write, batch)
+        try:
+            await self._on_db_thread(self._write, batch)
+        except (sqlite3.Error, OSError) as exc:
+            self._note_failure(exc)
+            return False
+        if self._last_error is not None:
+            log.warning("decision log %s writable again; %d queued rows written", self._path, len(batch))
+        self._last_error = None
+        self._consecutive_failures = 0
+        self.written += len(batch)
         for decision in batch:
             if self._pending.get(decision["id"]) is decision:
                 del self._pending[decision["id"]]
+        return True
 
     async def run_writer(self) -> None:
         """Flush queued decisions until `close` is called; run it in a task group."""
         while not self._closing:
             await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            if not await self.flush():
+                self._wake.set()  # retry after the backoff even if nothing new arrives
             if not self._closing:
-                await asyncio.sleep(self._flush_interval_s)
+                await asyncio.sleep(max(self._flush_interval_s, retry_delay_s(self._consecutive_failures)))
 
     async def close(self) -> None:
+        """Write what is queued (rows that cannot be written are counted as lost and logged)."""
         self._closing = True
         self._wake.set()
-        await self.flush()
+        if not await self.flush():
+            self.lost += len(self._pending)
+            log.error("decision log %s: %d queued decisions could not be written at shutdown", self._path,
+                      len(self._pending))
+            self._pending.clear()
         if self._connection is not None:
             await self._on_db_thread(self._connection.close)
             self._connection = None
@@ -117,11 +205,11 @@ class SQLiteDecisionLog:
         """The decision with any feedback given on it, or None."""
         if decision_id in self._pending:
             return self._pending[decision_id]
-        body = await self._on_db_thread(self._select_one, decision_id)
+        body = await self._reading(self._select_one, decision_id)
         if body is None:
             return None
         decision = dict(json.loads(body))
-        feedback = await self._on_db_thread(self._select_feedback, decision_id)
+        feedback = await self._reading(self._select_feedback, decision_id)
         if feedback:
             decision["feedback"] = feedback
         return decision
@@ -133,9 +221,9 @@ class SQLiteDecisionLog:
     async def add_feedback(self, decision_id: str, created_at: float, score: float, label: str | None) -> bool:
         """Store a quality score in [0, 1] for a decision; False when the decision does not exist."""
         await self.flush()
-        if await self._on_db_thread(self._select_one, decision_id) is None:
+        if await self._reading(self._select_one, decision_id) is None:
             return False
-        await self._on_db_thread(self._insert_feedback, decision_id, created_at, score, label)
+        await self._reading(self._insert_feedback, decision_id, created_at, score, label)
         return True
 
     def _select_many(self, since: float | None, model: str | None, limit: int) -> list[str]:
@@ -150,7 +238,7 @@ class SQLiteDecisionLog:
 
     async def query(self, *, since: float | None, model: str | None, limit: int) -> list[JSONObject]:
         await self.flush()
-        bodies = await self._on_db_thread(self._select_many, since, model, limit)
+        bodies = await self._reading(self._select_many, since, model, limit)
         return [dict(json.loads(b)) for b in bodies]
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.types import JSONObject
-from voxgate.store.sqlite import SQLiteDecisionLog
+from voxgate.store.sqlite import SQLiteDecisionLog, retry_delay_s
 
 
 def _decision(decision_id: str, created_at: float, model: str) -> JSONObject:
@@ -79,3 +82,42 @@ async def test_feedback_is_stored_with_the_decision(tmp_path: Path) -> None:
         ]
     finally:
         await log.close()
+
+
+async def test_a_database_that_cannot_be_opened_queues_rows_counts_losses_and_recovers(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    log = SQLiteDecisionLog(blocker / "log.db", max_pending=3)
+    await log.open()
+    assert log.health()["status"] == "failing"
+    for index in range(5):
+        log.record(_decision(f"dec_{index}", float(index), "a"))
+    assert await log.flush() is False
+    health = log.health()
+    assert (health["pending"], health["lost"], health["written"]) == (3, 2, 0)
+    assert health["write_failures"] == 2
+    assert await log.get("dec_4") is not None, "queued rows stay readable"
+    with pytest.raises(DecisionLogUnavailableError):
+        await log.query(since=None, model=None, limit=10)
+
+    blocker.unlink()
+    assert await log.flush() is True
+    health = log.health()
+    assert (health["status"], health["pending"], health["lost"], health["written"]) == ("ok", 0, 2, 3)
+    assert [d["id"] for d in await log.query(since=None, model=None, limit=10)] == ["dec_4", "dec_3", "dec_2"]
+    await log.close()
+
+
+async def test_rows_that_cannot_be_written_at_shutdown_are_counted_lost(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    log = SQLiteDecisionLog(blocker / "log.db")
+    await log.open()
+    log.record(_decision("dec_1", 1.0, "a"))
+    await log.close()
+    assert log.health()["lost"] == 1
+
+
+def test_write_retries_back_off_to_a_ceiling() -> None:
+    assert [retry_delay_s(n) for n in range(5)] == [0.0, 0.5, 1.0, 2.0, 4.0]
+    assert retry_delay_s(50) == 30.0
