@@ -179,18 +179,17 @@ def _outcomes(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from voxgate.server.app import create_app
     from voxgate.server.errors import WS_MAX_FRAME_BYTES
+    from voxgate.server.gateway import Gateway
+    from voxgate.server.serving import serve
 
     settings = load_settings(args.config, host=args.host, port=args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
-        timeout_graceful_shutdown=10, ws_max_size=WS_MAX_FRAME_BYTES,
-    )
+    gateway = Gateway(settings)
+    serve(create_app(settings, gateway), gateway, settings.host, settings.port, args.log_level,
+          settings.drain_timeout_s, WS_MAX_FRAME_BYTES)
     return 0
 
 

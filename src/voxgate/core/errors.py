@@ -14,7 +14,8 @@
     │   └── SessionEndedError       a realtime session must close (close code chosen by
     │       │                       `voxgate.server.errors`)
     │       ├── SessionExpiredError the session reached its maximum length
-    │       └── SlowClientError     the client stopped reading; its send queue filled up
+    │       ├── SlowClientError     the client stopped reading; its send queue filled up
+    │       └── ServerShuttingDownError  the server is draining (SIGTERM); the turn in progress finished
     └── BackendError                an upstream model server failed (`retryable` says if
         │                           another model may be tried)
         ├── BackendConnectError     could not connect                (retryable)
@@ -100,6 +101,10 @@ class SessionExpiredError(SessionEndedError):
 
 class SlowClientError(SessionEndedError):
     """The client did not read server events fast enough; its bounded send queue filled up."""
+
+
+class ServerShuttingDownError(SessionEndedError):
+    """The server is shutting down: the session ends once the turn in progress has finished."""
 
 
 class BackendError(VoxgateError):

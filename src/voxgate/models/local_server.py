@@ -85,6 +85,16 @@ class LocalModelServer:
         return self._process.pid
 
     @property
+    def port(self) -> int | None:
+        return self._port
+
+    async def wait_exit(self) -> int:
+        """Wait until the process ends; its exit status (negative: killed by that signal)."""
+        if self._process is None:
+            raise RuntimeError(f"local model {self.model_id} is not started")
+        return await self._process.wait()
+
+    @property
     def exit_status(self) -> int | None:
         """None while the process runs (or before it starts); its exit status after."""
         return None if self._process is None else self._process.returncode
@@ -98,12 +108,15 @@ class LocalModelServer:
     ) -> None:
         await self.stop()
 
-    async def start(self) -> None:
-        """Start the process and wait until it serves; raise ModelAssemblyError with its log if not."""
+    async def start(self, preferred_port: int | None = None) -> None:
+        """Start the process and wait until it serves; raise ModelAssemblyError with its log if not.
+
+        `preferred_port` (a restart's old port) is tried first, so the base URL usually stays.
+        """
         deadline_s = time.monotonic() + self.runtime.start_timeout_s
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        for _attempt in range(_PORT_ATTEMPTS):
-            port = _free_loopback_port()
+        for attempt in range(_PORT_ATTEMPTS):
+            port = preferred_port if attempt == 0 and preferred_port else _free_loopback_port()
             await self._spawn(port)
             try:
                 await self._wait_healthy(port, deadline_s)

@@ -19,9 +19,21 @@ class CircuitBreakers:
         self._failure_threshold = failure_threshold
         self._cooldown_s = cooldown_s
         self._states: dict[str, _BreakerState] = {}
+        self._held: dict[str, str] = {}
+
+    def hold_open(self, model_id: str, reason: str) -> None:
+        """Skip this model until `release`, whatever its record (e.g. its server is restarting)."""
+        self._held[model_id] = reason
+
+    def release(self, model_id: str) -> None:
+        """End a hold and forget past failures: the model starts afresh."""
+        self._held.pop(model_id, None)
+        self._states.pop(model_id, None)
 
     def open_reason(self, model_id: str) -> str | None:
         """Why calls to this model are being skipped now, or None when it may be called."""
+        if model_id in self._held:
+            return self._held[model_id]
         state = self._states.get(model_id)
         if state is None:
             return None

@@ -53,6 +53,8 @@ class Dispatcher:
         self._log = decision_log
         self._clock = clock
         self._observers = observers
+        self._streaming: dict[str, Decision] = {}
+        """Streams being relayed, by decision id: `end_open_streams` records them at shutdown."""
 
     def _plan(self, decision: Decision) -> list[str]:
         return [m for m in [decision.chosen, *decision.fallback_plan] if m is not None]
@@ -168,6 +170,7 @@ class Dispatcher:
         first_token_s = self._clock.monotonic_s()
         usage = None
         outcome = "cancelled"
+        self._streaming[decision.id] = decision
         try:
             chunk: JSONObject | None = first
             while chunk is not None:
@@ -184,14 +187,24 @@ class Dispatcher:
             decision.answered_by = model_id
             yield _error_chunk(exc)
         finally:
-            if outcome == "cancelled":
-                elapsed_ms = (self._clock.monotonic_s() - started_s) * 1000
-                decision.attempts.append(
-                    Attempt(model_id, "cancelled", round(elapsed_ms, 1), error="client closed the stream")
-                )
-            self.finish(decision, outcome)
+            if self._streaming.pop(decision.id, None) is not None:  # else already ended at shutdown
+                if outcome == "cancelled":
+                    elapsed_ms = (self._clock.monotonic_s() - started_s) * 1000
+                    decision.attempts.append(
+                        Attempt(model_id, "cancelled", round(elapsed_ms, 1), error="client closed the stream")
+                    )
+                self.finish(decision, outcome)
             with anyio.CancelScope(shield=True):
                 await _close(upstream)
+
+    def end_open_streams(self, reason: str) -> int:
+        """Record every stream still being relayed as cancelled (the server is stopping); how many."""
+        ended = list(self._streaming.values())
+        self._streaming.clear()
+        for decision in ended:
+            decision.attempts.append(Attempt(decision.answered_by or "", "cancelled", 0.0, error=reason))
+            self.finish(decision, "cancelled")
+        return len(ended)
 
 
 def _is_usage_only(chunk: JSONObject) -> bool:

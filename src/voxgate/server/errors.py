@@ -16,6 +16,7 @@ from voxgate.core.errors import (
     NoEligibleModelError,
     PayloadTooLargeError,
     RequestError,
+    ServerShuttingDownError,
     SessionEndedError,
     SessionExpiredError,
     SlowClientError,
@@ -95,12 +96,15 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 #   1008  policy violation: missing or invalid API key (server/auth.py)
 #   1009  message too big: a frame over WS_MAX_FRAME_BYTES (closed by uvicorn)
 #   1011  internal error in voxgate (the server log has details)
+#   1012  service restart: the server is shutting down (SIGTERM); the turn in progress finished first
+#         and an `error` event with code `server_shutting_down` came before the close
 #   1013  try again later: speech engines or models are still loading, or voice is disabled
 #   4000  session expired: the session reached voice.max_session_s (an `error` event with code
 #         `session_expired` is sent first)
 #   4001  slow client: the client stopped reading and its send queue (voice.send_queue_events) filled up
 WS_CLOSE_NORMAL = 1000
 WS_CLOSE_INTERNAL_ERROR = 1011
+WS_CLOSE_SERVICE_RESTART = 1012
 WS_CLOSE_TRY_AGAIN_LATER = 1013
 WS_CLOSE_SESSION_EXPIRED = 4000
 WS_CLOSE_SLOW_CLIENT = 4001
@@ -113,4 +117,6 @@ def realtime_close_code(exc: SessionEndedError) -> int:
         return WS_CLOSE_SESSION_EXPIRED
     if isinstance(exc, SlowClientError):
         return WS_CLOSE_SLOW_CLIENT
+    if isinstance(exc, ServerShuttingDownError):
+        return WS_CLOSE_SERVICE_RESTART
     return WS_CLOSE_INTERNAL_ERROR

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 
@@ -22,6 +23,7 @@ from voxgate.config import Settings
 from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints, ToolCallStyle
 from voxgate.models.local_server import LocalFleet, start_local_models
+from voxgate.models.supervisor import LocalModelSupervisor
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import Decision
@@ -56,6 +58,8 @@ class Gateway:
         self.backends: dict[str, ChatBackend] = {}
         self.dispatcher: Dispatcher | None = None
         self.ready = asyncio.Event()
+        self.draining = asyncio.Event()
+        """Set on SIGTERM (`server/serving`): /readyz says 503, voice sessions end after their turn."""
         self.startup_error: str | None = None
         self.unreachable: dict[str, str] = {}
         self._http = httpx.AsyncClient(
@@ -64,6 +68,9 @@ class Gateway:
             trust_env=False,
         )
         self._fleet: LocalFleet | None = None
+        self._tasks: asyncio.TaskGroup | None = None
+        self._supervisor_task: asyncio.Task[None] | None = None
+        self.supervisor: LocalModelSupervisor | None = None
         self.voice: VoiceEngines | None = None
 
     def _backend_for(self, card: ModelCard) -> ChatBackend:
@@ -123,6 +130,21 @@ class Gateway:
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
             observers=[self.metrics.observe_decision],
         )
+        if self._fleet is not None and self._tasks is not None:
+            self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
+            self._supervisor_task = self._tasks.create_task(self.supervisor.run())
+
+    def _model_down(self, model_id: str, reason: str) -> None:
+        """A bundled model's server died: route around it, saying why, until it is back."""
+        self.breakers.hold_open(model_id, reason)
+
+    def _model_up(self, model_id: str, base_url: str) -> None:
+        card = next(c for c in self.cards if c.id == model_id)
+        if card.base_url != base_url:  # restarted on another port
+            card = replace(card, base_url=base_url)
+            self.cards = tuple(card if c.id == model_id else c for c in self.cards)
+            self.backends[model_id] = self._backend_for(card)
+        self.breakers.release(model_id)
 
     async def _load_voice(self) -> None:
         """Load the speech engines once per process (their blocking work runs in their own threads)."""
@@ -162,12 +184,17 @@ class Gateway:
         await self.decision_log.open()
         try:
             async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
                 writer = tasks.create_task(self.decision_log.run_writer())
                 starter = tasks.create_task(self._start_models_reporting())
                 try:
                     yield self
                 finally:
                     starter.cancel()
+                    if self._supervisor_task is not None:
+                        self._supervisor_task.cancel()  # before the fleet stops: those exits are wanted
+                    if self.dispatcher is not None:
+                        self.dispatcher.end_open_streams("the server shut down before the stream ended")
                     await self.decision_log.close()
                     writer.cancel()
         finally:

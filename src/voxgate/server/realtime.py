@@ -176,7 +176,8 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         replies = RoutedReplySource(gateway, _constraints(gateway, profile, websocket.headers), profile)
         session = RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
                                   on_turn_metrics=gateway.metrics.observe_voice_turn,
-                                  extension_events=wants_extension_events(websocket.query_params, websocket.headers))
+                                  extension_events=wants_extension_events(websocket.query_params, websocket.headers),
+                                  shutdown=gateway.draining)
         await session.run(_WebSocketTransport(websocket))
     except SessionEndedError as exc:
         gateway.metrics.voice_sessions_ended.labels(exc.code or "ended").inc()
@@ -197,7 +198,7 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
 async def _close_ended(websocket: WebSocket, exc: SessionEndedError) -> None:
     code = realtime_close_code(exc)
     log.info("realtime session closed: %s", exc.code)
-    if exc.code == "session_expired":
+    if exc.code in ("session_expired", "server_shutting_down"):
         try:
             await websocket.send_json(error_event("event_closing", exc.code, exc.message))
         except (WebSocketDisconnect, RuntimeError, OSError):

@@ -202,6 +202,8 @@ async def readyz(request: Request) -> Response:
     """
     gateway = _gateway(request)
     decision_log = gateway.decision_log.health()
+    if gateway.draining.is_set():
+        return JSONResponse({"status": "draining", "decision_log": decision_log}, status_code=503)
     if gateway.ready.is_set():
         status = "ready" if decision_log["status"] == "ok" else "degraded"
         return JSONResponse({"status": status, "models": [c.id for c in gateway.cards], "decision_log": decision_log})

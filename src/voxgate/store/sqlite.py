@@ -181,7 +181,10 @@ class SQLiteDecisionLog:
         """Write what is queued (rows that cannot be written are counted as lost and logged)."""
         self._closing = True
         self._wake.set()
-        if not await self.flush():
+        written = True
+        while self._pending and written:  # rows may arrive while a flush runs (streams ending at shutdown)
+            written = await self.flush()
+        if not written:
             self.lost += len(self._pending)
             log.error("decision log %s: %d queued decisions could not be written at shutdown", self._path,
                       len(self._pending))

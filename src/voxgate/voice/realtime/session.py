@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from voxgate.core.clock import Clock, SystemClock
-from voxgate.core.errors import SessionEndedError, SessionExpiredError, SlowClientError
+from voxgate.core.errors import ServerShuttingDownError, SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.core.types import JSONObject
 from voxgate.voice.engines.engine_set import VoiceEngines
 from voxgate.voice.engines.protocols import Transcript
@@ -58,6 +58,7 @@ from voxgate.voice.realtime.turns import (
 )
 
 log = logging.getLogger("voxgate.voice")
+_END_OF_EVENTS = "end of events"  # compared by identity: the send loop's last item when draining
 SPECULATE_AFTER_MS = 200
 _NOT_CONFIG = ("metadata", "input", "conversation")  # response.create fields that are not session config
 
@@ -105,7 +106,7 @@ def _chat_tools(config: SessionConfig) -> tuple[list[JSONObject], Any]:
 class RealtimeSession:
     def __init__(self, engines: VoiceEngines, replies: ReplySource, limits: SessionLimits, *, beta: bool,
                  clock: Clock | None = None, on_turn_metrics: Callable[[JSONObject], None] | None = None,
-                 extension_events: bool = True) -> None:
+                 extension_events: bool = True, shutdown: asyncio.Event | None = None) -> None:
         self.engines = engines
         self.replies = replies
         self.limits = limits
@@ -132,6 +133,9 @@ class RealtimeSession:
         self._response: tuple[ResponseRunner, asyncio.Task[None]] | None = None
         self._cancelling: ResponseRunner | None = None
         self._speculation: asyncio.Task[Transcript] | None = None
+        self._shutdown = shutdown
+        self._draining = False
+        self._transcribing = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -142,6 +146,8 @@ class RealtimeSession:
                 self._tasks = tasks
                 tasks.create_task(self._send_loop(transport))
                 tasks.create_task(self._read_loop(transport))
+                if self._shutdown is not None:
+                    tasks.create_task(self._drain_on(self._shutdown))
                 await self._supervise()
         except BaseExceptionGroup as group:
             _raise_session_end(group)
@@ -160,14 +166,34 @@ class RealtimeSession:
             raise self._stop_error
         raise _SessionClosed
 
+    async def _drain_on(self, shutdown: asyncio.Event) -> None:
+        await shutdown.wait()
+        self.drain()
+
+    def drain(self) -> None:
+        """The server is shutting down: end the session once the turn in progress is answered."""
+        self._draining = True
+        self._end_if_drained()
+
+    def _end_if_drained(self) -> None:
+        """Once idle while draining: let the send loop deliver what is queued, then end the session."""
+        if not self._draining or self._response is not None or self._transcribing or self._stop_error is not None:
+            return
+        self._stop_error = ServerShuttingDownError("the server is shutting down", code="server_shutting_down")
+        try:
+            self._outbox.put_nowait(_END_OF_EVENTS)
+        except asyncio.QueueFull:
+            self._stop.set()
+
     async def _read_loop(self, transport: RealtimeTransport) -> None:
         while (frame := await transport.receive()) is not None:
             handle_frame(self, frame)
         self._stop.set()
 
     async def _send_loop(self, transport: RealtimeTransport) -> None:
-        while True:
-            await transport.send(await self._outbox.get())
+        while (text := await self._outbox.get()) is not _END_OF_EVENTS:
+            await transport.send(text)
+        self._stop.set()
 
     def emit(self, event: JSONObject) -> None:
         """Queue a server event (an `event_id` is added); a full queue ends the session."""
@@ -268,6 +294,7 @@ class RealtimeSession:
         self.conversation.add(item)
         self.emit({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
         self.emit({"type": self.names.item_created, "previous_item_id": previous, "item": item})
+        self._transcribing += 1
         self.spawn(self._transcribe(item, audio, speculation if self.policy.server_vad else None))
 
     async def _transcribe(self, item: JSONObject, audio: bytes, speculation: asyncio.Task[Transcript] | None) -> None:
@@ -286,7 +313,9 @@ class RealtimeSession:
                        "usage": {"type": "duration", "seconds": round(transcript.duration_s, 3)}})
             if not self.names.beta:
                 self.emit({"type": "conversation.item.done", "item": item})
+        self._transcribing -= 1
         self.turn(TranscriptReady())
+        self._end_if_drained()
 
     # --- responses -------------------------------------------------------------------------
 
@@ -342,6 +371,7 @@ class RealtimeSession:
         if self._on_turn_metrics is not None:
             self._on_turn_metrics(metrics)
         self.turn(ResponseCancelled() if runner.status == "cancelled" else ResponseDone())
+        self._end_if_drained()
 
     def _cancel_response(self) -> None:
         if self._response is None:
