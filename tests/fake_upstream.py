@@ -37,6 +37,8 @@ MODES = {
     "stall": "stream the first content chunk, then hold the connection without sending more",
     "truncate": "stream the first content chunk, then end the body cleanly without [DONE]",
     "garbage": "answer 200 with a body (or SSE data) that is not JSON",
+    "badchunk": "stream the first content chunk, then an SSE event whose data is not JSON",
+    "wrongshape": "stream the first content chunk, then a chunk whose `choices` is not a list",
 }
 _PIECE = re.compile(r"\S+\s*|\s+")
 
@@ -216,11 +218,15 @@ async def _stream_completion(reply: _Reply, reader: asyncio.StreamReader, writer
     head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
     writer.write(head.encode())
     events = _stream_events(reply)
-    cut_after = 2 if reply.fail in ("drop", "stall", "truncate") else len(events)
+    cut_after = 2 if reply.fail in ("drop", "stall", "truncate", "badchunk", "wrongshape") else len(events)
     for index, event in enumerate(events[:cut_after]):
         if index and reply.chunk_delay_s:
             await asyncio.sleep(reply.chunk_delay_s)
         writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+        await writer.drain()
+    if reply.fail in ("badchunk", "wrongshape"):
+        bad = b"data: {oops\n\n" if reply.fail == "badchunk" else b'data: {"choices": "none", "object": "x"}\n\n'
+        writer.write(b"%x\r\n%s\r\n" % (len(bad), bad))
         await writer.drain()
     if reply.fail == "drop":
         return False

@@ -155,6 +155,9 @@ class OpenAICompatBackend:
             self._raise_upstream_error(chunk if "error" in chunk else {"error": chunk}, None)
         if "error" in chunk and "choices" not in chunk:
             self._raise_upstream_error(chunk, None)
+        choices = chunk.get("choices", [])
+        if not isinstance(choices, list) or not all(isinstance(choice, dict) for choice in choices):
+            raise self._error(BackendProtocolError, "upstream sent a chunk whose `choices` is not a list of objects")
         return chunk
 
     def _encode(self, body: JSONObject, *, stream: bool) -> bytes:
