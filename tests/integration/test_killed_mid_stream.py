@@ -40,6 +40,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningPro
                 stop_process(process.process)
 
 
+def _read_killing_after(stream: Any, received: list[Any], pid: int, chunks_before_kill: int) -> None:
+    for chunk in stream:
+        received.append(chunk)
+        if len(received) == chunks_before_kill:
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_stream_whose_upstream_is_killed_ends_with_an_error_event(
     fleet: tuple[RunningProcess, RunningProcess],
 ) -> None:
@@ -52,10 +59,7 @@ def test_a_stream_whose_upstream_is_killed_ends_with_an_error_event(
     decision_id = raw.headers["x-voxgate-decision-id"]
     received: list[Any] = []
     with pytest.raises(openai.APIError, match="failed after the response started"):
-        for chunk in raw.parse():
-            received.append(chunk)
-            if len(received) == 3:
-                os.kill(victim.process.pid, signal.SIGKILL)
+        _read_killing_after(raw.parse(), received, victim.process.pid, chunks_before_kill=3)
     assert {c.model for c in received} == {"victim"}
     decision = httpx.get(f"{gateway.base_url}/v1/decisions/{decision_id}").json()
     assert decision["outcome"] == "failed"
