@@ -1,0 +1,252 @@
+"""A bounded soak: steady mixed chat traffic plus two looping voice sessions through the real stack.
+
+Run: flock /work/notes/heavy.lock nice -n 5 .venv/bin/python -m bench.soak [--minutes 8] [--rate 0.4]
+
+`voxgate serve` with the bundled ladder (three llama.cpp servers), Whisper base, Piper, on a
+free loopback port. For `--minutes` (at most 9) it sends chat requests at a steady rate (open
+loop: one every 1/rate s whatever the answers do): a third non-streamed, a third streamed, a third
+with tools; and two realtime sessions each loop the LibriVox clips (Debian pocketsphinx-testdata)
+in real time, one turn after another. Then SIGTERM, and the server's own exit status.
+
+Reported: 5xx and other failures, decision rows in the database against requests answered plus
+voice responses, the gateway's RSS after the first minute (warm-up) and at the end, and chat
+latency p50/p99 per minute (first minute against last). Appends the table to bench/results/soak.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import datetime
+import json
+import os
+import platform
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import wave
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from websockets.asyncio.client import connect
+
+from bench.processes import free_port, start, wait_ready
+
+RESULTS = Path(__file__).parent / "results" / "soak.md"
+LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
+CHUNK_MS = 100
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
+                                           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                          "required": ["city"]}}}]
+PROMPTS = ["What is 7 times 8?", "Name the capital of France.", "Say hello in one short sentence.",
+           "What colour is the sky on a clear day?", "Give one word that rhymes with cat."]
+
+
+@dataclass
+class SoakLog:
+    started_s: float
+    latencies: dict[int, list[float]] = field(default_factory=dict)  # minute -> chat latencies (s)
+    statuses: Counter[str] = field(default_factory=Counter)
+    chat_answered: int = 0
+    voice_turns: int = 0
+    voice_failures: list[str] = field(default_factory=list)
+    rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, gateway RSS MB)
+
+    def minute(self) -> int:
+        return int((time.monotonic() - self.started_s) // 60)
+
+
+def _clips_24k() -> list[bytes]:
+    clips = []
+    for path in sorted(LIBRIVOX_DIR.glob("*.wav")):
+        with wave.open(str(path), "rb") as wav:
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float64)
+        positions = np.arange(0, len(samples) - 1, 16_000 / 24_000)
+        clips.append(np.interp(positions, np.arange(len(samples)), samples).astype(np.int16).tobytes())
+    if not clips:
+        sys.exit("needs Debian's pocketsphinx-testdata: apt-get install -y pocketsphinx-testdata")
+    return clips
+
+
+def _chat_body(index: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": "auto", "messages": [{"role": "user", "content": PROMPTS[index % len(PROMPTS)]}],
+                            "max_tokens": 32, "temperature": 0}
+    kind = index % 3
+    if kind == 1:
+        body.update(stream=True, stream_options={"include_usage": True})
+    elif kind == 2:
+        body.update(messages=[{"role": "user", "content": "What is the weather in Paris?"}], tools=TOOLS)
+    return body
+
+
+async def _one_chat(client: httpx.AsyncClient, index: int, log: SoakLog) -> None:
+    minute = log.minute()
+    sent_s = time.monotonic()
+    try:
+        async with client.stream("POST", "/v1/chat/completions", json=_chat_body(index)) as response:
+            async for _ in response.aiter_bytes():
+                pass
+            status = response.status_code
+    except httpx.HTTPError as exc:
+        log.statuses[f"transport {type(exc).__name__}"] += 1
+        return
+    log.statuses[str(status)] += 1
+    log.chat_answered += 1
+    if status == 200:
+        log.latencies.setdefault(minute, []).append(time.monotonic() - sent_s)
+
+
+async def _chat_traffic(base_url: str, rate_per_s: float, until_s: float, log: SoakLog) -> None:
+    limits = httpx.Limits(max_connections=64)
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client, asyncio.TaskGroup() as tg:
+        index = 0
+        next_s = time.monotonic()
+        while next_s < until_s:
+            tg.create_task(_one_chat(client, index, log))
+            index += 1
+            next_s += 1 / rate_per_s
+            await asyncio.sleep(max(0.0, next_s - time.monotonic()))
+
+
+async def _speak(socket: Any, pcm: bytes) -> None:
+    chunk_bytes = 24_000 * 2 * CHUNK_MS // 1000
+    silence = bytes(chunk_bytes)
+    for offset in range(0, len(pcm), chunk_bytes):
+        await socket.send(json.dumps({"type": "input_audio_buffer.append",
+                                      "audio": base64.b64encode(pcm[offset:offset + chunk_bytes]).decode()}))
+        await asyncio.sleep(CHUNK_MS / 1000)
+    for _ in range(15):  # 1.5 s of silence ends the turn (server VAD)
+        event = {"type": "input_audio_buffer.append", "audio": base64.b64encode(silence).decode()}
+        await socket.send(json.dumps(event))
+        await asyncio.sleep(CHUNK_MS / 1000)
+
+
+async def _voice_session(url: str, clips: list[bytes], until_s: float, log: SoakLog, offset: int) -> None:
+    async with connect(url, max_size=None, open_timeout=60) as socket:
+        turn = offset
+        while time.monotonic() < until_s:
+            await _speak(socket, clips[turn % len(clips)])
+            turn += 1
+            try:
+                async with asyncio.timeout(60):
+                    while True:
+                        event = json.loads(await socket.recv())
+                        if event["type"] == "error":
+                            log.voice_failures.append(str(event["error"].get("code")))
+                        if event["type"] == "response.done":
+                            status = event["response"]["status"]
+                            log.voice_turns += 1
+                            if status != "completed":
+                                log.voice_failures.append(f"response {status}")
+                            break
+            except TimeoutError:
+                log.voice_failures.append("no response.done within 60 s")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _sample_rss(pid: int, until_s: float, log: SoakLog) -> None:
+    while time.monotonic() < until_s:
+        log.rss_mb.append((time.monotonic() - log.started_s, _rss_mb(pid)))
+        await asyncio.sleep(5)
+
+
+async def _soak(base_url: str, pid: int, minutes: float, rate_per_s: float) -> SoakLog:
+    clips = _clips_24k()
+    log = SoakLog(started_s=time.monotonic())
+    until_s = log.started_s + minutes * 60
+    url = base_url.replace("http://", "ws://") + "/v1/realtime"
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(_chat_traffic(base_url, rate_per_s, until_s, log))
+        tg.create_task(_voice_session(url, clips, until_s, log, 0))
+        tg.create_task(_voice_session(url, clips, until_s, log, 2))
+        tg.create_task(_sample_rss(pid, until_s, log))
+    return log
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def _table(log: SoakLog, rows: int, exit_status: int | None, args: argparse.Namespace) -> str:
+    after_warmup = next((mb for t, mb in log.rss_mb if t >= 60), log.rss_mb[0][1])
+    end = log.rss_mb[-1][1]
+    minutes = sorted(log.latencies)
+    first, last = minutes[0], minutes[-1]
+    server_errors = sum(n for s, n in log.statuses.items() if s.startswith("5"))
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"## {now}, {platform.node()}: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} after",
+        "",
+        f"Command: `.venv/bin/python -m bench.soak --minutes {args.minutes} --rate {args.rate}`",
+        "",
+        "| chat requests answered | 5xx | statuses | voice turns | voice failures | decision rows | requests + voice "
+        "turns | RSS after 1 min | RSS at end | growth | exit status after SIGTERM |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {log.chat_answered} | {server_errors} | {dict(log.statuses)} | {log.voice_turns} "
+        f"| {len(log.voice_failures)} {dict(Counter(log.voice_failures)) or ''} | {rows} "
+        f"| {log.chat_answered + log.voice_turns} | {after_warmup:.0f} MB | {end:.0f} MB "
+        f"| {end - after_warmup:+.0f} MB | {exit_status} |",
+        "",
+        "| minute | chat answered | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+        *[f"| {m + 1} | {len(log.latencies[m])} | {statistics.median(log.latencies[m]) * 1000:.0f} "
+          f"| {_p(log.latencies[m], 0.99):.0f} |" for m in minutes],
+        "",
+        f"p99 first minute {_p(log.latencies[first], 0.99):.0f} ms, last minute {_p(log.latencies[last], 0.99):.0f} ms "
+        f"(ratio {_p(log.latencies[last], 0.99) / _p(log.latencies[first], 0.99):.2f}).",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=8.0, help="soak length after start-up (at most 9)")
+    parser.add_argument("--rate", type=float, default=0.4, help="chat requests per second (default 0.4)")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    args.minutes = min(args.minutes, 9.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
+        process = start([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--log-level", "warning"],
+                        workdir / "voxgate.log", env)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=600)
+            soak = asyncio.run(_soak(base_url, process.pid, args.minutes, args.rate))
+        finally:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGTERM)
+            exit_status = process.wait(120)
+        with sqlite3.connect(workdir / "decisions.db") as db:
+            rows = int(db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
+    table = _table(soak, rows, exit_status, args)
+    print(table)
+    if not args.no_save:
+        if not RESULTS.exists():
+            RESULTS.write_text("# Soak (`bench/soak.py`)\n\n" + (__doc__ or "").split("\n\n")[1] + "\n\n")
+        with RESULTS.open("a") as results_file:
+            results_file.write(table + "\n")
+    server_errors = sum(n for s, n in soak.statuses.items() if s.startswith("5"))
+    return 0 if server_errors == 0 and rows == soak.chat_answered + soak.voice_turns and exit_status == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
