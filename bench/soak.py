@@ -8,9 +8,10 @@ loop: one every 1/rate s whatever the answers do): a third non-streamed, a third
 with tools; and two realtime sessions each loop the LibriVox clips (Debian pocketsphinx-testdata)
 in real time, one turn after another. Then SIGTERM, and the server's own exit status.
 
-Reported: 5xx and other failures, decision rows in the database against requests answered plus
-voice responses, the gateway's RSS after the first minute (warm-up) and at the end, and chat
-latency p50/p99 per minute (first minute against last). Appends the table to bench/results/soak.md.
+Reported: 5xx and other failures, decision rows in the database against the decision ids the
+responses named (`x-voxgate-decision-id`, the voice turns' `voxgate.turn.metrics`), the
+gateway's RSS after the first minute (warm-up) and at the end, and chat latency p50/p99 per
+minute (first minute against last). Appends the table to bench/results/soak.md.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ class SoakLog:
     statuses: Counter[str] = field(default_factory=Counter)
     chat_answered: int = 0
     voice_turns: int = 0
+    voice_cancelled: int = 0  # barge-in: a clip's own pause ended a turn, its next words cancelled the reply
     voice_failures: list[str] = field(default_factory=list)
+    decision_ids: set[str] = field(default_factory=set)  # every decision a response named
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, gateway RSS MB)
 
     def minute(self) -> int:
@@ -78,7 +81,7 @@ def _clips_24k() -> list[bytes]:
 
 def _chat_body(index: int) -> dict[str, Any]:
     body: dict[str, Any] = {"model": "auto", "messages": [{"role": "user", "content": PROMPTS[index % len(PROMPTS)]}],
-                            "max_tokens": 32, "temperature": 0}
+                            "max_tokens": 24, "temperature": 0}
     kind = index % 3
     if kind == 1:
         body.update(stream=True, stream_options={"include_usage": True})
@@ -95,6 +98,8 @@ async def _one_chat(client: httpx.AsyncClient, index: int, log: SoakLog) -> None
             async for _ in response.aiter_bytes():
                 pass
             status = response.status_code
+            if "x-voxgate-decision-id" in response.headers:
+                log.decision_ids.add(response.headers["x-voxgate-decision-id"])
     except httpx.HTTPError as exc:
         log.statuses[f"transport {type(exc).__name__}"] += 1
         return
@@ -131,6 +136,8 @@ async def _speak(socket: Any, pcm: bytes) -> None:
 
 async def _voice_session(url: str, clips: list[bytes], until_s: float, log: SoakLog, offset: int) -> None:
     async with connect(url, max_size=None, open_timeout=60) as socket:
+        await socket.send(json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": {
+            "input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": 900}}}}}))
         turn = offset
         while time.monotonic() < until_s:
             await _speak(socket, clips[turn % len(clips)])
@@ -141,12 +148,16 @@ async def _voice_session(url: str, clips: list[bytes], until_s: float, log: Soak
                         event = json.loads(await socket.recv())
                         if event["type"] == "error":
                             log.voice_failures.append(str(event["error"].get("code")))
+                        if event["type"] == "voxgate.turn.metrics" and event.get("decision_id"):
+                            log.decision_ids.add(event["decision_id"])
                         if event["type"] == "response.done":
                             status = event["response"]["status"]
                             log.voice_turns += 1
-                            if status != "completed":
+                            log.voice_cancelled += status == "cancelled"
+                            if status not in ("completed", "cancelled"):
                                 log.voice_failures.append(f"response {status}")
-                            break
+                            if status == "completed":
+                                break
             except TimeoutError:
                 log.voice_failures.append("no response.done within 60 s")
 
@@ -182,7 +193,7 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-def _table(log: SoakLog, rows: int, exit_status: int | None, args: argparse.Namespace) -> str:
+def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse.Namespace) -> str:
     after_warmup = next((mb for t, mb in log.rss_mb if t >= 60), log.rss_mb[0][1])
     end = log.rss_mb[-1][1]
     minutes = sorted(log.latencies)
@@ -194,12 +205,13 @@ def _table(log: SoakLog, rows: int, exit_status: int | None, args: argparse.Name
         "",
         f"Command: `.venv/bin/python -m bench.soak --minutes {args.minutes} --rate {args.rate}`",
         "",
-        "| chat requests answered | 5xx | statuses | voice turns | voice failures | decision rows | requests + voice "
-        "turns | RSS after 1 min | RSS at end | growth | exit status after SIGTERM |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| {log.chat_answered} | {server_errors} | {dict(log.statuses)} | {log.voice_turns} "
-        f"| {len(log.voice_failures)} {dict(Counter(log.voice_failures)) or ''} | {rows} "
-        f"| {log.chat_answered + log.voice_turns} | {after_warmup:.0f} MB | {end:.0f} MB "
+        "| chat requests answered | 5xx | statuses | voice responses (barge-in cancelled) | voice failures "
+        "| decisions named by responses | decision rows | named but missing | RSS after 1 min | RSS at end | growth "
+        "| exit status after SIGTERM |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {log.chat_answered} | {server_errors} | {dict(log.statuses)} | {log.voice_turns} ({log.voice_cancelled}) "
+        f"| {len(log.voice_failures)} {dict(Counter(log.voice_failures)) or ''} | {len(log.decision_ids)} "
+        f"| {len(rows)} | {len(log.decision_ids - rows)} | {after_warmup:.0f} MB | {end:.0f} MB "
         f"| {end - after_warmup:+.0f} MB | {exit_status} |",
         "",
         "| minute | chat answered | p50 ms | p99 ms |",
@@ -217,7 +229,7 @@ def _table(log: SoakLog, rows: int, exit_status: int | None, args: argparse.Name
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=8.0, help="soak length after start-up (at most 9)")
-    parser.add_argument("--rate", type=float, default=0.4, help="chat requests per second (default 0.4)")
+    parser.add_argument("--rate", type=float, default=0.2, help="chat requests per second (default 0.2)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     args.minutes = min(args.minutes, 9.0)
@@ -236,7 +248,7 @@ def main() -> int:
                 os.kill(process.pid, signal.SIGTERM)
             exit_status = process.wait(120)
         with sqlite3.connect(workdir / "decisions.db") as db:
-            rows = int(db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
+            rows = {str(row[0]) for row in db.execute("SELECT id FROM decisions")}
     table = _table(soak, rows, exit_status, args)
     print(table)
     if not args.no_save:
@@ -245,7 +257,7 @@ def main() -> int:
         with RESULTS.open("a") as results_file:
             results_file.write(table + "\n")
     server_errors = sum(n for s, n in soak.statuses.items() if s.startswith("5"))
-    return 0 if server_errors == 0 and rows == soak.chat_answered + soak.voice_turns and exit_status == 0 else 1
+    return 0 if server_errors == 0 and not soak.decision_ids - rows and exit_status == 0 else 1
 
 
 if __name__ == "__main__":
