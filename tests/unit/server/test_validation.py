@@ -137,3 +137,11 @@ def test_bad_constraints(routing: Any, fragment: str | None) -> None:
         return
     with pytest.raises(InvalidRequestError, match=fragment):
         parse_constraints("auto", routing, {}, Mode.BALANCED)
+
+
+def test_a_bad_header_is_refused_even_when_the_body_overrides_it() -> None:
+    """Fuzzer finding: `x-voxgate-require: j.lVdI~gb` passed unchecked behind `routing.require` in the body."""
+    with pytest.raises(InvalidRequestError, match="x-voxgate-require"):
+        parse_constraints("auto", {"require": ["tools"]}, {"x-voxgate-require": "j.lVdI~gb"}, Mode.BALANCED)
+    with pytest.raises(InvalidRequestError, match="routing.mode"):
+        parse_constraints("auto", {"mode": "cost"}, {"x-voxgate-mode": "turbo"}, Mode.BALANCED)
