@@ -143,5 +143,5 @@ def test_a_bad_header_is_refused_even_when_the_body_overrides_it() -> None:
     """Fuzzer finding: `x-voxgate-require: j.lVdI~gb` passed unchecked behind `routing.require` in the body."""
     with pytest.raises(InvalidRequestError, match="x-voxgate-require"):
         parse_constraints("auto", {"require": ["tools"]}, {"x-voxgate-require": "j.lVdI~gb"}, Mode.BALANCED)
-    with pytest.raises(InvalidRequestError, match="routing.mode"):
+    with pytest.raises(InvalidRequestError, match=r"routing\.mode"):
         parse_constraints("auto", {"mode": "cost"}, {"x-voxgate-mode": "turbo"}, Mode.BALANCED)
