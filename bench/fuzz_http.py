@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 
-from bench.processes import free_port, start, stop, wait_ready
 from tests.fake_upstream import serve_in_thread
 from tests.support.http_fuzz import fuzz_catalog, fuzz_http
+from tests.support.processes import free_port, start_process, stop_process, wait_http_ok
 
 RESULTS = Path(__file__).parent / "results" / "fuzz_http.md"
 
@@ -100,16 +100,16 @@ def main() -> int:
         env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
         command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--config",
                    str(workdir / "voxgate.yaml"), "--log-level", "warning"]
-        process = start(command, workdir / "voxgate.log", env)
+        process = start_process(command, workdir / "voxgate.log", env)
         base_url = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(f"{base_url}/readyz", process, workdir / "voxgate.log")
+            wait_http_ok(f"{base_url}/readyz", process, workdir / "voxgate.log")
             jobs = [(base_url, args.cases // args.workers, 100_003 * index) for index in range(args.workers)]
             with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
                 results = pool.map(_worker, jobs)
             health = _health(base_url, process)
         finally:
-            stop(process)
+            stop_process(process)
     table = _table(results, health, args)
     print(table)
     if not args.no_save:

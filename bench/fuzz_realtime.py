@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench.processes import free_port, start, stop, wait_ready
 from tests.fake_upstream import serve_in_thread
 from tests.support.http_fuzz import fuzz_catalog
+from tests.support.processes import free_port, start_process, stop_process, wait_http_ok
 from tests.support.realtime_fuzz import RealtimeFuzzReport, fuzz_realtime, server_log_problems
 
 RESULTS = Path(__file__).parent / "results" / "fuzz_realtime.md"
@@ -75,11 +75,11 @@ def main() -> int:
         env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
         command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--config",
                    str(workdir / "voxgate.yaml")]
-        process = start(command, workdir / "voxgate.log", env)
+        process = start_process(command, workdir / "voxgate.log", env)
         base_url = f"http://127.0.0.1:{port}"
         url = f"ws://127.0.0.1:{port}/v1/realtime"
         try:
-            wait_ready(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=300)
+            wait_http_ok(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=300)
             report = fuzz_realtime(url, args.frames, args.seed)
             alive = process.poll() is None
             health: dict[str, object] = {
@@ -88,7 +88,7 @@ def main() -> int:
                 "fresh_session": asyncio.run(_fresh_session_opens(url)) if alive else False,
             }
         finally:
-            stop(process)
+            stop_process(process)
         health["log_problems"] = len(server_log_problems((workdir / "voxgate.log").read_text(errors="replace")))
     table = _table(report, health, args.frames)
     print(table)

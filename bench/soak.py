@@ -39,7 +39,7 @@ import httpx
 import numpy as np
 from websockets.asyncio.client import connect
 
-from bench.processes import free_port, start, wait_ready
+from tests.support.processes import free_port, start_process, wait_http_ok
 
 RESULTS = Path(__file__).parent / "results" / "soak.md"
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -237,11 +237,11 @@ def main() -> int:
         workdir = Path(tmp)
         port = free_port()
         env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
-        process = start([sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--log-level", "warning"],
-                        workdir / "voxgate.log", env)
+        command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--log-level", "warning"]
+        process = start_process(command, workdir / "voxgate.log", env)
         base_url = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=600)
+            wait_http_ok(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=600)
             soak = asyncio.run(_soak(base_url, process.pid, args.minutes, args.rate))
         finally:
             if process.poll() is None:

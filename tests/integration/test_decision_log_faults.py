@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.fake_upstream import serve_in_thread
-from tests.integration.conftest import RunningProcess, start_voxgate, stop_process
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
 
 pytestmark = pytest.mark.integration
 MAX_PENDING = 40

@@ -19,8 +19,8 @@ import pytest
 import schemathesis
 
 from tests.fake_upstream import serve_in_thread
-from tests.integration.conftest import RunningProcess, start_voxgate, stop_process
 from tests.support.http_fuzz import fuzz_catalog, fuzz_http
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
 
 pytestmark = pytest.mark.integration
 CI_CASES = int(os.environ.get("VOXGATE_FUZZ_HTTP_CASES", "300"))

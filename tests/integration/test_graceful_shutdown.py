@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.fake_upstream import RunningFakeUpstream, serve_in_thread
-from tests.integration.conftest import RunningProcess, start_voxgate, stop_process
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
 
 pytestmark = pytest.mark.integration
 DRAIN_TIMEOUT_S = 5.0

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningProcess
+from tests.support.processes import RunningProcess
 
 pytestmark = pytest.mark.integration
 VICTIM = "smollm2-135m"

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from tests.fake_upstream import RunningFakeUpstream, serve_in_thread
-from tests.integration.conftest import RunningProcess, start_voxgate, stop_process
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
 
 pytestmark = pytest.mark.integration
 COOLDOWN_S = 10.0

@@ -20,8 +20,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.fake_upstream import serve_in_thread
-from tests.integration.conftest import RunningProcess, start_voxgate, stop_process
 from tests.support.http_fuzz import fuzz_catalog
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.realtime_fuzz import fuzz_realtime, server_log_problems
 
 pytestmark = pytest.mark.integration
