@@ -228,7 +228,7 @@ def _detect_tool_needs(body: JSONObject, needs: set[Capability]) -> None:
         function = choice.get("function")
         name = function.get("name") if choice.get("type") == "function" and isinstance(function, dict) else None
         declared = {t["function"]["name"] for t in tools}
-        if name not in declared:
+        if not isinstance(name, str) or name not in declared:  # a dict here was a 500 (schemathesis)
             raise InvalidRequestError(
                 f"`tool_choice` names function {name!r}, which is not in `tools` ({sorted(declared)}).",
                 param="tool_choice", code="unknown_tool",

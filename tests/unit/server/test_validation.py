@@ -66,6 +66,9 @@ def test_an_image_alone_is_content() -> None:
         (_body(tools=[{"type": "function", "function": {"name": "f"}}],
                tool_choice={"type": "function", "function": {"name": "g"}}), "tool_choice"),
         (_body(tools=[{"type": "function", "function": {"name": "f"}}], tool_choice="sometimes"), "tool_choice"),
+        # schemathesis: a function name that is an object made a set lookup raise TypeError (500)
+        (_body(tools=[{"type": "function", "function": {"name": "f"}}],
+               tool_choice={"type": "function", "function": {"name": {"x": 1}}}), "tool_choice"),
         (_body(response_format={"type": "xml"}), "response_format"),
     ],
 )
