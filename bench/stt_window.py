@@ -16,22 +16,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import re
 import statistics
 import sys
 import time
-import wave
-from pathlib import Path
 
+from tests.support.speech_corpus import LibriVoxMissing, load_librivox
 from voxgate.config import default_cache_dir
 from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.audio.resample import resample
 from voxgate.voice.engines.piper_tts import PiperTTS
-from voxgate.voice.engines.wer import word_error_rate
+from voxgate.voice.engines.wer import corpus_word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
 
-LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
-_LINE = re.compile(r"<s> (?P<text>.*) </s> \((?P<clip>[^)]+)\)")
 SENTENCES = [
     "Yes.",
     "What time is it?",
@@ -61,15 +57,10 @@ class Turn:
 
 
 def librivox_turns() -> list[Turn]:
-    transcription = LIBRIVOX_DIR / "transcription"
-    if not transcription.is_file():
-        sys.exit("needs Debian's pocketsphinx-testdata: apt-get install -y pocketsphinx-testdata")
-    turns = []
-    for line in transcription.read_text(encoding="utf-8").splitlines():
-        if match := _LINE.match(line):
-            with wave.open(str(LIBRIVOX_DIR / f"{match['clip']}.wav"), "rb") as wav:
-                turns.append(Turn("librivox", wav.readframes(wav.getnframes()), match["text"]))
-    return turns
+    try:
+        return [Turn("librivox", clip.pcm16, clip.transcript) for clip in load_librivox()]
+    except LibriVoxMissing as exc:
+        sys.exit(str(exc))
 
 
 async def piper_turns() -> list[Turn]:
@@ -86,7 +77,7 @@ async def piper_turns() -> list[Turn]:
 @dataclasses.dataclass
 class Tally:
     times_s: list[float] = dataclasses.field(default_factory=list)
-    errors: dict[str, float] = dataclasses.field(default_factory=dict)  # per turn, last round wins
+    hypotheses: dict[int, str] = dataclasses.field(default_factory=dict)  # per turn, last round wins
     fallbacks: int = 0
 
 
@@ -118,15 +109,14 @@ async def measure(model: WhisperModelName, turns: list[Turn], rounds: int) -> di
                 started_s = time.perf_counter()
                 text = (await stt.transcribe(turn.pcm16)).text
                 tallies[window].times_s.append(time.perf_counter() - started_s)
-                tallies[window].errors[f"{index}"] = word_error_rate(turn.reference, text)
+                tallies[window].hypotheses[index] = text
     for stt in engines.values():
         stt.close()
     return tallies
 
 
 def corpus_wer(turns: list[Turn], tally: Tally, source: str) -> float:
-    pairs = [(len(t.reference.split()), tally.errors[f"{i}"]) for i, t in enumerate(turns) if t.source == source]
-    return sum(n * e for n, e in pairs) / sum(n for n, _ in pairs)
+    return corpus_word_error_rate((t.reference, tally.hypotheses[i]) for i, t in enumerate(turns) if t.source == source)
 
 
 def table(results: dict[str, dict[str, Tally]], turns: list[Turn], rounds: int) -> str:

@@ -34,29 +34,25 @@ import signal
 import statistics
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
+from tests.support.speech_corpus import LibriVoxMissing, load_librivox
 from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.audio.resample import resample
 from voxgate.voice.realtime.client import TalkOptions, TalkResult, talk_once
 
-LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
 SILENCE_WINDOW_S = 0.5
 KEEP_UP_MARGIN_S = 0.3
 
 
 def load_clips() -> list[bytes]:
-    """The LibriVox clips as 24 kHz PCM16."""
-    clips = []
-    for path in sorted(LIBRIVOX_DIR.glob("*.wav")):
-        with wave.open(str(path), "rb") as wav:
-            pcm16 = wav.readframes(wav.getnframes())
-        clips.append(float_to_pcm16(resample(pcm16_to_float(pcm16), 16_000, 24_000)))
-    if not clips:
-        sys.exit("needs Debian's pocketsphinx-testdata: apt-get install -y pocketsphinx-testdata")
-    return clips
+    """The LibriVox clips as 24 kHz PCM16, in name order."""
+    try:
+        clips = sorted(load_librivox(), key=lambda clip: clip.name)
+    except LibriVoxMissing as exc:
+        sys.exit(str(exc))
+    return [float_to_pcm16(resample(pcm16_to_float(clip.pcm16), 16_000, 24_000)) for clip in clips]
 
 
 def start_server(stt: str, window: str, workdir: Path) -> RunningProcess:

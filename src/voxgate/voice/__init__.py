@@ -3,7 +3,7 @@
 voice/audio/       samples and formats, no models
     codecs          PCM16 <-> float32, G.711 μ-law / A-law
     resample        streaming polyphase resampler (24k/8k <-> 16k, Piper's 22.05k -> 24k/8k)
-    formats         AudioFormat: pcm16 (24 kHz), g711_ulaw, g711_alaw (8 kHz)
+    formats         AudioFormat: pcm16 (24 kHz), g711_ulaw, g711_alaw (8 kHz); to and from PCM16
 
 voice/engines/     the speech engines behind small protocols, and what they need
     protocols       VoiceActivityDetector, SpeechToText, TextToSpeech; Transcript
@@ -16,22 +16,24 @@ voice/engines/     the speech engines behind small protocols, and what they need
     bundled_weights locate bundled speech models; assemble the split Whisper base model
     engine_set      VoiceEngines: the speech engines a process loads once and shares
     testing         EnergyVAD, ScriptedSTT, ToneTTS: instant engines for tests
-    wer             word_error_rate
+    wer             word_error_rate, corpus_word_error_rate
 
-voice/realtime/    the realtime session (OpenAI Realtime protocol, GA and beta shapes)
+voice/realtime/    the realtime session (OpenAI Realtime protocol, GA and beta shapes); no import cycles
     protocol        client event parsing and validation, server event names, error events
     session_config  SessionConfig from `session.update`, rendered back for session.created/updated
     turns           the pure turn state machine: events in, (state, actions) out
     end_of_turn     semantic_vad: does a transcript sound finished
     input_audio     decode -> 16 kHz -> VAD -> the input buffer a commit takes
+    speculation     the speculative transcript of the user's current pause
     conversation    items, truncation, chat messages for the router
+    item_log        ItemLog: the conversation and every event announcing its items (conversation.item.*)
+    response_create `response.create` parsed without a session; the ReplyRequest it makes
     reply           ReplySource protocol (the server implements it with the router), a scripted fake
     sentences       SentenceChunker, SpeechChunker: LLM text deltas -> pieces for streaming TTS
     response        ResponseRunner: reply stream -> sentences -> TTS -> audio deltas
+    idle_timeout    turn_detection.idle_timeout_ms: IdleWatch and the prompt a silent user gets
+    client_events   one handler per client event type, typed against SessionControl (declared there)
     session         RealtimeSession: the task group, the turn machine's actions, limits
-    session_events  one handler per client event type
-    idle_timeout    turn_detection.idle_timeout_ms
-    out_of_band     response.create with its own input or `conversation: "none"`
     client          talk_once: speak a recording to a realtime server (`voxgate talk`, the benchmark)
 
 Engine modules import their heavy third-party packages only when a model is loaded.

@@ -1,6 +1,7 @@
 """Word error rate, for tests and benchmarks of speech recognition.
 
     word_error_rate(reference, hypothesis) = (substitutions + deletions + insertions) / len(reference words)
+    corpus_word_error_rate(pairs)          = all the pairs' edits / all their reference words
 
 Both sides are normalised first: lower case, hyphens split words ("cold-hearted" -> "cold hearted"),
 other punctuation dropped, a few spoken forms unified ("mr" -> "mister").
@@ -9,6 +10,7 @@ other punctuation dropped, a few spoken forms unified ("mr" -> "mister").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _SPOKEN_FORMS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "ok": "okay"}
 _NOT_WORD = re.compile(r"[^\w\s']")
@@ -24,9 +26,21 @@ def normalize_words(text: str) -> list[str]:
 def word_error_rate(reference: str, hypothesis: str) -> float:
     """Word-level edit distance over the reference length (1.0 per extra word if the reference is empty)."""
     ref = normalize_words(reference)
-    hyp = normalize_words(hypothesis)
-    if not ref:
-        return float(len(hyp))
+    edits = _edit_distance(ref, normalize_words(hypothesis))
+    return edits / len(ref) if ref else float(edits)
+
+
+def corpus_word_error_rate(pairs: Iterable[tuple[str, str]]) -> float:
+    """WER over a corpus of (reference, hypothesis) pairs: long references weigh more than short ones."""
+    edits = words = 0
+    for reference, hypothesis in pairs:
+        ref = normalize_words(reference)
+        edits += _edit_distance(ref, normalize_words(hypothesis))
+        words += len(ref)
+    return edits / words if words else float(edits)
+
+
+def _edit_distance(ref: list[str], hyp: list[str]) -> int:
     previous = list(range(len(hyp) + 1))
     for i, ref_word in enumerate(ref, 1):
         current = [i] + [0] * len(hyp)
@@ -34,4 +48,4 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
             substitution = previous[j - 1] + (ref_word != hyp_word)
             current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
         previous = current
-    return previous[-1] / len(ref)
+    return previous[-1]

@@ -11,20 +11,18 @@ time gets the timeout after `idle_timeout_ms` of wall time; a client that sends 
 The timer starts when the last response's audio has finished playing, estimated as the response's
 end plus the part of its audio that real-time playback had not reached yet.
 
-When it fires (`fire_idle_timeout`), as OpenAI documents: `input_audio_buffer.timeout_triggered`
-{audio_start_ms, audio_end_ms, item_id}, the silent buffer is committed as an `input_audio` item
-(`input_audio_buffer.committed`, not transcribed: VAD heard no speech), and a response is created
-that asks the user to carry on (unless `create_response` is false). Only `server_vad` has it.
+When it expires the session feeds `turns.IdleTimedOut` to the turn state machine, which decides
+(only `server_vad` has it, and only while the floor is free): the session then does as OpenAI
+documents, `input_audio_buffer.timeout_triggered` {audio_start_ms, audio_end_ms, item_id}, the
+silent buffer committed as an `input_audio` item (`input_audio_buffer.committed`, not transcribed:
+VAD heard no speech), and, unless `create_response` is false, a response with `idle_prompt`'s
+instructions that asks the user to carry on.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from voxgate.voice.realtime.turns import ResponseRequested, TurnPhase
-
-if TYPE_CHECKING:
-    from voxgate.voice.realtime.session import RealtimeSession
+from voxgate.voice.realtime.response_create import ResponseCreate
+from voxgate.voice.realtime.session_config import SessionConfig
 
 IDLE_PROMPT = ("The user has said nothing for {seconds:g} seconds. In one short sentence, ask whether they are "
                "still there or would like to continue.")
@@ -61,29 +59,8 @@ def playback_end_ms(input_clock_ms: int, audio_ms: float, first_audio_s: float |
     return input_clock_ms + round(unplayed_ms)
 
 
-def fire_idle_timeout(session: RealtimeSession) -> None:
-    """After an append: if the user has been silent for `idle_timeout_ms`, commit the silence and prompt them."""
-    detection = session.config.turn_detection
-    if detection is None or detection.kind != "server_vad" or session.state.phase is not TurnPhase.LISTENING:
-        return
-    span = session.idle.expired(session.input.clock_ms, detection.idle_timeout_ms)
-    if span is None:
-        return
-    session.idle.disarm()
-    item_id, session.next_user_item_id = session.next_user_item_id, session.ids.new("item")
-    session.emit({"type": "input_audio_buffer.timeout_triggered", "audio_start_ms": span[0],
-                  "audio_end_ms": span[1], "item_id": item_id})
-    session.input.clear()
-    item = {"id": item_id, "object": "realtime.item", "type": "message", "status": "completed", "role": "user",
-            "content": [{"type": "input_audio", "transcript": None}]}
-    previous = session.conversation.last_id()
-    session.conversation.add(item)
-    session.emit({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
-    session.emit({"type": session.names.item_created, "previous_item_id": previous, "item": item})
-    if not session.names.beta:
-        session.emit({"type": "conversation.item.done", "item": item})
-    if detection.create_response:
-        prompt = IDLE_PROMPT.format(seconds=(detection.idle_timeout_ms or 0) / 1000)
-        instructions = f"{session.config.instructions}\n\n{prompt}" if session.config.instructions else prompt
-        session.pending_overrides = {"instructions": instructions}
-        session.turn(ResponseRequested())
+def idle_prompt(config: SessionConfig, idle_timeout_ms: int) -> ResponseCreate:
+    """The response that asks a silent user to carry on: the session's instructions plus IDLE_PROMPT."""
+    prompt = IDLE_PROMPT.format(seconds=idle_timeout_ms / 1000)
+    instructions = f"{config.instructions}\n\n{prompt}" if config.instructions else prompt
+    return ResponseCreate(overrides={"instructions": instructions})

@@ -15,24 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from voxgate.core.errors import InvalidRequestError
-from voxgate.voice.audio.codecs import decode_alaw, decode_ulaw, float_to_pcm16, pcm16_samples
-from voxgate.voice.audio.formats import AudioFormat
+from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_samples
+from voxgate.voice.audio.formats import AudioFormat, decode_to_pcm16
 from voxgate.voice.audio.resample import StreamingResampler
 from voxgate.voice.engines.protocols import VoiceActivityDetector
 from voxgate.voice.engines.vad import SpeechDetector, SpeechEvent, SpeechStarted, VadConfig
 
 STT_RATE_HZ = 16_000
 _SAMPLES_PER_MS = STT_RATE_HZ // 1000
-
-
-def decode_to_pcm16(raw: bytes, audio_format: AudioFormat) -> bytes:
-    """Input bytes in `audio_format` to PCM16 at the format's rate; odd PCM16 byte counts are refused."""
-    if audio_format is AudioFormat.PCMU:
-        return decode_ulaw(raw)
-    if audio_format is AudioFormat.PCMA:
-        return decode_alaw(raw)
-    pcm16_samples(raw)  # raises on an odd byte count
-    return raw
 
 
 class InputAudio:

@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from voxgate.core.clock import Clock
 from voxgate.core.errors import BackendError, RequestError
 from voxgate.core.types import JSONObject
-from voxgate.voice.audio.codecs import encode_alaw, encode_ulaw, float_to_pcm16, pcm16_to_float
-from voxgate.voice.audio.formats import AudioFormat
+from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
+from voxgate.voice.audio.formats import AudioFormat, encode_from_pcm16
 from voxgate.voice.audio.resample import StreamingResampler
 from voxgate.voice.engines.protocols import TextToSpeech
-from voxgate.voice.realtime.conversation import Conversation, ConversationItem, SpokenSpan
+from voxgate.voice.realtime.conversation import ConversationItem, SpokenSpan
+from voxgate.voice.realtime.item_log import ItemLog
 from voxgate.voice.realtime.protocol import EventNames, IdFactory, encode_audio, usage_json
 from voxgate.voice.realtime.reply import ReplyFinished, ReplyRequest, ReplyRouted, ReplySource, ReplyText, ReplyToolCall
 from voxgate.voice.realtime.sentences import SpeechChunker
 
+log = logging.getLogger("voxgate.voice")
 Emit = Callable[[JSONObject], None]
 
 
@@ -50,7 +53,6 @@ class ResponseOptions:
     voice: str
     metadata: JSONObject = field(default_factory=dict)
     piece_ms: int = 200
-    in_conversation: bool = True  # False: an out-of-band response, its items stay out of the conversation
 
 
 @dataclass
@@ -58,7 +60,7 @@ class ResponseContext:
     emit: Emit
     ids: IdFactory
     names: EventNames
-    conversation: Conversation
+    items: ItemLog  # the session's, or an out-of-band response's private log
     replies: ReplySource
     tts: TextToSpeech
     clock: Clock
@@ -137,7 +139,7 @@ class ResponseRunner:
         body: JSONObject = {
             "id": self.response_id, "object": "realtime.response", "status": self.status,
             "status_details": self._status_details(), "output": self._output, "metadata": metadata or None,
-            "conversation_id": "conv_default" if self._options.in_conversation else None,
+            "conversation_id": "conv_default" if self._ctx.items.in_conversation else None,
             "usage": usage_json(*self._usage, audio_tokens=int(self._audio_ms / 50)) if self._finished else None,
         }
         modalities = ["audio"] if self._options.speaks else ["text"]
@@ -213,14 +215,8 @@ class ResponseRunner:
         return self._message
 
     def _add_item(self, item: JSONObject) -> ConversationItem:
-        previous = self._ctx.conversation.last_id()
-        entry = self._ctx.conversation.add(item)
         self._output.append(item)
-        self._ctx.emit({"type": "response.output_item.added", "response_id": self.response_id,
-                        "output_index": len(self._output) - 1, "item": item})
-        if self._options.in_conversation:
-            self._ctx.emit({"type": self._ctx.names.item_created, "previous_item_id": previous, "item": item})
-        return entry
+        return self._ctx.items.add_output(item, self.response_id, len(self._output) - 1)
 
     def _on_tool_call(self, piece: ReplyToolCall) -> None:
         self._mark_first_token()
@@ -242,10 +238,7 @@ class ResponseRunner:
             self._ctx.emit({"type": "response.function_call_arguments.done", "response_id": self.response_id,
                             "item_id": item["id"], "output_index": output_index, "call_id": item["call_id"],
                             "name": item["name"], "arguments": item["arguments"]})
-        self._ctx.emit({"type": "response.output_item.done", "response_id": self.response_id,
-                        "output_index": output_index, "item": item})
-        if not self._ctx.names.beta and self._options.in_conversation:
-            self._ctx.emit({"type": "conversation.item.done", "item": item})
+        self._ctx.items.finish_output(item, self.response_id, output_index)
 
     def _close_message(self, status: str) -> None:
         if self._message is None:
@@ -290,9 +283,10 @@ class ResponseRunner:
         for start in range(0, len(pcm16), piece_bytes):
             piece = pcm16[start : start + piece_bytes]
             self._audio_ms += len(piece) / 2 / rate_hz * 1000
+            encoded = encode_from_pcm16(piece, self._options.output_format)
             self._ctx.emit({"type": self._ctx.names.audio_delta, "response_id": self.response_id,
                             "item_id": self._message.id, "output_index": self._output.index(self._message.item),
-                            "content_index": 0, "delta": encode_audio(_encode(piece, self._options.output_format))})
+                            "content_index": 0, "delta": encode_audio(encoded)})
             if self._ctx.times.first_audio_s is None:
                 self._ctx.times.first_audio_s = self._ctx.clock.monotonic_s()
                 self._ctx.on_first_audio()
@@ -301,10 +295,21 @@ class ResponseRunner:
     def audio_ms(self) -> float:
         return self._audio_ms
 
+    def metrics_event(self, times: TurnTimes) -> JSONObject:
+        """`voxgate.turn.metrics`: the finished turn's stage latencies (also logged, without content)."""
+        start = times.speech_stopped_s or times.response_started_s
 
-def _encode(pcm16: bytes, audio_format: AudioFormat) -> bytes:
-    if audio_format is AudioFormat.PCMU:
-        return encode_ulaw(pcm16)
-    if audio_format is AudioFormat.PCMA:
-        return encode_alaw(pcm16)
-    return pcm16
+        def since(mark: float | None, origin: float | None) -> float | None:
+            return None if mark is None or origin is None else round((mark - origin) * 1000, 1)
+
+        latency = {
+            "transcription_ms": since(times.transcript_ready_s, times.speech_stopped_s),
+            "first_token_ms": since(times.first_token_s, times.transcript_ready_s or times.response_started_s),
+            "first_sentence_ms": since(times.first_sentence_s, times.first_token_s),
+            "first_audio_ms": since(times.first_audio_s, times.first_token_s),
+            "total_ms": since(times.first_audio_s or times.first_token_s, start),
+        }
+        log.info("voice turn %s status=%s model=%s latency=%s", self.response_id, self.status, self.model, latency)
+        return {"type": "voxgate.turn.metrics", "response_id": self.response_id, "status": self.status,
+                "decision_id": self.decision_id, "model": self.model, "latency": latency,
+                "audio_ms": round(self._audio_ms, 1)}

@@ -11,10 +11,13 @@ Before any `session.update` the session runs on OpenAI's defaults (`SessionConfi
 Tasks (all in one TaskGroup, so nothing outlives the session): the client reader, the sender
 (draining a bounded queue: a client that stops reading fills it and the session ends with
 SlowClientError instead of buffering without bound), one task per transcription, at most one
-response task, and a supervisor that enforces the maximum session length.
+response task in the conversation (out-of-band ones beside it), and a supervisor that enforces
+the maximum session length.
 
-The turn state machine (`realtime.turns.advance`) decides; this module carries out its actions.
-Client-event handling lives in `realtime.session_events`; `idle_timeout_ms` in `realtime.idle_timeout`.
+Who owns what: the turn state machine (`turns.advance`) decides; this class carries out its
+actions and owns the input audio, the pause's `speculation.Speculation`, the idle watch and the responses.
+The conversation and its events belong to `item_log.ItemLog`; client events are parsed and
+dispatched by `client_events`, which sees the session only through its `SessionControl` protocol.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voxgate.core.clock import Clock, SystemClock
@@ -31,24 +34,31 @@ from voxgate.core.errors import ServerShuttingDownError, SessionEndedError, Sess
 from voxgate.core.types import JSONObject
 from voxgate.voice.engines.engine_set import VoiceEngines
 from voxgate.voice.engines.protocols import Transcript
-from voxgate.voice.engines.vad import SpeechEvent, VadConfig
+from voxgate.voice.engines.vad import SpeechEvent, SpeechStarted
+from voxgate.voice.realtime.client_events import handle_frame
 from voxgate.voice.realtime.conversation import Conversation
-from voxgate.voice.realtime.end_of_turn import SPECULATE_AFTER_MS as SEMANTIC_SPECULATE_AFTER_MS
-from voxgate.voice.realtime.end_of_turn import looks_finished
-from voxgate.voice.realtime.idle_timeout import IdleWatch, playback_end_ms
+from voxgate.voice.realtime.idle_timeout import IdleWatch, idle_prompt, playback_end_ms
 from voxgate.voice.realtime.input_audio import InputAudio
-from voxgate.voice.realtime.protocol import EventNames, IdFactory, error_event
-from voxgate.voice.realtime.reply import ReplyRequest, ReplySource
+from voxgate.voice.realtime.item_log import ItemLog
+from voxgate.voice.realtime.protocol import EventNames, IdFactory, ProtocolViolation, error_event
+from voxgate.voice.realtime.reply import ReplySource
 from voxgate.voice.realtime.response import ResponseContext, ResponseOptions, ResponseRunner, TurnTimes
-from voxgate.voice.realtime.session_config import SessionConfig, TurnDetection, render_session
-from voxgate.voice.realtime.session_events import handle_frame, on_speech
+from voxgate.voice.realtime.response_create import ResponseCreate, reply_request_for
+from voxgate.voice.realtime.session_config import SessionConfig, render_session, vad_config_of
+from voxgate.voice.realtime.speculation import Speculation
 from voxgate.voice.realtime.turns import (
+    BufferCleared,
+    BufferCommitted,
+    CancelRequested,
     CancelResponse,
     CommitBuffer,
+    CommitSilence,
     FirstAudioSent,
+    IdleTimedOut,
     RejectRequest,
     ResponseCancelled,
     ResponseDone,
+    ResponseRequested,
     StartResponse,
     TranscriptReady,
     TurnEvent,
@@ -59,8 +69,7 @@ from voxgate.voice.realtime.turns import (
 
 log = logging.getLogger("voxgate.voice")
 _END_OF_EVENTS = "end of events"  # compared by identity: the send loop's last item when draining
-SPECULATE_AFTER_MS = 200
-_NOT_CONFIG = ("metadata", "input", "conversation")  # response.create fields that are not session config
+MIN_COMMIT_MS = 100
 
 
 @dataclass(frozen=True)
@@ -80,29 +89,6 @@ class RealtimeTransport(Protocol):
     async def send(self, text: str) -> None: ...
 
 
-def vad_config_of(turn_detection: TurnDetection | None) -> VadConfig | None:
-    if turn_detection is None:
-        return None
-    return VadConfig(threshold=turn_detection.threshold, prefix_padding_ms=turn_detection.prefix_padding_ms,
-                     silence_duration_ms=turn_detection.silence_duration_ms)
-
-
-def policy_of(turn_detection: TurnDetection | None) -> TurnPolicy:
-    if turn_detection is None:
-        return TurnPolicy(server_vad=False, create_response=False, interrupt_response=False)
-    return TurnPolicy(True, turn_detection.create_response, turn_detection.interrupt_response)
-
-
-def _chat_tools(config: SessionConfig) -> tuple[list[JSONObject], Any]:
-    tools = [{"type": "function", "function": {k: v for k, v in t.items() if k in ("name", "description",
-                                                                                   "parameters")}}
-             for t in config.tools]
-    choice = config.tool_choice
-    if isinstance(choice, dict) and choice.get("type") == "function" and "name" in choice:
-        choice = {"type": "function", "function": {"name": choice["name"]}}
-    return tools, choice if tools else None
-
-
 class RealtimeSession:
     def __init__(self, engines: VoiceEngines, replies: ReplySource, limits: SessionLimits, *, beta: bool,
                  clock: Clock | None = None, on_turn_metrics: Callable[[JSONObject], None] | None = None,
@@ -117,22 +103,22 @@ class RealtimeSession:
         self.ids = IdFactory()
         self.session_id = self.ids.new("sess")
         self.config = SessionConfig()
-        self.conversation = Conversation()
+        self.items = ItemLog(Conversation(), self.emit, self.names, self.ids)
         self.input = InputAudio(self.config.input_format, engines.new_vad(), vad_config_of(self.config.turn_detection),
                                 max_buffered_s=limits.max_buffered_audio_s)
+        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn)
+        self.speculation.configure(self.config.turn_detection)
         self.state = TurnState()
-        self.policy = policy_of(self.config.turn_detection)
+        self.policy = TurnPolicy.for_detection(self.config.turn_detection)
         self.next_user_item_id = self.ids.new("item")
         self.times = TurnTimes()
         self.idle = IdleWatch()
-        self.pending_overrides: JSONObject = {}
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=limits.send_queue_events)
         self._stop = asyncio.Event()
         self._stop_error: SessionEndedError | None = None
         self._tasks: asyncio.TaskGroup | None = None
         self._response: tuple[ResponseRunner, asyncio.Task[None]] | None = None
         self._cancelling: ResponseRunner | None = None
-        self._speculation: asyncio.Task[Transcript] | None = None
         self._shutdown = shutdown
         self._draining = False
         self._transcribing = 0
@@ -217,13 +203,54 @@ class RealtimeSession:
         assert self._tasks is not None, "the session is not running"
         return self._tasks.create_task(coroutine)
 
-    # --- configuration ---------------------------------------------------------------------
+    # --- what client events ask (client_events.SessionControl) -------------------------------
 
-    def configure(self, config: SessionConfig) -> None:
+    @property
+    def max_append_bytes(self) -> int:
+        return self.limits.max_append_bytes
+
+    def update_config(self, config: SessionConfig) -> None:
         self.config = config
-        self.policy = policy_of(config.turn_detection)
+        self.policy = TurnPolicy.for_detection(config.turn_detection)
         self.input.reconfigure(config.input_format, vad_config_of(config.turn_detection))
-        self.drop_speculation()
+        self.speculation.configure(config.turn_detection)
+        self.emit({"type": "session.updated", "session": self.render_session()})
+
+    def append_audio(self, audio: bytes, event_id: str | None) -> None:
+        for speech in self.input.append(audio):
+            self._on_speech(speech, event_id)
+        self.speculation.follow()
+        if (stopped := self.speculation.end_of_turn()) is not None:
+            self._on_speech(stopped, event_id)
+        detection = self.config.turn_detection
+        timeout_ms = detection.idle_timeout_ms if detection is not None else None
+        if (span := self.idle.expired(self.input.clock_ms, timeout_ms)) is not None:
+            self.turn(IdleTimedOut(*span, idle_prompt(self.config, timeout_ms or 0)))
+
+    def commit_audio(self, event_id: str | None) -> None:
+        if self.input.buffered_ms < MIN_COMMIT_MS:
+            raise ProtocolViolation(
+                f"buffer too small: expected at least {MIN_COMMIT_MS} ms of audio, have {self.input.buffered_ms} ms.",
+                code="input_audio_buffer_commit_empty", event_id=event_id)
+        self.times.speech_stopped_s = self.clock.monotonic_s()
+        self.idle.disarm()
+        self.turn(BufferCommitted(), event_id)
+        self.commit_buffer()
+
+    def clear_audio(self, event_id: str | None) -> None:
+        self.input.clear()
+        self.speculation.drop()
+        self.turn(BufferCleared(), event_id)
+        self.emit({"type": "input_audio_buffer.cleared"})
+
+    def create_response(self, request: ResponseCreate, event_id: str | None) -> None:
+        if request.out_of_band:
+            self._start_out_of_band(request)
+        else:
+            self.turn(ResponseRequested(request), event_id)
+
+    def cancel_response(self, event_id: str | None) -> None:
+        self.turn(CancelRequested(), event_id)
 
     # --- turns -----------------------------------------------------------------------------
 
@@ -234,123 +261,97 @@ class RealtimeSession:
             match action:
                 case CommitBuffer():
                     self.commit_buffer()
-                case StartResponse() if isinstance(event, TranscriptReady) and self._heard_nothing():
-                    self.turn(ResponseDone())  # server VAD fired on noise: no reply to an empty turn
-                case StartResponse():
-                    self._start_response()
+                case CommitSilence(audio_start_ms=start_ms, audio_end_ms=end_ms):
+                    self._commit_silence(start_ms, end_ms)
+                case StartResponse(request=request):
+                    self._start_response(request)
                 case CancelResponse():
                     self._cancel_response()
                 case RejectRequest(code=code):
-                    self.pending_overrides = {}
                     self.emit_error(code, _REJECTIONS.get(code, code), None, client_event_id)
 
-    def speculate(self) -> None:
-        """Start transcribing once speech has paused for `SPECULATE_AFTER_MS` (semantic_vad: 100 ms);
-        drop it if speech resumes.
+    def _on_speech(self, speech: SpeechEvent, event_id: str | None) -> None:
+        """Tell the client about a speech start or stop and feed it to the turn state machine."""
+        if isinstance(speech, SpeechStarted):
+            self.idle.disarm()
+            self.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,
+                       "item_id": self.next_user_item_id})
+        else:
+            self.times.speech_stopped_s = self.clock.monotonic_s()
+            self.emit({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": speech.audio_end_ms,
+                       "item_id": self.next_user_item_id})
+        self.turn(speech, event_id)
 
-        Server VAD waits `silence_duration_ms` (500 ms by default) before it ends a turn; the
-        transcript is then usually ready already (a pause that is not the end costs one wasted run).
-        With semantic_vad the transcript itself may end the turn (`semantic_end_of_turn`).
-        """
-        silence_ms = self.input.trailing_silence_ms
-        semantic = self.config.turn_detection is not None and self.config.turn_detection.semantic is not None
-        speculate_after_ms = SEMANTIC_SPECULATE_AFTER_MS if semantic else SPECULATE_AFTER_MS
-        if silence_ms >= speculate_after_ms and self._speculation is None:
-            self._speculation = self.spawn(self.engines.stt.transcribe(self.input.peek()))
-            if semantic:  # judge the transcript the moment it is ready, not at the next append
-                self._speculation.add_done_callback(self._on_speculation_done)
-        elif silence_ms == 0:
-            self.drop_speculation()
-
-    def _on_speculation_done(self, task: asyncio.Task[Transcript]) -> None:
-        if self._stop.is_set() or self._tasks is None or task is not self._speculation:
-            return  # dropped, or the session is ending
-        if (stopped := self.semantic_end_of_turn()) is not None:
-            on_speech(self, stopped, None)
-
-    def semantic_end_of_turn(self) -> SpeechEvent | None:
-        """With semantic_vad: end the turn now when the pause's speculative transcript sounds finished."""
-        timings = self.config.turn_detection.semantic if self.config.turn_detection else None
-        speculation = self._speculation
-        if timings is None or speculation is None or not speculation.done() or speculation.cancelled():
-            return None
-        if speculation.exception() is not None or self.input.trailing_silence_ms < timings.finished_silence_ms:
-            return None
-        return self.input.end_speech() if looks_finished(speculation.result().text) else None
-
-    def drop_speculation(self) -> None:
-        if self._speculation is not None:
-            self._speculation.cancel()
-            self._speculation = None
+    def _on_finished_turn(self, stopped: SpeechEvent) -> None:
+        """semantic_vad: the pause's transcript, ready between appends, sounds finished."""
+        if not self._stop.is_set() and self._tasks is not None:
+            self._on_speech(stopped, None)
 
     def commit_buffer(self) -> None:
         """Make the buffered audio a user item and transcribe it in the background."""
-        speculation, self._speculation = self._speculation, None
+        speculation = self.speculation.take()
         audio = self.input.take()
-        item_id, self.next_user_item_id = self.next_user_item_id, self.ids.new("item")
-        item = {"id": item_id, "object": "realtime.item", "type": "message", "status": "completed",
-                "role": "user", "content": [{"type": "input_audio", "transcript": None}]}
-        previous = self.conversation.last_id()
-        self.conversation.add(item)
-        self.emit({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
-        self.emit({"type": self.names.item_created, "previous_item_id": previous, "item": item})
+        item = self.items.commit_user_audio(self._take_user_item_id(), final=False)
         self._transcribing += 1
         self.spawn(self._transcribe(item, audio, speculation if self.policy.server_vad else None))
+
+    def _commit_silence(self, audio_start_ms: int, audio_end_ms: int) -> None:
+        """The idle timeout fired: commit the silence as a user item nobody needs to transcribe."""
+        self.idle.disarm()
+        item_id = self._take_user_item_id()
+        self.emit({"type": "input_audio_buffer.timeout_triggered", "audio_start_ms": audio_start_ms,
+                   "audio_end_ms": audio_end_ms, "item_id": item_id})
+        self.input.clear()
+        self.items.commit_user_audio(item_id, final=True)
+
+    def _take_user_item_id(self) -> str:
+        item_id, self.next_user_item_id = self.next_user_item_id, self.ids.new("item")
+        return item_id
 
     async def _transcribe(self, item: JSONObject, audio: bytes, speculation: asyncio.Task[Transcript] | None) -> None:
         try:
             transcript = await (speculation or self.engines.stt.transcribe(audio))
         except Exception as exc:
             log.warning("transcription failed: %s", type(exc).__name__)
-            self.emit({"type": "conversation.item.input_audio_transcription.failed", "item_id": item["id"],
-                       "content_index": 0, "error": {"type": "server_error", "code": "transcription_failed",
-                                                     "message": type(exc).__name__, "param": None}})
+            self.items.transcription_failed(item, type(exc).__name__)
         else:
-            item["content"][0]["transcript"] = transcript.text
             self.times.transcript_ready_s = self.clock.monotonic_s()
-            self.emit({"type": "conversation.item.input_audio_transcription.completed", "item_id": item["id"],
-                       "content_index": 0, "transcript": transcript.text,
-                       "usage": {"type": "duration", "seconds": round(transcript.duration_s, 3)}})
-            if not self.names.beta:
-                self.emit({"type": "conversation.item.done", "item": item})
+            self.items.transcribed(item, transcript.text, transcript.duration_s)
         self._transcribing -= 1
-        self.turn(TranscriptReady())
+        self.turn(TranscriptReady(heard_nothing=self.items.ends_unheard()))
         self._end_if_drained()
 
     # --- responses -------------------------------------------------------------------------
 
-    def _heard_nothing(self) -> bool:
-        items = self.conversation.items
-        last = items[-1].item if items else {}
-        content = last.get("content") or [{}]
-        return last.get("role") == "user" and content[0].get("type") == "input_audio" and not content[0].get(
-            "transcript")
-
-    def new_runner(self, overrides: JSONObject, history: Conversation, output: Conversation, times: TurnTimes,
-                   on_first_audio: Callable[[], None]) -> ResponseRunner:
-        """A response over `history`'s messages, its items added to `output` (only when that is the
-        session's conversation do `conversation.item.*` events go out), on the session's config
-        with `response.create`'s overrides."""
-        config = replace(self.config, **{k: v for k, v in overrides.items() if k not in _NOT_CONFIG})
-        tools, tool_choice = _chat_tools(config)
-        request = ReplyRequest(
-            messages=history.to_messages(config.instructions), tools=tools, tool_choice=tool_choice,
-            max_tokens=config.max_output_tokens or self.limits.max_output_tokens, temperature=config.temperature,
-            session_id=self.session_id)
+    def _new_runner(self, request: ResponseCreate, history: Conversation, items: ItemLog, times: TurnTimes,
+                    on_first_audio: Callable[[], None]) -> ResponseRunner:
+        """A response over `history`'s messages, its items added to `items`, on the session's config
+        with the request's overrides."""
+        config = request.applied_to(self.config)
+        reply = reply_request_for(config, history, default_max_tokens=self.limits.max_output_tokens,
+                                  session_id=self.session_id)
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
-                                  metadata=dict(overrides.get("metadata") or {}),
-                                  in_conversation=output is self.conversation)
-        context = ResponseContext(self.emit, self.ids, self.names, output, self.replies, self.engines.tts,
+                                  metadata=dict(request.metadata))
+        context = ResponseContext(self.emit, self.ids, self.names, items, self.replies, self.engines.tts,
                                   self.clock, times, on_first_audio)
-        return ResponseRunner(context, options, request)
+        return ResponseRunner(context, options, reply)
 
-    def _start_response(self) -> None:
-        overrides, self.pending_overrides = self.pending_overrides, {}
-        history = Conversation.of(overrides["input"]) if "input" in overrides else self.conversation
+    def _start_response(self, request: ResponseCreate) -> None:
+        history = self.items.conversation if request.input_items is None else Conversation.of(request.input_items)
         times, self.times = self.times, TurnTimes()
         times.response_started_s = self.clock.monotonic_s()
-        runner = self.new_runner(overrides, history, self.conversation, times, lambda: self.turn(FirstAudioSent()))
+        runner = self._new_runner(request, history, self.items, times, lambda: self.turn(FirstAudioSent()))
         self._response = (runner, self.spawn(self._run_response(runner, times)))
+
+    def _start_out_of_band(self, request: ResponseCreate) -> None:
+        """A response outside the conversation and its turn-taking (`conversation: "none"`)."""
+        context = request.input_items
+        if context is None:
+            context = [entry.item for entry in self.items.conversation.items]
+        history = Conversation.of(context)  # its own items land here too, never in the session's conversation
+        items = ItemLog.private(history, self.emit, self.names, self.ids)
+        times = TurnTimes(response_started_s=self.clock.monotonic_s())
+        self.spawn(self._new_runner(request, history, items, times, on_first_audio=lambda: None).run())
 
     async def _run_response(self, runner: ResponseRunner, times: TurnTimes) -> None:
         try:
@@ -362,7 +363,7 @@ class RealtimeSession:
         finally:
             if self._response is not None and self._response[0] is runner:
                 self._response = None
-        metrics = self._metrics_event(runner, times)
+        metrics = runner.metrics_event(times)
         if self._extension_events:
             self.emit(metrics)
         if not self.state.user_speaking:
@@ -379,25 +380,6 @@ class RealtimeSession:
         runner, task = self._response
         self._cancelling = runner
         task.cancel()
-
-    def _metrics_event(self, runner: ResponseRunner, times: TurnTimes) -> JSONObject:
-        start = times.speech_stopped_s or times.response_started_s
-
-        def since(mark: float | None, origin: float | None) -> float | None:
-            return None if mark is None or origin is None else round((mark - origin) * 1000, 1)
-
-        latency = {
-            "transcription_ms": since(times.transcript_ready_s, times.speech_stopped_s),
-            "first_token_ms": since(times.first_token_s, times.transcript_ready_s or times.response_started_s),
-            "first_sentence_ms": since(times.first_sentence_s, times.first_token_s),
-            "first_audio_ms": since(times.first_audio_s, times.first_token_s),
-            "total_ms": since(times.first_audio_s or times.first_token_s, start),
-        }
-        log.info("voice turn %s status=%s model=%s latency=%s", runner.response_id, runner.status, runner.model,
-                 latency)
-        return {"type": "voxgate.turn.metrics", "response_id": runner.response_id, "status": runner.status,
-                "decision_id": runner.decision_id, "model": runner.model, "latency": latency,
-                "audio_ms": round(runner.audio_ms, 1)}
 
 
 def _raise_session_end(group: BaseExceptionGroup[BaseException]) -> None:

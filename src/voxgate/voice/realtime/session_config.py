@@ -27,6 +27,7 @@ from typing import Any
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 from voxgate.voice.audio.formats import AudioFormat
+from voxgate.voice.engines.vad import VadConfig
 from voxgate.voice.realtime.end_of_turn import EAGERNESS_LEVELS, SemanticTimings
 
 _GA_FORMATS = {"audio/pcm": AudioFormat.PCM16, "audio/pcmu": AudioFormat.PCMU, "audio/pcma": AudioFormat.PCMA}
@@ -256,3 +257,11 @@ def render_session(config: SessionConfig, session_id: str, beta: bool) -> JSONOb
             "audio": {"input": {"format": config.input_format.ga_json, "turn_detection": td,
                                 "transcription": {"model": "whisper-1"}},
                       "output": {"format": config.output_format.ga_json, "voice": config.voice}}}
+
+
+def vad_config_of(turn_detection: TurnDetection | None) -> VadConfig | None:
+    """The VAD settings turn detection asks for (None: no turn detection, the client commits)."""
+    if turn_detection is None:
+        return None
+    return VadConfig(threshold=turn_detection.threshold, prefix_padding_ms=turn_detection.prefix_padding_ms,
+                     silence_duration_ms=turn_detection.silence_duration_ms)

@@ -3,28 +3,34 @@
     advance(state, event, policy) -> (new_state, actions)
 
 The session feeds it every event that matters for turn-taking (voice activity, commits,
-transcripts, response progress, client requests) and carries out the actions it returns. The
-machine never raises: an event that does not fit the current state changes nothing.
+transcripts, the user's silence, response progress, client requests) and carries out the actions
+it returns. The machine never raises: an event that does not fit the current state changes nothing.
 
-`TurnState` keeps three facts apart, because they overlap in real conversations:
+`TurnState` keeps these facts apart, because they overlap in real conversations:
     user_speaking         voice activity says the user is talking
     response              NONE | GENERATING (no audio sent yet) | SPEAKING | CANCELLING
     pending_transcripts   committed turns whose transcript is not ready yet
     response_wanted       a response is owed once transcripts are ready and no response runs
+    owed_request          what that response was asked with (`response.create`'s fields, the idle prompt)
 Its `phase` is the one-word summary: LISTENING, USER_SPEAKING, THINKING or BOT_SPEAKING.
 
 Policy (the session's `turn_detection`): with `server_vad` off (turn_detection null) voice
 activity events are ignored and the client commits and asks for responses. With it on, speech
 stopping commits the buffer and, if `create_response`, owes a response; speech starting during a
 response cancels it (barge-in) if `interrupt_response`, otherwise the new turn waits its turn.
+A turn whose transcript is empty (the VAD fired on noise) gets no response. With `idle_timeout`
+(`server_vad` and `idle_timeout_ms`), a user who stays silent while the floor is free has the
+silence committed and, if `create_response`, is prompted by a response.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from voxgate.voice.engines.vad import SpeechStarted, SpeechStopped
+from voxgate.voice.realtime.response_create import ResponseCreate
+from voxgate.voice.realtime.session_config import TurnDetection
 
 
 class TurnPhase(StrEnum):
@@ -48,6 +54,14 @@ class TurnPolicy:
     server_vad: bool = True
     create_response: bool = True
     interrupt_response: bool = True
+    idle_timeout: bool = True  # IdleTimedOut counts (server_vad; semantic_vad has no idle timeout)
+
+    @staticmethod
+    def for_detection(turn_detection: TurnDetection | None) -> TurnPolicy:
+        if turn_detection is None:
+            return TurnPolicy(server_vad=False, create_response=False, interrupt_response=False, idle_timeout=False)
+        return TurnPolicy(True, turn_detection.create_response, turn_detection.interrupt_response,
+                          idle_timeout=turn_detection.kind == "server_vad")
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class TurnState:
     response: ResponseStage = ResponseStage.NONE
     pending_transcripts: int = 0
     response_wanted: bool = False
+    owed_request: ResponseCreate = field(default_factory=ResponseCreate)
 
     @property
     def response_active(self) -> bool:
@@ -87,22 +102,35 @@ class BufferCleared:
 
 @dataclass(frozen=True)
 class TranscriptReady:
-    """A committed turn's transcript is ready (or failed: it is ready as empty)."""
+    """A committed turn's transcript is ready (or failed: it is ready as empty).
+
+    `heard_nothing`: the conversation now ends with a user audio item without words, so a response
+    it would start answers nothing (the VAD fired on noise)."""
+
+    heard_nothing: bool = False
+
+
+@dataclass(frozen=True)
+class IdleTimedOut:
+    """The user stayed silent for `idle_timeout_ms` since the last response finished playing.
+
+    The span is on the input-audio clock; `request` is the response that prompts the user."""
+
+    audio_start_ms: int = 0
+    audio_end_ms: int = 0
+    request: ResponseCreate = field(default_factory=ResponseCreate)
 
 
 @dataclass(frozen=True)
 class ResponseRequested:
-    """The client asked for a response (`response.create`)."""
+    """The client asked for a response (`response.create`, in the conversation)."""
+
+    request: ResponseCreate = field(default_factory=ResponseCreate)
 
 
 @dataclass(frozen=True)
 class CancelRequested:
     """The client asked to cancel the response (`response.cancel`)."""
-
-
-@dataclass(frozen=True)
-class ResponseStarted:
-    """The session created a response (`response.created` sent)."""
 
 
 @dataclass(frozen=True)
@@ -126,9 +154,9 @@ TurnEvent = (
     | BufferCommitted
     | BufferCleared
     | TranscriptReady
+    | IdleTimedOut
     | ResponseRequested
     | CancelRequested
-    | ResponseStarted
     | FirstAudioSent
     | ResponseDone
     | ResponseCancelled
@@ -143,8 +171,18 @@ class CommitBuffer:
 
 
 @dataclass(frozen=True)
+class CommitSilence:
+    """Tell the client its silence timed out and commit it as a user turn with no words (not transcribed)."""
+
+    audio_start_ms: int
+    audio_end_ms: int
+
+
+@dataclass(frozen=True)
 class StartResponse:
-    """Create a response from the conversation so far."""
+    """Create a response from the conversation so far, as `request` asks."""
+
+    request: ResponseCreate = field(default_factory=ResponseCreate)
 
 
 @dataclass(frozen=True)
@@ -159,7 +197,7 @@ class RejectRequest:
     code: str
 
 
-TurnAction = CommitBuffer | StartResponse | CancelResponse | RejectRequest
+TurnAction = CommitBuffer | CommitSilence | StartResponse | CancelResponse | RejectRequest
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 NO_ACTIVE_RESPONSE = "response_cancel_not_active"
@@ -178,17 +216,14 @@ def advance(state: TurnState, event: TurnEvent, policy: TurnPolicy) -> _Result:
             return replace(state, pending_transcripts=state.pending_transcripts + 1), ()
         case BufferCleared():
             return replace(state, user_speaking=False), ()
-        case TranscriptReady():
-            pending = max(0, state.pending_transcripts - 1)
-            return _start_if_owed(replace(state, pending_transcripts=pending))
-        case ResponseRequested():
-            return _on_response_requested(state)
+        case TranscriptReady(heard_nothing=heard_nothing):
+            return _on_transcript_ready(state, heard_nothing)
+        case IdleTimedOut():
+            return _on_idle_timed_out(state, event, policy)
+        case ResponseRequested(request=request):
+            return _on_response_requested(state, request)
         case CancelRequested():
             return _on_cancel_requested(state)
-        case ResponseStarted():
-            if state.response is ResponseStage.NONE:
-                return replace(state, response=ResponseStage.GENERATING), ()
-            return state, ()
         case FirstAudioSent():
             if state.response is ResponseStage.GENERATING:
                 return replace(state, response=ResponseStage.SPEAKING), ()
@@ -204,7 +239,7 @@ def _on_speech_started(state: TurnState, policy: TurnPolicy) -> _Result:
     speaking = replace(state, user_speaking=True)
     if not policy.interrupt_response:
         return speaking, ()
-    interrupted = replace(speaking, response_wanted=False)
+    interrupted = _owe_nothing(speaking)
     if state.response in (ResponseStage.GENERATING, ResponseStage.SPEAKING):
         return replace(interrupted, response=ResponseStage.CANCELLING), (CancelResponse(),)
     return interrupted, ()
@@ -222,22 +257,47 @@ def _on_speech_stopped(state: TurnState, policy: TurnPolicy) -> _Result:
     return committed, (CommitBuffer(),)
 
 
-def _on_response_requested(state: TurnState) -> _Result:
+def _on_transcript_ready(state: TurnState, heard_nothing: bool) -> _Result:
+    ready = replace(state, pending_transcripts=max(0, state.pending_transcripts - 1))
+    if heard_nothing and _free_to_start(ready):
+        return _owe_nothing(ready), ()  # no reply to a turn without words
+    return _start_if_owed(ready)
+
+
+def _on_idle_timed_out(state: TurnState, event: IdleTimedOut, policy: TurnPolicy) -> _Result:
+    if not (policy.server_vad and policy.idle_timeout) or state.phase is not TurnPhase.LISTENING:
+        return state, ()
+    commit = CommitSilence(event.audio_start_ms, event.audio_end_ms)
+    if not policy.create_response:
+        return state, (commit,)
+    owed, actions = _start_if_owed(replace(state, response_wanted=True, owed_request=event.request))
+    return owed, (commit, *actions)
+
+
+def _on_response_requested(state: TurnState, request: ResponseCreate) -> _Result:
     if state.response_active or state.response_wanted:
         return state, (RejectRequest(ACTIVE_RESPONSE),)
-    return _start_if_owed(replace(state, response_wanted=True))
+    return _start_if_owed(replace(state, response_wanted=True, owed_request=request))
 
 
 def _on_cancel_requested(state: TurnState) -> _Result:
     if state.response in (ResponseStage.GENERATING, ResponseStage.SPEAKING):
-        return replace(state, response=ResponseStage.CANCELLING, response_wanted=False), (CancelResponse(),)
+        return replace(_owe_nothing(state), response=ResponseStage.CANCELLING), (CancelResponse(),)
     if state.response_wanted:
-        return replace(state, response_wanted=False), ()
+        return _owe_nothing(state), ()
     return state, (RejectRequest(NO_ACTIVE_RESPONSE),)
+
+
+def _free_to_start(state: TurnState) -> bool:
+    return state.response_wanted and state.pending_transcripts == 0 and not state.response_active
 
 
 def _start_if_owed(state: TurnState) -> _Result:
     """Start the owed response once no transcript is outstanding and no response runs."""
-    if state.response_wanted and state.pending_transcripts == 0 and not state.response_active:
-        return replace(state, response=ResponseStage.GENERATING, response_wanted=False), (StartResponse(),)
+    if _free_to_start(state):
+        return replace(_owe_nothing(state), response=ResponseStage.GENERATING), (StartResponse(state.owed_request),)
     return state, ()
+
+
+def _owe_nothing(state: TurnState) -> TurnState:
+    return replace(state, response_wanted=False, owed_request=ResponseCreate())

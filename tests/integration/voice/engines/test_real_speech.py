@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from tests.integration.voice.conftest import Clip
+from tests.support.speech_corpus import Clip
 from tests.support.speech_engines import build_vad, espeak, piper, whisper
 from voxgate.voice.audio.codecs import (
     decode_alaw,
@@ -24,7 +24,7 @@ from voxgate.voice.audio.resample import StreamingResampler, resample
 from voxgate.voice.engines.protocols import TextToSpeech
 from voxgate.voice.engines.silero_vad import SileroVAD
 from voxgate.voice.engines.vad import SpeechDetector, SpeechStarted, SpeechStopped, VadConfig
-from voxgate.voice.engines.wer import word_error_rate
+from voxgate.voice.engines.wer import corpus_word_error_rate, word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperModelName
 
 pytestmark = pytest.mark.integration
@@ -34,19 +34,13 @@ WER_BOUNDS = {WhisperModelName.BASE: 0.06, WhisperModelName.TINY_EN: 0.15}
 ROUND_TRIP_TEXT = "The quick brown fox jumps over the lazy dog. Please call me back tomorrow morning."
 
 
-def _corpus_wer(references: list[str], hypotheses: list[str]) -> float:
-    words = [len(r.split()) for r in references]
-    errors = [word_error_rate(r, h) * n for r, h, n in zip(references, hypotheses, words, strict=True)]
-    return sum(errors) / sum(words)
-
-
 @pytest.mark.parametrize("model", list(WhisperModelName))
 async def test_transcripts_of_real_speech(model: WhisperModelName, librivox: list[Clip]) -> None:
     stt = whisper(model)
     transcripts = [await stt.transcribe(clip.pcm16) for clip in librivox]
     assert all(t.language == "en" for t in transcripts)
     assert [t.duration_s for t in transcripts] == pytest.approx([c.duration_s for c in librivox])
-    wer = _corpus_wer([c.transcript for c in librivox], [t.text for t in transcripts])
+    wer = corpus_word_error_rate((c.transcript, t.text) for c, t in zip(librivox, transcripts, strict=True))
     assert wer < WER_BOUNDS[model]
 
 

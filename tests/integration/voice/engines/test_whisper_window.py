@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.integration.voice.conftest import Clip
+from tests.support.speech_corpus import Clip
 from tests.support.speech_engines import whisper
 from voxgate.voice.engines.wer import word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperModelName, WhisperSTT

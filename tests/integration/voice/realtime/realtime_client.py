@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tests.support.realtime_events import EventRecorder
 from voxgate.voice.audio.codecs import encode_ulaw, float_to_pcm16, pcm16_to_float
 from voxgate.voice.audio.resample import resample
 
@@ -18,33 +19,16 @@ CHUNK_MS = 100
 WAIT_S = 120.0
 
 
-class EventLog:
+class EventLog(EventRecorder):
     """Every server event as a plain dict, in arrival order (a background task reads them)."""
 
     def __init__(self, connection: Any) -> None:
+        super().__init__(timeout_s=WAIT_S)
         self.connection = connection
-        self.events: list[dict[str, Any]] = []
-        self._changed = asyncio.Condition()
 
     async def read_forever(self) -> None:
         async for event in self.connection:
-            async with self._changed:
-                self.events.append(event.model_dump(mode="json"))
-                self._changed.notify_all()
-
-    async def wait_for(self, kind: str, count: int = 1, timeout_s: float = WAIT_S) -> dict[str, Any]:
-        def found() -> list[dict[str, Any]]:
-            return [e for e in self.events if e["type"] == kind]
-
-        async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: len(found()) >= count)
-        return found()[count - 1]
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == kind]
-
-    def types(self) -> list[str]:
-        return [e["type"] for e in self.events]
+            await self.record(event.model_dump(mode="json"))
 
 
 @contextlib.asynccontextmanager

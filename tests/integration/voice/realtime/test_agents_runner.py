@@ -15,9 +15,9 @@ from agents import function_tool
 from agents.realtime import RealtimeAgent, RealtimeRunner, RealtimeSession, RealtimeSessionEvent
 from agents.realtime.config import RealtimeSessionModelSettings
 
-from tests.integration.voice.conftest import Clip
 from tests.integration.voice.realtime.realtime_client import CHUNK_MS, peak, to_rate
 from tests.support.processes import RunningProcess
+from tests.support.speech_corpus import Clip
 from voxgate.voice.engines.wer import word_error_rate
 
 pytestmark = pytest.mark.integration

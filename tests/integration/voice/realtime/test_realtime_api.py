@@ -15,9 +15,9 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.integration.voice.conftest import Clip
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_clip
 from tests.support.processes import RunningProcess
+from tests.support.speech_corpus import Clip
 from voxgate.voice.audio.codecs import decode_ulaw
 from voxgate.voice.engines.wer import word_error_rate
 

@@ -1,10 +1,10 @@
-"""word_error_rate: normalisation and edit distance."""
+"""word_error_rate and corpus_word_error_rate: normalisation and edit distance."""
 
 from __future__ import annotations
 
 import pytest
 
-from voxgate.voice.engines.wer import normalize_words, word_error_rate
+from voxgate.voice.engines.wer import corpus_word_error_rate, normalize_words, word_error_rate
 
 
 def test_normalisation() -> None:
@@ -29,3 +29,10 @@ def test_normalisation() -> None:
 )
 def test_word_error_rate(reference: str, hypothesis: str, expected: float) -> None:
     assert word_error_rate(reference, hypothesis) == pytest.approx(expected)
+
+
+def test_corpus_word_error_rate_weighs_each_clip_by_its_length() -> None:
+    pairs = [("a b c d e f g h", "a b c d e f g h"), ("one two", "one")]
+    assert corpus_word_error_rate(pairs) == pytest.approx(1 / 10)  # not the mean of 0 and 0.5
+    assert corpus_word_error_rate([]) == 0.0
+    assert corpus_word_error_rate([("", "extra")]) == 1.0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import numpy as np
 
+from tests.support.realtime_events import EventRecorder
 from voxgate.core.types import JSONObject
 from voxgate.voice.audio.codecs import float_to_pcm16
 from voxgate.voice.engines.engine_set import VoiceEngines
@@ -30,12 +31,14 @@ def silence_pcm16(duration_ms: int, rate_hz: int = 24_000) -> bytes:
     return bytes(2 * (rate_hz * duration_ms // 1000))
 
 
-class FakeTransport:
+class FakeTransport(EventRecorder):
+    """An in-memory client: frames pushed in, every server event recorded (see EventRecorder)."""
+
     def __init__(self, *, stalled: bool = False) -> None:
+        super().__init__(timeout_s=WAIT_S)
         self.inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
-        self.events: list[JSONObject] = []
-        self._changed = asyncio.Condition()
         self._stalled = stalled
+        self._round_trips = itertools.count(1)
 
     async def receive(self) -> str | bytes | None:
         return await self.inbox.get()
@@ -43,9 +46,7 @@ class FakeTransport:
     async def send(self, text: str) -> None:
         if self._stalled:
             await asyncio.Event().wait()
-        async with self._changed:
-            self.events.append(json.loads(text))
-            self._changed.notify_all()
+        await self.record(json.loads(text))
 
     def push(self, event: JSONObject | str) -> None:
         self.inbox.put_nowait(event if isinstance(event, str) else json.dumps(event))
@@ -55,21 +56,20 @@ class FakeTransport:
             piece = base64.b64encode(pcm[start : start + chunk_bytes]).decode()
             self.push({"type": "input_audio_buffer.append", "audio": piece})
 
-    async def wait_for(self, kind: str, count: int = 1, **fields: Any) -> JSONObject:
-        """The `count`-th event of type `kind` (matching `fields`), waiting up to WAIT_S."""
+    async def handled(self) -> None:
+        """Wait, without a clock, until the session has handled every frame pushed so far and what that
+        started has run: two round trips of a harmless request (the retrieval of an item that does not
+        exist, answered in order with an `error` naming it). The first is answered once the frames
+        before it are handled; the second once the work they scheduled (an instant fake engine's
+        transcription, its callbacks) has run, since the session's loop runs ready work in order."""
+        for _ in range(2):
+            marker = f"round_trip_{next(self._round_trips)}"
+            self.push({"type": "conversation.item.retrieve", "event_id": marker, "item_id": marker})
+            await self.wait_until(_answers(marker))
 
-        def found() -> list[JSONObject]:
-            return [e for e in self.events if e["type"] == kind and all(e.get(k) == v for k, v in fields.items())]
 
-        async with asyncio.timeout(WAIT_S), self._changed:
-            await self._changed.wait_for(lambda: len(found()) >= count)
-        return found()[count - 1]
-
-    def types(self) -> list[str]:
-        return [e["type"] for e in self.events]
-
-    def of_type(self, kind: str) -> list[JSONObject]:
-        return [e for e in self.events if e["type"] == kind]
+def _answers(client_event_id: str) -> Callable[[JSONObject], bool]:
+    return lambda event: event["type"] == "error" and event["error"]["event_id"] == client_event_id
 
 
 def fake_engines(transcripts: Iterable[str] = ()) -> VoiceEngines:

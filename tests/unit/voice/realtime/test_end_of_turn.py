@@ -3,8 +3,6 @@ eagerness's longest pause; the pure judgement, the timings and the session behav
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.unit.voice.realtime.realtime_harness import running_session, silence_pcm16, tone_pcm16
@@ -59,8 +57,7 @@ async def _stop_ms(transcript: str, pause_ms: int) -> int | None:
         transport.append_audio(tone_pcm16(400))
         for _ in range(pause_ms // 100):
             transport.append_audio(silence_pcm16(100))
-            await asyncio.sleep(0.01)  # the speculative transcription of the pause runs
-        await asyncio.sleep(0.05)
+            await transport.handled()  # the speculative transcription of the pause runs before more audio
         stopped = transport.of_type("input_audio_buffer.speech_stopped")
         return int(stopped[0]["audio_end_ms"]) if stopped else None
 

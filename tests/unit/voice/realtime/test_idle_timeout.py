@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.voice.realtime.realtime_harness import FakeTransport, running_session, silence_pcm16, tone_pcm16
+from tests.unit.voice.realtime.realtime_harness import running_session, silence_pcm16, tone_pcm16
 from voxgate.voice.realtime.idle_timeout import IdleWatch, playback_end_ms
 from voxgate.voice.realtime.reply import ScriptedReplySource
 
@@ -16,12 +16,6 @@ def _idle_update(idle_timeout_ms: int, *, create_response: bool = True) -> dict[
     detection = {"type": "server_vad", "idle_timeout_ms": idle_timeout_ms, "create_response": create_response}
     return {"type": "session.update", "session": {"type": "realtime", "instructions": "Be brief.",
                                                   "audio": {"input": {"turn_detection": detection}}}}
-
-
-async def _processed(transport: FakeTransport, count: int = 1) -> None:
-    """Wait until every event pushed so far has been handled (the session handles them in order)."""
-    transport.push({"type": "input_audio_buffer.clear"})
-    await transport.wait_for("input_audio_buffer.cleared", count)
 
 
 def test_the_watch_fires_once_the_silence_lasts_the_timeout() -> None:
@@ -80,7 +74,7 @@ async def test_speech_stops_the_timer_until_the_next_reply_ends() -> None:
         transport.append_audio(tone_pcm16(400) + silence_pcm16(900))
         await transport.wait_for("conversation.item.input_audio_transcription.completed")
         transport.append_audio(silence_pcm16(600))
-        await _processed(transport)
+        await transport.handled()
     assert "input_audio_buffer.timeout_triggered" not in transport.types()
     assert len(replies.requests) == 1
 
@@ -94,7 +88,7 @@ async def test_no_timeout_without_idle_timeout_ms_or_with_semantic_vad(detection
         transport.push({"type": "response.create"})
         await transport.wait_for("voxgate.turn.metrics")
         transport.append_audio(silence_pcm16(1_500))
-        await _processed(transport)
+        await transport.handled()
     assert "input_audio_buffer.timeout_triggered" not in transport.types()
 
 
@@ -108,6 +102,6 @@ async def test_without_create_response_the_silence_is_committed_but_not_answered
         transport.append_audio(silence_pcm16(1_000))
         await transport.wait_for("input_audio_buffer.timeout_triggered")
         await transport.wait_for("input_audio_buffer.committed")
-        await _processed(transport)
+        await transport.handled()
     assert len(transport.of_type("response.created")) == 1
     assert len(replies.requests) == 1

@@ -26,7 +26,7 @@ async def test_an_out_of_band_response_reads_its_input_and_leaves_the_conversati
             "instructions": "Name the topic.",
             "input": [{"type": "item_reference", "id": "item_q"}, _user_text("One word, please.")]}})
         done = await transport.wait_for("response.done")
-        conversation_ids = [item.id for item in session.conversation.items]
+        conversation_ids = [item.id for item in session.items.conversation.items]
     assert done["response"]["conversation_id"] is None
     assert done["response"]["metadata"]["purpose"] == "classify"
     assert done["response"]["output"][0]["content"][0]["text"] == "Topic: geography."
@@ -45,7 +45,7 @@ async def test_without_input_it_reads_the_conversation_so_far() -> None:
         transport.push({"type": "response.create", "response": {"conversation": "none",
                                                                  "output_modalities": ["text"]}})
         await transport.wait_for("response.done")
-        assert len(session.conversation.items) == 1
+        assert len(session.items.conversation.items) == 1
     assert replies.requests[0].messages[-1]["content"] == "What is the capital of France?"
 
 
@@ -58,7 +58,7 @@ async def test_it_runs_beside_the_conversation_s_own_response() -> None:
                                                                  "output_modalities": ["text"]}})
         first = await transport.wait_for("response.done", 1)
         second = await transport.wait_for("response.done", 2)
-        roles = [item.item["role"] for item in session.conversation.items]
+        roles = [item.item["role"] for item in session.items.conversation.items]
     assert "error" not in transport.types()  # no conversation_already_has_active_response
     assert {first["response"]["conversation_id"], second["response"]["conversation_id"]} == {"conv_default", None}
     assert roles == ["user", "assistant"]  # only the conversation's response was added
@@ -71,7 +71,7 @@ async def test_input_also_shapes_a_response_that_writes_to_the_conversation() ->
         transport.push({"type": "response.create", "response": {"output_modalities": ["text"],
                                                                  "input": [_user_text("Just say hello.")]}})
         done = await transport.wait_for("response.done")
-        items = session.conversation.items
+        items = session.items.conversation.items
     assert done["response"]["conversation_id"] == "conv_default"
     assert [m["content"] for m in replies.requests[0].messages if m["role"] == "user"] == ["Just say hello."]
     assert [item.item["role"] for item in items] == ["user", "assistant"]

@@ -97,7 +97,7 @@ async def test_truncate_drops_what_the_user_never_heard() -> None:
         transport.push({"type": "conversation.item.truncate", "item_id": item_id, "audio_end_ms": 99_999,
                         "event_id": "too-far"})
         error = await transport.wait_for("error")
-        heard = session.conversation.get(item_id).item["content"][0]["transcript"]
+        heard = session.items.conversation.get(item_id).item["content"][0]["transcript"]
     assert truncated["audio_end_ms"] == 200
     assert heard == "First sentence here."
     assert error["error"]["event_id"] == "too-far"
@@ -234,7 +234,7 @@ async def test_transcription_starts_during_the_silence_and_restarts_if_speech_re
     replies = ScriptedReplySource(["Ok."])
     async with running_session(replies, ["half a thought", "the whole thought"]) as (session, transport):
         transport.append_audio(tone_pcm16(400) + silence_pcm16(300))
-        await asyncio.sleep(0.05)  # the speculative transcription of the pause runs
+        await transport.handled()  # the speculative transcription of the pause has run
         transport.append_audio(tone_pcm16(400) + silence_pcm16(900))
         transcript = await transport.wait_for("conversation.item.input_audio_transcription.completed")
         await transport.wait_for("response.done")

@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voxgate.voice.engines.vad import SpeechStarted, SpeechStopped
+from voxgate.voice.realtime.response_create import ResponseCreate
+from voxgate.voice.realtime.session_config import TurnDetection
 from voxgate.voice.realtime.turns import (
     ACTIVE_RESPONSE,
     NO_ACTIVE_RESPONSE,
@@ -18,13 +20,14 @@ from voxgate.voice.realtime.turns import (
     CancelRequested,
     CancelResponse,
     CommitBuffer,
+    CommitSilence,
     FirstAudioSent,
+    IdleTimedOut,
     RejectRequest,
     ResponseCancelled,
     ResponseDone,
     ResponseRequested,
     ResponseStage,
-    ResponseStarted,
     StartResponse,
     TranscriptReady,
     TurnAction,
@@ -37,6 +40,7 @@ from voxgate.voice.realtime.turns import (
 
 L, U, T, B = TurnPhase.LISTENING, TurnPhase.USER_SPEAKING, TurnPhase.THINKING, TurnPhase.BOT_SPEAKING
 COMMIT, START, CANCEL = CommitBuffer(), StartResponse(), CancelResponse()
+SILENCE = CommitSilence(1_000, 2_500)
 BUSY, IDLE = RejectRequest(ACTIVE_RESPONSE), RejectRequest(NO_ACTIVE_RESPONSE)
 DEFAULT = TurnPolicy()
 MANUAL = TurnPolicy(server_vad=False)
@@ -47,9 +51,9 @@ EVENTS: list[TurnEvent] = [
     BufferCommitted(),
     BufferCleared(),
     TranscriptReady(),
+    IdleTimedOut(1_000, 2_500),
     ResponseRequested(),
     CancelRequested(),
-    ResponseStarted(),
     FirstAudioSent(),
     ResponseDone(),
     ResponseCancelled(),
@@ -67,10 +71,10 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("listening", SpeechStopped): (L, ()),
     ("listening", BufferCommitted): (L, ()),
     ("listening", BufferCleared): (L, ()),
+    ("listening", IdleTimedOut): (T, (SILENCE, START)),
     ("listening", TranscriptReady): (L, ()),
     ("listening", ResponseRequested): (T, (START,)),
     ("listening", CancelRequested): (L, (IDLE,)),
-    ("listening", ResponseStarted): (T, ()),
     ("listening", FirstAudioSent): (L, ()),
     ("listening", ResponseDone): (L, ()),
     ("listening", ResponseCancelled): (L, ()),
@@ -78,10 +82,10 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("user_speaking", SpeechStopped): (T, (COMMIT,)),
     ("user_speaking", BufferCommitted): (U, ()),
     ("user_speaking", BufferCleared): (L, ()),
+    ("user_speaking", IdleTimedOut): (U, ()),
     ("user_speaking", TranscriptReady): (U, ()),
     ("user_speaking", ResponseRequested): (U, (START,)),
     ("user_speaking", CancelRequested): (U, (IDLE,)),
-    ("user_speaking", ResponseStarted): (U, ()),
     ("user_speaking", FirstAudioSent): (U, ()),
     ("user_speaking", ResponseDone): (U, ()),
     ("user_speaking", ResponseCancelled): (U, ()),
@@ -89,10 +93,10 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("awaiting_transcript", SpeechStopped): (T, ()),
     ("awaiting_transcript", BufferCommitted): (T, ()),
     ("awaiting_transcript", BufferCleared): (T, ()),
+    ("awaiting_transcript", IdleTimedOut): (T, ()),
     ("awaiting_transcript", TranscriptReady): (T, (START,)),
     ("awaiting_transcript", ResponseRequested): (T, (BUSY,)),
     ("awaiting_transcript", CancelRequested): (L, ()),
-    ("awaiting_transcript", ResponseStarted): (T, ()),
     ("awaiting_transcript", FirstAudioSent): (T, ()),
     ("awaiting_transcript", ResponseDone): (T, ()),
     ("awaiting_transcript", ResponseCancelled): (T, ()),
@@ -100,10 +104,10 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("generating", SpeechStopped): (T, ()),
     ("generating", BufferCommitted): (T, ()),
     ("generating", BufferCleared): (T, ()),
+    ("generating", IdleTimedOut): (T, ()),
     ("generating", TranscriptReady): (T, ()),
     ("generating", ResponseRequested): (T, (BUSY,)),
     ("generating", CancelRequested): (L, (CANCEL,)),
-    ("generating", ResponseStarted): (T, ()),
     ("generating", FirstAudioSent): (B, ()),
     ("generating", ResponseDone): (L, ()),
     ("generating", ResponseCancelled): (L, ()),
@@ -111,10 +115,10 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("bot_speaking", SpeechStopped): (B, ()),
     ("bot_speaking", BufferCommitted): (B, ()),
     ("bot_speaking", BufferCleared): (B, ()),
+    ("bot_speaking", IdleTimedOut): (B, ()),
     ("bot_speaking", TranscriptReady): (B, ()),
     ("bot_speaking", ResponseRequested): (B, (BUSY,)),
     ("bot_speaking", CancelRequested): (L, (CANCEL,)),
-    ("bot_speaking", ResponseStarted): (B, ()),
     ("bot_speaking", FirstAudioSent): (B, ()),
     ("bot_speaking", ResponseDone): (L, ()),
     ("bot_speaking", ResponseCancelled): (L, ()),
@@ -164,7 +168,7 @@ def test_server_vad_turn_from_speech_to_reply() -> None:
     state, actions = run([SpeechStarted(100), SpeechStopped(2400)])
     assert actions == [COMMIT]
     assert state.phase is T
-    state, actions = run([TranscriptReady(), ResponseStarted(), FirstAudioSent()], state=state)
+    state, actions = run([TranscriptReady(), FirstAudioSent()], state=state)
     assert actions == [START]
     assert state.phase is B
     state, actions = run([ResponseDone()], state=state)
@@ -223,7 +227,7 @@ def test_second_cancel_is_rejected() -> None:
     assert actions == [CANCEL, IDLE]
 
 
-policies = st.builds(TurnPolicy, st.booleans(), st.booleans(), st.booleans())
+policies = st.builds(TurnPolicy, st.booleans(), st.booleans(), st.booleans(), st.booleans())
 events = st.sampled_from(EVENTS)
 
 
@@ -258,3 +262,67 @@ def test_barge_in_from_bot_speaking_always_cancels_when_interrupting(
         assert new_state.phase is U
     else:
         assert CANCEL not in actions
+
+
+def test_a_turn_without_words_gets_no_response() -> None:
+    state, _ = run([SpeechStarted(), SpeechStopped()])
+    state, actions = run([TranscriptReady(heard_nothing=True)], state=state)
+    assert (actions, state.phase, state.response_wanted) == ([], L, False)
+    # A response the client asked for while the transcript was pending is not owed to noise either.
+    state, actions = run([BufferCommitted(), ResponseRequested(), TranscriptReady(heard_nothing=True)], MANUAL)
+    assert (actions, state.phase) == ([], L)
+    # Words still pending elsewhere: the empty transcript only counts down.
+    state, _ = run([BufferCommitted(), BufferCommitted(), ResponseRequested()], MANUAL)
+    state, actions = run([TranscriptReady(heard_nothing=True), TranscriptReady()], MANUAL, state)
+    assert actions == [START]
+
+
+def test_the_idle_timeout_commits_the_silence_and_owes_the_prompt() -> None:
+    prompt = ResponseCreate(overrides={"instructions": "Ask whether they are still there."})
+    state, actions = run([IdleTimedOut(1_000, 2_500, prompt)])
+    assert actions == [SILENCE, StartResponse(prompt)]
+    assert state.response is ResponseStage.GENERATING
+    # While a transcript is outstanding the prompt waits for it, then starts.
+    state, actions = run([IdleTimedOut(1_000, 2_500, prompt)], state=TurnState(pending_transcripts=1))
+    assert (actions, state.phase) == ([SILENCE], T)
+    _, actions = run([TranscriptReady()], state=state)
+    assert actions == [StartResponse(prompt)]
+
+
+def test_the_idle_timeout_without_create_response_only_commits() -> None:
+    state, actions = run([IdleTimedOut(1_000, 2_500)], TurnPolicy(create_response=False))
+    assert (state, actions) == (TurnState(), [SILENCE])
+
+
+@pytest.mark.parametrize("policy", [TurnPolicy(idle_timeout=False), MANUAL])
+def test_the_idle_timeout_is_ignored_without_server_vad_s_idle_timeout(policy: TurnPolicy) -> None:
+    assert run([IdleTimedOut(1_000, 2_500)], policy) == (TurnState(), [])
+
+
+def test_a_request_s_fields_travel_with_the_response_it_owes() -> None:
+    request = ResponseCreate(overrides={"instructions": "Be brief."})
+    state, actions = run([BufferCommitted(), ResponseRequested(request)], MANUAL)
+    assert actions == []
+    # A second request is refused and leaves the owed one as it was.
+    state, actions = run([ResponseRequested(ResponseCreate(overrides={"voice": "ash"}))], MANUAL, state)
+    assert actions == [BUSY]
+    _, actions = run([TranscriptReady()], MANUAL, state)
+    assert actions == [StartResponse(request)]
+
+
+@pytest.mark.parametrize("dropping", [SpeechStarted(), CancelRequested()])
+def test_a_dropped_response_forgets_its_request(dropping: TurnEvent) -> None:
+    request = ResponseCreate(overrides={"instructions": "Be brief."})
+    state, _ = run([SpeechStarted(), SpeechStopped(), ResponseRequested(request)], TurnPolicy(create_response=False))
+    assert state.owed_request == request
+    state, _ = run([dropping], state=state)
+    assert (state.response_wanted, state.owed_request) == (False, ResponseCreate())
+    _, actions = run([SpeechStopped(), TranscriptReady(), TranscriptReady()], state=state)
+    assert StartResponse(request) not in actions
+
+
+def test_the_policy_follows_turn_detection() -> None:
+    assert TurnPolicy.for_detection(None) == TurnPolicy(False, False, False, False)
+    assert TurnPolicy.for_detection(TurnDetection()) == TurnPolicy()
+    semantic = TurnDetection(kind="semantic_vad", create_response=False, idle_timeout_ms=500)
+    assert TurnPolicy.for_detection(semantic) == TurnPolicy(True, False, True, idle_timeout=False)
