@@ -22,7 +22,11 @@ PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "
 MAX_LIST_ITEMS = 256
 MAX_SESSION_ID_CHARS = 256
 _CAPABILITY = "(" + "|".join(c.value for c in Capability) + ")"
-_NAME = r"[^,\s]+"
+# Whitespace spelled out: Python's `\s` also matches \x1c-\x1f, JSON Schema's (ECMA-262) does not,
+# so `\s` would let the published pattern accept names the parser refuses (a fuzzer found it).
+_SPACE = r"[ \t\n\r\f\v]"
+_SPACE_CHARS = " \t\n\r\f\v"
+_NAME = r"[^, \t\n\r\f\v]+"
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class RoutingField:
 
 
 def _list_pattern(item: str) -> str:
-    return rf"^\s*{item}(\s*,\s*{item})*\s*$"
+    return rf"^{_SPACE}*{item}({_SPACE}*,{_SPACE}*{item})*{_SPACE}*$"
 
 
 ROUTING_FIELDS = (
@@ -80,7 +84,7 @@ def _string_list(field: RoutingField, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         if not re.fullmatch(field.header_pattern, value):
             raise _fail(field.name, f"must be a list of strings, or one string of comma-separated names; got {value!r}")
-        value = [v.strip() for v in value.split(",")]
+        value = [v.strip(_SPACE_CHARS) for v in value.split(",")]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise _fail(field.name, "must be a list of strings")
     if len(value) > MAX_LIST_ITEMS:
