@@ -107,6 +107,7 @@ def _response_format() -> JSONObject:
 
 
 def _scalar_params() -> JSONObject:
+    """OpenAI's scalar parameters; each may be null, as in OpenAI's own spec (the validator skips null)."""
     properties: JSONObject = {}
     for param in NUMBER_PARAMS:
         properties[param.name] = {"type": "integer" if param.integer else "number",
@@ -119,7 +120,7 @@ def _scalar_params() -> JSONObject:
                                                          "maxItems": MAX_STOP_SEQUENCES}]}
     properties["stream_options"] = _object({"include_usage": {"type": "boolean"}})
     properties["modalities"] = {"type": "array", "items": {"enum": ["text", "audio"]}}
-    return properties
+    return {name: _nullable(schema) for name, schema in properties.items()}
 
 
 def chat_request_schema(model_ids: tuple[str, ...]) -> JSONObject:

@@ -73,6 +73,8 @@ def test_a_real_decision_matches_its_schema() -> None:
         ({"model": "auto", "messages": []}, False),
         ({"model": "gpt-17", "messages": [{"role": "user", "content": "hi"}]}, False),
         ({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "top_logprobs": 16.0}, True),
+        ({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "logprobs": None, "stop": None}, True),
+        ({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "logprobs": "yes"}, False),
         ({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "auto"}, False),
         ({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "routing": {"speed": 1}}, False),
         ({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "routing": {"require": "tools,json"}},

@@ -148,3 +148,10 @@ def test_a_bad_header_is_refused_even_when_the_body_overrides_it() -> None:
         parse_constraints("auto", {"require": ["tools"]}, {"x-voxgate-require": "j.lVdI~gb"}, Mode.BALANCED)
     with pytest.raises(InvalidRequestError, match=r"routing\.mode"):
         parse_constraints("auto", {"mode": "cost"}, {"x-voxgate-mode": "turbo"}, Mode.BALANCED)
+
+
+@pytest.mark.parametrize("name", ["logprobs", "stream", "temperature", "max_tokens", "stop", "stream_options", "user"])
+def test_null_scalar_parameters_are_accepted_like_openai(name: str) -> None:
+    """OpenAI's spec makes these nullable; /openapi.json says so too (the 10,000-case fuzz run found
+    `logprobs: null` served while the schema said boolean)."""
+    parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}], name: None})
