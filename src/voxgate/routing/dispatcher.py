@@ -66,6 +66,12 @@ class Dispatcher:
         )
         self._breakers.record_failure(model_id)
 
+    def _cancel(self, decision: Decision, model_id: str, started_s: float, reason: str) -> None:
+        """Cancelled before an answer (the caller left, a voice barge-in): still one recorded decision."""
+        elapsed_ms = (self._clock.monotonic_s() - started_s) * 1000
+        decision.attempts.append(Attempt(model_id, "cancelled", round(elapsed_ms, 1), error=reason))
+        self.finish(decision, "cancelled")
+
     def _skip_open(self, decision: Decision, model_id: str) -> bool:
         reason = self._breakers.open_reason(model_id)
         if reason is not None and decision.attempts:
@@ -107,6 +113,9 @@ class Dispatcher:
             started_s = self._clock.monotonic_s()
             try:
                 response = await self._backends[model_id].complete(request.body)
+            except anyio.get_cancelled_exc_class():
+                self._cancel(decision, model_id, started_s, "client closed the request")
+                raise
             except BackendError as exc:
                 self._fail(decision, model_id, started_s, exc)
                 if not exc.retryable:
@@ -143,6 +152,11 @@ class Dispatcher:
             upstream = self._backends[model_id].stream(body)
             try:
                 first = await anext(upstream)
+            except anyio.get_cancelled_exc_class():
+                self._cancel(decision, model_id, started_s, "client closed the stream before its first chunk")
+                with anyio.CancelScope(shield=True):
+                    await _close(upstream)
+                raise
             except StopAsyncIteration:
                 self._fail(decision, model_id, started_s, BackendProtocolError("empty stream", model_id=model_id))
                 continue
@@ -154,6 +168,9 @@ class Dispatcher:
                     raise
                 continue
             decision.answered_by = model_id
+            # registered now, not at the relay's first step: a relay never iterated (the client left
+            # before the response started) is still recorded, at the latest when the server stops
+            self._streaming[decision.id] = decision
             return self._relay(request, decision, model_id, upstream, first, started_s)
         self.finish(decision, "failed")
         raise self._all_failed(decision)
@@ -170,7 +187,6 @@ class Dispatcher:
         first_token_s = self._clock.monotonic_s()
         usage = None
         outcome = "cancelled"
-        self._streaming[decision.id] = decision
         try:
             chunk: JSONObject | None = first
             while chunk is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import anyio
 import pytest
 
 from tests.support.chat_backends import ScriptedChatBackend
@@ -148,3 +151,43 @@ async def test_circuit_opens_after_threshold_and_router_skips_model() -> None:
     clock.advance(11)
     _, decision = _decide(router)
     assert decision.chosen == "a"
+
+
+class HangingBackend(ScriptedChatBackend):
+    """Never answers: the caller's cancellation is the only way out."""
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.sent.append(body)
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.sent.append(body)
+        await anyio.sleep_forever()
+        yield {}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_call_cancelled_before_any_answer_is_still_recorded(stream: bool) -> None:
+    """The soak found voice turns naming decisions that never reached the log: a barge-in cancelled
+    the reply before its first chunk, and nothing recorded the decision."""
+    router, dispatcher, log, _ = _setup(HangingBackend("a"), ScriptedChatBackend("b"))
+    request, decision = _decide(router, stream=stream)
+    with anyio.move_on_after(0.05):
+        if stream:
+            await dispatcher.open_stream(request, decision)
+        else:
+            await dispatcher.complete(request, decision)
+    assert decision.outcome == "cancelled"
+    assert [(a.model, a.status) for a in decision.attempts] == [("a", "cancelled")]
+    assert [r["id"] for r in log.records] == [decision.id]
+
+
+async def test_a_stream_never_iterated_is_recorded_when_the_server_stops() -> None:
+    router, dispatcher, log, _ = _setup(ScriptedChatBackend("a"), ScriptedChatBackend("b"))
+    request, decision = _decide(router, stream=True)
+    await dispatcher.open_stream(request, decision)  # the client left before the response started
+    assert log.records == []
+    assert dispatcher.end_open_streams("server stopping") == 1
+    assert [r["id"] for r in log.records] == [decision.id]
+    assert decision.outcome == "cancelled"
