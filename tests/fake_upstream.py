@@ -12,6 +12,7 @@ a query parameter, or a path segment, so a catalog can point a model's `base_url
     x-fake-fail: MODE        fail=    /fail-MODE/v1       see MODES
     x-fake-delay-ms: N                /delay-N/v1         wait N ms before answering
     x-fake-chunk-delay-ms: N          /chunkdelay-N/v1    wait N ms between stream chunks
+    x-fake-usage: none                /usage-none/v1      send no `usage` (neither object nor chunk)
     x-fake-content: TEXT (percent-encoded), or body field `fake_content`: the answer text
 """
 
@@ -70,6 +71,7 @@ class _Reply:
     include_usage: bool
     fail: str | None
     chunk_delay_s: float
+    sends_usage: bool = True
 
     @property
     def pieces(self) -> list[str]:
@@ -188,6 +190,7 @@ def _reply_for(request: _Request) -> _Reply:
         include_usage=isinstance(stream_options, dict) and bool(stream_options.get("include_usage")),
         fail=request.option("x-fake-fail", "fail", "fail"),
         chunk_delay_s=float(chunk_delay_ms) / 1000 if chunk_delay_ms else 0.0,
+        sends_usage=request.option("x-fake-usage", None, "usage") != "none",
     )
 
 
@@ -245,7 +248,7 @@ def _stream_events(reply: _Reply) -> list[bytes]:
     deltas += [{"content": piece} for piece in reply.pieces]
     chunks = [{**identity, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
     chunks.append({**identity, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    if reply.include_usage:
+    if reply.include_usage and reply.sends_usage:
         chunks.append({**identity, "choices": [], "usage": _usage(reply)})
     events = [b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks]
     return [*events, b"data: [DONE]\n\n"]
@@ -253,14 +256,16 @@ def _stream_events(reply: _Reply) -> list[bytes]:
 
 def _completion(reply: _Reply) -> dict[str, object]:
     message = {"role": "assistant", "content": reply.content}
-    return {
+    completion: dict[str, object] = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": reply.model,
         "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-        "usage": _usage(reply),
     }
+    if reply.sends_usage:
+        completion["usage"] = _usage(reply)
+    return completion
 
 
 def _usage(reply: _Reply) -> dict[str, int]:

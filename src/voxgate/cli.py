@@ -17,6 +17,7 @@ from rich.table import Table
 from voxgate.config import load_settings
 from voxgate.core.errors import ConfigError, VoxgateError
 from voxgate.core.types import JSONObject
+from voxgate.team_cli import add_team_commands, run_keys, run_spend
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 EXAMPLES = """\
@@ -32,6 +33,8 @@ examples:
   voxgate eval ladder                             # the shipped predictor on the bundled ladder's held-out rows
   voxgate train my_outcomes.csv --out predictor/  # fit the learned predictor on your outcomes
   voxgate outcomes --out mine.csv                 # decisions that got feedback -> an outcome file to train on
+  voxgate keys create --name team-a --budget-usd 20/day --rpm 60   # a virtual key (see `voxgate keys -h`)
+  voxgate spend --group-by model                  # this month's spend
 """
 DEFAULT_DATA_ROOT = Path("../shared/data/routing")
 # embedders.EMBEDDER_NAMES, spelled out so `--help` does not import numpy (a test keeps them equal)
@@ -79,6 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     talk.add_argument("--model", default="auto", help="routing profile or model id for the replies")
     talk.add_argument("--fast", action="store_true", help="send the audio as fast as possible, not in real time")
     _add_learning_commands(commands)
+    add_team_commands(commands)
     return parser
 
 
@@ -293,7 +297,7 @@ def _talk(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"serve": _serve, "route": _route, "models": _models, "talk": _talk, "eval": _eval, "train": _train,
-                "outcomes": _outcomes}
+                "outcomes": _outcomes, "keys": run_keys, "spend": run_spend}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

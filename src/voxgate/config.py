@@ -23,6 +23,7 @@ Catalog schema (a public contract, documented in the README)::
     predictor: ./predictor      # a learned predictor from `voxgate train`; `heuristic` for none;
                                 # default: the one shipped for the bundled ladder (if included)
     api_keys: [sk-local-1]
+    admin_key_env: VOXGATE_ADMIN_KEY   # /v1/admin/keys and /v1/spend; also turns authentication on
     max_body_bytes: 4194304
     database: ~/.local/share/voxgate/voxgate.db
     log_content: false
@@ -102,6 +103,7 @@ class Settings:
     port: int = 8080
     models: tuple[ModelCard, ...] = ()
     api_keys: frozenset[str] = field(default=frozenset(), repr=False)
+    admin_key: str | None = field(default=None, repr=False)
     upstream_api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     database_path: Path = Path("voxgate.db")
@@ -130,6 +132,7 @@ _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
     "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
+    "admin_key_env",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -323,8 +326,11 @@ def load_settings(
     catalog = _read_catalog(config_path) if config_path is not None else {}
     models, upstream_keys = _collect_models(catalog, env)
     api_keys = _api_keys(catalog, env)
+    admin_key = env.get(str(catalog.get("admin_key_env") or "VOXGATE_ADMIN_KEY")) or None
+    if catalog.get("admin_key_env") and not admin_key:
+        raise ConfigError(f"admin_key_env: environment variable {catalog['admin_key_env']} is not set")
     host = host or env.get("VOXGATE_HOST") or "127.0.0.1"
-    if host not in ("127.0.0.1", "localhost", "::1") and not api_keys:
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_keys and not admin_key:
         raise ConfigError(
             f"binding {host} exposes voxgate beyond this machine: set api_keys in the config "
             "or VOXGATE_API_KEYS=key1,key2"
@@ -335,6 +341,7 @@ def load_settings(
         port=port if port is not None else int(env.get("VOXGATE_PORT", "8080")),
         models=models,
         api_keys=api_keys,
+        admin_key=admin_key,
         upstream_api_keys=upstream_keys,
         max_body_bytes=int(
             _number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)

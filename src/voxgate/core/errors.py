@@ -7,7 +7,10 @@
     ├── DecisionLogUnavailableError the decision log's database cannot be read or written  -> 503
     ├── RequestError                the caller sent something we cannot serve (4xx)
     │   ├── InvalidRequestError     malformed or out-of-range input              -> 400
-    │   ├── AuthenticationError     missing or wrong API key                     -> 401
+    │   ├── AuthenticationError     missing, wrong or revoked API key            -> 401
+    │   ├── PermissionDeniedError   a virtual key asked for a model or profile it may not use -> 403
+    │   ├── QuotaExceededError      a virtual key's budget is spent (`insufficient_quota`) -> 429
+    │   ├── RateLimitedError        a key's or model's RPM/TPM/session limit is reached -> 429
     │   ├── ModelNotFoundError      `model` names nothing in the catalog         -> 404
     │   ├── PayloadTooLargeError    body over the configured limit               -> 413
     │   ├── NoEligibleModelError    constraints rule out every model             -> 400
@@ -73,6 +76,23 @@ class InvalidRequestError(RequestError):
 
 class AuthenticationError(RequestError):
     """No API key, or one that is not configured."""
+
+
+class PermissionDeniedError(RequestError):
+    """A virtual key asked for something outside its allow-lists; the message names what it may use."""
+
+
+class QuotaExceededError(RequestError):
+    """A virtual key has spent its day's or month's budget."""
+
+
+class RateLimitedError(RequestError):
+    """A rate limit is reached; `retry_after_s` says when to try again, `headers` the limits' state."""
+
+    def __init__(self, message: str, *, retry_after_s: float, headers: Mapping[str, str], code: str) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+        self.headers = dict(headers)
 
 
 class ModelNotFoundError(RequestError):

@@ -53,6 +53,7 @@ class Decision:
     usage: JSONObject | None = None
     cost_usd: float | None = None
     content: JSONObject | None = None
+    key_id: str | None = None
 
     def to_dict(self) -> JSONObject:
         return asdict(self)

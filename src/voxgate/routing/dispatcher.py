@@ -2,6 +2,10 @@
 
 Fallback happens only before anything has been streamed to the client. After the first
 chunk, a failure ends the stream with an OpenAI-style error chunk.
+
+A stream whose upstream sends no usage chunk (or that ends early: cancelled, failed) still gets
+a usage, estimated from the prompt and the text relayed, and marked `"estimated": true`, so
+spend and budgets count it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from voxgate.core.errors import AllBackendsFailedError, BackendError, BackendPro
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Usage
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import Attempt, Decision, DecisionLog
+from voxgate.routing.features import estimate_tokens
 from voxgate.routing.stats import LatencyStats
 
 DecisionObserver = Callable[[Decision], None]
@@ -123,6 +128,8 @@ class Dispatcher:
                     raise
                 continue
             self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
+            if decision.usage is None:
+                decision.usage = _estimated_usage(request, _message_texts(response))
             self._observe_timings(model_id, response)
             response["model"] = model_id
             self.finish(decision, "ok")
@@ -187,10 +194,12 @@ class Dispatcher:
         first_token_s = self._clock.monotonic_s()
         usage = None
         outcome = "cancelled"
+        relayed: list[str] = []
         try:
             chunk: JSONObject | None = first
             while chunk is not None:
                 usage = Usage.from_payload(chunk) or usage
+                relayed.extend(_delta_texts(chunk))
                 chunk["model"] = model_id
                 if request.include_usage or not _is_usage_only(chunk):
                     yield chunk
@@ -203,6 +212,8 @@ class Dispatcher:
             decision.answered_by = model_id
             yield _error_chunk(exc)
         finally:
+            if usage is None:
+                decision.usage = _estimated_usage(request, relayed)
             if self._streaming.pop(decision.id, None) is not None:  # else already ended at shutdown
                 if outcome == "cancelled":
                     elapsed_ms = (self._clock.monotonic_s() - started_s) * 1000
@@ -221,6 +232,34 @@ class Dispatcher:
             decision.attempts.append(Attempt(decision.answered_by or "", "cancelled", 0.0, error=reason))
             self.finish(decision, "cancelled")
         return len(ended)
+
+
+def _delta_texts(chunk: JSONObject) -> list[str]:
+    """The text a stream chunk carries (content and tool-call arguments), for a usage estimate."""
+    texts: list[str] = []
+    choices = chunk.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        if isinstance(delta.get("content"), str):
+            texts.append(delta["content"])
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                texts.append(function["arguments"])
+    return texts
+
+
+def _message_texts(response: JSONObject) -> list[str]:
+    choices = response.get("choices")
+    messages = [c.get("message") for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
+    return [m["content"] for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str)]
+
+
+def _estimated_usage(request: ChatRequest, relayed: list[str]) -> JSONObject:
+    return {"prompt_tokens": request.prompt_tokens_estimate,
+            "completion_tokens": estimate_tokens("".join(relayed)), "estimated": True}
 
 
 def _is_usage_only(chunk: JSONObject) -> bool:

@@ -6,6 +6,10 @@
 - fast:     lowest predicted latency among models meeting the quality floor.
 `max_latency_ms`, `max_cost_usd` and `min_quality` are hard constraints. Ties break by
 quality, then cost, then model id, so the same input always gives the same plan.
+
+A virtual key's budget is an input too: with less than `NEAR_BUDGET_FRACTION` of it left, the
+plan is ranked as in cost mode (cheapest within `COST_BAND` of the best) when that choice is
+cheaper than the request's mode would make, and the reason says so.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from voxgate.core.keys import BudgetStatus
 from voxgate.core.types import Mode, RoutingConstraints
 
 BALANCED_BAND = 0.05
 COST_BAND = 0.15
+NEAR_BUDGET_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -106,12 +112,25 @@ def _apply_affinity(
     return ranked, f"switched from {affinity_model}: {ranked[0].model_id} is clearly better for this request"
 
 
+def _budget_mode(feasible: Sequence[Candidate], mode: Mode, budget: BudgetStatus | None) -> tuple[Mode, str]:
+    """Cost mode when a key is near its budget and cost mode's choice is cheaper than `mode`'s."""
+    if budget is None or budget.left_fraction >= NEAR_BUDGET_FRACTION or mode is Mode.COST:
+        return mode, ""
+    if _rank(feasible, Mode.COST)[0][0].cost_usd >= _rank(feasible, mode)[0][0].cost_usd:
+        return mode, ""
+    note = (f"near budget: key {budget.key_id} has ${budget.left_usd:.4f} of ${budget.limit_usd:.2f}/"
+            f"{budget.period.value} left (< {NEAR_BUDGET_FRACTION:.0%}), so cheaper models are preferred "
+            f"over {mode.value} mode; ")
+    return Mode.COST, note
+
+
 def choose(
     candidates: Sequence[Candidate],
     constraints: RoutingConstraints,
     affinity_model: str | None = None,
+    budget: BudgetStatus | None = None,
 ) -> PolicyResult:
-    """Rank candidates under the constraints; the first of `plan` is the choice."""
+    """Rank candidates under the constraints (and a key's budget); the first of `plan` is the choice."""
     rejections: dict[str, str] = {}
     feasible: list[Candidate] = []
     for c in candidates:
@@ -122,16 +141,17 @@ def choose(
             rejections[c.model_id] = violation
     if not feasible:
         return PolicyResult(plan=(), reason="no model meets the constraints", rejections=rejections)
-    ranked, reason = _rank(feasible, constraints.mode)
-    ranked, affinity_note = _apply_affinity(ranked, constraints.mode, affinity_model)
+    mode, budget_note = _budget_mode(feasible, constraints.mode, budget)
+    ranked, reason = _rank(feasible, mode)
+    ranked, affinity_note = _apply_affinity(ranked, mode, affinity_model)
     chosen = ranked[0]
     best_quality = max(c.quality for c in ranked)
     passed_over = {
-        c.model_id: _passed_over_reason(c, chosen, constraints.mode, best_quality) for c in ranked[1:]
+        c.model_id: _passed_over_reason(c, chosen, mode, best_quality) for c in ranked[1:]
     }
     return PolicyResult(
         plan=tuple(c.model_id for c in ranked),
-        reason=reason,
+        reason=budget_note + reason,
         passed_over=passed_over,
         rejections=rejections,
         affinity_note=affinity_note,

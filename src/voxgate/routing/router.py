@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from voxgate.core.clock import Clock
 from voxgate.core.errors import NoEligibleModelError
+from voxgate.core.keys import BudgetStatus
 from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
@@ -54,8 +55,14 @@ class Router:
     def cards(self) -> tuple[ModelCard, ...]:
         return self._cards
 
-    def decide(self, request: ChatRequest, constraints: RoutingConstraints, profile: str) -> Decision:
-        """Build the full decision; raises NoEligibleModelError listing why each model was ruled out."""
+    def decide(
+        self, request: ChatRequest, constraints: RoutingConstraints, profile: str,
+        budget: BudgetStatus | None = None,
+    ) -> Decision:
+        """Build the full decision; raises NoEligibleModelError listing why each model was ruled out.
+
+        `budget` is the calling key's tightest budget: near it, cheaper models are preferred.
+        """
         started_s = self._clock.monotonic_s()
         features = extract_features(request.prompt_text, request.prompt_tokens_estimate, request.turn_count)
         output_tokens = min(request.max_tokens or features.expected_output_tokens, features.expected_output_tokens)
@@ -69,7 +76,7 @@ class Router:
         )
         candidates = self._score(request, features, eligibility.eligible, output_tokens)
         affinity_model = None if direct else self._affinity.model_for(constraints.session_id)
-        result = choose(list(candidates.values()), constraints, affinity_model)
+        result = choose(list(candidates.values()), constraints, affinity_model, budget)
         rejections = {**eligibility.rejections, **result.rejections}
         if result.chosen is None:
             raise NoEligibleModelError(_no_model_message(rejections), rejections)

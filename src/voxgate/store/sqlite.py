@@ -23,6 +23,7 @@ from typing import Any
 
 from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.types import JSONObject
+from voxgate.store.spend import INSERT_SPEND, SPEND_SCHEMA, select_spend, spend_by_key_since, spend_row
 
 log = logging.getLogger("voxgate.store")
 DEFAULT_MAX_PENDING = 10_000
@@ -81,7 +82,7 @@ class SQLiteDecisionLog:
             try:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
-                connection.executescript(_SCHEMA)
+                connection.executescript(_SCHEMA + SPEND_SCHEMA)
             except sqlite3.Error:
                 connection.close()
                 raise
@@ -135,9 +136,11 @@ class SQLiteDecisionLog:
             (d["id"], d["created_at"], d.get("chosen"), d.get("answered_by"), d["outcome"], json.dumps(d))
             for d in batch
         ]
+        spend = [row for row in map(spend_row, batch) if row is not None]
         try:
             with connection:
                 connection.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+                connection.executemany(INSERT_SPEND, spend)
         except sqlite3.Error:
             self._connection = None  # reopen next time: the file may have been replaced or remounted
             connection.close()
@@ -243,6 +246,19 @@ class SQLiteDecisionLog:
         await self.flush()
         bodies = await self._reading(self._select_many, since, model, limit)
         return [dict(json.loads(b)) for b in bodies]
+
+    async def spend_by_key(self, since_s: float) -> dict[str, float]:
+        """USD per key id since `since_s`, queued decisions included (budget counters start from it)."""
+        await self.flush()
+        totals: dict[str, float] = await self._reading(lambda: spend_by_key_since(self._connect(), since_s))
+        return totals
+
+    async def spend(self, *, key_id: str | None, model: str | None, since_s: float, group_by: str) -> list[JSONObject]:
+        """`GET /v1/spend`: totals grouped by key, model, day or none (see store/spend)."""
+        await self.flush()
+        rows: list[JSONObject] = await self._reading(
+            lambda: select_spend(self._connect(), key_id=key_id, model=model, since_s=since_s, group_by=group_by))
+        return rows
 
 
 def read_decisions_with_feedback(path: Path) -> list[tuple[JSONObject, float]]:

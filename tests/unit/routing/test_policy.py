@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from voxgate.core.keys import BudgetPeriod, BudgetStatus
 from voxgate.core.types import Mode, RoutingConstraints
-from voxgate.routing.policy import BALANCED_BAND, COST_BAND, Candidate, choose
+from voxgate.routing.policy import BALANCED_BAND, COST_BAND, NEAR_BUDGET_FRACTION, Candidate, choose
 
 SMALL = Candidate("small", quality=0.50, cost_usd=0.001, latency_ms=100)
 MEDIUM = Candidate("medium", quality=0.70, cost_usd=0.010, latency_ms=400)
@@ -152,3 +153,28 @@ def test_every_passed_over_model_has_a_reason(cands: list[Candidate]) -> None:
     result = choose(cands, RoutingConstraints())
     assert set(result.passed_over) == set(result.plan[1:])
     assert all(result.passed_over.values())
+
+
+def _budget(left_usd: float, limit_usd: float = 10.0) -> BudgetStatus:
+    return BudgetStatus("k1", BudgetPeriod.DAY, limit_usd, limit_usd - left_usd)
+
+
+def test_near_its_budget_a_key_gets_cheaper_models_and_the_reason_says_so() -> None:
+    plenty = choose(LADDER, RoutingConstraints(mode=Mode.QUALITY), budget=_budget(9.0))
+    assert plenty.chosen == "large"
+    assert "budget" not in plenty.reason
+    near = choose(LADDER, RoutingConstraints(mode=Mode.QUALITY), budget=_budget(10.0 * NEAR_BUDGET_FRACTION * 0.9))
+    cheapest_in_cost_band = choose(LADDER, RoutingConstraints(mode=Mode.COST))
+    assert near.plan == cheapest_in_cost_band.plan
+    assert near.chosen != "large"
+    assert near.reason.startswith("near budget: key k1 has $1.8000 of $10.00/day left")
+
+
+@given(left=st.floats(0, 10), mode=st.sampled_from(list(Mode)))
+def test_a_budget_never_makes_the_choice_costlier(left: float, mode: Mode) -> None:
+    without = choose(LADDER, RoutingConstraints(mode=mode))
+    within = choose(LADDER, RoutingConstraints(mode=mode), budget=_budget(left))
+    costs = {c.model_id: c.cost_usd for c in LADDER}
+    assert within.chosen is not None
+    assert without.chosen is not None
+    assert costs[within.chosen] <= costs[without.chosen]

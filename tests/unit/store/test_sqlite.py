@@ -121,3 +121,25 @@ async def test_rows_that_cannot_be_written_at_shutdown_are_counted_lost(tmp_path
 def test_write_retries_back_off_to_a_ceiling() -> None:
     assert [retry_delay_s(n) for n in range(5)] == [0.0, 0.5, 1.0, 2.0, 4.0]
     assert retry_delay_s(50) == 30.0
+
+
+async def test_spend_rows_are_written_with_their_decisions_and_grouped(tmp_path: Path) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    await log.open()
+    try:
+        for index, (key_id, model, cost, estimated) in enumerate(
+            [("k1", "a", 0.5, False), ("k1", "b", 0.25, True), ("k2", "a", 1.0, False)]
+        ):
+            usage = {"prompt_tokens": 10, "completion_tokens": 5, **({"estimated": True} if estimated else {})}
+            log.record({**_decision(f"dec_{index}", 100.0 + index, model), "key_id": key_id, "usage": usage,
+                        "cost_usd": cost})
+        log.record(_decision("dec_no_usage", 50.0, "a"))
+        assert await log.spend_by_key(0.0) == {"k1": 0.75, "k2": 1.0}
+        assert await log.spend_by_key(101.5) == {"k2": 1.0}
+        by_key = await log.spend(key_id=None, model=None, since_s=0.0, group_by="key")
+        assert [(r["key"], r["cost_usd"], r["requests"], r["estimated_requests"]) for r in by_key] == [
+            ("k2", 1.0, 1, 0), ("k1", 0.75, 2, 1)]
+        by_model = await log.spend(key_id="k1", model=None, since_s=0.0, group_by="model")
+        assert [(r["model"], r["cost_usd"], r["prompt_tokens"]) for r in by_model] == [("a", 0.5, 10), ("b", 0.25, 10)]
+    finally:
+        await log.close()

@@ -1,0 +1,77 @@
+"""The `spend` table: one row per finished decision that used tokens, written with the decision.
+
+A row carries the key id (never the key), the answering model, tokens, the cost in USD at the
+catalog's prices and whether the usage was estimated (a stream without a usage chunk). The
+decision log's writer inserts these rows in the same transaction as the decisions
+(`store/sqlite`); `GET /v1/spend` and the budget counters read them back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+SPEND_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spend (
+    decision_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    key_id TEXT,
+    model TEXT,
+    kind TEXT NOT NULL,
+    cost_usd REAL NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    estimated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spend_key_time ON spend (key_id, created_at);
+CREATE INDEX IF NOT EXISTS spend_time ON spend (created_at);
+"""
+INSERT_SPEND = "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+GROUPINGS = ("key", "model", "day", "none")
+_GROUP_COLUMNS = {"key": "key_id", "model": "model", "day": "date(created_at, 'unixepoch')", "none": "'all'"}
+
+
+def spend_row(decision: JSONObject) -> tuple[Any, ...] | None:
+    """The spend row of a finished decision, or None when it used no tokens."""
+    usage = decision.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return (
+        decision["id"], decision["created_at"], decision.get("key_id"), decision.get("answered_by"),
+        decision.get("kind", "chat"), float(decision.get("cost_usd") or 0.0), int(usage.get("prompt_tokens") or 0),
+        int(usage.get("completion_tokens") or 0), 1 if usage.get("estimated") else 0,
+    )
+
+
+def spend_by_key_since(connection: sqlite3.Connection, since_s: float) -> dict[str, float]:
+    """USD spent per key id since `since_s` (unix seconds)."""
+    rows = connection.execute(
+        "SELECT key_id, SUM(cost_usd) FROM spend WHERE key_id IS NOT NULL AND created_at >= ? GROUP BY key_id",
+        (since_s,),
+    ).fetchall()
+    return {str(key_id): float(total) for key_id, total in rows}
+
+
+def select_spend(
+    connection: sqlite3.Connection, *, key_id: str | None, model: str | None, since_s: float, group_by: str
+) -> list[JSONObject]:
+    """Spend totals grouped by `key`, `model`, `day` (UTC) or `none`, largest first."""
+    column = _GROUP_COLUMNS[group_by]
+    sql = (f"SELECT {column}, SUM(cost_usd), COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(estimated) "
+           "FROM spend WHERE created_at >= ?")
+    args: list[Any] = [since_s]
+    if key_id is not None:
+        sql += " AND key_id = ?"
+        args.append(key_id)
+    if model is not None:
+        sql += " AND model = ?"
+        args.append(model)
+    sql += f" GROUP BY {column} ORDER BY SUM(cost_usd) DESC, {column}"
+    return [
+        {group_by: group, "cost_usd": round(float(cost or 0.0), 9), "requests": int(count),
+         "prompt_tokens": int(prompt or 0), "completion_tokens": int(completion or 0),
+         "estimated_requests": int(estimated or 0)}
+        for group, cost, count, prompt, completion, estimated in connection.execute(sql, args).fetchall()
+    ]
