@@ -10,6 +10,7 @@ import argparse
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -49,17 +50,19 @@ def add_team_commands(commands: Any) -> None:
     create.add_argument("--models", help="comma-separated model ids the key may use (default: all)")
     create.add_argument("--profiles", help="comma-separated routing profiles, e.g. auto:cost (default: all)")
     create.add_argument("--routing", help="routing constraints every request of the key gets, as JSON")
-    actions.add_parser("list", help="every key with its limits and spend")
+    listing = actions.add_parser("list", help="every key with its limits and spend")
+    changes = []
     for name, text in (("revoke", "stop a key (its spend history stays)"), ("rotate", "a new secret for a key")):
         action = actions.add_parser(name, help=text)
         action.add_argument("key", help="key id or name")
+        changes.append(action)
     spend = commands.add_parser("spend", help="spend in USD by key, model or day")
     spend.add_argument("--key", help="only this key (id or name)")
     spend.add_argument("--model", help="only this model")
     spend.add_argument("--since", help="YYYY-MM-DD (UTC) or unix seconds; default: this month")
     spend.add_argument("--group-by", choices=GROUPINGS, default="key")
-    for command in (keys, spend):
-        command.add_argument("--config", help="catalog YAML whose `database:` and models to use")
+    for command in (create, listing, *changes, spend):
+        command.add_argument("--config", type=Path, help="catalog YAML whose `database:` and models to use")
 
 
 def _spec(args: argparse.Namespace) -> JSONObject:
