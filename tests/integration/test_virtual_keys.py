@@ -4,6 +4,7 @@ upstream, with the official `openai` SDK and the `voxgate keys` / `voxgate spend
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -128,8 +129,13 @@ def test_a_key_outside_its_models_and_profiles_gets_403_naming_them(gateway: Run
     assert served.headers["x-voxgate-model"] == "cheap"
 
 
+def _metrics(gateway: RunningProcess) -> str:
+    return httpx.get(f"{gateway.base_url}/metrics", headers={"authorization": f"Bearer {STATIC_KEY}"}).text
+
+
 def test_rpm_gives_429_with_retry_after_and_ratelimit_headers(gateway: RunningProcess) -> None:
-    secret = _create(gateway, name="script", rpm=2, tpm=100_000)["key"]
+    created = _create(gateway, name="script", rpm=2, tpm=100_000)
+    secret = created["key"]
     first = _chat(gateway, secret, model="cheap")
     assert first.headers["x-ratelimit-limit-requests"] == "2"
     assert first.headers["x-ratelimit-remaining-requests"] == "1"
@@ -144,6 +150,8 @@ def test_rpm_gives_429_with_retry_after_and_ratelimit_headers(gateway: RunningPr
     assert third.headers["x-ratelimit-remaining-requests"] == "0"
     with pytest.raises(openai.RateLimitError):
         _client(gateway, secret).chat.completions.create(model="cheap", messages=HI)
+    refusals = f'voxgate_key_refusals_total{{code="rate_limit_exceeded",key_id="{created["id"]}"}} 2.0'
+    assert refusals in _metrics(gateway)
 
 
 def test_near_its_budget_a_key_gets_cheaper_models_and_past_it_429_insufficient_quota(gateway: RunningProcess) -> None:
@@ -181,6 +189,12 @@ def test_streamed_and_non_streamed_calls_record_the_same_spend(gateway: RunningP
     assert spent[0]["cost_usd"] == pytest.approx(3 * PRICEY_CALL_USD)
     assert spent[0] == {**spent[1], "key": spent[0]["key"]}
     assert spent[0]["estimated_requests"] == 0
+    metrics = _metrics(gateway)
+    for key in (plain, streamed):
+        exported = re.search(rf'voxgate_key_spend_usd_total{{key_id="{key["id"]}"}} (\S+)', metrics)
+        assert exported is not None
+        assert float(exported.group(1)) == pytest.approx(spent[0]["cost_usd"])
+        assert f'voxgate_key_tokens_total{{key_id="{key["id"]}",kind="completion"}} 15.0' in metrics
 
 
 def test_a_stream_without_usage_is_charged_an_estimate_marked_estimated(gateway: RunningProcess) -> None:

@@ -12,12 +12,13 @@ from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
-from voxgate.server import admin, realtime, routes
+from voxgate.server import admin, routes
 from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
 from voxgate.server.metrics import RequestMetricsMiddleware
 from voxgate.server.openapi import build_openapi, openapi_json
+from voxgate.server.realtime_keys import keyed_realtime_endpoint
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
@@ -48,9 +49,9 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             Route("/readyz", routes.readyz, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
-            WebSocketRoute("/v1/realtime", realtime.realtime_endpoint),
-            WebSocketRoute("/openai/realtime", realtime.realtime_endpoint),
-            WebSocketRoute("/openai/v1/realtime", realtime.realtime_endpoint),
+            WebSocketRoute("/v1/realtime", keyed_realtime_endpoint),
+            WebSocketRoute("/openai/realtime", keyed_realtime_endpoint),
+            WebSocketRoute("/openai/v1/realtime", keyed_realtime_endpoint),
         ],
         exception_handlers={
             VoxgateError: handle_voxgate_error,

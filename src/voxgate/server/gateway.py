@@ -56,7 +56,7 @@ class Gateway:
         self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending)
         self.metrics.watch_decision_log(self.decision_log.health)
         self.keys = KeyDirectory(SQLiteKeyStore(settings.database_path), self.clock)
-        self.key_gate = KeyGate(self.clock)
+        self.key_gate = KeyGate(self.clock, on_refusal=self.metrics.count_key_refusal)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
             self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s

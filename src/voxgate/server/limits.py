@@ -16,10 +16,11 @@ the same key is in flight may overshoot a budget by that request's cost.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from voxgate.core.clock import Clock
-from voxgate.core.errors import PermissionDeniedError, QuotaExceededError, RateLimitedError
+from voxgate.core.errors import PermissionDeniedError, QuotaExceededError, RateLimitedError, RequestError
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, VirtualKey, period_start_s
 from voxgate.core.types import ChatRequest, RoutingConstraints
 from voxgate.routing.decision import Decision
@@ -51,8 +52,10 @@ def _reset(seconds: float) -> str:
 class KeyGate:
     """Admission and accounting for virtual keys; requests without one pass untouched."""
 
-    def __init__(self, clock: Clock, window_s: float = WINDOW_S) -> None:
+    def __init__(self, clock: Clock, window_s: float = WINDOW_S,
+                 on_refusal: Callable[[str, str], None] | None = None) -> None:
         self._clock = clock
+        self._on_refusal = on_refusal
         self._window_s = window_s
         self._windows: dict[str, _Window] = {}
         self._spent: dict[tuple[str, BudgetPeriod], tuple[float, float]] = {}
@@ -87,6 +90,14 @@ class KeyGate:
         and rate limits do not refuse; allow-lists and budgets still do."""
         if key is None:
             return Admission(None, constraints)
+        try:
+            return self._admit(key, chat, constraints, count=count)
+        except RequestError as exc:
+            if self._on_refusal is not None:
+                self._on_refusal(key.id, exc.code or "refused")
+            raise
+
+    def _admit(self, key: VirtualKey, chat: ChatRequest, constraints: RoutingConstraints, *, count: bool) -> Admission:
         constraints = _within_allow_lists(key, chat.requested_model, constraints)
         budget = self.tightest_budget(key)
         if budget is not None and budget.left_usd <= 0:
@@ -148,6 +159,8 @@ class KeyGate:
             return True
         limit = key.policy.max_voice_sessions
         if limit is not None and self._voice_sessions.get(key.id, 0) >= limit:
+            if self._on_refusal is not None:
+                self._on_refusal(key.id, "voice_session_limit")
             return False
         self._voice_sessions[key.id] = self._voice_sessions.get(key.id, 0) + 1
         return True

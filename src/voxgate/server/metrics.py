@@ -48,6 +48,22 @@ class GatewayMetrics:
         self.voice_turns = Counter(
             "voxgate_voice_turns", "Voice responses by final status", ["status"], registry=self.registry
         )
+        self.key_spend = Counter(
+            "voxgate_key_spend_usd", "USD spent per virtual key id (at catalog prices; estimated usage included)",
+            ["key_id"], registry=self.registry,
+        )
+        self.key_requests = Counter(
+            "voxgate_key_requests", "Finished requests per virtual key id and outcome", ["key_id", "outcome"],
+            registry=self.registry,
+        )
+        self.key_tokens = Counter(
+            "voxgate_key_tokens", "Tokens per virtual key id, prompt or completion", ["key_id", "kind"],
+            registry=self.registry,
+        )
+        self.key_refusals = Counter(
+            "voxgate_key_refusals", "Requests refused for a virtual key: rate_limit_exceeded, insufficient_quota, "
+            "model_not_allowed, voice_session_limit", ["key_id", "code"], registry=self.registry,
+        )
         self.voice_sessions_ended = Counter(
             "voxgate_voice_sessions_ended", "Realtime sessions the server closed, by reason (slow_client, ...)",
             ["reason"], registry=self.registry,
@@ -72,6 +88,18 @@ class GatewayMetrics:
         for attempt in decision.attempts:
             if attempt.status == "error":
                 self.fallbacks.labels(attempt.model).inc()
+        if decision.key_id is not None:
+            self._observe_key(decision.key_id, decision)
+
+    def _observe_key(self, key_id: str, decision: Decision) -> None:
+        self.key_requests.labels(key_id, decision.outcome).inc()
+        self.key_spend.labels(key_id).inc(decision.cost_usd or 0.0)
+        for kind in ("prompt", "completion"):
+            self.key_tokens.labels(key_id, kind).inc(int((decision.usage or {}).get(f"{kind}_tokens", 0)))
+
+    def count_key_refusal(self, key_id: str, code: str) -> None:
+        """Called by the key gate (server/limits) for each request it refuses."""
+        self.key_refusals.labels(key_id, code).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,6 +23,7 @@ from dataclasses import replace
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from voxgate.core.errors import BackendProtocolError, NoEligibleModelError, SessionEndedError, VoxgateError
+from voxgate.core.keys import BudgetStatus, VirtualKey
 from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Usage
 from voxgate.routing.decision import Decision
 from voxgate.server.constraints import PROFILES, parse_constraints
@@ -33,6 +34,7 @@ from voxgate.server.errors import (
     realtime_close_code,
 )
 from voxgate.server.gateway import Gateway
+from voxgate.server.keys import connection_key
 from voxgate.server.validation import parse_chat_request
 from voxgate.voice.realtime.protocol import error_event
 from voxgate.voice.realtime.reply import ReplyEvent, ReplyFinished, ReplyRequest, ReplyRouted, ReplyText, ReplyToolCall
@@ -44,10 +46,12 @@ log = logging.getLogger("voxgate.realtime")
 class RoutedReplySource:
     """ReplySource backed by the gateway's router and dispatcher."""
 
-    def __init__(self, gateway: Gateway, constraints: RoutingConstraints, profile: str) -> None:
+    def __init__(self, gateway: Gateway, constraints: RoutingConstraints, profile: str,
+                 key: VirtualKey | None = None) -> None:
         self._gateway = gateway
         self._constraints = constraints
         self._profile = profile
+        self._key = key
 
     async def stream_reply(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
         body: JSONObject = {"model": self._profile, "messages": request.messages, "stream": True,
@@ -58,7 +62,9 @@ class RoutedReplySource:
             body["temperature"] = request.temperature
         chat = parse_chat_request(body)
         constraints = replace(self._constraints, session_id=self._constraints.session_id or request.session_id)
-        decision, over_budget = await self._decide(chat, constraints)
+        admission = self._gateway.key_gate.admit(self._key, chat, constraints)  # 429/403 end the turn
+        decision, over_budget = await self._decide(chat, admission.constraints, admission.budget)
+        decision.key_id = admission.key_id
         yield ReplyRouted(decision.id, decision.chosen or "", over_budget)
         assert self._gateway.dispatcher is not None
         chunks = await self._gateway.dispatcher.open_stream(chat, decision)
@@ -73,7 +79,9 @@ class RoutedReplySource:
             await chunks.aclose()  # type: ignore[attr-defined]
         yield ReplyFinished(decision.answered_by or "", *usage)
 
-    async def _decide(self, chat: ChatRequest, constraints: RoutingConstraints) -> tuple[Decision, bool]:
+    async def _decide(
+        self, chat: ChatRequest, constraints: RoutingConstraints, budget: BudgetStatus | None = None
+    ) -> tuple[Decision, bool]:
         """Route within the latency budget; when no model fits it, answer late rather than not at all.
 
         The retry drops only `max_latency_ms` (mode `fast` then picks the quickest eligible model);
@@ -81,12 +89,12 @@ class RoutedReplySource:
         prompt off the event loop (`Gateway.decide`), so other sessions' audio never waits on it.
         """
         try:
-            return await self._gateway.decide(chat, constraints, self._profile), False
+            return await self._gateway.decide(chat, constraints, self._profile, budget), False
         except NoEligibleModelError as exc:
             if constraints.max_latency_ms is None or not any("latency" in r for r in exc.rejections.values()):
                 raise
         relaxed = replace(constraints, max_latency_ms=None, mode=Mode.FAST)
-        return await self._gateway.decide(chat, relaxed, self._profile), True
+        return await self._gateway.decide(chat, relaxed, self._profile, budget), True
 
 
 def _reply_events(chunk: JSONObject) -> list[ReplyEvent]:
@@ -173,7 +181,8 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         p.startswith("openai-beta.realtime-v1") for p in offered)
     try:
         profile = _profile(gateway, websocket.query_params.get("model") or websocket.query_params.get("deployment"))
-        replies = RoutedReplySource(gateway, _constraints(gateway, profile, websocket.headers), profile)
+        replies = RoutedReplySource(gateway, _constraints(gateway, profile, websocket.headers), profile,
+                                    connection_key(websocket))
         session = RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
                                   on_turn_metrics=gateway.metrics.observe_voice_turn,
                                   extension_events=wants_extension_events(websocket.query_params, websocket.headers),
