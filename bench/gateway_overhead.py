@@ -1,5 +1,6 @@
-"""Gateway overhead: the fixed upstream called directly, through voxgate, and through LiteLLM's
-proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
+"""Gateway overhead: the fixed upstream called directly, through voxgate, through voxgate with a
+virtual key (keys, budgets and rate limits on: a key with a day budget, RPM and TPM it never
+reaches), and through LiteLLM's proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
 
 Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--skip-litellm]
 
@@ -19,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import httpx
+
 from bench.loadgen import LoadResult, run_load
 from tests.support.processes import free_port, start_process, start_voxgate, stop_process, wait_http_ok
 
@@ -27,6 +30,8 @@ LITELLM_VENV = Path.home() / ".cache" / "voxgate-bench" / "litellm-venv"
 EXPECTED_PTH = {"distutils-precedence.pth"}
 LITELLM_KEY = "sk-voxgate-bench-" + os.urandom(8).hex()
 BODY = {"messages": [{"role": "user", "content": "Hello there, how are you?"}], "max_tokens": 16}
+ADMIN_KEY = "sk-voxgate-bench-admin-" + os.urandom(8).hex()
+KEY_SPEC = {"name": "bench", "budget_usd": {"day": 1_000_000}, "rpm": 1_000_000_000, "tpm": 1_000_000_000}
 
 
 def ensure_litellm() -> Path:
@@ -42,7 +47,18 @@ def ensure_litellm() -> Path:
     return binary
 
 
-Targets = dict[str, tuple[int, str]]
+Targets = dict[str, tuple[int, str, dict[str, str]]]
+
+
+def start_keyed_voxgate(workdir: Path, catalog: str, processes: list[subprocess.Popen[bytes]]) -> tuple[int, str]:
+    """A second voxgate with an admin key, and a virtual key with limits it never reaches."""
+    workdir.mkdir()
+    keyed = start_voxgate(workdir, catalog, args=["--log-level", "warning"], env={"VOXGATE_ADMIN_KEY": ADMIN_KEY})
+    processes.append(keyed.process)
+    created = httpx.post(f"{keyed.base_url}/v1/admin/keys", json=KEY_SPEC,
+                         headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
+    created.raise_for_status()
+    return keyed.port, str(created.json()["key"])
 
 
 def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.Popen[bytes]]) -> Targets:
@@ -56,7 +72,9 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
                "    price: {input_per_mtok: 1, output_per_mtok: 2}\ninclude_default_models: false\n")
     voxgate = start_voxgate(workdir, catalog, args=["--log-level", "warning"])
     processes.append(voxgate.process)
-    targets = {"direct": (upstream_port, "fixed"), "voxgate": (voxgate.port, "auto")}
+    keyed_port, key = start_keyed_voxgate(workdir / "keyed", catalog, processes)
+    targets: Targets = {"direct": (upstream_port, "fixed", {}), "voxgate": (voxgate.port, "auto", {}),
+                        "voxgate+keys": (keyed_port, "auto", {"Authorization": f"Bearer {key}"})}
     if with_litellm:
         config = workdir / "litellm.yaml"
         config.write_text(json.dumps({
@@ -67,15 +85,14 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
         processes.append(start_process([str(ensure_litellm()), "--config", str(config), "--host", "127.0.0.1", "--port",
                                 str(litellm_port), "--num_workers", "1"], workdir / "litellm.log"))
         wait_http_ok(f"http://127.0.0.1:{litellm_port}/health/liveliness", processes[-1], workdir / "litellm.log")
-        targets["litellm"] = (litellm_port, "fixed")
+        targets["litellm"] = (litellm_port, "fixed", {"Authorization": f"Bearer {LITELLM_KEY}"})
     return targets
 
 
-async def measure(targets: dict[str, tuple[int, str]], concurrency: int, duration_s: float) -> dict[str, LoadResult]:
+async def measure(targets: Targets, concurrency: int, duration_s: float) -> dict[str, LoadResult]:
     results = {}
-    for name, (port, model) in targets.items():
+    for name, (port, model, headers) in targets.items():
         body = json.dumps({**BODY, "model": model}).encode()
-        headers = {"Authorization": f"Bearer {LITELLM_KEY}"} if name == "litellm" else {}
         await run_load("127.0.0.1", port, "/v1/chat/completions", body, concurrency=concurrency, duration_s=1.0,
                        headers=headers)
         results[name] = await run_load("127.0.0.1", port, "/v1/chat/completions", body,
@@ -92,15 +109,23 @@ def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
             added = "" if name == "direct" else f"{r.p50_ms - direct.p50_ms:.2f}"
             print(f"| {concurrency} | {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests_per_s:.0f} | {added} | "
                   f"{r.errors} |")
+    print()
+    print("| clients | keys on: added p50 ms over voxgate | keys on / voxgate throughput |")
+    print("|---|---|---|")
+    for concurrency, level in all_results.items():
+        keyed, plain = level["voxgate+keys"], level["voxgate"]
+        throughput = keyed.requests_per_s / plain.requests_per_s
+        print(f"| {concurrency} | {keyed.p50_ms - plain.p50_ms:+.2f} | {throughput:.2f}x |")
     if all("litellm" in r for r in all_results.values()):
         print()
-        print("| clients | voxgate / litellm throughput | litellm added p50 / voxgate added p50 |")
-        print("|---|---|---|")
+        print("| clients | target | target / litellm throughput | litellm added p50 / target added p50 |")
+        print("|---|---|---|---|")
         for concurrency, level in all_results.items():
-            vox_added = max(level["voxgate"].p50_ms - level["direct"].p50_ms, 1e-3)
-            lite_added = level["litellm"].p50_ms - level["direct"].p50_ms
-            print(f"| {concurrency} | {level['voxgate'].requests_per_s / level['litellm'].requests_per_s:.2f}x | "
-                  f"{lite_added / vox_added:.1f}x |")
+            for name in ("voxgate", "voxgate+keys"):
+                target_added = max(level[name].p50_ms - level["direct"].p50_ms, 1e-3)
+                lite_added = level["litellm"].p50_ms - level["direct"].p50_ms
+                print(f"| {concurrency} | {name} | {level[name].requests_per_s / level['litellm'].requests_per_s:.2f}x"
+                      f" | {lite_added / target_added:.1f}x |")
 
 
 def main() -> None:
