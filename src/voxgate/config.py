@@ -24,6 +24,7 @@ Catalog schema (a public contract, documented in the README)::
                                 # default: the one shipped for the bundled ladder (if included)
     api_keys: [sk-local-1]
     admin_key_env: VOXGATE_ADMIN_KEY   # /v1/admin/keys and /v1/spend; also turns authentication on
+    redis: redis://127.0.0.1:6379/0   # optional: rate limits and budgets shared by every replica
     max_body_bytes: 4194304
     database: ~/.local/share/voxgate/voxgate.db
     log_content: false
@@ -104,6 +105,7 @@ class Settings:
     models: tuple[ModelCard, ...] = ()
     api_keys: frozenset[str] = field(default=frozenset(), repr=False)
     admin_key: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     upstream_api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     database_path: Path = Path("voxgate.db")
@@ -132,7 +134,7 @@ _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
     "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
-    "admin_key_env",
+    "admin_key_env", "redis",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -342,6 +344,7 @@ def load_settings(
         models=models,
         api_keys=api_keys,
         admin_key=admin_key,
+        redis_url=_redis_url(catalog, env),
         upstream_api_keys=upstream_keys,
         max_body_bytes=int(
             _number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)
@@ -359,6 +362,14 @@ def load_settings(
         local=_local_runtime(catalog, env),
         predictor_path=_predictor_path(catalog, config_path),
     )
+
+
+def _redis_url(catalog: dict[str, Any], env: Mapping[str, str]) -> str | None:
+    """`redis: redis://host:6379/0` (or VOXGATE_REDIS_URL): rate limits and budgets shared by replicas."""
+    raw = env.get("VOXGATE_REDIS_URL") or catalog.get("redis")
+    if raw is not None and (not isinstance(raw, str) or not raw.startswith(("redis://", "rediss://", "unix://"))):
+        raise ConfigError(f"`redis` must be a URL such as redis://127.0.0.1:6379/0, got {raw!r}")
+    return raw
 
 
 def _predictor_path(catalog: dict[str, Any], config_path: Path | None) -> Path | None:

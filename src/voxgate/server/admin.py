@@ -103,9 +103,9 @@ def _key_not_found(key_id: str) -> JSONResponse:
     return JSONResponse(body, status_code=404)
 
 
-def _with_spend(gateway: Gateway, key: VirtualKey) -> JSONObject:
-    spent = {p.value: round(gateway.key_gate.spent_usd(key.id, p), 9) for p in BudgetPeriod}
-    return {**key.as_dict(), "spent_usd": spent}
+async def _with_spend(gateway: Gateway, key: VirtualKey) -> JSONObject:
+    spent = await gateway.key_gate.spent_usd(key.id)
+    return {**key.as_dict(), "spent_usd": {p.value: round(usd, 9) for p, usd in spent.items()}}
 
 
 async def create_key(request: Request) -> Response:
@@ -113,13 +113,13 @@ async def create_key(request: Request) -> Response:
     body = await read_json(request, MAX_KEY_SPEC_BYTES)
     name, policy = parse_key_spec(body, [c.id for c in gateway.cards])
     key, secret = await gateway.run_on_key_store(gateway.keys.store.create, name, policy, gateway.clock.wall_s())
-    return JSONResponse({**_with_spend(gateway, key), "key": secret}, status_code=201)
+    return JSONResponse({**await _with_spend(gateway, key), "key": secret}, status_code=201)
 
 
 async def list_keys(request: Request) -> Response:
     gateway = _gateway(request)
     keys = await gateway.run_on_key_store(gateway.keys.store.list)
-    return JSONResponse({"object": "list", "data": [_with_spend(gateway, k) for k in keys]})
+    return JSONResponse({"object": "list", "data": [await _with_spend(gateway, k) for k in keys]})
 
 
 def _key_id(request: Request) -> str:
@@ -130,14 +130,14 @@ def _key_id(request: Request) -> str:
 async def get_key(request: Request) -> Response:
     gateway = _gateway(request)
     key = await gateway.run_on_key_store(gateway.keys.store.get, _key_id(request))
-    return _key_not_found(_key_id(request)) if key is None else JSONResponse(_with_spend(gateway, key))
+    return _key_not_found(_key_id(request)) if key is None else JSONResponse(await _with_spend(gateway, key))
 
 
 async def revoke_key(request: Request) -> Response:
     gateway = _gateway(request)
     key = await gateway.run_on_key_store(gateway.keys.store.revoke, _key_id(request), gateway.clock.wall_s())
     gateway.keys.forget(_key_id(request))
-    return _key_not_found(_key_id(request)) if key is None else JSONResponse(_with_spend(gateway, key))
+    return _key_not_found(_key_id(request)) if key is None else JSONResponse(await _with_spend(gateway, key))
 
 
 async def rotate_key(request: Request) -> Response:
@@ -147,7 +147,7 @@ async def rotate_key(request: Request) -> Response:
     if rotated is None:
         return _key_not_found(_key_id(request))
     key, secret = rotated
-    return JSONResponse({**_with_spend(gateway, key), "key": secret})
+    return JSONResponse({**await _with_spend(gateway, key), "key": secret})
 
 
 async def get_spend(request: Request) -> Response:

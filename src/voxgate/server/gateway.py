@@ -35,8 +35,9 @@ from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
+from voxgate.server.counters import redis_counters
 from voxgate.server.keys import KeyDirectory
-from voxgate.server.limits import KeyGate
+from voxgate.server.limits import WINDOW_S, KeyGate
 from voxgate.server.metrics import GatewayMetrics
 from voxgate.store.keys import SQLiteKeyStore
 from voxgate.store.sqlite import SQLiteDecisionLog
@@ -56,7 +57,11 @@ class Gateway:
         self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending)
         self.metrics.watch_decision_log(self.decision_log.health)
         self.keys = KeyDirectory(SQLiteKeyStore(settings.database_path), self.clock)
-        self.key_gate = KeyGate(self.clock, on_refusal=self.metrics.count_key_refusal)
+        counters = None
+        if settings.redis_url is not None:
+            counters = redis_counters(settings.redis_url, self.clock, self.metrics.set_redis_up, WINDOW_S)
+            self.metrics.set_redis_up(True)
+        self.key_gate = KeyGate(self.clock, counters=counters, on_refusal=self.metrics.count_key_refusal)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
             self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s
@@ -198,7 +203,7 @@ class Gateway:
         for period in BudgetPeriod:
             since_s = period_start_s(period, self.clock.wall_s())
             try:
-                self.key_gate.load_spend(period, since_s, await self.decision_log.spend_by_key(since_s))
+                await self.key_gate.seed_spend(period, since_s, await self.decision_log.spend_by_key(since_s))
             except DecisionLogUnavailableError as exc:
                 log.error("budgets start from zero: the spend table cannot be read (%s)", exc.message)
 
@@ -211,6 +216,7 @@ class Gateway:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
                 writer = tasks.create_task(self.decision_log.run_writer())
+                usage_writer = tasks.create_task(self.key_gate.run_writer())
                 starter = tasks.create_task(self._start_models_reporting())
                 try:
                     yield self
@@ -222,11 +228,14 @@ class Gateway:
                         self.dispatcher.end_open_streams("the server shut down before the stream ended")
                     await self.decision_log.close()
                     writer.cancel()
+                    await self.key_gate.flush()
+                    usage_writer.cancel()
         finally:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
         await asyncio.to_thread(self.keys.close)
+        await self.key_gate.counters.aclose()
         for backend in self.backends.values():
             await backend.aclose()
         await self._http.aclose()

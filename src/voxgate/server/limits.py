@@ -6,15 +6,17 @@
 - past the key's requests or tokens per minute (429 `rate_limit_exceeded`, `retry-after`);
 and otherwise returns the key's tightest budget (the routing policy prefers cheaper models near
 it) and OpenAI's `x-ratelimit-*` headers. `KeyGate.observe_decision` (a dispatcher observer)
-counts each finished decision's cost and tokens against its key.
+queues each finished decision's cost and tokens; `run_writer` adds them to the counters.
 
-Windows are fixed, one minute long, and counted in this process; budgets are counted from the
-spend table at start-up (`load_spend`) and then in memory. A request admitted while another of
-the same key is in flight may overshoot a budget by that request's cost.
+The counts live in a `server/counters.Counters`: this process's, or Redis's, shared by every
+replica (with fail-open). Windows are fixed and one minute long; budgets start from the spend
+table (`seed_spend`). A request admitted while another of the same key is in flight may
+overshoot a budget by that request's cost. Voice session slots are counted per replica.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,15 +26,9 @@ from voxgate.core.errors import PermissionDeniedError, QuotaExceededError, RateL
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, VirtualKey, period_start_s
 from voxgate.core.types import ChatRequest, RoutingConstraints
 from voxgate.routing.decision import Decision
+from voxgate.server.counters import Counters, LocalCounters, Tally, UsageUpdate
 
 WINDOW_S = 60.0
-
-
-@dataclass
-class _Window:
-    start_s: float
-    requests: int = 0
-    tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,106 +48,120 @@ def _reset(seconds: float) -> str:
 class KeyGate:
     """Admission and accounting for virtual keys; requests without one pass untouched."""
 
-    def __init__(self, clock: Clock, window_s: float = WINDOW_S,
+    def __init__(self, clock: Clock, window_s: float = WINDOW_S, counters: Counters | None = None,
                  on_refusal: Callable[[str, str], None] | None = None) -> None:
         self._clock = clock
-        self._on_refusal = on_refusal
         self._window_s = window_s
-        self._windows: dict[str, _Window] = {}
-        self._spent: dict[tuple[str, BudgetPeriod], tuple[float, float]] = {}
+        self.counters: Counters = counters or LocalCounters()
+        self._on_refusal = on_refusal
         self._voice_sessions: dict[str, int] = {}
+        self._usage: list[UsageUpdate] = []
+        self._wake = asyncio.Event()
 
-    def load_spend(self, period: BudgetPeriod, since_s: float, totals: dict[str, float]) -> None:
-        """Seed the budget counters of the period that began at `since_s` (from the spend table)."""
-        for key_id, usd in totals.items():
-            self._spent[(key_id, period)] = (since_s, usd)
+    def _period_starts(self, now_s: float) -> dict[BudgetPeriod, float]:
+        return {period: period_start_s(period, now_s) for period in BudgetPeriod}
 
-    def spent_usd(self, key_id: str, period: BudgetPeriod) -> float:
-        start_s = period_start_s(period, self._clock.wall_s())
-        counted = self._spent.get((key_id, period))
-        return counted[1] if counted is not None and counted[0] == start_s else 0.0
+    def _window_start_s(self, now_s: float) -> float:
+        return now_s - now_s % self._window_s
 
-    def _add_spend(self, key_id: str, usd: float, at_s: float) -> None:
-        for period in BudgetPeriod:
-            start_s = period_start_s(period, at_s)
-            counted = self._spent.get((key_id, period))
-            base = counted[1] if counted is not None and counted[0] == start_s else 0.0
-            self._spent[(key_id, period)] = (start_s, base + usd)
+    async def spent_usd(self, key_id: str) -> dict[BudgetPeriod, float]:
+        """USD the key has spent this UTC day and this month."""
+        now_s = self._clock.wall_s()
+        tally = await self.counters.take(key_id, self._window_start_s(now_s), 0, 0, self._period_starts(now_s))
+        return tally.spent_usd
 
-    def tightest_budget(self, key: VirtualKey) -> BudgetStatus | None:
+    def _tightest_budget(self, key: VirtualKey, tally: Tally) -> BudgetStatus | None:
         """The budget with the smallest share left, or None when the key has none."""
-        statuses = [BudgetStatus(key.id, period, limit_usd, self.spent_usd(key.id, period))
+        statuses = [BudgetStatus(key.id, period, limit_usd, tally.spent_usd.get(period, 0.0))
                     for period, limit_usd in key.policy.budget_usd.items()]
         return min(statuses, key=lambda s: (s.left_fraction, s.left_usd), default=None)
 
-    def admit(self, key: VirtualKey | None, chat: ChatRequest, constraints: RoutingConstraints,
-              *, count: bool = True) -> Admission:
+    async def admit(self, key: VirtualKey | None, chat: ChatRequest, constraints: RoutingConstraints,
+                    *, count: bool = True) -> Admission:
         """Check a request against its key. `count` False (the explain route): nothing is counted
         and rate limits do not refuse; allow-lists and budgets still do."""
         if key is None:
             return Admission(None, constraints)
         try:
-            return self._admit(key, chat, constraints, count=count)
+            return await self._admit(key, chat, constraints, count=count)
         except RequestError as exc:
             if self._on_refusal is not None:
                 self._on_refusal(key.id, exc.code or "refused")
             raise
 
-    def _admit(self, key: VirtualKey, chat: ChatRequest, constraints: RoutingConstraints, *, count: bool) -> Admission:
+    async def _admit(self, key: VirtualKey, chat: ChatRequest, constraints: RoutingConstraints, *,
+                     count: bool) -> Admission:
         constraints = _within_allow_lists(key, chat.requested_model, constraints)
-        budget = self.tightest_budget(key)
-        if budget is not None and budget.left_usd <= 0:
-            raise QuotaExceededError(
-                f"key {key.name} ({key.id}) has spent its {budget.period.value} budget of ${budget.limit_usd:.2f} "
-                f"(${budget.spent_usd:.4f} used); it resets at the start of the next UTC {budget.period.value}.",
-                code="insufficient_quota")
-        headers = self._count_request(key, chat.prompt_tokens_estimate, count=count)
+        now_s = self._clock.wall_s()
+        window_start_s = self._window_start_s(now_s)
+        requests, tokens = (1, chat.prompt_tokens_estimate) if count else (0, 0)
+        tally = await self.counters.take(key.id, window_start_s, requests, tokens, self._period_starts(now_s))
+        budget = self._tightest_budget(key, tally)
+        try:
+            if budget is not None and budget.left_usd <= 0:
+                raise QuotaExceededError(
+                    f"key {key.name} ({key.id}) has spent its {budget.period.value} budget of "
+                    f"${budget.limit_usd:.2f} (${budget.spent_usd:.4f} used); it resets at the start of the next "
+                    f"UTC {budget.period.value}.", code="insufficient_quota")
+            reset_s = window_start_s + self._window_s - now_s
+            headers = self._check_rates(key, tally, chat.prompt_tokens_estimate, reset_s, count=count)
+        except RequestError:
+            if count:  # a refused request takes nothing from the window
+                await self.counters.take(key.id, window_start_s, -1, -tokens, {})
+            raise
         return Admission(key.id, constraints, budget, headers)
 
-    def _window(self, key_id: str, now_s: float) -> _Window:
-        start_s = now_s - now_s % self._window_s
-        window = self._windows.get(key_id)
-        if window is None or window.start_s != start_s:
-            window = self._windows[key_id] = _Window(start_s)
-        return window
-
-    def _count_request(self, key: VirtualKey, tokens: int, *, count: bool) -> dict[str, str]:
-        now_s = self._clock.wall_s()
-        window = self._window(key.id, now_s)
-        reset_s = window.start_s + self._window_s - now_s
+    def _check_rates(self, key: VirtualKey, tally: Tally, tokens: int, reset_s: float, *, count: bool
+                     ) -> dict[str, str]:
+        """The x-ratelimit-* headers; RateLimitedError when this request (counted in `tally`) is over."""
         rpm, tpm = key.policy.rpm, key.policy.tpm
+        tokens_before = tally.tokens - (tokens if count else 0)
         headers: dict[str, str] = {}
         if rpm is not None:
             headers |= {"x-ratelimit-limit-requests": str(rpm), "x-ratelimit-reset-requests": _reset(reset_s),
-                        "x-ratelimit-remaining-requests": str(max(0, rpm - window.requests - int(count)))}
+                        "x-ratelimit-remaining-requests": str(max(0, rpm - tally.requests))}
         if tpm is not None:
             headers |= {"x-ratelimit-limit-tokens": str(tpm), "x-ratelimit-reset-tokens": _reset(reset_s),
-                        "x-ratelimit-remaining-tokens": str(max(0, tpm - window.tokens - tokens * int(count)))}
+                        "x-ratelimit-remaining-tokens": str(max(0, tpm - tally.tokens))}
         over = None
-        if rpm is not None and window.requests >= rpm:
+        if rpm is not None and tally.requests > rpm:
             over = f"{rpm} requests per minute"
-        elif tpm is not None and window.tokens + tokens > tpm and window.tokens > 0:
-            over = f"{tpm} tokens per minute ({window.tokens} used, this request needs about {tokens})"
+        elif tpm is not None and tokens_before + tokens > tpm and tokens_before > 0:
+            over = f"{tpm} tokens per minute ({tokens_before} used, this request needs about {tokens})"
         if over is not None and count:
             headers["retry-after"] = str(max(1, math.ceil(reset_s)))
             raise RateLimitedError(f"key {key.name} ({key.id}) is over its limit of {over}; retry in "
                                    f"{headers['retry-after']} s.", retry_after_s=reset_s, headers=headers,
                                    code="rate_limit_exceeded")
-        if count:
-            window.requests += 1
-            window.tokens += tokens
         return headers
 
     def observe_decision(self, decision: Decision) -> None:
-        """Count a finished decision's cost and tokens against its key (a dispatcher observer)."""
-        if decision.key_id is None:
+        """Queue a finished decision's cost and tokens for its key (a dispatcher observer)."""
+        if decision.key_id is None or (not decision.cost_usd and not decision.usage):
             return
-        if decision.cost_usd:
-            self._add_spend(decision.key_id, decision.cost_usd, decision.created_at)
-        if decision.usage:
-            used = int(decision.usage.get("prompt_tokens", 0)) + int(decision.usage.get("completion_tokens", 0))
-            window = self._window(decision.key_id, self._clock.wall_s())
-            window.tokens = max(0, window.tokens + used - int(decision.request.get("prompt_tokens_estimate", 0)))
+        usage = decision.usage or {}
+        used = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
+        now_s = self._clock.wall_s()
+        self._usage.append(UsageUpdate(
+            decision.key_id, self._window_start_s(now_s), used - int(decision.request.get("prompt_tokens_estimate", 0)),
+            decision.cost_usd or 0.0, self._period_starts(decision.created_at)))
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Add queued usage to the counters now (the writer does it soon anyway)."""
+        usage, self._usage = self._usage, []
+        await self.counters.add_usage(usage)
+
+    async def run_writer(self) -> None:
+        """Add queued usage as it comes; run it in the gateway's task group, cancel it at shutdown."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def seed_spend(self, period: BudgetPeriod, since_s: float, totals: dict[str, float]) -> None:
+        """Start the budget counters of the period that began at `since_s` (from the spend table)."""
+        await self.counters.seed_spend(period, since_s, totals)
 
     def open_voice_session(self, key: VirtualKey | None) -> bool:
         """Take one of the key's concurrent voice sessions; False when all are in use."""

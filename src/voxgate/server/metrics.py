@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,6 +64,14 @@ class GatewayMetrics:
             "voxgate_key_refusals", "Requests refused for a virtual key: rate_limit_exceeded, insufficient_quota, "
             "model_not_allowed, voice_session_limit", ["key_id", "code"], registry=self.registry,
         )
+        self.redis_up = Gauge(
+            "voxgate_redis_up", "1 while the shared Redis answers; 0 while limits fail open to this replica's counts",
+            registry=self.registry,
+        )
+        self.redis_failures = Counter(
+            "voxgate_redis_failures", "Times the shared Redis stopped answering (limits failed open)",
+            registry=self.registry,
+        )
         self.voice_sessions_ended = Counter(
             "voxgate_voice_sessions_ended", "Realtime sessions the server closed, by reason (slow_client, ...)",
             ["reason"], registry=self.registry,
@@ -96,6 +104,12 @@ class GatewayMetrics:
         self.key_spend.labels(key_id).inc(decision.cost_usd or 0.0)
         for kind in ("prompt", "completion"):
             self.key_tokens.labels(key_id, kind).inc(int((decision.usage or {}).get(f"{kind}_tokens", 0)))
+
+    def set_redis_up(self, up: bool) -> None:
+        """Called by the counters (server/counters) when Redis fails or comes back."""
+        self.redis_up.set(1.0 if up else 0.0)
+        if not up:
+            self.redis_failures.inc()
 
     def count_key_refusal(self, key_id: str, code: str) -> None:
         """Called by the key gate (server/limits) for each request it refuses."""

@@ -62,7 +62,7 @@ class RoutedReplySource:
             body["temperature"] = request.temperature
         chat = parse_chat_request(body)
         constraints = replace(self._constraints, session_id=self._constraints.session_id or request.session_id)
-        admission = self._gateway.key_gate.admit(self._key, chat, constraints)  # 429/403 end the turn
+        admission = await self._gateway.key_gate.admit(self._key, chat, constraints)  # 429/403 end the turn
         decision, over_budget = await self._decide(chat, admission.constraints, admission.budget)
         decision.key_id = admission.key_id
         yield ReplyRouted(decision.id, decision.chosen or "", over_budget)

@@ -69,7 +69,7 @@ async def _admitted(
 ) -> tuple[ChatRequest, Decision, dict[str, str]]:
     """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the rate-limit headers."""
     chat, constraints = await _parse(request, gateway)
-    admission = gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
+    admission = await gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
     decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget)
     decision.key_id = admission.key_id
     return chat, decision, admission.headers
@@ -89,6 +89,8 @@ async def chat_completions(request: Request) -> Response:
     except VoxgateError as exc:
         return error_response(exc, headers={**_decision_headers(decision, decision.answered_by), **limit_headers})
     gateway.router.remember_answer(decision.constraints["session_id"], decision.answered_by or "")
+    if decision.key_id is not None and not chat.stream:
+        await gateway.key_gate.flush()  # spend counted (shared by replicas) before the answer goes out
     headers = {**_decision_headers(decision, decision.answered_by), **limit_headers}
     if chat.stream:
         return StreamingResponse(

@@ -35,86 +35,90 @@ def _finished(key_id: str, cost_usd: float, at_s: float, tokens: tuple[int, int]
                     key_id=key_id)
 
 
-def test_requests_without_a_virtual_key_pass_untouched() -> None:
+async def test_requests_without_a_virtual_key_pass_untouched() -> None:
     gate = KeyGate(ManualClock(NOON_S))
     constraints = RoutingConstraints()
-    admission = gate.admit(None, _chat(), constraints)
+    admission = await gate.admit(None, _chat(), constraints)
     assert admission.constraints is constraints
     assert admission.key_id is None
     assert admission.headers == {}
 
 
-def test_a_key_outside_its_models_or_profiles_gets_403_naming_what_it_may_use() -> None:
+async def test_a_key_outside_its_models_or_profiles_gets_403_naming_what_it_may_use() -> None:
     gate = KeyGate(ManualClock(NOON_S))
     key = _key(models=("small", "medium"), profiles=("auto:cost",))
     for model in ("auto", "large"):
         with pytest.raises(PermissionDeniedError, match=r"may use: auto:cost, small, medium"):
-            gate.admit(key, _chat(model), RoutingConstraints())
+            await gate.admit(key, _chat(model), RoutingConstraints())
     with pytest.raises(PermissionDeniedError, match="large"):
-        gate.admit(key, _chat("auto:cost"), RoutingConstraints(models=("small", "large")))
-    narrowed = gate.admit(key, _chat("auto:cost"), RoutingConstraints()).constraints
+        await gate.admit(key, _chat("auto:cost"), RoutingConstraints(models=("small", "large")))
+    narrowed = (await gate.admit(key, _chat("auto:cost"), RoutingConstraints())).constraints
     assert narrowed.models == ("small", "medium"), "a profile routes only among the key's models"
-    assert gate.admit(key, _chat("small"), RoutingConstraints()).key_id == key.id
+    assert (await gate.admit(key, _chat("small"), RoutingConstraints())).key_id == key.id
 
 
-def test_rpm_window_refuses_with_retry_after_and_reopens_next_minute() -> None:
+async def test_rpm_window_refuses_with_retry_after_and_reopens_next_minute() -> None:
     clock = ManualClock(NOON_S + 15)
     gate = KeyGate(clock)
     key = _key(rpm=2)
-    remaining = [gate.admit(key, _chat(), RoutingConstraints()).headers["x-ratelimit-remaining-requests"]
+    remaining = [(await gate.admit(key, _chat(), RoutingConstraints())).headers["x-ratelimit-remaining-requests"]
                  for _ in range(2)]
     assert remaining == ["1", "0"]
     with pytest.raises(RateLimitedError) as refused:
-        gate.admit(key, _chat(), RoutingConstraints())
+        await gate.admit(key, _chat(), RoutingConstraints())
     assert refused.value.code == "rate_limit_exceeded"
     assert refused.value.headers["retry-after"] == "45"
     assert refused.value.headers["x-ratelimit-limit-requests"] == "2"
-    explained = gate.admit(key, _chat(), RoutingConstraints(), count=False).headers
+    explained = (await gate.admit(key, _chat(), RoutingConstraints(), count=False)).headers
     assert explained["x-ratelimit-remaining-requests"] == "0", "explaining is not refused"
     clock.advance(45)
-    assert gate.admit(key, _chat(), RoutingConstraints()).headers["x-ratelimit-remaining-requests"] == "1"
+    assert (await gate.admit(key, _chat(), RoutingConstraints())).headers["x-ratelimit-remaining-requests"] == "1"
 
 
-def test_tpm_counts_the_tokens_finished_requests_really_used() -> None:
+async def test_tpm_counts_the_tokens_finished_requests_really_used() -> None:
     clock = ManualClock(NOON_S)
     gate = KeyGate(clock)
     key = _key(tpm=100)
-    gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
+    await gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
     gate.observe_decision(_finished(key.id, 0.0, NOON_S, tokens=(14, 80)))
+    await gate.flush()
     with pytest.raises(RateLimitedError, match="100 tokens per minute"):
-        gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
+        await gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
     clock.advance(60)
-    gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
+    await gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
 
 
-def test_a_spent_budget_gives_insufficient_quota_until_the_period_turns() -> None:
+async def test_a_spent_budget_gives_insufficient_quota_until_the_period_turns() -> None:
     clock = ManualClock(NOON_S)
     gate = KeyGate(clock)
     key = _key(budget_usd={BudgetPeriod.DAY: 1.0, BudgetPeriod.MONTH: 10.0})
-    budget = gate.admit(key, _chat(), RoutingConstraints()).budget
+    budget = (await gate.admit(key, _chat(), RoutingConstraints())).budget
     assert budget is not None
     assert budget.left_usd == 1.0
     gate.observe_decision(_finished(key.id, 0.7, NOON_S))
-    budget = gate.admit(key, _chat(), RoutingConstraints()).budget
+    await gate.flush()
+    budget = (await gate.admit(key, _chat(), RoutingConstraints())).budget
     assert budget is not None
     assert budget.period is BudgetPeriod.DAY
     assert budget.left_usd == pytest.approx(0.3)
     gate.observe_decision(_finished(key.id, 0.3, NOON_S))
+    await gate.flush()
     with pytest.raises(QuotaExceededError) as refused:
-        gate.admit(key, _chat(), RoutingConstraints())
+        await gate.admit(key, _chat(), RoutingConstraints())
     assert refused.value.code == "insufficient_quota"
     clock.advance(24 * 3600)
-    assert gate.spent_usd(key.id, BudgetPeriod.DAY) == 0.0
-    assert gate.spent_usd(key.id, BudgetPeriod.MONTH) == pytest.approx(1.0)
-    gate.admit(key, _chat(), RoutingConstraints())
+    spent = await gate.spent_usd(key.id)
+    assert spent[BudgetPeriod.DAY] == 0.0
+    assert spent[BudgetPeriod.MONTH] == pytest.approx(1.0)
+    await gate.admit(key, _chat(), RoutingConstraints())
 
 
-def test_spend_loaded_at_start_counts_toward_the_budget() -> None:
+async def test_spend_loaded_at_start_counts_toward_the_budget() -> None:
     gate = KeyGate(ManualClock(NOON_S))
     key = _key(budget_usd={BudgetPeriod.MONTH: 5.0})
-    gate.load_spend(BudgetPeriod.MONTH, datetime(2026, 12, 1, tzinfo=UTC).timestamp(), {key.id: 5.0})
+    await gate.seed_spend(BudgetPeriod.MONTH, datetime(2026, 12, 1, tzinfo=UTC).timestamp(), {key.id: 5.0})
     with pytest.raises(QuotaExceededError):
-        gate.admit(key, _chat(), RoutingConstraints())
+        await gate.admit(key, _chat(), RoutingConstraints())
 
 
 def test_voice_sessions_are_limited_per_key() -> None:
