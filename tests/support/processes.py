@@ -126,6 +126,40 @@ def start_voxgate(
     return start_ready(command, "/readyz", port, workdir / f"{name}.log", environment)
 
 
+def wait_redis_ok(port: int, process: subprocess.Popen[bytes], log_path: Path,
+                  timeout_s: float = START_TIMEOUT_S) -> None:
+    """Return once the Redis on `port` answers PING; raise if `process` exits first or `timeout_s` passes."""
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis on {port}: the process exited early:\n{_log_tail(log_path)}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(POLL_INTERVAL_S)
+    raise RuntimeError(f"redis on {port} not ready after {timeout_s} s:\n{_log_tail(log_path)}")
+
+
+def start_redis(workdir: Path, port: int | None = None) -> RunningProcess:
+    """Debian's `redis-server` on loopback, persisting to `workdir` (append-only file), so a
+    restart on the same `port` finds its counters again."""
+    port = port or free_port()
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
+               "--appendonly", "yes", "--save", "", "--protected-mode", "yes"]
+    log_path = workdir / f"redis-{port}.log"
+    running = RunningProcess(start_process(command, log_path), port, log_path)
+    try:
+        wait_redis_ok(port, running.process, log_path)
+    except BaseException:
+        stop_process(running.process)
+        raise
+    return running
+
+
 def start_llama(alias: str, workdir: Path) -> RunningProcess:
     """A separate llama.cpp server (the bundled SmolLM2) playing a remote OpenAI-compatible model."""
     smollm = default_models()[0]
