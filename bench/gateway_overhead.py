@@ -1,6 +1,7 @@
 """Gateway overhead: the fixed upstream called directly, through voxgate, through voxgate with a
 virtual key (keys, budgets and rate limits on: a key with a day budget, RPM and TPM it never
-reaches), and through LiteLLM's proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
+reaches), the same with its counters in Redis (cluster mode: Debian's redis-server on loopback),
+and through LiteLLM's proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
 
 Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--skip-litellm]
 
@@ -23,7 +24,14 @@ from pathlib import Path
 import httpx
 
 from bench.loadgen import LoadResult, run_load
-from tests.support.processes import free_port, start_process, start_voxgate, stop_process, wait_http_ok
+from tests.support.processes import (
+    free_port,
+    start_process,
+    start_redis,
+    start_voxgate,
+    stop_process,
+    wait_http_ok,
+)
 
 LITELLM_VERSION = "1.106.0"
 LITELLM_VENV = Path.home() / ".cache" / "voxgate-bench" / "litellm-venv"
@@ -51,7 +59,7 @@ Targets = dict[str, tuple[int, str, dict[str, str]]]
 
 
 def start_keyed_voxgate(workdir: Path, catalog: str, processes: list[subprocess.Popen[bytes]]) -> tuple[int, str]:
-    """A second voxgate with an admin key, and a virtual key with limits it never reaches."""
+    """Another voxgate with an admin key, and a virtual key with limits it never reaches."""
     workdir.mkdir()
     keyed = start_voxgate(workdir, catalog, args=["--log-level", "warning"], env={"VOXGATE_ADMIN_KEY": ADMIN_KEY})
     processes.append(keyed.process)
@@ -73,8 +81,13 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
     voxgate = start_voxgate(workdir, catalog, args=["--log-level", "warning"])
     processes.append(voxgate.process)
     keyed_port, key = start_keyed_voxgate(workdir / "keyed", catalog, processes)
+    redis = start_redis(workdir)
+    processes.append(redis.process)
+    cluster_catalog = catalog + f"redis: redis://127.0.0.1:{redis.port}/0\n"
+    cluster_port, cluster_key = start_keyed_voxgate(workdir / "cluster", cluster_catalog, processes)
     targets: Targets = {"direct": (upstream_port, "fixed", {}), "voxgate": (voxgate.port, "auto", {}),
-                        "voxgate+keys": (keyed_port, "auto", {"Authorization": f"Bearer {key}"})}
+                        "voxgate+keys": (keyed_port, "auto", {"Authorization": f"Bearer {key}"}),
+                        "voxgate+keys+redis": (cluster_port, "auto", {"Authorization": f"Bearer {cluster_key}"})}
     if with_litellm:
         config = workdir / "litellm.yaml"
         config.write_text(json.dumps({
@@ -110,18 +123,19 @@ def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
             print(f"| {concurrency} | {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests_per_s:.0f} | {added} | "
                   f"{r.errors} |")
     print()
-    print("| clients | keys on: added p50 ms over voxgate | keys on / voxgate throughput |")
-    print("|---|---|---|")
+    print("| clients | target | added p50 ms over plain voxgate | throughput / plain voxgate |")
+    print("|---|---|---|---|")
     for concurrency, level in all_results.items():
-        keyed, plain = level["voxgate+keys"], level["voxgate"]
-        throughput = keyed.requests_per_s / plain.requests_per_s
-        print(f"| {concurrency} | {keyed.p50_ms - plain.p50_ms:+.2f} | {throughput:.2f}x |")
+        plain = level["voxgate"]
+        for name in ("voxgate+keys", "voxgate+keys+redis"):
+            throughput = level[name].requests_per_s / plain.requests_per_s
+            print(f"| {concurrency} | {name} | {level[name].p50_ms - plain.p50_ms:+.2f} | {throughput:.2f}x |")
     if all("litellm" in r for r in all_results.values()):
         print()
         print("| clients | target | target / litellm throughput | litellm added p50 / target added p50 |")
         print("|---|---|---|---|")
         for concurrency, level in all_results.items():
-            for name in ("voxgate", "voxgate+keys"):
+            for name in ("voxgate", "voxgate+keys", "voxgate+keys+redis"):
                 target_added = max(level[name].p50_ms - level["direct"].p50_ms, 1e-3)
                 lite_added = level["litellm"].p50_ms - level["direct"].p50_ms
                 print(f"| {concurrency} | {name} | {level[name].requests_per_s / level['litellm'].requests_per_s:.2f}x"
