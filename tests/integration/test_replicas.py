@@ -5,7 +5,9 @@ mid-run fails open with a metric and a log line, then recovers."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,3 +139,32 @@ def test_redis_stopped_mid_run_fails_open_with_a_metric_and_a_log_then_recovers(
         assert "redis reachable again" in replica.log_path.read_text()
     spent = httpx.get(f"{replicas[0].base_url}/v1/admin/keys/{_key_id(secret)}", headers=ADMIN).json()["spent_usd"]
     assert spent["day"] == pytest.approx(7 * PRICEY_CALL_USD), "usage made during the outage caught up"
+
+
+def test_a_replica_killed_with_sigkill_loses_no_acknowledged_decision(
+    replicas: list[RunningProcess], workdir: Path,
+) -> None:
+    """"Acknowledged" means in the shared database: readable through any other replica. The
+    writer commits every 50 ms, so at most the last 50 ms of a killed replica's decisions can be
+    lost; those already acknowledged stay."""
+    catalog = (workdir / "replica-a.yaml").read_text()
+    env = {"VOXGATE_ADMIN_KEY": ADMIN["authorization"][7:], "VOXGATE_API_KEYS": STATIC["authorization"][7:],
+           "VOXGATE_DB": str(workdir / "shared.db")}
+    doomed = start_voxgate(workdir, catalog, name="replica-d", env=env)
+    try:
+        secret = _key(doomed)["key"]
+        ids = [_chat(doomed, secret).headers["x-voxgate-decision-id"] for _ in range(20)]
+        deadline_s = time.monotonic() + 5
+        acknowledged: set[str] = set()
+        while len(acknowledged) < len(ids) and time.monotonic() < deadline_s:
+            acknowledged |= {d for d in ids if _readable(replicas[1], d)}
+        assert acknowledged == set(ids)
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        doomed.process.wait(10)
+    finally:
+        stop_process(doomed.process)
+    assert all(_readable(replicas[2], decision_id) for decision_id in ids)
+
+
+def _readable(replica: RunningProcess, decision_id: str) -> bool:
+    return httpx.get(f"{replica.base_url}/v1/decisions/{decision_id}", headers=STATIC).status_code == 200
