@@ -30,6 +30,7 @@ Catalog schema (a public contract, documented in the README)::
     log_content: false
     drain_timeout_s: 30           # SIGTERM: how long in-flight streams and voice turns may finish
     decision_log_max_pending: 10000   # rows kept in memory while the database cannot be written
+    decision_retention_days: 90   # delete older decisions and spend rows (>= 32: month budgets); default: keep
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class Settings:
     breaker_cooldown_s: float = 30.0
     drain_timeout_s: float = 30.0
     decision_log_max_pending: int = 10_000
+    decision_retention_days: float | None = None
     default_mode: Mode = Mode.BALANCED
     local: LocalRuntimeSettings = LocalRuntimeSettings()
     voice: VoiceSettings = VoiceSettings()
@@ -134,7 +136,7 @@ _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
     "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
-    "admin_key_env", "redis",
+    "admin_key_env", "redis", "decision_retention_days",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -358,6 +360,8 @@ def load_settings(
         decision_log_max_pending=int(_number(catalog.get("decision_log_max_pending", 10_000),
                                              "decision_log_max_pending", minimum=1)),
         request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
+        decision_retention_days=None if catalog.get("decision_retention_days") is None else _number(
+            catalog["decision_retention_days"], "decision_retention_days", minimum=32),
         voice=_voice_settings(catalog, env),
         local=_local_runtime(catalog, env),
         predictor_path=_predictor_path(catalog, config_path),

@@ -54,7 +54,8 @@ class Gateway:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.metrics = GatewayMetrics()
-        self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending)
+        self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending,
+                                              retention_days=settings.decision_retention_days)
         self.metrics.watch_decision_log(self.decision_log.health)
         self.keys = KeyDirectory(SQLiteKeyStore(settings.database_path), self.clock)
         counters = None

@@ -9,6 +9,9 @@ file), requests go on being served: queued rows stay queued and the writer retri
 (`retry_delay_s`), up to `max_pending` rows; older rows beyond that are dropped and counted as
 lost. `health()` says which (the server shows it on /readyz and /metrics). Reads that need the
 database raise `DecisionLogUnavailableError` (HTTP 503) while it fails.
+
+With a retention (`decision_retention_days`), the writer deletes older decisions, feedback and
+spend rows in the same transaction as a batch, at most hourly, so the log does not grow forever.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ log = logging.getLogger("voxgate.store")
 DEFAULT_MAX_PENDING = 10_000
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 30.0
+PRUNE_EVERY_S = 3600.0
 
 
 def retry_delay_s(consecutive_failures: int) -> float:
@@ -59,8 +63,15 @@ CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
 
 
 class SQLiteDecisionLog:
-    def __init__(self, path: Path, flush_interval_s: float = 0.05, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    """The decision log; with `retention_days`, rows older than that (by the newest decision's
+    time) are deleted by the writer, at most once per `PRUNE_EVERY_S` of decision time."""
+
+    def __init__(self, path: Path, flush_interval_s: float = 0.05, max_pending: int = DEFAULT_MAX_PENDING,
+                 retention_days: float | None = None) -> None:
         self._path = path
+        self._retention_s = None if retention_days is None else retention_days * 86_400
+        self._pruned_at_s = 0.0
+        self.pruned = 0
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._pending: dict[str, JSONObject] = {}
@@ -137,10 +148,14 @@ class SQLiteDecisionLog:
             for d in batch
         ]
         spend = [row for row in map(spend_row, batch) if row is not None]
+        newest_s = max((float(d["created_at"]) for d in batch), default=0.0)
         try:
             with connection:
                 connection.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
                 connection.executemany(INSERT_SPEND, spend)
+                if self._retention_s is not None and newest_s - self._pruned_at_s >= PRUNE_EVERY_S:
+                    self.pruned += _prune(connection, newest_s - self._retention_s)
+                    self._pruned_at_s = newest_s
         except sqlite3.Error:
             self._connection = None  # reopen next time: the file may have been replaced or remounted
             connection.close()
@@ -259,6 +274,14 @@ class SQLiteDecisionLog:
         rows: list[JSONObject] = await self._reading(
             lambda: select_spend(self._connect(), key_id=key_id, model=model, since_s=since_s, group_by=group_by))
         return rows
+
+
+def _prune(connection: sqlite3.Connection, cutoff_s: float) -> int:
+    """Delete decisions, their feedback and spend rows older than `cutoff_s`; how many decisions."""
+    connection.execute("DELETE FROM feedback WHERE decision_id IN (SELECT id FROM decisions WHERE created_at < ?)",
+                       (cutoff_s,))
+    connection.execute("DELETE FROM spend WHERE created_at < ?", (cutoff_s,))
+    return connection.execute("DELETE FROM decisions WHERE created_at < ?", (cutoff_s,)).rowcount
 
 
 def read_decisions_with_feedback(path: Path) -> list[tuple[JSONObject, float]]:

@@ -143,3 +143,26 @@ async def test_spend_rows_are_written_with_their_decisions_and_grouped(tmp_path:
         assert [(r["model"], r["cost_usd"], r["prompt_tokens"]) for r in by_model] == [("a", 0.5, 10), ("b", 0.25, 10)]
     finally:
         await log.close()
+
+
+async def test_retention_prunes_old_decisions_feedback_and_spend_hourly(tmp_path: Path) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db", retention_days=32)
+    await log.open()
+    day_s = 86_400.0
+    usage = {"usage": {"prompt_tokens": 1, "completion_tokens": 1}, "cost_usd": 1.0, "key_id": "k"}
+    try:
+        log.record({**_decision("dec_old", 0.0, "a"), **usage})
+        await log.flush()
+        assert await log.add_feedback("dec_old", 1.0, 1.0, None)
+        log.record({**_decision("dec_kept", 10 * day_s, "a"), **usage})
+        log.record({**_decision("dec_new", 40 * day_s, "a"), **usage})
+        await log.flush()
+        assert await log.get("dec_old") is None
+        assert [d["id"] for d in await log.query(since=None, model=None, limit=10)] == ["dec_new", "dec_kept"]
+        assert await log.spend_by_key(0.0) == {"k": 2.0}
+        assert log.pruned == 1
+        log.record({**_decision("dec_later", 40 * day_s + 60, "a"), **usage})
+        await log.flush()
+        assert log.pruned == 1, "at most once an hour of decision time"
+    finally:
+        await log.close()
