@@ -26,7 +26,7 @@ Catalog schema (a public contract, documented in the README)::
     admin_key_env: VOXGATE_ADMIN_KEY   # /v1/admin/keys and /v1/spend; also turns authentication on
     redis: redis://127.0.0.1:6379/0   # optional: rate limits and budgets shared by every replica
     max_body_bytes: 4194304
-    database: ~/.local/share/voxgate/voxgate.db
+    database: ~/.local/share/voxgate/voxgate.db   # or postgresql://user:pass@host:5432/db (replicas on several hosts)
     log_content: false
     drain_timeout_s: 30           # SIGTERM: how long in-flight streams and voice turns may finish
     decision_log_max_pending: 10000   # rows kept in memory while the database cannot be written
@@ -110,6 +110,7 @@ class Settings:
     upstream_api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     database_path: Path = Path("voxgate.db")
+    database_url: str | None = field(default=None, repr=False)
     cache_dir: Path = Path(".cache/voxgate")
     log_content: bool = False
     connect_timeout_s: float = 5.0
@@ -352,6 +353,7 @@ def load_settings(
             _number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)
         ),
         database_path=Path(str(database)).expanduser(),
+        database_url=str(database) if str(database).startswith(("postgresql://", "postgres://")) else None,
         cache_dir=default_cache_dir(env),
         log_content=bool(catalog.get("log_content", env.get("VOXGATE_LOG_CONTENT", "") == "1")),
         default_mode=_enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),

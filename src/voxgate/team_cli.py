@@ -16,13 +16,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from voxgate.config import load_settings
+from voxgate.config import Settings, load_settings
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.keys import BudgetPeriod, VirtualKey, period_start_s
 from voxgate.core.types import JSONObject
+from voxgate.store.databases import open_decision_log, open_key_store
 from voxgate.store.keys import SQLiteKeyStore
 from voxgate.store.spend import GROUPINGS
-from voxgate.store.sqlite import SQLiteDecisionLog
 
 KEYS_EXAMPLES = """\
 examples:
@@ -99,11 +99,11 @@ def _print_secret(console: Console, key: VirtualKey, secret: str) -> None:
     console.print("[yellow]this is the only time the key is shown: store it now[/]")
 
 
-def _spent(database: Any) -> dict[BudgetPeriod, dict[str, float]]:
+def _spent(settings: Settings) -> dict[BudgetPeriod, dict[str, float]]:
     import asyncio
 
     async def read() -> dict[BudgetPeriod, dict[str, float]]:
-        log = SQLiteDecisionLog(database)
+        log = open_decision_log(settings)
         await log.open()
         try:
             return {p: await log.spend_by_key(period_start_s(p, time.time())) for p in BudgetPeriod}
@@ -113,8 +113,8 @@ def _spent(database: Any) -> dict[BudgetPeriod, dict[str, float]]:
     return asyncio.run(read())
 
 
-def _list(console: Console, store: SQLiteKeyStore, database: Any) -> None:
-    spent = _spent(database)
+def _list(console: Console, store: SQLiteKeyStore, settings: Settings) -> None:
+    spent = _spent(settings)
     table = Table("id", "name", "active", "budget $", "spent $ day/month", "rpm", "tpm", "models", "profiles")
     for key in store.list():
         budget = " ".join(f"{usd:g}/{p.value}" for p, usd in key.policy.budget_usd.items()) or "-"
@@ -127,7 +127,7 @@ def _list(console: Console, store: SQLiteKeyStore, database: Any) -> None:
 
 def run_keys(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    store = SQLiteKeyStore(settings.database_path)
+    store = open_key_store(settings)
     console = Console()
     try:
         if args.keys_action == "create":
@@ -137,7 +137,7 @@ def run_keys(args: argparse.Namespace) -> int:
             key, secret = store.create(name, policy, time.time())
             _print_secret(console, key, secret)
         elif args.keys_action == "list":
-            _list(console, store, settings.database_path)
+            _list(console, store, settings)
         elif args.keys_action == "revoke":
             revoked = store.revoke(_find(store, args.key).id, time.time())
             console.print(f"revoked {revoked.name if revoked else args.key}")
@@ -166,7 +166,7 @@ def run_spend(args: argparse.Namespace) -> int:
     import asyncio
 
     settings = load_settings(args.config)
-    store = SQLiteKeyStore(settings.database_path)
+    store = open_key_store(settings)
     try:
         key_id = _find(store, args.key).id if args.key else None
         names = {k.id: k.name for k in store.list()}
@@ -174,7 +174,7 @@ def run_spend(args: argparse.Namespace) -> int:
         store.close()
 
     async def read() -> list[JSONObject]:
-        log = SQLiteDecisionLog(settings.database_path)
+        log = open_decision_log(settings)
         await log.open()
         try:
             return await log.spend(key_id=key_id, model=args.model, since_s=_since_s(args.since),

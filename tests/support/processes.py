@@ -7,18 +7,23 @@ logs to its own file, is waited for until an HTTP URL answers 200 and is stopped
     finally:
         stop_process(server.process)
 
+Also Debian's `redis-server` (`start_redis`) and PostgreSQL (`start_postgres`, run as the
+`postgres` user; `stop_postgres`), waited for until they answer.
 A process that exits or is not ready in time raises `RuntimeError` with the end of its log.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,17 +71,14 @@ def wait_http_ok(
     url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = START_TIMEOUT_S
 ) -> None:
     """Return once `url` answers 200; raise if `process` exits first or `timeout_s` passes."""
-    deadline_s = time.monotonic() + timeout_s
-    while time.monotonic() < deadline_s:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited early:\n{_log_tail(log_path)}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(POLL_INTERVAL_S)
-    raise RuntimeError(f"{url} not ready after {timeout_s} s:\n{_log_tail(log_path)}")
+    wait_ready(url, lambda: _http_answers(url), process, log_path, timeout_s)
+
+
+def _http_answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def stop_process(process: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
@@ -126,22 +128,27 @@ def start_voxgate(
     return start_ready(command, "/readyz", port, workdir / f"{name}.log", environment)
 
 
-def wait_redis_ok(port: int, process: subprocess.Popen[bytes], log_path: Path,
-                  timeout_s: float = START_TIMEOUT_S) -> None:
-    """Return once the Redis on `port` answers PING; raise if `process` exits first or `timeout_s` passes."""
+def wait_ready(what: str, probe: Callable[[], bool], process: subprocess.Popen[bytes], log_path: Path,
+               timeout_s: float = START_TIMEOUT_S) -> None:
+    """Return once `probe()` is true (a probe that raises OSError counts as not yet); raise if
+    `process` exits first or `timeout_s` passes, with the end of its log."""
     deadline_s = time.monotonic() + timeout_s
     while time.monotonic() < deadline_s:
         if process.poll() is not None:
-            raise RuntimeError(f"redis on {port}: the process exited early:\n{_log_tail(log_path)}")
+            raise RuntimeError(f"{what}: the process exited early:\n{_log_tail(log_path)}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return
+            if probe():
+                return
         except OSError:
             pass
         time.sleep(POLL_INTERVAL_S)
-    raise RuntimeError(f"redis on {port} not ready after {timeout_s} s:\n{_log_tail(log_path)}")
+    raise RuntimeError(f"{what} not ready after {timeout_s} s:\n{_log_tail(log_path)}")
+
+
+def _redis_answers(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(16).startswith(b"+PONG")
 
 
 def start_redis(workdir: Path, port: int | None = None) -> RunningProcess:
@@ -153,11 +160,77 @@ def start_redis(workdir: Path, port: int | None = None) -> RunningProcess:
     log_path = workdir / f"redis-{port}.log"
     running = RunningProcess(start_process(command, log_path), port, log_path)
     try:
-        wait_redis_ok(port, running.process, log_path)
+        wait_ready(f"redis on {port}", lambda: _redis_answers(port), running.process, log_path)
     except BaseException:
         stop_process(running.process)
         raise
     return running
+
+
+def _as_postgres_user(command: Sequence[str]) -> list[str]:
+    """Postgres refuses to run as root: drop to Debian's `postgres` user (setpriv execs, so the
+    PID stays the server's own and `stop_process` reaches it)."""
+    if os.geteuid() != 0:
+        return list(command)
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command]
+
+
+def postgres_data_dir(workdir: Path) -> Path:
+    """The cluster of `workdir`'s Postgres: under the system temp dir, since the `postgres` user
+    cannot enter pytest's private folders. Remove it with `shutil.rmtree` when done."""
+    digest = hashlib.sha256(str(workdir.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"voxgate-pg-{digest}"
+
+
+def start_postgres(workdir: Path, port: int | None = None) -> RunningProcess:
+    """Debian's PostgreSQL on loopback with a fresh cluster (or the one already there for
+    `workdir`: a restart on the same `port` keeps the data). `postgres_url(running)` connects to it."""
+    port = port or free_port()
+    data = postgres_data_dir(workdir)
+    log_path = workdir / f"postgres-{port}.log"
+    if not data.exists():
+        data.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            shutil.chown(data, "postgres")
+        subprocess.run(_as_postgres_user([_pg_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "voxgate"]),
+                       check=True, capture_output=True)
+    command = _as_postgres_user([_pg_binary("postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
+                                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+    running = RunningProcess(start_process(command, log_path), port, log_path)
+    try:
+        wait_ready(f"postgres on {port}", lambda: _postgres_answers(port), running.process, log_path)
+    except BaseException:
+        stop_process(running.process)
+        raise
+    return running
+
+
+def stop_postgres(process: subprocess.Popen[bytes]) -> None:
+    """Postgres's fast shutdown (SIGINT): SIGTERM would wait for every client to disconnect."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGINT)
+    stop_process(process)
+
+
+def postgres_url(running: RunningProcess) -> str:
+    return f"postgresql://voxgate@127.0.0.1:{running.port}/postgres"
+
+
+def _pg_binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    if found is None:
+        raise RuntimeError(f"PostgreSQL's {name} is missing: apt-get install postgresql")
+    return str(found)
+
+
+def _postgres_answers(port: int) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(f"postgresql://voxgate@127.0.0.1:{port}/postgres", connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 def start_llama(alias: str, workdir: Path) -> RunningProcess:

@@ -17,6 +17,7 @@ import hmac
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.keys import KEY_PREFIX
 from voxgate.server.errors import error_body
 from voxgate.server.keys import STATE_KEY, KeyDirectory
@@ -79,13 +80,18 @@ class ApiKeyMiddleware:
         if scope["type"] == "lifespan" or path in OPEN_PATHS:
             await self._app(scope, receive, send)
             return
-        refusal = await self._refusal(scope, path, presented_key(scope))
+        try:
+            refusal = await self._refusal(scope, path, presented_key(scope))
+        except DecisionLogUnavailableError as exc:
+            refusal, status = (exc.message, exc.code or "key_store_unavailable"), 503
+        else:
+            status = 401
         if refusal is None:
             await self._app(scope, receive, send)
             return
         message, code = refusal
         if scope["type"] == "http":
-            body = error_body(message, "invalid_request_error", None, code)
-            await JSONResponse(body, status_code=401)(scope, receive, send)
+            error_type = "invalid_request_error" if status == 401 else "server_error"
+            await JSONResponse(error_body(message, error_type, None, code), status_code=status)(scope, receive, send)
         else:
             await send({"type": "websocket.close", "code": 1008, "reason": code})

@@ -39,8 +39,7 @@ from voxgate.server.counters import redis_counters
 from voxgate.server.keys import KeyDirectory
 from voxgate.server.limits import WINDOW_S, KeyGate
 from voxgate.server.metrics import GatewayMetrics
-from voxgate.store.keys import SQLiteKeyStore
-from voxgate.store.sqlite import SQLiteDecisionLog
+from voxgate.store.databases import open_decision_log, open_key_store
 from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
 
 log = logging.getLogger("voxgate.gateway")
@@ -54,10 +53,9 @@ class Gateway:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.metrics = GatewayMetrics()
-        self.decision_log = SQLiteDecisionLog(settings.database_path, max_pending=settings.decision_log_max_pending,
-                                              retention_days=settings.decision_retention_days)
+        self.decision_log = open_decision_log(settings)
         self.metrics.watch_decision_log(self.decision_log.health)
-        self.keys = KeyDirectory(SQLiteKeyStore(settings.database_path), self.clock)
+        self.keys = KeyDirectory(open_key_store(settings), self.clock)
         counters = None
         if settings.redis_url is not None:
             counters = redis_counters(settings.redis_url, self.clock, self.metrics.set_redis_up, WINDOW_S)

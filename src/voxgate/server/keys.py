@@ -3,7 +3,8 @@
 `KeyDirectory.resolve` turns a presented `sk-vg-...` string into its stored key (active or
 revoked) or None. Entries are re-read after `ttl_s`, so a key created, revoked or rotated by the
 CLI on the same database takes effect within `ttl_s`; through `/v1/admin/keys` at once on the
-replica that served the change.
+replica that served the change. While the database cannot be read, keys read before keep
+working; others get a 503 (`key_store_unavailable`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from voxgate.core.clock import Clock
+from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.keys import VirtualKey, key_id_of, key_matches
 from voxgate.store.keys import SQLiteKeyStore
 
@@ -38,7 +40,14 @@ class KeyDirectory:
         now_s = self._clock.monotonic_s()
         cached = self._cache.get(key_id)
         if cached is None or now_s - cached[0] >= self._ttl_s:
-            key = await asyncio.to_thread(self.store.get, key_id)
+            try:
+                key = await asyncio.to_thread(self.store.get, key_id)
+            except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError: the database is down
+                if cached is None:
+                    raise DecisionLogUnavailableError(
+                        "the key database cannot be read; keys used recently keep working until it is back",
+                        code="key_store_unavailable") from exc
+                key = cached[1]  # serve on with what was last read
             self._cache[key_id] = cached = (now_s, key)
         key = cached[1]
         return key if key is not None and key_matches(presented, key) else None

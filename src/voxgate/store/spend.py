@@ -8,7 +8,6 @@ decision log's writer inserts these rows in the same transaction as the decision
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from voxgate.core.types import JSONObject
@@ -30,7 +29,7 @@ CREATE INDEX IF NOT EXISTS spend_time ON spend (created_at);
 """
 INSERT_SPEND = "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 GROUPINGS = ("key", "model", "day", "none")
-_GROUP_COLUMNS = {"key": "key_id", "model": "model", "day": "date(created_at, 'unixepoch')", "none": "'all'"}
+_GROUP_COLUMNS = {"key": "key_id", "model": "model"}
 
 
 def spend_row(decision: JSONObject) -> tuple[Any, ...] | None:
@@ -45,7 +44,7 @@ def spend_row(decision: JSONObject) -> tuple[Any, ...] | None:
     )
 
 
-def spend_by_key_since(connection: sqlite3.Connection, since_s: float) -> dict[str, float]:
+def spend_by_key_since(connection: Any, since_s: float) -> dict[str, float]:
     """USD spent per key id since `since_s` (unix seconds)."""
     rows = connection.execute(
         "SELECT key_id, SUM(cost_usd) FROM spend WHERE key_id IS NOT NULL AND created_at >= ? GROUP BY key_id",
@@ -55,10 +54,12 @@ def spend_by_key_since(connection: sqlite3.Connection, since_s: float) -> dict[s
 
 
 def select_spend(
-    connection: sqlite3.Connection, *, key_id: str | None, model: str | None, since_s: float, group_by: str
+    connection: Any, *, key_id: str | None, model: str | None, since_s: float, group_by: str,
+    day_sql: str = "date(created_at, 'unixepoch')",
 ) -> list[JSONObject]:
-    """Spend totals grouped by `key`, `model`, `day` (UTC) or `none`, largest first."""
-    column = _GROUP_COLUMNS[group_by]
+    """Spend totals grouped by `key`, `model`, `day` (UTC; `day_sql` is the database's way to
+    write it) or `none`, largest first. `connection` is sqlite3's, or one that takes `?` too."""
+    column = {**_GROUP_COLUMNS, "day": day_sql}.get(group_by, "'all'")
     sql = (f"SELECT {column}, SUM(cost_usd), COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(estimated) "
            "FROM spend WHERE created_at >= ?")
     args: list[Any] = [since_s]
@@ -68,10 +69,12 @@ def select_spend(
     if model is not None:
         sql += " AND model = ?"
         args.append(model)
-    sql += f" GROUP BY {column} ORDER BY SUM(cost_usd) DESC, {column}"
+    if group_by != "none":  # Postgres refuses GROUP BY a constant
+        sql += f" GROUP BY {column} ORDER BY SUM(cost_usd) DESC, {column}"
     return [
         {group_by: group, "cost_usd": round(float(cost or 0.0), 9), "requests": int(count),
          "prompt_tokens": int(prompt or 0), "completion_tokens": int(completion or 0),
          "estimated_requests": int(estimated or 0)}
         for group, cost, count, prompt, completion, estimated in connection.execute(sql, args).fetchall()
+        if count
     ]

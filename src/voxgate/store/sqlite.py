@@ -66,9 +66,17 @@ class SQLiteDecisionLog:
     """The decision log; with `retention_days`, rows older than that (by the newest decision's
     time) are deleted by the writer, at most once per `PRUNE_EVERY_S` of decision time."""
 
+    DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+    """What a failing database raises; these and the statements below are what `store/postgres` changes."""
+    INSERT_DECISION = "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)"
+    INSERT_SPEND = INSERT_SPEND
+    DAY_SQL = "date(created_at, 'unixepoch')"
+
     def __init__(self, path: Path, flush_interval_s: float = 0.05, max_pending: int = DEFAULT_MAX_PENDING,
                  retention_days: float | None = None) -> None:
         self._path = path
+        self._where = str(path)
+        """Where the log is, for messages and `health()` (no credentials)."""
         self._retention_s = None if retention_days is None else retention_days * 86_400
         self._pruned_at_s = 0.0
         self.pruned = 0
@@ -107,9 +115,9 @@ class SQLiteDecisionLog:
         """A read on the database thread; a database that cannot be read is a 503, not a crash."""
         try:
             return await self._on_db_thread(fn, *args)
-        except (sqlite3.Error, OSError) as exc:
+        except self.DB_ERRORS as exc:
             raise DecisionLogUnavailableError(
-                f"the decision log at {self._path} cannot be read ({exc}); decisions are queued in memory "
+                f"the decision log at {self._where} cannot be read ({exc}); decisions are queued in memory "
                 "and written when it recovers (see /readyz)", code="decision_log_unavailable",
             ) from exc
 
@@ -117,7 +125,7 @@ class SQLiteDecisionLog:
         """Open (or create) the database; a failure is reported by `health()` and retried by the writer."""
         try:
             await self._on_db_thread(self._connect)
-        except (sqlite3.Error, OSError) as exc:
+        except self.DB_ERRORS as exc:
             self._note_failure(exc)
 
     def record(self, decision: JSONObject) -> None:
@@ -129,7 +137,7 @@ class SQLiteDecisionLog:
 
     def health(self) -> JSONObject:
         """`ok` or `failing`, with counts: rows written, waiting, lost; the last error."""
-        return {"status": "failing" if self._last_error else "ok", "path": str(self._path),
+        return {"status": "failing" if self._last_error else "ok", "path": self._where,
                 "written": self.written, "pending": len(self._pending), "lost": self.lost,
                 "write_failures": self.write_failures, "error": self._last_error}
 
@@ -137,7 +145,7 @@ class SQLiteDecisionLog:
         self.write_failures += 1
         self._consecutive_failures += 1
         if self._last_error is None:
-            log.error("decision log %s cannot be written (%s); serving on, %d rows queued", self._path, exc,
+            log.error("decision log %s cannot be written (%s); serving on, %d rows queued", self._where, exc,
                       len(self._pending))
         self._last_error = f"{type(exc).__name__}: {exc}"
 
@@ -151,12 +159,12 @@ class SQLiteDecisionLog:
         newest_s = max((float(d["created_at"]) for d in batch), default=0.0)
         try:
             with connection:
-                connection.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
-                connection.executemany(INSERT_SPEND, spend)
+                connection.executemany(self.INSERT_DECISION, rows)
+                connection.executemany(self.INSERT_SPEND, spend)
                 if self._retention_s is not None and newest_s - self._pruned_at_s >= PRUNE_EVERY_S:
                     self.pruned += _prune(connection, newest_s - self._retention_s)
                     self._pruned_at_s = newest_s
-        except sqlite3.Error:
+        except self.DB_ERRORS:
             self._connection = None  # reopen next time: the file may have been replaced or remounted
             connection.close()
             raise
@@ -172,11 +180,11 @@ class SQLiteDecisionLog:
         batch = list(self._pending.values())
         try:
             await self._on_db_thread(self._write, batch)
-        except (sqlite3.Error, OSError) as exc:
+        except self.DB_ERRORS as exc:
             self._note_failure(exc)
             return False
         if self._last_error is not None:
-            log.warning("decision log %s writable again; %d queued rows written", self._path, len(batch))
+            log.warning("decision log %s writable again; %d queued rows written", self._where, len(batch))
         self._last_error = None
         self._consecutive_failures = 0
         self.written += len(batch)
@@ -204,7 +212,7 @@ class SQLiteDecisionLog:
             written = await self.flush()
         if not written:
             self.lost += len(self._pending)
-            log.error("decision log %s: %d queued decisions could not be written at shutdown", self._path,
+            log.error("decision log %s: %d queued decisions could not be written at shutdown", self._where,
                       len(self._pending))
             self._pending.clear()
         if self._connection is not None:
@@ -272,16 +280,18 @@ class SQLiteDecisionLog:
         """`GET /v1/spend`: totals grouped by key, model, day or none (see store/spend)."""
         await self.flush()
         rows: list[JSONObject] = await self._reading(
-            lambda: select_spend(self._connect(), key_id=key_id, model=model, since_s=since_s, group_by=group_by))
+            lambda: select_spend(self._connect(), key_id=key_id, model=model, since_s=since_s, group_by=group_by,
+                                 day_sql=self.DAY_SQL))
         return rows
 
 
-def _prune(connection: sqlite3.Connection, cutoff_s: float) -> int:
+def _prune(connection: Any, cutoff_s: float) -> int:
     """Delete decisions, their feedback and spend rows older than `cutoff_s`; how many decisions."""
     connection.execute("DELETE FROM feedback WHERE decision_id IN (SELECT id FROM decisions WHERE created_at < ?)",
                        (cutoff_s,))
     connection.execute("DELETE FROM spend WHERE created_at < ?", (cutoff_s,))
-    return connection.execute("DELETE FROM decisions WHERE created_at < ?", (cutoff_s,)).rowcount
+    deleted: int = connection.execute("DELETE FROM decisions WHERE created_at < ?", (cutoff_s,)).rowcount
+    return deleted
 
 
 def read_decisions_with_feedback(path: Path) -> list[tuple[JSONObject, float]]:
