@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from tests.fake_upstream import serve_in_thread
-from tests.support.http_fuzz import fuzz_catalog, fuzz_http
+from tests.support.http_fuzz import FUZZ_ENV, auth_headers, fuzz_catalog, fuzz_http
 from tests.support.processes import free_port, start_process, stop_process, wait_http_ok
 
 RESULTS = Path(__file__).parent / "results" / "fuzz_http.md"
@@ -82,8 +82,10 @@ def _health(base_url: str, process: Any) -> dict[str, Any]:
     alive = process.poll() is None
     healthz = httpx.get(f"{base_url}/healthz", timeout=10).status_code if alive else None
     body = {"model": "auto", "messages": [{"role": "user", "content": "still there?"}]}
-    chat = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=30).status_code if alive else None
-    server_5xx = _server_5xx(httpx.get(f"{base_url}/metrics", timeout=10).text) if alive else None
+    auth = auth_headers("/v1/chat/completions")
+    chat = httpx.post(f"{base_url}/v1/chat/completions", json=body, headers=auth, timeout=30).status_code \
+        if alive else None
+    server_5xx = _server_5xx(httpx.get(f"{base_url}/metrics", headers=auth, timeout=10).text) if alive else None
     return {"alive": alive, "healthz": healthz, "chat": chat, "server_5xx": server_5xx}
 
 
@@ -97,7 +99,7 @@ def main() -> int:
         workdir = Path(tmp)
         (workdir / "voxgate.yaml").write_text(fuzz_catalog(upstream.base_url, voice=False))
         port = free_port()
-        env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
+        env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db"), **FUZZ_ENV}
         command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--config",
                    str(workdir / "voxgate.yaml"), "--log-level", "warning"]
         process = start_process(command, workdir / "voxgate.log", env)

@@ -36,7 +36,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-ACCEPTED_REFUSALS = frozenset({"no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool"})
+ACCEPTED_REFUSALS = frozenset({"no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool",
+                               "key_not_found"})
+FUZZ_API_KEY = "sk-fuzz-api"
+FUZZ_ADMIN_KEY = "sk-fuzz-admin"
+FUZZ_ENV = {"VOXGATE_API_KEYS": FUZZ_API_KEY, "VOXGATE_ADMIN_KEY": FUZZ_ADMIN_KEY}
+"""The fuzzed server's keys: the API key for model and log routes, the admin key for the admin ones."""
 MAX_FAILURES_KEPT = 20
 REQUEST_TIMEOUT_S = 30.0
 
@@ -85,6 +90,12 @@ class HttpFuzzReport:
             self.failures.append(f"{case.operation.label}: {str(error)[:600]}\n  {command[:800]}")
 
 
+def auth_headers(path: str) -> dict[str, str]:
+    """The key a fuzzed request to `path` carries (the server runs with `FUZZ_ENV`)."""
+    admin = path.startswith("/v1/admin/") or path == "/v1/spend"
+    return {"authorization": f"Bearer {FUZZ_ADMIN_KEY if admin else FUZZ_API_KEY}"}
+
+
 def _label(operation: Any, mode: GenerationMode) -> str:
     return f"{operation.label} ({mode.value})"
 
@@ -100,7 +111,8 @@ def _run_operation(operation: Any, mode: GenerationMode, budget: int, base_url: 
         report.cases += 1
         report.by_operation[_label(operation, mode)] += 1
         try:
-            response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_S)
+            response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_S,
+                                 headers=auth_headers(operation.path))
         except requests.RequestException as exc:
             report.record_failure(case, base_url, exc)
             return
@@ -123,7 +135,7 @@ def fuzz_http(base_url: str, cases: int, seed: int = 0) -> HttpFuzzReport:
     Rounds with a fresh seed go on until the count is reached; an operation without parameters
     yields one case per round, so most of the budget goes to those that take input.
     """
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", headers=auth_headers("/openapi.json"))
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     pairs = [(operation, mode) for operation in operations
              for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
