@@ -65,9 +65,10 @@ def _key(replica: RunningProcess, **spec: Any) -> dict[str, Any]:
     return key
 
 
-def _chat(replica: RunningProcess, key: str) -> httpx.Response:
+def _chat(replica: RunningProcess, key: str, stream: bool = False) -> httpx.Response:
+    """A completed call (a stream is read to its end, [DONE])."""
     return httpx.post(f"{replica.base_url}/v1/chat/completions", timeout=30,
-                      json={"model": "pricey", "messages": [{"role": "user", "content": "hi"}]},
+                      json={"model": "pricey", "messages": [{"role": "user", "content": "hi"}], "stream": stream},
                       headers={"authorization": f"Bearer {key}"})
 
 
@@ -85,10 +86,13 @@ def test_rpm_60_allows_60_successes_across_three_replicas_not_180(replicas: list
     assert statuses.count(429) == 30
 
 
-def test_a_budget_spent_through_a_blocks_b_and_c_by_the_next_request(replicas: list[RunningProcess]) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_budget_spent_through_a_blocks_b_and_c_by_the_next_request(
+    replicas: list[RunningProcess], stream: bool,
+) -> None:
     secret = _key(replicas[0], budget_usd={"day": 1.5 * PRICEY_CALL_USD})["key"]
-    assert _chat(replicas[0], secret).status_code == 200
-    assert _chat(replicas[0], secret).status_code == 200, "half the budget was left"
+    assert _chat(replicas[0], secret, stream).status_code == 200
+    assert _chat(replicas[0], secret, stream).status_code == 200, "half the budget was left"
     for replica in replicas[1:]:
         refused = _chat(replica, secret)
         assert refused.status_code == 429

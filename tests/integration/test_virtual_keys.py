@@ -33,7 +33,8 @@ CHEAP_CALL_USD = (12 * 1 + 5 * 2) / 1e6
 def _catalog(upstream: RunningFakeUpstream) -> str:
     models = [("cheap", upstream.base_url, 0.85, "{input_per_mtok: 1, output_per_mtok: 2}"),
               ("pricey", upstream.base_url, 0.9, "{input_per_mtok: 100, output_per_mtok: 200}"),
-              ("silent", upstream.url_for("usage-none"), 0.5, "{input_per_mtok: 100, output_per_mtok: 200}")]
+              ("silent", upstream.url_for("usage-none"), 0.5, "{input_per_mtok: 100, output_per_mtok: 200}"),
+              ("slow", upstream.url_for("chunkdelay-20"), 0.4, "{input_per_mtok: 100, output_per_mtok: 200}")]
     lines = ["models:"]
     for model_id, url, quality, price in models:
         lines += [f"  - id: {model_id}", f"    base_url: {url}", f"    quality: {quality}", f"    price: {price}"]
@@ -195,6 +196,27 @@ def test_streamed_and_non_streamed_calls_record_the_same_spend(gateway: RunningP
         assert exported is not None
         assert float(exported.group(1)) == pytest.approx(spent[0]["cost_usd"])
         assert f'voxgate_key_tokens_total{{key_id="{key["id"]}",kind="completion"}} 15.0' in metrics
+
+
+def test_a_keyed_stream_the_client_abandons_is_recorded_cancelled_and_charged(gateway: RunningProcess) -> None:
+    created = _create(gateway, name="quitter")
+    body = {"model": "slow", "messages": HI, "stream": True, "fake_content": "word " * 400}
+    with httpx.stream("POST", f"{gateway.base_url}/v1/chat/completions", json=body, timeout=30,
+                      headers={"authorization": f"Bearer {created['key']}"}) as response:
+        decision_id = response.headers["x-voxgate-decision-id"]
+        next(response.iter_lines())
+    deadline_s = time.monotonic() + 10
+    while (decision := _decision_by_id(gateway, decision_id)).get("outcome") != "cancelled":
+        assert time.monotonic() < deadline_s, decision
+        time.sleep(0.2)
+    assert decision["usage"]["estimated"] is True
+    assert _spend_of(gateway, created["id"])["cost_usd"] > 0
+
+
+def _decision_by_id(gateway: RunningProcess, decision_id: str) -> dict[str, Any]:
+    found = httpx.get(f"{gateway.base_url}/v1/decisions/{decision_id}",
+                      headers={"authorization": f"Bearer {STATIC_KEY}"})
+    return dict(found.json()) if found.status_code == 200 else {}
 
 
 def test_a_stream_without_usage_is_charged_an_estimate_marked_estimated(gateway: RunningProcess) -> None:

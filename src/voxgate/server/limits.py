@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+
+import anyio
 
 from voxgate.core.clock import Clock
 from voxgate.core.errors import PermissionDeniedError, QuotaExceededError, RateLimitedError, RequestError
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, VirtualKey, period_start_s
-from voxgate.core.types import ChatRequest, RoutingConstraints
+from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.server.counters import Counters, LocalCounters, Tally, UsageUpdate
 
@@ -151,6 +153,19 @@ class KeyGate:
         """Add queued usage to the counters now (the writer does it soon anyway)."""
         usage, self._usage = self._usage, []
         await self.counters.add_usage(usage)
+
+    async def flushed_after(self, chunks: AsyncIterator[JSONObject]) -> AsyncIterator[JSONObject]:
+        """A keyed stream's chunks, then its usage flushed, so `[DONE]` comes after the spend is counted.
+        Closing this closes `chunks` too (the dispatcher records a cancelled stream then)."""
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+        await self.flush()
 
     async def run_writer(self) -> None:
         """Add queued usage as it comes; run it in the gateway's task group, cancel it at shutdown."""

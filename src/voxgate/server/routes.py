@@ -89,8 +89,11 @@ async def chat_completions(request: Request) -> Response:
     except VoxgateError as exc:
         return error_response(exc, headers={**_decision_headers(decision, decision.answered_by), **limit_headers})
     gateway.router.remember_answer(decision.constraints["session_id"], decision.answered_by or "")
-    if decision.key_id is not None and not chat.stream:
-        await gateway.key_gate.flush()  # spend counted (shared by replicas) before the answer goes out
+    if decision.key_id is not None:  # spend counted (shared by replicas) before the answer ends
+        if chat.stream:
+            chunks = gateway.key_gate.flushed_after(chunks)
+        else:
+            await gateway.key_gate.flush()
     headers = {**_decision_headers(decision, decision.answered_by), **limit_headers}
     if chat.stream:
         return StreamingResponse(
