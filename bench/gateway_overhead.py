@@ -3,7 +3,7 @@ virtual key (keys, budgets and rate limits on: a key with a day budget, RPM and 
 reaches), the same with its counters in Redis (cluster mode: Debian's redis-server on loopback),
 and through LiteLLM's proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
 
-Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--skip-litellm]
+Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--rounds 3] [--skip-litellm]
 
 LiteLLM lives in its own virtual environment (~/.cache/voxgate-bench/litellm-venv), never in
 voxgate's dependencies; this script creates it with the pinned, known-good release and refuses
@@ -102,15 +102,27 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
     return targets
 
 
-async def measure(targets: Targets, concurrency: int, duration_s: float) -> dict[str, LoadResult]:
-    results = {}
-    for name, (port, model, headers) in targets.items():
-        body = json.dumps({**BODY, "model": model}).encode()
-        await run_load("127.0.0.1", port, "/v1/chat/completions", body, concurrency=concurrency, duration_s=1.0,
-                       headers=headers)
-        results[name] = await run_load("127.0.0.1", port, "/v1/chat/completions", body,
-                                       concurrency=concurrency, duration_s=duration_s, headers=headers)
-    return results
+async def measure(targets: Targets, concurrency: int, duration_s: float, rounds: int = 1) -> dict[str, LoadResult]:
+    """Each target `rounds` times, the order reversed every other round (so drift in the machine's
+    load falls on all alike); a target's rounds are pooled."""
+    pooled: dict[str, list[LoadResult]] = {name: [] for name in targets}
+    names = list(targets)
+    for round_index in range(rounds):
+        for name in names if round_index % 2 == 0 else names[::-1]:
+            port, model, headers = targets[name]
+            body = json.dumps({**BODY, "model": model}).encode()
+            if round_index == 0:
+                await run_load("127.0.0.1", port, "/v1/chat/completions", body, concurrency=concurrency,
+                               duration_s=1.0, headers=headers)
+            pooled[name].append(await run_load("127.0.0.1", port, "/v1/chat/completions", body,
+                                               concurrency=concurrency, duration_s=duration_s, headers=headers))
+    return {name: _pool(results) for name, results in pooled.items()}
+
+
+def _pool(results: list[LoadResult]) -> LoadResult:
+    return LoadResult(concurrency=results[0].concurrency, requests=sum(r.requests for r in results),
+                      errors=sum(r.errors for r in results), duration_s=sum(r.duration_s for r in results),
+                      latencies_ms=[latency for r in results for latency in r.latencies_ms])
 
 
 def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
@@ -147,12 +159,13 @@ def main() -> None:
     parser.add_argument("--duration-s", type=float, default=8.0, help="seconds of load per target and level")
     parser.add_argument("--skip-litellm", action="store_true", help="measure direct and voxgate only")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rounds", type=int, default=1, help="measure each target this many times, order alternating")
     args = parser.parse_args()
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="voxgate-bench-") as tmp:
         try:
             targets = start_servers(Path(tmp), not args.skip_litellm, processes)
-            all_results = {c: asyncio.run(measure(targets, c, args.duration_s)) for c in args.concurrency}
+            all_results = {c: asyncio.run(measure(targets, c, args.duration_s, args.rounds)) for c in args.concurrency}
         finally:
             for process in reversed(processes):
                 stop_process(process)
