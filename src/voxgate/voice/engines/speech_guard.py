@@ -39,6 +39,15 @@ def measure_speech(samples: npt.NDArray[np.float32], vad: VoiceActivityDetector,
     return SpeechShare(voiced_s=voiced * frame / vad.sample_rate_hz, duration_s=samples.size / vad.sample_rate_hz)
 
 
+def withhold_if_invented(transcript: Transcript, speech: SpeechShare | None) -> Transcript:
+    """`transcript`, or an empty one naming the reasons when its words were invented from non-speech."""
+    reasons = hallucination_reasons(transcript.text, transcript.signals, speech)
+    if not reasons:
+        return transcript
+    log.info("transcript withheld as invented from non-speech: %s", ",".join(reasons))
+    return dataclasses.replace(transcript, text="", withheld=reasons)
+
+
 class GuardedSTT:
     """SpeechToText that withholds transcripts `hallucinations.hallucination_reasons` rejects."""
 
@@ -68,11 +77,7 @@ class GuardedSTT:
         except BaseException:
             speech.cancel()
             raise
-        reasons = hallucination_reasons(transcript.text, transcript.signals, await speech)
-        if not reasons:
-            return transcript
-        log.info("transcript withheld as invented from non-speech: %s", ",".join(reasons))
-        return dataclasses.replace(transcript, text="", withheld=reasons)
+        return withhold_if_invented(transcript, await speech)
 
     def close(self) -> None:
         self._inner.close()
