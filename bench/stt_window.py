@@ -25,6 +25,7 @@ from voxgate.config import default_cache_dir
 from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.audio.resample import resample
 from voxgate.voice.engines.piper_tts import PiperTTS
+from voxgate.voice.engines.protocols import DecodeSignals
 from voxgate.voice.engines.wer import corpus_word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
 
@@ -87,10 +88,10 @@ def count_fallbacks(stt: WhisperSTT, tally: Tally) -> None:
         return
     decode = decoder.decode
 
-    def counted(samples: object, sample_rate_hz: int) -> str | None:
-        text = decode(samples, sample_rate_hz)  # type: ignore[arg-type]
-        tally.fallbacks += text is None
-        return text
+    def counted(samples: object, sample_rate_hz: int) -> tuple[str, DecodeSignals] | None:
+        decoded = decode(samples, sample_rate_hz)  # type: ignore[arg-type]
+        tally.fallbacks += decoded is None
+        return decoded
 
     decoder.decode = counted  # type: ignore[method-assign]
 

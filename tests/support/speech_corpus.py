@@ -2,7 +2,7 @@
 
     clips = load_librivox()     # five clips of read speech, 3-7 s, 16 kHz mono PCM16, in file order
 
-One loader for the tests (a `librivox` fixture that skips without the package) and the benches
+One loader for the tests (a `librivox` fixture that fails without the package) and the benches
 (which exit with the same hint). Raises LibriVoxMissing when the package is not installed.
 """
 

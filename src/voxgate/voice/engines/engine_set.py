@@ -40,12 +40,15 @@ class VoiceEngines:
 
 
 def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngines:
-    """The default stack: Silero VAD, Whisper (base or tiny.en), Piper (or espeak-ng)."""
+    """The default stack: Silero VAD, Whisper (base or tiny.en) with the words it invents from
+    non-speech withheld (`speech_guard`), Piper (or espeak-ng)."""
     from voxgate.voice.engines.silero_vad import SileroVAD
+    from voxgate.voice.engines.speech_guard import GuardedSTT
     from voxgate.voice.engines.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
 
-    stt = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model),
-                                   utterance_window=settings.stt_window == "utterance"))
+    whisper = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model),
+                                       utterance_window=settings.stt_window == "utterance"))
+    stt = GuardedSTT(whisper, new_vad=SileroVAD)
     tts: TextToSpeech
     if settings.tts_engine == "piper" and importlib.util.find_spec("piper") is None:
         log.warning("piper-tts is not installed (pip install 'voxgate[piper]'); speaking with espeak-ng")

@@ -21,12 +21,30 @@ import numpy.typing as npt
 
 
 @dataclass(frozen=True)
+class DecodeSignals:
+    """How sure the recogniser was of its words, for telling speech from invented text.
+
+    `no_speech_probability`: the model's own belief that the window held no speech;
+    `average_logprob`: mean log-probability per text token; `compression_ratio`: the text's
+    gzip ratio (a decoder repeating itself compresses well)."""
+
+    no_speech_probability: float
+    average_logprob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
 class Transcript:
-    """What a recogniser heard. `text` is user content: never log it."""
+    """What a recogniser heard. `text` is user content: never log it.
+
+    `signals`: the decode's confidence, when the recogniser reports it; `withheld`: why a filter
+    (`hallucinations.GuardedSTT`) emptied `text` (reason names only, never the words)."""
 
     text: str
     language: str
     duration_s: float
+    signals: DecodeSignals | None = None
+    withheld: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -2,7 +2,7 @@
 (`tests/contract/voice/engines`) as the real engines, so a session test can swap them in.
 
     EnergyVAD          speech probability from frame loudness (a tone or noise counts as speech)
-    ScriptedSTT        returns the next scripted transcript, records the audio it was given
+    ScriptedSTT        returns the next scripted transcript (with `signals` if given), records the audio
     ToneTTS            "speaks" a 440 Hz tone, `tone_ms_per_char` per character, in chunks
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_samples
-from voxgate.voice.engines.protocols import Transcript
+from voxgate.voice.engines.protocols import DecodeSignals, Transcript
 
 
 class EnergyVAD:
@@ -51,9 +51,11 @@ class ScriptedSTT:
     """SpeechToText that answers from a script (then "" when it runs out), after `delay_s`."""
 
     def __init__(
-        self, transcripts: Iterable[str] = (), *, delay_s: float = 0.0, language: str = "en"
+        self, transcripts: Iterable[str] = (), *, delay_s: float = 0.0, language: str = "en",
+        signals: DecodeSignals | None = None,
     ) -> None:
         self._script = deque(transcripts)
+        self._signals = signals
         self._delay_s = delay_s
         self._language = language
         self.received: list[bytes] = []
@@ -74,7 +76,8 @@ class ScriptedSTT:
         if not pcm16:
             return Transcript(text="", language=self._language, duration_s=0.0)
         text = self._script.popleft() if self._script else ""
-        return Transcript(text=text, language=self._language, duration_s=len(pcm16) / 2 / self.sample_rate_hz)
+        return Transcript(text=text, language=self._language, duration_s=len(pcm16) / 2 / self.sample_rate_hz,
+                          signals=self._signals)
 
     def close(self) -> None:
         self.closed = True

@@ -25,8 +25,8 @@ from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import ModelAssemblyError
 from voxgate.voice.audio.codecs import pcm16_to_float
 from voxgate.voice.engines.bundled_weights import WHISPER_BASE, assemble_split_model, whisper_tiny_en_dir
-from voxgate.voice.engines.protocols import Transcript
-from voxgate.voice.engines.whisper_window import UtteranceDecoder, fits_utterance_window
+from voxgate.voice.engines.protocols import DecodeSignals, Transcript
+from voxgate.voice.engines.whisper_window import UtteranceDecoder, compression_ratio, fits_utterance_window
 
 WHISPER_SAMPLE_RATE_HZ = 16_000
 
@@ -90,18 +90,18 @@ class WhisperSTT:
         if samples.size == 0:
             return Transcript(text="", language=self._config.language or "en", duration_s=0.0)
         loop = asyncio.get_running_loop()
-        text, language = await loop.run_in_executor(self._executor, self._transcribe_blocking, samples)
-        return Transcript(text=text, language=language, duration_s=duration_s)
+        text, language, signals = await loop.run_in_executor(self._executor, self._transcribe_blocking, samples)
+        return Transcript(text=text, language=language, duration_s=duration_s, signals=signals)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _transcribe_blocking(self, samples: np.ndarray[Any, np.dtype[np.float32]]) -> tuple[str, str]:
+    def _transcribe_blocking(self, samples: np.ndarray[Any, np.dtype[np.float32]]) -> tuple[str, str, DecodeSignals]:
         model = self._ensure_model()
         if self._utterance_decoder is not None and fits_utterance_window(samples.size, WHISPER_SAMPLE_RATE_HZ):
-            text = self._utterance_decoder.decode(samples, WHISPER_SAMPLE_RATE_HZ)
-            if text is not None:
-                return text, self._config.language or "en"
+            decoded = self._utterance_decoder.decode(samples, WHISPER_SAMPLE_RATE_HZ)
+            if decoded is not None:
+                return decoded[0], self._config.language or "en", decoded[1]
         segments, info = model.transcribe(
             samples,
             language=self._config.language,
@@ -110,8 +110,9 @@ class WhisperSTT:
             condition_on_previous_text=False,
             without_timestamps=True,
         )
+        segments = list(segments)
         text = "".join(segment.text for segment in segments).strip()
-        return text, str(info.language)
+        return text, str(info.language), signals_of(segments, text)
 
     def _ensure_model(self) -> Any:
         with self._load_lock:
@@ -143,3 +144,13 @@ class WhisperSTT:
         if self._config.model is WhisperModelName.TINY_EN:
             return whisper_tiny_en_dir()
         return assemble_split_model(WHISPER_BASE, self._config.cache_dir)
+
+
+def signals_of(segments: list[Any], text: str) -> DecodeSignals:
+    """One window's signals from faster-whisper's segments: the highest no-speech probability,
+    the token-weighted mean log-probability, the whole text's compression ratio."""
+    if not segments:
+        return DecodeSignals(no_speech_probability=1.0, average_logprob=0.0, compression_ratio=0.0)
+    weights = [max(1, len(segment.tokens)) for segment in segments]
+    average = sum(w * float(segment.avg_logprob) for w, segment in zip(weights, segments, strict=True)) / sum(weights)
+    return DecodeSignals(max(float(segment.no_speech_prob) for segment in segments), average, compression_ratio(text))

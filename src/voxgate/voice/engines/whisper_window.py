@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from voxgate.voice.engines.protocols import DecodeSignals
+
 MEL_FRAMES_PER_S = 100
 FULL_WINDOW_FRAMES = 3_000  # Whisper's 30 s
 PAD_FRAMES = 300  # 3 s of silence after the speech
@@ -95,8 +97,9 @@ class UtteranceDecoder:
         self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
         self._suppress_tokens = list(get_suppressed_tokens(self._tokenizer, [-1]))
 
-    def decode(self, samples: npt.NDArray[np.float32], sample_rate_hz: int) -> str | None:
-        """The transcript, or None when the short window's output is not trusted (run the full one)."""
+    def decode(self, samples: npt.NDArray[np.float32], sample_rate_hz: int) -> tuple[str, DecodeSignals] | None:
+        """The transcript and its decode signals, or None when the short window's output is not
+        trusted (run the full one)."""
         import ctranslate2  # type: ignore[import-untyped]
 
         features = self._model.feature_extractor(samples)
@@ -106,7 +109,8 @@ class UtteranceDecoder:
             window, [self._prompt], beam_size=1, max_length=len(self._prompt) + cap, suppress_blank=True,
             suppress_tokens=self._suppress_tokens, return_scores=True, return_no_speech_prob=True)[0]
         tokens = [token for token in result.sequences_ids[0] if token < self._tokenizer.eot]
-        if is_no_speech(result.no_speech_prob, result.scores[0] * len(tokens), len(tokens)):
-            return ""
         text = str(self._tokenizer.decode(tokens)).strip()
-        return None if looks_degenerate(text, len(tokens), cap) else text
+        signals = DecodeSignals(float(result.no_speech_prob), float(result.scores[0]), compression_ratio(text))
+        if is_no_speech(result.no_speech_prob, result.scores[0] * len(tokens), len(tokens)):
+            return "", signals
+        return None if looks_degenerate(text, len(tokens), cap) else (text, signals)

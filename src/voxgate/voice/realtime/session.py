@@ -247,7 +247,8 @@ class RealtimeSession:
         if request.out_of_band:
             self._start_out_of_band(request)
         else:
-            self.turn(ResponseRequested(request), event_id)
+            heard_nothing = request.input_items is None and self.items.ends_unheard()
+            self.turn(ResponseRequested(request, heard_nothing), event_id)
 
     def cancel_response(self, event_id: str | None) -> None:
         self.turn(CancelRequested(), event_id)
@@ -400,4 +401,6 @@ class _SessionClosed(Exception):
 _REJECTIONS = {
     "conversation_already_has_active_response": "A response is already in progress; cancel it first.",
     "response_cancel_not_active": "There is no active response to cancel.",
+    "input_audio_without_speech": "The committed audio held no speech (noise or silence), so there is nothing "
+                                  "to answer; no response was created.",
 }

@@ -12,13 +12,16 @@ it returns. The machine never raises: an event that does not fit the current sta
     pending_transcripts   committed turns whose transcript is not ready yet
     response_wanted       a response is owed once transcripts are ready and no response runs
     owed_request          what that response was asked with (`response.create`'s fields, the idle prompt)
+    owed_to_client        the client asked for it (`response.create`), so a refusal is told
 Its `phase` is the one-word summary: LISTENING, USER_SPEAKING, THINKING or BOT_SPEAKING.
 
 Policy (the session's `turn_detection`): with `server_vad` off (turn_detection null) voice
 activity events are ignored and the client commits and asks for responses. With it on, speech
 stopping commits the buffer and, if `create_response`, owes a response; speech starting during a
 response cancels it (barge-in) if `interrupt_response`, otherwise the new turn waits its turn.
-A turn whose transcript is empty (the VAD fired on noise) gets no response. With `idle_timeout`
+A turn whose transcript is empty (the VAD fired on noise, or `speech_guard` withheld words invented
+from it) gets no response; when the client asked for that response (`response.create` after a
+push-to-talk commit of noise) it is told with an `error` event `input_audio_without_speech`. With `idle_timeout`
 (`server_vad` and `idle_timeout_ms`), a user who stays silent while the floor is free has the
 silence committed and, if `create_response`, is prompted by a response.
 """
@@ -71,6 +74,7 @@ class TurnState:
     pending_transcripts: int = 0
     response_wanted: bool = False
     owed_request: ResponseCreate = field(default_factory=ResponseCreate)
+    owed_to_client: bool = False
 
     @property
     def response_active(self) -> bool:
@@ -123,9 +127,13 @@ class IdleTimedOut:
 
 @dataclass(frozen=True)
 class ResponseRequested:
-    """The client asked for a response (`response.create`, in the conversation)."""
+    """The client asked for a response (`response.create`, in the conversation).
+
+    `heard_nothing`: the conversation it would answer ends with a user audio item without words
+    (counts only once no transcript is pending)."""
 
     request: ResponseCreate = field(default_factory=ResponseCreate)
+    heard_nothing: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,7 @@ TurnAction = CommitBuffer | CommitSilence | StartResponse | CancelResponse | Rej
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 NO_ACTIVE_RESPONSE = "response_cancel_not_active"
+NOTHING_HEARD = "input_audio_without_speech"
 
 _Result = tuple[TurnState, tuple[TurnAction, ...]]
 
@@ -220,8 +229,8 @@ def advance(state: TurnState, event: TurnEvent, policy: TurnPolicy) -> _Result:
             return _on_transcript_ready(state, heard_nothing)
         case IdleTimedOut():
             return _on_idle_timed_out(state, event, policy)
-        case ResponseRequested(request=request):
-            return _on_response_requested(state, request)
+        case ResponseRequested(request=request, heard_nothing=heard_nothing):
+            return _on_response_requested(state, request, heard_nothing)
         case CancelRequested():
             return _on_cancel_requested(state)
         case FirstAudioSent():
@@ -259,8 +268,8 @@ def _on_speech_stopped(state: TurnState, policy: TurnPolicy) -> _Result:
 
 def _on_transcript_ready(state: TurnState, heard_nothing: bool) -> _Result:
     ready = replace(state, pending_transcripts=max(0, state.pending_transcripts - 1))
-    if heard_nothing and _free_to_start(ready):
-        return _owe_nothing(ready), ()  # no reply to a turn without words
+    if heard_nothing and _free_to_start(ready):  # no reply to a turn without words
+        return _owe_nothing(ready), (RejectRequest(NOTHING_HEARD),) if ready.owed_to_client else ()
     return _start_if_owed(ready)
 
 
@@ -274,10 +283,12 @@ def _on_idle_timed_out(state: TurnState, event: IdleTimedOut, policy: TurnPolicy
     return owed, (commit, *actions)
 
 
-def _on_response_requested(state: TurnState, request: ResponseCreate) -> _Result:
+def _on_response_requested(state: TurnState, request: ResponseCreate, heard_nothing: bool) -> _Result:
     if state.response_active or state.response_wanted:
         return state, (RejectRequest(ACTIVE_RESPONSE),)
-    return _start_if_owed(replace(state, response_wanted=True, owed_request=request))
+    if heard_nothing and state.pending_transcripts == 0:
+        return state, (RejectRequest(NOTHING_HEARD),)
+    return _start_if_owed(replace(state, response_wanted=True, owed_request=request, owed_to_client=True))
 
 
 def _on_cancel_requested(state: TurnState) -> _Result:
@@ -300,4 +311,4 @@ def _start_if_owed(state: TurnState) -> _Result:
 
 
 def _owe_nothing(state: TurnState) -> TurnState:
-    return replace(state, response_wanted=False, owed_request=ResponseCreate())
+    return replace(state, response_wanted=False, owed_request=ResponseCreate(), owed_to_client=False)

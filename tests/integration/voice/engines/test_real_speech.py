@@ -1,6 +1,10 @@
 """The default speech stack on real recorded speech: recognition accuracy (also through the
 telephone codecs and the 24 kHz client path), voice activity on a padded clip, and speech that
-Piper or espeak-ng synthesise being recognised again."""
+Piper or espeak-ng synthesise being recognised again.
+
+Recognition is asserted over the corpus, never on one decode: CTranslate2's int8 kernels differ
+between CPUs (AVX2 / AVX-512, Intel / AMD), so one clip's words may change from machine to machine
+while the corpus WER stays within its bound. Non-speech: `test_non_speech.py`."""
 
 from __future__ import annotations
 
@@ -24,14 +28,16 @@ from voxgate.voice.audio.resample import StreamingResampler, resample
 from voxgate.voice.engines.protocols import TextToSpeech
 from voxgate.voice.engines.silero_vad import SileroVAD
 from voxgate.voice.engines.vad import SpeechDetector, SpeechStarted, SpeechStopped, VadConfig
-from voxgate.voice.engines.wer import corpus_word_error_rate, word_error_rate
+from voxgate.voice.engines.wer import corpus_word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperModelName
 
 pytestmark = pytest.mark.integration
 
 # Measured here: base 1.4 % and tiny.en ~7 % over the five clips; the bounds leave room.
 WER_BOUNDS = {WhisperModelName.BASE: 0.06, WhisperModelName.TINY_EN: 0.15}
-ROUND_TRIP_TEXT = "The quick brown fox jumps over the lazy dog. Please call me back tomorrow morning."
+ROUND_TRIP_TEXTS = ("The quick brown fox jumps over the lazy dog. Please call me back tomorrow morning.",
+                    "Turn off the kitchen lights and remind me to water the plants at six.",
+                    "How far is the nearest train station from the museum?")
 
 
 @pytest.mark.parametrize("model", list(WhisperModelName))
@@ -44,34 +50,28 @@ async def test_transcripts_of_real_speech(model: WhisperModelName, librivox: lis
     assert wer < WER_BOUNDS[model]
 
 
-@pytest.mark.parametrize("model", list(WhisperModelName))
-async def test_silence_and_noise_give_empty_transcripts(model: WhisperModelName) -> None:
-    stt = whisper(model)
-    noise = np.random.default_rng(1).normal(0, 0.01, 24_000)
-    for audio in (bytes(48_000), float_to_pcm16(noise)):
-        assert (await stt.transcribe(audio)).text == ""  # no "Thank you." made up from nothing
-
-
 @pytest.mark.parametrize(("encode", "decode"), [(encode_ulaw, decode_ulaw), (encode_alaw, decode_alaw)])
 async def test_telephone_audio_is_still_recognised(
     encode: Callable[[bytes], bytes], decode: Callable[[bytes], bytes], librivox: list[Clip]
 ) -> None:
-    clip = librivox[0]
-    narrowband = float_to_pcm16(resample(pcm16_to_float(clip.pcm16), 16_000, 8_000))
-    received = pcm16_to_float(decode(encode(narrowband)))
-    wideband = float_to_pcm16(resample(received, 8_000, 16_000))
-    transcript = await whisper(WhisperModelName.TINY_EN).transcribe(wideband)
-    assert word_error_rate(clip.transcript, transcript.text) < 0.25
+    pairs = []
+    for clip in librivox:
+        narrowband = float_to_pcm16(resample(pcm16_to_float(clip.pcm16), 16_000, 8_000))
+        received = pcm16_to_float(decode(encode(narrowband)))
+        wideband = float_to_pcm16(resample(received, 8_000, 16_000))
+        pairs.append((clip.transcript, (await whisper(WhisperModelName.TINY_EN).transcribe(wideband)).text))
+    assert corpus_word_error_rate(pairs) < 0.2
 
 
 async def test_realtime_client_path_at_24_khz_streamed_in_20_ms_chunks(librivox: list[Clip]) -> None:
-    clip = librivox[2]
-    client_audio = resample(pcm16_to_float(clip.pcm16), 16_000, 24_000)
-    to_16k = StreamingResampler(24_000, 16_000)
-    pieces = [to_16k.process(client_audio[i : i + 480]) for i in range(0, client_audio.size, 480)]
-    pcm16 = float_to_pcm16(np.concatenate([*pieces, to_16k.flush()]))
-    transcript = await whisper(WhisperModelName.TINY_EN).transcribe(pcm16)
-    assert word_error_rate(clip.transcript, transcript.text) < 0.2
+    pairs = []
+    for clip in librivox:
+        client_audio = resample(pcm16_to_float(clip.pcm16), 16_000, 24_000)
+        to_16k = StreamingResampler(24_000, 16_000)
+        pieces = [to_16k.process(client_audio[i : i + 480]) for i in range(0, client_audio.size, 480)]
+        pcm16 = float_to_pcm16(np.concatenate([*pieces, to_16k.flush()]))
+        pairs.append((clip.transcript, (await whisper(WhisperModelName.TINY_EN).transcribe(pcm16)).text))
+    assert corpus_word_error_rate(pairs) < WER_BOUNDS[WhisperModelName.TINY_EN]
 
 
 def test_vad_finds_speech_in_a_clip_padded_with_silence(librivox: list[Clip]) -> None:
@@ -107,11 +107,12 @@ async def _speak(tts: TextToSpeech, text: str) -> bytes:
 @pytest.mark.parametrize(("engine", "bound"), [("piper", 0.1), ("espeak", 0.25)])
 async def test_synthesised_speech_is_recognised_again(engine: str, bound: float) -> None:
     tts = piper() if engine == "piper" else espeak()
-    audio = await _speak(tts, ROUND_TRIP_TEXT)
-    samples = pcm16_to_float(audio)
-    assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 0.02
-    # Words at ~2-4 per second only come out at the declared rate.
-    assert 2.5 < samples.size / tts.sample_rate_hz < 8.0
-    pcm16 = float_to_pcm16(resample(samples, tts.sample_rate_hz, 16_000))
-    transcript = await whisper(WhisperModelName.BASE).transcribe(pcm16)
-    assert word_error_rate(ROUND_TRIP_TEXT, transcript.text) <= bound
+    pairs = []
+    for text in ROUND_TRIP_TEXTS:
+        samples = pcm16_to_float(await _speak(tts, text))
+        assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 0.02
+        # Words at ~2-4 per second only come out at the declared rate.
+        assert 1.5 < len(text.split()) / (samples.size / tts.sample_rate_hz) < 6.0
+        pcm16 = float_to_pcm16(resample(samples, tts.sample_rate_hz, 16_000))
+        pairs.append((text, (await whisper(WhisperModelName.BASE).transcribe(pcm16)).text))
+    assert corpus_word_error_rate(pairs) <= bound

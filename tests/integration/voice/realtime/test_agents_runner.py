@@ -22,7 +22,8 @@ from voxgate.voice.engines.wer import word_error_rate
 
 pytestmark = pytest.mark.integration
 
-WER_BOUND = 0.15
+WER_BOUND = 0.25  # one clip is one decode, which differs between CPUs: at most 2 of a short clip's 8 words;
+# accuracy is asserted over the corpus in tests/integration/voice/engines
 TURN_TIMEOUT_S = 240.0  # two heavy jobs share this 2-core machine: a reply can take a minute
 INSTRUCTIONS = "You are a voice assistant. Answer in one short sentence."
 BYTES_PER_S = 2 * 24_000

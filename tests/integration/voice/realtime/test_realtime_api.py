@@ -23,7 +23,8 @@ from voxgate.voice.engines.wer import word_error_rate
 
 pytestmark = pytest.mark.integration
 
-WER_BOUND = 0.15  # Whisper base measures ~1.4 % on these clips offline; leave room for VAD cuts
+WER_BOUND = 0.25  # one clip is one decode, which differs between CPUs: at most 2 of the shortest clip's 8
+# words (VAD cuts included); accuracy is asserted over the corpus in tests/integration/voice/engines
 INSTRUCTIONS = "You are a voice assistant. Answer in one short sentence."
 
 

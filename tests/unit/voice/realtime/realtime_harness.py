@@ -79,10 +79,10 @@ def fake_engines(transcripts: Iterable[str] = ()) -> VoiceEngines:
 @contextlib.asynccontextmanager
 async def running_session(
     replies: ScriptedReplySource, transcripts: Iterable[str] = (), *, beta: bool = False,
-    limits: SessionLimits | None = None, transport: FakeTransport | None = None,
+    limits: SessionLimits | None = None, transport: FakeTransport | None = None, engines: VoiceEngines | None = None,
 ) -> AsyncIterator[tuple[RealtimeSession, FakeTransport]]:
     transport = transport or FakeTransport()
-    session = RealtimeSession(fake_engines(transcripts), replies, limits or SessionLimits(), beta=beta)
+    session = RealtimeSession(engines or fake_engines(transcripts), replies, limits or SessionLimits(), beta=beta)
     task = asyncio.create_task(session.run(transport))
     try:
         await transport.wait_for("session.created")

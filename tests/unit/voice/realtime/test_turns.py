@@ -15,6 +15,7 @@ from voxgate.voice.realtime.session_config import TurnDetection
 from voxgate.voice.realtime.turns import (
     ACTIVE_RESPONSE,
     NO_ACTIVE_RESPONSE,
+    NOTHING_HEARD,
     BufferCleared,
     BufferCommitted,
     CancelRequested,
@@ -42,6 +43,7 @@ L, U, T, B = TurnPhase.LISTENING, TurnPhase.USER_SPEAKING, TurnPhase.THINKING, T
 COMMIT, START, CANCEL = CommitBuffer(), StartResponse(), CancelResponse()
 SILENCE = CommitSilence(1_000, 2_500)
 BUSY, IDLE = RejectRequest(ACTIVE_RESPONSE), RejectRequest(NO_ACTIVE_RESPONSE)
+NOTHING = RejectRequest(NOTHING_HEARD)
 DEFAULT = TurnPolicy()
 MANUAL = TurnPolicy(server_vad=False)
 
@@ -228,7 +230,7 @@ def test_second_cancel_is_rejected() -> None:
 
 
 policies = st.builds(TurnPolicy, st.booleans(), st.booleans(), st.booleans(), st.booleans())
-events = st.sampled_from(EVENTS)
+events = st.sampled_from([*EVENTS, ResponseRequested(heard_nothing=True), TranscriptReady(heard_nothing=True)])
 
 
 @given(policy=policies, sequence=st.lists(events, max_size=60))
@@ -245,6 +247,9 @@ def test_random_sequences_keep_the_invariants(policy: TurnPolicy, sequence: list
         if CANCEL in actions:
             assert before.response in (ResponseStage.GENERATING, ResponseStage.SPEAKING)
             assert state.response is ResponseStage.CANCELLING
+        if NOTHING in actions:  # a refusal for want of words never starts or owes a response
+            assert START not in actions
+            assert not state.response_wanted
         if not policy.server_vad and isinstance(event, SpeechStarted | SpeechStopped):
             assert (state, actions) == (before, ())
 
@@ -268,9 +273,14 @@ def test_a_turn_without_words_gets_no_response() -> None:
     state, _ = run([SpeechStarted(), SpeechStopped()])
     state, actions = run([TranscriptReady(heard_nothing=True)], state=state)
     assert (actions, state.phase, state.response_wanted) == ([], L, False)
-    # A response the client asked for while the transcript was pending is not owed to noise either.
-    state, actions = run([BufferCommitted(), ResponseRequested(), TranscriptReady(heard_nothing=True)], MANUAL)
-    assert (actions, state.phase) == ([], L)
+    # A response the client asked for while the transcript was pending is not owed to noise either,
+    # and the client is told (push-to-talk: commit, response.create, then the noise's empty transcript).
+    state, actions = run([BufferCommitted(), ResponseRequested(heard_nothing=True),
+                          TranscriptReady(heard_nothing=True)], MANUAL)
+    assert (actions, state.phase, state.owed_to_client) == ([NOTHING], L, False)
+    # Asked for after the empty transcript: refused at once, nothing owed.
+    state, actions = run([ResponseRequested(heard_nothing=True)], MANUAL, state)
+    assert (actions, state.response_wanted) == ([NOTHING], False)
     # Words still pending elsewhere: the empty transcript only counts down.
     state, _ = run([BufferCommitted(), BufferCommitted(), ResponseRequested()], MANUAL)
     state, actions = run([TranscriptReady(heard_nothing=True), TranscriptReady()], MANUAL, state)

@@ -1,0 +1,46 @@
+"""No words from non-speech, as a contract over many inputs rather than one noise seed: the
+default recognisers behind the hallucination filter (`speech_guard.GuardedSTT`, as the server runs
+them) on the generated non-speech set, and the same filter leaving real speech alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.non_speech import SPOKEN_PHRASES, non_speech_inputs, spoken_phrase
+from tests.support.speech_corpus import Clip
+from tests.support.speech_engines import guarded_whisper, piper, whisper
+from voxgate.voice.engines.wer import corpus_word_error_rate
+from voxgate.voice.engines.whisper_stt import WhisperModelName
+
+pytestmark = pytest.mark.integration
+
+HELD_OUT_SEED = 1  # the filter's thresholds were chosen on seed 0
+
+
+@pytest.mark.parametrize("model", list(WhisperModelName))
+async def test_no_words_come_out_of_generated_non_speech(model: WhisperModelName) -> None:
+    stt = guarded_whisper(model)
+    inputs = non_speech_inputs(HELD_OUT_SEED)
+    assert len(inputs) >= 50
+    assert len({item.kind for item in inputs}) >= 10
+    heard = {item.name: (await stt.transcribe(item.pcm16)).text for item in inputs}
+    assert {name: text for name, text in heard.items() if text} == {}
+
+
+@pytest.mark.parametrize("model", list(WhisperModelName))
+async def test_the_filter_keeps_every_word_of_real_speech(model: WhisperModelName, librivox: list[Clip]) -> None:
+    guarded = [await guarded_whisper(model).transcribe(clip.pcm16) for clip in librivox]
+    plain = [await whisper(model).transcribe(clip.pcm16) for clip in librivox]
+    assert [t.withheld for t in guarded] == [()] * len(librivox)
+    # Same engine, same audio: the filter only ever empties a transcript, so the corpus WER is unchanged.
+    pairs = list(zip(librivox, guarded, plain, strict=True))
+    assert corpus_word_error_rate((c.transcript, g.text) for c, g, _ in pairs) == pytest.approx(
+        corpus_word_error_rate((c.transcript, p.text) for c, _, p in pairs), abs=0.02)
+
+
+async def test_whisper_s_favourite_phrases_said_for_real_survive_the_filter() -> None:
+    tts, stt = piper(), guarded_whisper(WhisperModelName.BASE)
+    transcripts = [await stt.transcribe(await spoken_phrase(tts, text)) for text in SPOKEN_PHRASES]
+    withheld = {text: t.withheld for text, t in zip(SPOKEN_PHRASES, transcripts, strict=True) if t.withheld}
+    assert withheld == {}
+    assert corpus_word_error_rate(zip(SPOKEN_PHRASES, (t.text for t in transcripts), strict=True)) <= 0.3
