@@ -69,6 +69,7 @@ class VoiceSettings:
     (optional extra) or `espeak`;
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
+    `max_upload_bytes` and `max_upload_audio_s` bound one file sent to `/v1/audio/transcriptions`.
     """
 
     enabled: bool = True
@@ -82,6 +83,8 @@ class VoiceSettings:
     max_buffered_audio_s: float = 10 * 60.0
     send_queue_events: int = 2_048
     max_output_tokens: int = 300
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_upload_audio_s: float = 30 * 60.0
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en"):
@@ -90,8 +93,8 @@ class VoiceSettings:
             raise ConfigError(f"voice stt_window must be utterance or full, got {self.stt_window!r}")
         if self.tts_engine not in ("piper", "espeak"):
             raise ConfigError(f"voice tts_engine must be piper or espeak, got {self.tts_engine!r}")
-        if min(self.max_session_s, self.max_buffered_audio_s) <= 0 or min(
-            self.max_append_bytes, self.send_queue_events, self.max_output_tokens
+        if min(self.max_session_s, self.max_buffered_audio_s, self.max_upload_audio_s) <= 0 or min(
+            self.max_append_bytes, self.send_queue_events, self.max_output_tokens, self.max_upload_bytes
         ) < 1:
             raise ConfigError("voice limits must be positive")
 
@@ -133,7 +136,7 @@ _TOP_KEYS = {
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
-    "max_buffered_audio_s", "send_queue_events", "max_output_tokens",
+    "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
 }
 
 
@@ -307,6 +310,12 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         ),
         max_output_tokens=int(
             _number(merged.get("max_output_tokens", defaults.max_output_tokens), "voice.max_output_tokens")
+        ),
+        max_upload_bytes=int(
+            _number(merged.get("max_upload_bytes", defaults.max_upload_bytes), "voice.max_upload_bytes")
+        ),
+        max_upload_audio_s=_number(
+            merged.get("max_upload_audio_s", defaults.max_upload_audio_s), "voice.max_upload_audio_s"
         ),
     )
 
