@@ -8,7 +8,8 @@ long run). Every case is sent over real HTTP; each response must pass:
 - schema-invalid input is refused with a 4xx (`negative_data_rejection`);
 - schema-valid input is served, unless the answer is a documented rule JSON Schema cannot state
   (`ACCEPTED_REFUSALS`: no model meets the constraints, an unknown model or decision id, a
-  `tool_choice` naming no declared tool, an uploaded file that is not decodable audio).
+  `tool_choice` naming no declared tool, an uploaded file that is not decodable audio, an inline
+  image that is not valid base64 of the type it claims).
 
 Failures are collected (not raised) so one run reports all of them, each with a curl command.
 """
@@ -37,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 ACCEPTED_REFUSALS = frozenset(
-    {"no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool", "invalid_audio"})
+    {"no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool", "invalid_audio", "invalid_image"})
 MAX_FAILURES_KEPT = 20
 REQUEST_TIMEOUT_S = 30.0
 
