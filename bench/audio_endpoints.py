@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import statistics
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import httpx
@@ -34,6 +32,7 @@ from tests.fake_upstream import serve_in_thread
 from tests.support.processes import start_voxgate, stop_process
 from tests.support.speech_corpus import Clip, LibriVoxMissing, load_librivox
 from voxgate.config import default_cache_dir
+from voxgate.voice.audio.containers import wav_file
 from voxgate.voice.engines.piper_tts import PiperTTS
 from voxgate.voice.engines.wer import corpus_word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
@@ -47,20 +46,11 @@ SENTENCES = [
 WAV_HEADER_BYTES = 44
 
 
-def _wav(pcm16: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes(pcm16)
-    return buffer.getvalue()
-
 
 def _transcribe_http(client: httpx.Client, clip: Clip) -> tuple[float, str]:
     started_s = time.perf_counter()
     response = client.post("/v1/audio/transcriptions", data={"model": "whisper-1"},
-                           files={"file": (f"{clip.name}.wav", _wav(clip.pcm16), "audio/wav")})
+                           files={"file": (f"{clip.name}.wav", wav_file(clip.pcm16, 16_000), "audio/wav")})
     response.raise_for_status()
     return time.perf_counter() - started_s, str(response.json()["text"])
 

@@ -21,6 +21,7 @@ import pytest
 from tests.fake_upstream import serve_in_thread
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import Clip
+from voxgate.voice.audio.containers import wav_file
 from voxgate.voice.engines.wer import corpus_word_error_rate, word_error_rate
 
 pytestmark = pytest.mark.integration
@@ -53,25 +54,20 @@ def client(server: RunningProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0, timeout=120)
 
 
-def _wav(pcm16: bytes, rate_hz: int = 16_000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate_hz)
-        out.writeframes(pcm16)
-    return buffer.getvalue()
+
+def _upload(pcm16: bytes) -> tuple[str, bytes]:
+    """16 kHz PCM16 as the WAV file an SDK user would upload."""
+    return "speech.wav", wav_file(pcm16, 16_000)
 
 
 def test_librivox_transcribed_within_the_wer_bound(client: openai.OpenAI, librivox: list[Clip]) -> None:
-    texts = [client.audio.transcriptions.create(model="whisper-1", file=(f"{c.name}.wav", _wav(c.pcm16))).text
-             for c in librivox]
+    texts = [client.audio.transcriptions.create(model="whisper-1", file=_upload(c.pcm16)).text for c in librivox]
     assert corpus_word_error_rate(zip([c.transcript for c in librivox], texts, strict=True)) <= WER_BOUND
 
 
 def test_verbose_json_srt_and_vtt_carry_timed_segments(client: openai.OpenAI, librivox: list[Clip]) -> None:
     clip = max(librivox, key=lambda c: c.duration_s)
-    upload = (f"{clip.name}.wav", _wav(clip.pcm16))
+    upload = _upload(clip.pcm16)
     verbose = client.audio.transcriptions.create(model="whisper-1", file=upload, response_format="verbose_json",
                                                  timestamp_granularities=["segment"])
     assert verbose.duration == pytest.approx(clip.duration_s, abs=0.01)
@@ -96,7 +92,7 @@ def test_streamed_transcription_sends_deltas_then_the_whole_text(
     client: openai.OpenAI, librivox: list[Clip]
 ) -> None:
     clip = max(librivox, key=lambda c: c.duration_s)
-    events = list(client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", _wav(clip.pcm16)),
+    events = list(client.audio.transcriptions.create(model="gpt-4o-transcribe", file=_upload(clip.pcm16),
                                                      stream=True))
     kinds = [event.type for event in events]
     assert kinds[-1] == "transcript.text.done"
@@ -162,7 +158,7 @@ def test_bad_audio_and_bad_fields_get_400(client: openai.OpenAI, server: Running
     assert caught.value.body["code"] == "invalid_audio"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.transcriptions.create(  # type: ignore[call-overload]
-            model="whisper-1", file=("a.wav", _wav(b"\0" * 3200)), response_format="xml")
+            model="whisper-1", file=_upload(b"\0" * 3200), response_format="xml")
     assert caught.value.body["param"] == "response_format"  # type: ignore[index]
     missing = httpx.post(f"{server.base_url}/v1/audio/transcriptions", data={"model": "whisper-1"}, timeout=30)
     assert missing.status_code == 400
@@ -177,7 +173,7 @@ def test_an_oversized_upload_is_refused_before_decoding(client: openai.OpenAI) -
 
 
 def test_silence_transcribes_to_nothing(client: openai.OpenAI) -> None:
-    quiet = client.audio.transcriptions.create(model="whisper-1", file=("quiet.wav", _wav(b"\0" * 32_000 * 3)),
+    quiet = client.audio.transcriptions.create(model="whisper-1", file=_upload(b"\0" * 32_000 * 3),
                                                response_format="verbose_json")
     assert quiet.text == ""
     assert quiet.segments == []

@@ -69,10 +69,19 @@ def decode_recording(data: bytes, sample_rate_hz: int, max_duration_s: float) ->
 
 def wav_stream_header(sample_rate_hz: int) -> bytes:
     """A mono PCM16 RIFF/WAVE header for a stream of unknown length."""
+    return _wav_header(sample_rate_hz, _STREAMING_SIZE, _STREAMING_SIZE)
+
+
+def wav_file(pcm16: bytes, sample_rate_hz: int) -> bytes:
+    """A whole mono PCM16 WAV file holding `pcm16`."""
+    return _wav_header(sample_rate_hz, 36 + len(pcm16), len(pcm16)) + pcm16
+
+
+def _wav_header(sample_rate_hz: int, riff_size: int, data_size: int) -> bytes:
     byte_rate = sample_rate_hz * 2
-    return (b"RIFF" + struct.pack("<I", _STREAMING_SIZE) + b"WAVE"
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE"
             + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate_hz, byte_rate, 2, 16)
-            + b"data" + struct.pack("<I", _STREAMING_SIZE))
+            + b"data" + struct.pack("<I", data_size))
 
 
 class _Sink(io.RawIOBase):

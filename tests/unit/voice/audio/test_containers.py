@@ -10,22 +10,19 @@ import pytest
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_samples
-from voxgate.voice.audio.containers import OUTPUT_FORMATS, AudioFileEncoder, decode_recording, wav_stream_header
+from voxgate.voice.audio.containers import (
+    OUTPUT_FORMATS,
+    AudioFileEncoder,
+    decode_recording,
+    wav_file,
+    wav_stream_header,
+)
 
 
 def _tone(rate_hz: int, seconds: float, frequency_hz: float = 440.0) -> bytes:
     times_s = np.arange(int(rate_hz * seconds)) / rate_hz
     return float_to_pcm16(0.5 * np.sin(2 * np.pi * frequency_hz * times_s))
 
-
-def _wav(pcm16: bytes, rate_hz: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate_hz)
-        out.writeframes(pcm16)
-    return buffer.getvalue()
 
 
 def _dominant_hz(pcm16: bytes, rate_hz: int) -> float:
@@ -35,7 +32,7 @@ def _dominant_hz(pcm16: bytes, rate_hz: int) -> float:
 
 
 def test_a_wav_is_decoded_and_resampled_to_the_asked_rate() -> None:
-    pcm = decode_recording(_wav(_tone(44_100, 1.0), 44_100), 16_000, max_duration_s=10)
+    pcm = decode_recording(wav_file(_tone(44_100, 1.0), 44_100), 16_000, max_duration_s=10)
     assert abs(len(pcm) / 2 - 16_000) <= 200
     assert abs(_dominant_hz(pcm, 16_000) - 440.0) < 5
 
@@ -50,7 +47,14 @@ def test_what_is_not_audio_is_an_invalid_request(data: bytes) -> None:
 
 def test_a_recording_over_the_length_limit_is_refused() -> None:
     with pytest.raises(InvalidRequestError, match="longer than 2 s"):
-        decode_recording(_wav(_tone(16_000, 3.0), 16_000), 16_000, max_duration_s=2)
+        decode_recording(wav_file(_tone(16_000, 3.0), 16_000), 16_000, max_duration_s=2)
+
+
+def test_a_wav_file_reads_back() -> None:
+    tone = _tone(16_000, 0.5)
+    with wave.open(io.BytesIO(wav_file(tone, 16_000)), "rb") as audio:
+        assert (audio.getnchannels(), audio.getframerate(), audio.getnframes()) == (1, 16_000, 8_000)
+        assert audio.readframes(8_000) == tone
 
 
 def test_the_streaming_wav_header_describes_mono_pcm16() -> None:
