@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
-from voxgate.server import audio_routes, realtime, routes
+from voxgate.server import audio_routes, realtime, routes, twilio
 from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
@@ -47,6 +47,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             WebSocketRoute("/v1/realtime", realtime.realtime_endpoint),
             WebSocketRoute("/openai/realtime", realtime.realtime_endpoint),
             WebSocketRoute("/openai/v1/realtime", realtime.realtime_endpoint),
+            WebSocketRoute("/v1/twilio/media-stream", twilio.twilio_media_stream),
         ],
         exception_handlers={
             VoxgateError: handle_voxgate_error,

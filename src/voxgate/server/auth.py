@@ -7,9 +7,16 @@ import hmac
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from voxgate.server.errors import error_body
+from voxgate.server.errors import WS_CLOSE_POLICY_VIOLATION, error_body
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+# Twilio cannot send headers: its endpoint checks the key it sends as a stream parameter (server/twilio.py).
+KEY_IN_MESSAGE_PATHS = frozenset({"/v1/twilio/media-stream"})
+
+
+def key_is_valid(presented: bytes, api_keys: frozenset[str]) -> bool:
+    """Whether `presented` is one of the configured keys (compared in constant time)."""
+    return any(hmac.compare_digest(presented, key.encode()) for key in api_keys)
 
 
 class ApiKeyMiddleware:
@@ -17,7 +24,7 @@ class ApiKeyMiddleware:
 
     def __init__(self, app: ASGIApp, api_keys: frozenset[str]) -> None:
         self._app = app
-        self._keys = [k.encode() for k in api_keys]
+        self._keys = api_keys
 
     def _authorized(self, scope: Scope) -> bool:
         headers = dict(scope.get("headers") or [])
@@ -25,10 +32,10 @@ class ApiKeyMiddleware:
         authorization = headers.get(b"authorization", b"")
         if authorization.lower().startswith(b"bearer "):
             presented = authorization[7:].strip()
-        return any(hmac.compare_digest(presented, key) for key in self._keys)
+        return key_is_valid(presented, self._keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or not self._keys or scope.get("path") in OPEN_PATHS:
+        if scope["type"] == "lifespan" or not self._keys or scope.get("path") in OPEN_PATHS | KEY_IN_MESSAGE_PATHS:
             await self._app(scope, receive, send)
             return
         if self._authorized(scope):
@@ -42,4 +49,4 @@ class ApiKeyMiddleware:
         if scope["type"] == "http":
             await JSONResponse(body, status_code=401)(scope, receive, send)
         else:
-            await send({"type": "websocket.close", "code": 1008, "reason": "invalid API key"})
+            await send({"type": "websocket.close", "code": WS_CLOSE_POLICY_VIOLATION, "reason": "invalid API key"})

@@ -1,5 +1,5 @@
 """OpenAI's audio endpoints end to end: a real `voxgate serve` with Whisper base and Piper (espeak-ng
-without it), the official `openai` SDK, real recorded LibriVox speech.
+without it; the `scripted_voice_server` fixture), the official `openai` SDK, real recorded LibriVox speech.
 
 Contracts that hold on any x86-64 CPU: corpus-level WER bounds, never one exact decode.
 """
@@ -10,16 +10,14 @@ import io
 import itertools
 import re
 import wave
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
 import openai
 import pytest
 
-from tests.fake_upstream import serve_in_thread
-from tests.support.processes import RunningProcess, start_voxgate, stop_process
+from tests.integration.voice.conftest import MAX_UPLOAD_BYTES
+from tests.support.processes import RunningProcess
 from tests.support.speech_corpus import Clip
 from voxgate.voice.audio.containers import wav_file
 from voxgate.voice.engines.wer import corpus_word_error_rate, word_error_rate
@@ -29,24 +27,11 @@ pytestmark = pytest.mark.integration
 WER_BOUND = 0.15  # Whisper base measures ~1.4 % on these clips; room for the pause cuts
 SPOKEN_WER_BOUND = 0.25  # synthetic speech read back: Piper's diction, not the recogniser, dominates
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
-MAX_UPLOAD_BYTES = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
-    workdir: Path = tmp_path_factory.mktemp("audio-endpoints")
-    with serve_in_thread() as upstream:
-        catalog = (
-            f"models:\n  - id: scripted\n    base_url: {upstream.base_url}\n    locality: local\n"
-            "    context_window: 100000\n    price: {input_per_mtok: 0, output_per_mtok: 0}\n"
-            "include_default_models: false\n"
-            f"voice: {{enabled: true, stt_model: base, max_upload_bytes: {MAX_UPLOAD_BYTES}}}\n"
-        )
-        running = start_voxgate(workdir, catalog)
-        try:
-            yield running
-        finally:
-            stop_process(running.process)
+def server(scripted_voice_server: RunningProcess) -> RunningProcess:
+    return scripted_voice_server
 
 
 @pytest.fixture(scope="module")
