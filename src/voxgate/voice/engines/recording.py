@@ -12,6 +12,7 @@ text on silence). Segment texts are user content: never log them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ async def transcribe_recording(
     `pcm16` is mono at 16 kHz; the recogniser gets it at its own rate. Segments whose transcript is
     empty are skipped, and indexes count only the yielded ones.
     """
-    stretches = find_speech(pcm16, detector, config or VadConfig())
+    stretches = await asyncio.to_thread(find_speech, pcm16, detector, config or VadConfig())
     index = 0
     for start, end in stretches:
         piece = pcm16[start * 2 : end * 2]
