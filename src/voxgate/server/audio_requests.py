@@ -95,7 +95,7 @@ async def parse_transcription_form(headers: Headers, body: bytes) -> Transcripti
         raise InvalidRequestError("Send the recording as multipart/form-data with a `file` part and a `model` "
                                   "field, as OpenAI's SDK does.", code="invalid_content_type")
     parser = MultiPartParser(headers, _replay(body), max_files=1, max_fields=MAX_FORM_FIELDS,
-                             max_part_size=MAX_PROMPT_CHARS * 4)
+                             max_part_size=MAX_PROMPT_CHARS * 4 + 1024)  # 4 bytes per character at most
     try:
         form = await parser.parse()
     except MultiPartException as exc:
@@ -151,7 +151,10 @@ def _check_ignored_fields(single: dict[str, str], fields: dict[str, list[str]]) 
             temperature = -1.0
         if not 0.0 <= temperature <= 1.0:
             raise _invalid("`temperature` must be a number between 0 and 1", "temperature")
-    for granularity in fields.get("timestamp_granularities[]", []):
+    granularities = fields.get("timestamp_granularities[]", [])
+    if len(granularities) > len(TIMESTAMP_GRANULARITIES):
+        raise _invalid("`timestamp_granularities[]` may name segment once", "timestamp_granularities[]")
+    for granularity in granularities:
         _one_of(granularity, TIMESTAMP_GRANULARITIES, "timestamp_granularities[]")
     if "chunking_strategy" in single:
         _one_of(single["chunking_strategy"], CHUNKING_STRATEGIES, "chunking_strategy")
