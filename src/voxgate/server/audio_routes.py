@@ -89,7 +89,8 @@ def _transcript_response(
     if transcription.response_format == "verbose_json":
         body = {"task": "transcribe", "language": LANGUAGE_NAMES.get(transcription.language, transcription.language),
                 "duration": round(duration_s, 3), "text": text,
-                "segments": [{"id": s.index, "seek": 0, "start": round(s.start_s, 3), "end": round(s.end_s, 3),
+                "segments": [{"id": s.index, "seek": round(s.start_s * 100),  # Whisper's 10 ms frames
+                              "start": round(s.start_s, 3), "end": round(s.end_s, 3),
                               "text": s.text, "tokens": [], "temperature": 0.0} for s in segments],
                 "usage": usage}
         return JSONResponse(body, headers=headers)
