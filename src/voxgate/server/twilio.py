@@ -61,7 +61,7 @@ class TwilioTransport:
         """The next client event for the session, or None when the call has ended."""
         while True:
             message = await self._next_message()
-            if message is None:
+            if message is None or message["event"] == "stop":  # hung up
                 return None
             event = self._client_event(message)
             if event is not None:
@@ -84,8 +84,6 @@ class TwilioTransport:
         kind = message["event"]
         if kind == "start":
             return self._started(message.get("start"))
-        if kind == "stop":
-            raise _CallEnded
         if self.stream_sid is None:
             return None  # `connected`, or anything before `start`
         if kind == "media":
@@ -139,28 +137,8 @@ class TwilioTransport:
                 await self._websocket.send_text(json.dumps(message, separators=(",", ":")))
 
 
-class _CallEnded(Exception):
-    """Twilio said `stop`: the call is over."""
-
-
 class UnauthorizedCall(Exception):
     """The `api_key` stream parameter is missing or wrong."""
-
-
-class _EndingTransport:
-    """Turns the transport's `stop` into the end of the session's input (None), as a hang-up."""
-
-    def __init__(self, transport: TwilioTransport) -> None:
-        self._transport = transport
-
-    async def receive(self) -> str | None:
-        try:
-            return await self._transport.receive()
-        except _CallEnded:
-            return None
-
-    async def send(self, text: str) -> None:
-        await self._transport.send(text)
 
 
 async def twilio_media_stream(websocket: WebSocket) -> None:
@@ -174,7 +152,7 @@ async def twilio_media_stream(websocket: WebSocket) -> None:
     code, reason = WS_CLOSE_NORMAL, ""
     try:
         session = new_session(gateway, "auto", websocket.headers, beta=False, extension_events=False)
-        await session.run(_EndingTransport(transport))
+        await session.run(transport)
     except* UnauthorizedCall:
         code, reason = WS_CLOSE_POLICY_VIOLATION, "invalid API key"
     except* SessionEndedError as group:

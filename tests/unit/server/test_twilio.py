@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 
+from tests.unit.voice.realtime.realtime_harness import fake_engines
 from voxgate.core.errors import InvalidRequestError
 from voxgate.server.twilio import TwilioTransport, UnauthorizedCall
+from voxgate.voice.audio.codecs import encode_ulaw, float_to_pcm16
+from voxgate.voice.realtime.reply import ScriptedReplySource
+from voxgate.voice.realtime.session import RealtimeSession, SessionLimits
 
 SID = "MZ0001"
-START = {"event": "start", "start": {"streamSid": SID, "customParameters": {"api_key": "k1"},
+START: dict[str, Any] = {"event": "start", "start": {"streamSid": SID, "customParameters": {"api_key": "k1"},
                                      "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}
 
 
@@ -79,3 +86,64 @@ async def test_a_wrong_key_or_format_or_message_is_refused() -> None:
         await _transport(FakeSocket(wrong_format)).receive()
     with pytest.raises(InvalidRequestError, match="JSON object"):
         await _transport(FakeSocket("[1, 2]")).receive()
+
+
+class QueuedSocket(FakeSocket):
+    """A fake socket whose messages arrive while the session runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.arrived = asyncio.Event()
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.queue.get()
+
+    async def send_text(self, text: str) -> None:
+        await super().send_text(text)
+        self.arrived.set()
+
+    def push(self, message: dict[str, Any]) -> None:
+        self.queue.put_nowait({"type": "websocket.receive", "text": json.dumps(message)})
+
+    def push_ulaw(self, ulaw: bytes) -> None:
+        for offset in range(0, len(ulaw), 160):  # 20 ms frames, as Twilio sends them
+            payload = base64.b64encode(ulaw[offset : offset + 160]).decode()
+            self.push({"event": "media", "media": {"track": "inbound", "payload": payload}})
+
+    async def wait_for(self, event: str) -> dict[str, Any]:
+        async with asyncio.timeout(5):
+            while True:
+                found = next((m for m in self.sent if m["event"] == event), None)
+                if found is not None:
+                    return found
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+def _ulaw_tone(duration_ms: int) -> bytes:
+    times_s = np.arange(8 * duration_ms) / 8_000
+    return encode_ulaw(float_to_pcm16(0.3 * np.sin(2 * np.pi * 300.0 * times_s)))
+
+
+async def test_a_call_runs_a_session_turn_and_barge_in_sends_clear() -> None:
+    """Fake engines (energy VAD, scripted transcript, tone voice): media in -> a turn -> media and a
+    mark out; talking over the reply -> clear; stop -> the session ends."""
+    socket = QueuedSocket()
+    replies = ScriptedReplySource(["Hello caller, this is a long enough reply to hear."])
+    session = RealtimeSession(fake_engines(["hi"]), replies, SessionLimits(), beta=False)
+    running = asyncio.create_task(session.run(_transport(socket)))
+    socket.push({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+    socket.push(START | {"start": {**START["start"], "customParameters": {}}})
+    socket.push_ulaw(_ulaw_tone(600) + b"\xff" * 8 * 800)
+    mark = await socket.wait_for("mark")
+    media = [m for m in socket.sent if m["event"] == "media"]
+    assert media
+    assert socket.sent.index(mark) > socket.sent.index(media[-1])
+    assert len(b"".join(base64.b64decode(m["media"]["payload"]) for m in media)) > 8 * 300  # μ-law, 8 kHz
+    assert replies.requests[0].messages[-1]["content"] == "hi"
+    socket.push_ulaw(_ulaw_tone(400))
+    await socket.wait_for("clear")
+    socket.push({"event": "stop"})
+    async with asyncio.timeout(5):
+        await running
