@@ -44,9 +44,9 @@ class RemoteAudioConfig:
     workers: int = 2
 
 
-def _client(config: RemoteAudioConfig) -> httpx.Client:
+def _client(config: RemoteAudioConfig, transport: httpx.BaseTransport | None) -> httpx.Client:
     headers = {"authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-    return httpx.Client(base_url=config.base_url.rstrip("/"), headers=headers, trust_env=False,
+    return httpx.Client(base_url=config.base_url.rstrip("/"), headers=headers, trust_env=False, transport=transport,
                         timeout=httpx.Timeout(config.timeout_s, connect=min(5.0, config.timeout_s)))
 
 
@@ -60,11 +60,11 @@ def _backend_error(exc: httpx.HTTPError, what: str) -> BackendError:
 
 
 class OpenAIAudioSTT:
-    """SpeechToText over `POST {base_url}/audio/transcriptions`."""
+    """SpeechToText over `POST {base_url}/audio/transcriptions`; `transport` replaces the network in tests."""
 
-    def __init__(self, config: RemoteAudioConfig) -> None:
+    def __init__(self, config: RemoteAudioConfig, transport: httpx.BaseTransport | None = None) -> None:
         self._config = config
-        self._client = _client(config)
+        self._client = _client(config, transport)
         self._executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="voxgate-remote-stt")
 
     @property
@@ -102,9 +102,9 @@ class OpenAIAudioSTT:
 class OpenAIAudioTTS:
     """TextToSpeech over `POST {base_url}/audio/speech` with `response_format: pcm`, streamed."""
 
-    def __init__(self, config: RemoteAudioConfig) -> None:
+    def __init__(self, config: RemoteAudioConfig, transport: httpx.BaseTransport | None = None) -> None:
         self._config = config
-        self._client = _client(config)
+        self._client = _client(config, transport)
         self._executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="voxgate-remote-tts")
 
     @property
@@ -157,7 +157,7 @@ class _SpeechStream:
                     request = self._client.build_request("POST", "/audio/speech", json=self._body)
                     self._response = self._client.send(request, stream=True)
                     self._response.raise_for_status()
-                    self._chunks = self._response.iter_raw(_READ_BYTES)
+                    self._chunks = self._response.iter_bytes(_READ_BYTES)
                 return next(self._chunks, None)
             except httpx.HTTPError as exc:
                 raise _backend_error(exc, "speech server") from exc
