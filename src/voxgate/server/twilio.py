@@ -12,7 +12,9 @@ realtime API's client events for a `RealtimeSession` (a `session.update` for G.7
 ways with server VAD, then `input_audio_buffer.append`) and the session's server events back into
 Twilio's: `response.output_audio.delta` -> `media`, the end of a spoken response -> `mark`, and
 `input_audio_buffer.speech_started` (the caller talks over the reply: barge-in) -> `clear`, which
-drops the audio Twilio still holds. The session is the same one `/v1/realtime` runs: routed
+drops the audio Twilio still holds, and a `conversation.item.truncate` to the session so the
+reply keeps only what the caller heard (Twilio plays in real time; a reply whose mark came back
+was heard whole). The session is the same one `/v1/realtime` runs: routed
 replies, tools off, turn metrics recorded.
 
 Twilio cannot send headers, so with `api_keys` configured the key comes as the `api_key` stream
@@ -24,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
+from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import InvalidRequestError, SessionEndedError
 from voxgate.core.types import JSONObject
 from voxgate.server.auth import key_is_valid
@@ -50,16 +54,21 @@ MAX_INSTRUCTIONS_CHARS = 4000
 class TwilioTransport:
     """`RealtimeTransport` over a Twilio Media Streams socket: translates in both directions."""
 
-    def __init__(self, websocket: WebSocket, api_keys: frozenset[str]) -> None:
+    def __init__(self, websocket: WebSocket, api_keys: frozenset[str], clock: Clock | None = None) -> None:
         self._websocket = websocket
         self._api_keys = api_keys
+        self._clock = clock or SystemClock()
         self.stream_sid: str | None = None
         self.marks_played: list[str] = []
         self.clears_sent = 0
+        self._playing: _PlayingItem | None = None
+        self._pending: list[JSONObject] = []  # client events the bridge itself sends (truncate)
 
     async def receive(self) -> str | None:
         """The next client event for the session, or None when the call has ended."""
         while True:
+            if self._pending:
+                return json.dumps(self._pending.pop(0), separators=(",", ":"))
             message = await self._next_message()
             if message is None or message["event"] == "stop":  # hung up
                 return None
@@ -124,17 +133,48 @@ class TwilioTransport:
         messages: list[JSONObject] = []
         if kind in ("response.output_audio.delta", "response.audio.delta"):
             messages.append({"event": "media", "streamSid": self.stream_sid, "media": {"payload": event["delta"]}})
+            self._count_sent(str(event.get("item_id", "")), event["delta"])
         elif kind in ("response.output_audio.done", "response.audio.done"):
             messages.append({"event": "mark", "streamSid": self.stream_sid,
                              "mark": {"name": str(event.get("item_id", "reply"))}})
         elif kind == "input_audio_buffer.speech_started":
             messages.append({"event": "clear", "streamSid": self.stream_sid})
             self.clears_sent += 1
+            self._truncate_unheard()
         elif kind == "error":
             log.info("twilio call %s: session error %s", self.stream_sid, event.get("error", {}).get("code"))
         for message in messages:
             with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected):
                 await self._websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+
+    def _count_sent(self, item_id: str, delta: str) -> None:
+        if self._playing is None or self._playing.item_id != item_id:
+            self._playing = _PlayingItem(item_id, self._clock.monotonic_s())
+        self._playing.sent_bytes += len(delta) * 3 // 4  # base64: 4 characters per 3 bytes of μ-law
+
+    def _truncate_unheard(self) -> None:
+        """The caller talked over the reply: keep in the conversation only what Twilio has played.
+
+        Twilio plays audio in real time from the first byte, so the caller has heard the least of
+        what was sent and the time since it started; a reply whose mark came back was heard whole.
+        """
+        playing, self._playing = self._playing, None
+        if playing is None or playing.item_id in self.marks_played:
+            return
+        sent_ms = playing.sent_bytes // 8
+        heard_ms = min(sent_ms, round((self._clock.monotonic_s() - playing.started_s) * 1000))
+        self._pending.append({"type": "conversation.item.truncate", "item_id": playing.item_id,
+                              "content_index": 0, "audio_end_ms": max(0, heard_ms)})
+
+
+@dataclass
+class _PlayingItem:
+    """The reply audio going to the phone: which item, since when, how much."""
+
+    item_id: str
+    started_s: float
+    sent_bytes: int = 0
 
 
 class UnauthorizedCall(Exception):
@@ -148,7 +188,7 @@ async def twilio_media_stream(websocket: WebSocket) -> None:
     if gateway.voice is None or gateway.dispatcher is None or not gateway.ready.is_set():
         await _close(websocket, WS_CLOSE_TRY_AGAIN_LATER, "voxgate is not ready for calls")
         return
-    transport = TwilioTransport(websocket, gateway.settings.api_keys)
+    transport = TwilioTransport(websocket, gateway.settings.api_keys, gateway.clock)
     code, reason = WS_CLOSE_NORMAL, ""
     try:
         session = new_session(gateway, "auto", websocket.headers, beta=False, extension_events=False)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.unit.voice.realtime.realtime_harness import fake_engines
+from voxgate.core.clock import ManualClock
 from voxgate.core.errors import InvalidRequestError
 from voxgate.server.twilio import TwilioTransport, UnauthorizedCall
 from voxgate.voice.audio.codecs import encode_ulaw, float_to_pcm16
@@ -147,3 +148,26 @@ async def test_a_call_runs_a_session_turn_and_barge_in_sends_clear() -> None:
     socket.push({"event": "stop"})
     async with asyncio.timeout(5):
         await running
+
+
+async def test_barge_in_truncates_the_reply_to_what_the_caller_heard() -> None:
+    clock = ManualClock()
+    socket = FakeSocket(START, {"event": "mark", "mark": {"name": "item_2"}},
+                        {"event": "media", "media": {"track": "inbound", "payload": "//8="}})
+    transport = TwilioTransport(socket, frozenset({"k1"}), clock)  # type: ignore[arg-type]
+    await transport.receive()
+    hundred_ms = base64.b64encode(b"\xff" * 800).decode()
+    for _ in range(10):  # one second of reply sent at once; Twilio plays it in real time
+        await transport.send(json.dumps({"type": "response.output_audio.delta", "item_id": "item_1",
+                                         "delta": hundred_ms}))
+    clock.advance(0.4)
+    await transport.send(json.dumps({"type": "input_audio_buffer.speech_started"}))
+    assert json.loads(await transport.receive() or "") == {
+        "type": "conversation.item.truncate", "item_id": "item_1", "content_index": 0, "audio_end_ms": 400}
+    await transport.send(json.dumps({"type": "response.output_audio.delta", "item_id": "item_2",
+                                     "delta": hundred_ms}))
+    assert json.loads(await transport.receive() or "")["type"] == "input_audio_buffer.append"  # mark item_2 came
+    clock.advance(5)
+    await transport.send(json.dumps({"type": "input_audio_buffer.speech_started"}))
+    assert await transport.receive() is None  # heard whole: no truncate; then the call ended
+    assert [m["event"] for m in socket.sent].count("clear") == 2
