@@ -97,7 +97,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, serve_in_thread() as upstream:
         workdir = Path(tmp)
-        (workdir / "voxgate.yaml").write_text(fuzz_catalog(upstream.base_url, voice=False))
+        (workdir / "voxgate.yaml").write_text(fuzz_catalog(upstream.base_url, voice=True))
         port = free_port()
         env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db"), **FUZZ_ENV}
         command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--config",

@@ -14,6 +14,8 @@ a query parameter, or a path segment, so a catalog can point a model's `base_url
     x-fake-chunk-delay-ms: N          /chunkdelay-N/v1    wait N ms between stream chunks
     x-fake-usage: none                /usage-none/v1      send no `usage` (neither object nor chunk)
     x-fake-content: TEXT (percent-encoded), or body field `fake_content`: the answer text
+    x-fake-echo: images      echo=    /echo-images/v1     answer `image_digests(messages)` as JSON: what
+                                                          arrived of each image part (a vision model)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import re
 import threading
@@ -181,6 +184,8 @@ def _reply_for(request: _Request) -> _Reply:
     body = body if isinstance(body, dict) else {}
     header_content = request.headers.get("x-fake-content")
     content = unquote(header_content) if header_content is not None else body.get("fake_content", DEFAULT_CONTENT)
+    if request.option("x-fake-echo", "echo", "echo") == "images":
+        content = json.dumps(image_digests(body.get("messages")))
     stream_options = body.get("stream_options")
     chunk_delay_ms = request.option("x-fake-chunk-delay-ms", None, "chunkdelay")
     return _Reply(
@@ -192,6 +197,18 @@ def _reply_for(request: _Request) -> _Reply:
         chunk_delay_s=float(chunk_delay_ms) / 1000 if chunk_delay_ms else 0.0,
         sends_usage=request.option("x-fake-usage", None, "usage") != "none",
     )
+
+
+def image_digests(messages: object) -> list[str]:
+    """sha256 of each `image_url` part (canonical JSON), in order: equal digests mean unchanged parts."""
+    digests = []
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                canonical = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                digests.append(hashlib.sha256(canonical.encode()).hexdigest())
+    return digests
 
 
 async def _answer_completion(reply: _Reply, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:

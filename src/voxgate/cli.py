@@ -68,6 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     route.add_argument("--min-quality", type=float)
     route.add_argument("--require", action="append", default=[], help="capability, repeatable: tools, json, vision")
     route.add_argument("--local-only", action="store_true")
+    route.add_argument("--image", action="append", default=[],
+                       help="attach an image (an http(s) URL or a PNG/JPEG/GIF/WebP file), repeatable")
     route.add_argument("--url", default=DEFAULT_URL, help=f"running voxgate server (default {DEFAULT_URL})")
     route.add_argument("--api-key", default="", help="API key if the server requires one")
     route.add_argument("--json", action="store_true", help="print the raw decision record")
@@ -221,6 +223,9 @@ def _print_decision(console: Console, decision: JSONObject) -> None:
     console.print(f"[bold]decision[/] {decision['id']}  mode [cyan]{decision['mode']}[/]  "
                   f"chosen [bold green]{decision['chosen']}[/]  ({decision['overhead_us']:.0f} µs)")
     console.print(f"why: {decision['reason']}")
+    needs = decision.get("request", {}).get("needs") or []
+    if needs:
+        console.print("needs " + ", ".join(needs), highlight=False)
     sources = sorted({str(c["quality_source"]) for c in decision["candidates"] if c.get("quality_source")})
     if sources:
         console.print("quality from: " + "; ".join(sources), highlight=False)
@@ -239,8 +244,25 @@ def _print_decision(console: Console, decision: JSONObject) -> None:
     console.print(f"fallback plan: {' -> '.join(decision['fallback_plan']) or '(none)'}")
 
 
+def _image_part(image: str) -> JSONObject:
+    """An `image_url` content part: a URL as given, a file inlined as a base64 data URL."""
+    if image.startswith(("http://", "https://")):
+        return {"type": "image_url", "image_url": {"url": image}}
+    import base64
+
+    path = Path(image)
+    kind = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".gif": "gif", ".webp": "webp"}.get(path.suffix.lower())
+    if kind is None:
+        raise VoxgateError(f"{image}: attach a .png, .jpg, .gif or .webp file, or an http(s) URL")
+    data = base64.b64encode(path.read_bytes()).decode()
+    return {"type": "image_url", "image_url": {"url": f"data:image/{kind};base64,{data}"}}
+
+
 def _route(args: argparse.Namespace) -> int:
-    body = {"model": "auto", "messages": [{"role": "user", "content": args.prompt}], "routing": _routing_from(args)}
+    content: str | list[JSONObject] = args.prompt
+    if args.image:
+        content = [{"type": "text", "text": args.prompt}, *(_image_part(image) for image in args.image)]
+    body = {"model": "auto", "messages": [{"role": "user", "content": content}], "routing": _routing_from(args)}
     decision = _request("POST", f"{args.url}/v1/route", args.api_key, body)
     if args.json:
         print(json.dumps(decision, indent=2))

@@ -64,14 +64,30 @@ class LocalRuntimeSettings:
 
 
 @dataclass(frozen=True)
+class RemoteAudioSettings:
+    """A server speaking OpenAI's audio API (`voice.remote`), used when `stt_model` or `tts_engine`
+    is `openai-audio`; its key comes from VOXGATE_VOICE_REMOTE_API_KEY."""
+
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    stt_model: str = "whisper-1"
+    tts_model: str = "tts-1"
+    voice: str = "alloy"
+
+
+REMOTE_AUDIO = "openai-audio"
+
+
+@dataclass(frozen=True)
 class VoiceSettings:
     """The realtime voice API: which speech engines load, and each session's limits.
 
-    `stt_model` is `base` or `tiny.en`; `stt_window` `utterance` decodes each turn on a window cut to
-    its length, `full` on Whisper's fixed 30 s (slower; the baseline); `tts_engine` is `piper`
-    (optional extra) or `espeak`;
+    `stt_model` is `base`, `tiny.en` or `openai-audio` (the `remote` server); `stt_window`
+    `utterance` decodes each turn on a window cut to its length, `full` on Whisper's fixed 30 s
+    (slower; the baseline); `tts_engine` is `piper` (optional extra), `espeak` or `openai-audio`;
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
+    `max_upload_bytes` and `max_upload_audio_s` bound one file sent to `/v1/audio/transcriptions`.
     """
 
     enabled: bool = True
@@ -85,16 +101,21 @@ class VoiceSettings:
     max_buffered_audio_s: float = 10 * 60.0
     send_queue_events: int = 2_048
     max_output_tokens: int = 300
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_upload_audio_s: float = 30 * 60.0
+    remote: RemoteAudioSettings | None = None
 
     def __post_init__(self) -> None:
-        if self.stt_model not in ("base", "tiny.en"):
-            raise ConfigError(f"voice stt_model must be base or tiny.en, got {self.stt_model!r}")
+        if self.stt_model not in ("base", "tiny.en", REMOTE_AUDIO):
+            raise ConfigError(f"voice stt_model must be base, tiny.en or openai-audio, got {self.stt_model!r}")
+        if REMOTE_AUDIO in (self.stt_model, self.tts_engine) and self.remote is None:
+            raise ConfigError("voice stt_model or tts_engine openai-audio needs `voice.remote: {base_url: ...}`")
         if self.stt_window not in ("utterance", "full"):
             raise ConfigError(f"voice stt_window must be utterance or full, got {self.stt_window!r}")
-        if self.tts_engine not in ("piper", "espeak"):
-            raise ConfigError(f"voice tts_engine must be piper or espeak, got {self.tts_engine!r}")
-        if min(self.max_session_s, self.max_buffered_audio_s) <= 0 or min(
-            self.max_append_bytes, self.send_queue_events, self.max_output_tokens
+        if self.tts_engine not in ("piper", "espeak", REMOTE_AUDIO):
+            raise ConfigError(f"voice tts_engine must be piper, espeak or openai-audio, got {self.tts_engine!r}")
+        if min(self.max_session_s, self.max_buffered_audio_s, self.max_upload_audio_s) <= 0 or min(
+            self.max_append_bytes, self.send_queue_events, self.max_output_tokens, self.max_upload_bytes
         ) < 1:
             raise ConfigError("voice limits must be positive")
 
@@ -141,7 +162,8 @@ _TOP_KEYS = {
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
-    "max_buffered_audio_s", "send_queue_events", "max_output_tokens",
+    "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
+    "remote",
 }
 
 
@@ -316,7 +338,24 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         max_output_tokens=int(
             _number(merged.get("max_output_tokens", defaults.max_output_tokens), "voice.max_output_tokens")
         ),
+        max_upload_bytes=int(
+            _number(merged.get("max_upload_bytes", defaults.max_upload_bytes), "voice.max_upload_bytes")
+        ),
+        max_upload_audio_s=_number(
+            merged.get("max_upload_audio_s", defaults.max_upload_audio_s), "voice.max_upload_audio_s"
+        ),
+        remote=_remote_audio(merged.get("remote"), env),
     )
+
+
+def _remote_audio(raw: Any, env: Mapping[str, str]) -> RemoteAudioSettings | None:
+    if raw is None:
+        return None
+    keys = {"base_url", "stt_model", "tts_model", "voice"}
+    if not isinstance(raw, dict) or set(raw) - keys or not isinstance(raw.get("base_url"), str) \
+            or not all(isinstance(v, str) and v for v in raw.values()):
+        raise ConfigError(f"`voice.remote` must map {sorted(keys)} to strings, with a base_url")
+    return RemoteAudioSettings(api_key=env.get("VOXGATE_VOICE_REMOTE_API_KEY") or None, **raw)
 
 
 def load_settings(

@@ -2,7 +2,8 @@
 
 A real `voxgate serve` (uvicorn on a free loopback port) in front of the scripted fake upstream
 (tests/fake_upstream: a fast model server) so the fuzzer spends its time on voxgate's input
-handling. The long run is `python -m bench.fuzz_http --cases 10000`; here a bounded budget.
+handling; the small speech engines (Whisper tiny.en, espeak-ng) serve the audio endpoints.
+The long run is `python -m bench.fuzz_http --cases 10000`; here a bounded budget.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CI_CASES = int(os.environ.get("VOXGATE_FUZZ_HTTP_CASES", "300"))
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
     workdir: Path = tmp_path_factory.mktemp("fuzz-http")
     with serve_in_thread() as upstream:
-        running = start_voxgate(workdir, fuzz_catalog(upstream.base_url, voice=False), env=FUZZ_ENV)
+        running = start_voxgate(workdir, fuzz_catalog(upstream.base_url, voice=True), env=FUZZ_ENV)
         try:
             yield running
         finally:
@@ -103,9 +104,24 @@ def test_real_requests_and_responses_conform(http: httpx.Client, gateway: Runnin
     ]:
         assert response.status_code == 200, response.text
         _check(schema, path, method, response)
+    _check_audio(http, schema)
     feedback = http.post(f"/v1/decisions/{decision_id}/feedback", json={"score": 1})
     assert feedback.status_code == 201
     _check(schema, "/v1/decisions/{decision_id}/feedback", "POST", feedback)
+
+
+def _check_audio(http: httpx.Client, schema: Any) -> None:
+    spoken = http.post("/v1/audio/speech", timeout=60,
+                       json={"model": "tts-1", "voice": "alloy", "input": "Hello there.", "response_format": "wav"})
+    assert spoken.status_code == 200
+    _check(schema, "/v1/audio/speech", "POST", spoken)
+    for fields in ({"model": "whisper-1"}, {"model": "whisper-1", "response_format": "vtt"},
+                   {"model": "whisper-1", "stream": "true"}, {"model": "whisper-1", "response_format": "xml"}):
+        heard = http.post("/v1/audio/transcriptions", data=fields, timeout=60,
+                          files={"file": ("hello.wav", spoken.content, "audio/wav")})
+        assert heard.status_code == (400 if fields.get("response_format") == "xml" else 200)
+        heard.request.read()  # schemathesis reads the multipart request back
+        _check(schema, "/v1/audio/transcriptions", "POST", heard)
 
 
 def test_a_wrong_method_gets_405_with_allow(http: httpx.Client, gateway: RunningProcess) -> None:

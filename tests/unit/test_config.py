@@ -114,3 +114,27 @@ def test_predictor_path_is_resolved_and_checked(tmp_path: Path) -> None:
     assert settings.predictor_path == tmp_path / "learned"
     with pytest.raises(ConfigError, match="voxgate train"):
         load_settings(_write(tmp_path, "predictor: missing\n"), env={"HOME": str(tmp_path)})
+
+
+def test_remote_audio_engines_take_a_server_and_its_key_from_the_environment(tmp_path: Path) -> None:
+    text = ("voice:\n  stt_model: openai-audio\n  tts_engine: openai-audio\n"
+            "  remote: {base_url: 'https://audio.example.com/v1', voice: nova}\n"
+            "  max_upload_bytes: 1048576\n")
+    env = {"HOME": str(tmp_path), "VOXGATE_VOICE_REMOTE_API_KEY": "sk-remote"}
+    voice = load_settings(_write(tmp_path, text), env=env).voice
+    assert voice.remote is not None
+    assert (voice.remote.base_url, voice.remote.voice, voice.remote.stt_model) == (
+        "https://audio.example.com/v1", "nova", "whisper-1")
+    assert voice.remote.api_key == "sk-remote"
+    assert "sk-remote" not in repr(voice)
+    assert voice.max_upload_bytes == 1048576
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["voice:\n  stt_model: openai-audio\n", "voice:\n  remote: {base_url: 7}\n",
+     "voice:\n  tts_engine: openai-audio\n  remote: {base_url: 'http://x/v1', colour: red}\n"],
+)
+def test_bad_remote_audio_settings_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError, match="remote"):
+        load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)})

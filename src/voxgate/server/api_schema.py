@@ -17,6 +17,7 @@ from typing import Any
 from voxgate.core.types import Capability, JSONObject, Mode
 from voxgate.routing.decision import Attempt, CandidateRecord, Decision
 from voxgate.server.constraints import MAX_LIST_ITEMS, MAX_SESSION_ID_CHARS, PROFILES, ROUTING_FIELDS, RoutingField
+from voxgate.server.images import IMAGE_DETAILS, IMAGE_URL_PATTERN
 from voxgate.server.routes import MAX_LABEL_CHARS
 from voxgate.server.validation import (
     BOOLEAN_PARAMS,
@@ -55,8 +56,9 @@ def _object(properties: JSONObject, required: tuple[str, ...] = (), *, closed: b
 
 def _content_parts() -> JSONObject:
     text = _object({"type": {"const": "text"}, "text": {"type": "string"}}, ("type", "text"))
-    image = _object({"type": {"const": "image_url"},
-                     "image_url": _object({"url": {"type": "string"}}, ("url",))}, ("type", "image_url"))
+    image_url = _object({"url": {"type": "string", "pattern": IMAGE_URL_PATTERN},
+                         "detail": {"enum": list(IMAGE_DETAILS)}}, ("url",))
+    image = _object({"type": {"const": "image_url"}, "image_url": image_url}, ("type", "image_url"))
     audio = [
         _object({"type": {"const": kind}, kind: _object({"data": {"type": "string"}}, ("data",))}, ("type", kind))
         for kind in ("input_audio", "audio")

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
-from voxgate.server import admin, routes
+from voxgate.server import admin, audio_routes, routes, twilio
 from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
@@ -35,6 +35,8 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
         routes=[
             Route("/v1/chat/completions", routes.chat_completions, methods=["POST"]),
             Route("/v1/route", routes.explain_route, methods=["POST"]),
+            Route("/v1/audio/transcriptions", audio_routes.transcriptions, methods=["POST"]),
+            Route("/v1/audio/speech", audio_routes.speech, methods=["POST"]),
             Route("/v1/decisions", routes.list_decisions, methods=["GET"]),
             Route("/v1/decisions/{decision_id}", routes.get_decision, methods=["GET"]),
             Route("/v1/decisions/{decision_id}/feedback", routes.post_feedback, methods=["POST"]),
@@ -52,6 +54,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
             WebSocketRoute("/v1/realtime", keyed_realtime_endpoint),
             WebSocketRoute("/openai/realtime", keyed_realtime_endpoint),
             WebSocketRoute("/openai/v1/realtime", keyed_realtime_endpoint),
+            WebSocketRoute("/v1/twilio/media-stream", twilio.twilio_media_stream),
         ],
         exception_handlers={
             VoxgateError: handle_voxgate_error,

@@ -19,10 +19,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.keys import KEY_PREFIX
-from voxgate.server.errors import error_body
+from voxgate.server.errors import WS_CLOSE_POLICY_VIOLATION, error_body
 from voxgate.server.keys import STATE_KEY, KeyDirectory
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+# Twilio cannot send headers: its endpoint checks the key it sends as a stream parameter (server/twilio.py).
+KEY_IN_MESSAGE_PATHS = frozenset({"/v1/twilio/media-stream"})
 ADMIN_PREFIX = "/v1/admin/"
 ADMIN_PATHS = frozenset({"/v1/spend"})
 _MISSING = ("Missing or invalid API key. Send it as 'Authorization: Bearer <key>'; keys are set with "
@@ -36,6 +38,11 @@ def presented_key(scope: Scope) -> bytes:
     if authorization.lower().startswith(b"bearer "):
         presented = authorization[7:].strip()
     return presented
+
+
+def key_is_valid(presented: bytes, api_keys: frozenset[str]) -> bool:
+    """Whether `presented` is one of the configured `api_keys` (compared in constant time)."""
+    return any(hmac.compare_digest(presented, key.encode()) for key in api_keys)
 
 
 class ApiKeyMiddleware:
@@ -77,7 +84,7 @@ class ApiKeyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "lifespan" or path in OPEN_PATHS:
+        if scope["type"] == "lifespan" or path in OPEN_PATHS | KEY_IN_MESSAGE_PATHS:
             await self._app(scope, receive, send)
             return
         try:
@@ -94,4 +101,4 @@ class ApiKeyMiddleware:
             error_type = "invalid_request_error" if status == 401 else "server_error"
             await JSONResponse(error_body(message, error_type, None, code), status_code=status)(scope, receive, send)
         else:
-            await send({"type": "websocket.close", "code": 1008, "reason": code})
+            await send({"type": "websocket.close", "code": WS_CLOSE_POLICY_VIOLATION, "reason": code})

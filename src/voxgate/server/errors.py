@@ -101,9 +101,11 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 # Realtime WebSocket close codes (documented in the README's voice section):
 #   1000  normal closure: the client closed, or the server is shutting down
-#   1008  policy violation: missing or invalid API key (server/auth.py)
+#   1008  policy violation: missing or invalid API key (server/auth.py; for Twilio, the `api_key`
+#         stream parameter, server/twilio.py)
 #   1009  message too big: a frame over WS_MAX_FRAME_BYTES (closed by uvicorn)
-#   1011  internal error in voxgate (the server log has details)
+#   1011  internal error in voxgate (the server log has details); on the Twilio socket also a
+#         message that is not Media Streams JSON, or audio other than μ-law 8 kHz mono
 #   1012  service restart: the server is shutting down (SIGTERM); the turn in progress finished first
 #         and an `error` event with code `server_shutting_down` came before the close
 #   1013  try again later: speech engines or models are still loading, or voice is disabled
@@ -111,6 +113,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 #         `session_expired` is sent first)
 #   4001  slow client: the client stopped reading and its send queue (voice.send_queue_events) filled up
 WS_CLOSE_NORMAL = 1000
+WS_CLOSE_POLICY_VIOLATION = 1008
 WS_CLOSE_INTERNAL_ERROR = 1011
 WS_CLOSE_SERVICE_RESTART = 1012
 WS_CLOSE_TRY_AGAIN_LATER = 1013

@@ -23,6 +23,14 @@ def _too_large(limit_bytes: int) -> PayloadTooLargeError:
 
 async def read_json(request: Request, limit_bytes: int) -> JSONObject:
     """Read at most `limit_bytes` of body and parse it as a JSON object."""
+    body = await read_body(request, limit_bytes)
+    if not body:
+        raise InvalidRequestError("The request body is empty; send a JSON object.", code="invalid_json")
+    return parse_json_body(body)
+
+
+async def read_body(request: Request, limit_bytes: int) -> bytes:
+    """The whole body, refused with PayloadTooLargeError as soon as it passes `limit_bytes`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit_bytes:
         raise _too_large(limit_bytes)
@@ -33,9 +41,7 @@ async def read_json(request: Request, limit_bytes: int) -> JSONObject:
         if received > limit_bytes:
             raise _too_large(limit_bytes)
         chunks.append(chunk)
-    if not received:
-        raise InvalidRequestError("The request body is empty; send a JSON object.", code="invalid_json")
-    return parse_json_body(b"".join(chunks))
+    return b"".join(chunks)
 
 
 async def encode_sse(chunks: AsyncIterator[JSONObject]) -> AsyncIterator[bytes]:

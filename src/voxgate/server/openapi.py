@@ -22,6 +22,7 @@ from voxgate.server.api_schema import (
     routing_header_parameters,
     routing_schema,
 )
+from voxgate.server.audio_schema import audio_paths, transcription_schemas
 from voxgate.server.routes import MAX_DECISIONS_PAGE, MAX_SINCE_S
 
 OPENAPI_VERSION = "3.1.0"
@@ -35,7 +36,7 @@ ERROR_STATUSES = {
     "429": "a virtual key's rate limit (`rate_limit_exceeded`, with retry-after) or budget (`insufficient_quota`), "
            "or the model server rate-limited the request and no fallback could answer",
     "502": "every model in the plan failed",
-    "503": "models still starting, or the decision log is unavailable",
+    "503": "models or speech engines still starting (or voice switched off), or the decision log is unavailable",
 }
 DECISION_HEADERS = {
     "x-voxgate-decision-id": "the routing decision: GET /v1/decisions/{id}",
@@ -105,6 +106,11 @@ def _decision_paths() -> JSONObject:
     }
 
 
+def _audio_paths() -> JSONObject:
+    errors = _errors("400", "404", "413", "503")
+    return audio_paths(errors, ref("Transcription"))
+
+
 def _list_of(item: JSONObject) -> JSONObject:
     return {"type": "object", "required": ["object", "data"],
             "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": item}}}
@@ -164,12 +170,13 @@ def build_openapi(model_ids: tuple[str, ...]) -> JSONObject:
                                 "shape. The realtime voice API (WebSocket /v1/realtime) is described in the README."},
         "security": [{}, {"bearer": []}, {"azure": []}],
         "paths": {"/v1/chat/completions": {"post": chat}, "/v1/route": {"post": route},
-                  **_decision_paths(), **_service_paths(), **admin_paths(_json, _errors, MAX_SINCE_S)},
+                  **_audio_paths(), **_decision_paths(), **_service_paths(),
+                  **admin_paths(_json, _errors, MAX_SINCE_S)},
         "components": {
             "securitySchemes": {"bearer": bearer, "azure": azure},
             "schemas": {"ChatCompletionRequest": chat_request_schema(model_ids), "Routing": routing_schema(),
                         "Feedback": feedback_schema(), "Error": error_schema(), **_response_schemas(),
-                        **key_schemas(model_ids)},
+                        **key_schemas(model_ids), **transcription_schemas()},
         },
     }
 

@@ -168,6 +168,17 @@ def _limits(gateway: Gateway) -> SessionLimits:
                          send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens)
 
 
+def new_session(gateway: Gateway, profile: str, headers: Mapping[str, str], *, beta: bool,
+                extension_events: bool, key: VirtualKey | None = None) -> RealtimeSession:
+    """A realtime session on the gateway's engines, its replies routed under `profile` and the headers'
+    constraints, and charged to the virtual `key` if any."""
+    assert gateway.voice is not None
+    replies = RoutedReplySource(gateway, _constraints(gateway, profile, headers), profile, key)
+    return RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
+                           on_turn_metrics=gateway.metrics.observe_voice_turn, extension_events=extension_events,
+                           shutdown=gateway.draining)
+
+
 async def realtime_endpoint(websocket: WebSocket) -> None:
     """One realtime session per connection."""
     gateway: Gateway = websocket.app.state.gateway
@@ -181,12 +192,9 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         p.startswith("openai-beta.realtime-v1") for p in offered)
     try:
         profile = _profile(gateway, websocket.query_params.get("model") or websocket.query_params.get("deployment"))
-        replies = RoutedReplySource(gateway, _constraints(gateway, profile, websocket.headers), profile,
-                                    connection_key(websocket))
-        session = RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
-                                  on_turn_metrics=gateway.metrics.observe_voice_turn,
-                                  extension_events=wants_extension_events(websocket.query_params, websocket.headers),
-                                  shutdown=gateway.draining)
+        session = new_session(gateway, profile, websocket.headers, beta=beta,
+                              extension_events=wants_extension_events(websocket.query_params, websocket.headers),
+                              key=connection_key(websocket))
         await session.run(_WebSocketTransport(websocket))
     except SessionEndedError as exc:
         gateway.metrics.voice_sessions_ended.labels(exc.code or "ended").inc()

@@ -17,6 +17,7 @@ from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import Capability, ChatRequest, JSONObject
 from voxgate.core.unicode_check import lone_surrogate_path
 from voxgate.routing.features import estimate_tokens
+from voxgate.server.images import IMAGE_TOKENS_ESTIMATE, check_image_part
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 ROLES_NEEDING_TEXT = ("system", "developer", "user")
@@ -96,6 +97,7 @@ def _part_text(part: Any, where: str, needs: set[Capability]) -> str | None:
         image = part.get("image_url")
         if not isinstance(image, dict) or not isinstance(image.get("url"), str):
             raise InvalidRequestError(f"{where}.image_url must be an object with a `url` string.", param=where)
+        check_image_part(image, f"{where}.image_url")
         needs.add(Capability.VISION)
         return None
     audio = part.get(kind)
@@ -268,6 +270,12 @@ def _detect_audio_needs(body: JSONObject, needs: set[Capability]) -> None:
         needs.add(Capability.AUDIO)
 
 
+def _images(body: JSONObject) -> int:
+    """How many image parts the (already validated) messages carry."""
+    return sum(1 for m in body["messages"] if isinstance(m.get("content"), list)
+               for part in m["content"] if part["type"] == "image_url")
+
+
 def parse_chat_request(body: JSONObject) -> ChatRequest:
     """Validate an OpenAI chat completion body (with `routing` already removed)."""
     model = body.get("model")
@@ -288,7 +296,7 @@ def parse_chat_request(body: JSONObject) -> ChatRequest:
         include_usage=bool(stream_options.get("include_usage")),
         max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
         needs=frozenset(needs),
-        prompt_tokens_estimate=estimate_tokens(prompt_text) + 4 * len(texts),
+        prompt_tokens_estimate=estimate_tokens(prompt_text) + 4 * len(texts) + IMAGE_TOKENS_ESTIMATE * _images(body),
         prompt_text=last_user,
         turn_count=sum(1 for m in body["messages"] if m.get("role") == "user"),
         fingerprint=hashlib.sha256(prompt_text.encode()).hexdigest()[:32],

@@ -67,7 +67,15 @@ def test_a_real_decision_matches_its_schema() -> None:
     [
         ({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}, True),
         ({"model": "auto", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "data:,"}}]}]}, True),
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}}]}]}, True),
+        ({"model": "auto", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]}, True),
+        ({"model": "auto", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:,"}}]}]}, False),
+        ({"model": "auto", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/tiff;base64,AAAA"}}]}]}, False),
+        ({"model": "auto", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "ftp://example.com/cat.png"}}]}]}, False),
         ({"model": "auto", "messages": [{"role": "user", "content": "  "}]}, False),
         ({"model": "auto", "messages": [{"role": "assistant", "content": None, "tool_calls": [{}]}]}, True),
         ({"model": "auto", "messages": []}, False),

@@ -26,7 +26,7 @@ def test_bad_json(raw: bytes, fragment: str) -> None:
 
 
 def test_an_image_alone_is_content() -> None:
-    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
     request = parse_chat_request(_body(messages=[{"role": "user", "content": [image]}]))
     assert Capability.VISION in request.needs
 
@@ -84,7 +84,7 @@ def test_needs_are_detected() -> None:
         _body(
             messages=[{"role": "user", "content": [
                 {"type": "text", "text": "what is this"},
-                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
             ]}],
             tools=tools,
             response_format={"type": "json_object"},

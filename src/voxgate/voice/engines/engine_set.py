@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxgate.config import VoiceSettings
+from voxgate.config import REMOTE_AUDIO, VoiceSettings
+from voxgate.voice.engines.openai_audio import OpenAIAudioSTT, OpenAIAudioTTS, RemoteAudioConfig
 from voxgate.voice.engines.protocols import SpeechToText, TextToSpeech, VoiceActivityDetector
 
 log = logging.getLogger("voxgate.voice")
@@ -41,15 +42,22 @@ class VoiceEngines:
 
 def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngines:
     """The default stack: Silero VAD, Whisper (base or tiny.en) with the words it invents from
-    non-speech withheld (`speech_guard`), Piper (or espeak-ng)."""
+    non-speech withheld (`speech_guard`), Piper (or espeak-ng); `openai-audio` puts a remote
+    server's transcription or speech (`voice.remote`) in Whisper's or Piper's place (guarded too)."""
     from voxgate.voice.engines.silero_vad import SileroVAD
     from voxgate.voice.engines.speech_guard import GuardedSTT
     from voxgate.voice.engines.whisper_stt import WhisperConfig, WhisperModelName, WhisperSTT
 
-    whisper = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model),
-                                       utterance_window=settings.stt_window == "utterance"))
-    stt = GuardedSTT(whisper, new_vad=SileroVAD)
+    recogniser: SpeechToText
+    if settings.stt_model == REMOTE_AUDIO:
+        recogniser = OpenAIAudioSTT(_remote_config(settings))
+    else:
+        recogniser = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model),
+                                              utterance_window=settings.stt_window == "utterance"))
+    stt = GuardedSTT(recogniser, new_vad=SileroVAD)
     tts: TextToSpeech
+    if settings.tts_engine == REMOTE_AUDIO:
+        return VoiceEngines(stt=stt, tts=OpenAIAudioTTS(_remote_config(settings)), new_vad=SileroVAD)
     if settings.tts_engine == "piper" and importlib.util.find_spec("piper") is None:
         log.warning("piper-tts is not installed (pip install 'voxgate[piper]'); speaking with espeak-ng")
     if settings.tts_engine == "piper" and importlib.util.find_spec("piper") is not None:
@@ -61,3 +69,10 @@ def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngine
 
         tts = EspeakTTS()
     return VoiceEngines(stt=stt, tts=tts, new_vad=SileroVAD)
+
+
+def _remote_config(settings: VoiceSettings) -> RemoteAudioConfig:
+    remote = settings.remote
+    assert remote is not None  # VoiceSettings checks it
+    return RemoteAudioConfig(base_url=remote.base_url, api_key=remote.api_key, stt_model=remote.stt_model,
+                             tts_model=remote.tts_model, voice=remote.voice)
