@@ -13,7 +13,8 @@ a query parameter, or a path segment, so a catalog can point a model's `base_url
     x-fake-delay-ms: N                /delay-N/v1         wait N ms before answering
     x-fake-chunk-delay-ms: N          /chunkdelay-N/v1    wait N ms between stream chunks
     x-fake-usage: none                /usage-none/v1      send no `usage` (neither object nor chunk)
-    x-fake-content: TEXT (percent-encoded), or body field `fake_content`: the answer text
+    x-fake-content: TEXT              /say-TEXT/v1        the answer text (percent-encoded), or body field
+                                                          `fake_content`
     x-fake-echo: images      echo=    /echo-images/v1     answer `image_digests(messages)` as JSON: what
                                                           arrived of each image part (a vision model)
 """
@@ -182,7 +183,7 @@ def _reply_for(request: _Request) -> _Reply:
     except ValueError:
         body = {}
     body = body if isinstance(body, dict) else {}
-    header_content = request.headers.get("x-fake-content")
+    header_content = request.option("x-fake-content", None, "say")
     content = unquote(header_content) if header_content is not None else body.get("fake_content", DEFAULT_CONTENT)
     if request.option("x-fake-echo", "echo", "echo") == "images":
         content = json.dumps(image_digests(body.get("messages")))

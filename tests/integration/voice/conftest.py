@@ -1,10 +1,12 @@
 """Voice integration fixtures: real recorded speech (`librivox`, fails without the clips, naming the
 Debian package) and `scripted_voice_server`: `voxgate serve` with the default speech engines
-(Whisper base, Piper) and the scripted chat upstream (tests/fake_upstream) for replies, so no LLM loads."""
+(Whisper base, Piper) and the scripted chat upstream (tests/fake_upstream) answering every turn with
+`SCRIPTED_REPLY`, so no LLM loads."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -24,13 +26,15 @@ def librivox() -> list[Clip]:
 
 
 MAX_UPLOAD_BYTES = 1024 * 1024
+SCRIPTED_REPLY = "Thank you for calling. Your table for two is booked for seven this evening."
 
 
 @pytest.fixture(scope="session")
 def scripted_voice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
     with serve_in_thread() as upstream:
         catalog = (
-            f"models:\n  - id: scripted\n    base_url: {upstream.base_url}\n    locality: local\n"
+            f"models:\n  - id: scripted\n    base_url: {upstream.url_for('say-' + quote(SCRIPTED_REPLY))}\n"
+            "    locality: local\n"
             "    context_window: 100000\n    price: {input_per_mtok: 0, output_per_mtok: 0}\n"
             "include_default_models: false\n"
             f"voice: {{enabled: true, stt_model: base, max_upload_bytes: {MAX_UPLOAD_BYTES}}}\n"

@@ -5,11 +5,13 @@ and Piper behind /v1/audio/*), so nothing is mocked: real sockets, real speech b
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from openai import AsyncOpenAI
 
-from tests.fake_upstream import DEFAULT_CONTENT, serve_in_thread
+from tests.fake_upstream import serve_in_thread
+from tests.integration.voice.conftest import SCRIPTED_REPLY
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_clip
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import Clip
@@ -30,7 +32,7 @@ def remote_voice_gateway(scripted_voice_server: RunningProcess,
     """A voxgate with no local Whisper or Piper: both are the scripted voice server's /v1/audio/*."""
     with serve_in_thread() as upstream:
         catalog = (
-            f"models:\n  - id: scripted\n    base_url: {upstream.base_url}\n"
+            f"models:\n  - id: scripted\n    base_url: {upstream.url_for('say-' + quote(SCRIPTED_REPLY))}\n"
             "include_default_models: false\n"
             "voice: {enabled: true, stt_model: openai-audio, tts_engine: openai-audio, "
             f"remote: {{base_url: '{scripted_voice_server.base_url}/v1', voice: nova}}}}\n"
@@ -100,6 +102,6 @@ async def test_a_voice_session_runs_on_the_remote_engines(
     spoken_back = OpenAIAudioSTT(RemoteAudioConfig(base_url=f"{remote_voice_gateway.base_url}/v1"))
     try:
         reply_16k = float_to_pcm16(resample(pcm16_to_float(reply), 24_000, 16_000))
-        assert word_error_rate(DEFAULT_CONTENT, (await spoken_back.transcribe(reply_16k)).text) <= SPOKEN_WER_BOUND
+        assert word_error_rate(SCRIPTED_REPLY, (await spoken_back.transcribe(reply_16k)).text) <= SPOKEN_WER_BOUND
     finally:
         spoken_back.close()

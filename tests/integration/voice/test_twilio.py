@@ -13,7 +13,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.fake_upstream import DEFAULT_CONTENT
+from tests.integration.voice.conftest import SCRIPTED_REPLY
 from tests.support.processes import RunningProcess
 from tests.support.speech_corpus import Clip
 from voxgate.voice.audio.codecs import decode_ulaw, encode_ulaw, float_to_pcm16, pcm16_to_float
@@ -108,7 +108,7 @@ async def test_a_caller_hears_an_intelligible_reply_and_barge_in_clears(
     assert socket.close_code == 1000
     assert len(first_reply) > 8000 * 0.5  # more than half a second of reply
     heard = await asyncio.to_thread(_transcribe_ulaw, scripted_voice_server, first_reply)
-    assert word_error_rate(DEFAULT_CONTENT, heard) <= REPLY_WER_BOUND
+    assert word_error_rate(SCRIPTED_REPLY, heard) <= REPLY_WER_BOUND
 
 
 async def test_audio_other_than_ulaw_8k_is_refused(scripted_voice_server: RunningProcess) -> None:
