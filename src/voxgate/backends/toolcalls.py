@@ -1,18 +1,22 @@
-"""FencedToolCallAdapter: native OpenAI `tool_calls` for models that write tool calls as text.
+"""FencedToolCallAdapter: native OpenAI tool use for models that write tool calls as text.
 
-For cards with `tool_call_style == ToolCallStyle.FENCED_JSON` (the Qwen2.5-Coder GGUFs). What it
-does depends on the request's `tool_choice`:
+For cards with `tool_call_style == ToolCallStyle.FENCED_JSON` (the Qwen2.5-Coder GGUFs). The
+conversation goes upstream as plain text in Qwen2.5's own conventions (`tool_prompt`): the tool
+signatures in the system turn, earlier calls as `<tool_call>` blocks, results as
+`<tool_response>` blocks in a user turn; `tools` itself is never sent. Then, by `tool_choice`:
 
-    no tools            pass through untouched
-    "none"              drop `tools`/`tool_choice` upstream, pass the answer through
-    "auto" (default)    send as is; answer text that is a call to a declared function -> tool_calls
-    "required"          send (instead of tools) a JSON-schema `response_format` allowing any one
-                        declared call, which llama.cpp enforces as a grammar; convert the answer
+    no tools            pass through untouched (a history with tool turns is still rendered)
+    "none"              no signatures; the model answers in words
+    "auto" (default)    answer text that is calls to declared functions -> tool_calls (prose
+                        before the calls is dropped: it narrates the call)
+    "required"          also a JSON-schema `response_format` allowing any one declared call,
+                        which llama.cpp enforces as a grammar; convert the answer
     {"function": X}     the same with a schema allowing only X
 
-Streams pass through untouched until the first non-whitespace content; an answer that starts like
-a tool call is held back and, at the end, sent as tool_call delta chunks (or, if it was not a
-call after all, as the content chunks that were held).
+`parallel_tool_calls: false` keeps only the first call. Streams pass through untouched until
+the first non-whitespace content; an answer that starts like a tool call is held back and, at
+the end, sent as tool_call delta chunks (or, if it was not a call after all, as the content
+chunks that were held).
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 
 from .base import ChatBackend
+from .tool_prompt import render_tool_messages
 from .toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
     declared_functions,
     forced_call_response_format,
     parse_tool_calls,
+    split_prose_and_calls,
 )
 
 __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "parse_tool_calls", "plan_request"]
@@ -47,10 +53,12 @@ def new_call_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallPlan:
-    """What to send upstream, and which function names to recognise in the answer (None: none)."""
+    """What to send upstream, which function names to recognise in the answer (None: none), and
+    how many calls an answer may make (`parallel_tool_calls: false` -> 1)."""
 
     body: JSONObject
     declared: frozenset[str] | None
+    max_calls: int | None = None
 
 
 def plan_request(body: JSONObject) -> ToolCallPlan:
@@ -60,10 +68,14 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
     """
     functions = declared_functions(body.get("tools"))
     if not functions:
-        return ToolCallPlan(body, None)
+        if not has_tool_turns(body.get("messages")):
+            return ToolCallPlan(body, None)
+        return ToolCallPlan(_rendered(body, None), None)
     choice = body.get("tool_choice", "auto")
     if choice == "none":
-        return ToolCallPlan(_without_tools(body), None)
+        return ToolCallPlan(_rendered(body, None), None)
+    max_calls = 1 if body.get("parallel_tool_calls", True) is False else None
+    upstream = _rendered(body, body["tools"])
     if choice == "required":
         forced = list(functions.values())
     elif isinstance(choice, dict):
@@ -74,23 +86,41 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
             raise InvalidRequestError(message, param="tool_choice")
         forced = [functions[name]]
     else:
-        return ToolCallPlan(body, frozenset(functions))
-    upstream = _without_tools(body)
+        return ToolCallPlan(upstream, frozenset(functions), max_calls)
     upstream["response_format"] = forced_call_response_format(forced)
-    return ToolCallPlan(upstream, frozenset(function["name"] for function in forced))
+    return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
 
-def rewrite_completion(completion: JSONObject, declared: Collection[str], make_id: Callable[[], str]) -> None:
-    """In place: turn each choice whose text is a call to a declared function into tool_calls."""
+def has_tool_turns(messages: object) -> bool:
+    """Whether a conversation holds assistant tool calls or `tool` results."""
+    return isinstance(messages, list) and any(
+        isinstance(message, dict) and (message.get("role") == "tool" or bool(message.get("tool_calls")))
+        for message in messages
+    )
+
+
+def _rendered(body: JSONObject, tools: Any) -> JSONObject:
+    upstream = _without_tools(body)
+    messages = body.get("messages")
+    upstream["messages"] = render_tool_messages(messages if isinstance(messages, list) else [], tools)
+    return upstream
+
+
+def rewrite_completion(
+    completion: JSONObject, declared: Collection[str], make_id: Callable[[], str], max_calls: int | None = None
+) -> None:
+    """In place: turn each choice whose text is (prose and then) calls to declared functions into
+    tool_calls, at most `max_calls` of them."""
     choices = completion.get("choices")
     for choice in choices if isinstance(choices, list) else ():
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict) or message.get("tool_calls"):
             continue
         content = message.get("content")
-        calls = parse_tool_calls(content, declared) if isinstance(content, str) else None
-        if calls is None:
+        found = split_prose_and_calls(content, declared) if isinstance(content, str) else None
+        if found is None:
             continue
+        calls = found[1][:max_calls]
         message["content"] = None
         message["tool_calls"] = [_tool_call(call, make_id()) for call in calls]
         choice["finish_reason"] = "tool_calls"
@@ -105,8 +135,11 @@ class ToolCallStreamRewriter:
     anything else is released exactly as it arrived.
     """
 
-    def __init__(self, declared: Collection[str], make_id: Callable[[], str] = new_call_id) -> None:
+    def __init__(
+        self, declared: Collection[str], make_id: Callable[[], str] = new_call_id, max_calls: int | None = None
+    ) -> None:
         self._declared = declared
+        self._max_calls = max_calls
         self._make_id = make_id
         self._passing = False
         self._committed = False
@@ -140,7 +173,7 @@ class ToolCallStreamRewriter:
         calls = parse_tool_calls("".join(self._text), self._declared)
         if calls is None:
             return self._release()
-        return self._tool_call_chunks(calls)
+        return self._tool_call_chunks(calls[: self._max_calls])
 
     def _release(self) -> list[JSONObject]:
         self._passing = True
@@ -174,7 +207,7 @@ class FencedToolCallAdapter:
         plan = plan_request(body)
         completion = await self._inner.complete(plan.body)
         if plan.declared is not None:
-            rewrite_completion(completion, plan.declared, self._make_call_id)
+            rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls)
         return completion
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
@@ -182,14 +215,16 @@ class FencedToolCallAdapter:
         plan = plan_request(body)
         if plan.declared is None:
             return self._inner.stream(plan.body)
-        return self._rewrite_stream(plan.body, plan.declared)
+        return self._rewrite_stream(plan.body, plan.declared, plan.max_calls)
 
     async def aclose(self) -> None:
         """Close the wrapped backend."""
         await self._inner.aclose()
 
-    async def _rewrite_stream(self, body: JSONObject, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
-        rewriter = ToolCallStreamRewriter(declared, self._make_call_id)
+    async def _rewrite_stream(
+        self, body: JSONObject, declared: frozenset[str], max_calls: int | None
+    ) -> AsyncIterator[JSONObject]:
+        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, max_calls)
         upstream = self._inner.stream(body)
         try:
             async for chunk in upstream:

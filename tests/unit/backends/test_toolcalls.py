@@ -5,6 +5,7 @@ The parser itself is tested in test_toolcall_parser.py."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -42,16 +43,39 @@ def test_without_tools_the_body_is_untouched() -> None:
     assert plan.declared is None
 
 
-def test_auto_sends_tools_and_recognises_declared_names() -> None:
-    body = {"messages": MESSAGES, "tools": TOOLS}
+def test_auto_renders_tools_into_the_system_turn_and_recognises_declared_names() -> None:
+    body = {"messages": MESSAGES, "tools": TOOLS, "tool_choice": "auto", "temperature": 0}
     plan = plan_request(body)
-    assert plan.body is body
+    assert set(plan.body) == {"messages", "temperature"}
+    system, user = plan.body["messages"]
+    assert system["role"] == "system"
+    assert json.dumps(TOOLS[1]) in system["content"]
+    assert user == MESSAGES[0]
     assert plan.declared == DECLARED
+    assert plan.max_calls is None
+
+
+def test_parallel_tool_calls_false_allows_one_call() -> None:
+    plan = plan_request({"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False})
+    assert plan.max_calls == 1
 
 
 def test_tool_choice_none_strips_tools() -> None:
     plan = plan_request({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "none", "parallel_tool_calls": True})
     assert plan.body == {"messages": MESSAGES}
+    assert plan.declared is None
+
+
+def test_a_history_with_tool_turns_is_rendered_even_without_tools() -> None:
+    history = [
+        *MESSAGES,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+        ]},
+        {"role": "tool", "tool_call_id": "c1", "content": "21 C"},
+    ]
+    plan = plan_request({"messages": history})
+    assert [m["role"] for m in plan.body["messages"]] == ["user", "assistant", "user"]
     assert plan.declared is None
 
 
@@ -143,6 +167,28 @@ async def test_complete_turns_text_into_tool_calls() -> None:
     assert answer["usage"]["completion_tokens"] == 9
 
 
+async def test_complete_drops_prose_that_narrates_the_calls_and_keeps_every_call() -> None:
+    text = (
+        "To get the weather I will call the function:\n"
+        '```json\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n```\n'
+        '```json\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n```'
+    )
+    answer = await FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids).complete(
+        {"messages": MESSAGES, "tools": TOOLS}
+    )
+    message = answer["choices"][0]["message"]
+    assert message["content"] is None
+    assert [call["function"]["arguments"] for call in message["tool_calls"]] == ['{"city": "Oslo"}', '{"city": "Rome"}']
+
+
+async def test_parallel_tool_calls_false_keeps_the_first_call() -> None:
+    text = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>\n' * 2
+    answer = await FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids).complete(
+        {"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False}
+    )
+    assert len(answer["choices"][0]["message"]["tool_calls"]) == 1
+
+
 async def test_complete_leaves_prose_and_undeclared_calls_alone() -> None:
     for content in ("It is sunny.", '{"name": "rm_rf", "arguments": {}}'):
         answer = await FencedToolCallAdapter(qwen_backend(completion(content))).complete(
@@ -172,6 +218,7 @@ async def test_forced_choice_sends_a_schema_and_returns_the_call() -> None:
         {"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice}
     )
     assert "tools" not in inner.sent[0]
+    assert "get_time" in inner.sent[0]["messages"][0]["content"]
     assert inner.sent[0]["response_format"]["type"] == "json_schema"
     assert answer["choices"][0]["message"]["tool_calls"][0]["function"] == {"name": "get_time",
                                                                              "arguments": '{"tz": "CET"}'}
