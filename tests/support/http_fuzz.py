@@ -8,7 +8,8 @@ long run). Every case is sent over real HTTP; each response must pass:
 - schema-invalid input is refused with a 4xx (`negative_data_rejection`);
 - schema-valid input is served, unless the answer is a documented rule JSON Schema cannot state
   (`ACCEPTED_REFUSALS`: no model meets the constraints, an unknown model or decision id, a
-  `tool_choice` naming no declared tool).
+  `tool_choice` naming no declared tool, a `tool` message answering no earlier call, function
+  `parameters` that are not a valid JSON Schema).
 
 Failures are collected (not raised) so one run reports all of them, each with a curl command.
 """
@@ -36,7 +37,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-ACCEPTED_REFUSALS = frozenset({"no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool"})
+ACCEPTED_REFUSALS = frozenset({
+    "no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool", "unknown_tool_call_id",
+    "invalid_function_parameters",
+})
 MAX_FAILURES_KEPT = 20
 REQUEST_TIMEOUT_S = 30.0
 
