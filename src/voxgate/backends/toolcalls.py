@@ -8,7 +8,7 @@ signatures in the system turn, earlier calls as `<tool_call>` blocks, results as
     no tools            pass through untouched (a history with tool turns is still rendered)
     "none"              no signatures; the model answers in words
     "auto" (default)    answer text that is calls to declared functions -> tool_calls (prose
-                        before the calls is dropped: it narrates the call)
+                        before the calls stays as `content`, in streams too)
     "required"          also a JSON-schema `response_format` allowing any one declared call,
                         which llama.cpp enforces as a grammar; convert the answer
     {"function": X}     the same with a schema allowing only X
@@ -43,6 +43,7 @@ from .toolcall_parser import (
 __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "parse_tool_calls", "plan_request"]
 
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
+_MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
 _CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
 
 
@@ -110,7 +111,7 @@ def rewrite_completion(
     completion: JSONObject, declared: Collection[str], make_id: Callable[[], str], max_calls: int | None = None
 ) -> None:
     """In place: turn each choice whose text is (prose and then) calls to declared functions into
-    tool_calls, at most `max_calls` of them."""
+    tool_calls, at most `max_calls` of them; the prose stays as `content`."""
     choices = completion.get("choices")
     for choice in choices if isinstance(choices, list) else ():
         message = choice.get("message") if isinstance(choice, dict) else None
@@ -120,8 +121,8 @@ def rewrite_completion(
         found = split_prose_and_calls(content, declared) if isinstance(content, str) else None
         if found is None:
             continue
-        calls = found[1][:max_calls]
-        message["content"] = None
+        prose, calls = found[0], found[1][:max_calls]
+        message["content"] = prose or None
         message["tool_calls"] = [_tool_call(call, make_id()) for call in calls]
         choice["finish_reason"] = "tool_calls"
 
@@ -132,7 +133,11 @@ class ToolCallStreamRewriter:
     Chunks pass through until the first non-whitespace content. If that content may start a
     tool call, chunks are held until it is decided; at `finish` held text that parses as tool
     calls becomes tool_call delta chunks plus a `finish_reason: "tool_calls"` chunk (usage kept);
-    anything else is released exactly as it arrived.
+    anything else is released exactly as it arrived. Prose that passed is still watched: from a
+    fence, a <tool_call> tag or a line opening with `{` on, text is held the same way (so calls
+    after a sentence that narrates them are made, not read out); a few characters that may begin
+    such an opener wait for the next chunk. The text sent is always the text received, less the
+    calls.
     """
 
     def __init__(
@@ -145,11 +150,13 @@ class ToolCallStreamRewriter:
         self._committed = False
         self._held: list[JSONObject] = []
         self._text: list[str] = []
+        self._tail = ""
+        self._tail_chunk: JSONObject | None = None
 
     def feed(self, chunk: JSONObject) -> list[JSONObject]:
         """The chunks to send now, given one more upstream chunk."""
         if self._passing:
-            return [chunk]
+            return self._watch(chunk)
         content = _single_choice_content(chunk)
         if not self._held and (content is None or not content.strip()):
             if content is None and _has_several_choices(chunk):
@@ -169,7 +176,7 @@ class ToolCallStreamRewriter:
     def finish(self) -> list[JSONObject]:
         """The chunks to send when the upstream stream has ended."""
         if not self._held:
-            return []
+            return self._flush_tail()
         calls = parse_tool_calls("".join(self._text), self._declared)
         if calls is None:
             return self._release()
@@ -179,6 +186,30 @@ class ToolCallStreamRewriter:
         self._passing = True
         held, self._held, self._text = self._held, [], []
         return held
+
+    def _watch(self, chunk: JSONObject) -> list[JSONObject]:
+        """Passing prose: send it on, unless a call may start in it (see the class docstring)."""
+        content = _single_choice_content(chunk)
+        if content is None or _finish_reason(chunk) is not None:
+            return [*self._flush_tail(), chunk]
+        text = self._tail + content
+        self._tail, self._tail_chunk = "", None
+        start = _first_opener(text)
+        if start is not None:
+            self._passing, self._committed = False, True
+            self._held, self._text = [_with_content(chunk, text[start:])], [text[start:]]
+            return [_with_content(chunk, text[:start])] if start else []
+        waiting = _opener_prefix_length(text)
+        if waiting:
+            self._tail, self._tail_chunk = text[-waiting:], chunk
+            text = text[:-waiting]
+        return [_with_content(chunk, text)] if text else []
+
+    def _flush_tail(self) -> list[JSONObject]:
+        if not self._tail or self._tail_chunk is None:
+            return []
+        tail, self._tail = self._tail, ""
+        return [_with_content(self._tail_chunk, tail)]
 
     def _tool_call_chunks(self, calls: list[ParsedToolCall]) -> list[JSONObject]:
         identity = {key: self._held[0][key] for key in _CHUNK_IDENTITY_KEYS if key in self._held[0]}
@@ -247,6 +278,28 @@ def _tool_call(call: ParsedToolCall, call_id: str) -> JSONObject:
 def _call_chunk(identity: JSONObject, index: int, tool_call: JSONObject) -> JSONObject:
     delta = {"tool_calls": [{"index": index, **tool_call}]}
     return {**identity, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+
+
+def _first_opener(text: str) -> int | None:
+    found = [index for index in (text.find(opener) for opener in _MID_STREAM_OPENERS) if index != -1]
+    if not found:
+        return None
+    start = min(found)
+    return start + 1 if text.startswith("\n{", start) else start
+
+
+def _opener_prefix_length(text: str) -> int:
+    """Length of the longest end of `text` that may be the beginning of an opener."""
+    for length in range(min(len(text), max(map(len, _MID_STREAM_OPENERS)) - 1), 0, -1):
+        if any(opener.startswith(text[-length:]) for opener in _MID_STREAM_OPENERS):
+            return length
+    return 0
+
+
+def _with_content(chunk: JSONObject, content: str) -> JSONObject:
+    """A copy of a single-choice content chunk carrying `content` instead."""
+    choice = chunk["choices"][0]
+    return {**chunk, "choices": [{**choice, "delta": {**choice["delta"], "content": content}}]}
 
 
 def _single_choice_content(chunk: JSONObject) -> str | None:

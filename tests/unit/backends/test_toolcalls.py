@@ -167,7 +167,7 @@ async def test_complete_turns_text_into_tool_calls() -> None:
     assert answer["usage"]["completion_tokens"] == 9
 
 
-async def test_complete_drops_prose_that_narrates_the_calls_and_keeps_every_call() -> None:
+async def test_complete_keeps_prose_before_the_calls_as_content_and_makes_every_call() -> None:
     text = (
         "To get the weather I will call the function:\n"
         '```json\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n```\n'
@@ -177,7 +177,7 @@ async def test_complete_drops_prose_that_narrates_the_calls_and_keeps_every_call
         {"messages": MESSAGES, "tools": TOOLS}
     )
     message = answer["choices"][0]["message"]
-    assert message["content"] is None
+    assert message["content"] == "To get the weather I will call the function:"
     assert [call["function"]["arguments"] for call in message["tool_calls"]] == ['{"city": "Oslo"}', '{"city": "Rome"}']
 
 
@@ -331,6 +331,10 @@ def test_rewriter_releases_several_choice_chunks() -> None:
 
 @given(st.lists(st.text(max_size=12), max_size=12))
 def test_rewriter_never_loses_or_reorders_text(pieces: list[str]) -> None:
+    check_text_kept(pieces)
+
+
+def check_text_kept(pieces: list[str]) -> None:
     rewriter = ToolCallStreamRewriter(DECLARED, ids)
     out: list[JSONObject] = []
     for piece in pieces:
@@ -338,7 +342,31 @@ def test_rewriter_never_loses_or_reorders_text(pieces: list[str]) -> None:
     out += rewriter.finish()
     text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out)
     calls = [o["choices"][0]["delta"]["tool_calls"][0] for o in out if "tool_calls" in o["choices"][0]["delta"]]
-    if calls:
-        assert parse_tool_calls("".join(pieces), DECLARED) is not None
+    whole = "".join(pieces)
+    if calls:  # the text sent is what came before the calls, and the rest is nothing but calls
+        assert whole.startswith(text)
+        assert parse_tool_calls(whole[len(text):], DECLARED) is not None
     else:
-        assert text == "".join(pieces)
+        assert text == whole
+
+
+@given(st.lists(st.sampled_from(["Sure", ", I will", " call it:", "\n", "``", "`json\n", "{", '"name": ',
+                                 '"get_weather", "arguments": {}}', "\n```", "<tool_", "call>", "</tool_call>",
+                                 " ok", "["]), max_size=14))
+def test_rewriter_never_loses_or_reorders_call_like_text(pieces: list[str]) -> None:
+    check_text_kept(pieces)
+
+
+async def test_calls_after_a_sentence_are_made_not_read_out() -> None:
+    pieces = ["To get the weather, ", "I will call:\n", "``", "`json\n", '{"name": "get_weather", ',
+              '"arguments": {"city": "Oslo"}}\n```\n', '```json\n{"name": "get_time", "arguments": {}}\n```']
+    chunks = text_stream(*pieces)
+    out = await collect(FencedToolCallAdapter(qwen_backend(chunks=chunks), make_call_id=ids).stream(
+        {"messages": MESSAGES, "tools": TOOLS}
+    ))
+    text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"])
+    assert text == "To get the weather, I will call:\n"
+    names = [o["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] for o in out
+             if o["choices"] and "tool_calls" in o["choices"][0]["delta"]]
+    assert names == ["get_weather", "get_time"]
+    assert [o["choices"][0]["finish_reason"] for o in out if o["choices"]][-1] == "tool_calls"
