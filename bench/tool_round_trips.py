@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +26,14 @@ from typing import Any, cast
 import openai
 from tqdm import tqdm
 
-from tests.support.tool_round_trips import RoundTrip, chat_messages, mentions_result, reads_as_words, round_trips
+from tests.support.tool_round_trips import (
+    RoundTrip,
+    chat_messages,
+    mentions_result,
+    reads_as_words,
+    round_trips,
+    send_round_trip,
+)
 
 MAX_TOKENS = 120
 VOICE_TIMEOUT_S = 300.0
@@ -55,19 +61,8 @@ def ask_chat(client: openai.OpenAI, model: str, case: RoundTrip, stream: bool) -
 
 async def ask_voice(client: openai.AsyncOpenAI, model: str, case: RoundTrip) -> tuple[str, bool]:
     """(spoken transcript, made a call) for one case through the realtime API."""
-    flat_tool = {"type": "function", **case.tool["function"]}
     async with client.realtime.connect(model=model) as connection:
-        await connection.session.update(session=cast(Any, {
-            "type": "realtime", "output_modalities": ["audio"], "tools": [flat_tool], "tool_choice": "auto",
-            "instructions": "You are a voice assistant. Answer in one short sentence.",
-        }))
-        await connection.conversation.item.create(item={
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": case.question}]})
-        await connection.conversation.item.create(item={
-            "type": "function_call", "call_id": "call_1", "name": case.name, "arguments": json.dumps(case.arguments)})
-        await connection.conversation.item.create(item={
-            "type": "function_call_output", "call_id": "call_1", "output": json.dumps(case.result)})
-        await connection.response.create()
+        await send_round_trip(connection, case)
         transcript: list[str] = []
         async with asyncio.timeout(VOICE_TIMEOUT_S):
             async for event in connection:

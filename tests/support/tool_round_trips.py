@@ -4,7 +4,8 @@ make, the tool's result, and what an answer that used the result mentions.
 `round_trips()` builds 60 varied cases over ten tools (weather, currency, search, calendar,
 calculator, stocks, flights, time zones, units, translation). `chat_messages(case)` is the
 conversation after the result came back; `reads_as_words(text)` is the contract every answer to
-it must meet: words, not JSON, not a tool call written out.
+it must meet: words, not JSON, not a tool call written out. `send_round_trip` plays a case over
+the realtime API.
 """
 
 from __future__ import annotations
@@ -151,6 +152,23 @@ def chat_messages(case: RoundTrip, call_id: str = "call_1") -> list[dict[str, An
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": call_id, "content": json.dumps(case.result, ensure_ascii=False)},
     ]
+
+
+async def send_round_trip(connection: Any, case: RoundTrip) -> None:
+    """Over a realtime connection (the `openai` SDK's): offer the case's tool, then add the
+    question, the call and its result as conversation items, and ask for a spoken response."""
+    tool = {"type": "function", **case.tool["function"]}
+    await connection.session.update(session={
+        "type": "realtime", "output_modalities": ["audio"], "tools": [tool], "tool_choice": "auto",
+        "instructions": "You are a voice assistant. Answer in one short sentence.",
+    })
+    await connection.conversation.item.create(item={
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": case.question}]})
+    await connection.conversation.item.create(item={
+        "type": "function_call", "call_id": "call_1", "name": case.name, "arguments": json.dumps(case.arguments)})
+    await connection.conversation.item.create(item={
+        "type": "function_call_output", "call_id": "call_1", "output": json.dumps(case.result)})
+    await connection.response.create()
 
 
 def reads_as_words(text: str | None) -> bool:
