@@ -25,9 +25,9 @@ ROLES_NEEDING_TEXT = ("system", "developer", "user")
 CONTENT_PART_TYPES = ("text", "image_url", "input_audio", "audio")
 TOOL_CHOICES = ("auto", "none", "required")
 TOOL_NAME_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"
-"""Function names OpenAI accepts; matched with `re.search` as JSON Schema validators do, so the
-published schema and this check accept the same names."""
-_TOOL_NAME = re.compile(TOOL_NAME_PATTERN)
+"""Function names OpenAI accepts. `$` is the end of the text here as in ECMA regexes (and
+jsonschema-rs, which the fuzzer validates with), not Python's "or before a final newline"."""
+_TOOL_NAME = re.compile(TOOL_NAME_PATTERN.removesuffix("$") + r"\Z")
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 MAX_MESSAGES = 2048
 MAX_STOP_SEQUENCES = 4
@@ -240,7 +240,7 @@ def _valid_tool(tool: Any) -> bool:
 
 def _check_function(function: JSONObject, where: str) -> None:
     name = function["name"]
-    if not _TOOL_NAME.search(name):
+    if not _TOOL_NAME.match(name):
         raise InvalidRequestError(
             f"{where}.name {name[:80]!r} is not a valid function name: use letters, digits, _ and - "
             f"(at most 64), i.e. {TOOL_NAME_PATTERN}.", param=f"{where}.name", code="invalid_value",
