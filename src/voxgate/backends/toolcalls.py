@@ -13,14 +13,18 @@ signatures in the system turn, earlier calls as `<tool_call>` blocks, results as
                         which llama.cpp enforces as a grammar; convert the answer
     {"function": X}     the same with a schema allowing only X
 
-`parallel_tool_calls: false` keeps only the first call. Streams pass through untouched until
-the first non-whitespace content; an answer that starts like a tool call is held back and, at
-the end, sent as tool_call delta chunks (or, if it was not a call after all, as the content
-chunks that were held).
+`parallel_tool_calls: false` keeps only the first call. Right after a tool result (`tool_choice`
+auto), an answer that only repeats calls already answered, or is call-like text that is not a
+call (the call again with the result echoed), is asked again once without the tool signatures,
+so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
+Streams pass through untouched until the first non-whitespace content; an answer that starts
+like a tool call is held back and, at the end, sent as tool_call delta chunks (or, if it was not
+a call after all, as the content chunks that were held).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ from voxgate.core.types import JSONObject
 
 from .base import ChatBackend
 from .tool_prompt import render_tool_messages
+from .tool_validation import answered_calls, canonical_arguments
 from .toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
@@ -44,6 +49,7 @@ __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "p
 
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
 _MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
+_CALL_LIKE_MARKERS = ("<tool_call>", '{"name"', '"arguments"')
 _CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
 
 
@@ -60,6 +66,9 @@ class ToolCallPlan:
     body: JSONObject
     declared: frozenset[str] | None
     max_calls: int | None = None
+    words_body: JSONObject | None = None
+    """After a tool result: the same conversation without signatures, to ask again in words."""
+    answered: frozenset[tuple[str, str]] = frozenset()
 
 
 def plan_request(body: JSONObject) -> ToolCallPlan:
@@ -87,7 +96,11 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
             raise InvalidRequestError(message, param="tool_choice")
         forced = [functions[name]]
     else:
-        return ToolCallPlan(upstream, frozenset(functions), max_calls)
+        messages = body.get("messages")
+        if not _ends_with_tool_result(messages):
+            return ToolCallPlan(upstream, frozenset(functions), max_calls)
+        words = _rendered(body, None)
+        return ToolCallPlan(upstream, frozenset(functions), max_calls, words, answered_calls(messages))
     upstream["response_format"] = forced_call_response_format(forced)
     return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
@@ -98,6 +111,20 @@ def has_tool_turns(messages: object) -> bool:
         isinstance(message, dict) and (message.get("role") == "tool" or bool(message.get("tool_calls")))
         for message in messages
     )
+
+
+def _ends_with_tool_result(messages: object) -> bool:
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    return isinstance(last, dict) and last.get("role") == "tool"
+
+
+def repeats_answered_calls(text: str, declared: Collection[str], answered: Collection[tuple[str, str]]) -> bool:
+    """Whether an answer right after a tool result is only calls already made and answered, or
+    call-like text that is no call at all (a call followed by the result echoed back). Pure."""
+    found = split_prose_and_calls(text, declared)
+    if found is None:
+        return any(marker in text for marker in _CALL_LIKE_MARKERS)
+    return all((call.name, canonical_arguments(json.loads(call.arguments))) in answered for call in found[1])
 
 
 def _rendered(body: JSONObject, tools: Any) -> JSONObject:
@@ -152,6 +179,7 @@ class ToolCallStreamRewriter:
         self._text: list[str] = []
         self._tail = ""
         self._tail_chunk: JSONObject | None = None
+        self._released_content = False
 
     def feed(self, chunk: JSONObject) -> list[JSONObject]:
         """The chunks to send now, given one more upstream chunk."""
@@ -173,6 +201,12 @@ class ToolCallStreamRewriter:
         self._committed = verdict is True
         return []
 
+    def held_text(self) -> str | None:
+        """The text held back so far, when no content has been sent yet (else None)."""
+        if self._passing or self._released_content or not self._held:
+            return None
+        return "".join(self._text)
+
     def finish(self) -> list[JSONObject]:
         """The chunks to send when the upstream stream has ended."""
         if not self._held:
@@ -184,6 +218,7 @@ class ToolCallStreamRewriter:
 
     def _release(self) -> list[JSONObject]:
         self._passing = True
+        self._released_content = True
         held, self._held, self._text = self._held, [], []
         return held
 
@@ -197,6 +232,7 @@ class ToolCallStreamRewriter:
         start = _first_opener(text)
         if start is not None:
             self._passing, self._committed = False, True
+            self._released_content = True
             self._held, self._text = [_with_content(chunk, text[start:])], [text[start:]]
             return [_with_content(chunk, text[:start])] if start else []
         waiting = _opener_prefix_length(text)
@@ -237,6 +273,10 @@ class FencedToolCallAdapter:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
         plan = plan_request(body)
         completion = await self._inner.complete(plan.body)
+        if plan.words_body is not None and plan.declared is not None:
+            text = _first_content(completion)
+            if text is not None and repeats_answered_calls(text, plan.declared, plan.answered):
+                return await self._inner.complete(plan.words_body)  # asked without tools: words
         if plan.declared is not None:
             rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls)
         return completion
@@ -246,25 +286,32 @@ class FencedToolCallAdapter:
         plan = plan_request(body)
         if plan.declared is None:
             return self._inner.stream(plan.body)
-        return self._rewrite_stream(plan.body, plan.declared, plan.max_calls)
+        return self._rewrite_stream(plan, plan.declared)
 
     async def aclose(self) -> None:
         """Close the wrapped backend."""
         await self._inner.aclose()
 
-    async def _rewrite_stream(
-        self, body: JSONObject, declared: frozenset[str], max_calls: int | None
-    ) -> AsyncIterator[JSONObject]:
-        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, max_calls)
-        upstream = self._inner.stream(body)
+    async def _rewrite_stream(self, plan: ToolCallPlan, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
+        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls)
+        upstream = self._inner.stream(plan.body)
         try:
             async for chunk in upstream:
                 for out in rewriter.feed(chunk):
                     yield out
-            for out in rewriter.finish():
-                yield out
         finally:
             await _aclose(upstream)
+        held = rewriter.held_text()
+        if plan.words_body is not None and held is not None and repeats_answered_calls(held, declared, plan.answered):
+            again = self._inner.stream(plan.words_body)
+            try:
+                async for chunk in again:
+                    yield chunk
+            finally:
+                await _aclose(again)
+            return
+        for out in rewriter.finish():
+            yield out
 
 
 def _without_tools(body: JSONObject) -> JSONObject:
@@ -278,6 +325,14 @@ def _tool_call(call: ParsedToolCall, call_id: str) -> JSONObject:
 def _call_chunk(identity: JSONObject, index: int, tool_call: JSONObject) -> JSONObject:
     delta = {"tool_calls": [{"index": index, **tool_call}]}
     return {**identity, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+
+
+def _first_content(completion: JSONObject) -> str | None:
+    choices = completion.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else None
 
 
 def _first_opener(text: str) -> int | None:

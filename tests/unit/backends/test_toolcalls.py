@@ -370,3 +370,58 @@ async def test_calls_after_a_sentence_are_made_not_read_out() -> None:
              if o["choices"] and "tool_calls" in o["choices"][0]["delta"]]
     assert names == ["get_weather", "get_time"]
     assert [o["choices"][0]["finish_reason"] for o in out if o["choices"]][-1] == "tool_calls"
+
+
+# --- right after a tool result --------------------------------------------------------------
+
+AFTER_RESULT = [
+    *MESSAGES,
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    ]},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"temperature_c": 21}'},
+]
+REPEAT = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+
+
+class AnswersInTurn(ScriptedChatBackend):
+    """Answers each `complete` with the next of `answers` (and streams them likewise)."""
+
+    def __init__(self, *answers: str) -> None:
+        super().__init__("qwen")
+        self.answers = list(answers)
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.sent.append(body)
+        return completion(self.answers.pop(0))
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.sent.append(body)
+        for item in text_stream(self.answers.pop(0)):
+            yield item
+
+
+@pytest.mark.parametrize("first", [REPEAT, f"<tool_call>\n{REPEAT}\n</tool_call>", REPEAT + '\n{"temperature_c": 21}'])
+async def test_a_repeated_call_after_the_result_is_asked_again_without_tools(first: str) -> None:
+    inner = AnswersInTurn(first, "It is 21 degrees in Paris.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": "It is 21 degrees in Paris."}
+    assert "<tools>" in inner.sent[0]["messages"][0]["content"]
+    assert all("<tools>" not in m["content"] for m in inner.sent[1]["messages"])
+    assert "<tool_response>" in inner.sent[1]["messages"][-1]["content"]
+
+
+async def test_a_new_call_after_the_result_is_made_not_retried() -> None:
+    inner = AnswersInTurn('{"name": "get_time", "arguments": {"tz": "CET"}}')
+    answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_time"
+    assert len(inner.sent) == 1
+
+
+async def test_a_streamed_repeated_call_after_the_result_is_streamed_again_in_words() -> None:
+    inner = AnswersInTurn(REPEAT, "Sunny, 21 degrees.")
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"])
+    assert text == "Sunny, 21 degrees."
+    assert not any(o["choices"] and "tool_calls" in o["choices"][0]["delta"] for o in out)
+    assert len(inner.sent) == 2
