@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--model", default="auto")
-    parser.add_argument("--chat", type=int, default=60, help="chat cases (at most 60)")
+    parser.add_argument("--chat", type=int, default=60, help="chat cases (every 60/N-th case; at most 60)")
     parser.add_argument("--voice", type=int, default=20, help="voice cases (every 60/N-th case)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -101,26 +101,22 @@ def main() -> None:
     client = openai.OpenAI(base_url=f"{args.url}/v1", api_key="x", max_retries=0, timeout=300)
     voice_client = openai.AsyncOpenAI(base_url=f"{args.url}/v1", api_key="x",
                                       websocket_base_url=args.url.replace("http", "ws", 1) + "/v1")
-    voice_cases = cases[:: max(1, len(cases) // args.voice)][: args.voice] if args.voice > 0 else []
+    chat_cases = cases[:: max(1, len(cases) // args.chat)][: args.chat] if args.chat > 0 else []
+    voice_cases = cases[1 :: max(1, len(cases) // args.voice)][: args.voice] if args.voice > 0 else []
     chat: list[tuple[bool, bool]] = []
     voice: list[tuple[bool, bool]] = []
-    failures: list[str] = []
     started = time.monotonic()
-    with tqdm(total=min(args.chat, len(cases)) + len(voice_cases), unit="trip", dynamic_ncols=True) as bar:
-        for index, case in enumerate(cases[: args.chat]):
+    with tqdm(total=len(chat_cases) + len(voice_cases), unit="trip", dynamic_ncols=True) as bar:
+        for index, case in enumerate(chat_cases):
             text, called = ask_chat(client, args.model, case, stream=index % 2 == 1)
             chat.append(judge(case, text, called))
-            if not chat[-1][0]:
-                failures.append(f"chat {case.question!r}: called={called} {text[:100]!r}")
+            bar.write(f"chat {'ok  ' if chat[-1][0] else 'FAIL'} {case.question!r}: called={called} {text[:100]!r}")
             bar.update()
         for case in voice_cases:
             text, called = asyncio.run(ask_voice(voice_client, args.model, case))
             voice.append(judge(case, text, called))
-            if not voice[-1][0]:
-                failures.append(f"voice {case.question!r}: called={called} {text[:100]!r}")
+            bar.write(f"voice {'ok  ' if voice[-1][0] else 'FAIL'} {case.question!r}: called={called} {text[:100]!r}")
             bar.update()
-    for line in failures:
-        print("fail:", line)
     table = "\n".join([
         f"model `{args.model}`; {time.monotonic() - started:.0f} s",
         "| path | n | answered in words | uses result |", "|---|---|---|---|",
