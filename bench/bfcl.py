@@ -91,24 +91,19 @@ def ask(route: Route, item: BfclItem) -> tuple[bool, str, float]:
 def run(routes: list[Route], items: list[BfclItem], multi: list[MultiTurnItem]) -> dict[tuple[str, str], list[bool]]:
     """Each item on every route (routes interleaved per item, so outside load hits all alike)."""
     results: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    failures: list[str] = []
     with tqdm(total=(len(items) + len(multi)) * len(routes), unit="ask", dynamic_ncols=True) as bar:
         for item in items:
             for route in routes:
-                passed, why, _ = ask(route, item)
+                passed, why, seconds = ask(route, item)
                 results[(route.label, item.category)].append(passed)
-                if not passed:
-                    failures.append(f"{route.label} {item.id}: {why}")
+                bar.write(f"{'ok  ' if passed else 'FAIL'} {route.label} {item.id} ({seconds:.0f} s) {why}")
                 bar.update()
         for multi_item in multi:
             for route in routes:
                 passed, why = run_multi_turn(route.client, route.model, multi_item, MAX_TOKENS)
                 results[(route.label, "multi_turn_base")].append(passed)
-                if not passed:
-                    failures.append(f"{route.label} {multi_item.id}: {why}")
+                bar.write(f"{'ok  ' if passed else 'FAIL'} {route.label} {multi_item.id} {why}")
                 bar.update()
-    for line in failures:
-        print("fail:", line)
     return results
 
 
