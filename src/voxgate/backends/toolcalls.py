@@ -35,7 +35,7 @@ from voxgate.core.types import JSONObject
 
 from .base import ChatBackend
 from .tool_prompt import render_tool_messages
-from .tool_validation import answered_calls, canonical_arguments
+from .tool_validation import answered_calls
 from .toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
@@ -50,6 +50,7 @@ __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "p
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
 _MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
 _CALL_LIKE_MARKERS = ("<tool_call>", '{"name"', '"arguments"')
+_ANSWER_IN_WORDS = "Using these results, answer my question in plain words."
 _CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
 
 
@@ -99,8 +100,9 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         messages = body.get("messages")
         if not _ends_with_tool_result(messages):
             return ToolCallPlan(upstream, frozenset(functions), max_calls)
-        words = _rendered(body, None)
-        return ToolCallPlan(upstream, frozenset(functions), max_calls, words, answered_calls(messages))
+        answered = frozenset((name, _loose_arguments(json.loads(arguments))) for name, arguments in
+                             answered_calls(messages))
+        return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered)
     upstream["response_format"] = forced_call_response_format(forced)
     return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
@@ -119,12 +121,37 @@ def _ends_with_tool_result(messages: object) -> bool:
 
 
 def repeats_answered_calls(text: str, declared: Collection[str], answered: Collection[tuple[str, str]]) -> bool:
-    """Whether an answer right after a tool result is only calls already made and answered, or
-    call-like text that is no call at all (a call followed by the result echoed back). Pure."""
+    """Whether an answer right after a tool result fails to use it: only calls already made and
+    answered (arguments compared loosely: case, spaces and punctuation ignored, as small models
+    re-call with "1024/16" for "1024 / 16"), call-like text that is no call (the call again with
+    the result echoed), or bare JSON (the result read back). `answered` holds (name, loose
+    arguments) pairs (`ToolCallPlan.answered`). Pure."""
     found = split_prose_and_calls(text, declared)
     if found is None:
-        return any(marker in text for marker in _CALL_LIKE_MARKERS)
-    return all((call.name, canonical_arguments(json.loads(call.arguments))) in answered for call in found[1])
+        return any(marker in text for marker in _CALL_LIKE_MARKERS) or text.strip()[:1] in ("{", "[")
+    return all((call.name, _loose_arguments(json.loads(call.arguments))) in answered for call in found[1])
+
+
+def _loose_arguments(arguments: Any) -> str:
+    return json.dumps(_loose(arguments), sort_keys=True)
+
+
+def _loose(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join(character for character in value.lower() if character.isalnum())
+    if isinstance(value, dict):
+        return {key: _loose(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_loose(item) for item in value]
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _words_body(body: JSONObject) -> JSONObject:
+    """The conversation without signatures, the results followed by a request to answer in words."""
+    words = _rendered(body, None)
+    last = words["messages"][-1]
+    words["messages"][-1] = {**last, "content": f"{last['content']}\n\n{_ANSWER_IN_WORDS}"}
+    return words
 
 
 def _rendered(body: JSONObject, tools: Any) -> JSONObject:

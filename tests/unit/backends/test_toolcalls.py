@@ -401,7 +401,13 @@ class AnswersInTurn(ScriptedChatBackend):
             yield item
 
 
-@pytest.mark.parametrize("first", [REPEAT, f"<tool_call>\n{REPEAT}\n</tool_call>", REPEAT + '\n{"temperature_c": 21}'])
+@pytest.mark.parametrize("first", [
+    REPEAT,
+    f"<tool_call>\n{REPEAT}\n</tool_call>",
+    REPEAT + '\n{"temperature_c": 21}',  # qwen2.5-coder-0.5b: the call again, the result echoed
+    '{"name": "get_weather", "arguments": {"city": " paris"}}',  # the same call, loosely
+    '{"temperature_c": 21}',  # the result read back
+])
 async def test_a_repeated_call_after_the_result_is_asked_again_without_tools(first: str) -> None:
     inner = AnswersInTurn(first, "It is 21 degrees in Paris.")
     answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
@@ -409,6 +415,7 @@ async def test_a_repeated_call_after_the_result_is_asked_again_without_tools(fir
     assert "<tools>" in inner.sent[0]["messages"][0]["content"]
     assert all("<tools>" not in m["content"] for m in inner.sent[1]["messages"])
     assert "<tool_response>" in inner.sent[1]["messages"][-1]["content"]
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
 
 
 async def test_a_new_call_after_the_result_is_made_not_retried() -> None:
