@@ -8,8 +8,9 @@ long run). Every case is sent over real HTTP; each response must pass:
 - schema-invalid input is refused with a 4xx (`negative_data_rejection`);
 - schema-valid input is served, unless the answer is a documented rule JSON Schema cannot state
   (`ACCEPTED_REFUSALS`: no model meets the constraints, an unknown model or decision id, a
-  `tool_choice` naming no declared tool, an uploaded file that is not decodable audio, an inline
-  image that is not valid base64 of the type it claims).
+  `tool_choice` naming no declared tool, a `tool` message answering no earlier call, function
+  `parameters` that are not a valid JSON Schema, an uploaded file that is not decodable audio, an
+  inline image that is not valid base64 of the type it claims).
 
 Failures are collected (not raised) so one run reports all of them, each with a curl command.
 """
@@ -37,8 +38,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-ACCEPTED_REFUSALS = frozenset({"no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool",
-                               "key_not_found", "invalid_audio", "invalid_image"})
+ACCEPTED_REFUSALS = frozenset({
+    "no_eligible_model", "model_not_found", "decision_not_found", "unknown_tool", "unknown_tool_call_id",
+    "invalid_function_parameters", "key_not_found", "invalid_audio", "invalid_image",
+})
 FUZZ_API_KEY = "sk-fuzz-api"
 FUZZ_ADMIN_KEY = "sk-fuzz-admin"
 FUZZ_ENV = {"VOXGATE_API_KEYS": FUZZ_API_KEY, "VOXGATE_ADMIN_KEY": FUZZ_ADMIN_KEY}

@@ -34,7 +34,10 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_parser import declared_functions, parse_tool_calls
 
-__all__ = ["ToolCallProblem", "ToolCallProblemKind", "find_tool_call_problems", "schema_problem"]
+__all__ = [
+    "ToolCallProblem", "ToolCallProblemKind", "answered_calls", "canonical_arguments", "find_tool_call_problems",
+    "schema_problem",
+]
 
 _MAX_SCHEMA_ERRORS = 3
 
@@ -71,7 +74,7 @@ def find_tool_call_problems(body: JSONObject, message: JSONObject) -> tuple[Tool
     calls = message.get("tool_calls")
     calls = calls if isinstance(calls, list) else []
     problems = [*_choice_problems(body, calls, message.get("content")), *_parallel_problems(body, calls)]
-    answered = _answered_calls(body.get("messages"))
+    answered = answered_calls(body.get("messages"))
     for index, call in enumerate(calls):
         problems.extend(_call_problems(index, call, functions, answered))
     if not calls:
@@ -135,7 +138,7 @@ def _call_problems(
         ToolCallProblem(ToolCallProblemKind.ARGUMENTS_INVALID, error, index, name)
         for error in _argument_errors(functions[name].get("parameters"), arguments)
     ]
-    if (name, _canonical(arguments)) in answered:
+    if (name, canonical_arguments(arguments)) in answered:
         message = "the same call was already made and answered in this conversation"
         problems.append(ToolCallProblem(ToolCallProblemKind.REPEATED_CALL, message, index, name))
     return problems
@@ -197,12 +200,13 @@ def _call_arguments(call: Any) -> JSONObject | None:
     return arguments if isinstance(arguments, dict) else None
 
 
-def _canonical(arguments: JSONObject) -> str:
+def canonical_arguments(arguments: JSONObject) -> str:
     return json.dumps(arguments, sort_keys=True, ensure_ascii=False)
 
 
-def _answered_calls(messages: object) -> frozenset[tuple[str, str]]:
-    """(name, canonical arguments) of each assistant call that a later `tool` message answered."""
+def answered_calls(messages: object) -> frozenset[tuple[str, str]]:
+    """(name, canonical arguments: sorted-key JSON) of each assistant call that a later `tool`
+    message answered."""
     if not isinstance(messages, list):
         return frozenset()
     answered_ids = {m.get("tool_call_id") for m in messages if isinstance(m, dict) and m.get("role") == "tool"}
@@ -212,5 +216,5 @@ def _answered_calls(messages: object) -> frozenset[tuple[str, str]]:
         for call in calls if isinstance(calls, list) else ():
             name, arguments = _call_name(call), _call_arguments(call)
             if name is not None and arguments is not None and call.get("id") in answered_ids:
-                answered.add((name, _canonical(arguments)))
+                answered.add((name, canonical_arguments(arguments)))
     return frozenset(answered)

@@ -55,6 +55,37 @@ def parse_tool_calls(text: str, declared_names: Collection[str]) -> list[ParsedT
     return calls or None
 
 
+def split_prose_and_calls(text: str, declared_names: Collection[str]) -> tuple[str, list[ParsedToolCall]] | None:
+    """(leading prose, calls) when `text` is some prose followed by nothing but tool calls, as in
+    "To get the weather I will call:\n```json\n{...}\n```"; None when it has no such calls.
+
+    The calls must start at a fence, a <tool_call> tag, or a `{`/`[` opening a line.
+    """
+    calls = parse_tool_calls(text, declared_names)
+    if calls is not None:
+        return "", calls
+    for start in _call_start_candidates(text):
+        calls = parse_tool_calls(text[start:], declared_names)
+        if calls is not None:
+            return text[:start].strip(), calls
+    return None
+
+
+def _call_start_candidates(text: str) -> list[int]:
+    starts = {index for marker in (_FENCE, _OPEN_TAG) for index in _find_all(text, marker)}
+    starts.update(index + 1 for marker in ("\n{", "\n[") for index in _find_all(text, marker))
+    return sorted(starts)
+
+
+def _find_all(text: str, marker: str) -> list[int]:
+    found: list[int] = []
+    index = text.find(marker)
+    while index != -1:
+        found.append(index)
+        index = text.find(marker, index + 1)
+    return found
+
+
 def classify_tool_call_start(text: str) -> bool | None:
     """How the start of a streamed answer reads: True if it begins like a tool call (an opener
     then `{"`), False if it cannot be one, None if too little has arrived to tell."""

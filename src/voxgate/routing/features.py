@@ -1,9 +1,10 @@
-"""Cheap, deterministic features of a prompt: size, code and maths markers, difficulty."""
+"""Cheap, deterministic features of a prompt: size, code and maths markers, request kind, difficulty."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 # The code and maths markers, one set for both predictors: `extract_features` asks whether a
 # prompt has any, the learned predictor's `cheap_features` counts them.
@@ -44,6 +45,29 @@ def feature_window(text: str, edge_chars: int = WINDOW_EDGE_CHARS) -> tuple[str,
     return sample, len(text) / len(sample)
 
 
+class RequestKind(StrEnum):
+    """What a turn asks of the model. Tool turns are their own kind: small models fail them far
+    more often than their chat quality suggests (a call that breaks the schema, JSON read aloud)."""
+
+    CHAT = "chat"
+    TOOL_CALL = "tool_call"
+    """tools are offered: the answer may have to be a well-formed call to the right function"""
+    TOOL_RESULT = "tool_result"
+    """the last message is a tool's result: the answer must use it, in words, or call again"""
+
+
+def request_kind(messages: object, offers_tools: bool) -> RequestKind:
+    """The kind of a chat request from its `messages` and whether it offers tools."""
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if isinstance(last, dict) and last.get("role") == "tool":
+        return RequestKind.TOOL_RESULT
+    return RequestKind.TOOL_CALL if offers_tools else RequestKind.CHAT
+
+
+_KIND_DIFFICULTY = {RequestKind.CHAT: 0.0, RequestKind.TOOL_CALL: 0.8, RequestKind.TOOL_RESULT: 0.5}
+_MANY_TOOLS = 3
+
+
 @dataclass(frozen=True)
 class PromptFeatures:
     prompt_tokens: int
@@ -52,6 +76,8 @@ class PromptFeatures:
     needs_reasoning: bool
     is_chitchat: bool
     turn_count: int
+    kind: RequestKind = RequestKind.CHAT
+    tool_count: int = 0
 
     @property
     def difficulty(self) -> float:
@@ -66,10 +92,14 @@ class PromptFeatures:
         score += 0.5 if self.needs_reasoning else 0.0
         score += 0.3 if self.prompt_tokens > 500 else 0.0
         score += 0.2 if self.turn_count > 3 else 0.0
+        score += _KIND_DIFFICULTY[self.kind]
+        score += 0.2 if self.kind is RequestKind.TOOL_CALL and self.tool_count > _MANY_TOOLS else 0.0
         return score
 
     @property
     def expected_output_tokens(self) -> int:
+        if self.kind is RequestKind.TOOL_CALL:
+            return 60
         if self.is_chitchat:
             return 30
         if self.has_code:
@@ -79,8 +109,11 @@ class PromptFeatures:
         return 120
 
 
-def extract_features(prompt_text: str, prompt_tokens: int, turn_count: int) -> PromptFeatures:
-    """Features of the latest user turn (`prompt_text`) plus the size of the whole prompt.
+def extract_features(
+    prompt_text: str, prompt_tokens: int, turn_count: int, kind: RequestKind = RequestKind.CHAT, tool_count: int = 0
+) -> PromptFeatures:
+    """Features of the latest user turn (`prompt_text`) plus the size of the whole prompt, the
+    request's kind and how many tools it offers.
 
     The markers are looked for in `feature_window` only (the first and last 4 KiB of a long
     prompt), so a multi-megabyte prompt costs the event loop microseconds, not a fifth of a second.
@@ -93,4 +126,6 @@ def extract_features(prompt_text: str, prompt_tokens: int, turn_count: int) -> P
         needs_reasoning=bool(_REASONING_RE.search(searched)),
         is_chitchat=bool(_GREETING_RE.match(prompt_text)) and len(prompt_text) < 60,
         turn_count=turn_count,
+        kind=kind,
+        tool_count=tool_count,
     )

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from voxgate.core.clock import Clock
 from voxgate.core.errors import NoEligibleModelError
 from voxgate.core.keys import BudgetStatus
-from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints
+from voxgate.core.types import Capability, ChatRequest, ModelCard, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import CandidateRecord, Decision
 from voxgate.routing.eligibility import check_eligibility
-from voxgate.routing.features import PromptFeatures, extract_features
+from voxgate.routing.features import PromptFeatures, extract_features, request_kind
 from voxgate.routing.policy import Candidate, PolicyResult, choose
 from voxgate.routing.predictor import QualityPredictor
 from voxgate.routing.stats import LatencyStats
@@ -64,7 +64,7 @@ class Router:
         `budget` is the calling key's tightest budget: near it, cheaper models are preferred.
         """
         started_s = self._clock.monotonic_s()
-        features = extract_features(request.prompt_text, request.prompt_tokens_estimate, request.turn_count)
+        features = _features(request)
         output_tokens = min(request.max_tokens or features.expected_output_tokens, features.expected_output_tokens)
         tokens_needed = request.prompt_tokens_estimate + (request.max_tokens or output_tokens)
         cards = self._cards
@@ -139,6 +139,7 @@ class Router:
                 "turns": request.turn_count,
                 "stream": request.stream,
                 "difficulty": round(features.difficulty, 2),
+                "kind": features.kind.value,
             },
             candidates=records,
             chosen=result.chosen,
@@ -163,3 +164,13 @@ class Router:
             estimated_latency_ms=round(scored.latency_ms, 1),
             reason=reason,
         )
+
+
+def _features(request: ChatRequest) -> PromptFeatures:
+    offers_tools = Capability.TOOLS in request.needs
+    tools = request.body.get("tools")
+    tool_count = len(tools) if offers_tools and isinstance(tools, list) else 0
+    kind = request_kind(request.body.get("messages"), offers_tools)
+    return extract_features(
+        request.prompt_text, request.prompt_tokens_estimate, request.turn_count, kind, tool_count
+    )

@@ -29,6 +29,7 @@ from voxgate.server.validation import (
     ROLES_NEEDING_TEXT,
     STRING_PARAMS,
     TOOL_CHOICES,
+    TOOL_NAME_PATTERN,
 )
 
 NON_BLANK = r"\S"
@@ -78,7 +79,9 @@ def _message() -> JSONObject:
     ]}
     common = {
         "tool_calls": {"type": "array", "items": {"type": "object"}},
-        "tool_call_id": {"type": "string"},
+        "tool_call_id": {"type": "string",
+                         "description": "a `tool` message answers an earlier assistant call by its id "
+                                        "(otherwise 400 `unknown_tool_call_id`)"},
         "name": {},
     }
     needs_text = _object({"role": {"enum": list(ROLES_NEEDING_TEXT)}, "content": carries_something, **common},
@@ -89,8 +92,9 @@ def _message() -> JSONObject:
 
 
 def _tools() -> JSONObject:
-    function = _object({"name": {"type": "string", "minLength": 1}, "description": {"type": "string"},
-                        "parameters": {"type": "object"}}, ("name",))
+    parameters = {"type": "object", "description": "a JSON Schema (otherwise 400 `invalid_function_parameters`)"}
+    function = _object({"name": {"type": "string", "pattern": TOOL_NAME_PATTERN}, "description": {"type": "string"},
+                        "parameters": parameters}, ("name",))
     tool = _object({"type": {"const": "function"}, "function": function}, ("type", "function"))
     return {"type": "array", "items": tool}
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from voxgate.backends.tool_validation import schema_problem
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import Capability, ChatRequest, JSONObject
 from voxgate.core.unicode_check import lone_surrogate_path
@@ -23,6 +25,10 @@ ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 ROLES_NEEDING_TEXT = ("system", "developer", "user")
 CONTENT_PART_TYPES = ("text", "image_url", "input_audio", "audio")
 TOOL_CHOICES = ("auto", "none", "required")
+TOOL_NAME_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"
+"""Function names OpenAI accepts. `$` is the end of the text here as in ECMA regexes (and
+jsonschema-rs, which the fuzzer validates with), not Python's "or before a final newline"."""
+_TOOL_NAME = re.compile(TOOL_NAME_PATTERN.removesuffix("$") + r"\Z")
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 MAX_MESSAGES = 2048
 MAX_STOP_SEQUENCES = 4
@@ -161,8 +167,27 @@ def _validate_messages(body: JSONObject, needs: set[Capability]) -> tuple[list[s
     if len(messages) > MAX_MESSAGES:
         raise InvalidRequestError(f"`messages` has {len(messages)} items; at most {MAX_MESSAGES}.", param="messages")
     texts = [_validate_message(m, i, needs) for i, m in enumerate(messages)]
+    _check_tool_call_ids(messages)
     last_user = next((t for m, t in zip(reversed(messages), reversed(texts), strict=True) if m["role"] == "user"), "")
     return texts, last_user or texts[-1]
+
+
+def _check_tool_call_ids(messages: list[Any]) -> None:
+    """Each `tool` message answers a call an earlier assistant message made (by its id)."""
+    call_ids: set[Any] = set()
+    for index, message in enumerate(messages):
+        for call in message.get("tool_calls") or ():
+            call_ids.add(call.get("id"))
+        if message["role"] != "tool":
+            continue
+        call_id = message.get("tool_call_id")
+        if call_id not in call_ids:
+            where = f"messages[{index}].tool_call_id"
+            what = "has no `tool_call_id`" if call_id is None else f"answers call {call_id!r}"
+            raise InvalidRequestError(
+                f"messages[{index}] (role tool) {what}, which no earlier assistant `tool_calls` entry made.",
+                param=where, code="unknown_tool_call_id",
+            )
 
 
 def _check_number(body: JSONObject, param: NumberParam) -> None:
@@ -215,6 +240,23 @@ def _valid_tool(tool: Any) -> bool:
     )
 
 
+def _check_function(function: JSONObject, where: str) -> None:
+    name = function["name"]
+    if not _TOOL_NAME.match(name):
+        raise InvalidRequestError(
+            f"{where}.name {name[:80]!r} is not a valid function name: use letters, digits, _ and - "
+            f"(at most 64), i.e. {TOOL_NAME_PATTERN}.", param=f"{where}.name", code="invalid_value",
+        )
+    if "parameters" not in function:
+        return
+    problem = schema_problem(function["parameters"])
+    if problem is not None:
+        raise InvalidRequestError(
+            f"Invalid schema for function {name!r}: `parameters` {problem}", param=f"{where}.parameters",
+            code="invalid_function_parameters",
+        )
+
+
 def _detect_tool_needs(body: JSONObject, needs: set[Capability]) -> None:
     tools = body.get("tools")
     choice = body.get("tool_choice")
@@ -225,6 +267,8 @@ def _detect_tool_needs(body: JSONObject, needs: set[Capability]) -> None:
             "`tools` must be a list of {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": {...}}}.",
             param="tools",
         )
+    for index, tool in enumerate(tools):
+        _check_function(tool["function"], f"tools[{index}].function")
     choice = "auto" if choice is None else choice
     if isinstance(choice, dict):
         function = choice.get("function")

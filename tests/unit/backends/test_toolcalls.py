@@ -5,6 +5,7 @@ The parser itself is tested in test_toolcall_parser.py."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -42,16 +43,39 @@ def test_without_tools_the_body_is_untouched() -> None:
     assert plan.declared is None
 
 
-def test_auto_sends_tools_and_recognises_declared_names() -> None:
-    body = {"messages": MESSAGES, "tools": TOOLS}
+def test_auto_renders_tools_into_the_system_turn_and_recognises_declared_names() -> None:
+    body = {"messages": MESSAGES, "tools": TOOLS, "tool_choice": "auto", "temperature": 0}
     plan = plan_request(body)
-    assert plan.body is body
+    assert set(plan.body) == {"messages", "temperature"}
+    system, user = plan.body["messages"]
+    assert system["role"] == "system"
+    assert json.dumps(TOOLS[1]) in system["content"]
+    assert user == MESSAGES[0]
     assert plan.declared == DECLARED
+    assert plan.max_calls is None
+
+
+def test_parallel_tool_calls_false_allows_one_call() -> None:
+    plan = plan_request({"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False})
+    assert plan.max_calls == 1
 
 
 def test_tool_choice_none_strips_tools() -> None:
     plan = plan_request({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "none", "parallel_tool_calls": True})
     assert plan.body == {"messages": MESSAGES}
+    assert plan.declared is None
+
+
+def test_a_history_with_tool_turns_is_rendered_even_without_tools() -> None:
+    history = [
+        *MESSAGES,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+        ]},
+        {"role": "tool", "tool_call_id": "c1", "content": "21 C"},
+    ]
+    plan = plan_request({"messages": history})
+    assert [m["role"] for m in plan.body["messages"]] == ["user", "assistant", "user"]
     assert plan.declared is None
 
 
@@ -143,6 +167,28 @@ async def test_complete_turns_text_into_tool_calls() -> None:
     assert answer["usage"]["completion_tokens"] == 9
 
 
+async def test_complete_keeps_prose_before_the_calls_as_content_and_makes_every_call() -> None:
+    text = (
+        "To get the weather I will call the function:\n"
+        '```json\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n```\n'
+        '```json\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n```'
+    )
+    answer = await FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids).complete(
+        {"messages": MESSAGES, "tools": TOOLS}
+    )
+    message = answer["choices"][0]["message"]
+    assert message["content"] == "To get the weather I will call the function:"
+    assert [call["function"]["arguments"] for call in message["tool_calls"]] == ['{"city": "Oslo"}', '{"city": "Rome"}']
+
+
+async def test_parallel_tool_calls_false_keeps_the_first_call() -> None:
+    text = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>\n' * 2
+    answer = await FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids).complete(
+        {"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False}
+    )
+    assert len(answer["choices"][0]["message"]["tool_calls"]) == 1
+
+
 async def test_complete_leaves_prose_and_undeclared_calls_alone() -> None:
     for content in ("It is sunny.", '{"name": "rm_rf", "arguments": {}}'):
         answer = await FencedToolCallAdapter(qwen_backend(completion(content))).complete(
@@ -172,6 +218,7 @@ async def test_forced_choice_sends_a_schema_and_returns_the_call() -> None:
         {"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice}
     )
     assert "tools" not in inner.sent[0]
+    assert "get_time" in inner.sent[0]["messages"][0]["content"]
     assert inner.sent[0]["response_format"]["type"] == "json_schema"
     assert answer["choices"][0]["message"]["tool_calls"][0]["function"] == {"name": "get_time",
                                                                              "arguments": '{"tz": "CET"}'}
@@ -284,6 +331,10 @@ def test_rewriter_releases_several_choice_chunks() -> None:
 
 @given(st.lists(st.text(max_size=12), max_size=12))
 def test_rewriter_never_loses_or_reorders_text(pieces: list[str]) -> None:
+    check_text_kept(pieces)
+
+
+def check_text_kept(pieces: list[str]) -> None:
     rewriter = ToolCallStreamRewriter(DECLARED, ids)
     out: list[JSONObject] = []
     for piece in pieces:
@@ -291,7 +342,93 @@ def test_rewriter_never_loses_or_reorders_text(pieces: list[str]) -> None:
     out += rewriter.finish()
     text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out)
     calls = [o["choices"][0]["delta"]["tool_calls"][0] for o in out if "tool_calls" in o["choices"][0]["delta"]]
-    if calls:
-        assert parse_tool_calls("".join(pieces), DECLARED) is not None
+    whole = "".join(pieces)
+    if calls:  # the text sent is what came before the calls, and the rest is nothing but calls
+        assert whole.startswith(text)
+        assert parse_tool_calls(whole[len(text):], DECLARED) is not None
     else:
-        assert text == "".join(pieces)
+        assert text == whole
+
+
+@given(st.lists(st.sampled_from(["Sure", ", I will", " call it:", "\n", "``", "`json\n", "{", '"name": ',
+                                 '"get_weather", "arguments": {}}', "\n```", "<tool_", "call>", "</tool_call>",
+                                 " ok", "["]), max_size=14))
+def test_rewriter_never_loses_or_reorders_call_like_text(pieces: list[str]) -> None:
+    check_text_kept(pieces)
+
+
+async def test_calls_after_a_sentence_are_made_not_read_out() -> None:
+    pieces = ["To get the weather, ", "I will call:\n", "``", "`json\n", '{"name": "get_weather", ',
+              '"arguments": {"city": "Oslo"}}\n```\n', '```json\n{"name": "get_time", "arguments": {}}\n```']
+    chunks = text_stream(*pieces)
+    out = await collect(FencedToolCallAdapter(qwen_backend(chunks=chunks), make_call_id=ids).stream(
+        {"messages": MESSAGES, "tools": TOOLS}
+    ))
+    text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"])
+    assert text == "To get the weather, I will call:\n"
+    names = [o["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] for o in out
+             if o["choices"] and "tool_calls" in o["choices"][0]["delta"]]
+    assert names == ["get_weather", "get_time"]
+    assert [o["choices"][0]["finish_reason"] for o in out if o["choices"]][-1] == "tool_calls"
+
+
+# --- right after a tool result --------------------------------------------------------------
+
+AFTER_RESULT = [
+    *MESSAGES,
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    ]},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"temperature_c": 21}'},
+]
+REPEAT = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+
+
+class AnswersInTurn(ScriptedChatBackend):
+    """Answers each `complete` with the next of `answers` (and streams them likewise)."""
+
+    def __init__(self, *answers: str) -> None:
+        super().__init__("qwen")
+        self.answers = list(answers)
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.sent.append(body)
+        return completion(self.answers.pop(0))
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.sent.append(body)
+        for item in text_stream(self.answers.pop(0)):
+            yield item
+
+
+@pytest.mark.parametrize("first", [
+    REPEAT,
+    f"<tool_call>\n{REPEAT}\n</tool_call>",
+    REPEAT + '\n{"temperature_c": 21}',  # qwen2.5-coder-0.5b: the call again, the result echoed
+    '{"name": "get_weather", "arguments": {"city": " paris"}}',  # the same call, loosely
+    '{"temperature_c": 21}',  # the result read back
+])
+async def test_a_repeated_call_after_the_result_is_asked_again_without_tools(first: str) -> None:
+    inner = AnswersInTurn(first, "It is 21 degrees in Paris.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": "It is 21 degrees in Paris."}
+    assert "<tools>" in inner.sent[0]["messages"][0]["content"]
+    assert all("<tools>" not in m["content"] for m in inner.sent[1]["messages"])
+    assert "<tool_response>" in inner.sent[1]["messages"][-1]["content"]
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
+
+
+async def test_a_new_call_after_the_result_is_made_not_retried() -> None:
+    inner = AnswersInTurn('{"name": "get_time", "arguments": {"tz": "CET"}}')
+    answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_time"
+    assert len(inner.sent) == 1
+
+
+async def test_a_streamed_repeated_call_after_the_result_is_streamed_again_in_words() -> None:
+    inner = AnswersInTurn(REPEAT, "Sunny, 21 degrees.")
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    text = "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"])
+    assert text == "Sunny, 21 degrees."
+    assert not any(o["choices"] and "tool_calls" in o["choices"][0]["delta"] for o in out)
+    assert len(inner.sent) == 2

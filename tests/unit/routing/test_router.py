@@ -66,3 +66,30 @@ def test_no_eligible_model_message_names_each_model() -> None:
     for card in CARDS:
         assert card.id in info.value.message
     assert "min_quality" in info.value.message
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+CALL = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+QUESTION = {"role": "user", "content": "What is the weather in Oslo today?"}
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"messages": [QUESTION]}, "chat"),
+        ({"messages": [QUESTION], "tools": [WEATHER], "tool_choice": "none"}, "chat"),
+        ({"messages": [QUESTION], "tools": [WEATHER]}, "tool_call"),
+        ({"messages": [QUESTION, {"role": "assistant", "content": None, "tool_calls": [CALL]},
+                       {"role": "tool", "tool_call_id": "c1", "content": "5 C"}], "tools": [WEATHER]}, "tool_result"),
+    ],
+)
+def test_a_tool_turn_is_its_own_kind_and_predicted_harder_for_every_model(body: dict[str, object], kind: str) -> None:
+    router, constraints = _router(), RoutingConstraints(mode=Mode.QUALITY)
+    plain = router.decide(parse_chat_request({"model": "auto", "messages": [QUESTION]}), constraints, "auto")
+    decision = router.decide(parse_chat_request({"model": "auto", **body}), constraints, "auto")
+    assert decision.request["kind"] == kind
+    tool_turn = {c.model: c.predicted_quality for c in decision.candidates if c.predicted_quality is not None}
+    chat = {c.model: c.predicted_quality for c in plain.candidates if c.predicted_quality is not None}
+    assert tool_turn
+    for model, quality in tool_turn.items():
+        assert quality < chat[model] if kind != "chat" else quality == chat[model]

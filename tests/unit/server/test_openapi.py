@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 from starlette.routing import Route
 
 from voxgate.config import Settings
+from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import Mode
 from voxgate.routing.decision import Attempt, CandidateRecord, Decision
 from voxgate.server.app import create_app
 from voxgate.server.constraints import ROUTING_FIELDS, parse_constraints
 from voxgate.server.openapi import build_openapi, documented_operations
+from voxgate.server.validation import TOOL_NAME_PATTERN, parse_chat_request
 
 DOCUMENT = build_openapi(("model-a", "model-b"))
 
@@ -120,3 +122,16 @@ def test_list_strings_with_control_characters_are_read_as_the_schema_reads_them(
     constraints = parse_constraints("auto", {"exclude": value}, {}, Mode.BALANCED)
     assert constraints.exclude == tuple(v.strip(" \t\n\r\f\v") for v in value.split(","))
     assert all(constraints.exclude)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(alphabet=st.sampled_from("aZ09_-.\n é"), max_size=66))
+def test_function_names_are_accepted_exactly_when_the_published_schema_allows_them(name: str) -> None:
+    schema = jsonschema_rs.validator_for({"type": "string", "pattern": TOOL_NAME_PATTERN})
+    tools = [{"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}]
+    body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+    if schema.is_valid(name):
+        parse_chat_request(body)
+    else:
+        with pytest.raises(InvalidRequestError):
+            parse_chat_request(body)

@@ -78,6 +78,42 @@ def test_invalid_bodies_name_the_parameter(body: dict[str, Any], param: str) -> 
     assert info.value.param == param
 
 
+CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        (_body(tools=[{"type": "function", "function": {"name": "spotify.play"}}]), "tools[0].function.name",
+         "invalid_value"),
+        (_body(tools=[{"type": "function", "function": {"name": "f" * 65}}]), "tools[0].function.name",
+         "invalid_value"),
+        (_body(tools=[{"type": "function", "function": {"name": "f"}},
+                      {"type": "function", "function": {"name": "g", "parameters": {"type": "dict"}}}]),
+         "tools[1].function.parameters", "invalid_function_parameters"),
+        (_body(tools=[{"type": "function", "function": {"name": "f", "parameters": {"required": "city"}}}]),
+         "tools[0].function.parameters", "invalid_function_parameters"),
+        (_body(messages=[{"role": "user", "content": "hi"},
+                         {"role": "assistant", "content": None, "tool_calls": [CALL]},
+                         {"role": "tool", "tool_call_id": "call_2", "content": "21 C"}]),
+         "messages[2].tool_call_id", "unknown_tool_call_id"),
+        (_body(messages=[{"role": "tool", "content": "21 C"}, {"role": "user", "content": "hi"}]),
+         "messages[0].tool_call_id", "unknown_tool_call_id"),
+    ],
+)
+def test_bad_tool_input_gets_openai_errors(body: dict[str, Any], param: str, code: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_chat_request(body)
+    assert (info.value.param, info.value.code) == (param, code)
+
+
+def test_a_tool_result_answering_an_earlier_call_is_accepted() -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": None, "tool_calls": [CALL]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "21 C"}]
+    tools = [{"type": "function", "function": {"name": "f-1_x", "parameters": {"type": "object"}}}]
+    assert parse_chat_request(_body(messages=messages, tools=tools)).needs == {Capability.TOOLS}
+
+
 def test_needs_are_detected() -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
     request = parse_chat_request(

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from voxgate.core.types import ModelCard
-from voxgate.routing.features import PromptFeatures
+from voxgate.routing.features import PromptFeatures, RequestKind
 from voxgate.routing.learned.embedders import embedder_for_id
 from voxgate.routing.learned.trained_predictor import LearnedPredictor, load_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityEstimate
@@ -45,6 +45,10 @@ class LearnedQualityPredictor:
     def predict(
         self, prompt_text: str, features: PromptFeatures, cards: Sequence[ModelCard]
     ) -> Mapping[str, QualityEstimate]:
+        if features.kind is not RequestKind.CHAT:
+            why = f"{self._heuristic.version}: a {features.kind.value} turn; {self.version} knows chat turns only"
+            heuristic = self._heuristic.predict(prompt_text, features, cards)
+            return {model: QualityEstimate(e.quality, why) for model, e in heuristic.items()}
         known = [card for card in cards if card.id in self._learned.models]
         estimates: dict[str, QualityEstimate] = {}
         if known:

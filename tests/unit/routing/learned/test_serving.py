@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voxgate.core.types import ModelCard
-from voxgate.routing.features import extract_features
+from voxgate.routing.features import RequestKind, extract_features
 from voxgate.routing.learned.embedding import HashingEmbedder
 from voxgate.routing.learned.serving import LearnedQualityPredictor
 from voxgate.routing.learned.support import SUPPORT_QUANTILE, build_support
@@ -65,6 +65,18 @@ def test_a_prompt_unlike_the_training_prompts_gets_the_heuristic_and_says_why() 
     (source,) = {e.source for e in unfamiliar.values()}
     assert source.startswith(f"heuristic-v1: prompt unlike the training data of {predictor.version}")
     assert "nearest similarity" in source
+
+
+def test_a_tool_turn_gets_the_heuristic_and_says_why() -> None:
+    predictor = _trained([f"what is {i} plus {i + 1}" for i in range(60)], HashingEmbedder(dim=64))
+    cards = [ModelCard("weak", quality_hint=0.5), ModelCard("strong", quality_hint=0.9)]
+    prompt = "what is 3 plus 4"
+    features = extract_features(prompt, 5, 1, RequestKind.TOOL_CALL, tool_count=2)
+    estimates = predictor.predict(prompt, features, cards)
+    heuristic = HeuristicPredictor().predict(prompt, features, cards)
+    assert {m: e.quality for m, e in estimates.items()} == {m: e.quality for m, e in heuristic.items()}
+    assert {e.source for e in estimates.values()} == {f"heuristic-v1: a tool_call turn; {predictor.version} "
+                                                      "knows chat turns only"}
 
 
 def test_support_survives_saving_and_older_predictors_never_fall_back(tmp_path: Path) -> None:

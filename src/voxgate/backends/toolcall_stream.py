@@ -1,0 +1,190 @@
+"""ToolCallStreamRewriter: a stream of `chat.completion.chunk`s whose text holds tool calls,
+turned into OpenAI tool_call delta chunks. Pure; used by `toolcalls.FencedToolCallAdapter`.
+
+Chunks pass through until the first non-whitespace content. If that content may start a tool
+call, chunks are held until it is decided; at `finish` held text that parses as tool calls
+becomes tool_call delta chunks plus a `finish_reason: "tool_calls"` chunk (usage kept); anything
+else is released exactly as it arrived. Prose that passed is still watched for calls after it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Collection
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
+
+__all__ = ["ToolCallStreamRewriter", "new_call_id", "tool_call_object"]
+
+_MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
+_CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
+
+
+def new_call_id() -> str:
+    """A fresh OpenAI-style tool call id."""
+    return "call_" + secrets.token_hex(12)
+
+
+class ToolCallStreamRewriter:
+    """Pure state machine over `chat.completion.chunk`s: `feed` each chunk, then `finish`.
+
+    Chunks pass through until the first non-whitespace content. If that content may start a
+    tool call, chunks are held until it is decided; at `finish` held text that parses as tool
+    calls becomes tool_call delta chunks plus a `finish_reason: "tool_calls"` chunk (usage kept);
+    anything else is released exactly as it arrived. Prose that passed is still watched: from a
+    fence, a <tool_call> tag or a line opening with `{` on, text is held the same way (so calls
+    after a sentence that narrates them are made, not read out); a few characters that may begin
+    such an opener wait for the next chunk. The text sent is always the text received, less the
+    calls.
+    """
+
+    def __init__(
+        self, declared: Collection[str], make_id: Callable[[], str] = new_call_id, max_calls: int | None = None
+    ) -> None:
+        self._declared = declared
+        self._max_calls = max_calls
+        self._make_id = make_id
+        self._passing = False
+        self._committed = False
+        self._held: list[JSONObject] = []
+        self._text: list[str] = []
+        self._tail = ""
+        self._tail_chunk: JSONObject | None = None
+        self._released_content = False
+
+    def feed(self, chunk: JSONObject) -> list[JSONObject]:
+        """The chunks to send now, given one more upstream chunk."""
+        if self._passing:
+            return self._watch(chunk)
+        content = _single_choice_content(chunk)
+        if not self._held and (content is None or not content.strip()):
+            if content is None and _has_several_choices(chunk):
+                self._passing = True
+            return [chunk]
+        self._held.append(chunk)
+        if content:
+            self._text.append(content)
+        if self._committed:
+            return []
+        verdict = classify_tool_call_start("".join(self._text))
+        if verdict is False or _has_several_choices(chunk):
+            return self._release()
+        self._committed = verdict is True
+        return []
+
+    def held_text(self) -> str | None:
+        """The text held back so far, when no content has been sent yet (else None)."""
+        if self._passing or self._released_content or not self._held:
+            return None
+        return "".join(self._text)
+
+    def finish(self) -> list[JSONObject]:
+        """The chunks to send when the upstream stream has ended."""
+        if not self._held:
+            return self._flush_tail()
+        calls = parse_tool_calls("".join(self._text), self._declared)
+        if calls is None:
+            return self._release()
+        return self._tool_call_chunks(calls[: self._max_calls])
+
+    def _release(self) -> list[JSONObject]:
+        self._passing = True
+        self._released_content = True
+        held, self._held, self._text = self._held, [], []
+        return held
+
+    def _watch(self, chunk: JSONObject) -> list[JSONObject]:
+        """Passing prose: send it on, unless a call may start in it (see the class docstring)."""
+        content = _single_choice_content(chunk)
+        if content is None or _finish_reason(chunk) is not None:
+            return [*self._flush_tail(), chunk]
+        text = self._tail + content
+        self._tail, self._tail_chunk = "", None
+        start = _first_opener(text)
+        if start is not None:
+            self._passing, self._committed = False, True
+            self._released_content = True
+            self._held, self._text = [_with_content(chunk, text[start:])], [text[start:]]
+            return [_with_content(chunk, text[:start])] if start else []
+        waiting = _opener_prefix_length(text)
+        if waiting:
+            self._tail, self._tail_chunk = text[-waiting:], chunk
+            text = text[:-waiting]
+        return [_with_content(chunk, text)] if text else []
+
+    def _flush_tail(self) -> list[JSONObject]:
+        if not self._tail or self._tail_chunk is None:
+            return []
+        tail, self._tail = self._tail, ""
+        return [_with_content(self._tail_chunk, tail)]
+
+    def _tool_call_chunks(self, calls: list[ParsedToolCall]) -> list[JSONObject]:
+        identity = {key: self._held[0][key] for key in _CHUNK_IDENTITY_KEYS if key in self._held[0]}
+        chunks = [
+            _call_chunk(identity, index, tool_call_object(call, self._make_id())) for index, call in enumerate(calls)
+        ]
+        finishing = [chunk for chunk in self._held if _finish_reason(chunk) is not None]
+        trailing = [chunk for chunk in self._held if not chunk.get("choices")]
+        if not finishing:
+            finishing = [{**identity, "choices": [{"index": 0, "delta": {}, "finish_reason": None}]}]
+        for chunk in finishing:
+            choice = {**chunk["choices"][0], "delta": {}, "finish_reason": "tool_calls"}
+            chunks.append({**chunk, "choices": [choice]})
+        self._held, self._text = [], []
+        return chunks + trailing
+
+
+def tool_call_object(call: ParsedToolCall, call_id: str) -> JSONObject:
+    """The OpenAI `tool_calls` entry for a parsed call."""
+    return {"id": call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def _call_chunk(identity: JSONObject, index: int, tool_call: JSONObject) -> JSONObject:
+    delta = {"tool_calls": [{"index": index, **tool_call}]}
+    return {**identity, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+
+
+def _first_opener(text: str) -> int | None:
+    found = [index for index in (text.find(opener) for opener in _MID_STREAM_OPENERS) if index != -1]
+    if not found:
+        return None
+    start = min(found)
+    return start + 1 if text.startswith("\n{", start) else start
+
+
+def _opener_prefix_length(text: str) -> int:
+    """Length of the longest end of `text` that may be the beginning of an opener."""
+    for length in range(min(len(text), max(map(len, _MID_STREAM_OPENERS)) - 1), 0, -1):
+        if any(opener.startswith(text[-length:]) for opener in _MID_STREAM_OPENERS):
+            return length
+    return 0
+
+
+def _with_content(chunk: JSONObject, content: str) -> JSONObject:
+    """A copy of a single-choice content chunk carrying `content` instead."""
+    choice = chunk["choices"][0]
+    return {**chunk, "choices": [{**choice, "delta": {**choice["delta"], "content": content}}]}
+
+
+def _single_choice_content(chunk: JSONObject) -> str | None:
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], dict):
+        return None
+    delta = choices[0].get("delta")
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else None
+
+
+def _has_several_choices(chunk: JSONObject) -> bool:
+    choices = chunk.get("choices")
+    return isinstance(choices, list) and len(choices) > 1
+
+
+def _finish_reason(chunk: JSONObject) -> Any:
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    return choices[0].get("finish_reason")

@@ -1,0 +1,87 @@
+"""The agent loop over chat with the official `openai` SDK and the real bundled models: a call,
+the tool's result, then an answer in words (issue 13); tool_choice and bad tool input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import openai
+import pytest
+
+from tests.support.processes import RunningProcess
+from tests.support.tool_round_trips import WEATHER, chat_messages, mentions_result, reads_as_words, round_trips
+
+pytestmark = pytest.mark.integration
+TOOL_MODELS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+PARIS = round_trips()[0]  # "What's the weather like in Paris right now?" -> 21 C, sunny
+TOOLS: Any = [WEATHER]
+
+
+@pytest.fixture
+def client(voxgate_server: RunningProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{voxgate_server.base_url}/v1", api_key="not-needed", max_retries=0)
+
+
+def test_the_whole_loop_call_result_then_words(client: openai.OpenAI) -> None:
+    messages: list[Any] = [{"role": "user", "content": "What's the weather in Oslo?"}]
+    first = client.chat.completions.create(model="auto", messages=messages, tools=TOOLS, temperature=0,
+                                           max_tokens=80)
+    calls: Any = first.choices[0].message.tool_calls
+    assert calls, first.choices[0].message.content
+    call = calls[0]
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert call.function.name == "get_weather"
+    assert "oslo" in json.loads(call.function.arguments)["city"].lower()
+    messages += [first.choices[0].message.model_dump(exclude_none=True, include={"role", "content", "tool_calls"}),
+                 {"role": "tool", "tool_call_id": call.id, "content": '{"temperature_c": -3, "sky": "snowing"}'}]
+    second = client.chat.completions.create(model="auto", messages=messages, tools=TOOLS, temperature=0,
+                                            max_tokens=80)
+    answer = second.choices[0].message
+    assert not answer.tool_calls  # no repeated call
+    assert reads_as_words(answer.content), answer.content
+    assert "3" in (answer.content or "") or "snow" in (answer.content or "").lower()
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+def test_after_a_result_each_tool_model_streams_words(client: openai.OpenAI, model: str) -> None:
+    chunks = list(client.chat.completions.create(
+        model=model, messages=cast(Any, chat_messages(PARIS)), tools=TOOLS, temperature=0, max_tokens=80, stream=True,
+    ))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert not any(c.choices and c.choices[0].delta.tool_calls for c in chunks)
+    assert reads_as_words(text), text
+    assert mentions_result(PARIS, text), text
+
+
+def test_tool_choice_none_answers_in_words_and_required_with_parallel_off_makes_one_call(client: openai.OpenAI) -> None:
+    question: Any = [{"role": "user", "content": "What's the weather in Rome and in Madrid?"}]
+    none = client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=question, tools=TOOLS,
+                                          tool_choice="none", temperature=0, max_tokens=40)
+    assert not none.choices[0].message.tool_calls
+    assert none.choices[0].message.content
+    one = client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=question, tools=TOOLS,
+                                         tool_choice="required", parallel_tool_calls=False, temperature=0,
+                                         max_tokens=60)
+    assert len(one.choices[0].message.tool_calls or []) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "param", "code"),
+    [
+        ({"tools": [{"type": "function", "function": {"name": "spotify.play"}}]}, "tools[0].function.name",
+         "invalid_value"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "dict"}}}]},
+         "tools[0].function.parameters", "invalid_function_parameters"),
+        ({"messages": [*chat_messages(PARIS)[:2], {"role": "tool", "tool_call_id": "call_9", "content": "21"}]},
+         "messages[2].tool_call_id", "unknown_tool_call_id"),
+        ({"tool_choice": {"type": "function", "function": {"name": "get_time"}}}, "tool_choice", "unknown_tool"),
+    ],
+)
+def test_bad_tool_input_gets_openai_errors(client: openai.OpenAI, change: dict[str, Any], param: str,
+                                           code: str) -> None:
+    body: Any = {"model": "auto", "messages": chat_messages(PARIS), "tools": [WEATHER], **change}
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(**body)
+    assert raised.value.status_code == 400
+    assert (raised.value.param, raised.value.code) == (param, code)

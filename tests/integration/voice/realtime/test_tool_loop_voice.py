@@ -1,0 +1,28 @@
+"""The agent loop by voice (issue 13): after `function_call_output` and `response.create` (tools
+still offered, `tool_choice` auto) the assistant speaks words about the result, not the JSON."""
+
+from __future__ import annotations
+
+import pytest
+from openai import AsyncOpenAI
+
+from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading
+from tests.support.processes import RunningProcess
+from tests.support.tool_round_trips import mentions_result, reads_as_words, round_trips, send_round_trip
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_function_call_output_then_response_create_is_spoken_as_words(voxgate_server: RunningProcess) -> None:
+    case = round_trips()[0]  # weather in Paris: 21 C, sunny
+    client = AsyncOpenAI(base_url=f"{voxgate_server.base_url}/v1", api_key="anything",
+                         websocket_base_url=f"ws://127.0.0.1:{voxgate_server.port}/v1")
+    async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
+        await send_round_trip(connection, case)
+        done = await log.wait_for("response.done")
+    assert done["response"]["status"] == "completed"
+    assert [item["type"] for item in done["response"]["output"]] == ["message"]  # no repeated call
+    transcript = "".join(e["delta"] for e in log.of_type("response.output_audio_transcript.delta"))
+    assert reads_as_words(transcript), transcript
+    assert mentions_result(case, transcript), transcript
+    assert peak(audio_of(log.of_type("response.output_audio.delta"))) > 1000  # it was spoken
