@@ -6,9 +6,10 @@ returned answer scored. Routers:
 - `voxgate-cascade`: per query, the pure planner (`routing.cascade.planner`) orders the stages
   from the predictor's qualities and the expected costs: models no dearer than the predict-only
   choice at a given λ, cheapest first, ending at the highest predicted quality, at most
-  `max_stages`; the learned checker's P(good) of each stage's recorded answer goes through the
-  pure rule (`routing.cascade.rule`, the code the live cascade runs) with the bar `accept`. The
-  knob is (λ, max_stages, accept) over fixed grids; its points trace the curve.
+  `max_stages`; the learned checker's P(good) of each stage's recorded answer (the earlier
+  stages' answers are its peers) goes through the pure rule (`routing.cascade.rule`, the code
+  the live cascade runs) with the bar `accept`. The knob is (λ, max_stages, accept) over fixed
+  grids; its points trace the curve.
 - `agreement`: two cheap models answer; when their final answers (`answer_text.final_answer`)
   agree the cheaper one's answer is returned, else the strongest model (highest TRAIN mean) is
   asked. One point per pair of models cheaper than the strongest.
@@ -22,7 +23,7 @@ returned answer scored. Routers:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -48,6 +49,7 @@ JUDGE_SEED = 0
 CHECK_NAME = "learned"
 
 Config = tuple[float, int, float]  # (λ, max_stages, accept)
+Scorer = Callable[[int, int, tuple[int, ...]], float]  # P(good) of (row, model) after the models tried before
 CASCADE_ROUTERS = (
     "voxgate-cascade", "agreement", *(f"routerbench-cascade-{rate:g}" for rate in JUDGE_ERROR_RATES),
 )  # fmt: skip
@@ -93,11 +95,11 @@ def plan_stages(
     return plans
 
 
-def run_planned(plans: Sequence[Sequence[int]], p_good: Array, costs_usd: Array, accept: float) -> CascadeRun:
+def run_planned(plans: Sequence[Sequence[int]], scorer: Scorer, costs_usd: Array, accept: float) -> CascadeRun:
     """Each query through the pure rule with its stages' P(good): the returned answer and the cost."""
     tried, returned, cost = [], np.zeros(len(plans), dtype=np.int64), np.zeros(len(plans))
     for i, stages in enumerate(plans):
-        results = [_stage_results(float(p_good[i, j])) for j in stages]
+        results = [_stage_results(scorer(i, j, tuple(stages[:k]))) for k, j in enumerate(stages)]
         outcome = run_cascade_rule([str(j) for j in stages], results, accept)
         judged = list(stages[: len(outcome.judgements)])
         tried.append(judged)
@@ -107,7 +109,7 @@ def run_planned(plans: Sequence[Sequence[int]], p_good: Array, costs_usd: Array,
 
 
 def cascade_sweep(
-    quality: Array, expected_cost: Array, p_good: Array, table: OutcomeTable
+    quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable
 ) -> dict[Config, tuple[float, float]]:
     """(cost, accuracy) of `voxgate-cascade` at every knob setting on `table`'s rows."""
     scores = table.filled_scores()
@@ -116,7 +118,7 @@ def cascade_sweep(
         for max_stages in STAGE_LIMITS:
             plans = plan_stages(quality, expected_cost, lam, max_stages, table.models)
             for accept in ACCEPT_GRID:
-                out[(lam, max_stages, accept)] = run_planned(plans, p_good, table.costs_usd, accept).point(scores)
+                out[(lam, max_stages, accept)] = run_planned(plans, scorer, table.costs_usd, accept).point(scores)
     return out
 
 
@@ -199,7 +201,7 @@ class ReplayInputs:
     table: OutcomeTable
     quality: Array
     expected_cost: Array
-    p_good: Array
+    scorer: Scorer
 
 
 def _operating_point(
@@ -224,10 +226,10 @@ def _operating_point(
 
 
 def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[int, int] | None) -> CascadeFigures:
-    """Points of every cascade router on `test`; with `train` (out-of-fold P(good) on TRAIN rows),
-    the TRAIN-chosen operating point; with `pair` (strong, weak), RouteLLM strong-win scores."""
+    """Points of every cascade router on `test`; with `train`, the knob setting chosen on TRAIN rows
+    and what it gives on TEST; with `pair` (strong, weak), RouteLLM strong-win scores."""
     reference = train.table if train is not None else test.table
-    sweep = cascade_sweep(test.quality, test.expected_cost, test.p_good, test.table)
+    sweep = cascade_sweep(test.quality, test.expected_cost, test.scorer, test.table)
     points = {"voxgate-cascade": np.array(sorted(set(sweep.values())))}
     details: dict[str, object] = {}
     agreement = agreement_points(test.table, reference)
@@ -242,10 +244,11 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
         points[name], rejected = judge_cascade_points(test.table, reference, rate)
         wins[name] = rejected + 1e-3 * rng.random(len(rejected))  # ties broken at random
     if pair is not None:
-        wins["voxgate-cascade"] = 1.0 - np.nan_to_num(test.p_good[:, pair[1]], nan=0.0)
+        weak = np.array([test.scorer(i, pair[1], ()) for i in range(len(test.table.prompts))])
+        wins["voxgate-cascade"] = 1.0 - np.nan_to_num(weak, nan=0.0)
     else:
         wins = {}
     if train is not None:
-        train_sweep = cascade_sweep(train.quality, train.expected_cost, train.p_good, train.table)
+        train_sweep = cascade_sweep(train.quality, train.expected_cost, train.scorer, train.table)
         details["voxgate_cascade_operating_point"] = _operating_point(train_sweep, sweep, train.table)
     return CascadeFigures(points, wins, details)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from voxgate.evaluation.checker_training import answer_feature_cube, p_good_matrix, train_answer_checker
+from voxgate.evaluation.checker_training import answer_features_of, train_answer_checker
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.report import plot_file_name, require_plotting, write_report
@@ -97,18 +97,14 @@ def _answer_checks(group: list[OutcomeTable], progress: Progress, out_dir: Path)
     with_answers = [t for t in group if t.answers is not None]
     if not with_answers:
         return [None] * len(group)
-    cubes = []
+    features = []
     for table in with_answers:
         task = progress.add_task(f"answer features {table.name}", total=len(table.prompts))
-        cubes.append(answer_feature_cube(table, on_row=partial(progress.advance, task)))
+        features.append(answer_features_of(table, on_row=partial(progress.advance, task)))
     task = progress.add_task("training the answer checker", total=len(checker_candidates(1)) * FOLDS)
-    trained = train_answer_checker(with_answers, cubes, on_step=partial(progress.advance, task))
-    save_checker(trained.checker, out_dir / "checkers" / plot_file_name(with_answers[0].name).removesuffix(".png"))
-    report = trained.checker.report | {"version": trained.checker.version}
-    by_name = {
-        t.name: AnswerChecks(p_good_matrix(trained.checker, cube), oof, report)
-        for t, cube, oof in zip(with_answers, cubes, trained.train_oof, strict=True)
-    }
+    checker = train_answer_checker(with_answers, features, on_step=partial(progress.advance, task))
+    save_checker(checker, out_dir / "checkers" / plot_file_name(with_answers[0].name).removesuffix(".png"))
+    by_name = {t.name: AnswerChecks(checker, f) for t, f in zip(with_answers, features, strict=True)}
     return [by_name.get(t.name) for t in group]
 
 

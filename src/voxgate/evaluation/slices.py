@@ -29,8 +29,10 @@ from typing import Any
 import numpy as np
 
 from voxgate.evaluation import metrics, replay
-from voxgate.evaluation.cascade_replay import CASCADE_ROUTERS, ReplayInputs, cascade_routers
+from voxgate.evaluation.cascade_replay import CASCADE_ROUTERS, CascadeFigures, ReplayInputs, cascade_routers
+from voxgate.evaluation.checker_training import AnswerFeatures, StageScorer
 from voxgate.evaluation.outcomes import OutcomeTable
+from voxgate.routing.learned.answer_checker import AnswerChecker
 from voxgate.routing.learned.calibration import expected_calibration_error, reliability_bins
 from voxgate.routing.learned.heads import Array, KnnHead, MlpHead, build_head
 from voxgate.routing.learned.selection import mlp_spec
@@ -166,23 +168,23 @@ def _unfamiliar_rows(predictor: LearnedPredictor, e_test: Array) -> int:
 
 @dataclass(frozen=True)
 class AnswerChecks:
-    """The checker's P(good) per (row, model) of a slice: TEST rows, and TRAIN rows out of fold."""
+    """The trained checker and the slice's answer features (all rows): the cascades' P(good)."""
 
-    p_good: Array
-    p_good_train_oof: Array | None
-    report: dict[str, Any]
+    checker: AnswerChecker
+    features: AnswerFeatures
 
 
 def _cascade(
     table: OutcomeTable, e_train: Array, predictor: LearnedPredictor, test_inputs: ReplayInputs,
     checks: AnswerChecks,
-) -> Any:
+) -> CascadeFigures:
+    """The cascade routers on TEST; the knob setting for the operating point is chosen on TRAIN rows
+    with the checker's in-sample P(good) (details.json gives its in-sample and out-of-fold AUC)."""
     train = table.train()
-    train_inputs = None
-    if checks.p_good_train_oof is not None:
-        q_train = predictor.predict_matrix(e_train, train.prompts)
-        cost_train = replay.CostEstimator(train).estimate(train.prompts)
-        train_inputs = ReplayInputs(train, q_train, cost_train, checks.p_good_train_oof)
+    q_train = predictor.predict_matrix(e_train, train.prompts)
+    cost_train = replay.CostEstimator(train).estimate(train.prompts)
+    scorer = StageScorer(checks.checker, checks.features.subset(~table.is_test))
+    train_inputs = ReplayInputs(train, q_train, cost_train, scorer)
     pair = replay.strong_weak(test_inputs.table, train) if len(table.models) == 2 else None
     return cascade_routers(test_inputs, train_inputs, pair)
 
@@ -200,7 +202,8 @@ def evaluate_slice(
     points = {name: replay.lambda_sweep(q, expected_cost, test) for name, q in qualities.items()}
     cascade = None
     if checks is not None:
-        test_inputs = ReplayInputs(test, quality, expected_cost, checks.p_good[table.is_test])
+        scorer = StageScorer(checks.checker, checks.features.subset(table.is_test))
+        test_inputs = ReplayInputs(test, quality, expected_cost, scorer)
         cascade = _cascade(table, e_train, predictor, test_inputs, checks)
         points |= cascade.points
     singles = replay.single_model_points(test)
@@ -213,7 +216,8 @@ def evaluate_slice(
     if len(table.models) == 2:
         _pair_figures(result, qualities, test, train, None if cascade is None else cascade.wins)
     if cascade is not None and checks is not None:
-        result.details["cascade"] = cascade.details | {"checker": checks.report}
+        report = checks.checker.report | {"version": checks.checker.version}
+        result.details["cascade"] = cascade.details | {"checker": report}
     _pooled_baseline_aiqs(result, pooled, e_test, test, expected_cost)
     result.details |= {
         "rows_train": len(train.prompts),

@@ -9,6 +9,11 @@ from voxgate.evaluation import cascade_replay as cr
 from voxgate.evaluation.outcomes import AnswerRecord, OutcomeTable
 
 
+def _scorer(p_good: np.ndarray) -> cr.Scorer:
+    """P(good) fixed per cell, whatever was tried before."""
+    return lambda i, j, before: float(p_good[i, j])
+
+
 def _table(n: int = 4) -> OutcomeTable:
     """cheap / mid / strong: cheap right on even rows, mid right on rows 0 and 1, strong always right."""
     scores = np.array([[float(i % 2 == 0), float(i < 2), 1.0] for i in range(n)])
@@ -31,17 +36,17 @@ def test_accepted_cheap_answers_cost_one_stage_and_escalations_pay_every_stage()
     table = _table()
     plans = [[0, 2]] * 4
     p_good = np.array([[0.9, np.nan, 0.9], [0.1, np.nan, 0.9], [0.9, np.nan, 0.9], [0.1, np.nan, 0.9]])
-    run = cr.run_planned(plans, p_good, table.costs_usd, accept=0.5)
+    run = cr.run_planned(plans, _scorer(p_good), table.costs_usd, accept=0.5)
     assert run.returned.tolist() == [0, 2, 0, 2]
     assert run.cost_usd.tolist() == pytest.approx([0.001, 0.101, 0.001, 0.101])
     assert run.point(table.filled_scores()) == pytest.approx((0.204, 1.0))
-    everything = cr.run_planned(plans, p_good, table.costs_usd, accept=0.95)
+    everything = cr.run_planned(plans, _scorer(p_good), table.costs_usd, accept=0.95)
     assert everything.returned.tolist() == [2, 2, 2, 2]  # nothing reaches the bar: the last stage's answer
 
 
 def test_an_answer_nobody_recorded_is_never_accepted() -> None:
     table = _table()
-    run = cr.run_planned([[1, 2]], np.array([[np.nan, np.nan, 0.9]]), table.costs_usd[:1], accept=0.0)
+    run = cr.run_planned([[1, 2]], _scorer(np.array([[np.nan, np.nan, 0.9]])), table.costs_usd[:1], accept=0.0)
     assert run.returned.tolist() == [2]
     assert run.cost_usd.tolist() == pytest.approx([0.11])
 
@@ -95,9 +100,9 @@ def test_cascade_routers_give_points_for_each_router_and_strong_win_scores_on_a_
     test, train = table.test(), table  # every row as the "TRAIN" reference: there cheap is right half the time
     quality = np.tile([0.5, 0.6, 0.9], (len(test.prompts), 1))
     p_good = np.where(test.scores > 0, 0.9, 0.1)
-    inputs = cr.ReplayInputs(test, quality, test.costs_usd, p_good)
+    inputs = cr.ReplayInputs(test, quality, test.costs_usd, _scorer(p_good))
     train_inputs = cr.ReplayInputs(train, np.tile([0.5, 0.6, 0.9], (len(train.prompts), 1)), train.costs_usd,
-                                   np.where(train.scores > 0, 0.9, 0.1))  # fmt: skip
+                                   _scorer(np.where(train.scores > 0, 0.9, 0.1)))  # fmt: skip
     figures = cr.cascade_routers(inputs, train_inputs, pair=None)
     assert set(figures.points) == set(cr.CASCADE_ROUTERS)
     best = figures.points["voxgate-cascade"][:, 1].max()

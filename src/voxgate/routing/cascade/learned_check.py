@@ -3,7 +3,8 @@
 The evidence's token log-probabilities become the checker's per-token log-probs and margins
 (the chosen token's log-prob minus the best other alternative's); the prior is the router's
 predicted quality for the stage's model when the runner passes it (`priors`), else the
-checker's neutral 0.5.
+checker's neutral 0.5; the evidence's peer answers (earlier stages, other samples) are the
+checker's peers.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class LearnedAnswerCheck:
             token_logprobs=None if tokens is None else [t.logprob for t in tokens],
             margins=None if tokens is None else token_margins(tokens),
             prior_quality=self.priors.get(evidence.model_id),
+            peer_answers=tuple(evidence.peer_answers.values()),
         )
         p_good = self.checker.p_good(item)
         reason = f"{self.checker.version} rates this answer {p_good:.2f}"

@@ -5,7 +5,9 @@ refusals, hedges, repetition, code that parses, arithmetic recomputed, final-ans
 token log-prob quantiles when the upstream gave them), the quantiles of the per-token margin
 (log-prob of the chosen token minus the best alternative's; a near-tie like "411" against "401"
 shows here) and the logit of a prior: what is known about the model before its answer (the
-router's predicted quality live; the model's TRAIN mean score offline). Length-neutral by
+router's predicted quality live; the model's TRAIN mean score offline), and agreement with the
+answers of peers already asked (earlier cascade stages, other samples): how many there are and
+the share whose final answer (`answer_text.final_answer`) is this one's. Length-neutral by
 construction: quantiles, shares and logs, no sums over tokens.
 
 Training (`train_checker`, TRAIN rows only): standardised features, one head per candidate
@@ -28,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voxgate.core.errors import ConfigError
-from voxgate.routing.learned.answer_text import ANSWER_FEATURE_NAMES, answer_features
+from voxgate.routing.learned.answer_text import ANSWER_FEATURE_NAMES, answer_features, final_answer
 from voxgate.routing.learned.calibration import apply_platt, expected_calibration_error, fit_platt
 from voxgate.routing.learned.heads import Array, QualityHead, build_head, restore_head
 from voxgate.routing.learned.model_files import content_version, write_model_files
@@ -36,7 +38,9 @@ from voxgate.routing.learned.selection import HeadSpec, mlp_spec, select_heads
 
 CHECKER_FORMAT = "voxgate-answer-checker/1"
 MARGIN_FEATURE_NAMES = ("has_margins", "margin_min", "margin_p10", "margin_p25", "margin_median")
-CHECKER_FEATURE_NAMES = (*ANSWER_FEATURE_NAMES, *MARGIN_FEATURE_NAMES, "prior_logit")
+PEER_FEATURE_NAMES = ("peers_log", "peer_agreement")
+BASE_FEATURE_NAMES = (*ANSWER_FEATURE_NAMES, *MARGIN_FEATURE_NAMES, "prior_logit")
+CHECKER_FEATURE_NAMES = (*BASE_FEATURE_NAMES, *PEER_FEATURE_NAMES)
 MARGIN_CAP = 20.0
 PRIOR_CLIP = 1e-3
 StepFn = Callable[[], None]
@@ -46,13 +50,15 @@ StepFn = Callable[[], None]
 class CheckedAnswer:
     """One answer as the checker sees it. `token_logprobs`: per generated token; `margins`: per
     token, its log-prob minus the best alternative's (None: the upstream gave none);
-    `prior_quality`: the probability of a good answer known before reading it (None: 0.5)."""
+    `prior_quality`: the probability of a good answer known before reading it (None: 0.5);
+    `peer_answers`: other answers to the same prompt already at hand."""
 
     prompt: str
     answer: str
     token_logprobs: Sequence[float] | None = None
     margins: Sequence[float] | None = None
     prior_quality: float | None = None
+    peer_answers: Sequence[str] = ()
 
 
 def margin_quantiles(margins: Sequence[float] | None) -> list[float]:
@@ -74,13 +80,27 @@ def prior_logit(prior_quality: float | None) -> float:
     return math.log(p / (1.0 - p))
 
 
-def checker_features(item: CheckedAnswer) -> list[float]:
-    """One row of `CHECKER_FEATURE_NAMES`."""
+def base_features(item: CheckedAnswer) -> list[float]:
+    """One row of `BASE_FEATURE_NAMES`: everything but the peers."""
     return [
         *answer_features(item.prompt, item.answer, item.token_logprobs),
         *margin_quantiles(item.margins),
         prior_logit(item.prior_quality),
     ]
+
+
+def peer_features(final: str | None, peer_finals: Sequence[str | None]) -> list[float]:
+    """[log(1 + peers), share of peers whose final answer equals `final`] (no final answer: no agreement)."""
+    if not peer_finals:
+        return [0.0, 0.0]
+    agreeing = sum(final is not None and peer == final for peer in peer_finals)
+    return [math.log1p(len(peer_finals)), agreeing / len(peer_finals)]
+
+
+def checker_features(item: CheckedAnswer) -> list[float]:
+    """One row of `CHECKER_FEATURE_NAMES`."""
+    peers = [final_answer(text) for text in item.peer_answers]
+    return [*base_features(item), *peer_features(final_answer(item.answer), peers)]
 
 
 def checker_feature_matrix(items: Sequence[CheckedAnswer]) -> Array:

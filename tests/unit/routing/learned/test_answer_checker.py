@@ -15,6 +15,7 @@ from voxgate.routing.learned.answer_checker import (
     checker_features,
     load_checker,
     margin_quantiles,
+    peer_features,
     save_checker,
     train_checker,
 )
@@ -91,3 +92,28 @@ def test_too_few_answers_to_train_are_refused() -> None:
     items, scores = _arithmetic_answers(6)
     with pytest.raises(ValueError, match="too few"):
         train_checker(checker_feature_matrix(items), scores)
+
+
+def test_peer_agreement_is_the_share_of_peers_with_the_same_final_answer() -> None:
+    assert peer_features("B", []) == [0.0, 0.0]
+    count, share = peer_features("B", ["B", "C", None])
+    assert share == pytest.approx(1 / 3)
+    assert count == pytest.approx(np.log1p(3))
+    assert peer_features(None, [None, None])[1] == 0.0  # no final answer agrees with nothing
+    item = CheckedAnswer("Which? A) x B) y", "B", peer_answers=("B) y", "B"))
+    assert checker_features(item)[-1] == 1.0
+
+
+def test_checker_learns_that_agreeing_with_peers_is_a_good_sign() -> None:
+    rng = np.random.default_rng(3)
+    items, scores = [], []
+    for _ in range(300):
+        good = bool(rng.random() < 0.5)
+        letter, other = ("A", "C") if good else ("C", "A")
+        peers = ("A", "A" if rng.random() < 0.8 else other)  # the right answer is A; peers mostly know it
+        items.append(CheckedAnswer("Pick A, B, C or D.", letter, peer_answers=peers))
+        scores.append(float(good))
+    checker = train_checker(checker_feature_matrix(items), np.array(scores))
+    agreeing = checker.p_good(CheckedAnswer("Pick A, B, C or D.", "B", peer_answers=("B", "B")))
+    alone = checker.p_good(CheckedAnswer("Pick A, B, C or D.", "B", peer_answers=("D", "C")))
+    assert agreeing > alone + 0.3
