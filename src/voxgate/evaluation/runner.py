@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from voxgate.evaluation.checker_training import answer_features_of, train_answer_checker
+from voxgate.evaluation.checker_training import AnswerFeatures, answer_features_of, train_answer_checker
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.report import plot_file_name, require_plotting, write_report
 from voxgate.evaluation.slices import AnswerChecks, PooledTrain, SliceResult, evaluate_slice, pool_train_rows
-from voxgate.routing.learned.answer_checker import checker_candidates, save_checker
+from voxgate.routing.learned.answer_checker import AnswerChecker, checker_candidates, save_checker
 from voxgate.routing.learned.embedders import make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
 from voxgate.routing.learned.selection import default_candidates
@@ -92,17 +92,24 @@ def run_evaluation(
     return write_report(results, out_dir, str(dataset))
 
 
+def fit_answer_checker(
+    tables: list[OutcomeTable], progress: Progress
+) -> tuple[AnswerChecker, list[AnswerFeatures]]:
+    """The answer checker trained on the TRAIN answers of `tables`, and each table's answer features."""
+    features = []
+    for table in tables:
+        task = progress.add_task(f"answer features {table.name}", total=len(table.prompts))
+        features.append(answer_features_of(table, on_row=partial(progress.advance, task)))
+    task = progress.add_task("training the answer checker", total=len(checker_candidates(1)) * FOLDS)
+    return train_answer_checker(tables, features, on_step=partial(progress.advance, task)), features
+
+
 def _answer_checks(group: list[OutcomeTable], progress: Progress, out_dir: Path) -> list[AnswerChecks | None]:
     """Train the answer checker on the TRAIN answers of the group's slices that have answers."""
     with_answers = [t for t in group if t.answers is not None]
     if not with_answers:
         return [None] * len(group)
-    features = []
-    for table in with_answers:
-        task = progress.add_task(f"answer features {table.name}", total=len(table.prompts))
-        features.append(answer_features_of(table, on_row=partial(progress.advance, task)))
-    task = progress.add_task("training the answer checker", total=len(checker_candidates(1)) * FOLDS)
-    checker = train_answer_checker(with_answers, features, on_step=partial(progress.advance, task))
+    checker, features = fit_answer_checker(with_answers, progress)
     save_checker(checker, out_dir / "checkers" / plot_file_name(with_answers[0].name).removesuffix(".png"))
     by_name = {t.name: AnswerChecks(checker, f) for t, f in zip(with_answers, features, strict=True)}
     return [by_name.get(t.name) for t in group]
