@@ -108,18 +108,23 @@ def run_planned(plans: Sequence[Sequence[int]], scorer: Scorer, costs_usd: Array
     return CascadeRun(tried, returned.astype(np.float64), cost)
 
 
+def cascade_runs(quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable) -> dict[Config, CascadeRun]:
+    """`voxgate-cascade` at every knob setting on `table`'s rows, query by query."""
+    out: dict[Config, CascadeRun] = {}
+    for lam in CASCADE_LAMBDAS:
+        for max_stages in STAGE_LIMITS:
+            plans = plan_stages(quality, expected_cost, lam, max_stages, table.models)
+            for accept in ACCEPT_GRID:
+                out[(lam, max_stages, accept)] = run_planned(plans, scorer, table.costs_usd, accept)
+    return out
+
+
 def cascade_sweep(
     quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable
 ) -> dict[Config, tuple[float, float]]:
     """(cost, accuracy) of `voxgate-cascade` at every knob setting on `table`'s rows."""
     scores = table.filled_scores()
-    out: dict[Config, tuple[float, float]] = {}
-    for lam in CASCADE_LAMBDAS:
-        for max_stages in STAGE_LIMITS:
-            plans = plan_stages(quality, expected_cost, lam, max_stages, table.models)
-            for accept in ACCEPT_GRID:
-                out[(lam, max_stages, accept)] = run_planned(plans, scorer, table.costs_usd, accept).point(scores)
-    return out
+    return {c: run.point(scores) for c, run in cascade_runs(quality, expected_cost, scorer, table).items()}
 
 
 def agreement_points(table: OutcomeTable, train: OutcomeTable) -> Array | None:
