@@ -88,7 +88,7 @@ def bootstrap(name: str, per_query: dict[str, PerQuery], resamples: int) -> str:
     rng = np.random.default_rng(0)
     margins = []
     for _ in range(resamples):
-        sample = aiqs(per_query, rng.integers(0, n, n, dtype=np.int64))
+        sample = aiqs(per_query, np.asarray(rng.integers(0, n, size=n), dtype=np.int64))
         margins.append(sample["voxgate-cascade"] - max(sample[r] for r in RIVALS))
     low, high = np.percentile(margins, [2.5, 97.5])
     cells = " | ".join(f"{observed[r]:.4f}" for r in (*RIVALS, "voxgate-cascade"))
