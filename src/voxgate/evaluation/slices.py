@@ -129,7 +129,8 @@ def _cost_figures(result: SliceResult, singles: dict[str, tuple[float, float]]) 
         result.details["accuracy_at_best_cost"][name] = metrics.hull_value_at(points, best_cost)
         quarter = metrics.hull_value_at(points, QUARTER * best_cost)
         result.details["accuracy_at_quarter_of_best_cost"][name] = quarter
-        result.details["accuracy_at_30pct_of_best_cost"][name] = metrics.hull_value_at(points, CASCADE_SHARE * best_cost)
+        at_30pct = metrics.hull_value_at(points, CASCADE_SHARE * best_cost)
+        result.details["accuracy_at_30pct_of_best_cost"][name] = at_30pct
         result.details["cost_usd_at_best_accuracy"][name] = metrics.hull_cost_for(points, best_acc)
 
 
