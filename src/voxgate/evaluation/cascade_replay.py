@@ -9,7 +9,8 @@ returned answer scored. Routers:
   `max_stages`; the learned checker's P(good) of each stage's recorded answer (the earlier
   stages' answers are its peers) goes through the pure rule (`routing.cascade.rule`, the code
   the live cascade runs) with the bar `accept`. The knob is (λ, max_stages, accept) over fixed
-  grids; its points trace the curve.
+  grids; its points trace the curve. `max_stages` 1 is the plain prediction at that λ (the
+  planner's single stage), so the curve includes not cascading where that is cheaper.
 - `agreement`: two cheap models answer; when their final answers (`answer_text.final_answer`)
   agree the cheaper one's answer is returned, else the strongest model (highest TRAIN mean) is
   asked. One point per pair of models cheaper than the strongest.
@@ -40,7 +41,7 @@ from voxgate.routing.learned.heads import Array
 from voxgate.routing.policy import Candidate
 
 ACCEPT_GRID = tuple(round(float(a), 2) for a in np.arange(0.30, 0.96, 0.05))
-STAGE_LIMITS = (2, 3)
+STAGE_LIMITS = (1, 2, 3)  # 1: the predict-only choice at that λ, no answer checked
 CASCADE_LAMBDAS = tuple(float(x) for x in LAMBDA_GRID[::8])
 JUDGE_ERROR_RATES = (0.1, 0.2)
 JUDGE_SCORE_QUANTILE = 0.95
@@ -114,7 +115,7 @@ def cascade_runs(quality: Array, expected_cost: Array, scorer: Scorer, table: Ou
     for lam in CASCADE_LAMBDAS:
         for max_stages in STAGE_LIMITS:
             plans = plan_stages(quality, expected_cost, lam, max_stages, table.models)
-            for accept in ACCEPT_GRID:
+            for accept in ACCEPT_GRID if max_stages > 1 else ACCEPT_GRID[:1]:  # one stage: the bar changes nothing
                 out[(lam, max_stages, accept)] = run_planned(plans, scorer, table.costs_usd, accept)
     return out
 
