@@ -24,9 +24,10 @@ returned answer scored. Routers:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -128,24 +129,30 @@ def cascade_sweep(
     return {c: run.point(scores) for c, run in cascade_runs(quality, expected_cost, scorer, table).items()}
 
 
-def agreement_points(table: OutcomeTable, train: OutcomeTable) -> Array | None:
-    """One point per pair of models cheaper than the strongest; None without answers or such a pair."""
+def agreement_sweep(table: OutcomeTable, train: OutcomeTable) -> dict[tuple[str, str], tuple[float, float]] | None:
+    """(cost, accuracy) per pair of models cheaper than the strongest; None without answers or such a pair."""
     if table.answers is None:
         return None
     strongest = int(np.argmax(train.filled_scores().mean(axis=0)))
     mean_cost = train.costs_usd.mean(axis=0)
-    cheaper = [j for j in np.argsort(mean_cost) if mean_cost[j] < mean_cost[strongest]]
+    cheaper = [int(j) for j in np.argsort(mean_cost) if mean_cost[j] < mean_cost[strongest]]
     if len(cheaper) < 2:
         return None
     finals = [[None if a is None else final_answer(a.text) for a in row] for row in table.answers]
     scores, rows = table.filled_scores(), np.arange(len(table.prompts))
-    points = set()
+    out = {}
     for a, b in combinations(cheaper, 2):
         agree = np.array([f[a] is not None and f[a] == f[b] for f in finals])
         returned = np.where(agree, a, strongest)
         cost = table.costs_usd[:, a] + table.costs_usd[:, b] + np.where(agree, 0.0, table.costs_usd[:, strongest])
-        points.add((float(cost.sum()), float(scores[rows, returned].mean())))
-    return np.array(sorted(points))
+        out[(table.models[a], table.models[b])] = (float(cost.sum()), float(scores[rows, returned].mean()))
+    return out
+
+
+def agreement_points(table: OutcomeTable, train: OutcomeTable) -> Array | None:
+    """One point per pair of models cheaper than the strongest; None without answers or such a pair."""
+    sweep = agreement_sweep(table, train)
+    return None if sweep is None else np.array(sorted(set(sweep.values())))
 
 
 def judge_cascade(
@@ -211,7 +218,7 @@ class ReplayInputs:
 
 
 def _operating_point(
-    train_sweep: dict[Config, tuple[float, float]], test_sweep: dict[Config, tuple[float, float]], train: OutcomeTable,
+    train_sweep: Mapping[Any, tuple[float, float]], test_sweep: Mapping[Any, tuple[float, float]], train: OutcomeTable,
 ) -> dict[str, object]:
     """The knob setting with the best TRAIN accuracy within `OPERATING_BUDGET_SHARE` of the best
     single model's TRAIN cost, and what it gives on TEST."""
@@ -225,7 +232,7 @@ def _operating_point(
     return {
         "budget_share_of_best_model": OPERATING_BUDGET_SHARE,
         "best_model": train.models[best],
-        "config": {"lambda": config[0], "max_stages": config[1], "accept": config[2]},
+        "config": list(config),
         "train_cost_usd_accuracy": list(train_sweep[config]),
         "test_cost_usd_accuracy": list(test_sweep[config]),
     }
@@ -256,5 +263,9 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
         wins = {}
     if train is not None:
         train_sweep = cascade_sweep(train.quality, train.expected_cost, train.scorer, train.table)
-        details["voxgate_cascade_operating_point"] = _operating_point(train_sweep, sweep, train.table)
+        point = _operating_point(train_sweep, sweep, train.table)
+        details["voxgate_cascade_operating_point"] = point | {"config_names": ["lambda", "max_stages", "accept"]}
+        pairs_train, pairs_test = agreement_sweep(train.table, train.table), agreement_sweep(test.table, reference)
+        if pairs_train is not None and pairs_test is not None:
+            details["agreement_operating_point"] = _operating_point(pairs_train, pairs_test, train.table)
     return CascadeFigures(points, wins, details)
