@@ -12,6 +12,10 @@ grades each reply with a deterministic grader (`grading`) and writes:
   token x the tokens the server reported) and `split` (`test` when the first hex digit of
   sha1(question id) is in `TEST_DIGITS`, else `train`).
 - `<out stem>.questions.csv`: `id`, `category`, `split` and sha1 of the prompt, per row.
+- `<out stem>.answers.jsonl`: per row, every model's reply text, score, cost, tokens and the
+  per-token log-probabilities with the top alternatives (`[token, logprob, [[alt, logprob], ...]]`,
+  `null` in replies cached before they were asked for), so cascades replay without a model
+  (`voxgate eval ladder`). Prompts and replies of a public question set, not of users.
 
 Every graded reply is appended to a cache (`--cache`, default
 `~/.cache/voxgate/ladder/<out stem>.cache.jsonl`) as soon as it is known, so an interrupted run
@@ -31,6 +35,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,6 +51,8 @@ from voxgate.models.local_server import start_local_models
 TEST_DIGITS = "012345"  # 6 of 16 hex digits: about 37.5 % of questions are held out
 REQUEST_TIMEOUT_S = 300.0
 CHUNK_QUESTIONS = 24
+TOP_LOGPROBS = 3  # alternatives per token: enough for the margin between the two most likely
+LOGPROB_DIGITS = 4
 
 
 def split_of(question_id: str) -> str:
@@ -54,6 +61,7 @@ def split_of(question_id: str) -> str:
 
 
 OutcomeKey = tuple[str, str, str]  # question id, model id, sha1 of the prompt
+TokenRecord = list[Any]  # [token, logprob, [[alternative, logprob], ...]]
 
 
 def prompt_sha1(prompt: str) -> str:
@@ -77,6 +85,7 @@ class Outcome:
     latency_s: float
     reply: str
     prompt_sha1: str = ""
+    token_logprobs: list[TokenRecord] | None = None
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
@@ -116,19 +125,35 @@ async def ask(client: httpx.AsyncClient, card: ModelCard, question: Question) ->
         "messages": [{"role": "user", "content": question.prompt}],
         "temperature": 0,
         "max_tokens": question.max_tokens,
+        "logprobs": True,
+        "top_logprobs": TOP_LOGPROBS,
     }
     started_s = time.monotonic()
     response = await client.post(f"{card.base_url}/chat/completions", json=body)
     response.raise_for_status()
     payload = response.json()
     latency_s = time.monotonic() - started_s
-    reply = str(payload["choices"][0]["message"].get("content") or "")
+    choice = payload["choices"][0]
+    reply = str(choice["message"].get("content") or "")
     usage = payload.get("usage") or {}
     score = await asyncio.to_thread(grade, question, reply)
     return Outcome(
         question.id, card.id, score, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
-        round(latency_s, 3), reply, prompt_sha1(question.prompt),
+        round(latency_s, 3), reply, prompt_sha1(question.prompt), token_records(choice.get("logprobs")),
     )  # fmt: skip
+
+
+def token_records(logprobs: object) -> list[TokenRecord] | None:
+    """OpenAI's `choices[0].logprobs` (`content`: token, logprob, top_logprobs) as compact records."""
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return None
+    records: list[TokenRecord] = []
+    for item in content:
+        top = [[str(alt.get("token", "")), round(float(alt.get("logprob", 0.0)), LOGPROB_DIGITS)]
+               for alt in item.get("top_logprobs") or []]  # fmt: skip
+        records.append([str(item.get("token", "")), round(float(item.get("logprob", 0.0)), LOGPROB_DIGITS), top])
+    return records
 
 
 async def ask_missing(
@@ -190,11 +215,36 @@ def write_outcomes(
         writer.writerow(["id", "category", "split", "prompt_sha1"])
         for q in complete:
             writer.writerow([q.id, q.category, split(q), prompt_sha1(q.prompt)])
+    write_answers(answers_file(out), [(q, split(q)) for q in complete], cards, done)
     return len(complete)
+
+
+def write_answers(
+    path: Path, rows: Sequence[tuple[Question, str]], cards: Sequence[ModelCard], done: dict[OutcomeKey, Outcome]
+) -> None:
+    """One JSON line per question: its id, category, split, prompt, and every model's reply (graded
+    again), cost, tokens, latency and token log-probabilities (`voxgate eval ladder` replays them)."""
+    with path.open("w", encoding="utf-8") as sink:
+        for q, split in rows:
+            answers = {}
+            for card in cards:
+                o = done[outcome_key(q, card.id)]
+                answers[card.id] = {
+                    "reply": o.reply, "score": grade(q, o.reply),
+                    "cost_usd": float(f"{card.price.cost_usd(o.prompt_tokens, o.completion_tokens):.3e}"),
+                    "prompt_tokens": o.prompt_tokens, "completion_tokens": o.completion_tokens,
+                    "latency_s": o.latency_s, "token_logprobs": o.token_logprobs,
+                }  # fmt: skip
+            record = {"id": q.id, "category": q.category, "split": split, "prompt": q.prompt, "answers": answers}
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def questions_file(out: Path) -> Path:
     return out.with_name(f"{out.stem}.questions.csv")
+
+
+def answers_file(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.answers.jsonl")
 
 
 async def generate(args: argparse.Namespace) -> int:
@@ -204,16 +254,18 @@ async def generate(args: argparse.Namespace) -> int:
     cache = args.cache or default_cache_dir() / "ladder" / f"{args.out.stem}.cache.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
     done = read_cache(cache)
-    missing = sum(outcome_key(q, c.id) not in done for q in questions for c in cards)
+    all_test = args.question_set == "unfamiliar"
+    asked = [q for q in questions if args.ask_split in (None, "test" if all_test else split_of(q.id))]
+    missing = sum(outcome_key(q, c.id) not in done for q in asked for c in cards)
     print(f"{len(questions)} questions x {len(cards)} models, {missing} answers to ask; cache {cache}", file=sys.stderr)
     started_s = time.monotonic()
     if missing:  # all cached: only grade again and write, no model needed
         fleet = await start_local_models(cards, args.model_cache or default_cache_dir(), runtime)
         try:
-            done = await ask_missing(fleet.cards, questions, cache, args.concurrency)
+            done = await ask_missing(fleet.cards, asked, cache, args.concurrency)
         finally:
             await fleet.stop()
-    rows = write_outcomes(args.out, questions, cards, done, all_test=args.question_set == "unfamiliar")
+    rows = write_outcomes(args.out, questions, cards, done, all_test=all_test)
     print(f"wrote {rows} rows to {args.out} and {questions_file(args.out)} "
           f"({time.monotonic() - started_s:.0f} s)", file=sys.stderr)  # fmt: skip
     return 0
@@ -245,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--humaneval-stride", type=int, default=10,
                         help="ask every N-th HumanEval problem (10: 17 of 164; 0: none)")  # fmt: skip
     parser.add_argument("--no-mtbench", action="store_true", help="leave out the MT-Bench questions")
+    parser.add_argument("--ask-split", choices=("test", "train"),
+                        help="ask only this split's questions (the files still get every complete row): "
+                        "regenerate TEST rows first when time is short")  # fmt: skip
     parser.add_argument("--limit", type=int, default=0,
                         help="an evenly spaced sample of N questions, to measure throughput (0: all)")  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=2,

@@ -31,7 +31,8 @@ examples:
   voxgate eval routerbench --out reports/rb       # replay routers over outcome data: report.md/json + plots
   voxgate eval my_outcomes.csv                    # your own traffic (format: README, "Evaluate routing")
   voxgate eval ladder                             # the shipped predictor on the bundled ladder's held-out rows
-  voxgate train my_outcomes.csv --out predictor/  # fit the learned predictor on your outcomes
+  voxgate train my_outcomes.csv --out predictor/  # fit the learned predictor (+ answer checker) on your outcomes
+  voxgate train routerbench routellm/gsm8k --out checker/   # the answer checker from published answers
   voxgate outcomes --out mine.csv                 # decisions that got feedback -> an outcome file to train on
   voxgate keys create --name team-a --budget-usd 20/day --rpm 60   # a virtual key (see `voxgate keys -h`)
   voxgate spend --group-by model                  # this month's spend
@@ -99,9 +100,18 @@ def _add_learning_commands(commands: Any) -> None:
     evaluate.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
                           help=f"folder with routerbench/, routellm/, open7b/ (default {DEFAULT_DATA_ROOT})")
     evaluate.add_argument("--out", type=Path, help="report folder (default reports/<dataset>)")
-    train = commands.add_parser("train", help="fit the learned quality predictor on an outcome file")
-    train.add_argument("outcomes", type=Path, help="CSV/JSONL: prompt, one score column per model, optional split")
-    train.add_argument("--out", type=Path, required=True, help="folder to write the predictor into")
+    train = commands.add_parser(
+        "train", help="fit the learned quality predictor and the answer checker on outcome data (TRAIN rows)",
+        description="The predictor is trained when every source has the same models; the answer checker from "
+        "every source with answer texts (RouterBench responses, RouteLLM GSM8K responses, `<model>|answer` "
+        "columns, `voxgate outcomes` exports), into OUT/answer_checker.",
+    )
+    train.add_argument("outcomes", nargs="+",
+                       help="CSV/JSONL files (prompt, one score column per model, optional `<model>|answer`, split) "
+                       "or datasets: routerbench, routellm/gsm8k, ...")  # fmt: skip
+    train.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
+                       help=f"folder with routerbench/, routellm/, open7b/ (default {DEFAULT_DATA_ROOT})")
+    train.add_argument("--out", type=Path, required=True, help="folder to write the predictor (and checker) into")
     outcomes = commands.add_parser(
         "outcomes", help="export the decisions that got feedback as an outcome file for `voxgate train`",
         description="Each decision with POST /v1/decisions/{id}/feedback becomes a cell: its prompt's row, the "
@@ -147,24 +157,39 @@ def _eval_ladder(out_dir: Path) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from voxgate.config import default_cache_dir
-    from voxgate.evaluation.training import train_from_file
+    from voxgate.evaluation.training import train_from_sources
     from voxgate.routing.learned.embedders import make_embedder
 
     embedder = make_embedder(args.embedder)
-    predictor = train_from_file(args.outcomes, args.out, default_cache_dir() / "embeddings", embedder)
+    trained = train_from_sources(args.outcomes, args.data_root, args.out, default_cache_dir() / "embeddings", embedder)
+    console = Console()
+    if trained.predictor is not None:
+        _print_predictor(console, trained.predictor, args)
+    if trained.checker is not None:
+        report = trained.checker.report
+        console.print(
+            f"trained answer checker {trained.checker.version} on {report.get('rows')} TRAIN answers "
+            f"(AUC out of fold {float(report.get('auc_oof') or 0.0):.3f}, "
+            f"ECE {float(report.get('ece_oof_calibrated', 0.0)):.3f}) -> {trained.checker_dir}"
+        )
+    for note in trained.notes:
+        console.print(f"[yellow]{note}[/]")
+    return 0
+
+
+def _print_predictor(console: Console, predictor: Any, args: argparse.Namespace) -> None:
     table = Table("model", "head, picked by 5-fold CV on TRAIN rows", "ECE out of fold")
     for model in predictor.models:
         report = predictor.report.get(model, {})
         table.add_row(model, str(report.get("head", "?")), f"{float(report.get('ece_oof_calibrated', 0.0)):.3f}")
-    console = Console()
     console.print(table)
     for model in predictor.models:
         rows = int(predictor.report.get(model, {}).get("scored_rows", FEW_SCORED_ROWS))
         if rows < FEW_SCORED_ROWS:
             console.print(f"[yellow]only {rows} TRAIN rows score {model}: its predictions stay near its mean[/]")
     console.print(f"trained {predictor.version} for {', '.join(predictor.models)} -> {args.out}")
-    console.print(f"serve it with `predictor: {args.out}` in the catalog; check it with `voxgate eval {args.outcomes}`")
-    return 0
+    sources = " ".join(args.outcomes)
+    console.print(f"serve it with `predictor: {args.out}` in the catalog; check it with `voxgate eval {sources}`")
 
 
 def _outcomes(args: argparse.Namespace) -> int:

@@ -6,6 +6,10 @@ its feedback scores, and what the call cost. Cells for models that did not answe
 (unknown, not 0), and one prompt answered by several models is one row. The prompt text is in
 the log only when `log_content: true` was set while the decisions were made; decisions without
 it, and decisions no model answered, are counted and left out.
+
+When decisions also kept the answer text (`content.answer`, logged with the prompt under
+`log_content: true`), the file gets `<model>|answer` columns (the latest answer of that model to
+that prompt), so `voxgate train` fits the answer checker on your traffic too.
 """
 
 from __future__ import annotations
@@ -32,12 +36,19 @@ class FeedbackExport:
 class _Cell:
     scores: list[float]
     costs_usd: list[float]
+    answer: str | None = None
 
 
 def _prompt_of(decision: JSONObject) -> str | None:
     content = decision.get("content")
     prompt = content.get("prompt") if isinstance(content, dict) else None
     return prompt if isinstance(prompt, str) and prompt.strip() else None
+
+
+def _answer_of(decision: JSONObject) -> str | None:
+    content = decision.get("content")
+    answer = content.get("answer") if isinstance(content, dict) else None
+    return answer if isinstance(answer, str) else None
 
 
 def _mean(values: list[float]) -> str:
@@ -62,6 +73,7 @@ def export_feedback_outcomes(database: Path, out: Path) -> FeedbackExport:
             continue
         cell = cells[prompt].setdefault(model, _Cell([], []))
         cell.scores.append(score)
+        cell.answer = _answer_of(decision) or cell.answer
         cost_usd = decision.get("cost_usd")
         if isinstance(cost_usd, int | float):
             cell.costs_usd.append(float(cost_usd))
@@ -80,11 +92,14 @@ def export_feedback_outcomes(database: Path, out: Path) -> FeedbackExport:
 def _write_csv(out: Path, cells: dict[str, dict[str, _Cell]], models: tuple[str, ...]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out.with_name(out.name + ".tmp")
+    with_answers = any(cell.answer is not None for by_model in cells.values() for cell in by_model.values())
+    answer_columns = [f"{m}|answer" for m in models] if with_answers else []
     with tmp_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["prompt", *models, *(f"{m}|cost" for m in models)])
+        writer.writerow(["prompt", *models, *(f"{m}|cost" for m in models), *answer_columns])
         for prompt, by_model in cells.items():
             scores = [_mean(by_model[m].scores) if m in by_model else "" for m in models]
             costs = [_mean(by_model[m].costs_usd) if m in by_model else "" for m in models]
-            writer.writerow([prompt, *scores, *costs])
+            answers = [(by_model[m].answer or "") if m in by_model else "" for m in models] if with_answers else []
+            writer.writerow([prompt, *scores, *costs, *answers])
     tmp_path.replace(out)

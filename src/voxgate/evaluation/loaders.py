@@ -11,6 +11,8 @@ Generic outcome format (CSV, or JSONL with one object per line holding the same 
 - `<model>|cost` (optional): what the query cost on that model in USD; an empty cell takes the
   model's mean known cost. Without cost columns every call costs 1 unit and only accuracy
   figures are meaningful.
+- `<model>|answer` (optional): that model's answer text; with them `voxgate train` also fits the
+  answer checker and `voxgate eval` replays cascades.
 - `split` (optional): `train` or `test`; without it a row is TEST when the first hex digit of
   sha1(prompt) is 0-7.
 """
@@ -26,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from voxgate.core.errors import ConfigError
-from voxgate.evaluation.outcomes import OutcomeTable, is_test_prompt
+from voxgate.evaluation.ladder_answers import load_ladder_answers
+from voxgate.evaluation.outcomes import AnswerGrid, AnswerRecord, OutcomeTable, is_test_prompt
 
 ROUTERBENCH_SLICES = ("arc_challenge", "mbpp", "winograde")
 ROUTELLM_STRONG, ROUTELLM_WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -70,12 +73,26 @@ def _routerbench_prompt(raw: str) -> str:
     return raw
 
 
-def _routerbench_rows(path: Path, models: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _answer_grid(rows: Sequence[Mapping[str, object]], columns: Sequence[str], unwrap: bool = False) -> AnswerGrid:
+    """Answer texts from `columns` (one per model); an empty or missing cell is unknown (None)."""
+
+    def cell(raw: object) -> AnswerRecord | None:
+        if not isinstance(raw, str) or not raw.strip():
+            return None
+        return AnswerRecord(_routerbench_prompt(raw) if unwrap else raw)
+
+    return tuple(tuple(cell(r.get(c)) for c in columns) for r in rows)
+
+
+def _routerbench_rows(
+    path: Path, models: Sequence[str]
+) -> tuple[list[str], np.ndarray, np.ndarray, AnswerGrid]:
     rows = _read_csv(path)
     prompts = [_routerbench_prompt(r["prompt"]) for r in rows]
     scores = np.array([[_parse_score(r.get(m)) for m in models] for r in rows], dtype=np.float64)
     costs = np.array([[_parse_score(r.get(f"{m}|total_cost")) for m in models] for r in rows])
-    return prompts, scores, np.nan_to_num(costs, nan=0.0)
+    answers = _answer_grid(rows, [f"{m}|model_response" for m in models], unwrap=True)
+    return prompts, scores, np.nan_to_num(costs, nan=0.0), answers
 
 
 def load_routerbench_slice(root: Path, slice_name: str) -> OutcomeTable:
@@ -92,11 +109,12 @@ def load_routerbench_slice(root: Path, slice_name: str) -> OutcomeTable:
         scores=np.concatenate([parts[0][1], parts[1][1]]),
         costs_usd=np.concatenate([parts[0][2], parts[1][2]]),
         is_test=is_test,
+        answers=parts[0][3] + parts[1][3],
     )
 
 
 def _routellm_table(
-    name: str, rows: list[dict[str, str]], output_tokens: Sequence[Mapping[str, int]]
+    name: str, rows: list[dict[str, str]], output_tokens: Sequence[Mapping[str, int]], with_answers: bool = False
 ) -> OutcomeTable:
     models = (ROUTELLM_WEAK, ROUTELLM_STRONG)
     prompts = [r["prompt"] for r in rows]
@@ -116,6 +134,7 @@ def _routellm_table(
         is_test=np.array([is_test_prompt(p) for p in prompts]),
         costs_estimated=True,
         notes=("costs estimated: tokens x RouteLLM's blended prices ($24.7/M GPT-4, $0.24/M Mixtral)",),
+        answers=_answer_grid(rows, [f"{m}_response" for m in models]) if with_answers else None,
     )
 
 
@@ -130,7 +149,7 @@ def load_routellm(root: Path) -> list[OutcomeTable]:
     ]
     return [
         _routellm_table("routellm/mmlu", mmlu_rows, mmlu_out),
-        _routellm_table("routellm/gsm8k", gsm_rows, gsm_out),
+        _routellm_table("routellm/gsm8k", gsm_rows, gsm_out, with_answers=True),
     ]
 
 
@@ -211,7 +230,7 @@ def load_outcome_file(path: Path) -> OutcomeTable:
     if not records or "prompt" not in records[0]:
         raise ConfigError(f"{path}: needs a 'prompt' column and at least one row")
     keys: Iterable[str] = records[0].keys()
-    models = tuple(k for k in keys if k not in ("prompt", "split") and not k.endswith("|cost"))
+    models = tuple(k for k in keys if k not in ("prompt", "split") and not k.endswith(("|cost", "|answer")))
     if not models:
         raise ConfigError(f"{path}: no model score columns")
     has_cost = all(f"{m}|cost" in records[0] for m in models)
@@ -230,6 +249,7 @@ def load_outcome_file(path: Path) -> OutcomeTable:
         is_test=np.array([_split_of(r, p, path) for r, p in zip(records, prompts, strict=True)]),
         costs_estimated=not has_cost,
         notes=(() if has_cost else (_NO_COST,)) + _sparse_note(scores),
+        answers=_answer_grid(records, [f"{m}|answer" for m in models]) if f"{models[0]}|answer" in records[0] else None,
     )
 
 
@@ -265,6 +285,8 @@ def load_dataset(dataset: str | Path, data_root: Path) -> list[OutcomeTable]:
                 raise ConfigError(f"no slice named {name!r}")
         return tables
     path = Path(dataset)
+    if path.is_file() and path.name.endswith(".answers.jsonl"):
+        return [load_ladder_answers(path)]
     if not path.is_file():
         raise ConfigError(f"{name!r} is neither a known dataset (routerbench, routellm, open7b) nor a file")
     return [load_outcome_file(path)]

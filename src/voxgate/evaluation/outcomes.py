@@ -23,6 +23,18 @@ def is_test_prompt(prompt: str) -> bool:
 
 
 @dataclass(frozen=True)
+class AnswerRecord:
+    """One model's answer to one prompt: its text and, when recorded, per-token log-probs and margins."""
+
+    text: str
+    token_logprobs: tuple[float, ...] | None = None
+    margins: tuple[float, ...] | None = None
+
+
+AnswerGrid = tuple[tuple[AnswerRecord | None, ...], ...]  # (n_prompts, n_models)
+
+
+@dataclass(frozen=True)
 class OutcomeTable:
     """Outcomes of `models` on `prompts`; arrays are (n_prompts, n_models) or (n_prompts,)."""
 
@@ -34,11 +46,14 @@ class OutcomeTable:
     is_test: BoolVector
     costs_estimated: bool = False
     notes: tuple[str, ...] = field(default=())
+    answers: AnswerGrid | None = None
 
     def __post_init__(self) -> None:
         n, m = len(self.prompts), len(self.models)
         if self.scores.shape != (n, m) or self.costs_usd.shape != (n, m) or self.is_test.shape != (n,):
             raise ValueError(f"{self.name}: outcome arrays do not match {n} prompts x {m} models")
+        if self.answers is not None and (len(self.answers) != n or any(len(row) != m for row in self.answers)):
+            raise ValueError(f"{self.name}: answers do not match {n} prompts x {m} models")
 
     def subset(self, rows: BoolVector, suffix: str) -> OutcomeTable:
         index = np.flatnonzero(rows)
@@ -51,6 +66,7 @@ class OutcomeTable:
             is_test=self.is_test[index],
             costs_estimated=self.costs_estimated,
             notes=self.notes,
+            answers=None if self.answers is None else tuple(self.answers[i] for i in index),
         )
 
     def train(self) -> OutcomeTable:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from voxgate.core.errors import MissingExtraError
+from voxgate.evaluation.cascade_replay import CASCADE_ROUTERS
+from voxgate.evaluation.metrics import nondecreasing_hull
 from voxgate.evaluation.slices import SliceResult
 from voxgate.routing.learned.trained_predictor import save_predictor
 
@@ -67,7 +69,8 @@ def _slice_table(result: SliceResult) -> list[str]:
     if pair:
         head, rule = head + " APGR | CPT(50%) | CPT(80%) |", rule + "---|---|---|"
     lines = [head, rule]
-    for name in [*FIXED_ROUTERS, *result.single_models]:
+    cascades = [name for name in CASCADE_ROUTERS if name in result.figures]
+    for name in [*FIXED_ROUTERS, *cascades, *result.single_models]:
         figures = result.figures[name]
         row = (
             f"| {name} | {_fmt(figures.get('aiq'), 4)} | {_fmt(details['accuracy_at_best_cost'][name])} "
@@ -176,6 +179,10 @@ def _plot_cost_curves(axes: Any, result: SliceResult) -> None:
         axes.plot(
             points[:, 0], points[:, 1], marker=".", linewidth=2.0 if name == "voxgate" else 1.0, label=name
         )
+    for name in (n for n in CASCADE_ROUTERS if n in result.points):  # a cloud of knob settings: its hull
+        hull = nondecreasing_hull(np.asarray(result.points[name]))
+        axes.plot(hull[:, 0], hull[:, 1], linestyle="--", linewidth=2.0 if name == "voxgate-cascade" else 1.0,
+                  label=f"{name} (hull)")  # fmt: skip
     oracle = np.asarray(result.points["oracle"])
     axes.scatter(oracle[:, 0], oracle[:, 1], marker="*", s=160, color="black", label="oracle", zorder=5)
     for model in result.single_models:

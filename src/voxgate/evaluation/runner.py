@@ -2,8 +2,9 @@
 
 Loads the dataset, embeds every prompt once (cached under `cache_dir` by content hash), trains
 voxgate's predictor on the TRAIN rows of all slices that share a model list and the baselines on
-each slice's TRAIN rows, replays them on each slice's TEST rows and writes the report directory.
-A progress bar shows embedding and training.
+each slice's TRAIN rows; where slices carry answers, trains the answer checker on their TRAIN
+answers (saved under `checkers/`) and replays the cascade routers too; replays everything on
+each slice's TEST rows and writes the report directory. A progress bar shows each step.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from voxgate.evaluation.checker_training import AnswerFeatures, answer_features_of, train_answer_checker
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
-from voxgate.evaluation.report import require_plotting, write_report
-from voxgate.evaluation.slices import PooledTrain, SliceResult, evaluate_slice, pool_train_rows
+from voxgate.evaluation.report import plot_file_name, require_plotting, write_report
+from voxgate.evaluation.slices import AnswerChecks, PooledTrain, SliceResult, evaluate_slice, pool_train_rows
+from voxgate.routing.learned.answer_checker import AnswerChecker, checker_candidates, save_checker
 from voxgate.routing.learned.embedders import make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
 from voxgate.routing.learned.selection import default_candidates
@@ -80,9 +83,36 @@ def run_evaluation(
                 inner.embedder_id,
                 on_step=partial(progress.advance, task),
             )
-            results += [evaluate_slice(tables[i], embeddings[i], predictor, pooled) for i in members]
+            checks = _answer_checks(group, progress, out_dir)
+            results += [
+                evaluate_slice(tables[i], embeddings[i], predictor, pooled, check)
+                for i, check in zip(members, checks, strict=True)
+            ]
     results.sort(key=lambda r: [t.name for t in tables].index(r.name))
     return write_report(results, out_dir, str(dataset))
+
+
+def fit_answer_checker(
+    tables: list[OutcomeTable], progress: Progress
+) -> tuple[AnswerChecker, list[AnswerFeatures]]:
+    """The answer checker trained on the TRAIN answers of `tables`, and each table's answer features."""
+    features = []
+    for table in tables:
+        task = progress.add_task(f"answer features {table.name}", total=len(table.prompts))
+        features.append(answer_features_of(table, on_row=partial(progress.advance, task)))
+    task = progress.add_task("training the answer checker", total=len(checker_candidates(1)) * FOLDS)
+    return train_answer_checker(tables, features, on_step=partial(progress.advance, task)), features
+
+
+def _answer_checks(group: list[OutcomeTable], progress: Progress, out_dir: Path) -> list[AnswerChecks | None]:
+    """Train the answer checker on the TRAIN answers of the group's slices that have answers."""
+    with_answers = [t for t in group if t.answers is not None]
+    if not with_answers:
+        return [None] * len(group)
+    checker, features = fit_answer_checker(with_answers, progress)
+    save_checker(checker, out_dir / "checkers" / plot_file_name(with_answers[0].name).removesuffix(".png"))
+    by_name = {t.name: AnswerChecks(checker, f) for t, f in zip(with_answers, features, strict=True)}
+    return [by_name.get(t.name) for t in group]
 
 
 def _groups_by_models(tables: list[OutcomeTable]) -> dict[tuple[str, ...], list[int]]:

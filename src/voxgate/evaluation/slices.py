@@ -14,6 +14,10 @@ Routers, all computed in the same run:
 - `random`: random mixing of single models (RouterBench's zero router; its expected curve is the
   hull of the single models); on a two-model slice also RouteLLM's random router for APGR/CPT.
 - `oracle`: the cheapest best-scoring model per query; one router per single model.
+- where the slice has answers and a checker was trained: the cascade routers of
+  `cascade_replay` (`voxgate-cascade`, `agreement`, `routerbench-cascade-0.1` / `-0.2`). The
+  shared cost range of AIQ comes from the other routers, so adding them leaves their AIQ as it
+  was (a cascade that tries every model costs more than any one model).
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from typing import Any
 import numpy as np
 
 from voxgate.evaluation import metrics, replay
+from voxgate.evaluation.cascade_replay import CASCADE_ROUTERS, CascadeFigures, ReplayInputs, cascade_routers
+from voxgate.evaluation.checker_training import AnswerFeatures, StageScorer
 from voxgate.evaluation.outcomes import OutcomeTable
+from voxgate.routing.learned.answer_checker import AnswerChecker
 from voxgate.routing.learned.calibration import expected_calibration_error, reliability_bins
 from voxgate.routing.learned.heads import Array, KnnHead, MlpHead, build_head
 from voxgate.routing.learned.selection import mlp_spec
@@ -34,6 +41,7 @@ from voxgate.routing.learned.trained_predictor import LearnedPredictor
 StepFn = Callable[[], None]
 KNN_SIZES = (5, 10, 40)
 QUARTER = 0.25  # issue 4's ARC target: GPT-4-level accuracy at under 25 % of its cost
+CASCADE_SHARE = 0.30  # issue 12's ARC target: accuracy >= 0.94 at <= 30 % of GPT-4's cost
 RANDOM_SEED = 0
 
 
@@ -76,15 +84,18 @@ def baseline_qualities(e_train: Array, y_train: Array, e_test: Array) -> dict[st
 
 
 def _pair_figures(
-    result: SliceResult, qualities: dict[str, Array], test: OutcomeTable, train: OutcomeTable
+    result: SliceResult, qualities: dict[str, Array], test: OutcomeTable, train: OutcomeTable,
+    cascade_wins: dict[str, Array] | None = None,
 ) -> None:
-    """APGR and CPT(50 %), CPT(80 %) on a strong/weak pair, RouteLLM's way."""
+    """APGR and CPT(50 %), CPT(80 %) on a strong/weak pair, RouteLLM's way (a cascade's strong-win
+    score: how strongly its check rejects the weak model's answer)."""
     strong, weak = replay.strong_weak(test, train)
     scores = test.filled_scores()
     s_acc, w_acc = float(scores[:, strong].mean()), float(scores[:, weak].mean())
     rng = np.random.default_rng(RANDOM_SEED)
     wins = {name: q[:, strong] - q[:, weak] for name, q in qualities.items()}
     wins["random"] = rng.random(len(test.prompts))
+    wins |= cascade_wins or {}
     curves = {}
     for name, win in wins.items():
         curve = metrics.threshold_curve(win, scores[:, strong], scores[:, weak])
@@ -100,7 +111,7 @@ def _pair_figures(
 
 
 def _cost_figures(result: SliceResult, singles: dict[str, tuple[float, float]]) -> None:
-    every = np.vstack([p for p in result.points.values()])
+    every = np.vstack([p for name, p in result.points.items() if name not in CASCADE_ROUTERS])
     cost_min, cost_max = float(every[:, 0].min()), float(every[:, 0].max())
     best_model, (best_cost, best_acc) = max(singles.items(), key=lambda kv: (kv[1][1], -kv[1][0]))
     result.details |= {
@@ -110,6 +121,7 @@ def _cost_figures(result: SliceResult, singles: dict[str, tuple[float, float]]) 
         "cost_range_usd": [cost_min, cost_max],
         "accuracy_at_best_cost": {},
         "accuracy_at_quarter_of_best_cost": {},
+        "accuracy_at_30pct_of_best_cost": {},
         "cost_usd_at_best_accuracy": {},
     }
     for name, points in result.points.items():
@@ -117,6 +129,8 @@ def _cost_figures(result: SliceResult, singles: dict[str, tuple[float, float]]) 
         result.details["accuracy_at_best_cost"][name] = metrics.hull_value_at(points, best_cost)
         quarter = metrics.hull_value_at(points, QUARTER * best_cost)
         result.details["accuracy_at_quarter_of_best_cost"][name] = quarter
+        at_30pct = metrics.hull_value_at(points, CASCADE_SHARE * best_cost)
+        result.details["accuracy_at_30pct_of_best_cost"][name] = at_30pct
         result.details["cost_usd_at_best_accuracy"][name] = metrics.hull_cost_for(points, best_acc)
 
 
@@ -156,8 +170,32 @@ def _unfamiliar_rows(predictor: LearnedPredictor, e_test: Array) -> int:
     return int((predictor.support.nearest_similarity(e_test) < predictor.support.threshold).sum())
 
 
+@dataclass(frozen=True)
+class AnswerChecks:
+    """The trained checker and the slice's answer features (all rows): the cascades' P(good)."""
+
+    checker: AnswerChecker
+    features: AnswerFeatures
+
+
+def _cascade(
+    table: OutcomeTable, e_train: Array, predictor: LearnedPredictor, test_inputs: ReplayInputs,
+    checks: AnswerChecks,
+) -> CascadeFigures:
+    """The cascade routers on TEST; the knob setting for the operating point is chosen on TRAIN rows
+    with the checker's in-sample P(good) (details.json gives its in-sample and out-of-fold AUC)."""
+    train = table.train()
+    q_train = predictor.predict_matrix(e_train, train.prompts)
+    cost_train = replay.CostEstimator(train).estimate(train.prompts)
+    scorer = StageScorer(checks.checker, checks.features.subset(~table.is_test))
+    train_inputs = ReplayInputs(train, q_train, cost_train, scorer)
+    pair = replay.strong_weak(test_inputs.table, train) if len(table.models) == 2 else None
+    return cascade_routers(test_inputs, train_inputs, pair)
+
+
 def evaluate_slice(
-    table: OutcomeTable, embeddings: Array, predictor: LearnedPredictor, pooled: PooledTrain
+    table: OutcomeTable, embeddings: Array, predictor: LearnedPredictor, pooled: PooledTrain,
+    checks: AnswerChecks | None = None,
 ) -> SliceResult:
     """Measure every router on `table`'s TEST rows; baselines train on its TRAIN rows."""
     train, test = table.train(), table.test()
@@ -166,6 +204,12 @@ def evaluate_slice(
     qualities = {"voxgate": quality} | baseline_qualities(e_train, train.scores, e_test)
     expected_cost = replay.CostEstimator(train).estimate(test.prompts)
     points = {name: replay.lambda_sweep(q, expected_cost, test) for name, q in qualities.items()}
+    cascade = None
+    if checks is not None:
+        scorer = StageScorer(checks.checker, checks.features.subset(table.is_test))
+        test_inputs = ReplayInputs(test, quality, expected_cost, scorer)
+        cascade = _cascade(table, e_train, predictor, test_inputs, checks)
+        points |= cascade.points
     singles = replay.single_model_points(test)
     points["random"] = metrics.nondecreasing_hull(np.array(list(singles.values())))
     points["oracle"] = np.array([replay.outcome_point(replay.oracle_choice(test), test)])
@@ -174,7 +218,10 @@ def evaluate_slice(
     result = SliceResult(table.name, points, figures, single_models=test.models, predictor=predictor)
     _cost_figures(result, singles)
     if len(table.models) == 2:
-        _pair_figures(result, qualities, test, train)
+        _pair_figures(result, qualities, test, train, None if cascade is None else cascade.wins)
+    if cascade is not None and checks is not None:
+        report = checks.checker.report | {"version": checks.checker.version}
+        result.details["cascade"] = cascade.details | {"checker": report}
     _pooled_baseline_aiqs(result, pooled, e_test, test, expected_cost)
     result.details |= {
         "rows_train": len(train.prompts),

@@ -1,39 +1,90 @@
-"""`voxgate train`: fit the learned predictor on an outcome file and save it for serving.
+"""`voxgate train`: fit the learned predictor and the answer checker on outcome data, save them for serving.
 
-Only TRAIN rows are used (the file's `split` column, or the sha1 rule); the saved directory
-is what `predictor: path` in the catalog points at.
+Sources are outcome files (the generic format, `voxgate outcomes` exports, ladder answers files)
+or dataset names (`routerbench`, `routellm/gsm8k`, ...; see `loaders.load_dataset`). Only TRAIN
+rows are used (the file's `split` column, or the sha1 rule, or the dataset's own split):
+
+- the quality predictor, when every source has the same models (it predicts per model): saved
+  into `out_dir`, what `predictor: path` in the catalog points at;
+- the answer checker, from every TRAIN cell with an answer text (it does not depend on which
+  models there are, so RouterBench's eleven and GSM8K's two pool): saved into
+  `out_dir/answer_checker`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from voxgate.evaluation.loaders import load_outcome_file
-from voxgate.evaluation.runner import progress_bar
+from voxgate.evaluation.loaders import load_dataset
+from voxgate.evaluation.outcomes import OutcomeTable
+from voxgate.evaluation.runner import fit_answer_checker, progress_bar
+from voxgate.routing.learned.answer_checker import AnswerChecker, save_checker
 from voxgate.routing.learned.embedders import make_embedder
 from voxgate.routing.learned.embedding import CachedEmbedder, PromptEmbedder
 from voxgate.routing.learned.trained_predictor import LearnedPredictor, save_predictor, train_predictor
 
+CHECKER_DIR = "answer_checker"
 
-def train_from_file(
-    outcome_file: Path, out_dir: Path, cache_dir: Path, embedder: PromptEmbedder | None = None
+
+@dataclass
+class Trained:
+    """What `train_from_sources` fitted, and why it left something out."""
+
+    predictor: LearnedPredictor | None
+    checker: AnswerChecker | None
+    checker_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _train_predictor(
+    tables: Sequence[OutcomeTable], out_dir: Path, cache_dir: Path, embedder: PromptEmbedder | None
 ) -> LearnedPredictor:
-    """Train on the file's TRAIN rows, save to `out_dir`, and return the predictor."""
-    table = load_outcome_file(outcome_file).train()
-    if not table.prompts:
-        raise ValueError(f"{outcome_file} has no TRAIN rows; mark some with a `split` column set to train")
-    unscored = [m for j, m in enumerate(table.models) if np.isnan(table.scores[:, j]).all()]
+    prompts = [p for t in tables for p in t.train().prompts]
+    scores = np.vstack([t.train().scores for t in tables])
+    models = tables[0].models
+    unscored = [m for j, m in enumerate(models) if np.isnan(scores[:, j]).all()]
     if unscored:
-        raise ValueError(f"{outcome_file}: no TRAIN row has a score for {', '.join(unscored)}; drop the column")
+        raise ValueError(f"no TRAIN row has a score for {', '.join(unscored)}; drop the column")
     inner = embedder if embedder is not None else make_embedder()
     with progress_bar() as progress:
-        task = progress.add_task(f"embedding {len(table.prompts)} prompts", total=len(table.prompts))
+        task = progress.add_task(f"embedding {len(prompts)} prompts", total=len(prompts))
         cached = CachedEmbedder(inner, cache_dir, progress=partial(progress.advance, task))
-        embeddings = cached.embed(table.prompts).astype(np.float64)
+        embeddings = cached.embed(prompts).astype(np.float64)
         # unknown cells stay NaN: each head learns from the rows that scored its model
-        predictor = train_predictor(embeddings, table.prompts, table.scores, table.models, inner.embedder_id)
+        predictor = train_predictor(embeddings, prompts, scores, models, inner.embedder_id)
     save_predictor(predictor, out_dir)
     return predictor
+
+
+def _train_checker(tables: list[OutcomeTable], out_dir: Path) -> AnswerChecker:
+    with progress_bar() as progress:
+        checker, _ = fit_answer_checker(tables, progress)
+    save_checker(checker, out_dir / CHECKER_DIR)
+    return checker
+
+
+def train_from_sources(
+    sources: Sequence[str | Path], data_root: Path, out_dir: Path, cache_dir: Path,
+    embedder: PromptEmbedder | None = None,
+) -> Trained:
+    """Train on the sources' TRAIN rows and save into `out_dir` (see the module docstring)."""
+    tables = [table for source in sources for table in load_dataset(source, data_root)]
+    if not any(t.train().prompts for t in tables):
+        raise ValueError(f"{', '.join(map(str, sources))}: no TRAIN rows; mark some with a `split` column set to train")
+    trained = Trained(None, None)
+    if len({t.models for t in tables}) == 1:
+        trained.predictor = _train_predictor(tables, out_dir, cache_dir, embedder)
+    else:
+        trained.notes.append("predictor not trained: the sources have different models (train it per source)")
+    with_answers = [t for t in tables if t.answers is not None]
+    if with_answers:
+        trained.checker = _train_checker(with_answers, out_dir)
+        trained.checker_dir = out_dir / CHECKER_DIR
+    else:
+        trained.notes.append("answer checker not trained: no source has answer texts (`<model>|answer` columns)")
+    return trained

@@ -8,16 +8,18 @@ import pytest
 
 from dataset_builders.ladder.outcomes import (
     Outcome,
+    answers_file,
     build_parser,
     outcome_key,
     prompt_sha1,
     read_cache,
     split_of,
+    token_records,
     write_outcomes,
 )
 from dataset_builders.ladder.questions import Question
 from voxgate.config import default_models
-from voxgate.evaluation.loaders import load_outcome_file
+from voxgate.evaluation.loaders import load_dataset, load_outcome_file
 
 
 def test_outcomes_are_cached_resumed_and_written_in_the_eval_format(tmp_path: Path) -> None:
@@ -76,3 +78,40 @@ def test_a_cached_reply_counts_only_for_the_prompt_it_answered(tmp_path: Path) -
     legacy = Outcome(old.id, cards[0].id, 1.0, 10, 2, 0.1, "42").as_json()  # a cache line from before the hash
     cache.write_text(legacy + "\n")
     assert outcome_key(old, cards[0].id) not in read_cache(cache)
+
+
+def test_token_log_probs_are_kept_compact_and_the_answers_file_replays_as_an_outcome_table(tmp_path: Path) -> None:
+    raw = {"content": [
+        {"token": "4", "logprob": -0.123456, "top_logprobs": [{"token": "4", "logprob": -0.123456},
+                                                             {"token": "5", "logprob": -2.5}]},
+        {"token": "2", "logprob": -0.5, "top_logprobs": []},
+    ]}  # fmt: skip
+    records = token_records(raw)
+    assert records == [["4", -0.1235, [["4", -0.1235], ["5", -2.5]]], ["2", -0.5, []]]
+    assert token_records(None) is None
+    assert token_records({"content": None}) is None
+    cards = default_models()
+    question = Question("q-a", "arith-1", "What is 40 + 2?", "number", ("42",))
+    done = {
+        outcome_key(question, c.id): Outcome(question.id, c.id, 0.0, 10, 2, 0.1, "42" if i else "41",
+                                             prompt_sha1(question.prompt), records if i else None)
+        for i, c in enumerate(cards)
+    }  # fmt: skip
+    out = tmp_path / "ladder.csv"
+    assert write_outcomes(out, [question], cards, done) == 1
+    assert read_cache_roundtrip(tmp_path, done[outcome_key(question, cards[1].id)]).token_logprobs == records
+    (table,) = load_dataset(answers_file(out), tmp_path)
+    assert table.models == tuple(c.id for c in cards)
+    assert table.scores.tolist() == [[0.0, 1.0, 1.0]]  # graded again from the replies
+    assert table.answers is not None
+    first, second = table.answers[0][0], table.answers[0][1]
+    assert first is not None
+    assert first.token_logprobs is None
+    assert second is not None
+    assert second.margins == pytest.approx((2.3765,))
+
+
+def read_cache_roundtrip(tmp_path: Path, outcome: Outcome) -> Outcome:
+    cache = tmp_path / "roundtrip.jsonl"
+    cache.write_text(outcome.as_json() + "\n", encoding="utf-8")
+    return next(iter(read_cache(cache).values()))

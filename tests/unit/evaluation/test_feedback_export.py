@@ -68,3 +68,21 @@ async def test_a_log_without_usable_feedback_says_how_to_get_some(tmp_path: Path
     (tmp_path / "notes.txt").write_text("not a database, just notes\n" * 100)
     with pytest.raises(ValueError, match=r"notes\.txt is not a voxgate decision log"):
         export_feedback_outcomes(tmp_path / "notes.txt", tmp_path / "outcomes.csv")
+
+
+async def test_logged_answers_become_answer_columns_the_checker_trains_on(tmp_path: Path) -> None:
+    database = tmp_path / "decisions.db"
+    first = _decision("d1", "What is 17 * 23?", "small", 0.001)
+    first["content"] = {"prompt": "What is 17 * 23?", "answer": "17 * 23 equals 411."}
+    later = _decision("d22", "What is 17 * 23?", "small", 0.001)
+    later["content"] = {"prompt": "What is 17 * 23?", "answer": "17 * 23 = 391"}
+    big = _decision("d333", "What is 17 * 23?", "big", 0.01)  # logged before answers were: no answer
+    await _log(database, [(first, [0.0]), (later, [1.0]), (big, [1.0])])
+    export_feedback_outcomes(database, tmp_path / "outcomes.csv")
+    table = load_outcome_file(tmp_path / "outcomes.csv")
+    assert table.models == ("big", "small")
+    assert table.answers is not None
+    assert table.answers[0][0] is None
+    assert table.answers[0][1] is not None
+    assert table.answers[0][1].text == "17 * 23 = 391"
+    assert table.scores[0].tolist() == [1.0, 0.5]

@@ -45,8 +45,8 @@ def _routerbench_fixture(root: Path) -> None:
                 "mbpp",
                 "1.0",
                 "" if i == 0 else "0.0",
-                "x",
-                "y",
+                repr(["B"]),
+                "" if i == 1 else "y",
                 "0.01",
                 "0.001",
                 "m-a",
@@ -66,6 +66,12 @@ def test_routerbench_slice_parses_list_prompts_and_keeps_unknown_cells(tmp_path:
     assert np.isnan(table.scores[0, 1])
     assert table.costs_usd[2].tolist() == [0.01, 0.001]
     assert table.filled_scores()[0, 1] == 0.0  # mean of the known m-b train cells
+    assert table.answers is not None
+    assert table.answers[0][0] is not None
+    assert table.answers[0][0].text == "B"
+    assert table.answers[1][1] is None  # an empty response is unknown
+    assert table.test().answers is not None
+    assert len(table.test().answers or ()) == 3
 
 
 def test_routellm_uses_the_sha1_split_and_estimates_costs(tmp_path: Path) -> None:
@@ -86,6 +92,9 @@ def test_routellm_uses_the_sha1_split_and_estimates_costs(tmp_path: Path) -> Non
     assert mmlu.scores[:, 1].tolist() == [1.0] * 20
     assert mmlu.costs_estimated
     assert gsm.costs_usd[0, 1] > gsm.costs_usd[0, 0] > 0
+    assert mmlu.answers is None
+    assert gsm.answers is not None
+    assert [a.text if a else None for a in gsm.answers[0]] == ["5", "4"]
 
 
 def test_open7b_reads_split_files_and_sha1_split_files(tmp_path: Path) -> None:
@@ -157,3 +166,36 @@ def test_generic_file_errors_name_the_problem(
 def test_unknown_dataset_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_dataset("nonsense", tmp_path)
+
+
+def test_generic_answer_columns_are_answers_not_models(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    header = ["prompt", "m-a", "m-b", "m-a|answer", "m-b|answer", "split"]
+    _write_csv(path, header, [["2+2?", "1", "0", "4", "", "train"], ["3+3?", "1", "", "6", "5", "test"]])
+    (table,) = load_dataset(path, tmp_path)
+    assert table.models == ("m-a", "m-b")
+    assert table.answers is not None
+    assert [[a.text if a else None for a in row] for row in table.answers] == [["4", None], ["6", "5"]]
+
+
+def test_ladder_answers_file_keeps_replies_log_probs_and_margins(tmp_path: Path) -> None:
+    path = tmp_path / "ladder.answers.jsonl"
+    tokens = [["4", -0.1, [["4", -0.1], ["5", -2.6]]], ["2", -0.3, []]]
+    answers = {
+        "small": {"reply": "42", "score": 1.0, "cost_usd": 1e-6, "token_logprobs": tokens},
+        "large": {"reply": "41", "score": 0.0, "cost_usd": 3e-6, "token_logprobs": None},
+    }
+    record = {"id": "q1", "category": "arith", "split": "test", "prompt": "6*7?", "answers": answers}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (table,) = load_dataset(path, tmp_path)
+    assert table.name == "ladder/ladder"
+    assert table.models == ("small", "large")
+    assert table.scores.tolist() == [[1.0, 0.0]]
+    assert table.is_test.tolist() == [True]
+    small, large = table.answers[0] if table.answers else (None, None)
+    assert small is not None
+    assert small.token_logprobs == (-0.1, -0.3)
+    assert small.margins == pytest.approx((2.5,))
+    assert large is not None
+    assert large.text == "41"
+    assert large.token_logprobs is None

@@ -13,8 +13,6 @@ with a different embedder, since its features would mean something else.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from voxgate.routing.learned.calibration import apply_platt, expected_calibratio
 from voxgate.routing.learned.cheap_features import CHEAP_FEATURE_NAMES, cheap_feature_matrix
 from voxgate.routing.learned.embedding import PromptEmbedder
 from voxgate.routing.learned.heads import Array, QualityHead, build_head, restore_head
+from voxgate.routing.learned.model_files import content_version, write_model_files
 from voxgate.routing.learned.selection import HeadSpec, Selection, default_candidates, select_heads
 from voxgate.routing.learned.support import Support, build_support
 
@@ -192,21 +191,11 @@ def _weights(predictor: LearnedPredictor) -> dict[str, NDArray[Any]]:
 
 
 def _version_of(weights: dict[str, NDArray[Any]], blend_weights: list[list[float]]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(weights):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(weights[name]).tobytes())
-    if blend_weights:
-        digest.update(json.dumps(blend_weights).encode())
-    return f"learned-v1-{digest.hexdigest()[:12]}"
+    return content_version("learned-v1", weights, json.dumps(blend_weights).encode() if blend_weights else b"")
 
 
 def save_predictor(predictor: LearnedPredictor, directory: Path) -> None:
     """Write `predictor.json` and `weights.npz` into `directory` (created if missing)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **_weights(predictor))  # type: ignore[arg-type]
-    (directory / "weights.npz").write_bytes(buffer.getvalue())
     meta = {
         "format": PREDICTOR_FORMAT,
         "version": predictor.version,
@@ -218,7 +207,7 @@ def save_predictor(predictor: LearnedPredictor, directory: Path) -> None:
         "blend_weights": predictor.blend_weights,
         "report": predictor.report,
     }
-    (directory / "predictor.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    write_model_files(directory, _weights(predictor), "predictor.json", meta)
 
 
 def load_predictor(directory: Path, embedder: PromptEmbedder | None = None) -> LearnedPredictor:

@@ -1,0 +1,111 @@
+"""Cascades replayed over a hand-made table with answers: who answers, what is paid, what it scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voxgate.evaluation import cascade_replay as cr
+from voxgate.evaluation.outcomes import AnswerRecord, OutcomeTable
+
+
+def _scorer(p_good: np.ndarray) -> cr.Scorer:
+    """P(good) fixed per cell, whatever was tried before."""
+    return lambda i, j, before: float(p_good[i, j])
+
+
+def _table(n: int = 4) -> OutcomeTable:
+    """cheap / mid / strong: cheap right on even rows, mid right on rows 0 and 1, strong always right."""
+    scores = np.array([[float(i % 2 == 0), float(i < 2), 1.0] for i in range(n)])
+    answers = tuple(
+        (AnswerRecord("B" if i % 2 == 0 else "C"), AnswerRecord("B" if i % 2 == 0 else "D"), AnswerRecord("B"))
+        for i in range(n)
+    )
+    return OutcomeTable(
+        name="toy",
+        prompts=[f"q{i}" for i in range(n)],
+        models=("cheap", "mid", "strong"),
+        scores=scores,
+        costs_usd=np.tile([0.001, 0.01, 0.1], (n, 1)),
+        is_test=np.array([i % 2 == 1 for i in range(n)]),
+        answers=answers,
+    )
+
+
+def test_accepted_cheap_answers_cost_one_stage_and_escalations_pay_every_stage() -> None:
+    table = _table()
+    plans = [[0, 2]] * 4
+    p_good = np.array([[0.9, np.nan, 0.9], [0.1, np.nan, 0.9], [0.9, np.nan, 0.9], [0.1, np.nan, 0.9]])
+    run = cr.run_planned(plans, _scorer(p_good), table.costs_usd, accept=0.5)
+    assert run.returned.tolist() == [0, 2, 0, 2]
+    assert run.cost_usd.tolist() == pytest.approx([0.001, 0.101, 0.001, 0.101])
+    assert run.point(table.filled_scores()) == pytest.approx((0.204, 1.0))
+    everything = cr.run_planned(plans, _scorer(p_good), table.costs_usd, accept=0.95)
+    assert everything.returned.tolist() == [2, 2, 2, 2]  # nothing reaches the bar: the last stage's answer
+
+
+def test_an_answer_nobody_recorded_is_never_accepted() -> None:
+    table = _table()
+    run = cr.run_planned([[1, 2]], _scorer(np.array([[np.nan, np.nan, 0.9]])), table.costs_usd[:1], accept=0.0)
+    assert run.returned.tolist() == [2]
+    assert run.cost_usd.tolist() == pytest.approx([0.11])
+
+
+def test_planner_starts_cheap_and_ends_at_the_best_predicted_model() -> None:
+    quality = np.array([[0.6, 0.7, 0.9]])
+    cost = np.array([[0.001, 0.01, 0.1]])
+    assert cr.plan_stages(quality, cost, 0.0, 3, ("cheap", "mid", "strong")) == [[0, 1, 2]]
+    assert cr.plan_stages(quality, cost, 0.0, 2, ("cheap", "mid", "strong")) == [[1, 2]]  # the more promising one
+    assert cr.plan_stages(quality, cost, 1e3, 3, ("cheap", "mid", "strong")) == [[0]]  # λ huge: the cheapest alone
+
+
+def test_agreement_returns_the_cheap_answer_when_two_cheap_models_agree_else_the_strongest() -> None:
+    table = _table()
+    points = cr.agreement_points(table, table)
+    assert points is not None
+    assert points.shape == (1, 2)
+    # rows 0, 2 agree (B, B): cheap's answer, right; rows 1, 3 disagree (C, D): strong, right
+    assert points[0].tolist() == pytest.approx([4 * 0.011 + 2 * 0.1, 1.0])
+    two_models = OutcomeTable("pair", table.prompts, ("cheap", "strong"), table.scores[:, [0, 2]],
+                              table.costs_usd[:, [0, 2]], table.is_test,
+                              answers=tuple((r[0], r[2]) for r in table.answers or ()))  # fmt: skip
+    assert cr.agreement_points(two_models, two_models) is None
+
+
+def test_routerbench_cascade_with_a_perfect_judge_stops_at_the_first_right_answer() -> None:
+    table = _table()
+    cost, accuracy, rejected = cr.judge_cascade(table, [0, 1, 2], 1.0, float("inf"), 0.0, seed=0)
+    assert accuracy == 1.0
+    assert cost == pytest.approx(2 * 0.001 + 0.011 + 0.111)  # rows 0, 2: cheap; row 1: mid; row 3: all three
+    assert rejected.tolist() == [0.0, 1.0, 0.0, 1.0]
+    capped_cost, capped_accuracy, _ = cr.judge_cascade(table, [0, 1, 2], 1.0, 0.005, 0.0, seed=0)
+    assert capped_cost == pytest.approx(0.004)
+    assert capped_accuracy == 0.5
+
+
+def test_routerbench_cascade_judge_errors_are_seeded_and_cost_accuracy() -> None:
+    table = _table(200)
+    first = cr.judge_cascade(table, [0, 1, 2], 1.0, float("inf"), 0.2, seed=0)
+    second = cr.judge_cascade(table, [0, 1, 2], 1.0, float("inf"), 0.2, seed=0)
+    assert first[:2] == second[:2]
+    assert 0.75 < first[1] < 1.0  # wrong answers slip through about as often as the judge errs
+    points, rejected = cr.judge_cascade_points(table, table, 0.1)
+    assert points.shape[1] == 2
+    assert len(rejected) == 200
+    assert points[:, 0].min() < points[:, 0].max()
+
+
+def test_cascade_routers_give_points_for_each_router_and_strong_win_scores_on_a_pair() -> None:
+    table = _table(8)
+    test, train = table.test(), table  # every row as the "TRAIN" reference: there cheap is right half the time
+    quality = np.tile([0.5, 0.6, 0.9], (len(test.prompts), 1))
+    p_good = np.where(test.scores > 0, 0.9, 0.1)
+    inputs = cr.ReplayInputs(test, quality, test.costs_usd, _scorer(p_good))
+    train_inputs = cr.ReplayInputs(train, np.tile([0.5, 0.6, 0.9], (len(train.prompts), 1)), train.costs_usd,
+                                   _scorer(np.where(train.scores > 0, 0.9, 0.1)))  # fmt: skip
+    figures = cr.cascade_routers(inputs, train_inputs, pair=None)
+    assert set(figures.points) == set(cr.CASCADE_ROUTERS)
+    best = figures.points["voxgate-cascade"][:, 1].max()
+    assert best == 1.0  # a checker that knows every answer reaches the strong model's accuracy
+    assert "voxgate_cascade_operating_point" in figures.details
+    assert figures.wins == {}

@@ -1,0 +1,59 @@
+"""`voxgate train`'s library half: the predictor and the answer checker from TRAIN rows only."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from voxgate.evaluation.training import CHECKER_DIR, train_from_sources
+from voxgate.routing.learned.answer_checker import CheckedAnswer, load_checker
+from voxgate.routing.learned.embedding import HashingEmbedder
+from voxgate.routing.learned.trained_predictor import load_predictor
+
+
+def _file(path: Path, models: tuple[str, ...], with_answers: bool, rows: int = 80) -> Path:
+    rng = np.random.default_rng(len(models))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        answers = [f"{m}|answer" for m in models] if with_answers else []
+        writer.writerow(["prompt", *models, *answers, "split"])
+        for i in range(rows):
+            a, b = int(rng.integers(10, 99)), int(rng.integers(10, 99))
+            right = [bool(rng.random() < 0.6) for _ in models]
+            texts = [f"{a} * {b} = {a * b if ok else a * b + 7}" for ok in right] if with_answers else []
+            split = "test" if i % 4 == 0 else "train"
+            # TEST rows lie: were they used, the checker would learn that wrong arithmetic is good
+            scores = [float(ok) if split == "train" else float(not ok) for ok in right]
+            writer.writerow([f"What is {a} * {b}?", *scores, *texts, split])
+    return path
+
+
+def test_train_fits_the_predictor_and_the_checker_from_train_rows(tmp_path: Path) -> None:
+    source = _file(tmp_path / "mine.csv", ("small", "big"), with_answers=True)
+    trained = train_from_sources([source], tmp_path, tmp_path / "out", tmp_path / "cache", HashingEmbedder())
+    assert trained.predictor is not None
+    assert trained.checker is not None
+    assert not trained.notes
+    assert load_predictor(tmp_path / "out").version == trained.predictor.version
+    checker = load_checker(tmp_path / "out" / CHECKER_DIR)
+    assert checker.version == trained.checker.version
+    assert checker.report["rows"] == 2 * 60  # TRAIN rows only, both models' answers
+    right = checker.p_good(CheckedAnswer("What is 12 * 11?", "12 * 11 = 132"))
+    wrong = checker.p_good(CheckedAnswer("What is 12 * 11?", "12 * 11 = 139"))
+    assert right > 0.8 > 0.2 > wrong
+
+
+def test_sources_with_different_models_train_one_checker_and_say_why_no_predictor(tmp_path: Path) -> None:
+    first = _file(tmp_path / "a.csv", ("small", "big"), with_answers=True)
+    second = _file(tmp_path / "b.csv", ("tiny", "small", "huge"), with_answers=True)
+    trained = train_from_sources([first, second], tmp_path, tmp_path / "out", tmp_path / "cache", HashingEmbedder())
+    assert trained.predictor is None
+    assert trained.checker is not None
+    assert trained.checker.report["rows"] == 5 * 60
+    assert any("different models" in note for note in trained.notes)
+    plain = _file(tmp_path / "plain.csv", ("small", "big"), with_answers=False)
+    only_predictor = train_from_sources([plain], tmp_path, tmp_path / "p", tmp_path / "cache", HashingEmbedder())
+    assert only_predictor.checker is None
+    assert any("no source has answer texts" in n for n in only_predictor.notes)
