@@ -53,6 +53,10 @@ class Decision:
     usage: JSONObject | None = None
     cost_usd: float | None = None
     content: JSONObject | None = None
+    strategy: str = "predict"
+    cascade: JSONObject | None = None
+    """With strategy "cascade": the plan, every stage tried (checks, bar, verdict, tokens, cost,
+    latency), the answering stage and why; None otherwise."""
 
     def to_dict(self) -> JSONObject:
         return asdict(self)

@@ -26,6 +26,9 @@ from voxgate.models.local_server import LocalFleet, start_local_models
 from voxgate.models.supervisor import LocalModelSupervisor
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.cascade.checks import default_checks
+from voxgate.routing.cascade.planner import CascadeSettings
+from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.learned.serving import load_learned_predictor
@@ -57,6 +60,8 @@ class Gateway:
         self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
         self.backends: dict[str, ChatBackend] = {}
         self.dispatcher: Dispatcher | None = None
+        self.cascade: CascadeRunner | None = None
+        self.cascade_settings = CascadeSettings()
         self.ready = asyncio.Event()
         self.draining = asyncio.Event()
         """Set on SIGTERM (`server/serving`): /readyz says 503, voice sessions end after their turn."""
@@ -130,6 +135,7 @@ class Gateway:
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
             observers=[self.metrics.observe_decision],
         )
+        self.cascade = CascadeRunner(self.dispatcher, self.cards, default_checks(), self.clock, RunnerSettings())
         if self._fleet is not None and self._tasks is not None:
             self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
             self._supervisor_task = self._tasks.create_task(self.supervisor.run())

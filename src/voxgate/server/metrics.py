@@ -31,6 +31,10 @@ class GatewayMetrics:
             "voxgate_fallbacks", "Attempts that failed and moved on to the next model", ["model"],
             registry=self.registry,
         )
+        self.cascade_stages = Counter(
+            "voxgate_cascade_stages", "Cascade stages by model and verdict (accept, escalate, stop)",
+            ["model", "action"], registry=self.registry,
+        )
         self.request_latency = Histogram(
             "voxgate_request_latency_seconds", "Time from request to the end of the answer", ["route"],
             registry=self.registry,
@@ -72,6 +76,8 @@ class GatewayMetrics:
         for attempt in decision.attempts:
             if attempt.status == "error":
                 self.fallbacks.labels(attempt.model).inc()
+        for stage in (decision.cascade or {}).get("stages") or []:
+            self.cascade_stages.labels(str(stage["model"]), str(stage["action"])).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

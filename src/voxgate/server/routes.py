@@ -11,6 +11,7 @@ from voxgate.core.errors import InvalidRequestError, ModelNotFoundError, Voxgate
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.server.cascading import cascade_response, cascades, plan_of
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import NotReadyError, error_body, error_response
 from voxgate.server.gateway import Gateway
@@ -70,6 +71,9 @@ async def chat_completions(request: Request) -> Response:
     decision = await gateway.decide(chat, constraints, chat.requested_model)
     if gateway.settings.log_content:
         decision.content = {"prompt": chat.prompt_text}
+    if cascades(chat, constraints) and gateway.cascade is not None:
+        headers = _decision_headers(decision, None)
+        return await cascade_response(request, gateway, gateway.cascade, chat, constraints, decision, headers)
     try:
         if chat.stream:
             chunks = await dispatcher.open_stream(chat, decision)
@@ -93,6 +97,8 @@ async def explain_route(request: Request) -> Response:
     chat, constraints = await _parse(request, gateway)
     decision = await gateway.decide(chat, constraints, chat.requested_model)
     decision.outcome = "explained"
+    if cascades(chat, constraints):
+        plan_of(gateway, decision, constraints)
     return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
 
 
