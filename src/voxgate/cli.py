@@ -105,6 +105,7 @@ def _add_learning_commands(commands: Any) -> None:
     evaluate.add_argument("--collect-logprobs", action="store_true",
                           help="--live: keep token log-probabilities (for bench/cascade_calibration.py)")
     evaluate.add_argument("--limit", type=int, default=0, help="--live: an evenly spaced sample of N questions")
+    evaluate.add_argument("--stream", action="store_true", help="--live: stream, and measure time to first token")
     train = commands.add_parser("train", help="fit the learned quality predictor on an outcome file")
     train.add_argument("outcomes", type=Path, help="CSV/JSONL: prompt, one score column per model, optional split")
     train.add_argument("--out", type=Path, required=True, help="folder to write the predictor into")
@@ -154,13 +155,14 @@ def _eval_ladder_live(args: argparse.Namespace, out_dir: Path) -> int:
     questions = questions_module.live_questions(args.split, args.limit)
     dearest = "qwen2.5-coder-1.5b"
     routers = routers_for(dearest, [r.strip() for r in args.routers.split(",") if r.strip()])
-    answers = run_live(args.url, questions, routers, out_dir / f"answers-{args.split}.jsonl",
-                       collect_logprobs=args.collect_logprobs)
+    name = f"{args.split}-stream" if args.stream else args.split
+    answers = run_live(args.url, questions, routers, out_dir / f"answers-{name}.jsonl",
+                       collect_logprobs=args.collect_logprobs, stream=args.stream)
     title = f"Bundled ladder, live through the gateway: {len(questions)} {args.split.upper()} questions"
     markdown = live_markdown(title, summarise(answers, dearest), dearest)
-    (out_dir / f"live-{args.split}.md").write_text(markdown, encoding="utf-8")
+    (out_dir / f"live-{name}.md").write_text(markdown, encoding="utf-8")
     print(markdown)
-    print(f"report: {out_dir}/live-{args.split}.md; answers: {out_dir}/answers-{args.split}.jsonl")
+    print(f"report: {out_dir}/live-{name}.md; answers: {out_dir}/answers-{name}.jsonl")
     return 0
 
 

@@ -5,8 +5,10 @@ queueing): `predict` (`model: "auto"` with `routing.strategy: "predict"`), `casc
 (`model: "auto:cascade"`), `auto` (the default profile, whatever strategy it uses) and
 `always-<model>` (a model id). Each reply is graded by the question's own grader; the figures per
 router are accuracy, the share answered by models other than the dearest, and mean and p95
-latency. `collect_logprobs` asks for token log-probabilities too and keeps them, so the
-confidence calibration (`bench/cascade_calibration.py`) can be fit on TRAIN rows.
+latency; with `stream` the requests stream and the median time to the first content chunk is kept
+(a cascade sends nothing until an answer is accepted: that is its TTFT cost). `collect_logprobs`
+asks for token log-probabilities too and keeps them, so the confidence calibration
+(`bench/cascade_calibration.py`) can be fit on TRAIN rows.
 
 The questions and graders live outside the package (`dataset_builders.ladder`); the command line
 passes them in as `LiveQuestion`s.
@@ -77,6 +79,7 @@ class LiveAnswer:
     reply: str = ""
     token_logprobs: list[JSONObject] | None = None
     error: str | None = None
+    ttft_ms: float | None = None
 
 
 def _body(question: LiveQuestion, router: LiveRouter, collect_logprobs: bool) -> JSONObject:
@@ -92,6 +95,32 @@ def _body(question: LiveQuestion, router: LiveRouter, collect_logprobs: bool) ->
         body["logprobs"] = True
         body["top_logprobs"] = 2
     return body
+
+
+def ask_streamed(client: httpx.Client, base_url: str, question: LiveQuestion, router: LiveRouter) -> LiveAnswer:
+    """One streamed request: time to the first content chunk (TTFT) and to the end; graded."""
+    body = {**_body(question, router, collect_logprobs=False), "stream": True}
+    started_s = time.perf_counter()
+    ttft_ms = None
+    pieces: list[str] = []
+    with client.stream("POST", f"{base_url}/v1/chat/completions", json=body) as response:
+        headers = response.headers
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line.removeprefix("data: "))
+            for choice in chunk.get("choices") or []:
+                content = (choice.get("delta") or {}).get("content")
+                if content and ttft_ms is None:
+                    ttft_ms = (time.perf_counter() - started_s) * 1000
+                pieces.append(content or "")
+        status = response.status_code
+    latency_ms = (time.perf_counter() - started_s) * 1000
+    reply = "".join(pieces)
+    error = None if status == 200 else f"HTTP {status}"
+    return LiveAnswer(question.id, question.category, question.split, router.name,
+                      question.grade(reply) if error is None else 0.0, headers.get("x-voxgate-model", ""),
+                      latency_ms, headers.get("x-voxgate-cascade", ""), reply, None, error, ttft_ms)
 
 
 def ask(client: httpx.Client, base_url: str, question: LiveQuestion, router: LiveRouter,
@@ -121,6 +150,12 @@ class LiveSummary:
     mean_latency_ms: float
     p95_latency_ms: float
     errors: int
+    median_ttft_ms: float | None = None
+
+
+def _median_ttft_ms(answers: Sequence[LiveAnswer]) -> float | None:
+    ttfts = [a.ttft_ms for a in answers if a.ttft_ms is not None]
+    return float(np.median(ttfts)) if ttfts else None
 
 
 def summarise(answers: Sequence[LiveAnswer], dearest: str) -> list[LiveSummary]:
@@ -137,6 +172,7 @@ def summarise(answers: Sequence[LiveAnswer], dearest: str) -> list[LiveSummary]:
             mean_latency_ms=float(latencies.mean()),
             p95_latency_ms=float(np.quantile(latencies, 0.95)),
             errors=sum(a.error is not None for a in mine),
+            median_ttft_ms=_median_ttft_ms(mine),
         ))
     return summaries
 
@@ -144,12 +180,14 @@ def summarise(answers: Sequence[LiveAnswer], dearest: str) -> list[LiveSummary]:
 def live_markdown(title: str, summaries: Sequence[LiveSummary], dearest: str) -> str:
     lines = [
         f"# {title}", "",
-        "| router | questions | accuracy | answered by smaller models | mean latency | p95 latency | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| router | questions | accuracy | answered by smaller models | mean latency | p95 latency | median TTFT "
+        "(streamed) | errors |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
+        ttft = "" if s.median_ttft_ms is None else f"{s.median_ttft_ms:.0f} ms"
         lines.append(f"| {s.router} | {s.questions} | {s.accuracy:.3f} | {s.smaller_share:.0%} | "
-                     f"{s.mean_latency_ms:.0f} ms | {s.p95_latency_ms:.0f} ms | {s.errors} |")
+                     f"{s.mean_latency_ms:.0f} ms | {s.p95_latency_ms:.0f} ms | {ttft} | {s.errors} |")
     lines += ["", f"smaller models: every model but {dearest}; latency: request sent -> whole answer received, "
               "one request at a time", ""]
     return "\n".join(lines)
@@ -157,7 +195,7 @@ def live_markdown(title: str, summaries: Sequence[LiveSummary], dearest: str) ->
 
 def run_live(
     base_url: str, questions: Sequence[LiveQuestion], routers: Sequence[LiveRouter], out_path: Path,
-    *, collect_logprobs: bool = False, show_progress: bool = True,
+    *, collect_logprobs: bool = False, stream: bool = False, show_progress: bool = True,
 ) -> list[LiveAnswer]:
     """Ask every question through every router (router-major order); append each answer to `out_path` (JSONL).
 
@@ -171,7 +209,10 @@ def run_live(
             progress_bar() as progress:
         task = progress.add_task("asking", total=len(todo), visible=show_progress)
         for router, question in todo:
-            answer = ask(client, base_url, question, router, collect_logprobs)
+            if stream:
+                answer = ask_streamed(client, base_url, question, router)
+            else:
+                answer = ask(client, base_url, question, router, collect_logprobs)
             done.append(answer)
             out.write(json.dumps(asdict(answer)) + "\n")
             out.flush()
