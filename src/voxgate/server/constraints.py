@@ -220,7 +220,7 @@ def parse_constraints(
     """Build constraints for a request whose `model` is a profile or a concrete model id."""
     fields = _merged_fields(routing, headers)
     profile_mode = model.split(":", 1)[1] if model.startswith("auto:") else None
-    mode = default_mode if profile_mode in (None, "local") else _mode(profile_mode)
+    mode = default_mode if profile_mode in (None, "local", "cascade") else _mode(profile_mode)
     local_only = profile_mode == "local"
     if "mode" in fields:
         mode = _mode(fields["mode"])
