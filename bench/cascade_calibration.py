@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks, run_checks
 from voxgate.routing.cascade.confidence import (
+    DEFAULT_COEFFICIENTS,
     ConfidenceCalibration,
     LogisticCoefficients,
     confidence_features,
@@ -109,7 +111,9 @@ def dearest_scores() -> dict[str, float]:
         return {row["prompt"]: float(row[DEAREST]) for row in csv.DictReader(handle) if row["split"] == "train"}
 
 
-def replay(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], LiveAnswer]) -> None:
+def replay(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], LiveAnswer]) -> float:
+    """Print the replay per bar; return the bar chosen: the lowest whose accuracy reaches always-1.5B's
+    on these rows, else the most accurate (the lower on ties)."""
     cards = default_models()
     clock = ManualClock()
     router = Router(cards, load_learned_predictor(bundled_predictor_dir()), LatencyStats(cards),
@@ -118,8 +122,9 @@ def replay(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], Liv
     dearest = dearest_scores()
     questions = [q for q in live_questions("train") if q.prompt in dearest]
     results_cache: dict[tuple[str, str], list[CheckResult]] = {}
-    print(f"\n{len(questions)} TRAIN questions; always-{DEAREST} accuracy "
-          f"{np.mean([dearest[q.prompt] for q in questions]):.3f}\n")
+    reference = float(np.mean([dearest[q.prompt] for q in questions]))
+    print(f"\n{len(questions)} TRAIN questions; always-{DEAREST} accuracy {reference:.3f}\n")
+    accuracy_by_bar: dict[float, float] = {}
     print("| bar | accuracy | answered by smaller models | mean stages |\n|---|---|---|---|")
     for bar in BARS:
         scores, smaller, stages_run = [], [], []
@@ -146,11 +151,19 @@ def replay(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], Liv
             scores.append(score)
             smaller.append(model != DEAREST)
             stages_run.append(len(outcome.judgements))
+        accuracy_by_bar[bar] = float(np.mean(scores))
         print(f"| {bar:.2f} | {np.mean(scores):.3f} | {np.mean(smaller):.0%} | {np.mean(stages_run):.2f} |")
+    reaching = [bar for bar, accuracy in accuracy_by_bar.items() if accuracy >= reference - 1e-12]
+    chosen = min(reaching) if reaching else max(accuracy_by_bar, key=lambda b: (accuracy_by_bar[b], -b))
+    print(f"\nchosen bar: {chosen:.2f} (" + ("the lowest reaching always-1.5B" if reaching else "none reaches "
+          "always-1.5B: the most accurate") + ")")
+    return chosen
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", type=Path, help="write the bar and calibration here (src/voxgate/data/ladder/"
+                        "cascade.json is what the gateway loads)")
     parser.add_argument("answers", type=Path,
                         help="answers-train.jsonl from `voxgate eval ladder --live --split train`")
     args = parser.parse_args()
@@ -159,7 +172,18 @@ def main() -> None:
     for model, c in calibration.per_model.items():
         print(f"    {model!r}: LogisticCoefficients({c.intercept}, {c.per_logprob}, {c.per_margin}),")
     print("}")
-    replay(calibration, by_key)
+    bar = replay(calibration, by_key)
+    if args.write is not None:
+        document = {
+            "source": f"fit on {sum(1 for k in by_key)} ladder TRAIN answers by bench/cascade_calibration.py",
+            "accept": bar,
+            "per_model": {m: [c.intercept, c.per_logprob, c.per_margin, c.margin_cap]
+                          for m, c in calibration.per_model.items()},
+            "default": [DEFAULT_COEFFICIENTS.intercept, DEFAULT_COEFFICIENTS.per_logprob,
+                        DEFAULT_COEFFICIENTS.per_margin, DEFAULT_COEFFICIENTS.margin_cap],
+        }
+        args.write.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.write}")
 
 
 if __name__ == "__main__":

@@ -122,3 +122,21 @@ class ConfidenceCalibration:
 
     def coefficients(self, model_id: str) -> LogisticCoefficients:
         return self.per_model.get(model_id, self.default)
+
+
+def _coefficients(raw: Any) -> LogisticCoefficients:
+    if not isinstance(raw, list) or len(raw) not in (3, 4) or not all(isinstance(v, int | float) for v in raw):
+        raise ValueError(f"coefficients must be [intercept, per_logprob, per_margin(, margin_cap)], got {raw!r}")
+    return LogisticCoefficients(*(float(v) for v in raw))
+
+
+def calibration_from_document(document: Mapping[str, Any]) -> tuple[ConfidenceCalibration, float | None]:
+    """The calibration and the bar (`accept`, None if absent) from the cascade defaults document:
+    `{"accept": 0.8, "source": "...", "per_model": {"m": [b0, b1, b2, cap]}, "default": [...]}`."""
+    per_model = {str(m): _coefficients(c) for m, c in (document.get("per_model") or {}).items()}
+    default = _coefficients(document["default"]) if document.get("default") is not None else DEFAULT_COEFFICIENTS
+    accept = document.get("accept")
+    if accept is not None and not (isinstance(accept, int | float) and 0 <= accept <= 1):
+        raise ValueError(f"accept must be a number from 0 to 1, got {accept!r}")
+    source = str(document.get("source") or "cascade defaults file")
+    return ConfidenceCalibration(per_model, default, source), None if accept is None else float(accept)

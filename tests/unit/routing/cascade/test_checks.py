@@ -169,3 +169,18 @@ def test_run_checks_turns_raising_and_slow_checks_into_failures() -> None:
     assert "200.0 ms" in results[1].reason
     assert took_ms == pytest.approx(200.0)
     assert len(results) == 2 + len(default_checks())
+
+
+def test_calibration_document_gives_per_model_coefficients_and_the_bar() -> None:
+    from voxgate.routing.cascade.confidence import calibration_from_document
+
+    calibration, accept = calibration_from_document(
+        {"accept": 0.8, "source": "fit", "per_model": {"small": [1.0, 2.0, 0.5, 4.0]}}
+    )
+    assert accept == 0.8
+    assert calibration.coefficients("small").per_logprob == 2.0
+    assert calibration.coefficients("other") == calibration.default
+    with pytest.raises(ValueError, match="accept"):
+        calibration_from_document({"accept": 3})
+    with pytest.raises(ValueError, match="coefficients"):
+        calibration_from_document({"per_model": {"small": [1.0]}})
