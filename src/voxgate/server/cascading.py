@@ -50,6 +50,11 @@ def plan_of(gateway: Gateway, decision: Decision, constraints: RoutingConstraint
     plan = plan_for_decision(decision, constraints, settings_for(gateway.cascade_settings, constraints.cascade))
     decision.strategy = Strategy.CASCADE.value
     decision.cascade = {"plan": plan.as_dict()}
+    if plan.stages:
+        predicted = decision.chosen
+        decision.chosen = plan.stages[0].model_id
+        decision.fallback_plan = [*plan.models[1:], *plan.fallback]
+        decision.reason = f"cascade: {plan.reason} (predict alone would choose {predicted}: {decision.reason})"
     return plan
 
 

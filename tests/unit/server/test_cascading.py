@@ -81,3 +81,36 @@ async def test_finished_work_stops_the_watch() -> None:
         return {"ok": True}
 
     assert await until_disconnected(_Request(_Receive()), work()) == {"ok": True}  # type: ignore[arg-type]
+
+
+def test_the_plan_is_recorded_in_the_decision() -> None:
+    from voxgate.core.clock import ManualClock
+    from voxgate.core.types import ModelCard, Price, RoutingConstraints
+    from voxgate.routing.affinity import SessionAffinity
+    from voxgate.routing.breaker import CircuitBreakers
+    from voxgate.routing.predictor import HeuristicPredictor
+    from voxgate.routing.router import Router
+    from voxgate.routing.stats import LatencyStats
+    from voxgate.server.cascading import plan_of
+    from voxgate.server.validation import parse_chat_request
+
+    cards = (ModelCard("small", quality_hint=0.3, price=Price(0.1, 0.1)),
+             ModelCard("big", quality_hint=0.9, price=Price(2, 2)))
+    clock = ManualClock()
+    router = Router(cards, HeuristicPredictor(), LatencyStats(cards), CircuitBreakers(clock), SessionAffinity(), clock)
+    constraints = RoutingConstraints(mode=Mode.QUALITY, strategy=Strategy.CASCADE)
+    decision = router.decide(parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}),
+                             constraints, "auto")
+    assert decision.chosen == "big"
+
+    class _Gateway:
+        cascade_settings = CascadeSettings(accept=0.8, hopeless_below=0.0)
+
+    plan = plan_of(_Gateway(), decision, constraints)  # type: ignore[arg-type]
+    assert plan.models == ("small", "big")
+    assert decision.chosen == "small"
+    assert decision.fallback_plan == ["big"]
+    assert decision.strategy == "cascade"
+    assert decision.cascade is not None
+    assert decision.cascade["plan"]["accept"] == 0.8
+    assert "predict alone would choose big" in decision.reason
