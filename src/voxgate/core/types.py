@@ -47,17 +47,20 @@ class Strategy(StrEnum):
 
 @dataclass(frozen=True)
 class CascadeOptions:
-    """A request's `routing.cascade` object: an explicit stage order, the bar, the stage limit."""
+    """A request's `routing.cascade` object: an explicit stage order, the bar, the stage limit,
+    and whether the first two stages answer side by side so their answers can be compared."""
 
     models: tuple[str, ...] | None = None
     accept: float | None = None
     max_stages: int | None = None
+    agreement: bool | None = None
 
     def as_dict(self) -> JSONObject:
         return {
             "models": list(self.models) if self.models is not None else None,
             "accept": self.accept,
             "max_stages": self.max_stages,
+            "agreement": self.agreement,
         }
 
 

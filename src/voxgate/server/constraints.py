@@ -75,9 +75,10 @@ ROUTING_FIELDS = (
     RoutingField("strategy", "strategy", "predict: one predicted model answers; cascade: a cheap model answers "
                  "first and checks on its answer decide whether to escalate", header_pattern="^(predict|cascade)$"),
     RoutingField("cascade", "cascade", "cascade settings: `models` (stage order), `accept` (the bar, 0-1), "
-                 f"`max_stages` (1-{MAX_CASCADE_STAGES})", 1.0),
+                 f"`max_stages` (1-{MAX_CASCADE_STAGES}), `agreement` (the first two stages answer side by side "
+                 "and their final answers are compared)", 1.0),
 )
-CASCADE_KEYS = ("models", "accept", "max_stages")
+CASCADE_KEYS = ("models", "accept", "max_stages", "agreement")
 _FIELDS = {f.name: f for f in ROUTING_FIELDS}
 
 
@@ -211,7 +212,10 @@ def _cascade(value: Any) -> CascadeOptions | None:
     if stages is not None and (isinstance(stages, bool) or not isinstance(stages, int)
                                or not 1 <= stages <= MAX_CASCADE_STAGES):
         raise _fail("cascade", f"`max_stages` must be a whole number from 1 to {MAX_CASCADE_STAGES}, got {stages!r}")
-    return CascadeOptions(_cascade_models(value.get("models")), accept, stages)
+    agreement = value.get("agreement")
+    if agreement is not None and not isinstance(agreement, bool):
+        raise _fail("cascade", f"`agreement` must be true or false, got {agreement!r}")
+    return CascadeOptions(_cascade_models(value.get("models")), accept, stages, agreement)
 
 
 def parse_constraints(

@@ -35,7 +35,7 @@ def test_cascade_options_are_parsed_and_merged_over_the_defaults() -> None:
 @pytest.mark.parametrize("routing", [
     {"strategy": "magic"}, {"cascade": {"accept": 1.5}}, {"cascade": {"max_stages": 0}},
     {"cascade": {"max_stages": True}}, {"cascade": {"models": []}}, {"cascade": {"models": "a,b"}},
-    {"cascade": {"bar": 1}}, {"cascade": "fast"},
+    {"cascade": {"bar": 1}}, {"cascade": "fast"}, {"cascade": {"agreement": "yes"}},
 ])
 def test_bad_cascade_fields_are_refused_naming_the_field(routing: JSONObject) -> None:
     with pytest.raises(InvalidRequestError) as raised:

@@ -143,10 +143,10 @@ class CascadeRunner:
         return StageAnswer(model_id, response, None, latency_ms, cost_usd)
 
     async def _first_answers(
-        self, plan: CascadePlan, body: JSONObject, decision: Decision
+        self, plan: CascadePlan, body: JSONObject, decision: Decision, agreement: bool
     ) -> dict[int, StageAnswer]:
         """Stage 1's answer; with agreement and three stages or more, stages 1 and 2 side by side."""
-        if not (self._settings.agreement and len(plan.stages) >= 3):
+        if not (agreement and len(plan.stages) >= 3):
             return {0: await self._answer(plan.stages[0].model_id, body, decision)}
         async with asyncio.TaskGroup() as tasks:
             first = tasks.create_task(self._answer(plan.stages[0].model_id, body, decision))
@@ -168,7 +168,10 @@ class CascadeRunner:
     async def complete(
         self, request: ChatRequest, decision: Decision, plan: CascadePlan, constraints: RoutingConstraints
     ) -> JSONObject:
-        """Run the plan; return the chosen completion. The decision is finished here."""
+        """Run the plan; return the chosen completion. The decision is finished here.
+
+        `routing.cascade.agreement` in the constraints overrides the runner's `agreement` setting.
+        """
         decision.strategy = "cascade"
         decision.cascade = {"plan": plan.as_dict(), "stages": [], "answered_by": None, "reason": "",
                             "cost_usd": 0.0, "latency_ms": 0.0}
@@ -197,7 +200,10 @@ class CascadeRunner:
         assert decision.cascade is not None
         record = decision.cascade
         body = self._stage_body(request)
-        answers = await self._first_answers(plan, body, decision) if plan.stages else {}
+        asked = constraints.cascade.agreement if constraints.cascade is not None else None
+        agreement = self._settings.agreement if asked is None else asked
+        record["agreement"] = agreement
+        answers = await self._first_answers(plan, body, decision, agreement) if plan.stages else {}
         tried: list[StageAnswer] = []
         judgements: list[StageJudgement] = []
         for index, stage in enumerate(plan.stages):
@@ -205,7 +211,7 @@ class CascadeRunner:
             tried.append(answer)
             record["cost_usd"] += answer.cost_usd
             record["latency_ms"] += answer.latency_ms
-            peers = self._peers(answer, [*tried, *answers.values()])
+            peers = self._peers(answer, [*tried, *answers.values()]) if agreement else {}
             last = index == len(plan.stages) - 1
             blocked = next_stage_blocked(plan, index + 1, record["cost_usd"], record["latency_ms"], constraints)
             judgement, results, checks_ms = self._judge(request, answer, peers, plan.accept, last=last,
@@ -224,8 +230,6 @@ class CascadeRunner:
         return await self._fall_back(body, decision, plan, [a.error for a in tried if a.error is not None])
 
     def _peers(self, answer: StageAnswer, others: Sequence[StageAnswer]) -> dict[str, str]:
-        if not self._settings.agreement:
-            return {}
         return {o.model_id: o.text for o in others if o is not answer and o.response is not None}
 
     async def _fall_back(

@@ -232,3 +232,19 @@ def test_completion_chunks_carry_the_whole_answer() -> None:
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["completion_tokens"] == 4
     assert all(c["object"] == "chat.completion.chunk" and c["model"] == "small" for c in chunks)
+
+
+async def test_the_request_can_ask_for_agreement() -> None:
+    from voxgate.core.types import CascadeOptions
+
+    backends = {c.id: ScriptedChatBackend(c.id, answer=answer("The answer is 8.", CONFIDENT)) for c in CARDS}
+    setup = Setup(backends)  # agreement off by default
+    constraints = RoutingConstraints(mode=Mode.BALANCED, cascade=CascadeOptions(agreement=True))
+    decision, plan, _ = setup.decide("Which number comes next: 2, 4, 6?", constraints)
+    request = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "2, 4, 6?"}]})
+    await setup.runner.complete(request, decision, plan, constraints)
+    assert backends["small"].calls == backends["mid"].calls == 1
+    assert decision.cascade is not None
+    assert decision.cascade["agreement"] is True
+    first = decision.cascade["stages"][0]
+    assert next(c for c in first["checks"] if c["check"] == "agreement")["value"] == 1.0
