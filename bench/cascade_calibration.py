@@ -120,7 +120,9 @@ def replay(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], Liv
                     CircuitBreakers(clock), SessionAffinity(), clock)
     checks = default_checks(calibration)
     dearest = dearest_scores()
-    questions = [q for q in live_questions("train") if q.prompt in dearest]
+    small = {model for _, model in by_key}
+    questions = [q for q in live_questions("train")
+                 if q.prompt in dearest and all((q.id, model) in by_key for model in small)]
     results_cache: dict[tuple[str, str], list[CheckResult]] = {}
     reference = float(np.mean([dearest[q.prompt] for q in questions]))
     print(f"\n{len(questions)} TRAIN questions; always-{DEAREST} accuracy {reference:.3f}\n")
