@@ -19,8 +19,10 @@ from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import Capability, CascadeOptions, Mode, RoutingConstraints, Strategy
 
 PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "auto:local", "auto:cascade")
-CASCADE_PROFILES = frozenset({"auto:cascade"})
-"""Profiles that answer through a cascade unless `routing.strategy` says otherwise (README, Cascade)."""
+CASCADE_PROFILES = frozenset({"auto", "auto:cascade"})
+"""Profiles that answer through a cascade unless `routing.strategy` says otherwise: `auto:cascade`,
+and `auto` (the default profile: a newcomer's first questions must come back right; measured in
+the README's Cascade section). The profiles that name a mode keep `predict`."""
 MAX_CASCADE_STAGES = 8
 MAX_LIST_ITEMS = 256
 MAX_SESSION_ID_CHARS = 256

@@ -15,10 +15,13 @@ from voxgate.server.constraints import parse_constraints
 
 
 def test_strategy_comes_from_body_header_or_profile() -> None:
-    assert parse_constraints("auto", None, {}, Mode.BALANCED).strategy is Strategy.PREDICT
+    assert parse_constraints("auto", None, {}, Mode.BALANCED).strategy is Strategy.CASCADE
+    assert parse_constraints("auto:balanced", None, {}, Mode.BALANCED).strategy is Strategy.PREDICT
     assert parse_constraints("auto:cascade", None, {}, Mode.BALANCED).strategy is Strategy.CASCADE
-    assert parse_constraints("auto", None, {"x-voxgate-strategy": "cascade"}, Mode.BALANCED).strategy \
+    assert parse_constraints("auto:quality", None, {"x-voxgate-strategy": "cascade"}, Mode.BALANCED).strategy \
         is Strategy.CASCADE
+    assert parse_constraints("auto", None, {"x-voxgate-strategy": "predict"}, Mode.BALANCED).strategy \
+        is Strategy.PREDICT
     body = {"strategy": "predict"}
     assert parse_constraints("auto:cascade", body, {}, Mode.BALANCED).strategy is Strategy.PREDICT
     assert parse_constraints("auto:cascade", None, {}, Mode.QUALITY).mode is Mode.QUALITY
