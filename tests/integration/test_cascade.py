@@ -55,9 +55,10 @@ def test_a_failing_check_escalates_visibly(client: openai.OpenAI, voxgate_server
     first, second = decision["cascade"]["stages"]
     assert first["model"] == "smollm2-135m"
     assert first["action"] == "escalate"
-    assert first["deciding_check"] == "arithmetic"
     arithmetic = next(c for c in first["checks"] if c["check"] == "arithmetic")
     assert arithmetic["value"] == 4817 * 293
+    assert arithmetic["p_good"] <= 0.1  # a wrong number (conclusive) or no number at all
+    assert first["p_good"] <= 0.1
     assert second["model"] == "qwen2.5-coder-1.5b"
     assert second["action"] in ("accept", "stop")
     assert decision["cost_usd"] == pytest.approx(first["cost_usd"] + second["cost_usd"], rel=1e-6)
