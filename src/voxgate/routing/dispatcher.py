@@ -94,6 +94,10 @@ class Dispatcher:
         except BackendError as exc:
             self._fail(decision, model_id, started_s, exc)
             raise
+        except anyio.get_cancelled_exc_class():
+            elapsed_ms = round((self._clock.monotonic_s() - started_s) * 1000, 1)
+            decision.attempts.append(Attempt(model_id, "cancelled", elapsed_ms, error="client closed the request"))
+            raise
         self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
         self._observe_timings(model_id, response)
         response["model"] = model_id

@@ -221,6 +221,8 @@ async def test_cancelling_cancels_every_stage_in_flight() -> None:
     assert hanging["small"].cancelled
     assert hanging["mid"].cancelled
     assert setup.log.records[-1]["outcome"] == "cancelled"
+    assert {(a["model"], a["status"]) for a in setup.log.records[-1]["attempts"]} == {
+        ("small", "cancelled"), ("mid", "cancelled")}
 
 
 def test_completion_chunks_carry_the_whole_answer() -> None:
