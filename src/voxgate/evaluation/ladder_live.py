@@ -197,13 +197,13 @@ def run_live(
     base_url: str, questions: Sequence[LiveQuestion], routers: Sequence[LiveRouter], out_path: Path,
     *, collect_logprobs: bool = False, stream: bool = False, show_progress: bool = True,
 ) -> list[LiveAnswer]:
-    """Ask every question through every router (router-major order); append each answer to `out_path` (JSONL).
+    """Ask every question through every router (question by question); append each answer to `out_path` (JSONL).
 
     Answers already in `out_path` (same question and router) are not asked again.
     """
     done = load_answers(out_path)
     seen = {(a.question_id, a.router) for a in done}
-    todo = [(r, q) for r in routers for q in questions if (q.id, r.name) not in seen]
+    todo = [(r, q) for q in questions for r in routers if (q.id, r.name) not in seen]  # a cut run stays paired
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with httpx.Client(timeout=REQUEST_TIMEOUT_S, trust_env=False) as client, out_path.open("a") as out, \
             progress_bar() as progress:
