@@ -56,8 +56,9 @@ def test_a_failing_check_escalates_visibly(client: openai.OpenAI, voxgate_server
     assert first["model"] == "smollm2-135m"
     assert first["action"] == "escalate"
     arithmetic = next(c for c in first["checks"] if c["check"] == "arithmetic")
-    assert arithmetic["value"] == 4817 * 293
-    assert arithmetic["p_good"] <= 0.1  # a wrong number (conclusive) or no number at all
+    assert arithmetic["status"] == "scored"
+    assert arithmetic["p_good"] <= 0.1  # a wrong claim in its working, a wrong final number, or no number
+    assert "arithmetic claim" in arithmetic["reason"] or "4817 * 293 = 1411381" in arithmetic["reason"]
     assert first["p_good"] <= 0.1
     assert second["model"] == "qwen2.5-coder-1.5b"
     assert second["action"] in ("accept", "stop")
