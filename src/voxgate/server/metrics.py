@@ -31,6 +31,10 @@ class GatewayMetrics:
             "voxgate_fallbacks", "Attempts that failed and moved on to the next model", ["model"],
             registry=self.registry,
         )
+        self.cascade_stages = Counter(
+            "voxgate_cascade_stages", "Cascade stages by model and verdict (accept, escalate, stop)",
+            ["model", "action"], registry=self.registry,
+        )
         self.request_latency = Histogram(
             "voxgate_request_latency_seconds", "Time from request to the end of the answer", ["route"],
             registry=self.registry,
@@ -98,6 +102,8 @@ class GatewayMetrics:
                 self.fallbacks.labels(attempt.model).inc()
         if decision.key_id is not None:
             self._observe_key(decision.key_id, decision)
+        for stage in (decision.cascade or {}).get("stages") or []:
+            self.cascade_stages.labels(str(stage["model"]), str(stage["action"])).inc()
 
     def _observe_key(self, key_id: str, decision: Decision) -> None:
         self.key_requests.labels(key_id, decision.outcome).inc()

@@ -11,6 +11,7 @@ from voxgate.core.errors import InvalidRequestError, ModelNotFoundError, Voxgate
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.server.cascading import cascade_response, cascades, plan_of
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import NotReadyError, error_body, error_response
 from voxgate.server.gateway import Gateway
@@ -66,21 +67,25 @@ def _decision_headers(decision: Decision, model_id: str | None) -> dict[str, str
 
 async def _admitted(
     request: Request, gateway: Gateway, *, count: bool = True
-) -> tuple[ChatRequest, Decision, dict[str, str]]:
-    """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the rate-limit headers."""
+) -> tuple[ChatRequest, RoutingConstraints, Decision, dict[str, str]]:
+    """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the constraints the
+    key leaves, the decision and the rate-limit headers."""
     chat, constraints = await _parse(request, gateway)
     admission = await gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
     decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget)
     decision.key_id = admission.key_id
-    return chat, decision, admission.headers
+    return chat, admission.constraints, decision, admission.headers
 
 
 async def chat_completions(request: Request) -> Response:
     gateway = _gateway(request)
     dispatcher = _dispatcher(gateway)
-    chat, decision, limit_headers = await _admitted(request, gateway)
+    chat, constraints, decision, limit_headers = await _admitted(request, gateway)
     if gateway.settings.log_content:
         decision.content = {"prompt": chat.prompt_text}
+    if cascades(chat, constraints) and gateway.cascade is not None:
+        headers = {**_decision_headers(decision, None), **limit_headers}
+        return await cascade_response(request, gateway, gateway.cascade, chat, constraints, decision, headers)
     try:
         if chat.stream:
             chunks = await dispatcher.open_stream(chat, decision)
@@ -106,8 +111,10 @@ async def explain_route(request: Request) -> Response:
     """POST /v1/route: the decision for a request, without calling any model."""
     gateway = _gateway(request)
     _dispatcher(gateway)
-    _, decision, _ = await _admitted(request, gateway, count=False)
+    chat, constraints, decision, _ = await _admitted(request, gateway, count=False)
     decision.outcome = "explained"
+    if cascades(chat, constraints):
+        plan_of(gateway, decision, constraints)
     return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
 
 

@@ -1,0 +1,298 @@
+"""The live cascade: answer with the first planned stage, check, escalate, stop at the first accepted.
+
+    plan = plan_for_decision(decision, constraints, settings)        # pure: the router's candidates
+    response = await CascadeRunner(...).complete(request, decision, plan, constraints)
+
+Each stage is one non-streaming call through the `Dispatcher` (so attempts, latency stats and
+circuit breakers stay as they are) with token log-probabilities requested upstream; the checks
+(`checks.run_checks`) judge the answer and the pure rule (`rule.judge_stage`) accepts, escalates
+or stops, with `planner.next_stage_blocked` keeping `max_cost_usd` / `max_latency_ms` across
+stages. Every stage lands in `decision.cascade`. The log-probabilities leave the response unless
+the client asked for them. With `agreement`, the first two stages of a plan of three or more
+answer at once and each one's answer is the other's peer (`AgreementCheck`).
+
+When no stage produced an answer (every upstream failed), the plan's fallback models are tried
+as the predict path would; when those fail too, `AllBackendsFailedError` (or the upstream's own
+non-retryable error). Cancelling `complete` (the client went away) cancels every stage in flight
+and records the decision as cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from voxgate.core.clock import Clock
+from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError
+from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage
+from voxgate.routing.cascade.checks import run_checks
+from voxgate.routing.cascade.confidence import token_logprobs_from
+from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
+from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, next_stage_blocked, plan_cascade
+from voxgate.routing.cascade.rule import StageAction, StageJudgement, finish_cascade, judge_stage
+from voxgate.routing.decision import Decision
+from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.policy import Candidate
+
+_NOT_UPSTREAM = ("stream", "stream_options")
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """Per-check time limit, how many alternatives per token to ask for, agreement on or off."""
+
+    check_limit_ms: float = 50.0
+    top_logprobs: int = 2
+    agreement: bool = False
+
+
+@dataclass
+class StageAnswer:
+    """What one stage's call gave: the completion or the error, what it cost and took."""
+
+    model_id: str
+    response: JSONObject | None
+    error: BackendError | None
+    latency_ms: float
+    cost_usd: float = 0.0
+
+    @property
+    def text(self) -> str:
+        message = _message(self.response) if self.response is not None else {}
+        content = message.get("content")
+        return content if isinstance(content, str) else ""
+
+
+def _message(response: JSONObject) -> JSONObject:
+    choices = response.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    return message if isinstance(message, dict) else {}
+
+
+def plan_for_decision(decision: Decision, constraints: RoutingConstraints, settings: CascadeSettings) -> CascadePlan:
+    """The cascade plan over the candidates the router found eligible and within the constraints."""
+    candidates = [
+        Candidate(c.model, c.predicted_quality or 0.0, c.estimated_cost_usd or 0.0, c.estimated_latency_ms or 0.0,
+                  c.quality_source or "")
+        for c in decision.candidates if c.eligible
+    ]
+    return plan_cascade(candidates, constraints, settings)
+
+
+def _evidence(request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str]) -> AnswerEvidence:
+    response = answer.response or {}
+    choices = response.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    calls = _message(response).get("tool_calls")
+    return AnswerEvidence(
+        model_id=answer.model_id,
+        request=request,
+        answer_text=answer.text,
+        token_logprobs=token_logprobs_from(choice),
+        tool_calls=tuple(c for c in calls if isinstance(c, dict)) if isinstance(calls, list) else (),
+        finish_reason=choice.get("finish_reason"),
+        peer_answers=dict(peers),
+    )
+
+
+def _strip_logprobs(response: JSONObject) -> None:
+    for choice in response.get("choices") or []:
+        if isinstance(choice, dict):
+            choice.pop("logprobs", None)
+
+
+class CascadeRunner:
+    """Runs cascade plans through the dispatcher; stateless between requests."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        cards: Sequence[ModelCard],
+        checks: Sequence[AnswerCheck],
+        clock: Clock,
+        settings: RunnerSettings | None = None,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._cards = {c.id: c for c in cards}
+        self._checks = tuple(checks)
+        self._clock = clock
+        self._settings = settings or RunnerSettings()
+
+    def _stage_body(self, request: ChatRequest) -> JSONObject:
+        body = {k: v for k, v in request.body.items() if k not in _NOT_UPSTREAM}
+        asked = body.get("top_logprobs") if body.get("logprobs") else 0
+        body["logprobs"] = True
+        body["top_logprobs"] = max(int(asked or 0), self._settings.top_logprobs)
+        return body
+
+    async def _answer(self, model_id: str, body: JSONObject, decision: Decision) -> StageAnswer:
+        started_s = self._clock.monotonic_s()
+        unavailable = self._dispatcher.unavailable(model_id)
+        if unavailable is not None:
+            return StageAnswer(model_id, None, BackendConnectError(unavailable, model_id=model_id), 0.0)
+        try:
+            response = await self._dispatcher.call_model(model_id, body, decision)
+        except BackendError as exc:
+            return StageAnswer(model_id, None, exc, (self._clock.monotonic_s() - started_s) * 1000)
+        latency_ms = (self._clock.monotonic_s() - started_s) * 1000
+        usage = Usage.from_payload(response) or Usage(0, 0)
+        card = self._cards.get(model_id)
+        cost_usd = card.price.cost_usd(*usage) if card is not None else 0.0
+        return StageAnswer(model_id, response, None, latency_ms, cost_usd)
+
+    async def _first_answers(
+        self, plan: CascadePlan, body: JSONObject, decision: Decision, agreement: bool
+    ) -> dict[int, StageAnswer]:
+        """Stage 1's answer; with agreement and three stages or more, stages 1 and 2 side by side."""
+        if not (agreement and len(plan.stages) >= 3):
+            return {0: await self._answer(plan.stages[0].model_id, body, decision)}
+        async with asyncio.TaskGroup() as tasks:
+            first = tasks.create_task(self._answer(plan.stages[0].model_id, body, decision))
+            second = tasks.create_task(self._answer(plan.stages[1].model_id, body, decision))
+        return {0: first.result(), 1: second.result()}
+
+    def _judge(
+        self, request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str], bar: float,
+        *, last: bool, blocked: str | None,
+    ) -> tuple[StageJudgement, list[CheckResult], float]:
+        if answer.error is not None or answer.response is None:
+            error = answer.error.message if answer.error is not None else "no answer"
+            judgement = judge_stage(answer.model_id, None, bar, last=last, next_blocked=blocked, upstream_error=error)
+            return judgement, [], 0.0
+        evidence = _evidence(request, answer, peers)
+        results, checks_ms = run_checks(self._checks, evidence, self._clock, self._settings.check_limit_ms)
+        return judge_stage(answer.model_id, results, bar, last=last, next_blocked=blocked), results, checks_ms
+
+    async def complete(
+        self, request: ChatRequest, decision: Decision, plan: CascadePlan, constraints: RoutingConstraints
+    ) -> JSONObject:
+        """Run the plan; return the chosen completion. The decision is finished here.
+
+        `routing.cascade.agreement` in the constraints overrides the runner's `agreement` setting.
+        """
+        decision.strategy = "cascade"
+        decision.cascade = {"plan": plan.as_dict(), "stages": [], "answered_by": None, "reason": "",
+                            "cost_usd": 0.0, "latency_ms": 0.0}
+        try:
+            answer = await self._run(request, decision, plan, constraints)
+        except asyncio.CancelledError:
+            decision.cascade["reason"] = "cancelled: the client went away"
+            self._dispatcher.finish(decision, "cancelled")
+            raise
+        except BackendError:
+            self._dispatcher.finish(decision, "failed")
+            raise
+        assert answer.response is not None
+        response = answer.response
+        if not request.body.get("logprobs"):
+            _strip_logprobs(response)
+        decision.answered_by = answer.model_id
+        usage = Usage.from_payload(response)
+        decision.usage = {"prompt_tokens": usage[0], "completion_tokens": usage[1]} if usage else None
+        self._dispatcher.finish(decision, "ok")
+        return response
+
+    async def _run(
+        self, request: ChatRequest, decision: Decision, plan: CascadePlan, constraints: RoutingConstraints
+    ) -> StageAnswer:
+        assert decision.cascade is not None
+        record = decision.cascade
+        body = self._stage_body(request)
+        asked = constraints.cascade.agreement if constraints.cascade is not None else None
+        agreement = self._settings.agreement if asked is None else asked
+        record["agreement"] = agreement
+        answers = await self._first_answers(plan, body, decision, agreement) if plan.stages else {}
+        tried: list[StageAnswer] = []
+        judgements: list[StageJudgement] = []
+        for index, stage in enumerate(plan.stages):
+            answer = answers.pop(index, None) or await self._answer(stage.model_id, body, decision)
+            tried.append(answer)
+            record["cost_usd"] += answer.cost_usd
+            record["latency_ms"] += answer.latency_ms
+            peers = self._peers(answer, [*tried, *answers.values()]) if agreement else {}
+            last = index == len(plan.stages) - 1
+            blocked = next_stage_blocked(plan, index + 1, record["cost_usd"], record["latency_ms"], constraints)
+            judgement, results, checks_ms = self._judge(request, answer, peers, plan.accept, last=last,
+                                                        blocked=blocked)
+            judgements.append(judgement)
+            record["stages"].append(self._stage_record(answer, judgement, results, checks_ms, plan.accept))
+            if judgement.action is not StageAction.ESCALATE:
+                break
+        for unused in answers.values():  # a side-by-side answer the cascade never reached still cost
+            record["cost_usd"] += unused.cost_usd
+        outcome = finish_cascade(judgements)
+        record["reason"] = outcome.reason
+        if outcome.answer_index is not None:
+            record["answered_by"] = tried[outcome.answer_index].model_id
+            return tried[outcome.answer_index]
+        return await self._fall_back(body, decision, plan, [a.error for a in tried if a.error is not None])
+
+    def _peers(self, answer: StageAnswer, others: Sequence[StageAnswer]) -> dict[str, str]:
+        return {o.model_id: o.text for o in others if o is not answer and o.response is not None}
+
+    async def _fall_back(
+        self, body: JSONObject, decision: Decision, plan: CascadePlan, errors: list[BackendError]
+    ) -> StageAnswer:
+        """No stage answered: the models outside the plan, best predicted first, as predict would."""
+        assert decision.cascade is not None
+        for model_id in plan.fallback:
+            answer = await self._answer(model_id, body, decision)
+            decision.cascade["cost_usd"] += answer.cost_usd
+            if answer.response is not None:
+                decision.cascade["answered_by"] = model_id
+                decision.cascade["reason"] += f"; answered by fallback {model_id}"
+                return answer
+            if answer.error is not None:
+                errors.append(answer.error)
+        final = [e for e in errors if not e.retryable]
+        if final:
+            raise final[-1]
+        summary = "; ".join(e.message for e in errors) or "no stage was planned"
+        raise AllBackendsFailedError(f"every model in the cascade failed: {summary}",
+                                     [(e.model_id or "", e.message) for e in errors])
+
+    def _stage_record(
+        self, answer: StageAnswer, judgement: StageJudgement, results: Sequence[CheckResult], checks_ms: float,
+        bar: float,
+    ) -> JSONObject:
+        usage = Usage.from_payload(answer.response) if answer.response is not None else None
+        return {
+            **judgement.as_dict(),
+            "bar": bar,
+            "checks": [r.as_dict() for r in results],
+            "checks_ms": round(checks_ms, 3),
+            "prompt_tokens": usage[0] if usage else None,
+            "completion_tokens": usage[1] if usage else None,
+            "cost_usd": answer.cost_usd,
+            "latency_ms": round(answer.latency_ms, 1),
+            "error": answer.error.message if answer.error is not None else None,
+        }
+
+
+def completion_chunks(response: JSONObject, include_usage: bool, piece_chars: int = 24) -> list[JSONObject]:
+    """An accepted completion as `chat.completion.chunk`s (role, content in pieces, tool calls, finish, usage)."""
+    keys = ("id", "created", "model", "system_fingerprint")
+    identity: JSONObject = {k: response.get(k) for k in keys if k in response}
+    identity["object"] = "chat.completion.chunk"
+    chunks: list[JSONObject] = []
+    for index, choice in enumerate(response.get("choices") or []):
+        message = choice.get("message") or {}
+        content = message.get("content") or ""
+        pieces = [content[i : i + piece_chars] for i in range(0, len(content), piece_chars)] or [""]
+        for number, piece in enumerate(pieces):
+            delta: JSONObject = {"content": piece}
+            if number == 0:
+                delta["role"] = "assistant"
+            chunks.append({**identity, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+        calls = message.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            deltas = [{**call, "index": i} for i, call in enumerate(calls)]
+            chunks.append({**identity, "choices": [{"index": index, "delta": {"tool_calls": deltas},
+                                                    "finish_reason": None}]})
+        chunks.append({**identity, "choices": [{"index": index, "delta": {},
+                                                "finish_reason": choice.get("finish_reason") or "stop"}]})
+    if include_usage and isinstance(response.get("usage"), dict):
+        chunks.append({**identity, "choices": [], "usage": response["usage"]})
+    return chunks

@@ -1,0 +1,186 @@
+"""The live answer checks: each one's verdict on answers whose goodness is known, and the runner of checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from voxgate.core.clock import ManualClock
+from voxgate.core.types import JSONObject
+from voxgate.routing.cascade.checks import (
+    AgreementCheck,
+    ArithmeticCheck,
+    CodeParsesCheck,
+    ResponseFormatCheck,
+    TokenConfidenceCheck,
+    ToolArgumentsCheck,
+    default_checks,
+    question_arithmetic,
+    run_checks,
+)
+from voxgate.routing.cascade.evidence import AnswerEvidence, CheckResult, CheckStatus, TokenAlternative, TokenLogprob
+from voxgate.server.validation import parse_chat_request
+
+WEATHER_TOOL: JSONObject = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+}
+
+
+def evidence(prompt: str, answer: str, **extra: Any) -> AnswerEvidence:
+    body: JSONObject = {"model": "auto", "messages": [{"role": "user", "content": prompt}]}
+    body.update(extra.pop("body", {}))
+    return AnswerEvidence("small", parse_chat_request(body), answer, **extra)
+
+
+def tokens(*pairs: tuple[float, float]) -> tuple[TokenLogprob, ...]:
+    """(chosen log-prob, runner-up log-prob) per token."""
+    return tuple(
+        TokenLogprob(f"t{i}", chosen, (TokenAlternative(f"t{i}", chosen), TokenAlternative("other", runner_up)))
+        for i, (chosen, runner_up) in enumerate(pairs)
+    )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("What is 17 * 23?", ("17 * 23", 391.0)),
+        ("What is 418 divided by 19? Answer with only the number.", ("418 / 19", 22.0)),
+        ("What is 17 * 10 + 49 * 20? Answer with only the number.", ("17 * 10 + 49 * 20", 1150.0)),
+        ("What is the capital of France?", None),
+        ("The points (0, 0), (-1, 1) and (3, 3) form a triangle. Its area?", None),
+        ("Which day is 2024-12-02?", None),
+        ("What is 2 + 2 and what is 3 * 3?", None),
+    ],
+)
+def test_question_arithmetic_finds_one_plain_sum(prompt: str, expected: tuple[str, float] | None) -> None:
+    assert question_arithmetic(prompt) == expected
+
+
+def test_arithmetic_recomputes_the_question() -> None:
+    wrong = ArithmeticCheck().check(evidence("What is 17 * 23?", "17 * 23 equals 411."))
+    right = ArithmeticCheck().check(evidence("What is 17 * 23?", "The answer is 391."))
+    assert wrong.conclusive
+    assert right.conclusive
+    assert wrong.p_good is not None
+    assert right.p_good is not None
+    assert wrong.p_good < 0.1 < 0.9 < right.p_good
+    assert "391" in wrong.reason
+    assert "411" in wrong.reason
+
+
+def test_arithmetic_catches_a_wrong_claim_in_the_working() -> None:
+    result = ArithmeticCheck().check(evidence("Tom has 3 bags of 12 apples. How many?", "3 * 12 = 38, so 38."))
+    assert result.conclusive
+    assert result.p_good == pytest.approx(0.02)
+
+
+def test_arithmetic_has_nothing_to_say_about_facts() -> None:
+    result = ArithmeticCheck().check(evidence("What is the capital of France?", "Paris"))
+    assert result.status is CheckStatus.NOT_APPLICABLE
+
+
+def test_confidence_is_length_neutral_and_ranks_a_near_tie_below() -> None:
+    check = TokenConfidenceCheck()
+    confident = check.check(evidence("q", "a", token_logprobs=tokens(*[(-0.01, -6.0)] * 3)))
+    confident_long = check.check(evidence("q", "a", token_logprobs=tokens(*[(-0.01, -6.0)] * 60)))
+    near_tie = check.check(evidence("q", "a", token_logprobs=tokens((-0.01, -6.0), (-1.12, -1.16), (-0.02, -5.0))))
+    assert confident.p_good is not None
+    assert near_tie.p_good is not None
+    assert confident.p_good == pytest.approx(confident_long.p_good)
+    assert near_tie.p_good < 0.6 < confident.p_good
+
+
+def test_confidence_without_logprobs_is_not_applicable() -> None:
+    assert TokenConfidenceCheck().check(evidence("q", "a")).status is CheckStatus.NOT_APPLICABLE
+
+
+def test_response_format_schema() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    body = {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}}
+    good = ResponseFormatCheck().check(evidence("q", '{"n": 3}', body=body))
+    bad = ResponseFormatCheck().check(evidence("q", '{"n": "three"}', body=body))
+    not_json = ResponseFormatCheck().check(evidence("q", "n is 3", body={"response_format": {"type": "json_object"}}))
+    assert good.status is CheckStatus.SCORED
+    assert not good.conclusive
+    assert bad.conclusive
+    assert bad.p_good == pytest.approx(0.02)
+    assert "n" in bad.reason
+    assert not_json.conclusive
+    assert not_json.p_good == pytest.approx(0.02)
+
+
+def test_tool_arguments_against_the_schema() -> None:
+    body = {"tools": [WEATHER_TOOL]}
+    bad_call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"town": 1}'}}
+    good_call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    bad = ToolArgumentsCheck().check(evidence("weather?", "", body=body, tool_calls=(bad_call,)))
+    good = ToolArgumentsCheck().check(evidence("weather?", "", body=body, tool_calls=(good_call,)))
+    assert bad.conclusive
+    assert bad.p_good == pytest.approx(0.02)
+    assert "arguments_invalid" in bad.reason
+    assert good.status is CheckStatus.SCORED
+    assert not good.conclusive
+
+
+def test_code_that_does_not_parse_is_wrong() -> None:
+    broken = CodeParsesCheck().check(evidence("code", "```python\ndef f(:\n  return 1\n```"))
+    fine = CodeParsesCheck().check(evidence("code", "```python\ndef f():\n  return 1\n```"))
+    assert broken.conclusive
+    assert broken.p_good == pytest.approx(0.02)
+    assert fine.status is CheckStatus.NOT_APPLICABLE
+
+
+def test_agreement_compares_normalised_final_answers() -> None:
+    agree = AgreementCheck().check(evidence("q", "The answer is 391.", peer_answers={"big": "391"}))
+    differ = AgreementCheck().check(evidence("q", "The answer is 391.", peer_answers={"big": "It is 411"}))
+    assert agree.p_good is not None
+    assert differ.p_good is not None
+    assert agree.p_good > differ.p_good
+    assert "big" in differ.reason
+
+
+class _Raising:
+    name = "broken"
+
+    def check(self, evidence: AnswerEvidence) -> CheckResult:
+        raise RuntimeError("boom")
+
+
+class _Slow:
+    name = "slow"
+
+    def __init__(self, clock: ManualClock) -> None:
+        self._clock = clock
+
+    def check(self, evidence: AnswerEvidence) -> CheckResult:
+        self._clock.advance(0.2)
+        return CheckResult.scored(self.name, 0.99, 1.0, "m", "fine but slow")
+
+
+def test_run_checks_turns_raising_and_slow_checks_into_failures() -> None:
+    clock = ManualClock()
+    results, took_ms = run_checks([_Raising(), _Slow(clock), *default_checks()], evidence("q", "a"), clock, 50.0)
+    assert results[0].status is CheckStatus.FAILED
+    assert "RuntimeError" in results[0].reason
+    assert results[1].status is CheckStatus.FAILED
+    assert "200.0 ms" in results[1].reason
+    assert took_ms == pytest.approx(200.0)
+    assert len(results) == 2 + len(default_checks())
+
+
+def test_calibration_document_gives_per_model_coefficients_and_the_bar() -> None:
+    from voxgate.routing.cascade.confidence import calibration_from_document
+
+    calibration, accept = calibration_from_document(
+        {"accept": 0.8, "source": "fit", "per_model": {"small": [1.0, 2.0, 0.5, 4.0]}}
+    )
+    assert accept == 0.8
+    assert calibration.coefficients("small").per_logprob == 2.0
+    assert calibration.coefficients("other") == calibration.default
+    with pytest.raises(ValueError, match="accept"):
+        calibration_from_document({"accept": 3})
+    with pytest.raises(ValueError, match="coefficients"):
+        calibration_from_document({"per_model": {"small": [1.0]}})
