@@ -45,12 +45,16 @@ def supported(isa: str, flags: set[str]) -> bool:
     return needs[isa] <= flags
 
 
-def run(isa: str, backend: str, tests: list[str]) -> tuple[str, str, str, float]:
+def run(isa: str, backend: str, tests: list[str], timeout_s: float) -> tuple[str, str, str, float]:
     env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "CT2_USE_MKL": "1" if backend == "mkl" else "0",
            "CT2_VERBOSE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     started_s = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-                             *tests], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                                 *tests], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                                timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return "?", "?", f"stopped after {timeout_s:.0f} s", time.perf_counter() - started_s
     elapsed_s = time.perf_counter() - started_s
     output = result.stdout + result.stderr
     selected = sorted(set(_SELECTED.findall(output))) or ["?"]
@@ -66,6 +70,7 @@ def main() -> None:
     parser.add_argument("--isas", nargs="+", default=ISAS, choices=ISAS)
     parser.add_argument("--backends", nargs="+", default=["dnnl", "mkl"], choices=["dnnl", "mkl"])
     parser.add_argument("--tests", nargs="+", default=DEFAULT_TESTS)
+    parser.add_argument("--timeout-s", type=float, default=1800.0, help="per combination; the run is stopped after")
     args = parser.parse_args()
     flags = cpu_flags()
     lines = ["| CT2_FORCE_CPU_ISA | CT2_USE_MKL | ISA selected | MKL used | pytest | wall s |",
@@ -75,7 +80,7 @@ def main() -> None:
             lines.append(f"| {isa} | - | not on this CPU | - | not run | - |")
             continue
         for backend in args.backends:
-            selected, mkl, outcome, elapsed_s = run(isa, backend, args.tests)
+            selected, mkl, outcome, elapsed_s = run(isa, backend, args.tests, args.timeout_s)
             use_mkl = "1" if backend == "mkl" else "0"
             lines.append(f"| {isa} | {use_mkl} | {selected} | {mkl} | {outcome} | {elapsed_s:.0f} |")
             print(lines[-1], file=sys.stderr, flush=True)

@@ -66,7 +66,8 @@ async def test_server_vad_on_non_speech_gives_no_words_and_no_response(voxgate_s
         await connection.send({"type": "conversation.item.retrieve", "item_id": "all_sent", "event_id": "all_sent"})
         await log.wait_until(lambda e: e["type"] == "error" and e["error"].get("event_id") == "all_sent")
         committed = len(log.of_type("input_audio_buffer.committed"))
-        await log.wait_for(TRANSCRIBED, committed)
+        if committed:  # 0 in the run of 12:51 on seed 2: Silero did not fire at all
+            await log.wait_for(TRANSCRIBED, committed)
         await connection.send({"type": "conversation.item.retrieve", "item_id": "settled", "event_id": "settled"})
         await log.wait_until(lambda e: e["type"] == "error" and e["error"].get("event_id") == "settled")
     assert [e["transcript"] for e in log.of_type(TRANSCRIBED)] == [""] * committed
