@@ -69,6 +69,7 @@ class VoiceSettings:
     (optional extra) or `espeak`;
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
+    `first_piece_chars`: how much of a reply is synthesised before its first audio goes out.
     """
 
     enabled: bool = True
@@ -82,6 +83,7 @@ class VoiceSettings:
     max_buffered_audio_s: float = 10 * 60.0
     send_queue_events: int = 2_048
     max_output_tokens: int = 300
+    first_piece_chars: int = 24
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en"):
@@ -133,7 +135,7 @@ _TOP_KEYS = {
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
-    "max_buffered_audio_s", "send_queue_events", "max_output_tokens",
+    "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "first_piece_chars",
 }
 
 
@@ -281,7 +283,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     for key in ("stt_model", "stt_window", "tts_engine", "mode"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
-    for key in ("max_latency_ms", "max_session_s"):
+    for key in ("max_latency_ms", "max_session_s", "first_piece_chars"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
     if env.get("VOXGATE_VOICE_ENABLED"):
@@ -308,6 +310,8 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         max_output_tokens=int(
             _number(merged.get("max_output_tokens", defaults.max_output_tokens), "voice.max_output_tokens")
         ),
+        first_piece_chars=int(_number(merged.get("first_piece_chars", defaults.first_piece_chars),
+                                      "voice.first_piece_chars", minimum=10, maximum=250)),
     )
 
 

@@ -157,7 +157,8 @@ def _limits(gateway: Gateway) -> SessionLimits:
     voice = gateway.settings.voice
     return SessionLimits(max_session_s=voice.max_session_s, max_append_bytes=voice.max_append_bytes,
                          max_buffered_audio_s=voice.max_buffered_audio_s,
-                         send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens)
+                         send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens,
+                         first_piece_chars=voice.first_piece_chars)
 
 
 async def realtime_endpoint(websocket: WebSocket) -> None:

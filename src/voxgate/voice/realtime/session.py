@@ -79,6 +79,7 @@ class SessionLimits:
     max_buffered_audio_s: float = 600.0
     send_queue_events: int = 2_048
     max_output_tokens: int = 300
+    first_piece_chars: int = 24
 
 
 class RealtimeTransport(Protocol):
@@ -331,7 +332,7 @@ class RealtimeSession:
         reply = reply_request_for(config, history, default_max_tokens=self.limits.max_output_tokens,
                                   session_id=self.session_id)
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
-                                  metadata=dict(request.metadata))
+                                  metadata=dict(request.metadata), first_piece_chars=self.limits.first_piece_chars)
         context = ResponseContext(self.emit, self.ids, self.names, items, self.replies, self.engines.tts,
                                   self.clock, times, on_first_audio)
         return ResponseRunner(context, options, reply)
