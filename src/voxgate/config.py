@@ -70,6 +70,9 @@ class VoiceSettings:
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
     `first_piece_chars`: how much of a reply is synthesised before its first audio goes out.
+    `min_quality` is the voice turns' quality floor (predicted probability of a good answer; 0.4
+    keeps SmolLM2-135M out unless the predictor rates it for the prompt); when no model meets both
+    it and the budget, the floor wins (`server.realtime.RoutedReplySource`). None: no floor.
     """
 
     enabled: bool = True
@@ -84,6 +87,7 @@ class VoiceSettings:
     send_queue_events: int = 2_048
     max_output_tokens: int = 300
     first_piece_chars: int = 24
+    min_quality: float | None = 0.4
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en"):
@@ -135,7 +139,7 @@ _TOP_KEYS = {
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
-    "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "first_piece_chars",
+    "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "first_piece_chars", "min_quality",
 }
 
 
@@ -283,13 +287,14 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     for key in ("stt_model", "stt_window", "tts_engine", "mode"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
-    for key in ("max_latency_ms", "max_session_s", "first_piece_chars"):
+    for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
     if env.get("VOXGATE_VOICE_ENABLED"):
         merged["enabled"] = env["VOXGATE_VOICE_ENABLED"] not in ("0", "false", "no")
     defaults = VoiceSettings()
     latency = merged.get("max_latency_ms", defaults.max_latency_ms)
+    floor = merged.get("min_quality", defaults.min_quality)
     return VoiceSettings(
         enabled=bool(merged.get("enabled", True)),
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
@@ -312,6 +317,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         ),
         first_piece_chars=int(_number(merged.get("first_piece_chars", defaults.first_piece_chars),
                                       "voice.first_piece_chars", minimum=10, maximum=250)),
+        min_quality=None if floor is None else _number(floor, "voice.min_quality", maximum=1.0),
     )
 
 

@@ -96,6 +96,7 @@ class ResponseRunner:
         self._finished = False
         self._created = False
         self._over_budget = False
+        self._constraint = ""
         self._chunker = SpeechChunker(self._options.first_piece_chars)
 
     async def run(self) -> None:
@@ -138,6 +139,8 @@ class ResponseRunner:
             metadata.update(voxgate_decision_id=self.decision_id, voxgate_model=self.model or "")
             if self._over_budget:
                 metadata["voxgate_over_budget"] = "true"
+            if self._constraint:
+                metadata["voxgate_routed_by"] = self._constraint
         body: JSONObject = {
             "id": self.response_id, "object": "realtime.response", "status": self.status,
             "status_details": self._status_details(), "output": self._output, "metadata": metadata or None,
@@ -167,8 +170,10 @@ class ResponseRunner:
         async with contextlib.aclosing(stream):
             async for event in stream:
                 match event:
-                    case ReplyRouted(decision_id=decision_id, model=model, over_budget=over_budget):
+                    case ReplyRouted(decision_id=decision_id, model=model, over_budget=over_budget,
+                                     constraint=constraint):
                         self.decision_id, self.model, self._over_budget = decision_id, model, over_budget
+                        self._constraint = constraint
                         self._announce()
                     case ReplyText(delta=delta):
                         self._on_text(delta)
@@ -315,5 +320,6 @@ class ResponseRunner:
         }
         log.info("voice turn %s status=%s model=%s latency=%s", self.response_id, self.status, self.model, latency)
         return {"type": "voxgate.turn.metrics", "response_id": self.response_id, "status": self.status,
-                "decision_id": self.decision_id, "model": self.model, "latency": latency,
+                "decision_id": self.decision_id, "model": self.model, "routed_by": self._constraint or None,
+                "latency": latency,
                 "audio_ms": round(self._audio_ms, 1)}
