@@ -52,6 +52,7 @@ class Utterance:
     pcm16: bytes  # 24 kHz mono
     last_voiced_sample: int
     final_clause_sample: int | None = None  # paused: where the last clause starts
+    pause_samples: tuple[int, ...] = ()  # paused: where each mid-sentence pause starts
 
     @property
     def last_voiced_ms(self) -> float:
@@ -110,12 +111,15 @@ async def synthesised_utterances(tts: TextToSpeech) -> list[Utterance]:
     for index, clauses in enumerate(PAUSED_REQUESTS):
         parts: list[np.ndarray] = [_lead_in(0.3)]
         final_start = 0
+        pauses: list[int] = []
         for number, clause in enumerate(clauses):
             if number:
+                pauses.append(sum(part.size for part in parts))
                 parts.append(_lead_in(PAUSES_MS[gap % len(PAUSES_MS)] / 1000))
                 gap += 1
             final_start = sum(part.size for part in parts)
             parts.append(await _speak(tts, clause))
         samples = np.concatenate(parts)
-        out.append(Utterance(f"paused-{index}", "paused", float_to_pcm16(samples), samples.size, final_start))
+        out.append(Utterance(f"paused-{index}", "paused", float_to_pcm16(samples), samples.size, final_start,
+                             tuple(pauses)))
     return out
