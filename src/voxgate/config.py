@@ -73,6 +73,7 @@ class VoiceSettings:
     `min_quality` is the voice turns' quality floor (predicted probability of a good answer; 0.4
     keeps SmolLM2-135M out unless the predictor rates it for the prompt); when no model meets both
     it and the budget, the floor wins (`server.realtime.RoutedReplySource`). None: no floor.
+    `backchannels`: "mm-hm", "yeah", "okay" said over a reply do not cancel it (`voice.realtime.backchannel`).
     """
 
     enabled: bool = True
@@ -88,6 +89,7 @@ class VoiceSettings:
     max_output_tokens: int = 300
     first_piece_chars: int = 24
     min_quality: float | None = 0.4
+    backchannels: bool = True
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en"):
@@ -140,6 +142,7 @@ _TOP_KEYS = {
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "first_piece_chars", "min_quality",
+    "backchannels",
 }
 
 
@@ -290,13 +293,15 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
-    if env.get("VOXGATE_VOICE_ENABLED"):
-        merged["enabled"] = env["VOXGATE_VOICE_ENABLED"] not in ("0", "false", "no")
+    for flag in ("enabled", "backchannels"):
+        if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
+            merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
     defaults = VoiceSettings()
     latency = merged.get("max_latency_ms", defaults.max_latency_ms)
     floor = merged.get("min_quality", defaults.min_quality)
     return VoiceSettings(
         enabled=bool(merged.get("enabled", True)),
+        backchannels=bool(merged.get("backchannels", defaults.backchannels)),
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
         stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),
