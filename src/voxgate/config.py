@@ -74,6 +74,7 @@ class VoiceSettings:
     keeps SmolLM2-135M out unless the predictor rates it for the prompt); when no model meets both
     it and the budget, the floor wins (`server.realtime.RoutedReplySource`). None: no floor.
     `backchannels`: "mm-hm", "yeah", "okay" said over a reply do not cancel it (`voice.realtime.backchannel`).
+    `turn_model` `smart-turn` adds an audio end-of-turn judge to `semantic_vad` (`voice.engines.smart_turn`).
     """
 
     enabled: bool = True
@@ -90,12 +91,15 @@ class VoiceSettings:
     first_piece_chars: int = 24
     min_quality: float | None = 0.4
     backchannels: bool = True
+    turn_model: str = "none"
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en"):
             raise ConfigError(f"voice stt_model must be base or tiny.en, got {self.stt_model!r}")
         if self.stt_window not in ("utterance", "full"):
             raise ConfigError(f"voice stt_window must be utterance or full, got {self.stt_window!r}")
+        if self.turn_model not in ("none", "smart-turn"):
+            raise ConfigError(f"voice turn_model must be none or smart-turn, got {self.turn_model!r}")
         if self.tts_engine not in ("piper", "espeak"):
             raise ConfigError(f"voice tts_engine must be piper or espeak, got {self.tts_engine!r}")
         if min(self.max_session_s, self.max_buffered_audio_s) <= 0 or min(
@@ -142,7 +146,7 @@ _TOP_KEYS = {
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "first_piece_chars", "min_quality",
-    "backchannels",
+    "backchannels", "turn_model",
 }
 
 
@@ -287,7 +291,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     if not isinstance(raw, dict) or set(raw) - _VOICE_KEYS:
         raise ConfigError(f"`voice` must be a mapping with keys from {sorted(_VOICE_KEYS)}")
     merged: dict[str, Any] = dict(raw)
-    for key in ("stt_model", "stt_window", "tts_engine", "mode"):
+    for key in ("stt_model", "stt_window", "tts_engine", "mode", "turn_model"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
     for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
@@ -305,6 +309,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
         stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),
+        turn_model=str(merged.get("turn_model", defaults.turn_model)),
         mode=_enum_value(Mode, merged.get("mode", defaults.mode.value), "voice.mode"),
         max_latency_ms=None if latency is None else _number(latency, "voice.max_latency_ms"),
         max_session_s=_number(merged.get("max_session_s", defaults.max_session_s), "voice.max_session_s"),

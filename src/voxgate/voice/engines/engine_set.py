@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voxgate.config import VoiceSettings
-from voxgate.voice.engines.protocols import SpeechToText, TextToSpeech, VoiceActivityDetector
+from voxgate.voice.engines.protocols import EndOfTurnModel, SpeechToText, TextToSpeech, VoiceActivityDetector
 
 log = logging.getLogger("voxgate.voice")
 
@@ -28,15 +28,20 @@ class VoiceEngines:
     stt: SpeechToText
     tts: TextToSpeech
     new_vad: Callable[[], VoiceActivityDetector]
+    turn_model: EndOfTurnModel | None = None  # semantic_vad's audio judge (`voice.turn_model`)
 
     async def load(self) -> None:
         await self.stt.load()
         await self.tts.load()
+        if self.turn_model is not None:
+            await self.turn_model.load()
         self.new_vad().reset()  # fails now, not in the first session, if the VAD is missing
 
     def close(self) -> None:
         self.stt.close()
         self.tts.close()
+        if self.turn_model is not None:
+            self.turn_model.close()
 
 
 def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngines:
@@ -57,4 +62,9 @@ def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngine
         from voxgate.voice.engines.espeak_tts import EspeakTTS
 
         tts = EspeakTTS()
-    return VoiceEngines(stt=stt, tts=tts, new_vad=SileroVAD)
+    turn_model: EndOfTurnModel | None = None
+    if settings.turn_model == "smart-turn":
+        from voxgate.voice.engines.smart_turn import SmartTurn
+
+        turn_model = SmartTurn()
+    return VoiceEngines(stt=stt, tts=tts, new_vad=SileroVAD, turn_model=turn_model)

@@ -110,7 +110,8 @@ class RealtimeSession:
         self.items = ItemLog(Conversation(), self.emit, self.names, self.ids)
         self.input = InputAudio(self.config.input_format, engines.new_vad(), vad_config_of(self.config.turn_detection),
                                 max_buffered_s=limits.max_buffered_audio_s)
-        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn)
+        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn,
+                                       engines.turn_model)
         self.speculation.configure(self.config.turn_detection)
         self.state = TurnState()
         self.policy = TurnPolicy.for_detection(self.config.turn_detection, limits.backchannels)
