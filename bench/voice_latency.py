@@ -67,9 +67,9 @@ def listen_options(detection: str) -> ListenOptions:
 
 
 async def run_variants(ports: dict[str, int], utterances: list[Utterance], detections: Sequence[str],
-                       sessions: int) -> dict[tuple[str, str], list[ListenRecord]]:
-    """Every utterance on every variant and detection; `sessions` utterances speak at once."""
-    records: dict[tuple[str, str], list[ListenRecord]] = {}
+                       sessions: int, records: dict[tuple[str, str], list[ListenRecord]]) -> None:
+    """Every utterance on every variant and detection, into `records` as they finish (a run cut
+    short keeps what it measured); `sessions` utterances speak at once."""
     for start in range(0, len(utterances), sessions):
         batch = [utterances[(start + k) % len(utterances)] for k in range(sessions)]
         for label, port in ports.items():
@@ -78,7 +78,6 @@ async def run_variants(ports: dict[str, int], utterances: list[Utterance], detec
                 options = listen_options(detection)
                 got = await asyncio.gather(*(speak_and_listen(url, u, options) for u in batch))
                 records.setdefault((label, detection), []).extend(got)
-    return records
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -158,11 +157,14 @@ def measure(variants: list[Variant], args: argparse.Namespace, utterances: list[
         for variant in variants:
             servers[variant.label] = start_server(variant, args.stt, workdir)
         ports = {label: server.port for label, server in servers.items()}
-        asyncio.run(run_variants(ports, utterances[:1], args.detections, 1))  # warm-up, not counted
+        asyncio.run(run_variants(ports, utterances[:1], args.detections, 1, {}))  # warm-up, not counted
         for sessions in args.sessions:
-            records = asyncio.run(run_variants(ports, utterances, args.detections, sessions))
-            rows += table_rows(records, sessions)
-            print("\n".join(rows[-len(KINDS) * len(records):]), flush=True)
+            records: dict[tuple[str, str], list[ListenRecord]] = {}
+            try:
+                asyncio.run(run_variants(ports, utterances, args.detections, sessions, records))
+            finally:  # also when the run is cut short (SIGTERM, timeout): what was measured counts
+                rows += table_rows(records, sessions)
+                print("\n".join(table_rows(records, sessions)), flush=True)
     finally:
         for server in servers.values():
             stop_process(server.process)
