@@ -43,7 +43,7 @@ class ListenOptions:
     instructions: str = "You are a voice assistant. Reply in one short sentence."
     trailing_silence_s: float = 2.0
     audible_peak: int = 520  # -36 dBFS
-    answer_timeout_s: float = 10.0
+    answer_timeout_s: float = 20.0
 
 
 @dataclass
