@@ -1,79 +1,83 @@
-"""Voice-to-voice latency of the realtime API on real recorded speech, and concurrent sessions.
+"""Voice-to-voice latency of the realtime API: last voiced sample sent -> first audible reply sample.
 
-    .venv/bin/python -m bench.voice_latency                      # base and tiny.en, 1/2/4 sessions
-    .venv/bin/python -m bench.voice_latency --stt tiny.en --sessions 1 --rounds 1
-    .venv/bin/python -m bench.voice_latency --stt base --stt-window utterance full --sessions 1
-    .venv/bin/python -m bench.voice_latency --stt base --turn-detection server_vad semantic_vad --sessions 1
+    .venv/bin/python -m bench.voice_latency          # server_vad and semantic_vad, 1 and 4 sessions
+    .venv/bin/python -m bench.voice_latency --detections server_vad server_vad@300 semantic_vad --sessions 1
+    .venv/bin/python -m bench.voice_latency --variant baseline: --variant trim:VOXGATE_VOICE_X=1
 
-`--stt-window full` is the baseline of Whisper's fixed 30 s window (`voice.stt_window`); with
-two windows the servers take turns, so both are measured under the same load.
+Utterances (`bench/voice_utterances.py`): the five LibriVox clips of Debian's pocketsphinx-testdata
+(real read speech), eight short spoken commands and eight multi-clause requests with 300-800 ms
+pauses mid-sentence (both spoken by the bundled Piper voice). Each is streamed on a fresh session
+in 100 ms chunks at real-time pace, then 2 s of silence (`bench/voice_listener.py`):
 
-For each STT model a fresh `voxgate serve` (bundled models, Piper) starts on a free loopback port.
-Each LibriVox clip of Debian's `pocketsphinx-testdata` is streamed in 100 ms chunks at real-time
-pace, then 1.5 s of silence, also in real time (server VAD needs 500 ms of it to end the turn).
-
-    voice-to-voice   last speech chunk sent -> first audio delta with a peak above -36 dBFS
-    vad              last speech chunk sent -> speech_stopped received (includes the 500 ms
-                     silence_duration_ms the VAD waits for)
+    v2v          last VOICED sample sent -> first AUDIBLE sample (> -36 dBFS) of the reply, as a
+                 player starting each delta on arrival or after the previous one would play it
+    vad          last voiced sample sent -> the final turn's speech_stopped received
     stt / llm / tts  the server's voxgate.turn.metrics: speech stopped -> transcript, transcript ->
-                     first token, first token -> first audio
+                 first token, first token -> first audio delta sent
+    cut-offs     share of utterances where a turn ended before the final clause (mid-sentence)
 
-With N concurrent sessions every session streams a clip at once; the machine keeps up with real
-time when the VAD stage stays within 300 ms of the 500 ms silence window at p95. Prints a Markdown
-table (`--out FILE` also writes it; the curated history is bench/results/voice_latency.md).
+Each `--variant LABEL:ENV=V,ENV=V` is one `voxgate serve` (bundled models, Piper) with those
+variables; all variants are up at once and take turns per utterance, so they share the load.
+`--detections` are session settings (`server_vad@300`: silence_duration_ms 300). The ratio
+column compares each row's p50 to the first variant x detection's on the same set and session
+count, measured in the same run. Prints a Markdown table (`--out FILE` also writes it; the curated
+history is bench/results/voice_latency.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import re
 import signal
 import statistics
 import sys
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.voice_listener import ListenOptions, ListenRecord, speak_and_listen
+from bench.voice_utterances import Utterance, librivox_utterances, synthesised_utterances
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
-from tests.support.speech_corpus import LibriVoxMissing, load_librivox
-from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
-from voxgate.voice.audio.resample import resample
-from voxgate.voice.realtime.client import TalkOptions, TalkResult, talk_once
+from tests.support.speech_corpus import LibriVoxMissing
+from voxgate.voice.engines.piper_tts import PiperTTS
 
-SILENCE_WINDOW_S = 0.5
-KEEP_UP_MARGIN_S = 0.3
+KINDS = ("librivox", "command", "paused")
 
 
-def load_clips() -> list[bytes]:
-    """The LibriVox clips as 24 kHz PCM16, in name order."""
-    try:
-        clips = sorted(load_librivox(), key=lambda clip: clip.name)
-    except LibriVoxMissing as exc:
-        sys.exit(str(exc))
-    return [float_to_pcm16(resample(pcm16_to_float(clip.pcm16), 16_000, 24_000)) for clip in clips]
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    env: dict[str, str]
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        label, _, assignments = text.partition(":")
+        env = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
+        return cls(label or "default", env)
 
 
-def start_server(stt: str, window: str, workdir: Path) -> RunningProcess:
-    env = {"VOXGATE_DB": str(workdir / f"{stt}-{window}.db"), "VOXGATE_VOICE_STT_MODEL": stt,
-           "VOXGATE_VOICE_STT_WINDOW": window}
-    return start_voxgate(workdir, name=f"voxgate-{stt}-{window}", env=env, args=["--log-level", "warning"])
+def listen_options(detection: str) -> ListenOptions:
+    kind, _, silence = detection.partition("@")
+    trailing_s = 2.0 if kind == "server_vad" else 4.5  # semantic_vad waits up to 4 s on an unfinished turn
+    return ListenOptions(turn_detection=kind, silence_duration_ms=int(silence) if silence else None,
+                         trailing_silence_s=trailing_s)
 
 
-async def run_sessions(port: int, clips: list[bytes], sessions: int, rounds: int,
-                       turn_detection: str = "server_vad") -> list[TalkResult]:
-    """`rounds` passes over the clips; in each step `sessions` sessions speak at once."""
-    url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
-    options = TalkOptions(instructions="You are a voice assistant. Reply in one short sentence.",
-                          cancel_after_first_audio=True, turn_detection=turn_detection,
-                          trailing_silence_s=1.5 if turn_detection == "server_vad" else 4.5)  # semantic: up to 4 s
-    results: list[TalkResult] = []
-    order = [clip for _ in range(rounds) for clip in clips]
-    for start in range(0, len(order), sessions):
-        batch = [order[(start + k) % len(order)] for k in range(sessions)]
-        results += await asyncio.gather(*(talk_once(url, clip, options) for clip in batch))
-    return results
+async def run_variants(ports: dict[str, int], utterances: list[Utterance], detections: Sequence[str],
+                       sessions: int, records: dict[tuple[str, str], list[ListenRecord]]) -> None:
+    """Every utterance on every variant and detection, into `records` as they finish (a run cut
+    short keeps what it measured); `sessions` utterances speak at once."""
+    for start in range(0, len(utterances), sessions):
+        batch = [utterances[(start + k) % len(utterances)] for k in range(sessions)]
+        for label, port in ports.items():
+            url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
+            for detection in detections:
+                options = listen_options(detection)
+                got = await asyncio.gather(*(speak_and_listen(url, u, options) for u in batch))
+                records.setdefault((label, detection), []).extend(got)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -87,46 +91,80 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 1000:.0f}"
 
 
-def summarize(stt: str, sessions: int, results: list[TalkResult]) -> str:
-    v2v = [r.voice_to_voice_s for r in results if r.voice_to_voice_s is not None]
-    vad = [r.speech_stopped_after_s for r in results if r.speech_stopped_after_s is not None]
-
-    def stage(name: str) -> float | None:
-        values = [r.latency_ms[name] / 1000 for r in results if r.latency_ms.get(name) is not None]
-        return statistics.median(values) if values else None
-
-    models = sorted({r.model or "none" for r in results})
-    keeps_up = bool(vad) and (percentile(vad, 0.95) or 0) <= SILENCE_WINDOW_S + KEEP_UP_MARGIN_S
-    ok = sum(r.voice_to_voice_s is not None for r in results)
-    return (f"| {stt} | {sessions} | {ok}/{len(results)} | {_ms(percentile(v2v, 0.5))} | {_ms(percentile(v2v, 0.95))} "
-            f"| {_ms(statistics.median(vad) if vad else None)} | {_ms(stage('transcription_ms'))} "
-            f"| {_ms(stage('first_token_ms'))} | {_ms(stage('first_audio_ms'))} | {'yes' if keeps_up else 'no'} "
-            f"| {', '.join(models)} |")
+def _stage(records: list[ListenRecord], name: str) -> float | None:
+    values = [r.latency_ms[name] / 1000 for r in records if r.latency_ms.get(name) is not None]
+    return statistics.median(values) if values else None
 
 
-HEADER = ("| STT | sessions | answered | v2v p50 ms | v2v p95 ms | vad ms (p50) | stt ms (p50) | llm first token ms "
-          "(p50) | first token -> audio ms (p50) | keeps up | models |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+def summarize(label: str, sessions: int, kind: str, records: list[ListenRecord], baseline_p50: float | None) -> str:
+    v2v = [r.voice_to_voice_s for r in records if r.voice_to_voice_s is not None]
+    vad = [r.speech_stopped_after_s for r in records if r.speech_stopped_after_s is not None]
+    p50 = percentile(v2v, 0.5)
+    ratio = f"{p50 / baseline_p50:.2f}x" if p50 is not None and baseline_p50 else "n/a"
+    cut = sum(r.cut_offs > 0 for r in records)
+    models = sorted({r.model or "none" for r in records})
+    over = sum(r.metadata.get("voxgate_over_budget") == "true" for r in records)
+    return (f"| {label} | {kind} | {sessions} | {len(v2v)}/{len(records)} | {_ms(p50)} | {_ms(percentile(v2v, 0.95))} "
+            f"| {ratio} | {_ms(statistics.median(vad) if vad else None)} | {_ms(_stage(records, 'transcription_ms'))} "
+            f"| {_ms(_stage(records, 'first_token_ms'))} | {_ms(_stage(records, 'first_audio_ms'))} "
+            f"| {cut}/{len(records)} | {over} | {', '.join(models)} |")
 
 
-def measure_stt(stt: str, windows: list[str], detections: list[str], session_counts: list[int], rounds: int,
-                clips: list[bytes], workdir: Path) -> list[str]:
-    """One server per window, all up at once; for each session count the windows (and turn
-    detections) take turns."""
-    servers: dict[str, RunningProcess] = {}
+HEADER = ("| variant | set | sessions | answered | v2v p50 ms | v2v p95 ms | p50 vs first row | vad ms | stt ms "
+          "| llm first token ms | first token -> audio ms | cut-offs | over budget | models |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def table_rows(records: dict[tuple[str, str], list[ListenRecord]], sessions: int) -> list[str]:
     rows = []
+    for kind in KINDS:
+        baseline: float | None = None
+        for (label, detection), got in records.items():
+            of_kind = [r for r in got if r.kind == kind]
+            if not of_kind:
+                continue
+            p50 = percentile([r.voice_to_voice_s for r in of_kind if r.voice_to_voice_s is not None], 0.5)
+            baseline = p50 if baseline is None else baseline
+            rows.append(summarize(f"{label} {detection}", sessions, kind, of_kind, baseline))
+    return rows
+
+
+def load_utterances(sets: Sequence[str]) -> list[Utterance]:
+    utterances: list[Utterance] = []
+    if "librivox" in sets:
+        try:
+            utterances += librivox_utterances()
+        except LibriVoxMissing as exc:
+            sys.exit(str(exc))
+    if {"command", "paused"} & set(sets):
+        tts = PiperTTS()
+        try:
+            utterances += [u for u in asyncio.run(synthesised_utterances(tts)) if u.kind in sets]
+        finally:
+            tts.close()
+    return utterances
+
+
+def start_server(variant: Variant, stt: str, workdir: Path) -> RunningProcess:
+    env = {"VOXGATE_DB": str(workdir / f"{variant.label}.db"), "VOXGATE_VOICE_STT_MODEL": stt, **variant.env}
+    return start_voxgate(workdir, name=f"voxgate-{variant.label}", env=env, args=["--log-level", "warning"])
+
+
+def measure(variants: list[Variant], args: argparse.Namespace, utterances: list[Utterance], workdir: Path) -> list[str]:
+    servers: dict[str, RunningProcess] = {}
+    rows: list[str] = []
     try:
-        for window in windows:
-            servers[window] = start_server(stt, window, workdir)
-            asyncio.run(run_sessions(servers[window].port, clips[:1], 1, 1))  # warm-up turn, not counted
-        for sessions in session_counts:
-            for (window, server), detection in itertools.product(servers.items(), detections):
-                passes = rounds if sessions == 1 else 1
-                results = asyncio.run(run_sessions(server.port, clips, sessions, passes, detection))
-                label = " ".join([stt, *([f"({window} window)"] if len(windows) > 1 else []),
-                                  *([detection] if detections != ["server_vad"] else [])])
-                rows.append(summarize(label, sessions, results))
-                print(rows[-1], flush=True)
+        for variant in variants:
+            servers[variant.label] = start_server(variant, args.stt, workdir)
+        ports = {label: server.port for label, server in servers.items()}
+        asyncio.run(run_variants(ports, utterances[:1], args.detections, 1, {}))  # warm-up, not counted
+        for sessions in args.sessions:
+            records: dict[tuple[str, str], list[ListenRecord]] = {}
+            try:
+                asyncio.run(run_variants(ports, utterances, args.detections, sessions, records))
+            finally:  # also when the run is cut short (SIGTERM, timeout): what was measured counts
+                rows += table_rows(records, sessions)
+                print("\n".join(table_rows(records, sessions)), flush=True)
     finally:
         for server in servers.values():
             stop_process(server.process)
@@ -135,21 +173,22 @@ def measure_stt(stt: str, windows: list[str], detections: list[str], session_cou
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stt", nargs="+", default=["base", "tiny.en"], choices=["base", "tiny.en"])
-    parser.add_argument("--sessions", nargs="+", type=int, default=[1, 2, 4])
-    parser.add_argument("--stt-window", nargs="+", default=["utterance"], choices=["utterance", "full"])
-    parser.add_argument("--turn-detection", nargs="+", default=["server_vad"], choices=["server_vad", "semantic_vad"])
-    parser.add_argument("--rounds", type=int, default=2, help="passes over the five clips with one session")
+    parser.add_argument("--stt", default="base", choices=["base", "tiny.en"])
+    parser.add_argument("--sessions", nargs="+", type=int, default=[1, 4])
+    parser.add_argument("--detections", nargs="+", default=["server_vad", "semantic_vad"])
+    parser.add_argument("--variant", action="append", type=Variant.parse, help="LABEL:ENV=VALUE,... (repeatable)")
+    parser.add_argument("--sets", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers
-    clips = load_clips()
-    rows = []
+    variants = args.variant or [Variant("default", {})]
+    load_before = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    utterances = load_utterances(args.sets)
     with tempfile.TemporaryDirectory(prefix="voxgate-voice-bench-") as tmp:
-        for stt in args.stt:
-            rows += measure_stt(stt, args.stt_window, args.turn_detection, args.sessions, args.rounds, clips, Path(tmp))
+        rows = measure(variants, args, utterances, Path(tmp))
     load = re.sub(r"\s+", " ", Path("/proc/loadavg").read_text().strip()) if Path("/proc/loadavg").exists() else ""
-    table = f"{HEADER}\n" + "\n".join(rows) + f"\n\n{os.cpu_count()} CPUs, load average after the run: {load}\n"
+    table = (f"{HEADER}\n" + "\n".join(rows) + f"\n\n{os.cpu_count()} CPUs, load average before: "
+             f"{' '.join(load_before)}, after: {load}\n")
     print(table)
     if args.out is not None:
         args.out.write_text(table)

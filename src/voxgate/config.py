@@ -89,6 +89,12 @@ class VoiceSettings:
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
     `max_upload_bytes` and `max_upload_audio_s` bound one file sent to `/v1/audio/transcriptions`.
+    `first_piece_chars`: how much of a reply is synthesised before its first audio goes out.
+    `min_quality` is the voice turns' quality floor (predicted probability of a good answer; 0.4
+    keeps SmolLM2-135M out unless the predictor rates it for the prompt); when no model meets both
+    it and the budget, the floor wins (`server.realtime.RoutedReplySource`). None: no floor.
+    `backchannels`: "mm-hm", "yeah", "okay" said over a reply do not cancel it (`voice.realtime.backchannel`).
+    `turn_model` `smart-turn` adds an audio end-of-turn judge to `semantic_vad` (`voice.engines.smart_turn`).
     """
 
     enabled: bool = True
@@ -105,6 +111,10 @@ class VoiceSettings:
     max_upload_bytes: int = 25 * 1024 * 1024
     max_upload_audio_s: float = 30 * 60.0
     remote: RemoteAudioSettings | None = None
+    first_piece_chars: int = 24
+    min_quality: float | None = 0.4
+    backchannels: bool = True
+    turn_model: str = "none"
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en", REMOTE_AUDIO):
@@ -113,6 +123,8 @@ class VoiceSettings:
             raise ConfigError("voice stt_model or tts_engine openai-audio needs `voice.remote: {base_url: ...}`")
         if self.stt_window not in ("utterance", "full"):
             raise ConfigError(f"voice stt_window must be utterance or full, got {self.stt_window!r}")
+        if self.turn_model not in ("none", "smart-turn"):
+            raise ConfigError(f"voice turn_model must be none or smart-turn, got {self.turn_model!r}")
         if self.tts_engine not in ("piper", "espeak", REMOTE_AUDIO):
             raise ConfigError(f"voice tts_engine must be piper, espeak or openai-audio, got {self.tts_engine!r}")
         if min(self.max_session_s, self.max_buffered_audio_s, self.max_upload_audio_s) <= 0 or min(
@@ -164,7 +176,7 @@ _TOP_KEYS = {
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
-    "remote",
+    "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model",
 }
 
 
@@ -309,21 +321,25 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     if not isinstance(raw, dict) or set(raw) - _VOICE_KEYS:
         raise ConfigError(f"`voice` must be a mapping with keys from {sorted(_VOICE_KEYS)}")
     merged: dict[str, Any] = dict(raw)
-    for key in ("stt_model", "stt_window", "tts_engine", "mode"):
+    for key in ("stt_model", "stt_window", "tts_engine", "mode", "turn_model"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
-    for key in ("max_latency_ms", "max_session_s"):
+    for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
-    if env.get("VOXGATE_VOICE_ENABLED"):
-        merged["enabled"] = env["VOXGATE_VOICE_ENABLED"] not in ("0", "false", "no")
+    for flag in ("enabled", "backchannels"):
+        if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
+            merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
     defaults = VoiceSettings()
     latency = merged.get("max_latency_ms", defaults.max_latency_ms)
+    floor = merged.get("min_quality", defaults.min_quality)
     return VoiceSettings(
         enabled=bool(merged.get("enabled", True)),
+        backchannels=bool(merged.get("backchannels", defaults.backchannels)),
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
         stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),
+        turn_model=str(merged.get("turn_model", defaults.turn_model)),
         mode=_enum_value(Mode, merged.get("mode", defaults.mode.value), "voice.mode"),
         max_latency_ms=None if latency is None else _number(latency, "voice.max_latency_ms"),
         max_session_s=_number(merged.get("max_session_s", defaults.max_session_s), "voice.max_session_s"),
@@ -346,6 +362,9 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
             merged.get("max_upload_audio_s", defaults.max_upload_audio_s), "voice.max_upload_audio_s"
         ),
         remote=_remote_audio(merged.get("remote"), env),
+        first_piece_chars=int(_number(merged.get("first_piece_chars", defaults.first_piece_chars),
+                                      "voice.first_piece_chars", minimum=10, maximum=250)),
+        min_quality=None if floor is None else _number(floor, "voice.min_quality", maximum=1.0),
     )
 
 

@@ -1,6 +1,7 @@
 """Real recorded speech: the LibriVox clips of Debian's `pocketsphinx-testdata`, with transcripts.
 
     clips = load_librivox()     # five clips of read speech, 3-7 s, 16 kHz mono PCM16, in file order
+    samples = await synthesised(tts, "Five five.", 16_000)   # a TTS engine's speech, float32 at any rate
 
 One loader for the tests (a `librivox` fixture that fails without the package) and the benches
 (which exit with the same hint). Raises LibriVoxMissing when the package is not installed.
@@ -8,10 +9,18 @@ One loader for the tests (a `librivox` fixture that fails without the package) a
 
 from __future__ import annotations
 
+import contextlib
 import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from voxgate.voice.audio.codecs import pcm16_to_float
+from voxgate.voice.audio.resample import resample
+from voxgate.voice.engines.protocols import TextToSpeech
 
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
 INSTALL_HINT = "real speech needs Debian's pocketsphinx-testdata: apt-get install -y pocketsphinx-testdata"
@@ -48,3 +57,10 @@ def load_librivox(directory: Path = LIBRIVOX_DIR) -> list[Clip]:
                 raise ValueError(f"{match['clip']}.wav is not 16 kHz mono PCM16")
             clips.append(Clip(match["clip"], wav.readframes(wav.getnframes()), match["text"]))
     return clips
+
+
+async def synthesised(tts: TextToSpeech, text: str, rate_hz: int) -> npt.NDArray[np.float32]:
+    """`text` spoken by `tts`, as float32 samples resampled to `rate_hz`."""
+    async with contextlib.aclosing(tts.synthesize(text)) as chunks:
+        pcm16 = b"".join([chunk async for chunk in chunks])
+    return resample(pcm16_to_float(pcm16), tts.sample_rate_hz, rate_hz)

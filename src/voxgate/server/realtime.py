@@ -37,7 +37,19 @@ from voxgate.server.gateway import Gateway
 from voxgate.server.keys import connection_key
 from voxgate.server.validation import parse_chat_request
 from voxgate.voice.realtime.protocol import error_event
-from voxgate.voice.realtime.reply import ReplyEvent, ReplyFinished, ReplyRequest, ReplyRouted, ReplyText, ReplyToolCall
+from voxgate.voice.realtime.reply import (
+    ROUTED_BEST_BELOW_FLOOR,
+    ROUTED_FASTEST_OVER_BUDGET,
+    ROUTED_QUALITY_OVER_BUDGET,
+    ROUTED_WITHIN_BOTH,
+    ROUTED_WITHIN_BUDGET,
+    ReplyEvent,
+    ReplyFinished,
+    ReplyRequest,
+    ReplyRouted,
+    ReplyText,
+    ReplyToolCall,
+)
 from voxgate.voice.realtime.session import RealtimeSession, SessionLimits
 
 log = logging.getLogger("voxgate.realtime")
@@ -63,9 +75,10 @@ class RoutedReplySource:
         chat = parse_chat_request(body)
         constraints = replace(self._constraints, session_id=self._constraints.session_id or request.session_id)
         admission = await self._gateway.key_gate.admit(self._key, chat, constraints)  # 429/403 end the turn
-        decision, over_budget = await self._decide(chat, admission.constraints, admission.budget)
+        decision, routed_by = await self._decide(chat, admission.constraints, admission.budget)
         decision.key_id = admission.key_id
-        yield ReplyRouted(decision.id, decision.chosen or "", over_budget)
+        over_budget = routed_by in (ROUTED_QUALITY_OVER_BUDGET, ROUTED_FASTEST_OVER_BUDGET)
+        yield ReplyRouted(decision.id, decision.chosen or "", over_budget, routed_by)
         assert self._gateway.dispatcher is not None
         chunks = await self._gateway.dispatcher.open_stream(chat, decision)
         self._gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
@@ -81,20 +94,39 @@ class RoutedReplySource:
 
     async def _decide(
         self, chat: ChatRequest, constraints: RoutingConstraints, budget: BudgetStatus | None = None
-    ) -> tuple[Decision, bool]:
-        """Route within the latency budget; when no model fits it, answer late rather than not at all.
+    ) -> tuple[Decision, str]:
+        """Route within the latency budget and above the quality floor (`voice.min_quality`); when no
+        model meets both, the floor wins: an answer late rather than one that can't answer.
 
-        The retry drops only `max_latency_ms` (mode `fast` then picks the quickest eligible model);
-        the response's metadata says `voxgate_over_budget: "true"`. A learned predictor embeds the
-        prompt off the event loop (`Gateway.decide`), so other sessions' audio never waits on it.
+        1. both constraints; 2. the floor without the budget (mode `fast`: the quickest model above
+        it; metadata `voxgate_over_budget: "true"`); 3. nothing above the floor: the best predicted
+        quality (mode `quality`). Without a floor: the budget, then the fastest model. Which one held
+        is the turn's `routed_by`. A learned predictor embeds the prompt off the event loop
+        (`Gateway.decide`), so other sessions' audio never waits on it.
         """
+        floor = constraints.min_quality
         try:
-            return await self._gateway.decide(chat, constraints, self._profile, budget), False
+            decision = await self._gateway.decide(chat, constraints, self._profile, budget)
+            return decision, ROUTED_WITHIN_BOTH if floor is not None else ROUTED_WITHIN_BUDGET
         except NoEligibleModelError as exc:
-            if constraints.max_latency_ms is None or not any("latency" in r for r in exc.rejections.values()):
+            if not _rejected_for(exc, ("latency", "min_quality")):
                 raise
-        relaxed = replace(constraints, max_latency_ms=None, mode=Mode.FAST)
-        return await self._gateway.decide(chat, relaxed, self._profile, budget), True
+        if floor is None:
+            relaxed = replace(constraints, max_latency_ms=None, mode=Mode.FAST)
+            return await self._gateway.decide(chat, relaxed, self._profile, budget), ROUTED_FASTEST_OVER_BUDGET
+        try:
+            relaxed = replace(constraints, max_latency_ms=None, mode=Mode.FAST)
+            return await self._gateway.decide(chat, relaxed, self._profile, budget), ROUTED_QUALITY_OVER_BUDGET
+        except NoEligibleModelError as exc:
+            if not _rejected_for(exc, ("min_quality",)):
+                raise
+        best = replace(constraints, max_latency_ms=None, min_quality=None, mode=Mode.QUALITY)
+        return await self._gateway.decide(chat, best, self._profile, budget), ROUTED_BEST_BELOW_FLOOR
+
+
+def _rejected_for(exc: NoEligibleModelError, constraints: tuple[str, ...]) -> bool:
+    """Whether some model was refused only for one of these soft constraints (not a capability)."""
+    return any(name in reason for reason in exc.rejections.values() for name in constraints)
 
 
 def _reply_events(chunk: JSONObject) -> list[ReplyEvent]:
@@ -124,6 +156,8 @@ def _constraints(gateway: Gateway, profile: str, headers: Mapping[str, str]) -> 
     constraints = parse_constraints(profile, None, headers, voice.mode)
     if constraints.max_latency_ms is None:
         constraints = replace(constraints, max_latency_ms=voice.max_latency_ms)
+    if constraints.min_quality is None:
+        constraints = replace(constraints, min_quality=voice.min_quality)
     return constraints
 
 
@@ -165,7 +199,8 @@ def _limits(gateway: Gateway) -> SessionLimits:
     voice = gateway.settings.voice
     return SessionLimits(max_session_s=voice.max_session_s, max_append_bytes=voice.max_append_bytes,
                          max_buffered_audio_s=voice.max_buffered_audio_s,
-                         send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens)
+                         send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens,
+                         first_piece_chars=voice.first_piece_chars, backchannels=voice.backchannels)
 
 
 def new_session(gateway: Gateway, profile: str, headers: Mapping[str, str], *, beta: bool,

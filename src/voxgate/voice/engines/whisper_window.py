@@ -12,7 +12,11 @@ turns came back as "Yes. Yes." and "What time is it? What time is it? What". Wit
 the 17 turns of the bench matched the full window's words. The guards that remain: a token cap
 derived from the turn's duration, and a check that hands the turn back (`None`) when the text is
 one phrase over and over, compresses like a loop (gzip ratio above Whisper's own 2.4) or hit the
-cap; the caller then runs the full 30 s window. Transcripts are user content: nothing here logs them.
+cap; the caller then runs the full 30 s window. People repeat themselves too ("five five", "no no
+no", "thank you thank you"): a repetition of at most `MAX_SAID_REPEAT_WORDS` words, no faster than
+`MAX_SAID_WORDS_PER_S` over the turn, is taken as said (the full window cost 1.9 s on a 1.5 s "five
+five"); a loop on a short window runs longer or faster than speech. Transcripts are user content:
+nothing here logs them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ NO_SPEECH_PROBABILITY = 0.6  # with an average log-probability below -1: silence
 NO_SPEECH_LOGPROB = -1.0  # (faster-whisper's defaults, so both windows agree on silence and noise)
 _TOKENS_PER_S = 8  # English speech runs at ~4-5 Whisper tokens per second; twice that is the cap
 _MIN_TOKENS = 12
+MAX_SAID_REPEAT_WORDS = 4  # "no no no", "thank you thank you": repeats people say
+MAX_SAID_WORDS_PER_S = 3.0  # brisk speech; a loop on a short window writes more words than the audio holds
 
 
 def fits_utterance_window(samples: int, sample_rate_hz: int) -> bool:
@@ -69,19 +75,32 @@ def is_no_speech(no_speech_probability: float, cumulative_logprob: float, tokens
     return no_speech_probability > NO_SPEECH_PROBABILITY and average_logprob < NO_SPEECH_LOGPROB
 
 
+def _words(text: str) -> list[str]:
+    return [word.strip(".,!?;:\"'").lower() for word in text.split()]
+
+
 def is_one_phrase_repeated(text: str) -> bool:
     """True when the words are a phrase said at least twice in a row and nothing else ("yes yes",
-    "what time is it what time is it what"): Whisper's loop on a short window."""
-    words = [word.strip(".,!?;:\"'").lower() for word in text.split()]
+    "what time is it what time is it what"): Whisper's loop on a short window, or a person's repeat."""
+    words = _words(text)
     for period in range(1, len(words) // 2 + 1):
         if all(words[i] == words[i % period] for i in range(period, len(words))):
             return True
     return False
 
 
-def looks_degenerate(text: str, tokens: int, cap: int) -> bool:
-    """A transcript that hit its token cap or repeats itself is not trusted."""
-    return tokens >= cap or compression_ratio(text) > MAX_COMPRESSION_RATIO or is_one_phrase_repeated(text)
+def is_said_repeat(text: str, duration_s: float) -> bool:
+    """A short repetition spoken at a speaking pace ("five five" in 1.5 s): what a person says."""
+    words = _words(text)
+    return len(words) <= MAX_SAID_REPEAT_WORDS and len(words) <= MAX_SAID_WORDS_PER_S * duration_s
+
+
+def looks_degenerate(text: str, tokens: int, cap: int, duration_s: float) -> bool:
+    """A transcript that hit its token cap, compresses like a loop or repeats itself beyond what a
+    person says in `duration_s` is not trusted."""
+    if tokens >= cap or compression_ratio(text) > MAX_COMPRESSION_RATIO:
+        return True
+    return is_one_phrase_repeated(text) and not is_said_repeat(text, duration_s)
 
 
 class UtteranceDecoder:
@@ -104,7 +123,8 @@ class UtteranceDecoder:
 
         features = self._model.feature_extractor(samples)
         window = ctranslate2.StorageView.from_array(np.ascontiguousarray(pad_features(features)))
-        cap = token_cap(samples.size / sample_rate_hz)
+        duration_s = samples.size / sample_rate_hz
+        cap = token_cap(duration_s)
         result = self._model.model.generate(
             window, [self._prompt], beam_size=1, max_length=len(self._prompt) + cap, suppress_blank=True,
             suppress_tokens=self._suppress_tokens, return_scores=True, return_no_speech_prob=True)[0]
@@ -113,4 +133,4 @@ class UtteranceDecoder:
         signals = DecodeSignals(float(result.no_speech_prob), float(result.scores[0]), compression_ratio(text))
         if is_no_speech(result.no_speech_prob, result.scores[0] * len(tokens), len(tokens)):
             return "", signals
-        return None if looks_degenerate(text, len(tokens), cap) else (text, signals)
+        return None if looks_degenerate(text, len(tokens), cap, duration_s) else (text, signals)

@@ -3,7 +3,8 @@
     result = await talk_once(url, pcm16_24k, TalkOptions(api_key=...))
     result.transcript, result.reply_text, result.reply_pcm16, result.model, result.latency_ms
 
-Used by `voxgate talk` and `bench/voice_latency.py`. The recording is streamed in 100 ms chunks at
+Used by `voxgate talk` (`bench/voice_latency.py` has its own listener, which keeps streaming
+through the reply and times the first audible sample). The recording is streamed in 100 ms chunks at
 real-time pace (or as fast as possible with `real_time=False`), followed by `trailing_silence_s` of
 silence, also at real-time pace, so server VAD ends the turn as it would for a live microphone.
 `voice_to_voice_s` is the time from sending the last speech chunk to receiving the first audio delta

@@ -14,6 +14,12 @@ A transcript looks finished when Whisper closed it with `.`, `!` or `?` and its 
 one that asks for more (a conjunction, an article, a possessive, a filler such as "um").
 Whisper punctuates a complete sentence and usually leaves a trailing-off one open or ends it with
 "...", which counts as unfinished.
+
+With an audio end-of-turn model (`voice.turn_model: smart-turn`, how the speech sounds: pitch,
+rhythm), `turn_is_over` combines both judges: a confident audio "finished" ends the turn after
+`confident_silence_ms` unless the text is already known to trail off; a finished text ends it after
+`finished_silence_ms` when the audio agrees (or there is no audio model), after
+`hesitant_silence_ms` when the audio says the speaker is not done.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 
 EAGERNESS_LEVELS = ("low", "medium", "high", "auto")
 SPECULATE_AFTER_MS = 100  # semantic_vad transcribes a pause this early, to judge it in time
+CONFIDENT_FINISHED = 0.8  # the audio model's probability above which it alone may end the turn
 _CONTINUATIONS = frozenset(
     {
         # words a turn cannot end on: conjunctions, articles, possessives, fillers. Prepositions,
@@ -37,10 +44,13 @@ _LAST_WORD = re.compile(r"([\w']+)\W*$")
 @dataclass(frozen=True)
 class SemanticTimings:
     """`finished_silence_ms`: pause after which a finished-looking turn ends; `max_silence_ms`:
-    pause after which any turn ends."""
+    pause after which any turn ends; with an audio model, `confident_silence_ms` ends a turn that
+    sounds finished and `hesitant_silence_ms` one whose words look finished but whose sound does not."""
 
     finished_silence_ms: int
     max_silence_ms: int
+    confident_silence_ms: int = 200
+    hesitant_silence_ms: int = 1_000
 
     @classmethod
     def for_eagerness(cls, eagerness: str) -> SemanticTimings:
@@ -50,9 +60,9 @@ class SemanticTimings:
 
 
 _TIMINGS = {
-    "high": SemanticTimings(finished_silence_ms=200, max_silence_ms=2_000),
-    "medium": SemanticTimings(finished_silence_ms=300, max_silence_ms=4_000),
-    "low": SemanticTimings(finished_silence_ms=700, max_silence_ms=8_000),
+    "high": SemanticTimings(200, 2_000, confident_silence_ms=150, hesitant_silence_ms=600),
+    "medium": SemanticTimings(300, 4_000, confident_silence_ms=200, hesitant_silence_ms=1_000),
+    "low": SemanticTimings(700, 8_000, confident_silence_ms=400, hesitant_silence_ms=2_000),
 }
 
 
@@ -63,3 +73,16 @@ def looks_finished(transcript: str) -> bool:
         return False
     match = _LAST_WORD.search(text)
     return match is not None and match.group(1).lower() not in _CONTINUATIONS
+
+
+def turn_is_over(silence_ms: int, text_finished: bool | None, audio_finished: float | None,
+                 timings: SemanticTimings) -> bool:
+    """Whether a pause of `silence_ms` ends the turn, from the text check (None: transcript not ready)
+    and the audio model's probability that the speaker has finished (None: no model or not ready)."""
+    if audio_finished is not None and audio_finished >= CONFIDENT_FINISHED and text_finished is not False:
+        return silence_ms >= timings.confident_silence_ms
+    if not text_finished:
+        return False
+    if audio_finished is None or audio_finished >= 0.5:
+        return silence_ms >= timings.finished_silence_ms
+    return silence_ms >= timings.hesitant_silence_ms

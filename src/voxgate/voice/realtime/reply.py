@@ -31,11 +31,20 @@ class ReplyRequest:
 
 @dataclass(frozen=True)
 class ReplyRouted:
-    """The router's choice; `over_budget` when no model fit the latency budget and the fastest was used."""
+    """The router's choice; `over_budget` when no model fit the latency budget. `constraint` says
+    which constraint decided the turn when both could not hold (`ROUTED_*`; "" when none was set)."""
 
     decision_id: str
     model: str
     over_budget: bool = False
+    constraint: str = ""
+
+
+ROUTED_WITHIN_BOTH = "budget_and_quality"  # a model met the latency budget and the quality floor
+ROUTED_WITHIN_BUDGET = "budget"  # no quality floor set; a model met the budget
+ROUTED_QUALITY_OVER_BUDGET = "quality"  # the floor held, the budget gave way
+ROUTED_BEST_BELOW_FLOOR = "quality_best_below_floor"  # nothing met the floor: the best predicted quality
+ROUTED_FASTEST_OVER_BUDGET = "latency_fastest_over_budget"  # no floor set, nothing met the budget: the fastest
 
 
 @dataclass(frozen=True)

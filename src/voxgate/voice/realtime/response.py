@@ -23,6 +23,7 @@ from voxgate.core.types import JSONObject
 from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.audio.formats import AudioFormat, encode_from_pcm16
 from voxgate.voice.audio.resample import StreamingResampler
+from voxgate.voice.audio.silence import LeadingSilenceTrim
 from voxgate.voice.engines.protocols import TextToSpeech
 from voxgate.voice.realtime.conversation import ConversationItem, SpokenSpan
 from voxgate.voice.realtime.item_log import ItemLog
@@ -53,6 +54,7 @@ class ResponseOptions:
     voice: str
     metadata: JSONObject = field(default_factory=dict)
     piece_ms: int = 200
+    first_piece_chars: int = 24  # the first piece spoken: a few words (`SpeechChunker`)
 
 
 @dataclass
@@ -94,7 +96,8 @@ class ResponseRunner:
         self._finished = False
         self._created = False
         self._over_budget = False
-        self._chunker = SpeechChunker()
+        self._constraint = ""
+        self._chunker = SpeechChunker(self._options.first_piece_chars)
 
     async def run(self) -> None:
         """Stream the reply and speak it; finish `completed`, or `failed` when routing or the model fails."""
@@ -136,6 +139,8 @@ class ResponseRunner:
             metadata.update(voxgate_decision_id=self.decision_id, voxgate_model=self.model or "")
             if self._over_budget:
                 metadata["voxgate_over_budget"] = "true"
+            if self._constraint:
+                metadata["voxgate_routed_by"] = self._constraint
         body: JSONObject = {
             "id": self.response_id, "object": "realtime.response", "status": self.status,
             "status_details": self._status_details(), "output": self._output, "metadata": metadata or None,
@@ -160,13 +165,15 @@ class ResponseRunner:
         return None
 
     async def _read_reply(self) -> None:
-        self._chunker = SpeechChunker()
+        self._chunker = SpeechChunker(self._options.first_piece_chars)
         stream = self._ctx.replies.stream_reply(self._request)
         async with contextlib.aclosing(stream):
             async for event in stream:
                 match event:
-                    case ReplyRouted(decision_id=decision_id, model=model, over_budget=over_budget):
+                    case ReplyRouted(decision_id=decision_id, model=model, over_budget=over_budget,
+                                     constraint=constraint):
                         self.decision_id, self.model, self._over_budget = decision_id, model, over_budget
+                        self._constraint = constraint
                         self._announce()
                     case ReplyText(delta=delta):
                         self._on_text(delta)
@@ -266,12 +273,14 @@ class ResponseRunner:
     async def _speak(self) -> None:
         out_rate = self._options.output_format.sample_rate_hz
         resampler = StreamingResampler(self._ctx.tts.sample_rate_hz, out_rate)
+        trim = LeadingSilenceTrim(self._ctx.tts.sample_rate_hz)  # the reply starts with the voice
         while (sentence := await self._sentences.get()) is not None:
             start_ms = self._audio_ms
             stream = self._ctx.tts.synthesize(sentence)
             async with contextlib.aclosing(stream):
                 async for pcm in stream:
-                    self._send_audio(float_to_pcm16(resampler.process(pcm16_to_float(pcm))), out_rate)
+                    if audible := trim.process(pcm):
+                        self._send_audio(float_to_pcm16(resampler.process(pcm16_to_float(audible))), out_rate)
             if self._message is not None:
                 self._message.spans.append(SpokenSpan(sentence, start_ms, self._audio_ms))
         self._send_audio(float_to_pcm16(resampler.flush()), out_rate)
@@ -311,5 +320,6 @@ class ResponseRunner:
         }
         log.info("voice turn %s status=%s model=%s latency=%s", self.response_id, self.status, self.model, latency)
         return {"type": "voxgate.turn.metrics", "response_id": self.response_id, "status": self.status,
-                "decision_id": self.decision_id, "model": self.model, "latency": latency,
+                "decision_id": self.decision_id, "model": self.model, "routed_by": self._constraint or None,
+                "latency": latency,
                 "audio_ms": round(self._audio_ms, 1)}

@@ -38,14 +38,15 @@ _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _HAS_WORD = re.compile(r"\w")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _SOFT_BREAK = re.compile(r"[,;:](?=\s)")
+MIN_PIECE_CHARS = 10  # two or three words
 
 
 class SentenceChunker:
     """Buffers text deltas and hands out complete sentences, stripped, in order."""
 
     def __init__(self, max_chars: int = 250) -> None:
-        if max_chars < 20:
-            raise ValueError(f"max_chars must be at least 20, got {max_chars}")
+        if max_chars < MIN_PIECE_CHARS:
+            raise ValueError(f"max_chars must be at least {MIN_PIECE_CHARS}, got {max_chars}")
         self._max_chars = max_chars
         self._buffer = ""
 
@@ -113,8 +114,8 @@ class SpeechChunker:
     """Pieces of a reply to synthesise: a short first one, then growing to whole sentences."""
 
     def __init__(self, first_chars: int = 24, max_chars: int = 250, growth: float = 3.0) -> None:
-        if not 20 <= first_chars <= max_chars or growth < 1.0:
-            raise ValueError("need 20 <= first_chars <= max_chars and growth >= 1")
+        if not MIN_PIECE_CHARS <= first_chars <= max_chars or growth < 1.0:
+            raise ValueError(f"need {MIN_PIECE_CHARS} <= first_chars <= max_chars and growth >= 1")
         self._first_chars = first_chars
         self._max_chars = max_chars
         self._growth = growth

@@ -35,6 +35,7 @@ from voxgate.core.types import JSONObject
 from voxgate.voice.engines.engine_set import VoiceEngines
 from voxgate.voice.engines.protocols import Transcript
 from voxgate.voice.engines.vad import SpeechEvent, SpeechStarted
+from voxgate.voice.realtime.backchannel import MAX_BACKCHANNEL_MS, is_backchannel
 from voxgate.voice.realtime.client_events import handle_frame
 from voxgate.voice.realtime.conversation import Conversation
 from voxgate.voice.realtime.idle_timeout import IdleWatch, idle_prompt, playback_end_ms
@@ -55,6 +56,7 @@ from voxgate.voice.realtime.turns import (
     CommitSilence,
     FirstAudioSent,
     IdleTimedOut,
+    InterruptionConfirmed,
     RejectRequest,
     ResponseCancelled,
     ResponseDone,
@@ -79,6 +81,8 @@ class SessionLimits:
     max_buffered_audio_s: float = 600.0
     send_queue_events: int = 2_048
     max_output_tokens: int = 300
+    first_piece_chars: int = 24
+    backchannels: bool = True  # "mm-hm" over a spoken reply does not cancel it (`realtime.backchannel`)
 
 
 class RealtimeTransport(Protocol):
@@ -106,10 +110,12 @@ class RealtimeSession:
         self.items = ItemLog(Conversation(), self.emit, self.names, self.ids)
         self.input = InputAudio(self.config.input_format, engines.new_vad(), vad_config_of(self.config.turn_detection),
                                 max_buffered_s=limits.max_buffered_audio_s)
-        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn)
+        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn,
+                                       engines.turn_model)
         self.speculation.configure(self.config.turn_detection)
         self.state = TurnState()
-        self.policy = TurnPolicy.for_detection(self.config.turn_detection)
+        self.policy = TurnPolicy.for_detection(self.config.turn_detection, limits.backchannels)
+        self._speech_started_ms = 0
         self.next_user_item_id = self.ids.new("item")
         self.times = TurnTimes()
         self.idle = IdleWatch()
@@ -211,7 +217,7 @@ class RealtimeSession:
 
     def update_config(self, config: SessionConfig) -> None:
         self.config = config
-        self.policy = TurnPolicy.for_detection(config.turn_detection)
+        self.policy = TurnPolicy.for_detection(config.turn_detection, self.limits.backchannels)
         self.input.reconfigure(config.input_format, vad_config_of(config.turn_detection))
         self.speculation.configure(config.turn_detection)
         self.emit({"type": "session.updated", "session": self.render_session()})
@@ -219,6 +225,9 @@ class RealtimeSession:
     def append_audio(self, audio: bytes, event_id: str | None) -> None:
         for speech in self.input.append(audio):
             self._on_speech(speech, event_id)
+        spoken_ms = self.input.clock_ms - self._speech_started_ms - self.input.trailing_silence_ms
+        if self.state.interruption_pending and self.state.user_speaking and spoken_ms >= MAX_BACKCHANNEL_MS:
+            self.turn(InterruptionConfirmed())  # too long for an "mm-hm"
         self.speculation.follow()
         if (stopped := self.speculation.end_of_turn()) is not None:
             self._on_speech(stopped, event_id)
@@ -275,6 +284,7 @@ class RealtimeSession:
         """Tell the client about a speech start or stop and feed it to the turn state machine."""
         if isinstance(speech, SpeechStarted):
             self.idle.disarm()
+            self._speech_started_ms = self.input.clock_ms
             self.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,
                        "item_id": self.next_user_item_id})
         else:
@@ -310,16 +320,19 @@ class RealtimeSession:
         return item_id
 
     async def _transcribe(self, item: JSONObject, audio: bytes, speculation: asyncio.Task[Transcript] | None) -> None:
+        heard = ""
         try:
             transcript = await (speculation or self.engines.stt.transcribe(audio))
         except Exception as exc:
             log.warning("transcription failed: %s", type(exc).__name__)
             self.items.transcription_failed(item, type(exc).__name__)
         else:
+            heard = transcript.text
             self.times.transcript_ready_s = self.clock.monotonic_s()
             self.items.transcribed(item, transcript.text, transcript.duration_s)
         self._transcribing -= 1
-        self.turn(TranscriptReady(heard_nothing=self.items.ends_unheard()))
+        backchannel = self.state.interruption_pending and is_backchannel(heard)
+        self.turn(TranscriptReady(heard_nothing=self.items.ends_unheard(), backchannel=backchannel))
         self._end_if_drained()
 
     # --- responses -------------------------------------------------------------------------
@@ -332,7 +345,7 @@ class RealtimeSession:
         reply = reply_request_for(config, history, default_max_tokens=self.limits.max_output_tokens,
                                   session_id=self.session_id)
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
-                                  metadata=dict(request.metadata))
+                                  metadata=dict(request.metadata), first_piece_chars=self.limits.first_piece_chars)
         context = ResponseContext(self.emit, self.ids, self.names, items, self.replies, self.engines.tts,
                                   self.clock, times, on_first_audio)
         return ResponseRunner(context, options, reply)

@@ -9,7 +9,8 @@ Server VAD waits `silence_duration_ms` (500 ms by default) before it ends a turn
 the first 200 ms of the pause (semantic_vad: 100 ms) means the transcript is usually ready when the
 turn ends (a pause that is not the end costs one wasted run). With semantic_vad the transcript
 itself may end the turn: a finished-sounding one after `finished_silence_ms`, judged the moment it
-is ready (`on_finished_turn`) as well as at each append.
+is ready (`on_finished_turn`) as well as at each append. With an audio end-of-turn model the same
+pause is also judged by its sound (`end_of_turn.turn_is_over` combines the two).
 """
 
 from __future__ import annotations
@@ -18,22 +19,24 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from voxgate.voice.engines.protocols import SpeechToText, Transcript
+from voxgate.voice.engines.protocols import EndOfTurnModel, SpeechToText, Transcript
 from voxgate.voice.engines.vad import SpeechEvent
 from voxgate.voice.realtime.end_of_turn import SPECULATE_AFTER_MS as SEMANTIC_SPECULATE_AFTER_MS
-from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished
+from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished, turn_is_over
 from voxgate.voice.realtime.input_audio import InputAudio
 from voxgate.voice.realtime.session_config import TurnDetection
 
 SPECULATE_AFTER_MS = 200
 
-Spawn = Callable[[Coroutine[Any, Any, Transcript]], "asyncio.Task[Transcript]"]
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 
 class Speculation:
     def __init__(self, stt: SpeechToText, audio: InputAudio, spawn: Spawn,
-                 on_finished_turn: Callable[[SpeechEvent], None]) -> None:
+                 on_finished_turn: Callable[[SpeechEvent], None], turn_model: EndOfTurnModel | None = None) -> None:
         self._stt = stt
+        self._turn_model = turn_model
+        self._sound: asyncio.Task[float] | None = None
         self._audio = audio
         self._spawn = spawn
         self._on_finished_turn = on_finished_turn
@@ -50,33 +53,51 @@ class Speculation:
         silence_ms = self._audio.trailing_silence_ms
         after_ms = SEMANTIC_SPECULATE_AFTER_MS if self._semantic is not None else SPECULATE_AFTER_MS
         if silence_ms >= after_ms and self._task is None:
-            self._task = self._spawn(self._stt.transcribe(self._audio.peek()))
+            pcm16 = self._audio.peek()
+            self._task = self._spawn(self._stt.transcribe(pcm16))
             if self._semantic is not None:  # judge the transcript the moment it is ready, not at the next append
                 self._task.add_done_callback(self._on_done)
+                if self._turn_model is not None:
+                    self._sound = self._spawn(self._turn_model.probability_finished(pcm16))
+                    self._sound.add_done_callback(self._on_done)
         elif silence_ms == 0:
             self.drop()
 
     def end_of_turn(self) -> SpeechEvent | None:
         """With semantic_vad: end the turn now when the pause's speculative transcript sounds finished."""
-        task = self._task
-        if self._semantic is None or task is None or not task.done() or task.cancelled():
+        if self._semantic is None or self._task is None:
             return None
-        if task.exception() is not None or self._audio.trailing_silence_ms < self._semantic.finished_silence_ms:
-            return None
-        return self._audio.end_speech() if looks_finished(task.result().text) else None
+        text = _result(self._task)
+        text_finished = None if text is None else looks_finished(text.text)
+        over = turn_is_over(self._audio.trailing_silence_ms, text_finished, _result(self._sound), self._semantic)
+        return self._audio.end_speech() if over else None
 
     def take(self) -> asyncio.Task[Transcript] | None:
         """The running speculation, handed over (the commit awaits it); None when there is none."""
         task, self._task = self._task, None
+        self._drop_sound()
         return task
 
     def drop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self._drop_sound()
 
-    def _on_done(self, task: asyncio.Task[Transcript]) -> None:
-        if task is not self._task:
+    def _drop_sound(self) -> None:
+        if self._sound is not None:
+            self._sound.cancel()
+            self._sound = None
+
+    def _on_done(self, task: asyncio.Task[Any]) -> None:
+        if task is not self._task and task is not self._sound:
             return  # dropped or taken
         if (stopped := self.end_of_turn()) is not None:
             self._on_finished_turn(stopped)
+
+
+def _result(task: asyncio.Task[Any] | None) -> Any:
+    """A finished task's result; None while it runs, or when it was cancelled or failed."""
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()

@@ -13,12 +13,16 @@ it returns. The machine never raises: an event that does not fit the current sta
     response_wanted       a response is owed once transcripts are ready and no response runs
     owed_request          what that response was asked with (`response.create`'s fields, the idle prompt)
     owed_to_client        the client asked for it (`response.create`), so a refusal is told
+    interruption_pending  the user spoke over the reply; a backchannel ("mm-hm") or a real interruption?
 Its `phase` is the one-word summary: LISTENING, USER_SPEAKING, THINKING or BOT_SPEAKING.
 
 Policy (the session's `turn_detection`): with `server_vad` off (turn_detection null) voice
 activity events are ignored and the client commits and asks for responses. With it on, speech
 stopping commits the buffer and, if `create_response`, owes a response; speech starting during a
 response cancels it (barge-in) if `interrupt_response`, otherwise the new turn waits its turn.
+With `backchannels`, speech over a reply that is being spoken holds the cancel: the session reports
+`InterruptionConfirmed` when the speech runs long, and the transcript says whether it was a
+backchannel (the reply goes on, nothing is owed) or an interruption (cancel now, answer it).
 A turn whose transcript is empty (the VAD fired on noise, or `speech_guard` withheld words invented
 from it) gets no response; when the client asked for that response (`response.create` after a
 push-to-talk commit of noise) it is told with an `error` event `input_audio_without_speech`. With `idle_timeout`
@@ -58,13 +62,14 @@ class TurnPolicy:
     create_response: bool = True
     interrupt_response: bool = True
     idle_timeout: bool = True  # IdleTimedOut counts (server_vad; semantic_vad has no idle timeout)
+    backchannels: bool = False  # speech over a spoken reply waits to be judged before cancelling it
 
     @staticmethod
-    def for_detection(turn_detection: TurnDetection | None) -> TurnPolicy:
+    def for_detection(turn_detection: TurnDetection | None, backchannels: bool = False) -> TurnPolicy:
         if turn_detection is None:
             return TurnPolicy(server_vad=False, create_response=False, interrupt_response=False, idle_timeout=False)
         return TurnPolicy(True, turn_detection.create_response, turn_detection.interrupt_response,
-                          idle_timeout=turn_detection.kind == "server_vad")
+                          idle_timeout=turn_detection.kind == "server_vad", backchannels=backchannels)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class TurnState:
     response_wanted: bool = False
     owed_request: ResponseCreate = field(default_factory=ResponseCreate)
     owed_to_client: bool = False
+    interruption_pending: bool = False
 
     @property
     def response_active(self) -> bool:
@@ -109,9 +115,16 @@ class TranscriptReady:
     """A committed turn's transcript is ready (or failed: it is ready as empty).
 
     `heard_nothing`: the conversation now ends with a user audio item without words, so a response
-    it would start answers nothing (the VAD fired on noise)."""
+    it would start answers nothing (the VAD fired on noise). `backchannel`: its words were only an
+    acknowledgement ("mm-hm", `realtime.backchannel`)."""
 
     heard_nothing: bool = False
+    backchannel: bool = False
+
+
+@dataclass(frozen=True)
+class InterruptionConfirmed:
+    """Speech over the reply lasted longer than a backchannel does: it is an interruption."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,7 @@ TurnEvent = (
     | FirstAudioSent
     | ResponseDone
     | ResponseCancelled
+    | InterruptionConfirmed
 )
 
 # Actions: imperative, what the session must do.
@@ -225,8 +239,12 @@ def advance(state: TurnState, event: TurnEvent, policy: TurnPolicy) -> _Result:
             return replace(state, pending_transcripts=state.pending_transcripts + 1), ()
         case BufferCleared():
             return replace(state, user_speaking=False), ()
-        case TranscriptReady(heard_nothing=heard_nothing):
-            return _on_transcript_ready(state, heard_nothing)
+        case TranscriptReady(heard_nothing=heard_nothing, backchannel=backchannel):
+            return _on_transcript_ready(state, heard_nothing, backchannel)
+        case InterruptionConfirmed():
+            if not (state.interruption_pending and state.user_speaking):
+                return state, ()  # judged already, or the speech ended short: its transcript decides
+            return _interrupt(replace(state, interruption_pending=False))
         case IdleTimedOut():
             return _on_idle_timed_out(state, event, policy)
         case ResponseRequested(request=request, heard_nothing=heard_nothing):
@@ -248,7 +266,14 @@ def _on_speech_started(state: TurnState, policy: TurnPolicy) -> _Result:
     speaking = replace(state, user_speaking=True)
     if not policy.interrupt_response:
         return speaking, ()
-    interrupted = _owe_nothing(speaking)
+    if policy.backchannels and state.response is ResponseStage.SPEAKING:
+        return replace(speaking, interruption_pending=True), ()  # judged by its length, then its words
+    return _interrupt(speaking)
+
+
+def _interrupt(state: TurnState) -> _Result:
+    """Barge-in: owe nothing; cancel the response if one runs."""
+    interrupted = _owe_nothing(state)
     if state.response in (ResponseStage.GENERATING, ResponseStage.SPEAKING):
         return replace(interrupted, response=ResponseStage.CANCELLING), (CancelResponse(),)
     return interrupted, ()
@@ -266,8 +291,15 @@ def _on_speech_stopped(state: TurnState, policy: TurnPolicy) -> _Result:
     return committed, (CommitBuffer(),)
 
 
-def _on_transcript_ready(state: TurnState, heard_nothing: bool) -> _Result:
+def _on_transcript_ready(state: TurnState, heard_nothing: bool, backchannel: bool) -> _Result:
     ready = replace(state, pending_transcripts=max(0, state.pending_transcripts - 1))
+    if state.interruption_pending:
+        ready = replace(ready, interruption_pending=False)
+        if backchannel or heard_nothing:
+            return _owe_nothing(ready), ()  # the reply goes on; an acknowledgement needs no answer
+        if ready.response in (ResponseStage.GENERATING, ResponseStage.SPEAKING):
+            owed = replace(ready, response=ResponseStage.CANCELLING)
+            return owed, (CancelResponse(),)  # answered once the cancelled reply is done
     if heard_nothing and _free_to_start(ready):  # no reply to a turn without words
         return _owe_nothing(ready), (RejectRequest(NOTHING_HEARD),) if ready.owed_to_client else ()
     return _start_if_owed(ready)

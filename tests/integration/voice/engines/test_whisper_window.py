@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
-from tests.support.speech_corpus import Clip
-from tests.support.speech_engines import whisper
+from tests.support.speech_corpus import Clip, synthesised
+from tests.support.speech_engines import piper, whisper
+from voxgate.voice.audio.codecs import float_to_pcm16
 from voxgate.voice.engines.wer import corpus_word_error_rate
 from voxgate.voice.engines.whisper_stt import WhisperModelName, WhisperSTT
 
@@ -57,3 +59,19 @@ async def test_an_untrusted_short_window_falls_back_to_the_full_window(
     pairs = zip([clip.transcript for clip in librivox], [t.text for t in transcripts], strict=True)
     assert corpus_word_error_rate(pairs) < WER_BOUND
     assert all(t.signals is not None for t in transcripts)  # the full window reports its signals too
+
+
+@pytest.mark.parametrize("said", ["Five five.", "No, no, no."])
+async def test_a_short_repeat_is_not_sent_to_the_full_window(said: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: the repeat guard took a spoken "five five" for a loop and paid 1.9 s for the 30 s window."""
+    stt = whisper(WhisperModelName.BASE)
+    await stt.load()
+    full_window_runs: list[object] = []
+    monkeypatch.setattr(stt._model, "transcribe", lambda *args, **kwargs: full_window_runs.append(args))
+    silence = np.zeros(16_000 * 3 // 10, dtype=np.float32)
+    pcm16 = float_to_pcm16(np.concatenate([silence, await synthesised(piper(), said, 16_000), silence]))
+    text = (await stt.transcribe(pcm16)).text
+    assert full_window_runs == []
+    words = [word.strip(".,!?").lower() for word in text.split()]
+    assert len(words) == len(said.split()), text  # the repeat kept, not collapsed or looped
+    assert len(set(words)) == 1, text  # one word said over ("5 5" is how Whisper may write "five five")

@@ -12,6 +12,7 @@ from voxgate.voice.engines.whisper_window import (
     fits_utterance_window,
     is_no_speech,
     is_one_phrase_repeated,
+    is_said_repeat,
     looks_degenerate,
     pad_features,
     token_cap,
@@ -53,8 +54,8 @@ def test_token_cap_grows_with_the_turn() -> None:
 def test_a_looping_transcript_is_not_trusted() -> None:
     sentence = "Unless to be rather cold-hearted and rather selfish is to be ill-disposed,"
     assert compression_ratio(sentence) < 2.4
-    assert not looks_degenerate(sentence, tokens=20, cap=60)
-    assert looks_degenerate(" ".join([sentence] * 6), tokens=50, cap=60)
+    assert not looks_degenerate(sentence, tokens=20, cap=60, duration_s=4.0)
+    assert looks_degenerate(" ".join([sentence] * 6), tokens=50, cap=60, duration_s=4.0)
 
 
 def test_one_phrase_said_over_and_over_is_a_loop() -> None:
@@ -64,11 +65,23 @@ def test_one_phrase_said_over_and_over_is_a_loop() -> None:
     assert not is_one_phrase_repeated("")
     assert not is_one_phrase_repeated("He was not an ill-disposed young man.")
     assert not is_one_phrase_repeated("no no I said the other one")
-    assert looks_degenerate("Yes. Yes.", tokens=4, cap=20)
+    assert looks_degenerate("What time is it? What time is it? What", tokens=12, cap=22, duration_s=1.2)
+    assert looks_degenerate("Yes. Yes.", tokens=4, cap=20, duration_s=0.5)  # faster than anyone speaks
+
+
+def test_a_short_repeat_at_speaking_pace_is_what_was_said() -> None:
+    # issue 14: a 1.5 s "five five" fell back to the 30 s window (1.9 s of STT)
+    for text, duration_s in [("Five five.", 1.5), ("No, no, no.", 1.2), ("Thank you. Thank you.", 1.6)]:
+        assert is_one_phrase_repeated(text)
+        assert is_said_repeat(text, duration_s)
+        assert not looks_degenerate(text, tokens=6, cap=24, duration_s=duration_s)
+    assert not is_said_repeat("no no no no no", 10.0)  # longer than a said repeat: a loop
+    assert not is_said_repeat("no no no", 0.6)  # faster than speech
+    assert looks_degenerate("Five five.", tokens=24, cap=24, duration_s=1.5)  # the token cap still holds
 
 
 def test_hitting_the_token_cap_is_not_trusted() -> None:
-    assert looks_degenerate("a perfectly normal sentence", tokens=36, cap=36)
+    assert looks_degenerate("a perfectly normal sentence", tokens=36, cap=36, duration_s=3.0)
 
 
 def test_no_speech_needs_both_a_silence_probability_and_low_confidence() -> None:

@@ -15,6 +15,7 @@ from tests.support.realtime_events import EventRecorder
 from voxgate.core.types import JSONObject
 from voxgate.voice.audio.codecs import float_to_pcm16
 from voxgate.voice.engines.engine_set import VoiceEngines
+from voxgate.voice.engines.protocols import EndOfTurnModel
 from voxgate.voice.engines.testing import EnergyVAD, ScriptedSTT, ToneTTS
 from voxgate.voice.realtime.reply import ScriptedReplySource
 from voxgate.voice.realtime.session import RealtimeSession, SessionLimits
@@ -72,17 +73,20 @@ def _answers(client_event_id: str) -> Callable[[JSONObject], bool]:
     return lambda event: event["type"] == "error" and event["error"]["event_id"] == client_event_id
 
 
-def fake_engines(transcripts: Iterable[str] = ()) -> VoiceEngines:
-    return VoiceEngines(stt=ScriptedSTT(transcripts), tts=ToneTTS(tone_ms_per_char=10), new_vad=EnergyVAD)
+def fake_engines(transcripts: Iterable[str] = (), turn_model: EndOfTurnModel | None = None) -> VoiceEngines:
+    return VoiceEngines(stt=ScriptedSTT(transcripts), tts=ToneTTS(tone_ms_per_char=10), new_vad=EnergyVAD,
+                        turn_model=turn_model)
 
 
 @contextlib.asynccontextmanager
 async def running_session(
     replies: ScriptedReplySource, transcripts: Iterable[str] = (), *, beta: bool = False,
     limits: SessionLimits | None = None, transport: FakeTransport | None = None, engines: VoiceEngines | None = None,
+    turn_model: EndOfTurnModel | None = None,
 ) -> AsyncIterator[tuple[RealtimeSession, FakeTransport]]:
     transport = transport or FakeTransport()
-    session = RealtimeSession(engines or fake_engines(transcripts), replies, limits or SessionLimits(), beta=beta)
+    session = RealtimeSession(engines or fake_engines(transcripts, turn_model), replies, limits or SessionLimits(),
+                              beta=beta)
     task = asyncio.create_task(session.run(transport))
     try:
         await transport.wait_for("session.created")

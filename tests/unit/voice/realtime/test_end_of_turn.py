@@ -7,7 +7,8 @@ import pytest
 
 from tests.unit.voice.realtime.realtime_harness import running_session, silence_pcm16, tone_pcm16
 from voxgate.core.errors import InvalidRequestError
-from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished
+from voxgate.voice.engines.testing import FixedEndOfTurn
+from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished, turn_is_over
 from voxgate.voice.realtime.reply import ScriptedReplySource
 from voxgate.voice.realtime.session_config import SessionConfig, apply_session_update
 
@@ -49,9 +50,9 @@ def test_semantic_vad_waits_the_eagerness_s_longest_pause_and_renders_it() -> No
         _semantic("sometimes")
 
 
-async def _stop_ms(transcript: str, pause_ms: int) -> int | None:
+async def _stop_ms(transcript: str, pause_ms: int, turn_model: FixedEndOfTurn | None = None) -> int | None:
     """Speak 400 ms, pause `pause_ms` in 100 ms steps; when the turn ended, at which audio ms."""
-    async with running_session(ScriptedReplySource(["OK."]), [transcript]) as (_, transport):
+    async with running_session(ScriptedReplySource(["OK."]), [transcript], turn_model=turn_model) as (_, transport):
         transport.push({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
             "turn_detection": {"type": "semantic_vad", "eagerness": "auto"}}}}})
         transport.append_audio(tone_pcm16(400))
@@ -84,3 +85,39 @@ async def test_the_turn_ends_when_the_transcript_is_ready_even_without_more_audi
         await transport.wait_for("response.done")
     # judged when the transcript was ready, at the ~300 ms of pause received (the VAD counts whole frames)
     assert 600 <= stopped["audio_end_ms"] <= 700
+
+
+MEDIUM = SemanticTimings.for_eagerness("medium")
+
+
+@pytest.mark.parametrize(("silence_ms", "text", "sound", "over"), [
+    (200, None, 0.9, True),      # sounds finished for sure: 200 ms, before the transcript is ready
+    (150, None, 0.9, False),
+    (200, False, 0.9, False),    # ... unless the words trail off ("book a table for")
+    (200, True, 0.6, False),     # finished words, a sound that only leans finished: the text's 300 ms
+    (300, True, 0.6, True),
+    (300, True, None, True),     # no audio model: semantic_vad as before
+    (300, None, None, False),
+    (300, True, 0.1, False),     # finished words, unfinished sound: wait longer (a mid-sentence pause)
+    (1_000, True, 0.1, True),
+    (3_000, False, 0.1, False),  # neither: only the VAD's longest pause ends it
+])
+def test_the_audio_model_and_the_text_check_combined(silence_ms: int, text: bool | None, sound: float | None,
+                                                      over: bool) -> None:
+    assert turn_is_over(silence_ms, text, sound, MEDIUM) is over
+
+
+async def test_a_turn_that_sounds_finished_ends_sooner() -> None:
+    model = FixedEndOfTurn(0.95)
+    stop_ms = await _stop_ms("What time is it?", pause_ms=1_000, turn_model=model)
+    assert stop_ms is not None
+    assert stop_ms <= 400 + 400  # within 400 ms of the pause (the text alone: 600)
+    assert model.calls  # the model heard the turn
+
+
+async def test_finished_words_that_sound_unfinished_wait_past_a_mid_sentence_pause() -> None:
+    model = FixedEndOfTurn(0.05)
+    assert await _stop_ms("I'd like to book a table.", pause_ms=800, turn_model=model) is None
+    stop_ms = await _stop_ms("I'd like to book a table.", pause_ms=1_600, turn_model=model)
+    assert stop_ms is not None
+    assert stop_ms >= 400 + 1_000

@@ -71,7 +71,7 @@ def test_over_long_run_is_cut_at_a_comma_or_space() -> None:
 
 
 def test_max_chars_has_a_floor() -> None:
-    with pytest.raises(ValueError, match="at least 20"):
+    with pytest.raises(ValueError, match="at least 10"):
         SentenceChunker(max_chars=5)
 
 
@@ -135,4 +135,13 @@ def test_speech_pieces_lose_no_words(text: str, delta_chars: int) -> None:
 
 def test_speech_chunker_rejects_a_bad_schedule() -> None:
     with pytest.raises(ValueError, match="first_chars"):
-        SpeechChunker(first_chars=10)
+        SpeechChunker(first_chars=9)
+    with pytest.raises(ValueError, match="first_chars"):
+        SpeechChunker(first_chars=300, max_chars=250)
+
+
+def test_a_smaller_first_piece_starts_speech_after_two_or_three_words() -> None:
+    chunker = SpeechChunker(first_chars=12)
+    pieces = [piece for character in LONG_REPLY for piece in chunker.push(character)] + chunker.flush()
+    assert pieces[0] == "The capital"
+    assert " ".join(pieces) == LONG_REPLY

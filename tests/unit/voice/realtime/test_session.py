@@ -72,7 +72,7 @@ async def test_server_vad_turn_commits_transcribes_and_answers() -> None:
 
 async def test_speech_during_a_response_cancels_it_at_once() -> None:
     replies = ScriptedReplySource(["One two three four five six seven. " * 20], delay_s=0.01)
-    async with running_session(replies) as (session, transport):
+    async with running_session(replies, limits=SessionLimits(backchannels=False)) as (session, transport):
         transport.push(TEXT_ITEM)
         transport.push({"type": "response.create"})
         await transport.wait_for("response.output_audio.delta")
@@ -82,6 +82,49 @@ async def test_speech_during_a_response_cancels_it_at_once() -> None:
         assert isinstance(session.engines.tts, ToneTTS)
     assert done["response"]["status"] == "cancelled"
     assert replies.closed_early == 1
+
+
+LONG_REPLY = "One two three four five six seven. " * 40
+
+
+async def _talk_over_the_reply(transport: FakeTransport, pcm16: bytes) -> None:
+    """Ask for a (long) reply and speak `pcm16` once its audio has started."""
+    transport.push(TEXT_ITEM)
+    transport.push({"type": "response.create"})
+    await transport.wait_for("response.output_audio.delta")
+    transport.append_audio(pcm16)
+
+
+async def test_a_backchannel_over_the_reply_does_not_cancel_it() -> None:
+    replies = ScriptedReplySource([LONG_REPLY], delay_s=0.01)
+    async with running_session(replies, ["Mm-hmm."]) as (_, transport):
+        await _talk_over_the_reply(transport, tone_pcm16(400) + silence_pcm16(700))
+        await transport.wait_for("conversation.item.input_audio_transcription.completed")
+        done = await transport.wait_for("response.done")
+    assert done["response"]["status"] == "completed"
+    assert replies.closed_early == 0
+    assert len(replies.requests) == 1  # an acknowledgement asks for no answer
+
+
+async def test_speech_longer_than_a_backchannel_interrupts_before_it_ends() -> None:
+    replies = ScriptedReplySource([LONG_REPLY, "Ok."], delay_s=0.01)
+    async with running_session(replies, ["Wait, tell me about the weather instead."]) as (_, transport):
+        await _talk_over_the_reply(transport, tone_pcm16(1_200))
+        done = await transport.wait_for("response.done")
+        assert "input_audio_buffer.speech_stopped" not in transport.types()  # cancelled while still speaking
+    assert done["response"]["status"] == "cancelled"
+    assert replies.closed_early == 1
+
+
+async def test_a_short_interruption_that_is_no_backchannel_cancels_and_is_answered() -> None:
+    replies = ScriptedReplySource([LONG_REPLY, "Stopped."], delay_s=0.01)
+    async with running_session(replies, ["Stop."]) as (_, transport):
+        await _talk_over_the_reply(transport, tone_pcm16(400) + silence_pcm16(700))
+        first = await transport.wait_for("response.done")
+        second = await transport.wait_for("response.done", 2)
+    assert first["response"]["status"] == "cancelled"
+    assert second["response"]["status"] == "completed"
+    assert replies.requests[1].messages[-1] == {"role": "user", "content": "Stop."}
 
 
 async def test_truncate_drops_what_the_user_never_heard() -> None:

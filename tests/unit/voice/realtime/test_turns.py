@@ -24,6 +24,7 @@ from voxgate.voice.realtime.turns import (
     CommitSilence,
     FirstAudioSent,
     IdleTimedOut,
+    InterruptionConfirmed,
     RejectRequest,
     ResponseCancelled,
     ResponseDone,
@@ -59,6 +60,7 @@ EVENTS: list[TurnEvent] = [
     FirstAudioSent(),
     ResponseDone(),
     ResponseCancelled(),
+    InterruptionConfirmed(),
 ]
 STATES = {
     "listening": TurnState(),
@@ -79,6 +81,7 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("listening", CancelRequested): (L, (IDLE,)),
     ("listening", FirstAudioSent): (L, ()),
     ("listening", ResponseDone): (L, ()),
+    ("listening", InterruptionConfirmed): (L, ()),  # nothing pending: a stale report
     ("listening", ResponseCancelled): (L, ()),
     ("user_speaking", SpeechStarted): (U, ()),
     ("user_speaking", SpeechStopped): (T, (COMMIT,)),
@@ -90,6 +93,7 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("user_speaking", CancelRequested): (U, (IDLE,)),
     ("user_speaking", FirstAudioSent): (U, ()),
     ("user_speaking", ResponseDone): (U, ()),
+    ("user_speaking", InterruptionConfirmed): (U, ()),  # nothing pending: a stale report
     ("user_speaking", ResponseCancelled): (U, ()),
     ("awaiting_transcript", SpeechStarted): (U, ()),
     ("awaiting_transcript", SpeechStopped): (T, ()),
@@ -101,6 +105,7 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("awaiting_transcript", CancelRequested): (L, ()),
     ("awaiting_transcript", FirstAudioSent): (T, ()),
     ("awaiting_transcript", ResponseDone): (T, ()),
+    ("awaiting_transcript", InterruptionConfirmed): (T, ()),  # nothing pending: a stale report
     ("awaiting_transcript", ResponseCancelled): (T, ()),
     ("generating", SpeechStarted): (U, (CANCEL,)),
     ("generating", SpeechStopped): (T, ()),
@@ -112,6 +117,7 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("generating", CancelRequested): (L, (CANCEL,)),
     ("generating", FirstAudioSent): (B, ()),
     ("generating", ResponseDone): (L, ()),
+    ("generating", InterruptionConfirmed): (T, ()),  # nothing pending: a stale report
     ("generating", ResponseCancelled): (L, ()),
     ("bot_speaking", SpeechStarted): (U, (CANCEL,)),
     ("bot_speaking", SpeechStopped): (B, ()),
@@ -123,6 +129,7 @@ TABLE: dict[tuple[str, type], tuple[TurnPhase, tuple[TurnAction, ...]]] = {
     ("bot_speaking", CancelRequested): (L, (CANCEL,)),
     ("bot_speaking", FirstAudioSent): (B, ()),
     ("bot_speaking", ResponseDone): (L, ()),
+    ("bot_speaking", InterruptionConfirmed): (B, ()),  # nothing pending: a stale report
     ("bot_speaking", ResponseCancelled): (L, ()),
 }
 
@@ -141,6 +148,42 @@ def run(
 def test_table_covers_every_state_and_event() -> None:
     assert set(TABLE) == {(name, type(event)) for name in STATES for event in EVENTS}
     assert set(typing.get_args(TurnEvent)) == {type(event) for event in EVENTS}
+
+
+BACKCHANNELS = TurnPolicy(backchannels=True)
+SPEAKING = TurnState(response=ResponseStage.SPEAKING)
+
+
+def test_with_backchannels_speech_over_a_spoken_reply_is_held_not_cancelled() -> None:
+    state, actions = run([SpeechStarted()], BACKCHANNELS, SPEAKING)
+    assert (state.phase, actions, state.interruption_pending) == (U, [], True)
+    state, actions = run([SpeechStarted()], BACKCHANNELS, TurnState(response=ResponseStage.GENERATING))
+    assert actions == [CANCEL]  # nothing heard yet: an interruption as ever
+
+
+def test_a_held_interruption_that_runs_long_cancels() -> None:
+    state, actions = run([SpeechStarted(), InterruptionConfirmed()], BACKCHANNELS, SPEAKING)
+    assert actions == [CANCEL]
+    assert state.response is ResponseStage.CANCELLING
+    assert not state.interruption_pending
+
+
+def test_a_backchannel_s_transcript_lets_the_reply_go_on_and_owes_nothing() -> None:
+    events: list[TurnEvent] = [SpeechStarted(), SpeechStopped(), InterruptionConfirmed(),
+                               TranscriptReady(backchannel=True)]
+    state, actions = run(events, BACKCHANNELS, SPEAKING)
+    assert actions == [COMMIT]  # late InterruptionConfirmed (speech over) changes nothing
+    assert (state.phase, state.response_wanted, state.interruption_pending) == (B, False, False)
+    state, actions = run([ResponseDone()], BACKCHANNELS, state)
+    assert (state.phase, actions) == (L, [])
+
+
+def test_a_short_interruption_with_words_cancels_then_is_answered() -> None:
+    events: list[TurnEvent] = [SpeechStarted(), SpeechStopped(), TranscriptReady(backchannel=False)]
+    state, actions = run(events, BACKCHANNELS, SPEAKING)
+    assert actions == [COMMIT, CANCEL]
+    state, actions = run([ResponseCancelled()], BACKCHANNELS, state)
+    assert actions == [START]
 
 
 def test_canonical_states_have_their_phase() -> None:
