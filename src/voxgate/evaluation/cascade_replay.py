@@ -5,7 +5,7 @@ returned answer scored. Routers:
 
 - `voxgate-cascade`: per query, the pure planner (`routing.cascade.planner`) orders the stages
   from the predictor's qualities and the expected costs: models no dearer than the predict-only
-  choice at a given λ, cheapest first, ending at the highest predicted quality, at most
+  choice at a given λ, cheapest first, ending on the dearest of them (the λ choice itself), at most
   `max_stages`; the learned checker's P(good) of each stage's recorded answer (the earlier
   stages' answers are its peers) goes through the pure rule (`routing.cascade.rule`, the code
   the live cascade runs) with the bar `accept`. The knob is (λ, max_stages, accept) over fixed

@@ -4,9 +4,12 @@ Pure. Input: the router's scored candidates that meet the request's constraints 
 (predicted quality, estimated cost and latency), the constraints, and the cascade settings.
 
 Without an explicit `models` list:
-1. the last stage is the candidate with the highest predicted quality (cheaper wins ties);
+1. the last stage is the dearest candidate (the higher predicted quality among equals): when no
+   cheaper answer passes its checks, the request ends on the strongest model it may use, not on
+   the one the predictor rates best (the predictor alone carries too little signal: issue 12
+   measured a plan ending on the 0.5B that never tried the 1.5B);
 2. the others are the candidates cheaper than it, cheapest first; one costing as much as the
-   last stage without its quality is skipped;
+   last stage is skipped;
 3. a stage the predictor calls hopeless (quality below `hopeless_below`) is skipped, and so is
    one predicted no better than a cheaper stage already planned;
 4. at most `max_stages` stages: the intermediate stages with the highest predicted quality stay;
@@ -97,13 +100,13 @@ def _by_quality(c: Candidate) -> tuple[float, float, str]:
 def _automatic_order(
     candidates: Sequence[Candidate], hopeless_below: float, skipped: dict[str, str]
 ) -> list[Candidate]:
-    last = min(candidates, key=_by_quality)
+    last = max(candidates, key=lambda c: (c.cost_usd, c.quality, c.model_id))
     kept: list[Candidate] = []
     for c in sorted(candidates, key=lambda c: (c.cost_usd, -c.quality, c.model_id)):
         if c is last:
             continue
         if c.cost_usd >= last.cost_usd:
-            skipped[c.model_id] = f"costs as much as {last.model_id} or more, predicted quality lower"
+            skipped[c.model_id] = f"costs as much as {last.model_id}, the last stage"
         elif c.quality < hopeless_below:
             skipped[c.model_id] = f"hopeless: predicted quality {c.quality:.2f} < {hopeless_below:.2f}"
         elif kept and c.quality <= max(k.quality for k in kept):
@@ -175,7 +178,7 @@ def plan_cascade(
         how = "the request's routing.cascade.models order"
     else:
         ordered = _automatic_order(candidates, settings.hopeless_below, skipped)
-        how = "cheapest first, ending at the highest predicted quality"
+        how = "cheapest first, ending on the dearest (strongest) model"
     ordered = _fit_budget(_limit_stages(ordered, max(settings.max_stages, 1), skipped), constraints, skipped)
     planned = {c.model_id for c in ordered}
     fallback = tuple(c.model_id for c in sorted(candidates, key=_by_quality) if c.model_id not in planned)
