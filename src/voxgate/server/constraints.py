@@ -22,7 +22,8 @@ PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "
 CASCADE_PROFILES = frozenset({"auto", "auto:cascade"})
 """Profiles that answer through a cascade unless `routing.strategy` says otherwise: `auto:cascade`,
 and `auto` (the default profile: a newcomer's first questions must come back right; measured in
-the README's Cascade section). The profiles that name a mode keep `predict`."""
+the README's Cascade section) unless the request names a `mode`. The profiles that name a mode
+keep `predict`."""
 MAX_CASCADE_STAGES = 8
 MAX_LIST_ITEMS = 256
 MAX_SESSION_ID_CHARS = 256
@@ -179,9 +180,12 @@ def _boolean(value: Any) -> bool:
     return value
 
 
-def _strategy(value: Any, profile: str) -> Strategy:
+def _strategy(value: Any, profile: str, mode_named: bool) -> Strategy:
+    """Unset: `auto:cascade` cascades; `auto` cascades unless the request names a mode (like the
+    profiles that name one, it then asks for that mode's single predicted choice)."""
     if value is None:
-        return Strategy.CASCADE if profile in CASCADE_PROFILES else Strategy.PREDICT
+        cascades = profile == "auto:cascade" or (profile in CASCADE_PROFILES and not mode_named)
+        return Strategy.CASCADE if cascades else Strategy.PREDICT
     try:
         return Strategy(value)
     except ValueError:
@@ -247,6 +251,6 @@ def parse_constraints(
         models=lists.get("models"),
         exclude=lists.get("exclude", ()),
         session_id=session_id,
-        strategy=_strategy(fields.get("strategy"), model),
+        strategy=_strategy(fields.get("strategy"), model, "mode" in fields),
         cascade=_cascade(fields.get("cascade")),
     )

@@ -17,6 +17,10 @@ from voxgate.server.constraints import parse_constraints
 def test_strategy_comes_from_body_header_or_profile() -> None:
     assert parse_constraints("auto", None, {}, Mode.BALANCED).strategy is Strategy.CASCADE
     assert parse_constraints("auto:balanced", None, {}, Mode.BALANCED).strategy is Strategy.PREDICT
+    # `auto` naming a mode asks for that mode's choice, like the profile of the same name
+    assert parse_constraints("auto", {"mode": "quality"}, {}, Mode.BALANCED).strategy is Strategy.PREDICT
+    assert parse_constraints("auto", None, {"x-voxgate-mode": "cost"}, Mode.BALANCED).strategy is Strategy.PREDICT
+    assert parse_constraints("auto:cascade", {"mode": "cost"}, {}, Mode.BALANCED).strategy is Strategy.CASCADE
     assert parse_constraints("auto:cascade", None, {}, Mode.BALANCED).strategy is Strategy.CASCADE
     assert parse_constraints("auto:quality", None, {"x-voxgate-strategy": "cascade"}, Mode.BALANCED).strategy \
         is Strategy.CASCADE

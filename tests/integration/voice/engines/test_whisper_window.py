@@ -73,5 +73,7 @@ async def test_a_short_repeat_is_not_sent_to_the_full_window(said: str, monkeypa
     text = (await stt.transcribe(pcm16)).text
     assert full_window_runs == []
     words = [word.strip(".,!?").lower() for word in text.split()]
-    assert len(words) == len(said.split()), text  # the repeat kept, not collapsed or looped
+    # the repeat kept, not collapsed to one word nor looped (Whisper's count may differ by one
+    # between CPUs: on an AMD EPYC base wrote "No, no, no, no." for three)
+    assert 2 <= len(words) <= len(said.split()) + 1, text
     assert len(set(words)) == 1, text  # one word said over ("5 5" is how Whisper may write "five five")
