@@ -97,9 +97,18 @@ def start_ready(
     command: Sequence[str], ready_path: str, port: int, log_path: Path, env: Mapping[str, str] | None = None
 ) -> RunningProcess:
     """Start `command` (which serves on `port`) and wait for `ready_path`; stopped again if that fails."""
+    url = f"http://127.0.0.1:{port}{ready_path}"
+    return start_probed(command, port, log_path, url, lambda: _http_answers(url), env)
+
+
+def start_probed(
+    command: Sequence[str], port: int, log_path: Path, what: str, probe: Callable[[], bool],
+    env: Mapping[str, str] | None = None,
+) -> RunningProcess:
+    """Start `command` (which serves on `port`) and wait until `probe()`; stopped again if that fails."""
     running = RunningProcess(start_process(command, log_path, env), port, log_path)
     try:
-        wait_http_ok(f"{running.base_url}{ready_path}", running.process, log_path)
+        wait_ready(what, probe, running.process, log_path)
     except BaseException:
         stop_process(running.process)
         raise
@@ -158,13 +167,7 @@ def start_redis(workdir: Path, port: int | None = None) -> RunningProcess:
     command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
                "--appendonly", "yes", "--save", "", "--protected-mode", "yes"]
     log_path = workdir / f"redis-{port}.log"
-    running = RunningProcess(start_process(command, log_path), port, log_path)
-    try:
-        wait_ready(f"redis on {port}", lambda: _redis_answers(port), running.process, log_path)
-    except BaseException:
-        stop_process(running.process)
-        raise
-    return running
+    return start_probed(command, port, log_path, f"redis on {port}", lambda: _redis_answers(port))
 
 
 def _as_postgres_user(command: Sequence[str]) -> list[str]:
@@ -196,13 +199,7 @@ def start_postgres(workdir: Path, port: int | None = None) -> RunningProcess:
                        check=True, capture_output=True)
     command = _as_postgres_user([_pg_binary("postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
                                  "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-    running = RunningProcess(start_process(command, log_path), port, log_path)
-    try:
-        wait_ready(f"postgres on {port}", lambda: _postgres_answers(port), running.process, log_path)
-    except BaseException:
-        stop_process(running.process)
-        raise
-    return running
+    return start_probed(command, port, log_path, f"postgres on {port}", lambda: _postgres_answers(port))
 
 
 def stop_postgres(process: subprocess.Popen[bytes]) -> None:
