@@ -7,6 +7,7 @@ corpus WER bound, and within a corpus bound of each other."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -72,8 +73,9 @@ async def test_a_short_repeat_is_not_sent_to_the_full_window(said: str, monkeypa
     pcm16 = float_to_pcm16(np.concatenate([silence, await synthesised(piper(), said, 16_000), silence]))
     text = (await stt.transcribe(pcm16)).text
     assert full_window_runs == []
-    words = [word.strip(".,!?").lower() for word in text.split()]
+    # a word or a lone digit each: Whisper may write "five five" as "5 5", "5-5" or "55"
+    words = [{"5": "five"}.get(word, word) for word in re.findall(r"[a-z]+|\d", text.lower())]
     # the repeat kept, not collapsed to one word nor looped (Whisper's count may differ by one
     # between CPUs: on an AMD EPYC base wrote "No, no, no, no." for three)
     assert 2 <= len(words) <= len(said.split()) + 1, text
-    assert len(set(words)) == 1, text  # one word said over ("5 5" is how Whisper may write "five five")
+    assert len(set(words)) == 1, text  # one word said over (in words or digits)
