@@ -1,37 +1,43 @@
-"""Fit the token-confidence calibration and choose the cascade's bar on the ladder's TRAIN rows.
+"""Fit the token-confidence calibration and choose the cascade's bar and hopeless floor on the
+ladder's TRAIN rows.
 
-Run (from the repository root; the answers come from a live collection on TRAIN rows):
+Run (from the repository root; the answers come from a live collection on TRAIN rows, all three
+bundled models, one request at a time on an otherwise idle machine: the latencies are used):
     voxgate serve &   # the bundled ladder
-    voxgate eval ladder --live --split train --collect-logprobs \\
-        --routers always-smollm2-135m,always-qwen2.5-coder-0.5b --out /tmp/cascade/train
-    .venv/bin/python -m bench.cascade_calibration /tmp/cascade/train/answers-train.jsonl
+    voxgate eval ladder --live --split train --collect-logprobs --out /tmp/cascade/train \
+        --routers always-smollm2-135m,always-qwen2.5-coder-0.5b,always-qwen2.5-coder-1.5b
+    .venv/bin/python -m bench.cascade_calibration /tmp/cascade/train/answers-train.jsonl \
+        [--write src/voxgate/data/ladder/cascade.json]
 
-1. Per small model, a logistic regression of "the answer was right" on the two length-neutral
+1. Per model, a logistic regression of "the answer was right" on the two length-neutral
    features of `routing.cascade.confidence` (10th percentile of token log-prob and of the
-   margin to the runner-up); prints the coefficients to paste into `FITTED_CALIBRATION` and
-   the in-sample AUC of each feature alone and of the fit.
-2. Replays the cascade on the same TRAIN rows with the real router (bundled predictor), the real
-   planner, every live check and the pure rule, for a range of bars: the stages' answers are the
-   collected ones; the 1.5B's correctness comes from the bundled outcome file (the same prompts
-   at temperature 0) and its stage is not checked (no answer text was collected for it).
-   Prints accuracy and the share answered by smaller models per bar beside always-1.5B's.
+   margin to the runner-up); prints the coefficients and the in-sample AUC of each feature
+   alone and of the fit.
+2. Replays the cascade on the same TRAIN rows for every (hopeless floor, bar) pair with the real
+   router (bundled predictor), the real planner, every live check on every stage and the pure
+   rule; each stage's answer, correctness and latency are the collected ones. Prints accuracy,
+   the share answered by the smaller models, mean stages and mean latency beside always-1.5B's.
+3. Chooses by a rule fixed before TEST is read (`choose`): among the pairs that reach always-1.5B's
+   accuracy with at least half the answers from the smaller models (the issue's live targets), the
+   most accurate, then the fastest.
 No TEST row is read.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dataset_builders.ladder.live import live_questions
-from voxgate.bundled_ladder import bundled_outcomes_file, bundled_predictor_dir, default_models
+from voxgate.bundled_ladder import bundled_predictor_dir, default_models
 from voxgate.core.clock import ManualClock
-from voxgate.core.types import RoutingConstraints
+from voxgate.core.types import ChatRequest, RoutingConstraints
 from voxgate.evaluation.ladder_check import chat_request
 from voxgate.evaluation.ladder_live import LiveAnswer, load_answers
 from voxgate.routing.affinity import SessionAffinity
@@ -44,7 +50,7 @@ from voxgate.routing.cascade.confidence import (
     confidence_features,
     token_logprobs_from,
 )
-from voxgate.routing.cascade.evidence import AnswerEvidence, CheckResult
+from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
 from voxgate.routing.cascade.planner import CascadeSettings
 from voxgate.routing.cascade.rule import run_cascade_rule
 from voxgate.routing.cascade.runner import plan_for_decision
@@ -79,10 +85,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 50)
     return weights
 
 
-def fit_calibration(answers_path: Path) -> tuple[ConfidenceCalibration, dict[tuple[str, str], LiveAnswer]]:
+def fit_calibration(
+    answers_paths: Sequence[Path],
+) -> tuple[ConfidenceCalibration, dict[tuple[str, str], LiveAnswer]]:
     by_key: dict[tuple[str, str], LiveAnswer] = {}
     rows: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for answer in load_answers(answers_path):
+    for answer in (a for path in answers_paths for a in load_answers(path)):
         if answer.split != "train" or answer.error is not None:
             continue
         model = answer.router.removeprefix("always-")
@@ -92,8 +100,10 @@ def fit_calibration(answers_path: Path) -> tuple[ConfidenceCalibration, dict[tup
         if features is not None:
             rows[model].append((features.low_logprob, min(features.low_margin, MARGIN_CAP), answer.score))
     per_model = {}
-    print("| model | TRAIN answers | right | AUC low log-prob | AUC low margin | AUC fit | intercept | "
-          "per log-prob | per margin |\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| model | TRAIN answers | right | AUC low log-prob | AUC low margin | AUC fit | intercept | "
+        "per log-prob | per margin |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for model, data in sorted(rows.items()):
         matrix = np.asarray(data)
         x, y = matrix[:, :2], matrix[:, 2]
@@ -101,88 +111,169 @@ def fit_calibration(answers_path: Path) -> tuple[ConfidenceCalibration, dict[tup
         fitted = 1 / (1 + np.exp(-(weights[0] + x @ weights[1:])))
         intercept, per_logprob, per_margin = (round(float(w), 3) for w in weights)
         per_model[model] = LogisticCoefficients(intercept, per_logprob, per_margin, MARGIN_CAP)
-        print(f"| {model} | {len(y)} | {y.mean():.2f} | {auc(x[:, 0], y):.3f} | {auc(x[:, 1], y):.3f} | "
-              f"{auc(fitted, y):.3f} | {weights[0]:.3f} | {weights[1]:.3f} | {weights[2]:.3f} |")
+        print(
+            f"| {model} | {len(y)} | {y.mean():.2f} | {auc(x[:, 0], y):.3f} | {auc(x[:, 1], y):.3f} | "
+            f"{auc(fitted, y):.3f} | {weights[0]:.3f} | {weights[1]:.3f} | {weights[2]:.3f} |"
+        )
     return ConfidenceCalibration(per_model, source="fit on ladder TRAIN rows"), by_key
 
 
-def dearest_scores() -> dict[str, float]:
-    with bundled_outcomes_file().open(encoding="utf-8") as handle:
-        return {row["prompt"]: float(row[DEAREST]) for row in csv.DictReader(handle) if row["split"] == "train"}
+HOPELESS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
+SMALLER_SHARE_TARGET = 0.5
 
 
-def replay(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], LiveAnswer]) -> float:
-    """Print the replay per bar; return the bar chosen: the lowest whose accuracy reaches always-1.5B's
-    on these rows, else the most accurate (the lower on ties)."""
+@dataclass(frozen=True)
+class Replayed:
+    hopeless_below: float
+    bar: float
+    accuracy: float
+    smaller_share: float
+    mean_stages: float
+    mean_latency_ms: float
+
+
+def _stage_results(
+    question_id: str,
+    stage: str,
+    request: ChatRequest,
+    checks: Sequence[AnswerCheck],
+    by_key: dict[tuple[str, str], LiveAnswer],
+    cache: dict[tuple[str, str], list[CheckResult]],
+    clock: ManualClock,
+) -> list[CheckResult]:
+    key = (question_id, stage)
+    if key not in cache:
+        answer = by_key[key]
+        tokens = token_logprobs_from({"logprobs": {"content": answer.token_logprobs}})
+        cache[key] = run_checks(checks, AnswerEvidence(stage, request, answer.reply, tokens), clock, 1e9)[0]
+    return cache[key]
+
+
+def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], LiveAnswer]) -> list[Replayed]:
+    """Every (hopeless floor, bar) pair replayed on the TRAIN questions all three models answered: the real
+    router and planner, every live check on every stage (the dearest's too: the rule keeps the most
+    trustworthy answer at the last stage) and the pure rule; latency = the stages tried, each as measured."""
     cards = default_models()
     clock = ManualClock()
-    router = Router(cards, load_learned_predictor(bundled_predictor_dir()), LatencyStats(cards),
-                    CircuitBreakers(clock), SessionAffinity(), clock)
+    router = Router(
+        cards,
+        load_learned_predictor(bundled_predictor_dir()),
+        LatencyStats(cards),
+        CircuitBreakers(clock),
+        SessionAffinity(),
+        clock,
+    )
     checks = default_checks(calibration)
-    dearest = dearest_scores()
-    small = {model for _, model in by_key}
-    questions = [q for q in live_questions("train")
-                 if q.prompt in dearest and all((q.id, model) in by_key for model in small)]
-    results_cache: dict[tuple[str, str], list[CheckResult]] = {}
-    reference = float(np.mean([dearest[q.prompt] for q in questions]))
-    print(f"\n{len(questions)} TRAIN questions; always-{DEAREST} accuracy {reference:.3f}\n")
-    accuracy_by_bar: dict[float, float] = {}
-    print("| bar | accuracy | answered by smaller models | mean stages |\n|---|---|---|---|")
-    for bar in BARS:
-        scores, smaller, stages_run = [], [], []
-        for question in questions:
-            request = chat_request(question.prompt)
-            decision = router.decide(request, RoutingConstraints(), "auto")
-            plan = plan_for_decision(decision, RoutingConstraints(), CascadeSettings(accept=bar))
-            stage_results: list[list[CheckResult] | None] = []
-            for stage in plan.models:
-                answer = by_key.get((question.id, stage))
-                if stage == DEAREST or answer is None:
-                    stage_results.append([])
-                    continue
-                key = (question.id, stage)
-                if key not in results_cache:
-                    tokens = token_logprobs_from({"logprobs": {"content": answer.token_logprobs}})
-                    evidence = AnswerEvidence(stage, request, answer.reply, tokens)
-                    results_cache[key] = run_checks(checks, evidence, clock, 1e9)[0]
-                stage_results.append(results_cache[key])
-            outcome = run_cascade_rule(plan.models, stage_results, bar)
-            model = outcome.answered_by or DEAREST
-            answer = by_key.get((question.id, model))
-            score = dearest[question.prompt] if model == DEAREST or answer is None else answer.score
-            scores.append(score)
-            smaller.append(model != DEAREST)
-            stages_run.append(len(outcome.judgements))
-        accuracy_by_bar[bar] = float(np.mean(scores))
-        print(f"| {bar:.2f} | {np.mean(scores):.3f} | {np.mean(smaller):.0%} | {np.mean(stages_run):.2f} |")
-    reaching = [bar for bar, accuracy in accuracy_by_bar.items() if accuracy >= reference - 1e-12]
-    chosen = min(reaching) if reaching else max(accuracy_by_bar, key=lambda b: (accuracy_by_bar[b], -b))
-    print(f"\nchosen bar: {chosen:.2f} (" + ("the lowest reaching always-1.5B" if reaching else "none reaches "
-          "always-1.5B: the most accurate") + ")")
+    models = {model for _, model in by_key}
+    questions = [q for q in live_questions("train") if all((q.id, m) in by_key for m in models)]
+    cache: dict[tuple[str, str], list[CheckResult]] = {}
+    decisions = {q.id: router.decide(chat_request(q.prompt), RoutingConstraints(), "auto") for q in questions}
+    grid = []
+    for hopeless_below in HOPELESS:
+        for bar in BARS:
+            scores, smaller, stages_run, latencies = [], [], [], []
+            for question in questions:
+                request = chat_request(question.prompt)
+                settings = CascadeSettings(accept=bar, hopeless_below=hopeless_below)
+                plan = plan_for_decision(decisions[question.id], RoutingConstraints(), settings)
+                results = [_stage_results(question.id, m, request, checks, by_key, cache, clock) for m in plan.models]
+                outcome = run_cascade_rule(plan.models, list(results), bar)
+                model = outcome.answered_by or DEAREST
+                tried = plan.models[: len(outcome.judgements)]
+                scores.append(by_key[(question.id, model)].score)
+                smaller.append(model != DEAREST)
+                stages_run.append(len(tried))
+                latencies.append(sum(by_key[(question.id, m)].latency_ms for m in tried))
+            grid.append(
+                Replayed(
+                    hopeless_below,
+                    bar,
+                    float(np.mean(scores)),
+                    float(np.mean(smaller)),
+                    float(np.mean(stages_run)),
+                    float(np.mean(latencies)),
+                )
+            )
+    reference = float(np.mean([by_key[(q.id, DEAREST)].score for q in questions]))
+    reference_ms = float(np.mean([by_key[(q.id, DEAREST)].latency_ms for q in questions]))
+    print(
+        f"\n{len(questions)} TRAIN questions; always-{DEAREST}: accuracy {reference:.3f}, "
+        f"mean latency {reference_ms:.0f} ms\n"
+    )
+    print(
+        "| hopeless below | bar | accuracy | answered by smaller models | mean stages | mean latency | "
+        "vs always-1.5B |\n|---|---|---|---|---|---|---|"
+    )
+    for row in grid:
+        print(
+            f"| {row.hopeless_below:.2f} | {row.bar:.2f} | {row.accuracy:.3f} | {row.smaller_share:.0%} | "
+            f"{row.mean_stages:.2f} | {row.mean_latency_ms:.0f} ms | {row.mean_latency_ms / reference_ms:.2f}x |"
+        )
+    return [Replayed(-1.0, -1.0, reference, 0.0, 1.0, reference_ms), *grid]
+
+
+def choose(grid: list[Replayed]) -> Replayed:
+    """The rule, fixed before TEST is read: among the pairs whose TRAIN accuracy reaches always-1.5B's with at
+    least half the answers from the smaller models (the issue's live targets), the most accurate, then the
+    fastest (latencies within a few percent are noise on a shared machine; accuracy is what a user sees);
+    if none, the lowest bar reaching always-1.5B's accuracy at the default floor; if none, the most accurate."""
+    reference, *rows = grid
+    reaching = [r for r in rows if r.accuracy >= reference.accuracy - 1e-12]
+    both = [r for r in reaching if r.smaller_share >= SMALLER_SHARE_TARGET]
+    if both:
+        chosen = min(both, key=lambda r: (-round(r.accuracy, 6), r.mean_latency_ms))
+        why = "the most accurate, then fastest, reaching always-1.5B's accuracy with >= 50% from the smaller models"
+    elif reaching:
+        chosen = min(reaching, key=lambda r: (r.hopeless_below != HOPELESS[0], r.bar))
+        why = "the lowest bar reaching always-1.5B's accuracy (none also kept 50% on the smaller models)"
+    else:
+        chosen = max(rows, key=lambda r: (r.accuracy, -r.bar))
+        why = "none reaches always-1.5B: the most accurate"
+    print(f"\nchosen: hopeless below {chosen.hopeless_below:.2f}, bar {chosen.bar:.2f} ({why})")
     return chosen
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", type=Path, help="write the bar and calibration here (src/voxgate/data/ladder/"
-                        "cascade.json is what the gateway loads)")
-    parser.add_argument("answers", type=Path,
-                        help="answers-train.jsonl from `voxgate eval ladder --live --split train`")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        help="write the bar, the hopeless floor and the calibration here "
+        "(src/voxgate/data/ladder/cascade.json is what the gateway loads)",
+    )
+    parser.add_argument(
+        "answers",
+        type=Path,
+        nargs="+",
+        help="answers-train.jsonl files from `voxgate eval ladder --live --split train "
+        "--collect-logprobs`, together covering always-<model> for the three models",
+    )
     args = parser.parse_args()
     calibration, by_key = fit_calibration(args.answers)
     print("\nFITTED_CALIBRATION per_model = {")
     for model, c in calibration.per_model.items():
         print(f"    {model!r}: LogisticCoefficients({c.intercept}, {c.per_logprob}, {c.per_margin}),")
     print("}")
-    bar = replay(calibration, by_key)
+    chosen = choose(replay_grid(calibration, by_key))
     if args.write is not None:
         document = {
-            "source": f"fit on {sum(1 for k in by_key)} ladder TRAIN answers by bench/cascade_calibration.py",
-            "accept": bar,
-            "per_model": {m: [c.intercept, c.per_logprob, c.per_margin, c.margin_cap]
-                          for m, c in calibration.per_model.items()},
-            "default": [DEFAULT_COEFFICIENTS.intercept, DEFAULT_COEFFICIENTS.per_logprob,
-                        DEFAULT_COEFFICIENTS.per_margin, DEFAULT_COEFFICIENTS.margin_cap],
+            "source": f"fit on {len(by_key)} ladder TRAIN answers by bench/cascade_calibration.py",
+            "accept": chosen.bar,
+            "hopeless_below": chosen.hopeless_below,
+            "train": {
+                "accuracy": round(chosen.accuracy, 4),
+                "smaller_share": round(chosen.smaller_share, 4),
+                "mean_latency_ms": round(chosen.mean_latency_ms, 1),
+            },
+            "per_model": {
+                m: [c.intercept, c.per_logprob, c.per_margin, c.margin_cap] for m, c in calibration.per_model.items()
+            },
+            "default": [
+                DEFAULT_COEFFICIENTS.intercept,
+                DEFAULT_COEFFICIENTS.per_logprob,
+                DEFAULT_COEFFICIENTS.per_margin,
+                DEFAULT_COEFFICIENTS.margin_cap,
+            ],
         }
         args.write.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.write}")

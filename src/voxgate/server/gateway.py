@@ -31,7 +31,7 @@ from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks
 from voxgate.routing.cascade.confidence import ConfidenceCalibration, calibration_from_document
-from voxgate.routing.cascade.planner import CascadeSettings
+from voxgate.routing.cascade.planner import CascadeSettings, settings_from_document
 from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
@@ -162,10 +162,10 @@ class Gateway:
         document = cascade_defaults_document()
         if document is None:
             return ConfidenceCalibration()
-        calibration, accept = calibration_from_document(document)
-        if accept is not None:
-            self.cascade_settings = replace(self.cascade_settings, accept=accept)
-        log.info("cascade: bar %.2f, confidence calibration %s", self.cascade_settings.accept, calibration.source)
+        calibration, _ = calibration_from_document(document)
+        self.cascade_settings = settings_from_document(document, self.cascade_settings)
+        log.info("cascade: bar %.2f, hopeless below %.2f, confidence calibration %s",
+                 self.cascade_settings.accept, self.cascade_settings.hopeless_below, calibration.source)
         return calibration
 
     def _model_down(self, model_id: str, reason: str) -> None:

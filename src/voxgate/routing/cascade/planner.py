@@ -22,8 +22,9 @@ not planned are the fallback order if every stage fails upstream.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from voxgate.core.types import JSONObject, RoutingConstraints
 from voxgate.routing.policy import Candidate
@@ -37,6 +38,22 @@ class CascadeSettings:
     max_stages: int = 3
     hopeless_below: float = 0.05
     models: tuple[str, ...] | None = None
+
+
+def settings_from_document(document: Mapping[str, Any], settings: CascadeSettings) -> CascadeSettings:
+    """`settings` with the bar (`accept`) and the hopeless floor (`hopeless_below`) of the cascade
+    defaults document (chosen on the ladder's TRAIN rows by `bench/cascade_calibration.py`), where set."""
+
+    def fraction(key: str, default: float) -> float:
+        value = document.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"{key} must be a number from 0 to 1, got {value!r}")
+        return float(value)
+
+    return replace(settings, accept=fraction("accept", settings.accept),
+                   hopeless_below=fraction("hopeless_below", settings.hopeless_below))
 
 
 @dataclass(frozen=True)

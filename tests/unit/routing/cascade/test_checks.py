@@ -184,3 +184,15 @@ def test_calibration_document_gives_per_model_coefficients_and_the_bar() -> None
         calibration_from_document({"accept": 3})
     with pytest.raises(ValueError, match="coefficients"):
         calibration_from_document({"per_model": {"small": [1.0]}})
+
+
+def test_cascade_defaults_document_sets_the_bar_and_the_hopeless_floor() -> None:
+    from voxgate.routing.cascade.planner import CascadeSettings, settings_from_document
+
+    base = CascadeSettings(accept=0.7, hopeless_below=0.05, max_stages=2)
+    chosen = settings_from_document({"accept": 0.5, "hopeless_below": 0.2}, base)
+    assert (chosen.accept, chosen.hopeless_below, chosen.max_stages) == (0.5, 0.2, 2)
+    assert settings_from_document({}, base) == base  # absent keys keep the code's defaults
+    for bad in ({"hopeless_below": 1.5}, {"accept": "high"}, {"hopeless_below": True}):
+        with pytest.raises(ValueError, match="from 0 to 1"):
+            settings_from_document(bad, base)
