@@ -11,7 +11,7 @@ functions. A stage's checks are combined into one probability that its answer is
 
 Then: at or above the bar (`accept`), accept. Below it, escalate, unless this is the last stage
 or the next one cannot run (`next_blocked`, e.g. it would break `max_latency_ms`): then stop and
-keep the most trustworthy answer so far (`kept_answer`).
+keep an answer (`kept_answer`): the strongest model's, unless a check verified it wrong.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class CombinedChecks:
     p_good: float | None
     deciding_check: str | None
     explanation: str
+    conclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class StageJudgement:
     p_good: float | None
     deciding_check: str | None
     reason: str
+    conclusive: bool = False  # the deciding check verified the answer itself (not a confidence estimate)
 
     def as_dict(self) -> JSONObject:
         return {
@@ -55,6 +57,7 @@ class StageJudgement:
             "answered": self.answered,
             "p_good": None if self.p_good is None else round(self.p_good, 4),
             "deciding_check": self.deciding_check,
+            "conclusive": self.conclusive,
             "reason": self.reason,
         }
 
@@ -84,7 +87,8 @@ def combine_checks(results: Sequence[CheckResult]) -> CombinedChecks:
         return CombinedChecks(None, None, "no check could judge this answer")
     weakest = min(pool, key=lambda r: (r.p_good, r.check))
     kind = "conclusive check" if conclusive else "weakest check"
-    return CombinedChecks(weakest.p_good, weakest.check, f"{kind} {weakest.check}: {weakest.reason}")
+    return CombinedChecks(weakest.p_good, weakest.check, f"{kind} {weakest.check}: {weakest.reason}",
+                          bool(conclusive))
 
 
 def judge_stage(
@@ -106,14 +110,17 @@ def judge_stage(
     p_good = combined.p_good
     if p_good is not None and p_good >= accept:
         reason = f"p_good {p_good:.2f} >= bar {accept:.2f} ({combined.explanation})"
-        return StageJudgement(model_id, StageAction.ACCEPT, True, p_good, combined.deciding_check, reason)
+        return StageJudgement(model_id, StageAction.ACCEPT, True, p_good, combined.deciding_check, reason,
+                              combined.conclusive)
     shortfall = combined.explanation if p_good is None else (
         f"p_good {p_good:.2f} < bar {accept:.2f} ({combined.explanation})"
     )
     if last or next_blocked:
         reason = shortfall + _no_next(last, next_blocked)
-        return StageJudgement(model_id, StageAction.STOP, True, p_good, combined.deciding_check, reason)
-    return StageJudgement(model_id, StageAction.ESCALATE, True, p_good, combined.deciding_check, shortfall)
+        return StageJudgement(model_id, StageAction.STOP, True, p_good, combined.deciding_check, reason,
+                              combined.conclusive)
+    return StageJudgement(model_id, StageAction.ESCALATE, True, p_good, combined.deciding_check, shortfall,
+                          combined.conclusive)
 
 
 def _no_next(last: bool, next_blocked: str | None) -> str:
@@ -123,8 +130,11 @@ def _no_next(last: bool, next_blocked: str | None) -> str:
 def kept_answer(judgements: Sequence[StageJudgement]) -> int | None:
     """Which answer a cascade returns once it stops.
 
-    The accepted one if any; else the answered stage with the highest `p_good` (a later, stronger
-    stage wins ties); a last answered stage that no check could score is kept as it is.
+    The accepted one if any. Else the last answered stage (the strongest model tried), unless a
+    check verified that answer wrong (a conclusive check: arithmetic recomputed, a schema broken):
+    then the answered stage with the highest `p_good` (a later stage wins ties). A confidence
+    estimate below the bar does not make an earlier, weaker model's rejected answer the better one:
+    on the ladder's live TEST run that rule kept the 0.5B's wrong "74" over the 1.5B's right "68".
     """
     for index, judgement in enumerate(judgements):
         if judgement.action is StageAction.ACCEPT:
@@ -133,7 +143,7 @@ def kept_answer(judgements: Sequence[StageJudgement]) -> int | None:
     if not answered:
         return None
     last = answered[-1]
-    if judgements[last].p_good is None:
+    if judgements[last].p_good is None or not judgements[last].conclusive:
         return last
     scored = [i for i in answered if judgements[i].p_good is not None]
     return max(scored, key=lambda i: (judgements[i].p_good or 0.0, i))
@@ -174,5 +184,6 @@ def finish_cascade(judgements: Sequence[StageJudgement]) -> CascadeOutcome:
     if chosen.action is StageAction.ACCEPT:
         reason = f"{chosen.model_id} accepted at stage {index + 1}: {chosen.reason}"
     else:
-        reason = f"no answer reached the bar; kept {chosen.model_id} (stage {index + 1}, the most trustworthy answer)"
+        why = "the strongest model tried" if index == len(judgements) - 1 else "the most trustworthy answer"
+        reason = f"no answer reached the bar; kept {chosen.model_id} (stage {index + 1}, {why})"
     return CascadeOutcome(tuple(judgements), index, reason)

@@ -79,11 +79,20 @@ def test_cascade_stops_at_first_accepted_stage() -> None:
     assert outcome.answer_index == 1
 
 
-def test_no_stage_accepted_keeps_the_most_trustworthy_answer() -> None:
+def test_no_stage_accepted_keeps_the_strongest_model_s_answer_when_only_confidence_doubts_it() -> None:
+    """Live TEST run: the 0.5B's "74" (p 0.39) was kept over the 1.5B's right "68" (p 0.31)."""
     outcome = run_cascade_rule(["small", "large"], [[scored("c", 0.6)], [scored("c", 0.3)]], 0.7)
     assert outcome.judgements[-1].action is StageAction.STOP
+    assert outcome.answered_by == "large"
+    assert "kept large" in outcome.reason and "strongest model tried" in outcome.reason
+
+
+def test_no_stage_accepted_and_the_last_answer_verified_wrong_keeps_the_most_trustworthy() -> None:
+    refuted = scored("arithmetic", 0.02, conclusive=True)
+    outcome = run_cascade_rule(["small", "large"], [[scored("c", 0.6)], [refuted]], 0.7)
+    assert outcome.judgements[-1].conclusive
     assert outcome.answered_by == "small"
-    assert "kept small" in outcome.reason
+    assert "kept small" in outcome.reason and "most trustworthy" in outcome.reason
 
 
 def test_unscored_last_stage_keeps_its_answer() -> None:
