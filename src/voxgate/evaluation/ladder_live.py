@@ -193,6 +193,19 @@ def live_markdown(title: str, summaries: Sequence[LiveSummary], dearest: str) ->
     return "\n".join(lines)
 
 
+def asking_order(
+    questions: Sequence[LiveQuestion], routers: Sequence[LiveRouter]
+) -> list[tuple[LiveQuestion, LiveRouter]]:
+    """Question by question (a cut run stays paired), each question's routers rotated by one: a model
+    server keeps the last prompt's cache, so a router asked right after another that used the same
+    model would start warm; rotating makes every router go first equally often."""
+    order = []
+    for index, question in enumerate(questions):
+        shift = index % len(routers) if routers else 0
+        order += [(question, router) for router in [*routers[shift:], *routers[:shift]]]
+    return order
+
+
 def run_live(
     base_url: str, questions: Sequence[LiveQuestion], routers: Sequence[LiveRouter], out_path: Path,
     *, collect_logprobs: bool = False, stream: bool = False, show_progress: bool = True,
@@ -203,7 +216,7 @@ def run_live(
     """
     done = load_answers(out_path)
     seen = {(a.question_id, a.router) for a in done}
-    todo = [(r, q) for q in questions for r in routers if (q.id, r.name) not in seen]  # a cut run stays paired
+    todo = [(r, q) for q, r in asking_order(questions, routers) if (q.id, r.name) not in seen]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with httpx.Client(timeout=REQUEST_TIMEOUT_S, trust_env=False) as client, out_path.open("a") as out, \
             progress_bar() as progress:

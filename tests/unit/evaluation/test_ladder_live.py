@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from voxgate.evaluation.ladder_live import LiveAnswer, live_markdown, load_answers, routers_for, summarise
+from voxgate.evaluation.ladder_live import (
+    LiveAnswer,
+    LiveQuestion,
+    asking_order,
+    live_markdown,
+    load_answers,
+    routers_for,
+    summarise,
+)
 
 DEAREST = "qwen2.5-coder-1.5b"
 
@@ -44,3 +52,17 @@ def test_answers_file_round_trips(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(asdict(a)) + "\n" for a in answers), encoding="utf-8")
     assert load_answers(path) == answers
     assert load_answers(tmp_path / "missing.jsonl") == []
+
+
+def test_every_router_goes_first_equally_often_and_questions_stay_paired() -> None:
+    """A model server keeps the last prompt's cache: a fixed order would start later routers warm."""
+    questions = [LiveQuestion(f"q{i}", "arith-1", "test", f"What is {i} + 1?", 8, lambda _: 1.0) for i in range(6)]
+    routers = routers_for("big", ["auto", "predict", "always-big"])
+    order = asking_order(questions, routers)
+    assert len(order) == 18
+    for start in range(0, 18, 3):  # question by question, each asked of every router once
+        block = order[start : start + 3]
+        assert len({q.id for q, _ in block}) == 1
+        assert {r.name for _, r in block} == {r.name for r in routers}
+    firsts = [order[start][1].name for start in range(0, 18, 3)]
+    assert {name: firsts.count(name) for name in firsts} == {"auto": 2, "predict": 2, "always-big": 2}
