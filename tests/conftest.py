@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-# Hypothesis' per-example deadline (200 ms) is a timing assertion: on a loaded 2-core machine a
-# property test of pure code failed on it, not on a property. The properties stay; the clock goes.
-settings.register_profile("voxgate", deadline=None)
+# Hypothesis' per-example deadline (200 ms) and its too_slow health check are timing assertions: on
+# a loaded 2-core machine property tests of pure code failed on them, not on a property. The
+# properties stay; the clock goes.
+settings.register_profile("voxgate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("voxgate")
 
 TESTS_DIR = Path(__file__).parent
