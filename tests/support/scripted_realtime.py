@@ -9,6 +9,9 @@
     close       `session.created`; on `response.create`: `response.created`, then closes (mid-turn)
     garbage     `session.created`, then a frame that is not JSON
     silent      `session.created`, then nothing, ever (a model that hangs)
+    speak       `session.created`; on `response.create`: at once `response.created`, one 100 ms
+                PCM16 24 kHz audio delta and `response.done` with usage (an instant model, for
+                measuring what a proxy adds: bench/realtime_proxy.py)
 
 It runs in its own thread and event loop, so the test's loop owns none of its tasks.
 """
@@ -16,11 +19,13 @@ It runs in its own thread and event loop, so the test's loop owns none of its ta
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
@@ -46,6 +51,18 @@ def _created() -> str:
                        "session": {"type": "realtime", "id": "sess_scripted"}})
 
 
+def _spoken_reply(response_id: str) -> list[str]:
+    delta = base64.b64encode(bytes(2 * 2_400)).decode()
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}},
+        {"type": "response.output_audio.delta", "response_id": response_id, "item_id": "item_1",
+         "output_index": 0, "content_index": 0, "delta": delta},
+        {"type": "response.done", "response": {"id": response_id, "status": "completed",
+                                               "usage": {"input_tokens": 10, "output_tokens": 5}}},
+    ]
+    return [json.dumps({"event_id": f"event_{response_id}_{n}", **e}) for n, e in enumerate(events)]
+
+
 async def _session(connection: ServerConnection) -> None:
     behaviour = _behaviour(connection.request.path if connection.request else "")
     await connection.send(_created())
@@ -53,6 +70,9 @@ async def _session(connection: ServerConnection) -> None:
         await connection.send("<html><body>502 Bad Gateway</body></html>")
     async for message in connection:
         event = json.loads(message)
+        if behaviour == "speak" and event.get("type") == "response.create":
+            for text in _spoken_reply(str(event.get("event_id", "resp"))):
+                await connection.send(text)
         if behaviour == "close" and event.get("type") == "response.create":
             await connection.send(json.dumps({"type": "response.created", "event_id": "event_2",
                                               "response": {"id": "resp_1", "status": "in_progress"}}))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,8 +52,21 @@ def proxy(scripted_voice_server: RunningProcess, scripted_upstream: ScriptedReal
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
     # the upstream voxgate's own extension events stay off: the proxy adds its own
     native_url = f"ws://127.0.0.1:{scripted_voice_server.port}/v1/realtime?voxgate_events=off"
-    catalog = "models:\n" + _native("native-voice", native_url, 300) + "".join(
+    catalog = "models:\n" + _native("native-voice", native_url, 300) + _native(
+        "native-close", scripted_upstream.url_for("close"), 900)
+    yield from _proxy(tmp_path_factory, catalog)
+
+
+@pytest.fixture(scope="module")
+def fault_proxy(scripted_upstream: ScriptedRealtime, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[RunningProcess]:
+    """A proxy whose native models are all scripted (no speech engines anywhere: starts in seconds)."""
+    catalog = "models:\n" + _native("native-speak", scripted_upstream.url_for("speak"), 100) + "".join(
         _native(f"native-{fault}", scripted_upstream.url_for(fault), 900) for fault in ("refuse", "close", "garbage"))
+    yield from _proxy(tmp_path_factory, catalog)
+
+
+def _proxy(tmp_path_factory: pytest.TempPathFactory, catalog: str) -> Iterator[RunningProcess]:
     catalog += "include_default_models: false\nvoice: {enabled: false}\n"
     running = start_voxgate(tmp_path_factory.mktemp("native-proxy"), catalog, env={"NATIVE_KEY": NATIVE_KEY})
     try:
@@ -156,9 +168,9 @@ async def _fault_session(server: RunningProcess, model_id: str) -> tuple[list[di
     ("native-garbage", "upstream_protocol_error"),
 ])
 async def test_upstream_faults_reach_the_client_as_an_error_and_a_1014_close(
-    proxy: RunningProcess, scripted_upstream: ScriptedRealtime, model_id: str, code: str
+    fault_proxy: RunningProcess, scripted_upstream: ScriptedRealtime, model_id: str, code: str
 ) -> None:
-    events, close_code = await _fault_session(proxy, model_id)
+    events, close_code = await _fault_session(fault_proxy, model_id)
     errors = [e for e in events if e["type"] == "error"]
     assert [e["error"]["code"] for e in errors] == [code]
     assert close_code == CLOSE_BAD_GATEWAY
@@ -167,12 +179,30 @@ async def test_upstream_faults_reach_the_client_as_an_error_and_a_1014_close(
         assert "response.created" in [e["type"] for e in events]
 
 
-def test_route_voice_explains_the_session_decision(proxy: RunningProcess, tmp_path: Path) -> None:
-    del tmp_path
-    response = httpx.post(f"{proxy.base_url}/v1/realtime/route", json={"model": "auto"}, timeout=30)
+def test_route_voice_explains_the_session_decision(fault_proxy: RunningProcess) -> None:
+    response = httpx.post(f"{fault_proxy.base_url}/v1/realtime/route", json={"model": "auto"}, timeout=30)
     assert response.status_code == 200
     decision = response.json()
-    assert decision["chosen"] == "native-voice"
+    assert decision["chosen"] == "native-speak"
     assert decision["outcome"] == "explained"
     reasons = {c["model"]: c["reason"] for c in decision["candidates"]}
-    assert "slower" in reasons["native-refuse"]
+    assert reasons["native-refuse"].startswith("slower")
+    capped = httpx.post(f"{fault_proxy.base_url}/v1/realtime/route", json={"model": "auto", "routing": {
+        "max_cost_usd": 0.00001}}, timeout=30)
+    assert capped.status_code == 400
+    assert "max_cost_usd" in capped.json()["error"]["rejections"]["native-speak"]
+
+
+async def test_an_instant_native_model_answers_through_the_proxy_and_is_charged(fault_proxy: RunningProcess) -> None:
+    url = f"ws://127.0.0.1:{fault_proxy.port}/v1/realtime?model=native-speak"
+    async with asyncio.timeout(WAIT_S), websockets.connect(url) as socket:
+        events: list[dict[str, Any]] = []
+        while not events or events[-1]["type"] != "voxgate.turn.metrics":
+            events.append(json.loads(await socket.recv()))
+            if events[-1]["type"] == "session.created":
+                await socket.send(json.dumps({"type": "response.create"}))
+    routed = next(e for e in events if e["type"] == "voxgate.session.routed")
+    decision = await _finished_decision(fault_proxy, routed["decision_id"])
+    assert decision["usage"]["prompt_tokens"] == 10
+    assert decision["usage"]["completion_tokens"] == 5
+    assert decision["cost_usd"] == pytest.approx((10 * 32 + 5 * 64) / 1e6)
