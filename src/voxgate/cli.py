@@ -26,6 +26,7 @@ examples:
   voxgate serve --config voxgate.yaml --port 9000 # add your own models (see README: catalog)
   voxgate route "Write a quicksort in Rust" --mode quality
   voxgate route "hi" --max-latency-ms 300 --json
+  voxgate route --voice --local-only                  # a voice session: native-audio models vs the chain
   voxgate models
   voxgate talk question.wav --out reply.wav       # speak a recording to /v1/realtime, save the reply
   voxgate eval routerbench --out reports/rb       # replay routers over outcome data: report.md/json + plots
@@ -62,7 +63,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="catalog YAML with your models (schema in README)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     route = commands.add_parser("route", help="explain which model a prompt would get, and why")
-    route.add_argument("prompt", help="the user message to route")
+    route.add_argument("prompt", nargs="?", default="", help="the user message to route (not with --voice)")
+    route.add_argument("--voice", action="store_true",
+                       help="explain a voice session's decision: native-audio models vs voxgate's chain")
     route.add_argument("--mode", choices=["quality", "balanced", "cost", "fast"])
     route.add_argument("--max-latency-ms", type=float)
     route.add_argument("--max-cost-usd", type=float)
@@ -329,6 +332,13 @@ def _image_part(image: str) -> JSONObject:
 
 
 def _route(args: argparse.Namespace) -> int:
+    if args.voice:
+        decision = _request("POST", f"{args.url}/v1/realtime/route", args.api_key,
+                            {"model": "auto", "routing": _routing_from(args)})
+        print(json.dumps(decision, indent=2)) if args.json else _print_decision(Console(), decision)
+        return 0
+    if not args.prompt:
+        raise VoxgateError("voxgate route needs a prompt (or --voice for a voice session)")
     content: str | list[JSONObject] = args.prompt
     if args.image:
         content = [{"type": "text", "text": args.prompt}, *(_image_part(image) for image in args.image)]

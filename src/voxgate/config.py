@@ -19,6 +19,11 @@ Catalog schema (a public contract, documented in the README)::
         ttft_ms: 300          # optional latency priors until live measurements arrive
         tokens_per_s: 80
         tool_call_style: native   # native | fenced_json | none
+      - id: gpt-realtime          # a native-audio model: voice sessions are proxied to it whole
+        backend: openai-realtime  # OpenAI GA (?model=, Bearer) or Azure (.../openai/realtime: api-key)
+        base_url: wss://api.openai.com/v1/realtime
+        api_model: gpt-realtime   # Azure: the deployment name
+        api_version: 2024-10-01-preview   # Azure only
     include_default_models: true
     predictor: ./predictor      # a learned predictor from `voxgate train`; `heuristic` for none;
                                 # default: the one shipped for the bundled ladder (if included)
@@ -47,7 +52,7 @@ import yaml
 from voxgate.bundled_ladder import bundled_cascade_file, bundled_predictor_dir
 from voxgate.bundled_ladder import default_models as default_models  # re-exported: the ladder's catalog
 from voxgate.core.errors import ConfigError
-from voxgate.core.types import Capability, Locality, Mode, ModelCard, Price, ToolCallStyle
+from voxgate.core.types import NATIVE_AUDIO_BACKENDS, Capability, Locality, Mode, ModelCard, Price, ToolCallStyle
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 _E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle)
@@ -165,7 +170,7 @@ class Settings:
 
 _MODEL_KEYS = {
     "id", "backend", "base_url", "api_model", "api_key_env", "capabilities", "context_window",
-    "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style",
+    "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style", "api_version",
 }
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
@@ -221,12 +226,7 @@ def _parse_model(raw: object, index: int, env: Mapping[str, str]) -> tuple[Model
     if not isinstance(model_id, str) or not model_id or model_id.startswith("auto"):
         raise ConfigError(f"{where}.id: a non-empty string not starting with 'auto' is required")
     where = f"models[{index}] ({model_id})"
-    backend = raw.get("backend", "openai")
-    if backend != "openai":
-        raise ConfigError(f"{where}.backend: only 'openai' (any OpenAI-compatible server) is supported")
-    base_url = raw.get("base_url")
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}.base_url: an http(s) URL such as http://127.0.0.1:8000/v1 is required")
+    backend, base_url = _backend_and_url(raw, where)
     capabilities = raw.get("capabilities", [])
     if not isinstance(capabilities, list):
         raise ConfigError(f"{where}.capabilities: expected a list such as [tools, json]")
@@ -238,13 +238,16 @@ def _parse_model(raw: object, index: int, env: Mapping[str, str]) -> tuple[Model
         key = env.get(key_env)
         if not key:
             raise ConfigError(f"{where}.api_key_env: environment variable {key_env} is not set")
+    native = backend in NATIVE_AUDIO_BACKENDS
     card = ModelCard(
         id=model_id,
-        backend="openai",
-        base_url=base_url.rstrip("/"),
+        backend=backend,
+        base_url=base_url,
+        api_version=_api_version(raw, where, native),
         api_model=str(raw["api_model"]) if raw.get("api_model") else None,
         api_key_env=key_env,
-        capabilities=frozenset(_enum_value(Capability, c, f"{where}.capabilities") for c in capabilities),
+        capabilities=frozenset(_enum_value(Capability, c, f"{where}.capabilities") for c in capabilities)
+        | ({Capability.AUDIO} if native else set()),
         context_window=int(_number(raw.get("context_window", 8192), f"{where}.context_window", minimum=1)),
         price=_parse_price(raw.get("price"), f"{where}.price"),
         locality=_enum_value(Locality, raw.get("locality", "cloud"), f"{where}.locality"),
@@ -256,6 +259,29 @@ def _parse_model(raw: object, index: int, env: Mapping[str, str]) -> tuple[Model
         ),
     )
     return card, key
+
+
+def _backend_and_url(raw: dict[str, Any], where: str) -> tuple[str, str]:
+    """`backend` and its `base_url`: http(s) for `openai`; ws(s) or http(s) for `openai-realtime`."""
+    backend = raw.get("backend", "openai")
+    if backend != "openai" and backend not in NATIVE_AUDIO_BACKENDS:
+        allowed = ", ".join(["openai", *sorted(NATIVE_AUDIO_BACKENDS)])
+        raise ConfigError(f"{where}.backend: {backend!r} is not one of: {allowed}")
+    base_url = raw.get("base_url")
+    if backend == "openai":
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.base_url: an http(s) URL such as http://127.0.0.1:8000/v1 is required")
+    elif not isinstance(base_url, str) or not base_url.startswith(("ws://", "wss://", "http://", "https://")):
+        raise ConfigError(f"{where}.base_url: the realtime endpoint, such as wss://api.openai.com/v1/realtime "
+                          "or https://NAME.openai.azure.com/openai/realtime, is required")
+    return str(backend), base_url.rstrip("/")
+
+
+def _api_version(raw: dict[str, Any], where: str, native: bool) -> str | None:
+    version = raw.get("api_version")
+    if version is not None and (not native or not isinstance(version, str) or not version):
+        raise ConfigError(f"{where}.api_version: a string, for an Azure OpenAI realtime deployment only")
+    return version
 
 
 def _read_catalog(path: Path) -> dict[str, Any]:

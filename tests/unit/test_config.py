@@ -138,3 +138,45 @@ def test_remote_audio_engines_take_a_server_and_its_key_from_the_environment(tmp
 def test_bad_remote_audio_settings_are_refused(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError, match="remote"):
         load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)})
+
+
+REALTIME_CATALOG = """
+models:
+  - id: gpt-realtime
+    backend: openai-realtime
+    base_url: wss://api.openai.com/v1/realtime/
+    api_model: gpt-realtime
+    api_key_env: OPENAI_KEY
+    capabilities: [tools]
+    price: {input_per_mtok: 32, output_per_mtok: 64}
+  - id: azure-voice
+    backend: openai-realtime
+    base_url: https://team.openai.azure.com/openai/realtime
+    api_model: my-deployment
+    api_version: 2025-04-01-preview
+include_default_models: false
+"""
+
+
+def test_native_audio_models_are_parsed_with_audio(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, REALTIME_CATALOG), env={"OPENAI_KEY": "sk", "HOME": str(tmp_path)})
+    openai, azure = settings.models
+    assert openai.is_native_audio
+    assert azure.is_native_audio
+    assert openai.base_url == "wss://api.openai.com/v1/realtime"
+    assert openai.capabilities == {Capability.TOOLS, Capability.AUDIO}
+    assert azure.api_version == "2025-04-01-preview"
+    assert settings.upstream_api_keys == {"gpt-realtime": "sk"}
+
+
+@pytest.mark.parametrize(("entry", "fragment"), [
+    ("backend: gemini\n    base_url: wss://x/v1/realtime", "'gemini' is not one of: openai, openai-realtime"),
+    ("backend: openai-realtime\n    base_url: ftp://x/realtime", "the realtime endpoint"),
+    ("backend: openai\n    base_url: wss://x/v1", "an http(s) URL"),
+    ("base_url: http://x/v1\n    api_version: '2025-01-01'", "Azure OpenAI realtime deployment only"),
+])
+def test_bad_native_audio_entries_say_what_is_wrong(tmp_path: Path, entry: str, fragment: str) -> None:
+    text = f"models:\n  - id: m\n    {entry}\ninclude_default_models: false\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)})
+    assert fragment in str(info.value)

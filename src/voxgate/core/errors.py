@@ -18,7 +18,8 @@
     │       │                       `voxgate.server.errors`)
     │       ├── SessionExpiredError the session reached its maximum length
     │       ├── SlowClientError     the client stopped reading; its send queue filled up
-    │       └── ServerShuttingDownError  the server is draining (SIGTERM); the turn in progress finished
+    │       ├── ServerShuttingDownError  the server is draining (SIGTERM); the turn in progress finished
+    │       └── UpstreamSessionError  a native-audio model's session failed: refused, closed, sent garbage
     └── BackendError                an upstream model server failed (`retryable` says if
         │                           another model may be tried)
         ├── BackendConnectError     could not connect                (retryable)
@@ -125,6 +126,11 @@ class SlowClientError(SessionEndedError):
 
 class ServerShuttingDownError(SessionEndedError):
     """The server is shutting down: the session ends once the turn in progress has finished."""
+
+
+class UpstreamSessionError(SessionEndedError):
+    """A proxied session's native-audio model failed: it refused the session, closed it, or sent
+    something that is not a realtime event; the client got an `error` event with `code` first."""
 
 
 class BackendError(VoxgateError):

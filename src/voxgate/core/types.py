@@ -64,6 +64,10 @@ class CascadeOptions:
         }
 
 
+NATIVE_AUDIO_BACKENDS = frozenset({"openai-realtime"})
+"""Catalog backends for models that hear and speak in one realtime session (voice sessions only)."""
+
+
 class ToolCallStyle(StrEnum):
     """How a model writes tool calls: natively, as a fenced JSON block in text, or not at all."""
 
@@ -115,6 +119,13 @@ class ModelCard:
     tokens_per_s: float = 50.0
     tool_call_style: ToolCallStyle = ToolCallStyle.NATIVE
     local_weights: LocalWeights | None = None
+    api_version: str | None = None
+    """Azure OpenAI's `api-version` for a realtime deployment URL (`backend: openai-realtime`)."""
+
+    @property
+    def is_native_audio(self) -> bool:
+        """A realtime model that hears and speaks itself: routed for voice sessions, proxied whole."""
+        return self.backend in NATIVE_AUDIO_BACKENDS
 
     @property
     def upstream_model(self) -> str:

@@ -20,7 +20,10 @@ def _rejection(
     needs: frozenset[Capability],
     tokens_needed: int,
     open_reason: Callable[[str], str | None],
+    voice_session: bool = False,
 ) -> str | None:
+    if card.is_native_audio and not voice_session:
+        return "a native-audio realtime model: it serves voice sessions (/v1/realtime) only"
     if constraints.models is not None and card.id not in constraints.models:
         return "not in the request's `models` allow-list"
     if card.id in constraints.exclude:
@@ -41,12 +44,15 @@ def check_eligibility(
     needs: frozenset[Capability],
     tokens_needed: int,
     open_reason: Callable[[str], str | None] = lambda _model_id: None,
+    *,
+    voice_session: bool = False,
 ) -> EligibilityResult:
-    """Split the catalog into eligible models and rejections (model id -> reason)."""
+    """Split the catalog into eligible models and rejections (model id -> reason); native-audio
+    models are eligible only for a `voice_session`."""
     eligible: list[ModelCard] = []
     rejections: dict[str, str] = {}
     for card in cards:
-        reason = _rejection(card, constraints, needs, tokens_needed, open_reason)
+        reason = _rejection(card, constraints, needs, tokens_needed, open_reason, voice_session)
         if reason is None:
             eligible.append(card)
         else:

@@ -17,6 +17,7 @@ from voxgate.routing.features import PromptFeatures, extract_features, request_k
 from voxgate.routing.policy import Candidate, PolicyResult, choose
 from voxgate.routing.predictor import QualityPredictor
 from voxgate.routing.stats import LatencyStats
+from voxgate.routing.voice_session import VoiceSessionInputs, rank_voice_session, record_voice_decision
 
 
 def new_decision_id() -> str:
@@ -82,6 +83,21 @@ class Router:
             raise NoEligibleModelError(_no_model_message(rejections), rejections)
         overhead_us = (self._clock.monotonic_s() - started_s) * 1e6
         return self._record(request, constraints, profile, features, candidates, result, rejections, overhead_us)
+
+    def decide_voice_session(
+        self, constraints: RoutingConstraints, profile: str, *, chain_available: bool, chain_overhead_ms: float
+    ) -> Decision:
+        """Route a realtime session at its handshake: a native-audio model or voxgate's own chain
+        (`routing.voice_session`); raises NoEligibleModelError listing why each model was ruled out."""
+        started_s = self._clock.monotonic_s()
+        inputs = VoiceSessionInputs(self._stats, self._breakers.open_reason, chain_available, chain_overhead_ms)
+        scored, result, rejections = rank_voice_session(self._cards, constraints, profile, inputs)
+        if result.chosen is None:
+            raise NoEligibleModelError(_no_model_message(rejections), rejections)
+        decision = record_voice_decision(new_decision_id(), self._clock.wall_s(), profile, constraints,
+                                         self._cards, scored, result, rejections)
+        decision.overhead_us = round((self._clock.monotonic_s() - started_s) * 1e6, 1)
+        return decision
 
     def remember_answer(self, session_id: str | None, model_id: str) -> None:
         self._affinity.remember(session_id, model_id)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 from voxgate.config import Settings
 from voxgate.core.errors import VoxgateError
-from voxgate.server import admin, audio_routes, routes, twilio
+from voxgate.server import admin, audio_routes, realtime, routes, twilio
 from voxgate.server.auth import ApiKeyMiddleware
 from voxgate.server.errors import handle_http_error, handle_unexpected, handle_voxgate_error
 from voxgate.server.gateway import Gateway
@@ -35,6 +35,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
         routes=[
             Route("/v1/chat/completions", routes.chat_completions, methods=["POST"]),
             Route("/v1/route", routes.explain_route, methods=["POST"]),
+            Route("/v1/realtime/route", realtime.explain_session_route, methods=["POST"]),
             Route("/v1/audio/transcriptions", audio_routes.transcriptions, methods=["POST"]),
             Route("/v1/audio/speech", audio_routes.speech, methods=["POST"]),
             Route("/v1/decisions", routes.list_decisions, methods=["GET"]),

@@ -23,6 +23,7 @@ from voxgate.core.errors import (
     SessionEndedError,
     SessionExpiredError,
     SlowClientError,
+    UpstreamSessionError,
     VoxgateError,
 )
 from voxgate.core.types import JSONObject
@@ -111,14 +112,22 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 #   1013  try again later: speech engines or models are still loading, or voice is disabled
 #   4000  session expired: the session reached voice.max_session_s (an `error` event with code
 #         `session_expired` is sent first)
+#   1014  bad gateway: the session's native-audio model (`backend: openai-realtime`) refused it (bad
+#         key: `upstream_auth_failed`; unreachable: `upstream_unavailable`), closed it
+#         (`upstream_closed`), failed (`upstream_error`) or sent a frame that is not a realtime event
+#         (`upstream_protocol_error`); an `error` event with that code comes first
 #   4001  slow client: the client stopped reading and its send queue (voice.send_queue_events) filled up
+#   4002  no eligible model: no native-audio model nor voxgate's chain can serve the session under its
+#         constraints (an `error` event with code `no_eligible_model` and the reasons comes first)
 WS_CLOSE_NORMAL = 1000
 WS_CLOSE_POLICY_VIOLATION = 1008
 WS_CLOSE_INTERNAL_ERROR = 1011
 WS_CLOSE_SERVICE_RESTART = 1012
 WS_CLOSE_TRY_AGAIN_LATER = 1013
+WS_CLOSE_BAD_GATEWAY = 1014
 WS_CLOSE_SESSION_EXPIRED = 4000
 WS_CLOSE_SLOW_CLIENT = 4001
+WS_CLOSE_NO_ELIGIBLE_MODEL = 4002
 WS_MAX_FRAME_BYTES = 24 * 1024 * 1024  # a 15 MiB append is ~20 MiB of base64 JSON
 
 
@@ -130,4 +139,6 @@ def realtime_close_code(exc: SessionEndedError) -> int:
         return WS_CLOSE_SLOW_CLIENT
     if isinstance(exc, ServerShuttingDownError):
         return WS_CLOSE_SERVICE_RESTART
+    if isinstance(exc, UpstreamSessionError):
+        return WS_CLOSE_BAD_GATEWAY
     return WS_CLOSE_INTERNAL_ERROR

@@ -125,7 +125,7 @@ class Gateway:
                 return
 
     async def _start_models(self) -> None:
-        remote = [c for c in self.settings.models if not c.is_embedded]
+        remote = [c for c in self.settings.models if not c.is_embedded and not c.is_native_audio]
         embedded = [c for c in self.settings.models if c.is_embedded]
         resolved = {c.id: c for c in self.settings.models}
         async with asyncio.TaskGroup() as probes:
@@ -139,7 +139,7 @@ class Gateway:
             for model_id, (ttft_ms, tokens_per_s) in self._fleet.warmup.items():
                 self.stats.observe(model_id, ttft_ms, tokens_per_s)
         self.cards = tuple(resolved[c.id] for c in self.settings.models)
-        self.backends = {card.id: self._backend_for(card) for card in self.cards}
+        self.backends = {card.id: self._backend_for(card) for card in self.cards if not card.is_native_audio}
         if self.settings.predictor_path is not None:
             learned = await asyncio.to_thread(load_learned_predictor, self.settings.predictor_path)
             log.info("quality predictor %s (embedder %s)", learned.version, learned.embedder_id)

@@ -19,22 +19,35 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import replace
+from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from voxgate.core.errors import BackendProtocolError, NoEligibleModelError, SessionEndedError, VoxgateError
+from voxgate.core.errors import (
+    BackendProtocolError,
+    NoEligibleModelError,
+    RequestError,
+    SessionEndedError,
+    VoxgateError,
+)
 from voxgate.core.keys import BudgetStatus, VirtualKey
 from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Usage
 from voxgate.routing.decision import Decision
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import (
     WS_CLOSE_INTERNAL_ERROR,
+    WS_CLOSE_NO_ELIGIBLE_MODEL,
     WS_CLOSE_NORMAL,
+    WS_CLOSE_POLICY_VIOLATION,
     WS_CLOSE_TRY_AGAIN_LATER,
     realtime_close_code,
 )
 from voxgate.server.gateway import Gateway
+from voxgate.server.http_io import read_json
 from voxgate.server.keys import connection_key
+from voxgate.server.native_audio import chosen_native, decide_session, record_chain, routes_sessions, run_native_session
 from voxgate.server.validation import parse_chat_request
 from voxgate.voice.realtime.protocol import error_event
 from voxgate.voice.realtime.reply import (
@@ -151,9 +164,9 @@ def _profile(gateway: Gateway, requested: str | None) -> str:
     return "auto"
 
 
-def _constraints(gateway: Gateway, profile: str, headers: Mapping[str, str]) -> RoutingConstraints:
+def _constraints(gateway: Gateway, profile: str, headers: Mapping[str, str], routing: Any = None) -> RoutingConstraints:
     voice = gateway.settings.voice
-    constraints = parse_constraints(profile, None, headers, voice.mode)
+    constraints = parse_constraints(profile, routing, headers, voice.mode)
     if constraints.max_latency_ms is None:
         constraints = replace(constraints, max_latency_ms=voice.max_latency_ms)
     if constraints.min_quality is None:
@@ -219,21 +232,25 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     gateway: Gateway = websocket.app.state.gateway
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
-    if gateway.voice is None or gateway.dispatcher is None or not gateway.ready.is_set():
+    profile = _profile(gateway, websocket.query_params.get("model") or websocket.query_params.get("deployment"))
+    chain_needed = not routes_sessions(gateway, profile)  # native-audio models need no speech engines here
+    if (chain_needed and gateway.voice is None) or gateway.dispatcher is None or not gateway.ready.is_set():
         reason = "voice is disabled" if not gateway.settings.voice.enabled else "voxgate is still starting"
         await websocket.close(WS_CLOSE_TRY_AGAIN_LATER, reason)
         return
     beta = "realtime=v1" in websocket.headers.get("openai-beta", "") or any(
         p.startswith("openai-beta.realtime-v1") for p in offered)
     try:
-        profile = _profile(gateway, websocket.query_params.get("model") or websocket.query_params.get("deployment"))
-        session = new_session(gateway, profile, websocket.headers, beta=beta,
-                              extension_events=wants_extension_events(websocket.query_params, websocket.headers),
-                              key=connection_key(websocket))
-        await session.run(_WebSocketTransport(websocket))
+        await _run_session(websocket, gateway, profile, beta)
     except SessionEndedError as exc:
         gateway.metrics.voice_sessions_ended.labels(exc.code or "ended").inc()
         await _close_ended(websocket, exc)
+        return
+    except NoEligibleModelError as exc:
+        await _refuse(websocket, exc, WS_CLOSE_NO_ELIGIBLE_MODEL)
+        return
+    except RequestError as exc:  # the virtual key may not open this session (allow-list, budget, rate)
+        await _refuse(websocket, exc, WS_CLOSE_POLICY_VIOLATION)
         return
     except WebSocketDisconnect:
         return
@@ -245,6 +262,51 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         await _close(websocket, WS_CLOSE_INTERNAL_ERROR, "internal error")
         return
     await _close(websocket, WS_CLOSE_NORMAL, "")
+
+
+async def _run_session(websocket: WebSocket, gateway: Gateway, profile: str, beta: bool) -> None:
+    """Route the session when native-audio models are candidates (`server.native_audio`), then run
+    it: proxied to the native model that won, or on voxgate's chain."""
+    extension_events = wants_extension_events(websocket.query_params, websocket.headers)
+    key = connection_key(websocket)
+    if routes_sessions(gateway, profile):
+        decision = await decide_session(gateway, profile, _constraints(gateway, profile, websocket.headers), key)
+        card = chosen_native(gateway, decision)
+        if card is not None:
+            await run_native_session(websocket, _WebSocketTransport(websocket), gateway, decision, card,
+                                     beta=beta, extension_events=extension_events)
+            return
+        record_chain(gateway, decision)
+    session = new_session(gateway, profile, websocket.headers, beta=beta, extension_events=extension_events, key=key)
+    await session.run(_WebSocketTransport(websocket))
+
+
+async def explain_session_route(request: Request) -> Response:
+    """POST /v1/realtime/route {"model": "auto", "routing": {...}}: the decision a voice session under
+    these constraints (and the request's `x-voxgate-*` headers and key) would get; nothing is opened."""
+    gateway: Gateway = request.app.state.gateway
+    body = await read_json(request, MAX_ROUTE_BODY_BYTES)
+    requested = body.get("model")
+    profile = _profile(gateway, requested if isinstance(requested, str) else None)
+    constraints = _constraints(gateway, profile, request.headers, body.get("routing"))
+    decision = await decide_session(gateway, profile, constraints, connection_key(request), count=False)
+    decision.outcome = "explained"
+    return JSONResponse(decision.to_dict())
+
+
+MAX_ROUTE_BODY_BYTES = 64 * 1024
+
+
+async def _refuse(websocket: WebSocket, exc: RequestError, code: int) -> None:
+    """A session that may not start: an `error` event saying why, then the close."""
+    message = exc.message
+    if isinstance(exc, NoEligibleModelError):
+        message = f"{message} (rejections: {exc.rejections})"
+    try:
+        await websocket.send_json(error_event("event_refused", exc.code, message[:2000], exc.param))
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return
+    await _close(websocket, code, exc.code or "")
 
 
 async def _close_ended(websocket: WebSocket, exc: SessionEndedError) -> None:

@@ -1,4 +1,4 @@
-"""Real-time voice, in three rooms; imports flow realtime -> engines -> audio, never back.
+"""Real-time voice, in four rooms; imports flow native -> realtime -> engines -> audio, never back.
 
 voice/audio/       samples and formats, no models
     codecs          PCM16 <-> float32, G.711 μ-law / A-law
@@ -35,6 +35,12 @@ voice/realtime/    the realtime session (OpenAI Realtime protocol, GA and beta s
     client_events   one handler per client event type, typed against SessionControl (declared there)
     session         RealtimeSession: the task group, the turn machine's actions, limits
     client          talk_once: speak a recording to a realtime server (`voxgate talk`, the benchmark)
+
+voice/native/      a session proxied whole to a native-audio model (`backend: openai-realtime`)
+    formats         the client's audio formats; session objects rewritten for the upstream and back
+    audio_bridge    AudioBridge: G.711 8 kHz or PCM16 24 kHz <-> the upstream's PCM16 24 kHz
+    turn_metrics    TurnClock: each response's first audio, the session's usage
+    proxy           NativeSessionProxy: client events up, server events back, one TaskGroup
 
 Engine modules import their heavy third-party packages only when a model is loaded.
 """

@@ -142,7 +142,7 @@ class RealtimeSession:
                     tasks.create_task(self._drain_on(self._shutdown))
                 await self._supervise()
         except BaseExceptionGroup as group:
-            _raise_session_end(group)
+            raise_session_end(group)
         finally:
             self._tasks = None
 
@@ -156,7 +156,7 @@ class RealtimeSession:
                 code="session_expired") from None
         if self._stop_error is not None:
             raise self._stop_error
-        raise _SessionClosed
+        raise SessionClosed
 
     async def _drain_on(self, shutdown: asyncio.Event) -> None:
         await shutdown.wait()
@@ -396,9 +396,9 @@ class RealtimeSession:
         task.cancel()
 
 
-def _raise_session_end(group: BaseExceptionGroup[BaseException]) -> None:
+def raise_session_end(group: BaseExceptionGroup[BaseException]) -> None:
     """Unwrap the task group's exceptions: the client left (return), the session must end, or a bug."""
-    rest = group.subgroup(lambda exc: not isinstance(exc, _SessionClosed | BaseExceptionGroup))
+    rest = group.subgroup(lambda exc: not isinstance(exc, SessionClosed | BaseExceptionGroup))
     if rest is None:
         return
     ended = [exc for exc in rest.exceptions if isinstance(exc, SessionEndedError)]
@@ -407,8 +407,8 @@ def _raise_session_end(group: BaseExceptionGroup[BaseException]) -> None:
     raise rest
 
 
-class _SessionClosed(Exception):
-    """The client went away: end the task group quietly."""
+class SessionClosed(Exception):
+    """The client went away: end the task group quietly (`raise_session_end` returns)."""
 
 
 _REJECTIONS = {

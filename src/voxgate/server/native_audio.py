@@ -1,0 +1,134 @@
+"""Voice sessions and native-audio models: the session's routing decision, and a session proxied to the winner.
+
+With a native-audio model in the catalog (`backend: openai-realtime`), a realtime session is routed
+at its handshake (`Router.decide_voice_session`): the session's `model` names one, or `auto` ranks
+every native model and voxgate's own chain (each text model behind STT and TTS) under the session's
+constraints (`voice.max_latency_ms`, `x-voxgate-*` headers: max_cost_usd, local_only, ...). A
+virtual key is admitted once for the session (allow-lists, budget). The decision is in the log
+(`GET /v1/decisions/{id}`, `voxgate route --voice` explains one without connecting):
+
+- a native model won: `run_native_session` opens its realtime socket and runs the voice layer's
+  `NativeSessionProxy`; when the session ends the decision is finished with the model's reported
+  usage and its cost (budgets and spend count it) and one attempt (ok, or failed and why);
+- the chain won: the decision is recorded with outcome `chain`, and the session runs as before,
+  each turn routed on its own.
+
+Without native models nothing changes: no session decision, the chain as before. Failures reach the
+client as an `error` event (`upstream_auth_failed`, `upstream_unavailable`, `upstream_closed`,
+`upstream_error`, `upstream_protocol_error`), then close 1014 (`server.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+from starlette.websockets import WebSocket
+
+from voxgate.backends.realtime_upstream import RealtimeUpstream, open_realtime_upstream, realtime_target
+from voxgate.core.errors import BackendError, BackendStatusError, SessionEndedError, UpstreamSessionError
+from voxgate.core.keys import VirtualKey
+from voxgate.core.types import ModelCard, RoutingConstraints
+from voxgate.routing.decision import Attempt, Decision
+from voxgate.server.gateway import Gateway
+from voxgate.server.validation import parse_chat_request
+from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions
+from voxgate.voice.realtime.protocol import error_event
+from voxgate.voice.realtime.session import RealtimeTransport
+
+log = logging.getLogger("voxgate.realtime")
+CHAIN_OVERHEAD_MS = 400.0
+"""What voxgate's chain adds to its LLM's first tokens before audio (Whisper base on a short turn,
+Piper's first piece): the README's quiet-machine voice-to-voice p50 of 0.56 s (bench/voice_latency.py)
+less the bundled models' first-token priors. The chain's latency prior in the session decision."""
+_SESSION_PROMPT = "(a voice session)"
+
+
+def routes_sessions(gateway: Gateway, profile: str) -> bool:
+    """Whether a session under `profile` gets a session decision: native models exist and the profile
+    is `auto...` or names one of them."""
+    native = [c for c in gateway.cards if c.is_native_audio]
+    return bool(native) and (profile.startswith("auto") or any(c.id == profile for c in native))
+
+
+async def decide_session(gateway: Gateway, profile: str, constraints: RoutingConstraints,
+                         key: VirtualKey | None, *, count: bool = True) -> Decision:
+    """The session's decision under the key's allow-lists and budget; raises NoEligibleModelError."""
+    chat = parse_chat_request({"model": profile, "messages": [{"role": "user", "content": _SESSION_PROMPT}]})
+    admission = await gateway.key_gate.admit(key, chat, constraints, count=count)
+    decision = gateway.router.decide_voice_session(
+        admission.constraints, profile, chain_available=gateway.voice is not None,
+        chain_overhead_ms=CHAIN_OVERHEAD_MS)
+    decision.key_id = admission.key_id
+    return decision
+
+
+def chosen_native(gateway: Gateway, decision: Decision) -> ModelCard | None:
+    card = next((c for c in gateway.cards if c.id == decision.chosen), None)
+    return card if card is not None and card.is_native_audio else None
+
+
+def record_chain(gateway: Gateway, decision: Decision) -> None:
+    """The chain won: the session's decision goes to the log; each turn is routed on its own."""
+    assert gateway.dispatcher is not None
+    gateway.dispatcher.finish(decision, "chain")
+
+
+async def run_native_session(websocket: WebSocket, transport: RealtimeTransport, gateway: Gateway,
+                             decision: Decision, card: ModelCard, *, beta: bool, extension_events: bool) -> None:
+    """Proxy the session to `card`'s model; raises SessionEndedError when it must close (see the module)."""
+    started_s = gateway.clock.monotonic_s()
+    upstream = await _open_upstream(websocket, gateway, decision, card, beta=beta)
+    voice = gateway.settings.voice
+    options = ProxyOptions(decision.id, card.id, max_session_s=voice.max_session_s,
+                           max_append_bytes=voice.max_append_bytes, extension_events=extension_events)
+    proxy = NativeSessionProxy(upstream, options, clock=gateway.clock,
+                               on_turn_metrics=gateway.metrics.observe_voice_turn,
+                               on_first_audio=lambda ms: gateway.stats.observe(card.id, ms, None),
+                               shutdown=gateway.draining)
+    attempt = Attempt(card.id, "ok", 0.0)
+    try:
+        await proxy.run(transport)
+    except UpstreamSessionError as exc:
+        attempt = Attempt(card.id, "error", 0.0, error=exc.code, retryable=False)
+        gateway.breakers.record_failure(card.id)
+        raise
+    except SessionEndedError as exc:
+        attempt = Attempt(card.id, "ok", 0.0, error=exc.code)
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):
+            await upstream.aclose()
+        attempt.latency_ms = round((gateway.clock.monotonic_s() - started_s) * 1000, 1)
+        _finish(gateway, decision, attempt, proxy.turns.usage, proxy.turns.responses)
+
+
+async def _open_upstream(websocket: WebSocket, gateway: Gateway, decision: Decision, card: ModelCard,
+                         *, beta: bool) -> RealtimeUpstream:
+    target = realtime_target(card, gateway.settings.upstream_api_keys.get(card.id), beta=beta)
+    started_s = gateway.clock.monotonic_s()
+    try:
+        return await open_realtime_upstream(target, open_timeout_s=gateway.settings.connect_timeout_s,
+                                            model_id=card.id)
+    except BackendError as exc:
+        refused = isinstance(exc, BackendStatusError) and exc.status in (401, 403)
+        code = "upstream_auth_failed" if refused else "upstream_unavailable"
+        elapsed_ms = round((gateway.clock.monotonic_s() - started_s) * 1000, 1)
+        decision.attempts.append(Attempt(card.id, "error", elapsed_ms, error=exc.message, retryable=exc.retryable))
+        gateway.breakers.record_failure(card.id)
+        assert gateway.dispatcher is not None
+        gateway.dispatcher.finish(decision, "failed")
+        log.warning("native-audio model %s refused a session: %s", card.id, code)
+        message = f"the native-audio model {card.id} could not be reached: {exc.message}"
+        await websocket.send_json(error_event("event_upstream", code, message, error_type="server_error"))
+        raise UpstreamSessionError(message, code=code) from exc
+
+
+def _finish(gateway: Gateway, decision: Decision, attempt: Attempt, usage: tuple[int, int], responses: int) -> None:
+    decision.attempts.append(attempt)
+    decision.answered_by = attempt.model
+    decision.usage = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "responses": responses}
+    if attempt.status == "ok":
+        gateway.breakers.record_success(attempt.model)
+    assert gateway.dispatcher is not None
+    gateway.dispatcher.finish(decision, "ok" if attempt.status == "ok" else "failed")
