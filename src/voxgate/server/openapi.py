@@ -111,6 +111,17 @@ def _audio_paths() -> JSONObject:
     return audio_paths(errors, ref("Transcription"))
 
 
+def _voice_route() -> JSONObject:
+    body = {"type": "object", "properties": {"model": {"type": ["string", "null"]}, "routing": ref("Routing")}}
+    return {
+        "summary": "the routing decision a realtime voice session would get (native-audio models and the "
+                   "local chain), nothing opened",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {"200": _json(ref("Decision"), "the decision"),
+                      **_errors("400", "403", "404", "413", "429", "503")},
+    }
+
+
 def _list_of(item: JSONObject) -> JSONObject:
     return {"type": "object", "required": ["object", "data"],
             "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": item}}}
@@ -170,6 +181,7 @@ def build_openapi(model_ids: tuple[str, ...]) -> JSONObject:
                                 "shape. The realtime voice API (WebSocket /v1/realtime) is described in the README."},
         "security": [{}, {"bearer": []}, {"azure": []}],
         "paths": {"/v1/chat/completions": {"post": chat}, "/v1/route": {"post": route},
+                  "/v1/realtime/route": {"post": _voice_route()},
                   **_audio_paths(), **_decision_paths(), **_service_paths(),
                   **admin_paths(_json, _errors, MAX_SINCE_S)},
         "components": {
