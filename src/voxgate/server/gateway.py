@@ -227,8 +227,15 @@ class Gateway:
         return decision
 
     async def run_on_key_store(self, method: Callable[..., _T], *args: Any) -> _T:
-        """A key table operation (`store/keys`) on a worker thread."""
-        return await asyncio.to_thread(method, *args)
+        """A key table operation (`store/keys`) on a worker thread; a database that cannot be reached
+        (Postgres down, an unreadable file) is a `DecisionLogUnavailableError`: 503 in OpenAI's shape."""
+        try:
+            return await asyncio.to_thread(method, *args)
+        except self.keys.store.DB_ERRORS as exc:
+            log.error("the key table cannot be reached: %s", type(exc).__name__)
+            raise DecisionLogUnavailableError(
+                "the key database cannot be reached; try again once it is back", code="key_store_unavailable"
+            ) from exc
 
     async def _load_spend(self) -> None:
         """Budget counters start from today's and this month's spend rows."""
