@@ -62,6 +62,8 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--config", type=Path, help="catalog YAML with your models (schema in README)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--log-format", default="text", choices=["text", "json"],
+                       help="json: one object per line, keys and content redacted")
     route = commands.add_parser("route", help="explain which model a prompt would get, and why")
     route.add_argument("prompt", nargs="?", default="", help="the user message to route (not with --voice)")
     route.add_argument("--voice", action="store_true",
@@ -251,6 +253,18 @@ def _outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_logging(level: str, log_format: str) -> None:
+    if log_format == "json":
+        from voxgate.server.json_logs import JsonLogFormatter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLogFormatter())
+        logging.basicConfig(level=level.upper(), handlers=[handler])
+    else:
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from voxgate.server.app import create_app
     from voxgate.server.errors import WS_MAX_FRAME_BYTES
@@ -258,11 +272,10 @@ def _serve(args: argparse.Namespace) -> int:
     from voxgate.server.serving import serve
 
     settings = load_settings(args.config, host=args.host, port=args.port)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _configure_logging(args.log_level, args.log_format)
     gateway = Gateway(settings)
     serve(create_app(settings, gateway), gateway, settings.host, settings.port, args.log_level,
-          settings.drain_timeout_s, WS_MAX_FRAME_BYTES)
+          settings.drain_timeout_s, WS_MAX_FRAME_BYTES, own_log_handlers=args.log_format == "json")
     return 0
 
 

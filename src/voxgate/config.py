@@ -36,6 +36,7 @@ Catalog schema (a public contract, documented in the README)::
     drain_timeout_s: 30           # SIGTERM: how long in-flight streams and voice turns may finish
     decision_log_max_pending: 10000   # rows kept in memory while the database cannot be written
     decision_retention_days: 90   # delete older decisions and spend rows (>= 32: month budgets); default: keep
+    telemetry: {otlp_endpoint: http://127.0.0.1:4318, service_name: voxgate}   # OpenTelemetry traces; default: none
 """
 
 from __future__ import annotations
@@ -139,6 +140,23 @@ class VoiceSettings:
 
 
 @dataclass(frozen=True)
+class TelemetrySettings:
+    """`telemetry:` in the catalog: traces exported over OTLP (HTTP/protobuf); no endpoint, no tracing."""
+
+    otlp_endpoint: str | None = None
+    """The collector's base URL (`/v1/traces` is added) or the full traces URL."""
+    service_name: str = "voxgate"
+    export_timeout_s: float = 5.0
+
+    @property
+    def traces_url(self) -> str | None:
+        if self.otlp_endpoint is None:
+            return None
+        base = self.otlp_endpoint.rstrip("/")
+        return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -163,6 +181,7 @@ class Settings:
     local: LocalRuntimeSettings = LocalRuntimeSettings()
     voice: VoiceSettings = VoiceSettings()
     predictor_path: Path | None = None
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     def model(self, model_id: str) -> ModelCard | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -176,7 +195,7 @@ _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
     "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
-    "admin_key_env", "redis", "decision_retention_days",
+    "admin_key_env", "redis", "decision_retention_days", "telemetry",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -452,6 +471,7 @@ def load_settings(
         voice=_voice_settings(catalog, env),
         local=_local_runtime(catalog, env),
         predictor_path=_predictor_path(catalog, config_path),
+        telemetry=_telemetry(catalog.get("telemetry")),
     )
 
 
@@ -461,6 +481,23 @@ def _redis_url(catalog: dict[str, Any], env: Mapping[str, str]) -> str | None:
     if raw is not None and (not isinstance(raw, str) or not raw.startswith(("redis://", "rediss://", "unix://"))):
         raise ConfigError(f"`redis` must be a URL such as redis://127.0.0.1:6379/0, got {raw!r}")
     return raw
+
+
+def _telemetry(raw: object) -> TelemetrySettings:
+    """`telemetry: {otlp_endpoint: http://collector:4318, service_name: voxgate, export_timeout_s: 5}`."""
+    if raw is None:
+        return TelemetrySettings()
+    allowed = {"otlp_endpoint", "service_name", "export_timeout_s"}
+    if not isinstance(raw, dict) or set(raw) - allowed:
+        raise ConfigError(f"`telemetry` must be a mapping with keys among {sorted(allowed)}, got {raw!r}")
+    endpoint = raw.get("otlp_endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://"))):
+        raise ConfigError(f"telemetry.otlp_endpoint: an http(s) URL such as http://127.0.0.1:4318, got {endpoint!r}")
+    name = raw.get("service_name", "voxgate")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"telemetry.service_name: a non-empty string, got {name!r}")
+    timeout_s = _number(raw.get("export_timeout_s", 5.0), "telemetry.export_timeout_s", minimum=0.1, maximum=60)
+    return TelemetrySettings(endpoint, name, timeout_s)
 
 
 def cascade_defaults_document(path: Path | None = None) -> dict[str, Any] | None:

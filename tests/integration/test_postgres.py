@@ -117,6 +117,11 @@ def test_postgres_stopped_mid_run_buffers_decisions_and_writes_them_when_back(
     assert ready["status"] == "degraded"
     assert ready["decision_log"]["pending"] >= 1
     assert "voxgate@" in ready["decision_log"]["path"]
+    for route in ("/v1/admin/keys", "/v1/spend"):  # what needs the database now: a 503 in OpenAI's shape
+        refused = httpx.get(f"{a.base_url}{route}", headers=ADMIN)
+        assert refused.status_code == 503, (route, refused.text)
+        assert refused.json()["error"]["type"] == "server_error"
+    assert httpx.get(f"{a.base_url}/v1/admin/keys", headers=ADMIN).json()["error"]["code"] == "key_store_unavailable"
     postgres[0] = start_postgres(workdir, port)
     found = _eventually_readable(b, during.headers["x-voxgate-decision-id"], within_s=40)
     assert found["outcome"] == "ok"

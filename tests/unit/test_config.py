@@ -180,3 +180,28 @@ def test_bad_native_audio_entries_say_what_is_wrong(tmp_path: Path, entry: str, 
     with pytest.raises(ConfigError) as info:
         load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)})
     assert fragment in str(info.value)
+
+
+def test_telemetry_is_off_unless_an_otlp_endpoint_is_set(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, CATALOG), env={"MY_KEY": "k", "HOME": str(tmp_path)}).telemetry.traces_url \
+        is None
+    text = CATALOG + "telemetry: {otlp_endpoint: 'http://127.0.0.1:4318/', service_name: gw-a, export_timeout_s: 2}\n"
+    telemetry = load_settings(_write(tmp_path, text), env={"MY_KEY": "k", "HOME": str(tmp_path)}).telemetry
+    assert telemetry.traces_url == "http://127.0.0.1:4318/v1/traces"
+    assert telemetry.service_name == "gw-a"
+    assert telemetry.export_timeout_s == 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("telemetry: {otlp_endpoint: 'grpc://a:4317'}", "otlp_endpoint"),
+        ("telemetry: {otlp_endpoint: 'http://a', sampler: always}", "telemetry"),
+        ("telemetry: {service_name: ''}", "service_name"),
+        ("telemetry: {export_timeout_s: 0}", "export_timeout_s"),
+        ("telemetry: http://a:4318", "telemetry"),
+    ],
+)
+def test_bad_telemetry_settings_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(_write(tmp_path, CATALOG + text + "\n"), env={"MY_KEY": "k", "HOME": str(tmp_path)})

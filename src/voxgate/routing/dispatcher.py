@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
+from opentelemetry.trace import NoOpTracer, Span, Tracer
 
 from voxgate.backends.base import ChatBackend
 from voxgate.core.clock import Clock
@@ -23,6 +24,7 @@ from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import Attempt, Decision, DecisionLog
 from voxgate.routing.features import estimate_tokens
 from voxgate.routing.stats import LatencyStats
+from voxgate.routing.tracing import AttemptSpans
 
 DecisionObserver = Callable[[Decision], None]
 
@@ -50,6 +52,7 @@ class Dispatcher:
         decision_log: DecisionLog,
         clock: Clock,
         observers: Sequence[DecisionObserver] = (),
+        tracer: Tracer | None = None,
     ) -> None:
         self._backends = backends
         self._cards = {c.id: c for c in cards}
@@ -58,6 +61,7 @@ class Dispatcher:
         self._log = decision_log
         self._clock = clock
         self._observers = observers
+        self._spans = AttemptSpans(tracer or NoOpTracer(), cards)
         self._streaming: dict[str, Decision] = {}
         """Streams being relayed, by decision id: `end_open_streams` records them at shutdown."""
 
@@ -94,16 +98,20 @@ class Dispatcher:
         The cascade runner calls stages this way; the decision stays open (see `finish`).
         """
         started_s = self._clock.monotonic_s()
+        span = self._spans.start(model_id, decision)
         try:
             response = await self._backends[model_id].complete(body)
         except BackendError as exc:
             self._fail(decision, model_id, started_s, exc)
+            self._spans.end(span, decision, type(exc).__name__)
             raise
         except anyio.get_cancelled_exc_class():
             elapsed_ms = round((self._clock.monotonic_s() - started_s) * 1000, 1)
             decision.attempts.append(Attempt(model_id, "cancelled", elapsed_ms, error="client closed the request"))
+            self._spans.end(span, decision)
             raise
         self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
+        self._spans.end(span, decision)
         self._observe_timings(model_id, response)
         response["model"] = model_id
         return response
@@ -142,13 +150,16 @@ class Dispatcher:
             if self._skip_open(decision, model_id):
                 continue
             started_s = self._clock.monotonic_s()
+            span = self._spans.start(model_id, decision)
             try:
                 response = await self._backends[model_id].complete(request.body)
             except anyio.get_cancelled_exc_class():
                 self._cancel(decision, model_id, started_s, "client closed the request")
+                self._spans.end(span, decision)
                 raise
             except BackendError as exc:
                 self._fail(decision, model_id, started_s, exc)
+                self._spans.end(span, decision, type(exc).__name__)
                 if not exc.retryable:
                     self.finish(decision, "failed")
                     raise
@@ -156,6 +167,7 @@ class Dispatcher:
             self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
             if decision.usage is None:
                 decision.usage = _estimated_usage(request, _message_texts(response))
+            self._spans.end(span, decision)
             self._observe_timings(model_id, response)
             response["model"] = model_id
             self.finish(decision, "ok")
@@ -182,20 +194,24 @@ class Dispatcher:
             if self._skip_open(decision, model_id):
                 continue
             started_s = self._clock.monotonic_s()
+            span = self._spans.start(model_id, decision)
             upstream = self._backends[model_id].stream(body)
             try:
                 first = await anext(upstream)
             except anyio.get_cancelled_exc_class():
                 self._cancel(decision, model_id, started_s, "client closed the stream before its first chunk")
+                self._spans.end(span, decision)
                 with anyio.CancelScope(shield=True):
                     await _close(upstream)
                 raise
             except StopAsyncIteration:
                 self._fail(decision, model_id, started_s, BackendProtocolError("empty stream", model_id=model_id))
+                self._spans.end(span, decision, BackendProtocolError.__name__)
                 continue
             except BackendError as exc:
                 await _close(upstream)
                 self._fail(decision, model_id, started_s, exc)
+                self._spans.end(span, decision, type(exc).__name__)
                 if not exc.retryable:
                     self.finish(decision, "failed")
                     raise
@@ -204,7 +220,7 @@ class Dispatcher:
             # registered now, not at the relay's first step: a relay never iterated (the client left
             # before the response started) is still recorded, at the latest when the server stops
             self._streaming[decision.id] = decision
-            return self._relay(request, decision, model_id, upstream, first, started_s)
+            return self._relay(request, decision, model_id, upstream, (first, started_s, span))
         self.finish(decision, "failed")
         raise self._all_failed(decision)
 
@@ -214,12 +230,14 @@ class Dispatcher:
         decision: Decision,
         model_id: str,
         upstream: AsyncIterator[JSONObject],
-        first: JSONObject,
-        started_s: float,
+        opened: tuple[JSONObject, float, Span],
     ) -> AsyncIterator[JSONObject]:
+        """Relay the stream opened with its `first` chunk at `started_s`; `span` ends with the attempt."""
+        first, started_s, span = opened
         first_token_s = self._clock.monotonic_s()
         usage = None
         outcome = "cancelled"
+        error_type: str | None = None
         relayed: list[str] = []
         try:
             chunk: JSONObject | None = first
@@ -233,7 +251,7 @@ class Dispatcher:
             outcome = "ok"
             self._succeed(decision, model_id, started_s, first_token_s, usage)
         except BackendError as exc:
-            outcome = "failed"
+            outcome, error_type = "failed", type(exc).__name__
             self._fail(decision, model_id, started_s, exc)
             decision.answered_by = model_id
             yield _error_chunk(exc)
@@ -247,6 +265,7 @@ class Dispatcher:
                         Attempt(model_id, "cancelled", round(elapsed_ms, 1), error="client closed the stream")
                     )
                 self.finish(decision, outcome)
+            self._spans.end(span, decision, error_type)
             with anyio.CancelScope(shield=True):
                 await _close(upstream)
 

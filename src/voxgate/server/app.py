@@ -19,6 +19,7 @@ from voxgate.server.gateway import Gateway
 from voxgate.server.metrics import RequestMetricsMiddleware
 from voxgate.server.openapi import build_openapi, openapi_json
 from voxgate.server.realtime_keys import keyed_realtime_endpoint
+from voxgate.server.telemetry import RequestTracingMiddleware
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
@@ -67,4 +68,4 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
     app.state.gateway = gateway
     app.state.openapi = build_openapi(tuple(card.id for card in settings.models))
     keys = ApiKeyMiddleware(app, settings.api_keys, settings.admin_key, gateway.keys)
-    return RequestMetricsMiddleware(keys, gateway.metrics)
+    return RequestTracingMiddleware(RequestMetricsMiddleware(keys, gateway.metrics), gateway.telemetry.tracer)

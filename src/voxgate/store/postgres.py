@@ -139,6 +139,7 @@ class PostgresKeyStore(SQLiteKeyStore):
     def __init__(self, url: str) -> None:
         super().__init__(Path("."))
         self._url = url
+        self.DB_ERRORS = _database_errors()
 
     def _connect(self) -> Any:
         if self._connection is None:

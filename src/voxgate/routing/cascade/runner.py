@@ -23,6 +23,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCode, Tracer, use_span
+
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage
@@ -34,6 +36,7 @@ from voxgate.routing.cascade.rule import StageAction, StageJudgement, finish_cas
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.policy import Candidate
+from voxgate.routing.tracing import DECISION_ID, ERROR_TYPE, REQUEST_MODEL
 
 _NOT_UPSTREAM = ("stream", "stream_options")
 
@@ -56,6 +59,8 @@ class StageAnswer:
     error: BackendError | None
     latency_ms: float
     cost_usd: float = 0.0
+    span: Span = INVALID_SPAN
+    """The stage's span (its upstream attempt inside), ended once the stage is judged (`_end_stage`)."""
 
     @property
     def text(self) -> str:
@@ -113,8 +118,10 @@ class CascadeRunner:
         checks: Sequence[AnswerCheck],
         clock: Clock,
         settings: RunnerSettings | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._dispatcher = dispatcher
+        self._tracer = tracer or NoOpTracer()
         self._cards = {c.id: c for c in cards}
         self._checks = tuple(checks)
         self._clock = clock
@@ -128,6 +135,20 @@ class CascadeRunner:
         return body
 
     async def _answer(self, model_id: str, body: JSONObject, decision: Decision) -> StageAnswer:
+        """One stage's call, inside its span (left open for the verdict; ended here when cancelled)."""
+        span = self._tracer.start_span(f"cascade stage {model_id}")
+        if span.is_recording():
+            span.set_attributes({REQUEST_MODEL: model_id, DECISION_ID: decision.id})
+        try:
+            with use_span(span, record_exception=False, set_status_on_exception=False):
+                answer = await self._call_stage(model_id, body, decision)
+        except BaseException:
+            span.end()
+            raise
+        answer.span = span
+        return answer
+
+    async def _call_stage(self, model_id: str, body: JSONObject, decision: Decision) -> StageAnswer:
         started_s = self._clock.monotonic_s()
         unavailable = self._dispatcher.unavailable(model_id)
         if unavailable is not None:
@@ -217,11 +238,13 @@ class CascadeRunner:
             judgement, results, checks_ms = self._judge(request, answer, peers, plan.accept, last=last,
                                                         blocked=blocked)
             judgements.append(judgement)
+            _end_stage(answer, index, judgement)
             record["stages"].append(self._stage_record(answer, judgement, results, checks_ms, plan.accept))
             if judgement.action is not StageAction.ESCALATE:
                 break
-        for unused in answers.values():  # a side-by-side answer the cascade never reached still cost
+        for index, unused in answers.items():  # a side-by-side answer the cascade never reached still cost
             record["cost_usd"] += unused.cost_usd
+            _end_stage(unused, index, None)
         outcome = finish_cascade(judgements)
         record["reason"] = outcome.reason
         if outcome.answer_index is not None:
@@ -239,6 +262,7 @@ class CascadeRunner:
         assert decision.cascade is not None
         for model_id in plan.fallback:
             answer = await self._answer(model_id, body, decision)
+            _end_stage(answer, None, None)
             decision.cascade["cost_usd"] += answer.cost_usd
             if answer.response is not None:
                 decision.cascade["answered_by"] = model_id
@@ -269,6 +293,26 @@ class CascadeRunner:
             "latency_ms": round(answer.latency_ms, 1),
             "error": answer.error.message if answer.error is not None else None,
         }
+
+
+def _end_stage(answer: StageAnswer, index: int | None, judgement: StageJudgement | None) -> None:
+    """End a stage's span with its place in the plan (None: a fallback after the plan), verdict and cost."""
+    span = answer.span
+    if span.is_recording():
+        span.set_attributes({
+            "voxgate.cascade.stage": -1 if index is None else index,
+            "voxgate.cascade.verdict": judgement.action.value if judgement is not None else "not judged",
+            "voxgate.cascade.cost_usd": answer.cost_usd,
+            "voxgate.cascade.latency_ms": round(answer.latency_ms, 1),
+        })
+        if judgement is not None and judgement.p_good is not None:
+            span.set_attribute("voxgate.cascade.p_good", judgement.p_good)
+        if judgement is not None and judgement.deciding_check is not None:
+            span.set_attribute("voxgate.cascade.deciding_check", judgement.deciding_check)
+        if answer.error is not None:
+            span.set_attribute(ERROR_TYPE, type(answer.error).__name__)
+            span.set_status(Status(StatusCode.ERROR))
+    span.end()
 
 
 def completion_chunks(response: JSONObject, include_usage: bool, piece_chars: int = 24) -> list[JSONObject]:

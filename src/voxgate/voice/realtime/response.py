@@ -17,6 +17,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from opentelemetry.trace import NoOpTracer, Tracer
+
 from voxgate.core.clock import Clock
 from voxgate.core.errors import BackendError, RequestError
 from voxgate.core.types import JSONObject
@@ -39,6 +41,7 @@ Emit = Callable[[JSONObject], None]
 class TurnTimes:
     """Monotonic seconds of a turn's milestones (None: did not happen)."""
 
+    speech_started_s: float | None = None
     speech_stopped_s: float | None = None
     transcript_ready_s: float | None = None
     response_started_s: float | None = None
@@ -68,6 +71,7 @@ class ResponseContext:
     clock: Clock
     times: TurnTimes
     on_first_audio: Callable[[], None]
+    tracer: Tracer = field(default_factory=NoOpTracer)  # `tts synthesis` spans, in the turn's trace
 
 
 @dataclass
@@ -277,10 +281,15 @@ class ResponseRunner:
         while (sentence := await self._sentences.get()) is not None:
             start_ms = self._audio_ms
             stream = self._ctx.tts.synthesize(sentence)
-            async with contextlib.aclosing(stream):
-                async for pcm in stream:
-                    if audible := trim.process(pcm):
-                        self._send_audio(float_to_pcm16(resampler.process(pcm16_to_float(audible))), out_rate)
+            with self._ctx.tracer.start_as_current_span("tts synthesis") as span:
+                async with contextlib.aclosing(stream):
+                    async for pcm in stream:
+                        if audible := trim.process(pcm):
+                            self._send_audio(float_to_pcm16(resampler.process(pcm16_to_float(audible))), out_rate)
+                if span.is_recording():  # counts, never the words
+                    span.set_attributes({"voxgate.tts.engine": type(self._ctx.tts).__name__,
+                                         "voxgate.tts.chars": len(sentence),
+                                         "voxgate.tts.audio_ms": round(self._audio_ms - start_ms, 1)})
             if self._message is not None:
                 self._message.spans.append(SpokenSpan(sentence, start_ms, self._audio_ms))
         self._send_audio(float_to_pcm16(resampler.flush()), out_rate)
@@ -303,6 +312,11 @@ class ResponseRunner:
     @property
     def audio_ms(self) -> float:
         return self._audio_ms
+
+    @property
+    def usage(self) -> tuple[int, int]:
+        """(prompt, completion) tokens the reply used, as the reply source reported them."""
+        return self._usage
 
     def metrics_event(self, times: TurnTimes) -> JSONObject:
         """`voxgate.turn.metrics`: the finished turn's stage latencies (also logged, without content)."""

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from opentelemetry.trace import NoOpTracer, Span, Tracer, use_span
+
 from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import ServerShuttingDownError, SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.core.types import JSONObject
@@ -47,6 +49,7 @@ from voxgate.voice.realtime.response import ResponseContext, ResponseOptions, Re
 from voxgate.voice.realtime.response_create import ResponseCreate, reply_request_for
 from voxgate.voice.realtime.session_config import SessionConfig, render_session, vad_config_of
 from voxgate.voice.realtime.speculation import Speculation
+from voxgate.voice.realtime.turn_trace import TurnTracer
 from voxgate.voice.realtime.turns import (
     BufferCleared,
     BufferCommitted,
@@ -96,7 +99,8 @@ class RealtimeTransport(Protocol):
 class RealtimeSession:
     def __init__(self, engines: VoiceEngines, replies: ReplySource, limits: SessionLimits, *, beta: bool,
                  clock: Clock | None = None, on_turn_metrics: Callable[[JSONObject], None] | None = None,
-                 extension_events: bool = True, shutdown: asyncio.Event | None = None) -> None:
+                 extension_events: bool = True, shutdown: asyncio.Event | None = None,
+                 tracer: Tracer | None = None) -> None:
         self.engines = engines
         self.replies = replies
         self.limits = limits
@@ -106,6 +110,7 @@ class RealtimeSession:
         self.names = EventNames.for_shape(beta=beta)
         self.ids = IdFactory()
         self.session_id = self.ids.new("sess")
+        self.turn_trace = TurnTracer(tracer or NoOpTracer(), self.clock, self.session_id, type(engines.stt).__name__)
         self.config = SessionConfig()
         self.items = ItemLog(Conversation(), self.emit, self.names, self.ids)
         self.input = InputAudio(self.config.input_format, engines.new_vad(), vad_config_of(self.config.turn_detection),
@@ -284,6 +289,7 @@ class RealtimeSession:
         """Tell the client about a speech start or stop and feed it to the turn state machine."""
         if isinstance(speech, SpeechStarted):
             self.idle.disarm()
+            self.times.speech_started_s = self.clock.monotonic_s()
             self._speech_started_ms = self.input.clock_ms
             self.emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": speech.audio_start_ms,
                        "item_id": self.next_user_item_id})
@@ -347,7 +353,7 @@ class RealtimeSession:
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
                                   metadata=dict(request.metadata), first_piece_chars=self.limits.first_piece_chars)
         context = ResponseContext(self.emit, self.ids, self.names, items, self.replies, self.engines.tts,
-                                  self.clock, times, on_first_audio)
+                                  self.clock, times, on_first_audio, self.turn_trace.tracer)
         return ResponseRunner(context, options, reply)
 
     def _start_response(self, request: ResponseCreate) -> None:
@@ -355,7 +361,9 @@ class RealtimeSession:
         times, self.times = self.times, TurnTimes()
         times.response_started_s = self.clock.monotonic_s()
         runner = self._new_runner(request, history, self.items, times, lambda: self.turn(FirstAudioSent()))
-        self._response = (runner, self.spawn(self._run_response(runner, times)))
+        turn_span = self.turn_trace.start(times)
+        with use_span(turn_span):  # the response task (route, LLM and TTS spans) runs in the turn's trace
+            self._response = (runner, self.spawn(self._run_response(runner, times, turn_span)))
 
     def _start_out_of_band(self, request: ResponseCreate) -> None:
         """A response outside the conversation and its turn-taking (`conversation: "none"`)."""
@@ -367,7 +375,7 @@ class RealtimeSession:
         times = TurnTimes(response_started_s=self.clock.monotonic_s())
         self.spawn(self._new_runner(request, history, items, times, on_first_audio=lambda: None).run())
 
-    async def _run_response(self, runner: ResponseRunner, times: TurnTimes) -> None:
+    async def _run_response(self, runner: ResponseRunner, times: TurnTimes, turn_span: Span) -> None:
         try:
             await runner.run()
         except asyncio.CancelledError:
@@ -385,6 +393,7 @@ class RealtimeSession:
                                           self.clock.monotonic_s()))
         if self._on_turn_metrics is not None:
             self._on_turn_metrics(metrics)
+        self.turn_trace.finish(turn_span, runner, times)
         self.turn(ResponseCancelled() if runner.status == "cancelled" else ResponseDone())
         self._end_if_drained()
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable
 
 import numpy as np
+from opentelemetry.trace import Tracer
 
 from tests.support.realtime_events import EventRecorder
 from voxgate.core.types import JSONObject
@@ -82,11 +83,11 @@ def fake_engines(transcripts: Iterable[str] = (), turn_model: EndOfTurnModel | N
 async def running_session(
     replies: ScriptedReplySource, transcripts: Iterable[str] = (), *, beta: bool = False,
     limits: SessionLimits | None = None, transport: FakeTransport | None = None, engines: VoiceEngines | None = None,
-    turn_model: EndOfTurnModel | None = None,
+    turn_model: EndOfTurnModel | None = None, tracer: Tracer | None = None,
 ) -> AsyncIterator[tuple[RealtimeSession, FakeTransport]]:
     transport = transport or FakeTransport()
     session = RealtimeSession(engines or fake_engines(transcripts, turn_model), replies, limits or SessionLimits(),
-                              beta=beta)
+                              beta=beta, tracer=tracer)
     task = asyncio.create_task(session.run(transport))
     try:
         await transport.wait_for("session.created")
