@@ -6,6 +6,9 @@ chunk, a failure ends the stream with an OpenAI-style error chunk.
 A stream whose upstream sends no usage chunk (or that ends early: cancelled, failed) still gets
 a usage, estimated from the prompt and the text relayed, and marked `"estimated": true`, so
 spend and budgets count it.
+
+With `record_answers` (and content logging on: the decision has `content`), every answer the
+dispatcher gets is kept in the decision's content for `voxgate outcomes` (see `answer_record`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from voxgate.backends.base import ChatBackend
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendError, BackendProtocolError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Usage
+from voxgate.routing.answer_record import answer_entry, keep_answer, settle_answer
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import Attempt, Decision, DecisionLog
 from voxgate.routing.features import estimate_tokens
@@ -50,6 +54,8 @@ class Dispatcher:
         decision_log: DecisionLog,
         clock: Clock,
         observers: Sequence[DecisionObserver] = (),
+        *,
+        record_answers: bool = False,
     ) -> None:
         self._backends = backends
         self._cards = {c.id: c for c in cards}
@@ -58,6 +64,7 @@ class Dispatcher:
         self._log = decision_log
         self._clock = clock
         self._observers = observers
+        self._record_answers = record_answers
         self._streaming: dict[str, Decision] = {}
         """Streams being relayed, by decision id: `end_open_streams` records them at shutdown."""
 
@@ -84,6 +91,11 @@ class Dispatcher:
             return True
         return False
 
+    def _keep(self, decision: Decision, entry: JSONObject) -> None:
+        """Record an answer in the decision's content (opted in, content logged); see `answer_record`."""
+        if self._record_answers and decision.content is not None:
+            keep_answer(decision.content, entry)
+
     def unavailable(self, model_id: str) -> str | None:
         """Why `model_id` is not to be called now (its circuit is open); None when it may be."""
         return self._breakers.open_reason(model_id)
@@ -105,12 +117,15 @@ class Dispatcher:
             raise
         self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
         self._observe_timings(model_id, response)
+        self._keep(decision, answer_entry(model_id, response))
         response["model"] = model_id
         return response
 
     def finish(self, decision: Decision, outcome: str) -> None:
         """Close the record: outcome, cost (a cascade's: every stage's); hand it to the log and observers."""
         decision.outcome = outcome
+        if decision.content is not None:
+            settle_answer(decision.content, decision.answered_by)
         if decision.cascade is not None:
             decision.cost_usd = float(decision.cascade.get("cost_usd") or 0.0)
         elif decision.answered_by and decision.usage:
@@ -157,6 +172,7 @@ class Dispatcher:
             if decision.usage is None:
                 decision.usage = _estimated_usage(request, _message_texts(response))
             self._observe_timings(model_id, response)
+            self._keep(decision, answer_entry(model_id, response))
             response["model"] = model_id
             self.finish(decision, "ok")
             return response
@@ -221,17 +237,20 @@ class Dispatcher:
         usage = None
         outcome = "cancelled"
         relayed: list[str] = []
+        answer: list[str] = []
         try:
             chunk: JSONObject | None = first
             while chunk is not None:
                 usage = Usage.from_payload(chunk) or usage
                 relayed.extend(_delta_texts(chunk))
+                answer.extend(_delta_texts(chunk, tool_arguments=False))
                 chunk["model"] = model_id
                 if request.include_usage or not _is_usage_only(chunk):
                     yield chunk
                 chunk = await anext(upstream, None)
             outcome = "ok"
             self._succeed(decision, model_id, started_s, first_token_s, usage)
+            self._keep(decision, {"model": model_id, "text": "".join(answer)})
         except BackendError as exc:
             outcome = "failed"
             self._fail(decision, model_id, started_s, exc)
@@ -260,7 +279,7 @@ class Dispatcher:
         return len(ended)
 
 
-def _delta_texts(chunk: JSONObject) -> list[str]:
+def _delta_texts(chunk: JSONObject, *, tool_arguments: bool = True) -> list[str]:
     """The text a stream chunk carries (content and tool-call arguments), for a usage estimate."""
     texts: list[str] = []
     choices = chunk.get("choices")
@@ -270,7 +289,7 @@ def _delta_texts(chunk: JSONObject) -> list[str]:
             continue
         if isinstance(delta.get("content"), str):
             texts.append(delta["content"])
-        for call in delta.get("tool_calls") or ():
+        for call in delta.get("tool_calls") or () if tool_arguments else ():
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 texts.append(function["arguments"])
