@@ -499,14 +499,18 @@ def _predictor_path(catalog: dict[str, Any], config_path: Path | None) -> Path |
         return bundled if included and (bundled / "predictor.json").is_file() else None
     if raw == "heuristic":
         return None
-    if not isinstance(raw, str) or not raw:
-        raise ConfigError("`predictor` must be the folder written by `voxgate train ... --out DIR`")
-    path = Path(raw).expanduser()
-    if not path.is_absolute() and config_path is not None:
-        path = config_path.parent / path
+    path = _trained_folder(raw, "predictor", config_path)
     if not (path / "predictor.json").is_file():
         raise ConfigError(f"`predictor`: {path} has no predictor.json; create it with `voxgate train FILE --out {raw}`")
     return path
+
+
+def _trained_folder(raw: object, key: str, config_path: Path | None) -> Path:
+    """A folder `voxgate train` wrote, named by catalog `key`; relative paths start at the config file's folder."""
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError(f"`{key}` must be the folder written by `voxgate train ... --out DIR`")
+    path = Path(raw).expanduser()
+    return config_path.parent / path if not path.is_absolute() and config_path is not None else path
 
 
 def _record_answers(catalog: dict[str, Any], env: Mapping[str, str], log_content: bool) -> bool:
@@ -524,11 +528,7 @@ def _answer_checker_path(catalog: dict[str, Any], config_path: Path | None) -> P
     raw = catalog.get("answer_checker")
     if raw is None:
         return None
-    if not isinstance(raw, str) or not raw:
-        raise ConfigError("`answer_checker` must be the folder written by `voxgate train ... --out DIR`")
-    path = Path(raw).expanduser()
-    if not path.is_absolute() and config_path is not None:
-        path = config_path.parent / path
+    path = _trained_folder(raw, "answer_checker", config_path)
     for candidate in (path, path / "answer_checker"):
         if (candidate / "checker.json").is_file():
             return candidate

@@ -135,6 +135,7 @@ def _assert_an_export_without_answers_says_how_to_get_them(workdir: Path) -> Non
     assert "record_answers: true" in said
 
 
+@pytest.mark.timeout(900)  # two gateways start (the bundled ladder each time), and `voxgate train` runs twice
 def test_feedback_on_your_traffic_trains_the_checker_a_cascade_then_runs(tmp_path: Path) -> None:
     first = start_voxgate(tmp_path, SERVE_OPTIONS, name="recording")
     try:
