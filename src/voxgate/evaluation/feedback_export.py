@@ -7,20 +7,27 @@ its feedback scores, and what the call cost. Cells for models that did not answe
 the log only when `log_content: true` was set while the decisions were made; decisions without
 it, and decisions no model answered, are counted and left out.
 
-When decisions also kept the answer text (`content.answer`, logged with the prompt under
-`log_content: true`), the file gets `<model>|answer` columns (the latest answer of that model to
-that prompt), so `voxgate train` fits the answer checker on your traffic too.
+When decisions also kept their answers (`record_answers: true` beside `log_content: true`; see
+`routing/answer_record`), the file gets `<model>|answer` columns (the latest answer of that model
+to that prompt) and, where the upstream gave token log-probabilities, `<model>|token_logprobs`
+and `<model>|margins` (JSON lists), so `voxgate train` fits the answer checker on your traffic.
+A cascade's escalated stages are answers too, without a score (the feedback scores the answer
+the user got): they fill their model's answer cell when it has none, as the peers the checker
+compares a later stage's answer with.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from voxgate.core.types import JSONObject
 from voxgate.store.sqlite import read_decisions_with_feedback
+
+SIGNALS = ("token_logprobs", "margins")
 
 
 @dataclass(frozen=True)
@@ -30,13 +37,16 @@ class FeedbackExport:
     decisions_used: int
     without_prompt: int
     unanswered: int
+    scored_answers: int = 0
+    """Cells with both a score and an answer text: what the answer checker can learn from."""
 
 
 @dataclass
 class _Cell:
     scores: list[float]
     costs_usd: list[float]
-    answer: str | None = None
+    answer: JSONObject | None = None
+    """The recorded answer: `text` and, when known, `token_logprobs` and `margins`."""
 
 
 def _prompt_of(decision: JSONObject) -> str | None:
@@ -45,10 +55,28 @@ def _prompt_of(decision: JSONObject) -> str | None:
     return prompt if isinstance(prompt, str) and prompt.strip() else None
 
 
-def _answer_of(decision: JSONObject) -> str | None:
+def _answers_of(decision: JSONObject) -> list[JSONObject]:
+    """The decision's recorded answers (`content.answers`), or its bare `content.answer` text."""
     content = decision.get("content")
-    answer = content.get("answer") if isinstance(content, dict) else None
-    return answer if isinstance(answer, str) else None
+    if not isinstance(content, dict):
+        return []
+    answers = content.get("answers")
+    if isinstance(answers, list):
+        return [a for a in answers if isinstance(a, dict) and isinstance(a.get("model"), str)
+                and isinstance(a.get("text"), str)]
+    answer, model = content.get("answer"), decision.get("answered_by")
+    return [{"model": model, "text": answer}] if isinstance(answer, str) and isinstance(model, str) else []
+
+
+def _add_answers(by_model: dict[str, _Cell], answered_by: str, answers: list[JSONObject]) -> None:
+    """The answering model's latest answer fills its cell; other stages' answers fill empty cells only."""
+    for answer in answers:
+        model = str(answer["model"])
+        if model == answered_by:
+            by_model[model].answer = answer
+        else:
+            cell = by_model.setdefault(model, _Cell([], []))
+            cell.answer = cell.answer or answer
 
 
 def _mean(values: list[float]) -> str:
@@ -73,7 +101,7 @@ def export_feedback_outcomes(database: Path, out: Path) -> FeedbackExport:
             continue
         cell = cells[prompt].setdefault(model, _Cell([], []))
         cell.scores.append(score)
-        cell.answer = _answer_of(decision) or cell.answer
+        _add_answers(cells[prompt], model, _answers_of(decision))
         cost_usd = decision.get("cost_usd")
         if isinstance(cost_usd, int | float):
             cell.costs_usd.append(float(cost_usd))
@@ -86,20 +114,33 @@ def export_feedback_outcomes(database: Path, out: Path) -> FeedbackExport:
     models = tuple(sorted({model for by_model in cells.values() for model in by_model}))
     _write_csv(out, cells, models)
     used = len(decisions) - without_prompt - unanswered
-    return FeedbackExport(len(cells), models, used, without_prompt, unanswered)
+    scored = sum(bool(c.scores) and c.answer is not None for by_model in cells.values() for c in by_model.values())
+    return FeedbackExport(len(cells), models, used, without_prompt, unanswered, scored)
+
+
+def _answer_cells(cell: _Cell | None, columns: tuple[str, ...]) -> list[str]:
+    """The cell's answer text and signals (JSON lists) in `columns` order; empty where unknown."""
+    answer = cell.answer if cell is not None else None
+    values = []
+    for column in columns:
+        value = None if answer is None else answer.get(column)
+        values.append(value if isinstance(value, str) else "" if value is None else json.dumps(value))
+    return values
 
 
 def _write_csv(out: Path, cells: dict[str, dict[str, _Cell]], models: tuple[str, ...]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out.with_name(out.name + ".tmp")
-    with_answers = any(cell.answer is not None for by_model in cells.values() for cell in by_model.values())
-    answer_columns = [f"{m}|answer" for m in models] if with_answers else []
+    recorded = [c.answer for by_model in cells.values() for c in by_model.values() if c.answer is not None]
+    fields = ("text", *(s for s in SIGNALS if any(a.get(s) is not None for a in recorded))) if recorded else ()
+    suffixes = ["answer" if f == "text" else f for f in fields]
+    answer_columns = [f"{m}|{suffix}" for m in models for suffix in suffixes]
     with tmp_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["prompt", *models, *(f"{m}|cost" for m in models), *answer_columns])
         for prompt, by_model in cells.items():
             scores = [_mean(by_model[m].scores) if m in by_model else "" for m in models]
             costs = [_mean(by_model[m].costs_usd) if m in by_model else "" for m in models]
-            answers = [(by_model[m].answer or "") if m in by_model else "" for m in models] if with_answers else []
+            answers = [v for m in models for v in _answer_cells(by_model.get(m), fields)]
             writer.writerow([prompt, *scores, *costs, *answers])
     tmp_path.replace(out)

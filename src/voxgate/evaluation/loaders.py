@@ -13,6 +13,8 @@ Generic outcome format (CSV, or JSONL with one object per line holding the same 
   figures are meaningful.
 - `<model>|answer` (optional): that model's answer text; with them `voxgate train` also fits the
   answer checker and `voxgate eval` replays cascades.
+- `<model>|token_logprobs`, `<model>|margins` (optional, beside `|answer`): the answer's per-token
+  log-probs and margins as JSON lists (`voxgate outcomes` writes them when decisions kept them).
 - `split` (optional): `train` or `test`; without it a row is TEST when the first hex digit of
   sha1(prompt) is 0-7.
 """
@@ -230,7 +232,7 @@ def load_outcome_file(path: Path) -> OutcomeTable:
     if not records or "prompt" not in records[0]:
         raise ConfigError(f"{path}: needs a 'prompt' column and at least one row")
     keys: Iterable[str] = records[0].keys()
-    models = tuple(k for k in keys if k not in ("prompt", "split") and not k.endswith(("|cost", "|answer")))
+    models = tuple(k for k in keys if k not in ("prompt", "split") and not k.endswith(_NOT_MODEL_SUFFIXES))
     if not models:
         raise ConfigError(f"{path}: no model score columns")
     has_cost = all(f"{m}|cost" in records[0] for m in models)
@@ -249,8 +251,38 @@ def load_outcome_file(path: Path) -> OutcomeTable:
         is_test=np.array([_split_of(r, p, path) for r, p in zip(records, prompts, strict=True)]),
         costs_estimated=not has_cost,
         notes=(() if has_cost else (_NO_COST,)) + _sparse_note(scores),
-        answers=_answer_grid(records, [f"{m}|answer" for m in models]) if f"{models[0]}|answer" in records[0] else None,
+        answers=_recorded_answers(records, models, path),
     )
+
+
+_NOT_MODEL_SUFFIXES = ("|cost", "|answer", "|token_logprobs", "|margins")
+
+
+def _float_list(raw: object, where: str) -> tuple[float, ...] | None:
+    """A JSON list of numbers (a cell of `|token_logprobs` or `|margins`); None when empty."""
+    if raw is None or raw == "":
+        return None
+    values = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not all(isinstance(v, int | float) for v in values):
+        raise ConfigError(f"{where}: expected a JSON list of numbers")
+    return tuple(float(v) for v in values)
+
+
+def _recorded_answers(records: Sequence[Mapping[str, object]], models: Sequence[str], path: Path) -> AnswerGrid | None:
+    """`<model>|answer` cells with their `|token_logprobs` and `|margins`; None without answer columns."""
+    if not any(f"{m}|answer" in records[0] for m in models):
+        return None
+    grid = _answer_grid(records, [f"{m}|answer" for m in models])
+    try:
+        return tuple(
+            tuple(None if cell is None else AnswerRecord(
+                cell.text, _float_list(record.get(f"{m}|token_logprobs"), f"{path}: {m}|token_logprobs"),
+                _float_list(record.get(f"{m}|margins"), f"{path}: {m}|margins"),
+            ) for cell, m in zip(row, models, strict=True))
+            for row, record in zip(grid, records, strict=True)
+        )
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: a |token_logprobs or |margins cell is not JSON: {exc}") from exc
 
 
 def _sparse_note(scores: np.ndarray) -> tuple[str, ...]:

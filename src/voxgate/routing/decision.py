@@ -58,6 +58,8 @@ class Decision:
     cascade: JSONObject | None = None
     """With strategy "cascade": the plan, every stage tried (checks, bar, verdict, tokens, cost,
     latency), the answering stage and why; None otherwise."""
+    checker_version: str | None = None
+    """The learned answer checker a cascade ran (`answer_checker:` in the catalog), None without one."""
 
     def to_dict(self) -> JSONObject:
         return asdict(self)

@@ -6,6 +6,9 @@ chunk, a failure ends the stream with an OpenAI-style error chunk.
 A stream whose upstream sends no usage chunk (or that ends early: cancelled, failed) still gets
 a usage, estimated from the prompt and the text relayed, and marked `"estimated": true`, so
 spend and budgets count it.
+
+With `record_answers` (and content logging on: the decision has `content`), every answer the
+dispatcher gets is kept in the decision's content for `voxgate outcomes` (see `answer_record`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from voxgate.backends.base import ChatBackend
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendError, BackendProtocolError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Usage
+from voxgate.routing.answer_record import answer_entry, keep_answer, settle_answer
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import Attempt, Decision, DecisionLog
 from voxgate.routing.features import estimate_tokens
@@ -53,6 +57,8 @@ class Dispatcher:
         clock: Clock,
         observers: Sequence[DecisionObserver] = (),
         tracer: Tracer | None = None,
+        *,
+        record_answers: bool = False,
     ) -> None:
         self._backends = backends
         self._cards = {c.id: c for c in cards}
@@ -62,6 +68,7 @@ class Dispatcher:
         self._clock = clock
         self._observers = observers
         self._spans = AttemptSpans(tracer or NoOpTracer(), cards)
+        self._record_answers = record_answers
         self._streaming: dict[str, Decision] = {}
         """Streams being relayed, by decision id: `end_open_streams` records them at shutdown."""
 
@@ -88,6 +95,11 @@ class Dispatcher:
             return True
         return False
 
+    def _keep(self, decision: Decision, entry: JSONObject) -> None:
+        """Record an answer in the decision's content (opted in, content logged); see `answer_record`."""
+        if self._record_answers and decision.content is not None:
+            keep_answer(decision.content, entry)
+
     def unavailable(self, model_id: str) -> str | None:
         """Why `model_id` is not to be called now (its circuit is open); None when it may be."""
         return self._breakers.open_reason(model_id)
@@ -113,12 +125,15 @@ class Dispatcher:
         self._succeed(decision, model_id, started_s, None, Usage.from_payload(response))
         self._spans.end(span, decision)
         self._observe_timings(model_id, response)
+        self._keep(decision, answer_entry(model_id, response))
         response["model"] = model_id
         return response
 
     def finish(self, decision: Decision, outcome: str) -> None:
         """Close the record: outcome, cost (a cascade's: every stage's); hand it to the log and observers."""
         decision.outcome = outcome
+        if decision.content is not None:
+            settle_answer(decision.content, decision.answered_by)
         if decision.cascade is not None:
             decision.cost_usd = float(decision.cascade.get("cost_usd") or 0.0)
         elif decision.answered_by and decision.usage:
@@ -169,6 +184,7 @@ class Dispatcher:
                 decision.usage = _estimated_usage(request, _message_texts(response))
             self._spans.end(span, decision)
             self._observe_timings(model_id, response)
+            self._keep(decision, answer_entry(model_id, response))
             response["model"] = model_id
             self.finish(decision, "ok")
             return response
@@ -239,17 +255,20 @@ class Dispatcher:
         outcome = "cancelled"
         error_type: str | None = None
         relayed: list[str] = []
+        answer: list[str] = []
         try:
             chunk: JSONObject | None = first
             while chunk is not None:
                 usage = Usage.from_payload(chunk) or usage
                 relayed.extend(_delta_texts(chunk))
+                answer.extend(_delta_texts(chunk, tool_arguments=False))
                 chunk["model"] = model_id
                 if request.include_usage or not _is_usage_only(chunk):
                     yield chunk
                 chunk = await anext(upstream, None)
             outcome = "ok"
             self._succeed(decision, model_id, started_s, first_token_s, usage)
+            self._keep(decision, {"model": model_id, "text": "".join(answer)})
         except BackendError as exc:
             outcome, error_type = "failed", type(exc).__name__
             self._fail(decision, model_id, started_s, exc)
@@ -279,7 +298,7 @@ class Dispatcher:
         return len(ended)
 
 
-def _delta_texts(chunk: JSONObject) -> list[str]:
+def _delta_texts(chunk: JSONObject, *, tool_arguments: bool = True) -> list[str]:
     """The text a stream chunk carries (content and tool-call arguments), for a usage estimate."""
     texts: list[str] = []
     choices = chunk.get("choices")
@@ -289,7 +308,7 @@ def _delta_texts(chunk: JSONObject) -> list[str]:
             continue
         if isinstance(delta.get("content"), str):
             texts.append(delta["content"])
-        for call in delta.get("tool_calls") or ():
+        for call in delta.get("tool_calls") or () if tool_arguments else ():
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 texts.append(function["arguments"])

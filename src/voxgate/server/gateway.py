@@ -31,10 +31,13 @@ from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks
 from voxgate.routing.cascade.confidence import ConfidenceCalibration, calibration_from_document
+from voxgate.routing.cascade.evidence import AnswerCheck
+from voxgate.routing.cascade.learned_check import LearnedAnswerCheck
 from voxgate.routing.cascade.planner import CascadeSettings, settings_from_document
 from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.learned.answer_checker import load_checker
 from voxgate.routing.learned.serving import load_learned_predictor
 from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
@@ -153,15 +156,24 @@ class Gateway:
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
             observers=[self.metrics.observe_decision, self.key_gate.observe_decision],
             tracer=self.telemetry.tracer,
+            record_answers=self.settings.record_answers,
         )
-        calibration = self._load_cascade_defaults()
+        checks = await self._cascade_checks()
         self.cascade = CascadeRunner(
-            self.dispatcher, self.cards, default_checks(calibration), self.clock, RunnerSettings(),
-            tracer=self.telemetry.tracer,
+            self.dispatcher, self.cards, checks, self.clock, RunnerSettings(), tracer=self.telemetry.tracer,
         )
         if self._fleet is not None and self._tasks is not None:
             self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
             self._supervisor_task = self._tasks.create_task(self.supervisor.run())
+
+    async def _cascade_checks(self) -> tuple[AnswerCheck, ...]:
+        """The live checks, and the learned answer checker last when the catalog names one."""
+        checks = default_checks(self._load_cascade_defaults())
+        if self.settings.answer_checker_path is None:
+            return checks
+        checker = await asyncio.to_thread(load_checker, self.settings.answer_checker_path)
+        log.info("cascade: learned answer checker %s", checker.version)
+        return (*checks, LearnedAnswerCheck(checker))
 
     def _load_cascade_defaults(self) -> ConfidenceCalibration:
         """The shipped cascade bar and confidence calibration (fit on the ladder's TRAIN rows), if any."""

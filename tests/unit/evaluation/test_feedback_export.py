@@ -86,3 +86,50 @@ async def test_logged_answers_become_answer_columns_the_checker_trains_on(tmp_pa
     assert table.answers[0][1] is not None
     assert table.answers[0][1].text == "17 * 23 = 391"
     assert table.scores[0].tolist() == [1.0, 0.5]
+
+
+async def test_recorded_answers_export_with_their_signals_and_the_escalated_stages_as_peers(tmp_path: Path) -> None:
+    database = tmp_path / "decisions.db"
+    cascaded = _decision("d1", "What is 17 * 23?", "big", 0.011)
+    cascaded["content"] = {"prompt": "What is 17 * 23?", "answer": "391", "answers": [
+        {"model": "small", "text": "411", "token_logprobs": [-1.12], "margins": [0.04]},
+        {"model": "big", "text": "391", "token_logprobs": [-0.01], "margins": [6.5]},
+    ]}
+    direct = _decision("d22", "Say hello", "small", 0.001)  # predict path, no log-probs upstream
+    direct["content"] = {"prompt": "Say hello", "answer": "Hello!", "answers": [{"model": "small", "text": "Hello!"}]}
+    await _log(database, [(cascaded, [1.0]), (direct, [1.0])])
+    export = export_feedback_outcomes(database, tmp_path / "outcomes.csv")
+    assert export.scored_answers == 2  # the escalated stage's answer has no score of its own
+    table = load_outcome_file(tmp_path / "outcomes.csv")
+    assert table.models == ("big", "small")
+    assert table.answers is not None
+    big, small = table.answers[0]
+    assert big is not None
+    assert small is not None
+    assert (big.text, big.token_logprobs, big.margins) == ("391", (-0.01,), (6.5,))
+    assert (small.text, small.token_logprobs, small.margins) == ("411", (-1.12,), (0.04,))
+    assert table.scores[0, 0] == 1.0
+    assert math.isnan(table.scores[0, 1])  # the user scored the answer they got, not the stage's
+    hello = table.answers[1][1]
+    assert hello is not None
+    assert (hello.text, hello.token_logprobs, hello.margins) == ("Hello!", None, None)
+
+
+async def test_recorded_answers_go_with_their_decisions_under_the_retention(tmp_path: Path) -> None:
+    database, day_s = tmp_path / "decisions.db", 86_400.0
+    log = SQLiteDecisionLog(database, retention_days=32)
+    await log.open()
+    try:
+        for decision_id, created_at, answer in (("old", 0.0, "secret old answer"), ("new", 40 * day_s, "fresh")):
+            decision = {**_decision(decision_id, f"prompt {decision_id}", "small", 0.001), "created_at": created_at}
+            decision["content"] = {"prompt": f"prompt {decision_id}", "answer": answer,
+                                   "answers": [{"model": "small", "text": answer}]}
+            log.record(decision)
+            await log.flush()
+            assert await log.add_feedback(decision_id, created_at + 1, 1.0, None)
+    finally:
+        await log.close()
+    export_feedback_outcomes(database, tmp_path / "outcomes.csv")
+    text = (tmp_path / "outcomes.csv").read_text()
+    assert "fresh" in text
+    assert "secret old answer" not in text

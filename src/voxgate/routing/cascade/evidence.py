@@ -41,7 +41,8 @@ class AnswerEvidence:
     """One model's answer to one request, as the checks see it.
 
     `token_logprobs` is None when the upstream gave none (not every server can); `peer_answers`
-    maps a label ("smollm2-135m", "sample-2") to another answer to the same request.
+    maps a label ("smollm2-135m", "sample-2") to another answer to the same request;
+    `prior_quality` is the router's predicted quality for the model (None: not known).
     """
 
     model_id: str
@@ -51,6 +52,7 @@ class AnswerEvidence:
     tool_calls: tuple[JSONObject, ...] = ()
     finish_reason: str | None = None
     peer_answers: Mapping[str, str] = field(default_factory=dict)
+    prior_quality: float | None = None
 
 
 class CheckStatus(StrEnum):
@@ -108,6 +110,7 @@ class CheckResult:
 class AnswerCheck(Protocol):
     """A check on an answer: pure, no I/O, a few milliseconds at most. `name` appears in decisions."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def check(self, evidence: AnswerEvidence) -> CheckResult: ...

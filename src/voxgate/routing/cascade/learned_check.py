@@ -2,9 +2,9 @@
 
 The evidence's token log-probabilities become the checker's per-token log-probs and margins
 (the chosen token's log-prob minus the best other alternative's); the prior is the router's
-predicted quality for the stage's model when the runner passes it (`priors`), else the
-checker's neutral 0.5; the evidence's peer answers (earlier stages, other samples) are the
-checker's peers.
+predicted quality for the stage's model (the evidence's `prior_quality`, which the runner fills
+from the plan; else `priors`), else the checker's neutral 0.5; the evidence's peer answers
+(earlier stages, other samples) are the checker's peers.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ class LearnedAnswerCheck:
     priors: Mapping[str, float] = field(default_factory=dict)
     name: str = "learned"
 
+    @property
+    def version(self) -> str:
+        """The checker's content hash (`checker-v1-...`): decisions name it."""
+        return self.checker.version
+
     def check(self, evidence: AnswerEvidence) -> CheckResult:
         tokens = evidence.token_logprobs
         item = CheckedAnswer(
@@ -41,7 +46,8 @@ class LearnedAnswerCheck:
             answer=evidence.answer_text,
             token_logprobs=None if tokens is None else [t.logprob for t in tokens],
             margins=None if tokens is None else token_margins(tokens),
-            prior_quality=self.priors.get(evidence.model_id),
+            prior_quality=evidence.prior_quality if evidence.prior_quality is not None
+            else self.priors.get(evidence.model_id),
             peer_answers=tuple(evidence.peer_answers.values()),
         )
         p_good = self.checker.p_good(item)

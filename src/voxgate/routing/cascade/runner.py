@@ -31,6 +31,7 @@ from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstr
 from voxgate.routing.cascade.checks import run_checks
 from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
+from voxgate.routing.cascade.learned_check import LearnedAnswerCheck
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, next_stage_blocked, plan_cascade
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, finish_cascade, judge_stage
 from voxgate.routing.decision import Decision
@@ -86,7 +87,9 @@ def plan_for_decision(decision: Decision, constraints: RoutingConstraints, setti
     return plan_cascade(candidates, constraints, settings)
 
 
-def _evidence(request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str]) -> AnswerEvidence:
+def _evidence(
+    request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str], prior: float | None
+) -> AnswerEvidence:
     response = answer.response or {}
     choices = response.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
@@ -99,6 +102,7 @@ def _evidence(request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str
         tool_calls=tuple(c for c in calls if isinstance(c, dict)) if isinstance(calls, list) else (),
         finish_reason=choice.get("finish_reason"),
         peer_answers=dict(peers),
+        prior_quality=prior,
     )
 
 
@@ -124,6 +128,7 @@ class CascadeRunner:
         self._tracer = tracer or NoOpTracer()
         self._cards = {c.id: c for c in cards}
         self._checks = tuple(checks)
+        self._checker_version = next((c.version for c in checks if isinstance(c, LearnedAnswerCheck)), None)
         self._clock = clock
         self._settings = settings or RunnerSettings()
 
@@ -175,16 +180,18 @@ class CascadeRunner:
         return {0: first.result(), 1: second.result()}
 
     def _judge(
-        self, request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str], bar: float,
+        self, request: ChatRequest, answer: StageAnswer, peers: Mapping[str, str], plan: CascadePlan,
         *, last: bool, blocked: str | None,
     ) -> tuple[StageJudgement, list[CheckResult], float]:
         if answer.error is not None or answer.response is None:
             error = answer.error.message if answer.error is not None else "no answer"
-            judgement = judge_stage(answer.model_id, None, bar, last=last, next_blocked=blocked, upstream_error=error)
+            judgement = judge_stage(answer.model_id, None, plan.accept, last=last, next_blocked=blocked,
+                                    upstream_error=error)
             return judgement, [], 0.0
-        evidence = _evidence(request, answer, peers)
+        prior = next((s.predicted_quality for s in plan.stages if s.model_id == answer.model_id), None)
+        evidence = _evidence(request, answer, peers, prior)
         results, checks_ms = run_checks(self._checks, evidence, self._clock, self._settings.check_limit_ms)
-        return judge_stage(answer.model_id, results, bar, last=last, next_blocked=blocked), results, checks_ms
+        return judge_stage(answer.model_id, results, plan.accept, last=last, next_blocked=blocked), results, checks_ms
 
     async def complete(
         self, request: ChatRequest, decision: Decision, plan: CascadePlan, constraints: RoutingConstraints
@@ -194,6 +201,7 @@ class CascadeRunner:
         `routing.cascade.agreement` in the constraints overrides the runner's `agreement` setting.
         """
         decision.strategy = "cascade"
+        decision.checker_version = self._checker_version
         decision.cascade = {"plan": plan.as_dict(), "stages": [], "answered_by": None, "reason": "",
                             "cost_usd": 0.0, "latency_ms": 0.0}
         try:
@@ -235,8 +243,7 @@ class CascadeRunner:
             peers = self._peers(answer, [*tried, *answers.values()]) if agreement else {}
             last = index == len(plan.stages) - 1
             blocked = next_stage_blocked(plan, index + 1, record["cost_usd"], record["latency_ms"], constraints)
-            judgement, results, checks_ms = self._judge(request, answer, peers, plan.accept, last=last,
-                                                        blocked=blocked)
+            judgement, results, checks_ms = self._judge(request, answer, peers, plan, last=last, blocked=blocked)
             judgements.append(judgement)
             _end_stage(answer, index, judgement)
             record["stages"].append(self._stage_record(answer, judgement, results, checks_ms, plan.accept))

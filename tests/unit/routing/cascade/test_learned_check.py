@@ -5,9 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxgate.routing.cascade.evidence import AnswerEvidence, CheckStatus, TokenAlternative, TokenLogprob
+from tests.support.chat_backends import ScriptedChatBackend
+from tests.unit.routing.cascade.test_runner import CARDS, Setup, answer
+from voxgate.routing.cascade.checks import default_checks
+from voxgate.routing.cascade.evidence import (
+    AnswerEvidence,
+    CheckResult,
+    CheckStatus,
+    TokenAlternative,
+    TokenLogprob,
+)
 from voxgate.routing.cascade.learned_check import LearnedAnswerCheck, token_margins
-from voxgate.routing.learned.answer_checker import CheckedAnswer, checker_feature_matrix, train_checker
+from voxgate.routing.learned.answer_checker import (
+    AnswerChecker,
+    CheckedAnswer,
+    checker_feature_matrix,
+    train_checker,
+)
 from voxgate.server.validation import parse_chat_request
 
 
@@ -41,3 +55,50 @@ def test_learned_check_scores_an_answer_with_the_checkers_version_in_the_reason(
     assert right.p_good > wrong.p_good
     assert checker.version in right.reason
     assert right.check == "learned"
+
+
+def _checker_on_arithmetic() -> AnswerChecker:
+    rng = np.random.default_rng(1)
+    items = [CheckedAnswer("What is 6 * 7?", "6 * 7 = 42" if good else "6 * 7 = 43")
+             for good in (bool(rng.random() < 0.5) for _ in range(60))]
+    return train_checker(checker_feature_matrix(items), np.array([float("42" in i.answer) for i in items]))
+
+
+def test_the_evidence_prior_wins_over_the_static_priors() -> None:
+    checker = _checker_on_arithmetic()
+    request = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "What is 6 * 7?"}]})
+    check = LearnedAnswerCheck(checker, priors={"m": 0.01})
+    static = check.check(AnswerEvidence("m", request, "6 * 7 = 42"))
+    live = check.check(AnswerEvidence("m", request, "6 * 7 = 42", prior_quality=0.99))
+    expected = checker.p_good(CheckedAnswer("What is 6 * 7?", "6 * 7 = 42", prior_quality=0.99))
+    assert live.p_good == pytest.approx(expected)
+    assert static.p_good == pytest.approx(checker.p_good(CheckedAnswer("What is 6 * 7?", "6 * 7 = 42",
+                                                                       prior_quality=0.01)))
+    assert check.version == checker.version
+
+
+async def test_a_cascade_with_the_learned_check_names_its_version_and_passes_the_stage_prior() -> None:
+    seen: list[AnswerEvidence] = []
+
+    class Recording(LearnedAnswerCheck):
+        def check(self, evidence: AnswerEvidence) -> CheckResult:
+            seen.append(evidence)
+            return super().check(evidence)
+
+    checker = _checker_on_arithmetic()
+    backends = {c.id: ScriptedChatBackend(c.id, answer=answer("6 * 7 = 42")) for c in CARDS}
+    setup = Setup(backends, checks=(*default_checks(), Recording(checker)))
+    decision, plan, constraints = setup.decide("What is 6 * 7?")
+    request = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "What is 6 * 7?"}]})
+    await setup.runner.complete(request, decision, plan, constraints)
+    recorded = setup.log.records[-1]
+    assert recorded["checker_version"] == checker.version
+    first = recorded["cascade"]["stages"][0]
+    learned = next(c for c in first["checks"] if c["check"] == "learned")
+    assert learned["status"] == "scored"
+    assert checker.version in learned["reason"]
+    assert seen[0].prior_quality == plan.stages[0].predicted_quality
+    plain = Setup(backends)  # without the learned check, the decision names no checker
+    decision, plan, constraints = plain.decide("What is 6 * 7?")
+    await plain.runner.complete(request, decision, plan, constraints)
+    assert plain.log.records[-1]["checker_version"] is None

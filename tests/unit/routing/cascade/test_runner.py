@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -15,7 +15,7 @@ from voxgate.core.types import JSONObject, Mode, ModelCard, Price, RoutingConstr
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks
-from voxgate.routing.cascade.evidence import AnswerEvidence, CheckResult
+from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
 from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings, completion_chunks, plan_for_decision
 from voxgate.routing.decision import Decision
@@ -43,15 +43,18 @@ def answer(text: str, logprobs: JSONObject | None = None, completion_tokens: int
 
 
 class Setup:
-    def __init__(self, backends: dict[str, ScriptedChatBackend], settings: RunnerSettings | None = None) -> None:
+    def __init__(self, backends: dict[str, ScriptedChatBackend], settings: RunnerSettings | None = None,
+                 checks: Sequence[AnswerCheck] | None = None, *, record_answers: bool = False) -> None:
         self.clock = ManualClock()
         stats = LatencyStats(CARDS)
         breakers = CircuitBreakers(self.clock, failure_threshold=5, cooldown_s=10)
         self.router = Router(CARDS, HeuristicPredictor(), stats, breakers, SessionAffinity(), self.clock)
         self.log = ListLog()
         self.backends = backends
-        self.dispatcher = Dispatcher(backends, CARDS, stats, breakers, self.log, self.clock)
-        self.runner = CascadeRunner(self.dispatcher, CARDS, default_checks(), self.clock, settings)
+        self.dispatcher = Dispatcher(backends, CARDS, stats, breakers, self.log, self.clock,
+                                     record_answers=record_answers)
+        checks = default_checks() if checks is None else checks
+        self.runner = CascadeRunner(self.dispatcher, CARDS, checks, self.clock, settings)
 
     def decide(self, prompt: str, constraints: RoutingConstraints | None = None,
                settings: CascadeSettings | None = None) -> tuple[Decision, CascadePlan, RoutingConstraints]:
