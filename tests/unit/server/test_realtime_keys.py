@@ -25,7 +25,7 @@ def test_sessions_over_a_keys_limit_are_refused_and_slots_come_back(tmp_path: Pa
     refusals: list[tuple[str, str]] = []
     gate = KeyGate(ManualClock(), on_refusal=lambda key_id, code: refusals.append((key_id, code)))
     app = Starlette(routes=[WebSocketRoute("/v1/realtime", keyed_realtime_endpoint)])
-    app.state.gateway = SimpleNamespace(key_gate=gate, voice=None, dispatcher=None,
+    app.state.gateway = SimpleNamespace(key_gate=gate, voice=None, dispatcher=None, cards=(),
                                         settings=SimpleNamespace(voice=SimpleNamespace(enabled=False)))
     directory = KeyDirectory(SQLiteKeyStore(tmp_path / "k.db"), ManualClock())
     key, secret = directory.store.create("caller", KeyPolicy(max_voice_sessions=1), 0.0)
