@@ -167,13 +167,14 @@ def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str]
     models = {model for _, model in by_key}
     questions = [q for q in live_questions("train") if all((q.id, m) in by_key for m in models)]
     cache: dict[tuple[str, str], list[CheckResult]] = {}
-    decisions = {q.id: router.decide(chat_request(q.prompt), RoutingConstraints(), "auto") for q in questions}
+    requests = {q.id: chat_request(q.prompt) for q in questions}
+    decisions = {q.id: router.decide(requests[q.id], RoutingConstraints(), "auto") for q in questions}
     grid = []
     for hopeless_below in HOPELESS:
         for bar in BARS:
             scores, smaller, stages_run, latencies = [], [], [], []
             for question in questions:
-                request = chat_request(question.prompt)
+                request = requests[question.id]
                 settings = CascadeSettings(accept=bar, hopeless_below=hopeless_below)
                 plan = plan_for_decision(decisions[question.id], RoutingConstraints(), settings)
                 results = [_stage_results(question.id, m, request, checks, by_key, cache, clock) for m in plan.models]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voxgate.routing.cascade.evidence import TokenAlternative, TokenLogprob
+from voxgate.routing.cascade.planner import document_fraction
 
 LOGPROB_FLOOR = -30.0
 LOW_QUANTILE = 0.1
@@ -135,8 +136,6 @@ def calibration_from_document(document: Mapping[str, Any]) -> tuple[ConfidenceCa
     `{"accept": 0.8, "source": "...", "per_model": {"m": [b0, b1, b2, cap]}, "default": [...]}`."""
     per_model = {str(m): _coefficients(c) for m, c in (document.get("per_model") or {}).items()}
     default = _coefficients(document["default"]) if document.get("default") is not None else DEFAULT_COEFFICIENTS
-    accept = document.get("accept")
-    if accept is not None and not (isinstance(accept, int | float) and 0 <= accept <= 1):
-        raise ValueError(f"accept must be a number from 0 to 1, got {accept!r}")
+    accept = document_fraction(document, "accept")
     source = str(document.get("source") or "cascade defaults file")
-    return ConfidenceCalibration(per_model, default, source), None if accept is None else float(accept)
+    return ConfidenceCalibration(per_model, default, source), accept

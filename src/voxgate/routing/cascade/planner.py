@@ -40,20 +40,23 @@ class CascadeSettings:
     models: tuple[str, ...] | None = None
 
 
+def document_fraction(document: Mapping[str, Any], key: str) -> float | None:
+    """`document[key]` as a number from 0 to 1 (None when absent); raises ValueError otherwise."""
+    value = document.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{key} must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
 def settings_from_document(document: Mapping[str, Any], settings: CascadeSettings) -> CascadeSettings:
     """`settings` with the bar (`accept`) and the hopeless floor (`hopeless_below`) of the cascade
     defaults document (chosen on the ladder's TRAIN rows by `bench/cascade_calibration.py`), where set."""
-
-    def fraction(key: str, default: float) -> float:
-        value = document.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ValueError(f"{key} must be a number from 0 to 1, got {value!r}")
-        return float(value)
-
-    return replace(settings, accept=fraction("accept", settings.accept),
-                   hopeless_below=fraction("hopeless_below", settings.hopeless_below))
+    accept = document_fraction(document, "accept")
+    hopeless_below = document_fraction(document, "hopeless_below")
+    return replace(settings, accept=settings.accept if accept is None else accept,
+                   hopeless_below=settings.hopeless_below if hopeless_below is None else hopeless_below)
 
 
 @dataclass(frozen=True)
