@@ -3,15 +3,19 @@
 Run: flock /work/notes/heavy.lock nice -n 5 .venv/bin/python -m bench.soak [--minutes 8] [--rate 0.4]
 
 `voxgate serve` with the bundled ladder (three llama.cpp servers), Whisper base, Piper, on a
-free loopback port. For `--minutes` (at most 9) it sends chat requests at a steady rate (open
-loop: one every 1/rate s whatever the answers do): a third non-streamed, a third streamed, a third
-with tools; and two realtime sessions each loop the LibriVox clips (Debian pocketsphinx-testdata)
-in real time, one turn after another. Then SIGTERM, and the server's own exit status.
+free loopback port. For `--warmup-minutes` (default 1) and then `--minutes` (together at most 10)
+it sends chat requests at a steady rate (open loop: one every 1/rate s whatever the answers do): a
+third non-streamed, a third streamed, a third with tools; and two realtime sessions each loop the
+LibriVox clips (Debian pocketsphinx-testdata) in real time, one turn after another. Then SIGTERM,
+and the server's own exit status.
 
 Reported: 5xx and other failures, decision rows in the database against the decision ids the
-responses named (`x-voxgate-decision-id`, the voice turns' `voxgate.turn.metrics`), the
-gateway's RSS after the first minute (warm-up) and at the end, and chat latency p50/p99 per
-minute (first minute against last). Appends the table to bench/results/soak.md.
+responses named (`x-voxgate-decision-id`, the voice turns' `voxgate.turn.metrics`), chat latency
+p50/p99 per minute (the first measured minute, after the warm-up, against the last), and a memory
+profile per minute: the gateway's RSS split into anonymous memory (the Python heap, the speech
+engines' buffers) and file-backed pages (mapped libraries and model files), and the llama.cpp
+children's RSS. Growth is counted from the end of the warm-up. Appends the tables to
+bench/results/soak.md.
 """
 
 from __future__ import annotations
@@ -61,10 +65,18 @@ class SoakLog:
     voice_cancelled: int = 0  # barge-in: a clip's own pause ended a turn, its next words cancelled the reply
     voice_failures: list[str] = field(default_factory=list)
     decision_ids: set[str] = field(default_factory=set)  # every decision a response named
-    rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, gateway RSS MB)
+    memory: list[tuple[float, MemorySample]] = field(default_factory=list)  # (elapsed s, sample)
 
     def minute(self) -> int:
         return int((time.monotonic() - self.started_s) // 60)
+
+
+@dataclass(frozen=True)
+class MemorySample:
+    gateway_mb: float
+    gateway_anon_mb: float
+    gateway_file_mb: float
+    children_mb: float
 
 
 def _clips_24k() -> list[bytes]:
@@ -162,29 +174,50 @@ async def _voice_session(url: str, clips: list[bytes], until_s: float, log: Soak
                 log.voice_failures.append("no response.done within 60 s")
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _status_mb(pid: int) -> dict[str, float]:
+    """VmRSS, RssAnon, RssFile (MB) of one process; empty if it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = (line.split() for line in lines if line.startswith(("VmRSS:", "RssAnon:", "RssFile:")))
+    return {parts[0].rstrip(":"): int(parts[1]) / 1024 for parts in fields}
 
 
-async def _sample_rss(pid: int, until_s: float, log: SoakLog) -> None:
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
+def _memory(pid: int) -> MemorySample:
+    gateway = _status_mb(pid)
+    children = sum(_status_mb(child).get("VmRSS", 0.0) for child in _descendants(pid))
+    return MemorySample(gateway.get("VmRSS", 0.0), gateway.get("RssAnon", 0.0), gateway.get("RssFile", 0.0), children)
+
+
+async def _sample_memory(pid: int, until_s: float, log: SoakLog) -> None:
     while time.monotonic() < until_s:
-        log.rss_mb.append((time.monotonic() - log.started_s, _rss_mb(pid)))
+        log.memory.append((time.monotonic() - log.started_s, _memory(pid)))
         await asyncio.sleep(5)
 
 
-async def _soak(base_url: str, pid: int, minutes: float, rate_per_s: float) -> SoakLog:
+async def _soak(base_url: str, pid: int, total_minutes: float, rate_per_s: float) -> SoakLog:
     clips = _clips_24k()
     log = SoakLog(started_s=time.monotonic())
-    until_s = log.started_s + minutes * 60
+    until_s = log.started_s + total_minutes * 60
     url = base_url.replace("http://", "ws://") + "/v1/realtime"
     async with asyncio.TaskGroup() as tg:
         tg.create_task(_chat_traffic(base_url, rate_per_s, until_s, log))
         tg.create_task(_voice_session(url, clips, until_s, log, 0))
         tg.create_task(_voice_session(url, clips, until_s, log, 2))
-        tg.create_task(_sample_rss(pid, until_s, log))
+        tg.create_task(_sample_memory(pid, until_s, log))
     return log
 
 
@@ -193,34 +226,67 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse.Namespace) -> str:
-    after_warmup = next((mb for t, mb in log.rss_mb if t >= 60), log.rss_mb[0][1])
-    end = log.rss_mb[-1][1]
-    minutes = sorted(log.latencies)
-    first, last = minutes[0], minutes[-1]
+def _memory_at(log: SoakLog, elapsed_s: float) -> MemorySample:
+    """The first sample at or after `elapsed_s` (the last one if the run ended before)."""
+    return next((sample for t, sample in log.memory if t >= elapsed_s), log.memory[-1][1])
+
+
+def _memory_rows(log: SoakLog, warmup_minutes: int) -> list[str]:
+    rows = []
+    for minute in range(int(log.memory[-1][0] // 60) + 1):
+        sample = _memory_at(log, minute * 60)
+        label = f"{minute + 1} (warm-up)" if minute < warmup_minutes else str(minute + 1)
+        rows.append(f"| {label} | {sample.gateway_mb:.0f} | {sample.gateway_anon_mb:.0f} "
+                    f"| {sample.gateway_file_mb:.0f} | {sample.children_mb:.0f} |")
+    return rows
+
+
+def _summary_rows(log: SoakLog, rows: set[str], exit_status: int | None, warmup_minutes: int) -> list[str]:
+    warm = _memory_at(log, warmup_minutes * 60)
+    end = log.memory[-1][1]
     server_errors = sum(n for s, n in log.statuses.items() if s.startswith("5"))
+    return [
+        "| chat requests answered | 5xx | statuses | voice responses (barge-in cancelled) | voice failures "
+        "| decisions named by responses | decision rows | named but missing | gateway RSS after warm-up | at end "
+        "| growth (anonymous) | llama.cpp children growth | exit status after SIGTERM |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {log.chat_answered} | {server_errors} | {dict(log.statuses)} | {log.voice_turns} ({log.voice_cancelled}) "
+        f"| {len(log.voice_failures)} {dict(Counter(log.voice_failures)) or ''} | {len(log.decision_ids)} "
+        f"| {len(rows)} | {len(log.decision_ids - rows)} | {warm.gateway_mb:.0f} MB | {end.gateway_mb:.0f} MB "
+        f"| {end.gateway_mb - warm.gateway_mb:+.0f} MB ({end.gateway_anon_mb - warm.gateway_anon_mb:+.0f} MB) "
+        f"| {end.children_mb - warm.children_mb:+.0f} MB | {exit_status} |",
+    ]
+
+
+def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse.Namespace) -> str:
+    warmup = int(args.warmup_minutes)
+    measured = [m for m in sorted(log.latencies) if m >= warmup]
+    first, last = measured[0], measured[-1]
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    p99_first, p99_last = _p(log.latencies[first], 0.99), _p(log.latencies[last], 0.99)
     lines = [
         f"## {now}, {platform.node()}: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} after",
         "",
-        f"Command: `.venv/bin/python -m bench.soak --minutes {args.minutes} --rate {args.rate}`",
+        f"Command: `.venv/bin/python -m bench.soak --warmup-minutes {args.warmup_minutes} --minutes {args.minutes} "
+        f"--rate {args.rate}`",
         "",
-        "| chat requests answered | 5xx | statuses | voice responses (barge-in cancelled) | voice failures "
-        "| decisions named by responses | decision rows | named but missing | RSS after 1 min | RSS at end | growth "
-        "| exit status after SIGTERM |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| {log.chat_answered} | {server_errors} | {dict(log.statuses)} | {log.voice_turns} ({log.voice_cancelled}) "
-        f"| {len(log.voice_failures)} {dict(Counter(log.voice_failures)) or ''} | {len(log.decision_ids)} "
-        f"| {len(rows)} | {len(log.decision_ids - rows)} | {after_warmup:.0f} MB | {end:.0f} MB "
-        f"| {end - after_warmup:+.0f} MB | {exit_status} |",
+        *_summary_rows(log, rows, exit_status, warmup),
         "",
         "| minute | chat answered | p50 ms | p99 ms |",
         "|---|---|---|---|",
-        *[f"| {m + 1} | {len(log.latencies[m])} | {statistics.median(log.latencies[m]) * 1000:.0f} "
-          f"| {_p(log.latencies[m], 0.99):.0f} |" for m in minutes],
+        *[f"| {m + 1}{' (warm-up)' if m < warmup else ''} | {len(log.latencies[m])} "
+          f"| {statistics.median(log.latencies[m]) * 1000:.0f} | {_p(log.latencies[m], 0.99):.0f} |"
+          for m in sorted(log.latencies)],
         "",
-        f"p99 first minute {_p(log.latencies[first], 0.99):.0f} ms, last minute {_p(log.latencies[last], 0.99):.0f} ms "
-        f"(ratio {_p(log.latencies[last], 0.99) / _p(log.latencies[first], 0.99):.2f}).",
+        f"p99 first measured minute {p99_first:.0f} ms, last minute {p99_last:.0f} ms "
+        f"(ratio {p99_last / p99_first:.2f}).",
+        "",
+        "Memory at the start of each minute (MB): the gateway's RSS, its anonymous part (heap, engine buffers), its",
+        "file-backed part (libraries, mapped model files), and the llama.cpp children's RSS together.",
+        "",
+        "| minute | gateway RSS | anonymous | file-backed | llama.cpp children |",
+        "|---|---|---|---|---|",
+        *_memory_rows(log, warmup),
         "",
     ]
     return "\n".join(lines) + "\n"
@@ -228,11 +294,15 @@ def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=8.0, help="soak length after start-up (at most 9)")
+    parser.add_argument("--warmup-minutes", type=float, default=1.0,
+                        help="traffic before the measured minutes: engines load, caches fill (default 1)")
+    parser.add_argument("--minutes", type=float, default=8.0,
+                        help="measured soak length after the warm-up (warm-up + minutes at most 10)")
     parser.add_argument("--rate", type=float, default=0.2, help="chat requests per second (default 0.2)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
-    args.minutes = min(args.minutes, 9.0)
+    args.warmup_minutes = max(0.0, min(args.warmup_minutes, 2.0))
+    args.minutes = max(1.0, min(args.minutes, 10.0 - args.warmup_minutes))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         port = free_port()
@@ -242,7 +312,7 @@ def main() -> int:
         base_url = f"http://127.0.0.1:{port}"
         try:
             wait_http_ok(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=600)
-            soak = asyncio.run(_soak(base_url, process.pid, args.minutes, args.rate))
+            soak = asyncio.run(_soak(base_url, process.pid, args.warmup_minutes + args.minutes, args.rate))
         finally:
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGTERM)

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from voxgate.core.errors import VoxgateError
 from voxgate.core.types import CascadeOptions, ChatRequest, JSONObject, RoutingConstraints, Strategy
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
-from voxgate.routing.cascade.runner import CascadeRunner, completion_chunks, plan_for_decision
+from voxgate.routing.cascade.runner import CascadeRunner, completion_chunks, is_tool_call_turn, plan_for_decision
 from voxgate.routing.decision import Decision
 from voxgate.server.constraints import PROFILES
 from voxgate.server.errors import error_response
@@ -45,9 +45,10 @@ def settings_for(defaults: CascadeSettings, options: CascadeOptions | None) -> C
     )
 
 
-def plan_of(gateway: Gateway, decision: Decision, constraints: RoutingConstraints) -> CascadePlan:
+def plan_of(gateway: Gateway, chat: ChatRequest, decision: Decision, constraints: RoutingConstraints) -> CascadePlan:
     """The plan for a routed decision; recorded in it (so `POST /v1/route` shows the stages)."""
-    plan = plan_for_decision(decision, constraints, settings_for(gateway.cascade_settings, constraints.cascade))
+    settings = settings_for(gateway.cascade_settings, constraints.cascade)
+    plan = plan_for_decision(decision, constraints, settings, tool_turn=is_tool_call_turn(chat))
     decision.strategy = Strategy.CASCADE.value
     decision.cascade = {"plan": plan.as_dict()}
     if plan.stages:
@@ -90,7 +91,7 @@ async def cascade_response(
     decision: Decision, headers: dict[str, str],
 ) -> Response:
     """Run the cascade for `chat` and answer the client (an error in OpenAI's shape if every stage failed)."""
-    plan = plan_of(gateway, decision, constraints)
+    plan = plan_of(gateway, chat, decision, constraints)
     try:
         response = await until_disconnected(request, runner.complete(chat, decision, plan, constraints))
     except ExceptionGroup as group:

@@ -116,7 +116,7 @@ async def explain_route(request: Request) -> Response:
     chat, constraints, decision, _ = await _admitted(request, gateway, count=False)
     decision.outcome = "explained"
     if cascades(chat, constraints):
-        plan_of(gateway, decision, constraints)
+        plan_of(gateway, chat, decision, constraints)
     return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
 
 

@@ -106,14 +106,14 @@ def test_the_plan_is_recorded_in_the_decision() -> None:
     clock = ManualClock()
     router = Router(cards, HeuristicPredictor(), LatencyStats(cards), CircuitBreakers(clock), SessionAffinity(), clock)
     constraints = RoutingConstraints(mode=Mode.QUALITY, strategy=Strategy.CASCADE)
-    decision = router.decide(parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}),
-                             constraints, "auto")
+    chat = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
+    decision = router.decide(chat, constraints, "auto")
     assert decision.chosen == "big"
 
     class _Gateway:
         cascade_settings = CascadeSettings(accept=0.8, hopeless_below=0.0)
 
-    plan = plan_of(_Gateway(), decision, constraints)  # type: ignore[arg-type]
+    plan = plan_of(_Gateway(), chat, decision, constraints)  # type: ignore[arg-type]
     assert plan.models == ("small", "big")
     assert decision.chosen == "small"
     assert decision.fallback_plan == ["big"]

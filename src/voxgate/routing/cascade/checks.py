@@ -8,6 +8,8 @@
     arithmetic        `a op b = c` claims in the answer recomputed, and a question that is plain
                       arithmetic ("What is 17 * 23?") recomputed against the answer's final number
     agreement         the answer's normalised final answer against other models' or samples'
+    echo              a final answer that only repeats the question's own words ("Cl" for "which
+                      element has the symbol Cl?", "11" for "how many centimetres in 11 metres?")
 
 The exact checks (format, tools, code, arithmetic) are conclusive when they prove an answer
 wrong (or, for arithmetic, right); the others are probabilities. `run_checks` runs every check,
@@ -43,6 +45,8 @@ P_VERIFIED = 0.97
 P_FORMAT_OK = 0.95
 P_AGREE = 0.85
 P_DISAGREE = 0.3
+P_ECHO = 0.1
+"""An echo is nearly always wrong: 122 of the 124 echoes among the ladder's 903 TRAIN answers were."""
 
 _WORD_OPERATORS = (
     (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
@@ -50,6 +54,12 @@ _WORD_OPERATORS = (
     (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
     (re.compile(r"\bminus\b", re.IGNORECASE), "-"),
 )
+_WORD_RE = re.compile(r"[^\W_]+")
+_CHOICE_PROMPT_RE = re.compile(r"\bor\b|^\s*\(?[A-Ea-e][).:]\s", re.IGNORECASE | re.MULTILINE)
+_ECHO_EXEMPT_ANSWERS = frozenset({"yes", "no", "true", "false"})
+_CHOICE_LETTER_RE = re.compile(r"[a-e]", re.IGNORECASE)
+_IS_TAIL_RE = re.compile(r".*\b(?:is|are)\s+([^.!?]+)[.!?]?\s*$", re.IGNORECASE)
+MAX_ECHO_SENTENCE_CHARS = 120
 _EXPRESSION_SPAN_RE = re.compile(r"[\d(][\d\s.()+\-*/x\u00d7\u00f7^]*[\d)]")
 _OPERATOR_RE = re.compile(r"\d\s*[)]*\s*(?:[+*/x\u00d7\u00f7^]|\s-\s)\s*[(]*\s*\d")
 
@@ -234,11 +244,58 @@ class AgreementCheck:
         return CheckResult.scored(self.name, P_DISAGREE, share, meaning, f"{', '.join(differing)} answered differently")
 
 
+class EchoCheck:
+    """A final answer made only of the question's own words, where the question offers no choices.
+
+    Small models answer "Cl" to "Which element has the symbol Cl?" and "cat" to "'cat' in French?"
+    with high token confidence: repeating the prompt is fluent, so log-probabilities cannot see it.
+    Not conclusive: some echoes are right ("14 days after a Friday?" -> "Friday"), so an echo only
+    holds the answer back (p_good `P_ECHO`), and a verified check (arithmetic) still decides alone.
+    """
+
+    name = "echo"
+    meaning = "1 if the final answer only repeats words of the question"
+
+    def check(self, evidence: AnswerEvidence) -> CheckResult:
+        prompt = evidence.request.prompt_text
+        if _CHOICE_PROMPT_RE.search(prompt):
+            return CheckResult.not_applicable(self.name, "the question offers choices, so repeating one is expected")
+        prompt_words = set(_WORD_RE.findall(prompt.lower()))
+        candidates = _stated_answers(evidence.answer_text)
+        if not candidates:
+            return CheckResult.not_applicable(self.name, "no short final answer to compare with the question")
+        for stated in candidates:
+            if all(word in prompt_words for word in _WORD_RE.findall(stated)):
+                reason = f"the answer {stated!r} only repeats the question's words"
+                return CheckResult.scored(self.name, P_ECHO, 1.0, self.meaning, reason)
+        return CheckResult.not_applicable(self.name, "the answer says something the question did not")
+
+
+def _stated_answers(answer_text: str) -> list[str]:
+    """What a short answer states, lower-case: its final answer, and for a one-line "X is Y." the Y.
+
+    Yes/no, a choice letter and code (`def:`) are left out: repeating those is no sign of anything.
+    """
+    stated: list[str] = []
+    final = final_answer(answer_text)
+    if final is not None and not final.startswith("def:"):
+        stated.append(final.lower())
+    line = answer_text.strip()
+    if len(line) <= MAX_ECHO_SENTENCE_CHARS and "\n" not in line:
+        tail = _IS_TAIL_RE.search(line)
+        if tail:
+            stated.append(tail.group(1).lower())
+    return [
+        s for s in stated
+        if _WORD_RE.search(s) and s not in _ECHO_EXEMPT_ANSWERS and not _CHOICE_LETTER_RE.fullmatch(s)
+    ]
+
+
 def default_checks(calibration: ConfidenceCalibration | None = None) -> tuple[AnswerCheck, ...]:
     """Every live check, cheapest first."""
     return (
         ResponseFormatCheck(), ToolArgumentsCheck(), ArithmeticCheck(), CodeParsesCheck(),
-        AgreementCheck(), TokenConfidenceCheck(calibration),
+        AgreementCheck(), EchoCheck(), TokenConfidenceCheck(calibration),
     )
 
 

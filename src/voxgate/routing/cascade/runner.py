@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCode, Tracer, use_span
 
@@ -36,6 +36,7 @@ from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, next_s
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, finish_cascade, judge_stage
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.features import RequestKind, request_kind
 from voxgate.routing.policy import Candidate
 from voxgate.routing.tracing import DECISION_ID, ERROR_TYPE, REQUEST_MODEL
 
@@ -77,14 +78,37 @@ def _message(response: JSONObject) -> JSONObject:
     return message if isinstance(message, dict) else {}
 
 
-def plan_for_decision(decision: Decision, constraints: RoutingConstraints, settings: CascadeSettings) -> CascadePlan:
-    """The cascade plan over the candidates the router found eligible and within the constraints."""
+TOOL_TURN_NOTE = (
+    "a tool turn: no stage is skipped as hopeless (the predictor learned from turns without tools; "
+    "tool_arguments verifies each call against its schema)"
+)
+
+
+def is_tool_call_turn(chat: ChatRequest) -> bool:
+    """Tools are offered, may be called (`tool_choice` is not "none"), and no tool result is being answered."""
+    body = chat.body
+    if not body.get("tools") or body.get("tool_choice") == "none":
+        return False
+    return request_kind(body.get("messages"), offers_tools=True) is RequestKind.TOOL_CALL
+
+
+def plan_for_decision(
+    decision: Decision, constraints: RoutingConstraints, settings: CascadeSettings, *, tool_turn: bool = False
+) -> CascadePlan:
+    """The cascade plan over the candidates the router found eligible and within the constraints.
+
+    A tool turn keeps every cheaper stage the predictor would call hopeless: its quality estimates
+    come from chat turns, and a cheap model's call is checked exactly (BFCL through `auto` lost two
+    simple calls the 0.5B made when the floor skipped it; `bench/results/bfcl.md`)."""
     candidates = [
         Candidate(c.model, c.predicted_quality or 0.0, c.estimated_cost_usd or 0.0, c.estimated_latency_ms or 0.0,
                   c.quality_source or "")
         for c in decision.candidates if c.eligible
     ]
-    return plan_cascade(candidates, constraints, settings)
+    if not tool_turn:
+        return plan_cascade(candidates, constraints, settings)
+    plan = plan_cascade(candidates, constraints, replace(settings, hopeless_below=0.0))
+    return replace(plan, reason=f"{plan.reason}; {TOOL_TURN_NOTE}") if plan.stages else plan
 
 
 def _evidence(

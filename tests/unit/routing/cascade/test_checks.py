@@ -12,6 +12,7 @@ from voxgate.routing.cascade.checks import (
     AgreementCheck,
     ArithmeticCheck,
     CodeParsesCheck,
+    EchoCheck,
     ResponseFormatCheck,
     TokenConfidenceCheck,
     ToolArgumentsCheck,
@@ -140,6 +141,50 @@ def test_agreement_compares_normalised_final_answers() -> None:
     assert differ.p_good is not None
     assert agree.p_good > differ.p_good
     assert "big" in differ.reason
+
+
+@pytest.mark.parametrize(
+    ("prompt", "answer"),
+    [
+        ("Which chemical element has the symbol Cl? Answer with only the name.", "Cl"),
+        ("Which chemical element has the symbol Ne?", "Ne is Ne"),
+        ("Which chemical element has the symbol K?", "The chemical element with the symbol K is K."),
+        ("How many centimetres are in 11 metres? Answer with only the number.", "11"),
+        ("How do you say 'cat' in French? Answer with one word.", "Cat."),
+    ],
+)
+def test_an_answer_that_only_repeats_the_question_is_held_back(prompt: str, answer: str) -> None:
+    result = EchoCheck().check(evidence(prompt, answer))
+    assert result.status is CheckStatus.SCORED
+    assert result.p_good is not None
+    assert result.p_good < 0.4
+    assert not result.conclusive  # some echoes are right; a verified check still decides alone
+    assert "repeats" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("prompt", "answer"),
+    [
+        ("Which chemical element has the symbol Cl?", "Chlorine"),
+        ("How many centimetres are in 11 metres?", "1100"),
+        ("Is the sky blue or green?", "Blue"),  # the question offers choices
+        ("Which is right? A) 3 B) 4", "B"),
+        ("Is Paris in France? Answer yes or no.", "Yes"),
+        ("Does Paris lie in France?", "yes"),
+        ("Complete: def add(a, b):", "def add(a, b):\n    return a + b"),
+        ("Tell me a story.", "Once upon a time there was a fox who lived in a wood far from any town or road."),
+    ],
+)
+def test_an_answer_that_says_something_new_is_not_judged_by_the_echo_check(prompt: str, answer: str) -> None:
+    assert EchoCheck().check(evidence(prompt, answer)).status is CheckStatus.NOT_APPLICABLE
+
+
+def test_a_verified_sum_outweighs_an_echo() -> None:
+    results, _ = run_checks(default_checks(), evidence("What is 5 * 1?", "5"), ManualClock(), 1e9)
+    by_name = {r.check: r for r in results}
+    assert by_name["echo"].status is CheckStatus.SCORED
+    assert by_name["arithmetic"].conclusive
+    assert by_name["arithmetic"].p_good == pytest.approx(0.97)
 
 
 class _Raising:

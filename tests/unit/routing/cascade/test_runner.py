@@ -17,7 +17,13 @@ from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
-from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings, completion_chunks, plan_for_decision
+from voxgate.routing.cascade.runner import (
+    CascadeRunner,
+    RunnerSettings,
+    completion_chunks,
+    is_tool_call_turn,
+    plan_for_decision,
+)
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.predictor import HeuristicPredictor
@@ -69,6 +75,41 @@ class Setup:
         request = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": prompt}]})
         response = await self.runner.complete(request, decision, plan, constraints)
         return response, decision
+
+
+WEATHER_TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, False),
+        ({"tools": WEATHER_TOOLS}, True),
+        ({"tools": WEATHER_TOOLS, "tool_choice": "required"}, True),
+        ({"tools": WEATHER_TOOLS, "tool_choice": "none"}, False),
+        ({"tools": WEATHER_TOOLS, "messages": [
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+                "name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "{\"sky\": \"sunny\"}"}]}, False),
+    ],
+)
+def test_a_tool_call_turn_is_one_that_may_call_a_tool(extra: JSONObject, expected: bool) -> None:
+    body: JSONObject = {"model": "auto", "messages": [{"role": "user", "content": "Weather in Oslo?"}], **extra}
+    assert is_tool_call_turn(parse_chat_request(body)) is expected
+
+
+def test_a_tool_turn_keeps_the_stage_the_hopeless_floor_skips() -> None:
+    setup = Setup({c.id: ScriptedChatBackend(c.id) for c in CARDS})
+    floor = CascadeSettings(accept=0.7, hopeless_below=0.99)  # every cheaper stage is hopeless for chat
+    decision, chat_plan, constraints = setup.decide("What is 17 * 23?", settings=floor)
+    assert chat_plan.models == ("big",)
+    assert all("hopeless" in why for why in chat_plan.skipped.values())
+    tool_plan = plan_for_decision(decision, constraints, floor, tool_turn=True)
+    assert tool_plan.models[-1] == "big"
+    assert len(tool_plan.models) > 1
+    assert not any("hopeless" in why for why in tool_plan.skipped.values())
+    assert "a tool turn" in tool_plan.reason
 
 
 def test_plan_starts_cheap_and_ends_at_the_best_predicted() -> None:
