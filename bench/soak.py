@@ -55,10 +55,14 @@ PROMPTS = ["What is 7 times 8?", "Name the capital of France.", "Say hello in on
            "What colour is the sky on a clear day?", "Give one word that rhymes with cat."]
 
 
+KINDS = ("non-streamed", "streamed", "tools")  # _chat_body's kinds by index % 3
+
+
 @dataclass
 class SoakLog:
     started_s: float
     latencies: dict[int, list[float]] = field(default_factory=dict)  # minute -> chat latencies (s)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # request kind -> chat latencies (s)
     statuses: Counter[str] = field(default_factory=Counter)
     chat_answered: int = 0
     voice_turns: int = 0
@@ -119,6 +123,7 @@ async def _one_chat(client: httpx.AsyncClient, index: int, log: SoakLog) -> None
     log.chat_answered += 1
     if status == 200:
         log.latencies.setdefault(minute, []).append(time.monotonic() - sent_s)
+        log.by_kind.setdefault(KINDS[index % len(KINDS)], []).append(time.monotonic() - sent_s)
 
 
 async def _chat_traffic(base_url: str, rate_per_s: float, until_s: float, log: SoakLog) -> None:
@@ -280,6 +285,10 @@ def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse
         "",
         f"p99 first measured minute {p99_first:.0f} ms, last minute {p99_last:.0f} ms "
         f"(ratio {p99_last / p99_first:.2f}).",
+        "",
+        "Chat latency by kind, whole run: " + "; ".join(
+            f"{kind} p50 {statistics.median(values) * 1000:.0f} ms (n={len(values)})"
+            for kind, values in sorted(log.by_kind.items())) + ".",
         "",
         "Memory at the start of each minute (MB): the gateway's RSS, its anonymous part (heap, engine buffers), its",
         "file-backed part (libraries, mapped model files), and the llama.cpp children's RSS together.",

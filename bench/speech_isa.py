@@ -8,7 +8,9 @@ hold on other machines' kernels (AVX-512 or AVX2, Intel's MKL or oneDNN as on AM
 Each combination runs the Whisper tests in a fresh pytest process with `CT2_FORCE_CPU_ISA` and
 `CT2_USE_MKL` set (CTranslate2 uses MKL on Intel CPUs and oneDNN elsewhere by default; forcing
 it shows the other vendor's path). The table gives what CTranslate2 reported it selected
-(`CT2_VERBOSE=1`), the pytest outcome and the wall time. An ISA the CPU lacks is listed as such.
+(`CT2_VERBOSE=1` in a probe process that loads Whisper tiny.en with the same settings: pytest keeps
+a passing test's output to itself), the pytest outcome and the wall time. An ISA the CPU lacks is
+listed as such.
 """
 
 from __future__ import annotations
@@ -45,24 +47,45 @@ def supported(isa: str, flags: set[str]) -> bool:
     return needs[isa] <= flags
 
 
+_PROBE = (
+    "from faster_whisper import WhisperModel\n"
+    "from voxgate.voice.engines.bundled_weights import whisper_tiny_en_dir\n"
+    "WhisperModel(str(whisper_tiny_en_dir()), device='cpu', compute_type='int8')\n"
+)
+
+
+def _environment(isa: str, backend: str) -> dict[str, str]:
+    return {**os.environ, "CT2_FORCE_CPU_ISA": isa, "CT2_USE_MKL": "1" if backend == "mkl" else "0",
+            "CT2_VERBOSE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+
+
+def selected_paths(isa: str, backend: str) -> tuple[str, str]:
+    """What CTranslate2 says it selected (ISA, MKL) when Whisper loads with these settings."""
+    try:
+        result = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, env=_environment(isa, backend),
+                                capture_output=True, text=True, check=False, timeout=300)
+    except subprocess.TimeoutExpired:
+        return "?", "?"
+    output = result.stdout + result.stderr
+    return "/".join(sorted(set(_SELECTED.findall(output)))) or "?", "/".join(sorted(set(_MKL.findall(output)))) or "?"
+
+
 def run(isa: str, backend: str, tests: list[str], timeout_s: float) -> tuple[str, str, str, float]:
-    env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "CT2_USE_MKL": "1" if backend == "mkl" else "0",
-           "CT2_VERBOSE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    env = _environment(isa, backend)
+    probed_isa, probed_mkl = selected_paths(isa, backend)
     started_s = time.perf_counter()
     try:
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
                                  *tests], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
                                 timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return "?", "?", f"stopped after {timeout_s:.0f} s", time.perf_counter() - started_s
+        return probed_isa, probed_mkl, f"stopped after {timeout_s:.0f} s", time.perf_counter() - started_s
     elapsed_s = time.perf_counter() - started_s
     output = result.stdout + result.stderr
-    selected = sorted(set(_SELECTED.findall(output))) or ["?"]
-    mkl = sorted(set(_MKL.findall(output))) or ["?"]
     summaries = _SUMMARY.findall(output)
     failures = [line for line in output.splitlines() if line.startswith("FAILED")]
     outcome = (summaries[-1] if summaries else f"exit {result.returncode}") + "".join(f"<br>{f}" for f in failures)
-    return "/".join(selected), "/".join(mkl), outcome, elapsed_s
+    return probed_isa, probed_mkl, outcome, elapsed_s
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ answered; the tools stay offered (`tool_choice` auto), as agent frameworks send 
 - voice: the realtime API (GA events) with the SDK: the question as a user item, the call as a
   `function_call` item, the result as `function_call_output`, then `response.create` with audio
   output; the spoken reply's transcript is what is judged.
-An answer passes when it reads as words (no JSON, no call written out) and makes no new call;
-"uses result" is the share that also names a value the tool returned.
+An answer passes when it makes no new call, is not JSON or a call written out, is not the user's
+question read back, and has words or names a value the tool returned ("16:40" for the time in New
+York); "uses result" is the share that also names a value the tool returned.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.support.tool_round_trips import (
     round_trips,
     send_round_trip,
 )
+from voxgate.backends.toolcall_stream import is_echo
 
 MAX_TOKENS = 120
 VOICE_TIMEOUT_S = 300.0
@@ -77,9 +79,12 @@ async def ask_voice(client: openai.AsyncOpenAI, model: str, case: RoundTrip) -> 
 
 
 def judge(case: RoundTrip, text: str, called: bool) -> tuple[bool, bool]:
-    """(answered in words without a new call, named a value from the result)."""
-    words = reads_as_words(text) and not called
-    return words, words and mentions_result(case, text)
+    """(answered without a new call: in words, or naming a value the tool returned, and not the
+    user's question read back; and named a value from the result)."""
+    used = mentions_result(case, text)
+    spoken = reads_as_words(text) or (used and text.strip()[:1] not in "{[")
+    words = spoken and not called and not is_echo(text, case.question)
+    return words, words and used
 
 
 def summary_row(label: str, verdicts: list[tuple[bool, bool]]) -> str:

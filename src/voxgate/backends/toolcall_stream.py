@@ -2,9 +2,10 @@
 turned into OpenAI tool_call delta chunks. Pure; used by `toolcalls.FencedToolCallAdapter`.
 
 Chunks pass through until the first non-whitespace content. If that content may start a tool
-call, chunks are held until it is decided; at `finish` held text that parses as tool calls
-becomes tool_call delta chunks plus a `finish_reason: "tool_calls"` chunk (usage kept); anything
-else is released exactly as it arrived. Prose that passed is still watched for calls after it.
+call (or, with `echo_of`, may be the user's question read back), chunks are held until it is
+decided; at `finish` held text that parses as tool calls becomes tool_call delta chunks plus a
+`finish_reason: "tool_calls"` chunk (usage kept); anything else is released exactly as it arrived.
+Prose that passed is still watched for calls after it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,29 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
 
-__all__ = ["ToolCallStreamRewriter", "new_call_id", "tool_call_object"]
+__all__ = ["ToolCallStreamRewriter", "is_echo", "may_echo", "new_call_id", "tool_call_object"]
 
 _MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
 _CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
+
+
+def _normalised(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def may_echo(text: str, question: str) -> bool:
+    """Whether the answer so far could still be the user's question read back (it is its start)."""
+    said = _normalised(text)
+    return bool(said) and _normalised(question).startswith(said)
+
+
+def is_echo(text: str, question: str | None) -> bool:
+    """Whether a whole answer is the user's question read back (or at least half of it, from its
+    start): what small models say after a tool result instead of using it ("Please calculate 1024 / 16.")."""
+    if not question:
+        return False
+    said, asked = _normalised(text), _normalised(question)
+    return bool(said) and asked.startswith(said) and 2 * len(said) >= len(asked)
 
 
 def new_call_id() -> str:
@@ -42,9 +62,11 @@ class ToolCallStreamRewriter:
     """
 
     def __init__(
-        self, declared: Collection[str], make_id: Callable[[], str] = new_call_id, max_calls: int | None = None
+        self, declared: Collection[str], make_id: Callable[[], str] = new_call_id, max_calls: int | None = None,
+        echo_of: str | None = None,
     ) -> None:
         self._declared = declared
+        self._echo_of = echo_of  # prose that may be this question read back is held like a call
         self._max_calls = max_calls
         self._make_id = make_id
         self._passing = False
@@ -69,7 +91,10 @@ class ToolCallStreamRewriter:
             self._text.append(content)
         if self._committed:
             return []
-        verdict = classify_tool_call_start("".join(self._text))
+        text = "".join(self._text)
+        verdict = classify_tool_call_start(text)
+        if verdict is False and self._echo_of is not None and may_echo(text, self._echo_of):
+            return []
         if verdict is False or _has_several_choices(chunk):
             return self._release()
         self._committed = verdict is True

@@ -39,7 +39,7 @@ from .toolcall_parser import (
     parse_tool_calls,
     split_prose_and_calls,
 )
-from .toolcall_stream import ToolCallStreamRewriter, new_call_id, tool_call_object
+from .toolcall_stream import ToolCallStreamRewriter, is_echo, new_call_id, tool_call_object
 
 __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "parse_tool_calls", "plan_request"]
 
@@ -59,6 +59,14 @@ class ToolCallPlan:
     words_body: JSONObject | None = None
     """After a tool result: the same conversation without signatures, to ask again in words."""
     answered: frozenset[tuple[str, str]] = frozenset()
+    question: str | None = None
+    """After a tool result: the user's last question, which an answer must not merely read back."""
+
+    def fails_to_use_result(self, text: str) -> bool:
+        """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
+        if self.words_body is None or self.declared is None:
+            return False
+        return repeats_answered_calls(text, self.declared, self.answered) or is_echo(text, self.question)
 
 
 def plan_request(body: JSONObject) -> ToolCallPlan:
@@ -91,7 +99,8 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
             return ToolCallPlan(upstream, frozenset(functions), max_calls)
         answered = frozenset((name, _loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
-        return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered)
+        return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
+                            _last_user_text(messages))
     upstream["response_format"] = forced_call_response_format(forced)
     return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
@@ -102,6 +111,17 @@ def has_tool_turns(messages: object) -> bool:
         isinstance(message, dict) and (message.get("role") == "tool" or bool(message.get("tool_calls")))
         for message in messages
     )
+
+
+def _last_user_text(messages: object) -> str | None:
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                content = " ".join(part.get("text", "") for part in content
+                                   if isinstance(part, dict) and part.get("type") == "text")
+            return content if isinstance(content, str) and content.strip() else None
+    return None
 
 
 def _ends_with_tool_result(messages: object) -> bool:
@@ -182,9 +202,9 @@ class FencedToolCallAdapter:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
         plan = plan_request(body)
         completion = await self._inner.complete(plan.body)
-        if plan.words_body is not None and plan.declared is not None:
+        if plan.words_body is not None:
             text = _first_content(completion)
-            if text is not None and repeats_answered_calls(text, plan.declared, plan.answered):
+            if text is not None and plan.fails_to_use_result(text):
                 return await self._inner.complete(plan.words_body)  # asked without tools: words
         if plan.declared is not None:
             rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls)
@@ -202,7 +222,7 @@ class FencedToolCallAdapter:
         await self._inner.aclose()
 
     async def _rewrite_stream(self, plan: ToolCallPlan, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
-        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls)
+        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question)
         upstream = self._inner.stream(plan.body)
         try:
             async for chunk in upstream:
@@ -211,7 +231,7 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
-        if plan.words_body is not None and held is not None and repeats_answered_calls(held, declared, plan.answered):
+        if plan.words_body is not None and held is not None and plan.fails_to_use_result(held):
             again = self._inner.stream(plan.words_body)
             try:
                 async for chunk in again:

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.chat_backends import ScriptedChatBackend
+from voxgate.backends.toolcall_stream import is_echo
 from voxgate.backends.toolcalls import (
     FencedToolCallAdapter,
     ToolCallStreamRewriter,
@@ -432,3 +433,68 @@ async def test_a_streamed_repeated_call_after_the_result_is_streamed_again_in_wo
     assert text == "Sunny, 21 degrees."
     assert not any(o["choices"] and "tool_calls" in o["choices"][0]["delta"] for o in out)
     assert len(inner.sent) == 2
+
+
+class PiecesInTurn(AnswersInTurn):
+    """Streams each answer in the given pieces (a list), or whole (a str)."""
+
+    def __init__(self, *answers: str | list[str]) -> None:
+        super().__init__()
+        self.pieces = list(answers)
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.sent.append(body)
+        answer = self.pieces.pop(0)
+        return completion(answer if isinstance(answer, str) else "".join(answer))
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.sent.append(body)
+        answer = self.pieces.pop(0)
+        for item in text_stream(*([answer] if isinstance(answer, str) else answer)):
+            yield item
+
+
+def streamed_text(out: list[JSONObject]) -> str:
+    return "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"])
+
+
+@pytest.mark.parametrize(("text", "question", "expected"), [
+    ("Weather in Paris?", "weather in Paris?", True),
+    ("Please calculate 1024 / 16.", "Please calculate 1024 / 16.", True),
+    ("How do you say 'thank you'", "How do you say 'thank you' in German?", True),  # most of it, from its start
+    ("How", "How do you say 'thank you' in German?", False),  # a start, not an echo
+    ("It is 21 degrees in Paris.", "weather in Paris?", False),
+    ("Weather in Paris is sunny.", "weather in Paris?", False),
+    ("anything", None, False),
+])
+def test_an_echo_is_most_of_the_question_read_back_from_its_start(text: str, question: str | None,
+                                                                  expected: bool) -> None:
+    assert is_echo(text, question) is expected
+
+
+async def test_the_question_read_back_after_the_result_is_asked_again_in_words() -> None:
+    inner = PiecesInTurn("Weather in Paris?", "It is 21 degrees in Paris.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == "It is 21 degrees in Paris."
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
+
+
+async def test_a_streamed_echo_of_the_question_is_held_and_replaced_by_words() -> None:
+    inner = PiecesInTurn(["Weather", " in", " Paris?"], "Sunny, 21 degrees.")
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "Sunny, 21 degrees."  # nothing of the echo reached the client
+    assert len(inner.sent) == 2
+
+
+async def test_an_answer_that_only_starts_like_the_question_streams_on() -> None:
+    inner = PiecesInTurn(["Weather", " in Paris", " is sunny, 21 degrees."])
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "Weather in Paris is sunny, 21 degrees."
+    assert len(inner.sent) == 1
+
+
+async def test_an_echo_before_any_tool_result_is_not_judged() -> None:
+    inner = PiecesInTurn(["weather in Paris?"])
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS}))
+    assert streamed_text(out) == "weather in Paris?"
+    assert len(inner.sent) == 1
