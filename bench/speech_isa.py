@@ -32,7 +32,7 @@ DEFAULT_TESTS = [
 ISAS = ["GENERIC", "AVX", "AVX2", "AVX512"]
 _SELECTED = re.compile(r"Selected ISA: (\w+)")
 _MKL = re.compile(r"Use Intel MKL: (\w+)")
-_SUMMARY = re.compile(r"=+ (.*(?:passed|failed|error).*?) in [\d.]+s")
+_SUMMARY = re.compile(r"^(?:=+ )?(\d+ (?:passed|failed|error).*?) in [\d.]+s", re.MULTILINE)
 
 
 def cpu_flags() -> set[str]:
