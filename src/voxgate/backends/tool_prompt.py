@@ -69,7 +69,7 @@ def render_tool_messages(messages: Sequence[Any], tools: Sequence[JSONObject] | 
             continue
         role = message.get("role")
         if role == "tool":
-            block = f"<tool_response>\n{content_text(message.get('content'))}\n</tool_response>"
+            block = f"<tool_response>\n{_readable_result(content_text(message.get('content')))}\n</tool_response>"
             if responses is None:
                 responses = {"role": "user", "content": block}
                 rendered.append(responses)
@@ -84,6 +84,19 @@ def render_tool_messages(messages: Sequence[Any], tools: Sequence[JSONObject] | 
         else:
             rendered.append(message)
     return rendered
+
+
+def _readable_result(text: str) -> str:
+    """A JSON tool result with its escapes spelled out ("até amanhã", not "at\\u00e9 amanh\\u00e3"):
+    clients send `json.dumps` output, ASCII-escaped by default, and small models copy the escapes
+    into the answer, which a voice then reads aloud. Anything that is not JSON is left as it is."""
+    if "\\u" not in text:
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(value, ensure_ascii=False)
 
 
 def content_text(content: object) -> str:

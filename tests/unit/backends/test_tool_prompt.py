@@ -56,3 +56,14 @@ def test_rendering_leaves_the_callers_messages_alone() -> None:
     before = json.dumps(messages)
     render_tool_messages(messages, [WEATHER])
     assert json.dumps(messages) == before
+
+
+def test_a_json_result_reaches_the_model_with_its_escapes_spelled_out() -> None:
+    escaped = json.dumps({"translation": "até amanhã"})  # a client's json.dumps: "at\u00e9 amanh\u00e3"
+    messages = [{"role": "user", "content": "Say 'see you tomorrow' in Portuguese."},
+                {"role": "tool", "tool_call_id": "c1", "content": escaped},
+                {"role": "tool", "tool_call_id": "c2", "content": "not json \\u00e9"}]
+    rendered = render_tool_messages(messages, None)[-1]["content"]
+    assert '{"translation": "até amanhã"}' in rendered
+    assert "\\u00e9 amanh" not in rendered
+    assert "not json \\u00e9" in rendered  # text that is not JSON is passed as it came
