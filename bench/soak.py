@@ -273,7 +273,7 @@ def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse
         f"## {now}, {platform.node()}: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} after",
         "",
         f"Command: `.venv/bin/python -m bench.soak --warmup-minutes {args.warmup_minutes} --minutes {args.minutes} "
-        f"--rate {args.rate}`",
+        f"--rate {args.rate}` (server MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', '2')})",
         "",
         *_summary_rows(log, rows, exit_status, warmup),
         "",
@@ -315,7 +315,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         port = free_port()
-        env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}  # as scripts/serve
         command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--log-level", "warning"]
         process = start_process(command, workdir / "voxgate.log", env)
         base_url = f"http://127.0.0.1:{port}"
