@@ -25,7 +25,7 @@ async def test_a_spoken_question_is_answered_from_the_prepared_reply(voxgate_ser
     async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={
             "type": "realtime", "instructions": "You are a voice assistant. Answer in one short sentence.",
-            "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ},
+            "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24_000},
                                 "turn_detection": {"type": "server_vad", "silence_duration_ms": PAUSE_MS}}}})
         await log.wait_for("session.updated")
         await stream_audio(connection, spoken.content, 2 * RATE_HZ)
