@@ -310,7 +310,9 @@ class RealtimeSession:
 
     def _prepare_reply(self, transcript: Transcript) -> None:
         """The pause's transcript is ready before the turn ends: prepare the response it would get."""
-        if self.limits.prepare_replies and worth_preparing(self.state, self.policy, transcript.text):
+        if self._tasks is None or self._stop.is_set() or not self.limits.prepare_replies:
+            return
+        if worth_preparing(self.state, self.policy, transcript.text):
             history = with_user_turn(self.items.conversation, transcript.text)
             self.prepared.prepare(self._reply_request(self.config, history), speaks=self.config.speaks)
 
