@@ -15,6 +15,8 @@ in 100 ms chunks at real-time pace, then 2 s of silence (`bench/voice_listener.p
     stt / llm / tts  the server's voxgate.turn.metrics: speech stopped -> transcript, transcript ->
                  first token, first token -> first audio delta sent
     cut-offs     share of utterances where a turn ended before the final clause (mid-sentence)
+    prepared     share whose answer came from the reply prepared in the pause (`voice.prepare_replies`);
+                 wasted tokens/utt: LLM tokens of discarded preparations per utterance (turn metrics)
 
 Each `--variant LABEL:ENV=V,ENV=V` is one `voxgate serve` (bundled models, Piper) with those
 variables; all variants are up at once and take turns per utterance, so they share the load.
@@ -107,12 +109,13 @@ def summarize(label: str, sessions: int, kind: str, records: list[ListenRecord],
     return (f"| {label} | {kind} | {sessions} | {len(v2v)}/{len(records)} | {_ms(p50)} | {_ms(percentile(v2v, 0.95))} "
             f"| {ratio} | {_ms(statistics.median(vad) if vad else None)} | {_ms(_stage(records, 'transcription_ms'))} "
             f"| {_ms(_stage(records, 'first_token_ms'))} | {_ms(_stage(records, 'first_audio_ms'))} "
-            f"| {cut}/{len(records)} | {over} | {', '.join(models)} |")
+            f"| {cut}/{len(records)} | {over} | {sum(r.prepared is True for r in records)}/{len(records)} "
+            f"| {statistics.mean(r.wasted_tokens for r in records):.1f} | {', '.join(models)} |")
 
 
 HEADER = ("| variant | set | sessions | answered | v2v p50 ms | v2v p95 ms | p50 vs first row | vad ms | stt ms "
-          "| llm first token ms | first token -> audio ms | cut-offs | over budget | models |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| llm first token ms | first token -> audio ms | cut-offs | over budget | prepared | wasted tokens/utt "
+          "| models |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def table_rows(records: dict[tuple[str, str], list[ListenRecord]], sessions: int) -> list[str]:

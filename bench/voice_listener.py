@@ -56,6 +56,8 @@ class ListenRecord:
     latency_ms: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    prepared: bool | None = None  # the final reply came from the pause's preparation (`voice.prepare_replies`)
+    wasted_tokens: int = 0  # LLM tokens of preparations discarded during the utterance
     transcripts: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -112,7 +114,11 @@ class _Listener:
             self.record.transcripts.append(str(event.get("transcript", "")))
         elif kind == "response.done" and event["response"]["id"] == self.final_reply:
             self.record.metadata = dict(event["response"].get("metadata") or {})
-        elif kind == "voxgate.turn.metrics" and event.get("response_id") == self.final_reply:
+        elif kind == "voxgate.turn.metrics":
+            self.record.wasted_tokens += int(event.get("prepared_wasted_tokens") or 0)
+            if event.get("response_id") != self.final_reply:
+                return None
+            self.record.prepared = event.get("prepared")
             self.record.latency_ms = dict(event.get("latency") or {})
             self.record.model = event.get("model")
             self.done.set()

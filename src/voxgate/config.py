@@ -103,6 +103,9 @@ class VoiceSettings:
     it and the budget, the floor wins (`server.realtime.RoutedReplySource`). None: no floor.
     `backchannels`: "mm-hm", "yeah", "okay" said over a reply do not cancel it (`voice.realtime.backchannel`).
     `turn_model` `smart-turn` adds an audio end-of-turn judge to `semantic_vad` (`voice.engines.smart_turn`).
+    `prepare_replies`: once the pause's speculative transcript is ready, the reply (routed LLM stream and
+    first clause's audio) is prepared before the turn ends, and used if the turn commits with the same
+    transcript and settings (`voice.realtime.prepared_reply`; env VOXGATE_VOICE_PREPARE_REPLIES).
     """
 
     enabled: bool = True
@@ -123,6 +126,7 @@ class VoiceSettings:
     min_quality: float | None = 0.4
     backchannels: bool = True
     turn_model: str = "none"
+    prepare_replies: bool = True
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en", REMOTE_AUDIO):
@@ -206,7 +210,7 @@ _TOP_KEYS = {
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
-    "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model",
+    "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies",
 }
 
 
@@ -378,7 +382,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
-    for flag in ("enabled", "backchannels"):
+    for flag in ("enabled", "backchannels", "prepare_replies"):
         if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
             merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
     defaults = VoiceSettings()
@@ -387,6 +391,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     return VoiceSettings(
         enabled=bool(merged.get("enabled", True)),
         backchannels=bool(merged.get("backchannels", defaults.backchannels)),
+        prepare_replies=bool(merged.get("prepare_replies", defaults.prepare_replies)),
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
         stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),

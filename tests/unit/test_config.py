@@ -85,6 +85,14 @@ def test_voice_settings_come_from_the_file_then_the_environment(tmp_path: Path) 
     assert load_settings(None, env={"HOME": str(tmp_path)}).voice.max_session_s == 1800.0
 
 
+def test_prepared_replies_are_on_by_default_and_switch_off_by_file_or_environment(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert load_settings(None, env=home).voice.prepare_replies is True
+    off = _write(tmp_path, "voice:\n  prepare_replies: false\n")
+    assert load_settings(off, env=home).voice.prepare_replies is False
+    assert load_settings(None, env={**home, "VOXGATE_VOICE_PREPARE_REPLIES": "0"}).voice.prepare_replies is False
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [("voice:\n  stt_model: large\n", "stt_model"), ("voice:\n  colour: red\n", "voice"),

@@ -52,6 +52,14 @@ class GatewayMetrics:
         self.voice_turns = Counter(
             "voxgate_voice_turns", "Voice responses by final status", ["status"], registry=self.registry
         )
+        self.voice_prepared = Counter(
+            "voxgate_voice_prepared_replies", "Voice responses by whether their reply was prepared during the "
+            "user's pause (used) or not (unprepared)", ["outcome"], registry=self.registry,
+        )
+        self.voice_prepared_wasted = Counter(
+            "voxgate_voice_prepared_wasted", "Prepared replies discarded (speech resumed, the turn asked something "
+            "else): their count, streamed LLM tokens and synthesised seconds", ["unit"], registry=self.registry,
+        )
         self.key_spend = Counter(
             "voxgate_key_spend_usd", "USD spent per virtual key id (at catalog prices; estimated usage included)",
             ["key_id"], registry=self.registry,
@@ -88,6 +96,12 @@ class GatewayMetrics:
     def observe_voice_turn(self, metrics: Mapping[str, Any]) -> None:
         """Called with each `voxgate.turn.metrics` event a realtime session emits."""
         self.voice_turns.labels(str(metrics.get("status"))).inc()
+        if "prepared" in metrics:
+            self.voice_prepared.labels("used" if metrics["prepared"] else "unprepared").inc()
+        for unit, key in (("replies", "prepared_discarded"), ("tokens", "prepared_wasted_tokens"),
+                          ("tts_seconds", "prepared_wasted_tts_s")):
+            if isinstance(wasted := metrics.get(key), int | float) and wasted > 0:
+                self.voice_prepared_wasted.labels(unit).inc(wasted)
         for stage, value_ms in (metrics.get("latency") or {}).items():
             if isinstance(value_ms, int | float):
                 self.voice_stage_latency.labels(stage.removesuffix("_ms")).observe(value_ms / 1000)

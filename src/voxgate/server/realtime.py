@@ -213,7 +213,8 @@ def _limits(gateway: Gateway) -> SessionLimits:
     return SessionLimits(max_session_s=voice.max_session_s, max_append_bytes=voice.max_append_bytes,
                          max_buffered_audio_s=voice.max_buffered_audio_s,
                          send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens,
-                         first_piece_chars=voice.first_piece_chars, backchannels=voice.backchannels)
+                         first_piece_chars=voice.first_piece_chars, backchannels=voice.backchannels,
+                         prepare_replies=voice.prepare_replies)
 
 
 def new_session(gateway: Gateway, profile: str, headers: Mapping[str, str], *, beta: bool,

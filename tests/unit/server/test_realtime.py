@@ -45,6 +45,20 @@ def test_turn_metrics_feed_prometheus() -> None:
     assert 'stage="first_audio"' not in text
 
 
+def test_prepared_replies_and_their_waste_feed_prometheus() -> None:
+    metrics = GatewayMetrics()
+    metrics.observe_voice_turn({"status": "completed", "prepared": True, "prepared_discarded": 2,
+                                "prepared_wasted_tokens": 17, "prepared_wasted_tts_s": 0.75})
+    metrics.observe_voice_turn({"status": "completed", "prepared": False, "prepared_discarded": 0,
+                                "prepared_wasted_tokens": 0, "prepared_wasted_tts_s": 0.0})
+    text = metrics.render().decode()
+    assert 'voxgate_voice_prepared_replies_total{outcome="used"} 1.0' in text
+    assert 'voxgate_voice_prepared_replies_total{outcome="unprepared"} 1.0' in text
+    assert 'voxgate_voice_prepared_wasted_total{unit="replies"} 2.0' in text
+    assert 'voxgate_voice_prepared_wasted_total{unit="tokens"} 17.0' in text
+    assert 'voxgate_voice_prepared_wasted_total{unit="tts_seconds"} 0.75' in text
+
+
 @pytest.mark.parametrize(("query", "user_agent", "wanted"), [
     ({}, "Python/3.11 websockets/15.0.1", True),
     ({}, "Agents/Python 0.24.0", False),  # openai-agents reports unknown server events as errors

@@ -58,6 +58,7 @@ class ResponseOptions:
     metadata: JSONObject = field(default_factory=dict)
     piece_ms: int = 200
     first_piece_chars: int = 24  # the first piece spoken: a few words (`SpeechChunker`)
+    prepared: bool = False  # the reply was prepared during the user's pause (`prepared_reply`)
 
 
 @dataclass
@@ -335,5 +336,5 @@ class ResponseRunner:
         log.info("voice turn %s status=%s model=%s latency=%s", self.response_id, self.status, self.model, latency)
         return {"type": "voxgate.turn.metrics", "response_id": self.response_id, "status": self.status,
                 "decision_id": self.decision_id, "model": self.model, "routed_by": self._constraint or None,
-                "latency": latency,
+                "latency": latency, "prepared": self._options.prepared,
                 "audio_ms": round(self._audio_ms, 1)}

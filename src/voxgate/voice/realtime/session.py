@@ -15,7 +15,8 @@ response task in the conversation (out-of-band ones beside it), and a supervisor
 the maximum session length.
 
 Who owns what: the turn state machine (`turns.advance`) decides; this class carries out its
-actions and owns the input audio, the pause's `speculation.Speculation`, the idle watch and the responses.
+actions and owns the input audio, the pause's `speculation.Speculation` and the reply prepared from its
+transcript (`prepared_reply.PreparedReplies`), the idle watch and the responses.
 The conversation and its events belong to `item_log.ItemLog`; client events are parsed and
 dispatched by `client_events`, which sees the session only through its `SessionControl` protocol.
 """
@@ -43,8 +44,9 @@ from voxgate.voice.realtime.conversation import Conversation
 from voxgate.voice.realtime.idle_timeout import IdleWatch, idle_prompt, playback_end_ms
 from voxgate.voice.realtime.input_audio import InputAudio
 from voxgate.voice.realtime.item_log import ItemLog
+from voxgate.voice.realtime.prepared_reply import PreparedReplies, with_user_turn, worth_preparing
 from voxgate.voice.realtime.protocol import EventNames, IdFactory, ProtocolViolation, error_event
-from voxgate.voice.realtime.reply import ReplySource
+from voxgate.voice.realtime.reply import ReplyRequest, ReplySource
 from voxgate.voice.realtime.response import ResponseContext, ResponseOptions, ResponseRunner, TurnTimes
 from voxgate.voice.realtime.response_create import ResponseCreate, reply_request_for
 from voxgate.voice.realtime.session_config import SessionConfig, render_session, vad_config_of
@@ -86,6 +88,7 @@ class SessionLimits:
     max_output_tokens: int = 300
     first_piece_chars: int = 24
     backchannels: bool = True  # "mm-hm" over a spoken reply does not cancel it (`realtime.backchannel`)
+    prepare_replies: bool = True  # start the reply from the pause's transcript (`realtime.prepared_reply`)
 
 
 class RealtimeTransport(Protocol):
@@ -115,8 +118,9 @@ class RealtimeSession:
         self.items = ItemLog(Conversation(), self.emit, self.names, self.ids)
         self.input = InputAudio(self.config.input_format, engines.new_vad(), vad_config_of(self.config.turn_detection),
                                 max_buffered_s=limits.max_buffered_audio_s)
-        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn,
-                                       engines.turn_model)
+        self.prepared = PreparedReplies(replies, engines.tts, self.spawn, first_piece_chars=limits.first_piece_chars)
+        self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn, engines.turn_model,
+                                       on_ready=self._prepare_reply, on_drop=self.prepared.discard)
         self.speculation.configure(self.config.turn_detection)
         self.state = TurnState()
         self.policy = TurnPolicy.for_detection(self.config.turn_detection, limits.backchannels)
@@ -304,6 +308,14 @@ class RealtimeSession:
         if not self._stop.is_set() and self._tasks is not None:
             self._on_speech(stopped, None)
 
+    def _prepare_reply(self, transcript: Transcript) -> None:
+        """The pause's transcript is ready before the turn ends: prepare the response it would get."""
+        if self._tasks is None or self._stop.is_set() or not self.limits.prepare_replies:
+            return
+        if worth_preparing(self.state, self.policy, transcript.text):
+            history = with_user_turn(self.items.conversation, transcript.text)
+            self.prepared.prepare(self._reply_request(self.config, history), speaks=self.config.speaks)
+
     def commit_buffer(self) -> None:
         """Make the buffered audio a user item and transcribe it in the background."""
         speculation = self.speculation.take()
@@ -343,24 +355,31 @@ class RealtimeSession:
 
     # --- responses -------------------------------------------------------------------------
 
+    def _reply_request(self, config: SessionConfig, history: Conversation) -> ReplyRequest:
+        return reply_request_for(config, history, default_max_tokens=self.limits.max_output_tokens,
+                                 session_id=self.session_id)
+
     def _new_runner(self, request: ResponseCreate, history: Conversation, items: ItemLog, times: TurnTimes,
-                    on_first_audio: Callable[[], None]) -> ResponseRunner:
+                    on_first_audio: Callable[[], None], *, adopt: bool = False) -> ResponseRunner:
         """A response over `history`'s messages, its items added to `items`, on the session's config
-        with the request's overrides."""
+        with the request's overrides; with `adopt`, the prepared reply if it asked the same."""
         config = request.applied_to(self.config)
-        reply = reply_request_for(config, history, default_max_tokens=self.limits.max_output_tokens,
-                                  session_id=self.session_id)
+        reply = self._reply_request(config, history)
+        ready = self.prepared.adopt(reply, speaks=config.speaks) if adopt else None
         options = ResponseOptions(speaks=config.speaks, output_format=config.output_format, voice=config.voice,
-                                  metadata=dict(request.metadata), first_piece_chars=self.limits.first_piece_chars)
-        context = ResponseContext(self.emit, self.ids, self.names, items, self.replies, self.engines.tts,
-                                  self.clock, times, on_first_audio, self.turn_trace.tracer)
+                                  metadata=dict(request.metadata), first_piece_chars=self.limits.first_piece_chars,
+                                  prepared=ready is not None)
+        context = ResponseContext(self.emit, self.ids, self.names, items, ready.replies if ready else self.replies,
+                                  ready.speech if ready else self.engines.tts, self.clock, times, on_first_audio,
+                                  self.turn_trace.tracer)
         return ResponseRunner(context, options, reply)
 
     def _start_response(self, request: ResponseCreate) -> None:
         history = self.items.conversation if request.input_items is None else Conversation.of(request.input_items)
         times, self.times = self.times, TurnTimes()
         times.response_started_s = self.clock.monotonic_s()
-        runner = self._new_runner(request, history, self.items, times, lambda: self.turn(FirstAudioSent()))
+        runner = self._new_runner(request, history, self.items, times, lambda: self.turn(FirstAudioSent()),
+                                  adopt=True)
         turn_span = self.turn_trace.start(times)
         with use_span(turn_span):  # the response task (route, LLM and TTS spans) runs in the turn's trace
             self._response = (runner, self.spawn(self._run_response(runner, times, turn_span)))
@@ -385,7 +404,7 @@ class RealtimeSession:
         finally:
             if self._response is not None and self._response[0] is runner:
                 self._response = None
-        metrics = runner.metrics_event(times)
+        metrics = {**runner.metrics_event(times), **self.prepared.wasted()}
         if self._extension_events:
             self.emit(metrics)
         if not self.state.user_speaking:

@@ -4,6 +4,8 @@
     speculation.follow()        # after each append: start after a short pause, drop when speech resumes
     speculation.end_of_turn()   # semantic_vad: SpeechStopped when the pause's transcript sounds finished
     speculation.take()          # the commit reuses the transcription instead of starting another
+    Speculation(..., on_ready=..., on_drop=...)   # the transcript is ready before the commit / it was dropped
+                                                  # (the session prepares the reply, `prepared_reply`)
 
 Server VAD waits `silence_duration_ms` (500 ms by default) before it ends a turn; transcribing from
 the first 200 ms of the pause (semantic_vad: 100 ms) means the transcript is usually ready when the
@@ -33,8 +35,12 @@ Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 class Speculation:
     def __init__(self, stt: SpeechToText, audio: InputAudio, spawn: Spawn,
-                 on_finished_turn: Callable[[SpeechEvent], None], turn_model: EndOfTurnModel | None = None) -> None:
+                 on_finished_turn: Callable[[SpeechEvent], None], turn_model: EndOfTurnModel | None = None, *,
+                 on_ready: Callable[[Transcript], None] | None = None,
+                 on_drop: Callable[[], None] | None = None) -> None:
         self._stt = stt
+        self._on_ready = on_ready
+        self._on_drop = on_drop
         self._turn_model = turn_model
         self._sound: asyncio.Task[float] | None = None
         self._audio = audio
@@ -55,6 +61,7 @@ class Speculation:
         if silence_ms >= after_ms and self._task is None:
             pcm16 = self._audio.peek()
             self._task = self._spawn(self._stt.transcribe(pcm16))
+            self._task.add_done_callback(self._ready)  # before the semantic judge, which may commit the turn
             if self._semantic is not None:  # judge the transcript the moment it is ready, not at the next append
                 self._task.add_done_callback(self._on_done)
                 if self._turn_model is not None:
@@ -82,12 +89,18 @@ class Speculation:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+            if self._on_drop is not None:
+                self._on_drop()
         self._drop_sound()
 
     def _drop_sound(self) -> None:
         if self._sound is not None:
             self._sound.cancel()
             self._sound = None
+
+    def _ready(self, task: asyncio.Task[Transcript]) -> None:
+        if task is self._task and self._on_ready is not None and (transcript := _result(task)) is not None:
+            self._on_ready(transcript)
 
     def _on_done(self, task: asyncio.Task[Any]) -> None:
         if task is not self._task and task is not self._sound:

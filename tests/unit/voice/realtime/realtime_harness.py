@@ -18,7 +18,7 @@ from voxgate.voice.audio.codecs import float_to_pcm16
 from voxgate.voice.engines.engine_set import VoiceEngines
 from voxgate.voice.engines.protocols import EndOfTurnModel
 from voxgate.voice.engines.testing import EnergyVAD, ScriptedSTT, ToneTTS
-from voxgate.voice.realtime.reply import ScriptedReplySource
+from voxgate.voice.realtime.reply import ReplySource
 from voxgate.voice.realtime.session import RealtimeSession, SessionLimits
 
 WAIT_S = 5.0
@@ -81,7 +81,7 @@ def fake_engines(transcripts: Iterable[str] = (), turn_model: EndOfTurnModel | N
 
 @contextlib.asynccontextmanager
 async def running_session(
-    replies: ScriptedReplySource, transcripts: Iterable[str] = (), *, beta: bool = False,
+    replies: ReplySource, transcripts: Iterable[str] = (), *, beta: bool = False,
     limits: SessionLimits | None = None, transport: FakeTransport | None = None, engines: VoiceEngines | None = None,
     turn_model: EndOfTurnModel | None = None, tracer: Tracer | None = None,
 ) -> AsyncIterator[tuple[RealtimeSession, FakeTransport]]:

@@ -1,0 +1,49 @@
+"""Replies prepared during the pause (`voice.prepare_replies`, on by default) through the README's
+`voxgate serve` (bundled models, Whisper base, Piper) and the official `openai` SDK: a spoken question,
+synthesised by the server's own `/v1/audio/speech`, streamed at real-time pace with its pause (the
+pause too is real time: the speculative transcript, and so the preparation, happen in it)."""
+
+from __future__ import annotations
+
+import pytest
+from openai import AsyncOpenAI
+
+from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_audio
+from tests.support.processes import RunningProcess
+
+pytestmark = pytest.mark.integration
+
+QUESTION = "What is the capital of France?"
+RATE_HZ = 24_000
+PAUSE_MS = 1_500  # the client's server_vad silence: time for the speculative transcript on a busy 2-core CPU
+
+
+async def test_a_spoken_question_is_answered_from_the_prepared_reply(voxgate_server: RunningProcess) -> None:
+    client = AsyncOpenAI(base_url=f"{voxgate_server.base_url}/v1", api_key="anything",
+                         websocket_base_url=f"ws://127.0.0.1:{voxgate_server.port}/v1")
+    spoken = await client.audio.speech.create(model="tts-1", voice="alloy", input=QUESTION, response_format="pcm")
+    async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
+        await connection.session.update(session={
+            "type": "realtime", "instructions": "You are a voice assistant. Answer in one short sentence.",
+            "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24_000},
+                                "turn_detection": {"type": "server_vad", "silence_duration_ms": PAUSE_MS}}}})
+        await log.wait_for("session.updated")
+        await stream_audio(connection, spoken.content, 2 * RATE_HZ)
+        await stream_audio(connection, bytes(2 * RATE_HZ * (PAUSE_MS + 500) // 1000), 2 * RATE_HZ)
+        transcript = await log.wait_for("conversation.item.input_audio_transcription.completed")
+        done = await log.wait_for("response.done")
+        metrics = await log.wait_for("voxgate.turn.metrics")
+    assert "capital of france" in transcript["transcript"].lower()
+    types = log.types()
+    order = ["input_audio_buffer.speech_stopped", "input_audio_buffer.committed",
+             "conversation.item.input_audio_transcription.completed", "response.created",
+             "response.output_item.added", "response.output_audio.delta", "response.done"]
+    assert [types.index(kind) for kind in order] == sorted(types.index(kind) for kind in order)
+    assert types.index("input_audio_buffer.committed") < min(
+        i for i, kind in enumerate(types) if kind.startswith("response."))  # nothing of the reply before the turn
+    response = done["response"]
+    assert response["status"] == "completed"
+    assert "paris" in response["output"][0]["content"][0]["transcript"].lower()
+    assert peak(audio_of(log.of_type("response.output_audio.delta"))) > 1_000
+    assert metrics["prepared"] is True
+    assert metrics["decision_id"] == response["metadata"]["voxgate_decision_id"]
