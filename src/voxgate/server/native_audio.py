@@ -1,6 +1,7 @@
 """Voice sessions and native-audio models: the session's routing decision, and a session proxied to the winner.
 
-With a native-audio model in the catalog (`backend: openai-realtime`), a realtime session is routed
+With a native-audio model in the catalog (`backend: openai-realtime` or `gemini-live`: the latter's
+session is translated by `voice.native.gemini_live`), a realtime session is routed
 at its handshake (`Router.decide_voice_session`): the session's `model` names one, or `auto` ranks
 every native model and voxgate's own chain (each text model behind STT and TTS) under the session's
 constraints (`voice.max_latency_ms`, `x-voxgate-*` headers: max_cost_usd, local_only, ...). A
@@ -15,7 +16,7 @@ virtual key is admitted once for the session (allow-lists, budget). The decision
 
 Without native models nothing changes: no session decision, the chain as before. Failures reach the
 client as an `error` event (`upstream_auth_failed`, `upstream_unavailable`, `upstream_closed`,
-`upstream_error`, `upstream_protocol_error`), then close 1014 (`server.errors`).
+`upstream_error`, `upstream_protocol_error`, `upstream_going_away`), then close 1014 (`server.errors`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,20 @@ import logging
 import anyio
 from starlette.websockets import WebSocket
 
-from voxgate.backends.realtime_upstream import RealtimeUpstream, open_realtime_upstream, realtime_target
+from voxgate.backends.realtime_upstream import (
+    RealtimeUpstream,
+    gemini_target,
+    open_realtime_upstream,
+    realtime_target,
+)
 from voxgate.core.errors import BackendError, BackendStatusError, SessionEndedError, UpstreamSessionError
 from voxgate.core.keys import VirtualKey
 from voxgate.core.types import ModelCard, RoutingConstraints
 from voxgate.routing.decision import Attempt, Decision
 from voxgate.server.gateway import Gateway
 from voxgate.server.validation import parse_chat_request
-from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions
+from voxgate.voice.native.gemini_live import GeminiLiveSocket
+from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions, UpstreamSocket
 from voxgate.voice.realtime.protocol import error_event
 from voxgate.voice.realtime.session import RealtimeTransport
 
@@ -82,7 +89,10 @@ async def run_native_session(websocket: WebSocket, transport: RealtimeTransport,
     voice = gateway.settings.voice
     options = ProxyOptions(decision.id, card.id, max_session_s=voice.max_session_s,
                            max_append_bytes=voice.max_append_bytes, extension_events=extension_events)
-    proxy = NativeSessionProxy(upstream, options, clock=gateway.clock,
+    socket: UpstreamSocket = upstream
+    if card.backend == "gemini-live":
+        socket = GeminiLiveSocket(upstream, api_model=card.upstream_model, model_id=card.id, beta=beta)
+    proxy = NativeSessionProxy(socket, options, clock=gateway.clock,
                                on_turn_metrics=gateway.metrics.observe_voice_turn,
                                on_first_audio=lambda ms: gateway.stats.observe(card.id, ms, None),
                                shutdown=gateway.draining)
@@ -105,7 +115,8 @@ async def run_native_session(websocket: WebSocket, transport: RealtimeTransport,
 
 async def _open_upstream(websocket: WebSocket, gateway: Gateway, decision: Decision, card: ModelCard,
                          *, beta: bool) -> RealtimeUpstream:
-    target = realtime_target(card, gateway.settings.upstream_api_keys.get(card.id), beta=beta)
+    key = gateway.settings.upstream_api_keys.get(card.id)
+    target = gemini_target(card, key) if card.backend == "gemini-live" else realtime_target(card, key, beta=beta)
     started_s = gateway.clock.monotonic_s()
     try:
         return await open_realtime_upstream(target, open_timeout_s=gateway.settings.connect_timeout_s,
