@@ -3,7 +3,9 @@ Live messages -> realtime events, and the connection's ends (a fake connection, 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -11,11 +13,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.unit.voice.realtime.realtime_harness import FakeTransport
+from voxgate.core.clock import ManualClock
 from voxgate.core.errors import BackendConnectError, BackendGoingAwayError, BackendProtocolError, BackendStatusError
+from voxgate.voice.audio.codecs import encode_ulaw
 from voxgate.voice.native.gemini_live import GeminiLiveSocket
 from voxgate.voice.native.gemini_replies import LiveReplies
 from voxgate.voice.native.gemini_requests import LiveRequests
 from voxgate.voice.native.gemini_setup import INPUT_MIME, LiveSettings, settings_after, setup_message
+from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions
 from voxgate.voice.realtime.protocol import EventNames, IdFactory
 
 GA = EventNames.for_shape(beta=False)
@@ -219,3 +225,47 @@ async def test_garbage_is_a_protocol_error() -> None:
     await socket.receive()  # session.created
     with pytest.raises(BackendProtocolError):
         await socket.receive()
+
+
+class QueuedConnection(FakeConnection):
+    """A Live API side a test drives: messages pushed as the session goes (None: it closes)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+
+    async def receive(self) -> str | None:
+        return await self.outbox.get()
+
+    def push(self, message: dict[str, Any]) -> None:
+        self.outbox.put_nowait(json.dumps(message))
+
+
+async def test_a_g711_client_through_the_proxy_reaches_gemini_at_16_khz_and_hears_its_reply() -> None:
+    live, client = QueuedConnection(), FakeTransport()
+    socket = GeminiLiveSocket(live, api_model="m", model_id="gem", beta=True)
+    proxy = NativeSessionProxy(socket, ProxyOptions("dec_1", "gem"), clock=ManualClock())
+    async with asyncio.TaskGroup() as tasks:
+        run = tasks.create_task(proxy.run(client))
+        await client.wait_for("voxgate.session.routed")
+        client.push({"type": "session.update", "session": {"input_audio_format": "g711_ulaw",
+                                                           "output_audio_format": "g711_ulaw"}})
+        live.push({"setupComplete": {}})
+        updated = await client.wait_for("session.updated")
+        client.append_audio(encode_ulaw(_pcm(500, 8_000)), chunk_bytes=800)
+        client.push({"type": "response.create"})
+        live.push(_audio_message(100))
+        live.push({"usageMetadata": {"promptTokenCount": 3, "responseTokenCount": 5},
+                   "serverContent": {"turnComplete": True}})
+        done = await client.wait_for("response.done")
+        client.inbox.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await run
+    assert updated["session"]["input_audio_format"] == "g711_ulaw"
+    audio = [m["realtimeInput"]["audio"] for m in live.sent if "audio" in m.get("realtimeInput", {})]
+    pcm16_16k = b"".join(base64.b64decode(a["data"]) for a in audio)
+    assert abs(len(pcm16_16k) - 2 * 8_000) <= 2 * 100  # 0.5 s at 16 kHz, less two filter delays
+    ulaw = b"".join(base64.b64decode(e["delta"]) for e in client.of_type("response.audio.delta"))
+    assert abs(len(ulaw) - 800) <= 40  # 100 ms at 8 kHz, one byte a sample
+    assert done["response"]["metadata"]["voxgate_model"] == "gem"
+    assert tuple(proxy.turns.usage) == (3, 5)
