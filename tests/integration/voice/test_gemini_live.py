@@ -21,7 +21,7 @@ from openai import AsyncOpenAI
 
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_audio
 from tests.support.native_sessions import finished_decision, raw_session
-from tests.support.processes import RunningProcess, start_voxgate, stop_process
+from tests.support.processes import RunningProcess, free_port, start_voxgate, stop_process
 from tests.support.scripted_gemini_live import (
     REPLY_CHUNKS,
     REPLY_TEXT,
@@ -39,10 +39,10 @@ WAIT_S = 30.0
 TONE_MS, QUIET_MS = 1_000, 500
 
 
-def _gemini(model_id: str, url: str) -> str:
+def _gemini(model_id: str, url: str, ttft_ms: int = 300) -> str:
     return (f"  - id: {model_id}\n    backend: gemini-live\n    base_url: {url}\n"
             "    api_model: gemini-test-native-audio\n    api_key_env: GEMINI_KEY\n    locality: cloud\n"
-            "    ttft_ms: 300\n    price: {input_per_mtok: 3, output_per_mtok: 12}\n")
+            f"    ttft_ms: {ttft_ms}\n    price: {{input_per_mtok: 3, output_per_mtok: 12}}\n")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def proxy(live: ScriptedGeminiLive, workdir: Path) -> Iterator[RunningProcess]:
-    behaviours = ("speak", "tool", "long", "goaway", "refuse", "close", "garbage")
+    behaviours = ("tool", "long", "goaway", "refuse", "close", "garbage")
     catalog = "models:\n" + "".join(_gemini(f"gemini-{b}", live.url_for(b)) for b in behaviours)
+    # `auto` ranks gemini-down (nobody listens there) before gemini-speak: the fallback test
+    catalog += _gemini("gemini-speak", live.url_for("speak"), 200)
+    catalog += _gemini("gemini-down", f"ws://127.0.0.1:{free_port()}/down", 100)
     catalog += "include_default_models: false\nvoice: {enabled: false}\n"
     running = start_voxgate(workdir, catalog, env={"GEMINI_KEY": GEMINI_KEY})
     try:
@@ -238,3 +241,22 @@ async def test_upstream_faults_reach_the_client_as_an_error_and_a_1014_close(
         assert "response.output_audio.delta" in kinds
     if code == "upstream_going_away":  # the turn in flight finished first
         assert kinds.index("response.done") < kinds.index("error")
+
+
+async def test_a_native_model_down_at_session_start_falls_back_to_the_next_candidate(proxy: RunningProcess) -> None:
+    allowed = {"x-voxgate-models": "gemini-down,gemini-speak"}  # the plan: down first (faster), then speak
+    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="auto", extra_headers=allowed) \
+            as connection, reading(connection) as log:
+        routed = await log.wait_for("voxgate.session.routed")
+        await connection.response.create()
+        done = await log.wait_for("response.done")
+    assert routed["model"] == "gemini-speak"
+    assert done["response"]["status"] == "completed"
+    assert log.of_type("error") == []
+    decision = await finished_decision(proxy, routed["decision_id"])
+    assert decision["chosen"] == "gemini-down"
+    assert decision["answered_by"] == "gemini-speak"
+    assert [(a["model"], a["status"]) for a in decision["attempts"]] == [("gemini-down", "error"),
+                                                                         ("gemini-speak", "ok")]
+    assert "fell back to gemini-speak: gemini-down failed at session start (upstream_unavailable)" \
+        in decision["reason"]
