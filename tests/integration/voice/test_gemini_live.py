@@ -39,10 +39,10 @@ WAIT_S = 30.0
 TONE_MS, QUIET_MS = 1_000, 500
 
 
-def _gemini(model_id: str, url: str, ttft_ms: int = 300) -> str:
+def _gemini(model_id: str, url: str, input_per_mtok: int = 3) -> str:
     return (f"  - id: {model_id}\n    backend: gemini-live\n    base_url: {url}\n"
             "    api_model: gemini-test-native-audio\n    api_key_env: GEMINI_KEY\n    locality: cloud\n"
-            f"    ttft_ms: {ttft_ms}\n    price: {{input_per_mtok: 3, output_per_mtok: 12}}\n")
+            f"    ttft_ms: 300\n    price: {{input_per_mtok: {input_per_mtok}, output_per_mtok: 12}}\n")
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def proxy(live: ScriptedGeminiLive, workdir: Path) -> Iterator[RunningProcess]:
     behaviours = ("tool", "long", "goaway", "refuse", "close", "garbage")
     catalog = "models:\n" + "".join(_gemini(f"gemini-{b}", live.url_for(b)) for b in behaviours)
-    # `auto` ranks gemini-down (nobody listens there) before gemini-speak: the fallback test
-    catalog += _gemini("gemini-speak", live.url_for("speak"), 200)
-    catalog += _gemini("gemini-down", f"ws://127.0.0.1:{free_port()}/down", 100)
+    # `auto:cost` ranks gemini-down (cheaper; nobody listens there) before gemini-speak: the fallback test
+    catalog += _gemini("gemini-speak", live.url_for("speak"))
+    catalog += _gemini("gemini-down", f"ws://127.0.0.1:{free_port()}/down", 1)
     catalog += "include_default_models: false\nvoice: {enabled: false}\n"
     running = start_voxgate(workdir, catalog, env={"GEMINI_KEY": GEMINI_KEY})
     try:
@@ -244,8 +244,8 @@ async def test_upstream_faults_reach_the_client_as_an_error_and_a_1014_close(
 
 
 async def test_a_native_model_down_at_session_start_falls_back_to_the_next_candidate(proxy: RunningProcess) -> None:
-    allowed = {"x-voxgate-models": "gemini-down,gemini-speak"}  # the plan: down first (faster), then speak
-    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="auto", extra_headers=allowed) \
+    allowed = {"x-voxgate-models": "gemini-down,gemini-speak"}  # the plan: down first (cheaper), then speak
+    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="auto:cost", extra_headers=allowed) \
             as connection, reading(connection) as log:
         routed = await log.wait_for("voxgate.session.routed")
         await connection.response.create()
