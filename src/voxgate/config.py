@@ -24,6 +24,10 @@ Catalog schema (a public contract, documented in the README)::
         base_url: wss://api.openai.com/v1/realtime
         api_model: gpt-realtime   # Azure: the deployment name
         api_version: 2024-10-01-preview   # Azure only
+      - id: gemini-live           # Gemini's Live API (BidiGenerateContent): the session is translated
+        backend: gemini-live      # base_url defaults to Google's endpoint; the key goes as ?key=
+        api_model: gemini-2.5-flash-native-audio-preview-09-2025
+        api_key_env: GEMINI_API_KEY
     include_default_models: true
     predictor: ./predictor      # a learned predictor from `voxgate train`; `heuristic` for none;
                                 # default: the one shipped for the bundled ladder (if included)
@@ -290,13 +294,16 @@ def _parse_model(raw: object, index: int, env: Mapping[str, str]) -> tuple[Model
     return card, key
 
 
-def _backend_and_url(raw: dict[str, Any], where: str) -> tuple[str, str]:
-    """`backend` and its `base_url`: http(s) for `openai`; ws(s) or http(s) for `openai-realtime`."""
+def _backend_and_url(raw: dict[str, Any], where: str) -> tuple[str, str | None]:
+    """`backend` and its `base_url`: http(s) for `openai`; ws(s) or http(s) for the native-audio backends
+    (`gemini-live` defaults to Google's Live API endpoint)."""
     backend = raw.get("backend", "openai")
     if backend != "openai" and backend not in NATIVE_AUDIO_BACKENDS:
         allowed = ", ".join(["openai", *sorted(NATIVE_AUDIO_BACKENDS)])
         raise ConfigError(f"{where}.backend: {backend!r} is not one of: {allowed}")
     base_url = raw.get("base_url")
+    if backend == "gemini-live" and base_url is None:
+        return str(backend), None  # Google's endpoint: backends.realtime_upstream.GEMINI_LIVE_URL
     if backend == "openai":
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}.base_url: an http(s) URL such as http://127.0.0.1:8000/v1 is required")

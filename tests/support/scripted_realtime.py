@@ -18,19 +18,17 @@ It runs in its own thread and event loop, so the test's loop owns none of its ta
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-START_TIMEOUT_S = 10.0
+from tests.support.loopback_websockets import serve_in_thread
 
 
 @dataclass
@@ -83,9 +81,6 @@ async def _session(connection: ServerConnection) -> None:
 @contextlib.contextmanager
 def serve_scripted_realtime() -> Iterator[ScriptedRealtime]:
     state = ScriptedRealtime()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop: list[asyncio.Event] = []
 
     def check(connection: ServerConnection, request: Request) -> Response | None:
         state.headers_seen.append({k.lower(): v for k, v in request.headers.raw_items()})
@@ -93,20 +88,6 @@ def serve_scripted_realtime() -> Iterator[ScriptedRealtime]:
             return connection.respond(401, "invalid api key\n")
         return None
 
-    async def main() -> None:
-        stop.append(asyncio.Event())
-        async with serve(_session, "127.0.0.1", 0, process_request=check) as server:
-            state.port = next(iter(server.sockets)).getsockname()[1]
-            ready.set()
-            await stop[0].wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    if not ready.wait(START_TIMEOUT_S):
-        raise RuntimeError("the scripted realtime upstream did not start")
-    try:
+    with serve_in_thread(_session, process_request=check) as port:
+        state.port = port
         yield state
-    finally:
-        loop.call_soon_threadsafe(stop[0].set)
-        thread.join(START_TIMEOUT_S)
-        loop.close()

@@ -203,7 +203,9 @@ def test_native_audio_models_are_parsed_with_audio(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("entry", "fragment"), [
-    ("backend: gemini\n    base_url: wss://x/v1/realtime", "'gemini' is not one of: openai, openai-realtime"),
+    ("backend: gemini\n    base_url: wss://x/v1/realtime",
+     "'gemini' is not one of: openai, gemini-live, openai-realtime"),
+    ("backend: gemini-live\n    base_url: ftp://x/live", "the realtime endpoint"),
     ("backend: openai-realtime\n    base_url: ftp://x/realtime", "the realtime endpoint"),
     ("backend: openai\n    base_url: wss://x/v1", "an http(s) URL"),
     ("base_url: http://x/v1\n    api_version: '2025-01-01'", "Azure OpenAI realtime deployment only"),

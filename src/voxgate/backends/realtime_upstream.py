@@ -9,6 +9,11 @@ Two URL shapes and auth styles, told apart by the catalog's `base_url`:
 `http(s)` becomes `ws(s)`; a query already in `base_url` is kept. A beta client's session is opened
 with `OpenAI-Beta: realtime=v1`, so the upstream speaks the shape the client speaks.
 
+`backend: gemini-live` (`gemini_target`): Google's Live API, BidiGenerateContent, authenticated as
+Google documents it, with the key in the query (`?key=<key>`). The key is kept out of the target's
+`url` and repr (`connect_url` adds it), and out of every error message. Google may send its JSON
+messages as binary frames: a Gemini connection reads them as UTF-8 text.
+
     target = realtime_target(card, api_key, beta=False)
     upstream = await open_realtime_upstream(target, open_timeout_s=5, model_id=card.id)
     await upstream.send(text); text = await upstream.receive()   # None once the upstream has closed
@@ -21,6 +26,7 @@ timeout) and `BackendProtocolError` (not a WebSocket server, or a binary frame w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -33,6 +39,9 @@ from voxgate.core.types import ModelCard
 DEFAULT_AZURE_API_VERSION = "2024-10-01-preview"
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 CLOSE_TIMEOUT_S = 2.0
+GEMINI_LIVE_URL = ("wss://generativelanguage.googleapis.com/ws/"
+                   "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent")
+"""Google's Live API socket: a `backend: gemini-live` model's `base_url` when the catalog gives none."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,18 @@ class RealtimeTarget:
 
     url: str
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secret_query: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    binary_text: bool = False
+    """Binary frames carry UTF-8 JSON (Gemini); otherwise one is a protocol error."""
+
+    @property
+    def connect_url(self) -> str:
+        """`url` with the secret query parameters: for the handshake only, never for a log."""
+        if not self.secret_query:
+            return self.url
+        parts = urlsplit(self.url)
+        query = urlencode([*parse_qsl(parts.query), *self.secret_query])
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
     @property
     def azure(self) -> bool:
@@ -69,24 +90,40 @@ def realtime_target(card: ModelCard, api_key: str | None, *, beta: bool) -> Real
     return RealtimeTarget(url, tuple(headers))
 
 
+def gemini_target(card: ModelCard, api_key: str | None) -> RealtimeTarget:
+    """The Live API's BidiGenerateContent socket for `card`, its key as `?key=` (see the module)."""
+    parts = urlsplit(card.base_url or GEMINI_LIVE_URL)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    url = urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+    return RealtimeTarget(url, secret_query=(("key", api_key),) if api_key else (), binary_text=True)
+
+
 class RealtimeUpstream:
     """One open session with a native-audio model: JSON text frames in and out."""
 
-    def __init__(self, connection: ClientConnection, model_id: str) -> None:
+    def __init__(self, connection: ClientConnection, model_id: str, *, binary_text: bool = False) -> None:
         self._connection = connection
         self._model_id = model_id
+        self._binary_text = binary_text
 
     @property
     def close_code(self) -> int | None:
         """The upstream's close code once it has closed; None while open."""
         return self._connection.close_code
 
-    async def send(self, text: str) -> None:
-        """One client event upstream; an upstream that has gone raises BackendConnectError."""
+    @property
+    def close_reason(self) -> str:
+        """The reason in the upstream's close frame ("" while open or when it gave none)."""
+        return self._connection.close_reason or ""
+
+    async def send(self, text: str) -> Sequence[str]:
+        """One client event upstream; an upstream that has gone raises BackendConnectError.
+        Returns the events the client is answered at once: none, the upstream answers itself."""
         try:
             await self._connection.send(text)
         except ConnectionClosed as exc:
             raise BackendConnectError("the realtime upstream closed the session", model_id=self._model_id) from exc
+        return ()
 
     async def receive(self) -> str | None:
         """The next server event's text; None once the upstream has closed the session."""
@@ -94,6 +131,12 @@ class RealtimeUpstream:
             frame = await self._connection.recv()
         except ConnectionClosed:
             return None
+        if isinstance(frame, bytes) and self._binary_text:
+            try:
+                return frame.decode()
+            except UnicodeDecodeError as exc:
+                raise BackendProtocolError("the realtime upstream sent a binary frame that is not UTF-8 JSON",
+                                           model_id=self._model_id) from exc
         if not isinstance(frame, str):
             raise BackendProtocolError("the realtime upstream sent a binary frame, not a JSON event",
                                        model_id=self._model_id)
@@ -106,7 +149,8 @@ class RealtimeUpstream:
 async def open_realtime_upstream(target: RealtimeTarget, *, open_timeout_s: float, model_id: str) -> RealtimeUpstream:
     """Open the WebSocket handshake; raise a BackendError naming why it failed."""
     try:
-        connection = await connect(target.url, additional_headers=list(target.headers), open_timeout=open_timeout_s,
+        connection = await connect(target.connect_url, additional_headers=list(target.headers),
+                                   open_timeout=open_timeout_s,
                                    max_size=MAX_FRAME_BYTES, compression=None, proxy=None,
                                    close_timeout=CLOSE_TIMEOUT_S, user_agent_header="voxgate")
     except InvalidStatus as exc:
@@ -115,10 +159,13 @@ async def open_realtime_upstream(target: RealtimeTarget, *, open_timeout_s: floa
                                  model_id=model_id, status=status) from exc
     except TimeoutError as exc:
         raise BackendTimeoutError(f"no realtime handshake within {open_timeout_s:g} s", model_id=model_id) from exc
-    except (InvalidHandshake, InvalidURI) as exc:
+    except InvalidURI as exc:  # its text would carry the URL, and a Gemini key with it
+        raise BackendProtocolError("the realtime upstream's base_url is not a WebSocket URL",
+                                   model_id=model_id) from exc
+    except InvalidHandshake as exc:
         raise BackendProtocolError(f"the realtime upstream is not a WebSocket server: {exc}",
                                    model_id=model_id) from exc
     except OSError as exc:
         raise BackendConnectError(f"cannot connect to the realtime upstream: {exc.strerror or exc}",
                                   model_id=model_id) from exc
-    return RealtimeUpstream(connection, model_id)
+    return RealtimeUpstream(connection, model_id, binary_text=target.binary_text)

@@ -26,6 +26,7 @@
         ├── BackendTimeoutError     no answer in time                (retryable)
         ├── BackendStatusError      upstream answered 4xx/5xx        (retryable on 429, 5xx)
         ├── BackendProtocolError    upstream answered nonsense       (not retryable)
+        ├── BackendGoingAwayError   a realtime upstream announced the end of its session (Gemini goAway)
         └── AllBackendsFailedError  every model in the plan failed   -> 502
 
 Only `voxgate.server.errors` turns these into HTTP statuses and bodies.
@@ -163,6 +164,10 @@ class BackendStatusError(BackendError):
 
 class BackendProtocolError(BackendError):
     """The upstream answered, but not in the OpenAI shape."""
+
+
+class BackendGoingAwayError(BackendError):
+    """A native-audio upstream said it will end the session soon (the Live API's `goAway`)."""
 
 
 class AllBackendsFailedError(BackendError):

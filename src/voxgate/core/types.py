@@ -64,7 +64,7 @@ class CascadeOptions:
         }
 
 
-NATIVE_AUDIO_BACKENDS = frozenset({"openai-realtime"})
+NATIVE_AUDIO_BACKENDS = frozenset({"openai-realtime", "gemini-live"})
 """Catalog backends for models that hear and speak in one realtime session (voice sessions only)."""
 
 

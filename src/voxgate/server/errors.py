@@ -112,10 +112,11 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 #   1013  try again later: speech engines or models are still loading, or voice is disabled
 #   4000  session expired: the session reached voice.max_session_s (an `error` event with code
 #         `session_expired` is sent first)
-#   1014  bad gateway: the session's native-audio model (`backend: openai-realtime`) refused it (bad
-#         key: `upstream_auth_failed`; unreachable: `upstream_unavailable`), closed it
-#         (`upstream_closed`), failed (`upstream_error`) or sent a frame that is not a realtime event
-#         (`upstream_protocol_error`); an `error` event with that code comes first
+#   1014  bad gateway: the session's native-audio model (`backend: openai-realtime`, `gemini-live`)
+#         refused it (bad key: `upstream_auth_failed`; unreachable: `upstream_unavailable`), closed it
+#         (`upstream_closed`), failed (`upstream_error`), sent a frame that is not a realtime event
+#         (`upstream_protocol_error`) or announced its end (Gemini's goAway, once the response in
+#         flight finished: `upstream_going_away`); an `error` event with that code comes first
 #   4001  slow client: the client stopped reading and its send queue (voice.send_queue_events) filled up
 #   4002  no eligible model: no native-audio model nor voxgate's chain can serve the session under its
 #         constraints (an `error` event with code `no_eligible_model` and the reasons comes first)

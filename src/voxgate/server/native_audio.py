@@ -1,21 +1,24 @@
 """Voice sessions and native-audio models: the session's routing decision, and a session proxied to the winner.
 
-With a native-audio model in the catalog (`backend: openai-realtime`), a realtime session is routed
+With a native-audio model in the catalog (`backend: openai-realtime` or `gemini-live`: the latter's
+session is translated by `voice.native.gemini_live`), a realtime session is routed
 at its handshake (`Router.decide_voice_session`): the session's `model` names one, or `auto` ranks
 every native model and voxgate's own chain (each text model behind STT and TTS) under the session's
 constraints (`voice.max_latency_ms`, `x-voxgate-*` headers: max_cost_usd, local_only, ...). A
 virtual key is admitted once for the session (allow-lists, budget). The decision is in the log
 (`GET /v1/decisions/{id}`, `voxgate route --voice` explains one without connecting):
 
-- a native model won: `run_native_session` opens its realtime socket and runs the voice layer's
-  `NativeSessionProxy`; when the session ends the decision is finished with the model's reported
-  usage and its cost (budgets and spend count it) and one attempt (ok, or failed and why);
+- a native model won: `open_native_upstream` opens its realtime socket (a model that fails at
+  session start falls back along the decision's plan, to another native model or the chain, the
+  reason in the decision) and `run_native_session` runs the voice layer's `NativeSessionProxy`;
+  when the session ends the decision is finished with the model's reported usage and its cost
+  (budgets and spend count it) and one attempt (ok, or failed and why);
 - the chain won: the decision is recorded with outcome `chain`, and the session runs as before,
   each turn routed on its own.
 
 Without native models nothing changes: no session decision, the chain as before. Failures reach the
 client as an `error` event (`upstream_auth_failed`, `upstream_unavailable`, `upstream_closed`,
-`upstream_error`, `upstream_protocol_error`), then close 1014 (`server.errors`).
+`upstream_error`, `upstream_protocol_error`, `upstream_going_away`), then close 1014 (`server.errors`).
 """
 
 from __future__ import annotations
@@ -25,14 +28,20 @@ import logging
 import anyio
 from starlette.websockets import WebSocket
 
-from voxgate.backends.realtime_upstream import RealtimeUpstream, open_realtime_upstream, realtime_target
+from voxgate.backends.realtime_upstream import (
+    RealtimeUpstream,
+    gemini_target,
+    open_realtime_upstream,
+    realtime_target,
+)
 from voxgate.core.errors import BackendError, BackendStatusError, SessionEndedError, UpstreamSessionError
 from voxgate.core.keys import VirtualKey
 from voxgate.core.types import ModelCard, RoutingConstraints
 from voxgate.routing.decision import Attempt, Decision
 from voxgate.server.gateway import Gateway
 from voxgate.server.validation import parse_chat_request
-from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions
+from voxgate.voice.native.gemini_live import GeminiLiveSocket
+from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions, UpstreamSocket
 from voxgate.voice.realtime.protocol import error_event
 from voxgate.voice.realtime.session import RealtimeTransport
 
@@ -74,15 +83,53 @@ def record_chain(gateway: Gateway, decision: Decision) -> None:
     gateway.dispatcher.finish(decision, "chain")
 
 
-async def run_native_session(websocket: WebSocket, transport: RealtimeTransport, gateway: Gateway,
-                             decision: Decision, card: ModelCard, *, beta: bool, extension_events: bool) -> None:
-    """Proxy the session to `card`'s model; raises SessionEndedError when it must close (see the module)."""
+async def open_native_upstream(websocket: WebSocket, gateway: Gateway, decision: Decision, *,
+                               beta: bool) -> tuple[ModelCard, RealtimeUpstream] | None:
+    """Open the chosen native model's socket. A model that fails at session start (refused, unreachable)
+    falls back along the decision's plan: each failure is an attempt, and `reason` says who fell back
+    to whom and why. None: the plan reached voxgate's chain, which serves the session. When every
+    candidate failed, the client gets the last failure's `error` event and UpstreamSessionError is raised."""
+    failed: tuple[str, str, str] | None = None  # model, code, message
+    for model_id in [decision.chosen, *decision.fallback_plan]:
+        card = next((c for c in gateway.cards if c.id == model_id), None)
+        if card is not None and not card.is_native_audio:
+            _note_fallback(decision, failed, f"voxgate's chain ({card.id})")
+            return None
+        if card is None:
+            continue
+        try:
+            upstream = await _open_upstream(gateway, decision, card, beta=beta)
+        except BackendError as exc:
+            refused = isinstance(exc, BackendStatusError) and exc.status in (401, 403)
+            failed = (card.id, "upstream_auth_failed" if refused else "upstream_unavailable", exc.message)
+            continue
+        _note_fallback(decision, failed, card.id)
+        return card, upstream
+    assert failed is not None
+    assert gateway.dispatcher is not None
+    gateway.dispatcher.finish(decision, "failed")
+    message = f"the native-audio model {failed[0]} could not be reached: {failed[2]}"
+    await websocket.send_json(error_event("event_upstream", failed[1], message, error_type="server_error"))
+    raise UpstreamSessionError(message, code=failed[1])
+
+
+def _note_fallback(decision: Decision, failed: tuple[str, str, str] | None, to: str) -> None:
+    if failed is not None:
+        decision.reason += f"; fell back to {to}: {failed[0]} failed at session start ({failed[1]})"
+
+
+async def run_native_session(transport: RealtimeTransport, gateway: Gateway, decision: Decision, card: ModelCard,
+                             upstream: RealtimeUpstream, *, beta: bool, extension_events: bool) -> None:
+    """Proxy the session to `card`'s model over its open `upstream`; raises SessionEndedError when it
+    must close (see the module)."""
     started_s = gateway.clock.monotonic_s()
-    upstream = await _open_upstream(websocket, gateway, decision, card, beta=beta)
     voice = gateway.settings.voice
     options = ProxyOptions(decision.id, card.id, max_session_s=voice.max_session_s,
                            max_append_bytes=voice.max_append_bytes, extension_events=extension_events)
-    proxy = NativeSessionProxy(upstream, options, clock=gateway.clock,
+    socket: UpstreamSocket = upstream
+    if card.backend == "gemini-live":
+        socket = GeminiLiveSocket(upstream, api_model=card.upstream_model, model_id=card.id, beta=beta)
+    proxy = NativeSessionProxy(socket, options, clock=gateway.clock,
                                on_turn_metrics=gateway.metrics.observe_voice_turn,
                                on_first_audio=lambda ms: gateway.stats.observe(card.id, ms, None),
                                shutdown=gateway.draining)
@@ -103,25 +150,20 @@ async def run_native_session(websocket: WebSocket, transport: RealtimeTransport,
         _finish(gateway, decision, attempt, proxy.turns.usage, proxy.turns.responses)
 
 
-async def _open_upstream(websocket: WebSocket, gateway: Gateway, decision: Decision, card: ModelCard,
-                         *, beta: bool) -> RealtimeUpstream:
-    target = realtime_target(card, gateway.settings.upstream_api_keys.get(card.id), beta=beta)
+async def _open_upstream(gateway: Gateway, decision: Decision, card: ModelCard, *, beta: bool) -> RealtimeUpstream:
+    """`card`'s socket; a failure is recorded (attempt, breaker) and raised as its BackendError."""
+    key = gateway.settings.upstream_api_keys.get(card.id)
+    target = gemini_target(card, key) if card.backend == "gemini-live" else realtime_target(card, key, beta=beta)
     started_s = gateway.clock.monotonic_s()
     try:
         return await open_realtime_upstream(target, open_timeout_s=gateway.settings.connect_timeout_s,
                                             model_id=card.id)
     except BackendError as exc:
-        refused = isinstance(exc, BackendStatusError) and exc.status in (401, 403)
-        code = "upstream_auth_failed" if refused else "upstream_unavailable"
         elapsed_ms = round((gateway.clock.monotonic_s() - started_s) * 1000, 1)
         decision.attempts.append(Attempt(card.id, "error", elapsed_ms, error=exc.message, retryable=exc.retryable))
         gateway.breakers.record_failure(card.id)
-        assert gateway.dispatcher is not None
-        gateway.dispatcher.finish(decision, "failed")
-        log.warning("native-audio model %s refused a session: %s", card.id, code)
-        message = f"the native-audio model {card.id} could not be reached: {exc.message}"
-        await websocket.send_json(error_event("event_upstream", code, message, error_type="server_error"))
-        raise UpstreamSessionError(message, code=code) from exc
+        log.warning("native-audio model %s refused a session: %s", card.id, type(exc).__name__)
+        raise
 
 
 def _finish(gateway: Gateway, decision: Decision, attempt: Attempt, usage: tuple[int, int], responses: int) -> None:

@@ -47,7 +47,14 @@ from voxgate.server.errors import (
 from voxgate.server.gateway import Gateway
 from voxgate.server.http_io import read_json
 from voxgate.server.keys import connection_key
-from voxgate.server.native_audio import chosen_native, decide_session, record_chain, routes_sessions, run_native_session
+from voxgate.server.native_audio import (
+    chosen_native,
+    decide_session,
+    open_native_upstream,
+    record_chain,
+    routes_sessions,
+    run_native_session,
+)
 from voxgate.server.validation import parse_chat_request
 from voxgate.voice.realtime.protocol import error_event
 from voxgate.voice.realtime.reply import (
@@ -272,9 +279,11 @@ async def _run_session(websocket: WebSocket, gateway: Gateway, profile: str, bet
     key = connection_key(websocket)
     if routes_sessions(gateway, profile):
         decision = await decide_session(gateway, profile, _constraints(gateway, profile, websocket.headers), key)
-        card = chosen_native(gateway, decision)
-        if card is not None:
-            await run_native_session(websocket, _WebSocketTransport(websocket), gateway, decision, card,
+        opened = None
+        if chosen_native(gateway, decision) is not None:
+            opened = await open_native_upstream(websocket, gateway, decision, beta=beta)
+        if opened is not None:
+            await run_native_session(_WebSocketTransport(websocket), gateway, decision, *opened,
                                      beta=beta, extension_events=extension_events)
             return
         record_chain(gateway, decision)

@@ -36,7 +36,7 @@ voice/realtime/    the realtime session (OpenAI Realtime protocol, GA and beta s
     session         RealtimeSession: the task group, the turn machine's actions, limits
     client          talk_once: speak a recording to a realtime server (`voxgate talk`, the benchmark)
 
-voice/native/      a session proxied whole to a native-audio model (`backend: openai-realtime`)
+voice/native/      a session proxied whole to a native-audio model (`backend: openai-realtime`, `gemini-live`)
     formats         the client's audio formats; session objects rewritten for the upstream and back
     audio_bridge    AudioBridge: G.711 8 kHz or PCM16 24 kHz <-> the upstream's PCM16 24 kHz
     turn_metrics    TurnClock: each response's first audio, the session's usage

@@ -21,6 +21,7 @@ from openai import AsyncOpenAI
 
 from tests.integration.voice.conftest import SCRIPTED_REPLY
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_clip
+from tests.support.native_sessions import finished_decision, raw_session
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.scripted_realtime import ScriptedRealtime, serve_scripted_realtime
 from tests.support.speech_corpus import Clip
@@ -80,17 +81,6 @@ def _client(server: RunningProcess) -> AsyncOpenAI:
                        websocket_base_url=f"ws://127.0.0.1:{server.port}/v1")
 
 
-async def _finished_decision(server: RunningProcess, decision_id: str) -> dict[str, Any]:
-    """The decision once the proxy has recorded the session's end (the log writes in batches)."""
-    async with httpx.AsyncClient(base_url=server.base_url) as http, asyncio.timeout(WAIT_S):
-        while True:
-            response = await http.get(f"/v1/decisions/{decision_id}")
-            if response.status_code == 200 and response.json()["outcome"] != "pending":
-                found: dict[str, Any] = response.json()
-                return found
-            await asyncio.sleep(0.2)
-
-
 async def test_auto_session_is_routed_to_the_native_model_and_hears_and_speaks(
     proxy: RunningProcess, librivox: list[Clip]
 ) -> None:
@@ -120,7 +110,7 @@ async def test_auto_session_is_routed_to_the_native_model_and_hears_and_speaks(
     assert len(log.of_type("voxgate.turn.metrics")) == 1  # the proxy's, not the upstream's too
     assert metrics["decision_id"] == routed["decision_id"]
     assert metrics["latency"]["first_audio_ms"] is not None
-    decision = await _finished_decision(proxy, routed["decision_id"])
+    decision = await finished_decision(proxy, routed["decision_id"])
     assert decision["request"]["kind"] == "voice_session"
     assert decision["chosen"] == decision["answered_by"] == "native-voice"
     assert decision["outcome"] == "ok"
@@ -147,21 +137,6 @@ async def test_beta_g711_client_is_converted_both_ways(proxy: RunningProcess, li
     assert peak(decode_ulaw(ulaw)) > 1_000
 
 
-async def _fault_session(server: RunningProcess, model_id: str) -> tuple[list[dict[str, Any]], int | None]:
-    """Every event a raw client gets from a session with `model_id`, and the close code."""
-    events: list[dict[str, Any]] = []
-    url = f"ws://127.0.0.1:{server.port}/v1/realtime?model={model_id}"
-    async with asyncio.timeout(WAIT_S), websockets.connect(url) as socket:
-        try:
-            async for frame in socket:
-                events.append(json.loads(frame))
-                if events[-1]["type"] == "session.created":
-                    await socket.send(json.dumps({"type": "response.create"}))
-        except websockets.ConnectionClosed:
-            pass
-        return events, socket.close_code
-
-
 @pytest.mark.parametrize(("model_id", "code"), [
     ("native-refuse", "upstream_auth_failed"),
     ("native-close", "upstream_closed"),
@@ -170,7 +145,7 @@ async def _fault_session(server: RunningProcess, model_id: str) -> tuple[list[di
 async def test_upstream_faults_reach_the_client_as_an_error_and_a_1014_close(
     fault_proxy: RunningProcess, scripted_upstream: ScriptedRealtime, model_id: str, code: str
 ) -> None:
-    events, close_code = await _fault_session(fault_proxy, model_id)
+    events, close_code = await raw_session(fault_proxy, model_id)
     errors = [e for e in events if e["type"] == "error"]
     assert [e["error"]["code"] for e in errors] == [code]
     assert close_code == CLOSE_BAD_GATEWAY
@@ -202,7 +177,7 @@ async def test_an_instant_native_model_answers_through_the_proxy_and_is_charged(
             if events[-1]["type"] == "session.created":
                 await socket.send(json.dumps({"type": "response.create"}))
     routed = next(e for e in events if e["type"] == "voxgate.session.routed")
-    decision = await _finished_decision(fault_proxy, routed["decision_id"])
+    decision = await finished_decision(fault_proxy, routed["decision_id"])
     assert decision["usage"]["prompt_tokens"] == 10
     assert decision["usage"]["completion_tokens"] == 5
     assert decision["cost_usd"] == pytest.approx((10 * 32 + 5 * 64) / 1e6)

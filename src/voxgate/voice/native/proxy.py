@@ -15,9 +15,10 @@ back unchanged except: audio deltas (converted), `session.created`/`updated` (th
 
 Two relay tasks (and a drain watch) share one TaskGroup; the session ends when either side closes.
 An upstream that closes, fails or sends a frame that is not a realtime event ends the session with
-an `error` event (`upstream_closed`, `upstream_error`, `upstream_protocol_error`) and
-UpstreamSessionError. `max_session_s` ends it with SessionExpiredError; `shutdown` (SIGTERM) once
-no response is in flight, with ServerShuttingDownError.
+an `error` event (`upstream_closed`, `upstream_error`, `upstream_protocol_error`; a translating
+upstream also `upstream_auth_failed`, `upstream_going_away`: `failure_code`) and UpstreamSessionError.
+`max_session_s` ends it with SessionExpiredError; `shutdown` (SIGTERM) once no response is in
+flight, with ServerShuttingDownError.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
 from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import (
     BackendError,
+    BackendGoingAwayError,
+    BackendProtocolError,
+    BackendStatusError,
     InvalidRequestError,
     ServerShuttingDownError,
     SessionExpiredError,
@@ -62,7 +66,10 @@ _AUDIO_DONES = frozenset({"response.output_audio.done", "response.audio.done"})
 class UpstreamSocket(Protocol):
     """The upstream side: `backends.realtime_upstream.RealtimeUpstream`, or a test's fake."""
 
-    async def send(self, text: str) -> None: ...
+    async def send(self, text: str) -> Sequence[str]:
+        """Send one client event up; returns the events the client is answered at once (a translating
+        upstream such as `gemini_live.GeminiLiveSocket` answers some itself)."""
+        ...
 
     async def receive(self) -> str | None:
         """The next server event's text; None once the upstream has closed."""
@@ -121,9 +128,12 @@ class NativeSessionProxy:
                                                      exc.event_id))
                 continue
             try:
-                await self._upstream.send(text)
+                replies = await self._upstream.send(text)
             except BackendError as exc:
                 await self._fail(client, "upstream_error", f"the native-audio model failed: {exc.message}")
+            for reply in replies:
+                for outgoing in self._client_texts(reply, json.loads(reply)):
+                    await self._send_text(client, outgoing)
         raise SessionClosed
 
     def _upstream_text(self, frame: str | bytes) -> str:
@@ -152,7 +162,7 @@ class NativeSessionProxy:
             try:
                 text = await self._upstream.receive()
             except BackendError as exc:
-                await self._fail(client, "upstream_protocol_error", f"the native-audio model failed: {exc.message}")
+                await self._fail(client, failure_code(exc), f"the native-audio model failed: {exc.message}")
             if text is None:
                 await self._fail(client, "upstream_closed", "the native-audio model closed the session")
             try:
@@ -239,6 +249,15 @@ class NativeSessionProxy:
         await shutdown.wait()
         await self._idle.wait()
         raise ServerShuttingDownError("the server is shutting down", code="server_shutting_down")
+
+
+def failure_code(exc: BackendError) -> str:
+    """The `error` event's code for an upstream that failed while the session ran."""
+    if isinstance(exc, BackendGoingAwayError):
+        return "upstream_going_away"
+    if isinstance(exc, BackendStatusError) and exc.status in (401, 403):
+        return "upstream_auth_failed"
+    return "upstream_protocol_error" if isinstance(exc, BackendProtocolError) else "upstream_error"
 
 
 def _dumps(event: JSONObject) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -26,8 +27,9 @@ class FakeUpstream:
         self.sent: asyncio.Queue[JSONObject] = asyncio.Queue()
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str) -> Sequence[str]:
         self.sent.put_nowait(json.loads(text))
+        return ()
 
     async def receive(self) -> str | None:
         return await self.outbox.get()
