@@ -52,17 +52,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from voxgate.bundled_ladder import bundled_cascade_file, bundled_predictor_dir
 from voxgate.bundled_ladder import default_models as default_models  # re-exported: the ladder's catalog
+from voxgate.catalog_entries import enum_value, number, parse_model
 from voxgate.core.errors import ConfigError
-from voxgate.core.types import NATIVE_AUDIO_BACKENDS, Capability, Locality, Mode, ModelCard, Price, ToolCallStyle
+from voxgate.core.types import Mode, ModelCard
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
-_E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle)
 
 
 @dataclass(frozen=True)
@@ -201,10 +201,6 @@ class Settings:
         return next((m for m in self.models if m.id == model_id), None)
 
 
-_MODEL_KEYS = {
-    "id", "backend", "base_url", "api_model", "api_key_env", "capabilities", "context_window",
-    "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style", "api_version",
-}
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
@@ -216,108 +212,6 @@ _VOICE_KEYS = {
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
     "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies",
 }
-
-
-def _enum_value(enum_type: type[_E], raw: object, where: str) -> _E:
-    try:
-        if not isinstance(raw, str):
-            raise ValueError(raw)
-        return enum_type(raw)
-    except ValueError as exc:
-        allowed = ", ".join(str(v.value) for v in enum_type)
-        raise ConfigError(f"{where}: {raw!r} is not one of: {allowed}") from exc
-
-
-def _number(raw: object, where: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise ConfigError(f"{where}: expected a number, got {raw!r}")
-    if raw < minimum or (maximum is not None and raw > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ConfigError(f"{where}: {raw} must be {bound}")
-    return float(raw)
-
-
-def _parse_price(raw: object, where: str) -> Price:
-    if raw is None:
-        return Price()
-    if not isinstance(raw, dict) or set(raw) - {"input_per_mtok", "output_per_mtok"}:
-        raise ConfigError(f"{where}: expected {{input_per_mtok: N, output_per_mtok: N}}")
-    return Price(
-        _number(raw.get("input_per_mtok", 0.0), f"{where}.input_per_mtok"),
-        _number(raw.get("output_per_mtok", 0.0), f"{where}.output_per_mtok"),
-    )
-
-
-def _parse_model(raw: object, index: int, env: Mapping[str, str]) -> tuple[ModelCard, str | None]:
-    where = f"models[{index}]"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping with at least `id` and `base_url`")
-    unknown = set(raw) - _MODEL_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_MODEL_KEYS)}")
-    model_id = raw.get("id")
-    if not isinstance(model_id, str) or not model_id or model_id.startswith("auto"):
-        raise ConfigError(f"{where}.id: a non-empty string not starting with 'auto' is required")
-    where = f"models[{index}] ({model_id})"
-    backend, base_url = _backend_and_url(raw, where)
-    capabilities = raw.get("capabilities", [])
-    if not isinstance(capabilities, list):
-        raise ConfigError(f"{where}.capabilities: expected a list such as [tools, json]")
-    key_env = raw.get("api_key_env")
-    key = None
-    if key_env is not None:
-        if not isinstance(key_env, str):
-            raise ConfigError(f"{where}.api_key_env: expected a variable name")
-        key = env.get(key_env)
-        if not key:
-            raise ConfigError(f"{where}.api_key_env: environment variable {key_env} is not set")
-    native = backend in NATIVE_AUDIO_BACKENDS
-    card = ModelCard(
-        id=model_id,
-        backend=backend,
-        base_url=base_url,
-        api_version=_api_version(raw, where, native),
-        api_model=str(raw["api_model"]) if raw.get("api_model") else None,
-        api_key_env=key_env,
-        capabilities=frozenset(_enum_value(Capability, c, f"{where}.capabilities") for c in capabilities)
-        | ({Capability.AUDIO} if native else set()),
-        context_window=int(_number(raw.get("context_window", 8192), f"{where}.context_window", minimum=1)),
-        price=_parse_price(raw.get("price"), f"{where}.price"),
-        locality=_enum_value(Locality, raw.get("locality", "cloud"), f"{where}.locality"),
-        quality_hint=_number(raw.get("quality", 0.7), f"{where}.quality", maximum=1.0),
-        ttft_ms=_number(raw.get("ttft_ms", 500.0), f"{where}.ttft_ms"),
-        tokens_per_s=_number(raw.get("tokens_per_s", 50.0), f"{where}.tokens_per_s", minimum=0.001),
-        tool_call_style=_enum_value(
-            ToolCallStyle, raw.get("tool_call_style", "native"), f"{where}.tool_call_style"
-        ),
-    )
-    return card, key
-
-
-def _backend_and_url(raw: dict[str, Any], where: str) -> tuple[str, str | None]:
-    """`backend` and its `base_url`: http(s) for `openai`; ws(s) or http(s) for the native-audio backends
-    (`gemini-live` defaults to Google's Live API endpoint)."""
-    backend = raw.get("backend", "openai")
-    if backend != "openai" and backend not in NATIVE_AUDIO_BACKENDS:
-        allowed = ", ".join(["openai", *sorted(NATIVE_AUDIO_BACKENDS)])
-        raise ConfigError(f"{where}.backend: {backend!r} is not one of: {allowed}")
-    base_url = raw.get("base_url")
-    if backend == "gemini-live" and base_url is None:
-        return str(backend), None  # Google's endpoint: backends.realtime_upstream.GEMINI_LIVE_URL
-    if backend == "openai":
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{where}.base_url: an http(s) URL such as http://127.0.0.1:8000/v1 is required")
-    elif not isinstance(base_url, str) or not base_url.startswith(("ws://", "wss://", "http://", "https://")):
-        raise ConfigError(f"{where}.base_url: the realtime endpoint, such as wss://api.openai.com/v1/realtime "
-                          "or https://NAME.openai.azure.com/openai/realtime, is required")
-    return str(backend), base_url.rstrip("/")
-
-
-def _api_version(raw: dict[str, Any], where: str, native: bool) -> str | None:
-    version = raw.get("api_version")
-    if version is not None and (not native or not isinstance(version, str) or not version):
-        raise ConfigError(f"{where}.api_version: a string, for an Azure OpenAI realtime deployment only")
-    return version
 
 
 def _read_catalog(path: Path) -> dict[str, Any]:
@@ -358,7 +252,11 @@ def _collect_models(
     models: list[ModelCard] = list(default_models()) if catalog.get("include_default_models", True) else []
     keys: dict[str, str] = {}
     for index, raw in enumerate(raw_models):
-        card, key = _parse_model(raw, index, env)
+        card = parse_model(raw, index)
+        key = env.get(card.api_key_env) if card.api_key_env is not None else None
+        if card.api_key_env is not None and not key:
+            raise ConfigError(f"models[{index}] ({card.id}).api_key_env: environment variable "
+                              f"{card.api_key_env} is not set")
         if any(m.id == card.id for m in models):
             raise ConfigError(f"models[{index}].id: {card.id!r} is declared twice")
         models.append(card)
@@ -388,7 +286,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
     for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
-            merged[key] = _number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
+            merged[key] = number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
     for flag in ("enabled", "backchannels", "prepare_replies"):
         if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
             merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
@@ -403,31 +301,31 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),
         turn_model=str(merged.get("turn_model", defaults.turn_model)),
-        mode=_enum_value(Mode, merged.get("mode", defaults.mode.value), "voice.mode"),
-        max_latency_ms=None if latency is None else _number(latency, "voice.max_latency_ms"),
-        max_session_s=_number(merged.get("max_session_s", defaults.max_session_s), "voice.max_session_s"),
+        mode=enum_value(Mode, merged.get("mode", defaults.mode.value), "voice.mode"),
+        max_latency_ms=None if latency is None else number(latency, "voice.max_latency_ms"),
+        max_session_s=number(merged.get("max_session_s", defaults.max_session_s), "voice.max_session_s"),
         max_append_bytes=int(
-            _number(merged.get("max_append_bytes", defaults.max_append_bytes), "voice.max_append_bytes")
+            number(merged.get("max_append_bytes", defaults.max_append_bytes), "voice.max_append_bytes")
         ),
-        max_buffered_audio_s=_number(
+        max_buffered_audio_s=number(
             merged.get("max_buffered_audio_s", defaults.max_buffered_audio_s), "voice.max_buffered_audio_s"
         ),
         send_queue_events=int(
-            _number(merged.get("send_queue_events", defaults.send_queue_events), "voice.send_queue_events")
+            number(merged.get("send_queue_events", defaults.send_queue_events), "voice.send_queue_events")
         ),
         max_output_tokens=int(
-            _number(merged.get("max_output_tokens", defaults.max_output_tokens), "voice.max_output_tokens")
+            number(merged.get("max_output_tokens", defaults.max_output_tokens), "voice.max_output_tokens")
         ),
         max_upload_bytes=int(
-            _number(merged.get("max_upload_bytes", defaults.max_upload_bytes), "voice.max_upload_bytes")
+            number(merged.get("max_upload_bytes", defaults.max_upload_bytes), "voice.max_upload_bytes")
         ),
-        max_upload_audio_s=_number(
+        max_upload_audio_s=number(
             merged.get("max_upload_audio_s", defaults.max_upload_audio_s), "voice.max_upload_audio_s"
         ),
         remote=_remote_audio(merged.get("remote"), env),
-        first_piece_chars=int(_number(merged.get("first_piece_chars", defaults.first_piece_chars),
+        first_piece_chars=int(number(merged.get("first_piece_chars", defaults.first_piece_chars),
                                       "voice.first_piece_chars", minimum=10, maximum=250)),
-        min_quality=None if floor is None else _number(floor, "voice.min_quality", maximum=1.0),
+        min_quality=None if floor is None else number(floor, "voice.min_quality", maximum=1.0),
     )
 
 
@@ -473,7 +371,7 @@ def load_settings(
         redis_url=_redis_url(catalog, env),
         upstream_api_keys=upstream_keys,
         max_body_bytes=int(
-            _number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)
+            number(catalog.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), "max_body_bytes", minimum=1024)
         ),
         database_path=Path(str(database)).expanduser(),
         database_url=str(database) if str(database).startswith(("postgresql://", "postgres://")) else None,
@@ -481,13 +379,13 @@ def load_settings(
         log_content=log_content,
         record_answers=_record_answers(catalog, env, log_content),
         answer_checker_path=_answer_checker_path(catalog, config_path),
-        default_mode=_enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),
-        breaker_cooldown_s=_number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
-        drain_timeout_s=_number(catalog.get("drain_timeout_s", 30.0), "drain_timeout_s", maximum=3600),
-        decision_log_max_pending=int(_number(catalog.get("decision_log_max_pending", 10_000),
+        default_mode=enum_value(Mode, catalog.get("default_mode", "balanced"), "default_mode"),
+        breaker_cooldown_s=number(catalog.get("breaker_cooldown_s", 30.0), "breaker_cooldown_s"),
+        drain_timeout_s=number(catalog.get("drain_timeout_s", 30.0), "drain_timeout_s", maximum=3600),
+        decision_log_max_pending=int(number(catalog.get("decision_log_max_pending", 10_000),
                                              "decision_log_max_pending", minimum=1)),
-        request_timeout_s=_number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
-        decision_retention_days=None if catalog.get("decision_retention_days") is None else _number(
+        request_timeout_s=number(catalog.get("request_timeout_s", 300.0), "request_timeout_s", minimum=1),
+        decision_retention_days=None if catalog.get("decision_retention_days") is None else number(
             catalog["decision_retention_days"], "decision_retention_days", minimum=32),
         voice=_voice_settings(catalog, env),
         local=_local_runtime(catalog, env),
@@ -517,7 +415,7 @@ def _telemetry(raw: object) -> TelemetrySettings:
     name = raw.get("service_name", "voxgate")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"telemetry.service_name: a non-empty string, got {name!r}")
-    timeout_s = _number(raw.get("export_timeout_s", 5.0), "telemetry.export_timeout_s", minimum=0.1, maximum=60)
+    timeout_s = number(raw.get("export_timeout_s", 5.0), "telemetry.export_timeout_s", minimum=0.1, maximum=60)
     return TelemetrySettings(endpoint, name, timeout_s)
 
 
@@ -595,9 +493,9 @@ def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRunt
             raise ConfigError(f"VOXGATE_LOCAL_THREADS must be a whole number, got {raw!r}")
         threads = int(raw)
     return LocalRuntimeSettings(
-        threads=int(_number(threads, "local_threads", minimum=1, maximum=64)),
-        parallel_slots=int(_number(catalog.get("local_parallel_slots", defaults.parallel_slots),
+        threads=int(number(threads, "local_threads", minimum=1, maximum=64)),
+        parallel_slots=int(number(catalog.get("local_parallel_slots", defaults.parallel_slots),
                                    "local_parallel_slots", minimum=1, maximum=64)),
-        context_tokens=int(_number(catalog.get("local_context_tokens", defaults.context_tokens),
+        context_tokens=int(number(catalog.get("local_context_tokens", defaults.context_tokens),
                                    "local_context_tokens", minimum=256, maximum=131072)),
     )
