@@ -9,13 +9,23 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from voxgate.core.errors import ConfigError
-from voxgate.core.types import NATIVE_AUDIO_BACKENDS, Capability, Locality, Mode, ModelCard, Price, ToolCallStyle
+from voxgate.core.types import (
+    NATIVE_AUDIO_BACKENDS,
+    Capability,
+    Locality,
+    Mode,
+    ModelCard,
+    ModelRateLimits,
+    Price,
+    SpeechPrice,
+    ToolCallStyle,
+)
 
 _E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle)
 
 MODEL_KEYS = {
     "id", "backend", "base_url", "api_model", "api_key_env", "capabilities", "context_window",
-    "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style", "api_version",
+    "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style", "api_version", "rate_limits",
 }
 
 
@@ -47,6 +57,30 @@ def _parse_price(raw: object, where: str) -> Price:
         number(raw.get("input_per_mtok", 0.0), f"{where}.input_per_mtok"),
         number(raw.get("output_per_mtok", 0.0), f"{where}.output_per_mtok"),
     )
+
+
+def parse_speech_price(raw: object, where: str) -> SpeechPrice:
+    """`{stt_per_minute: 0.006, tts_per_minute: 0.015}`: USD per minute of audio heard and spoken."""
+    if raw is None:
+        return SpeechPrice()
+    if not isinstance(raw, dict) or not raw or set(raw) - {"stt_per_minute", "tts_per_minute"}:
+        raise ConfigError(f"{where}: expected {{stt_per_minute: N, tts_per_minute: N}}")
+    return SpeechPrice(number(raw.get("stt_per_minute", 0.0), f"{where}.stt_per_minute"),
+                       number(raw.get("tts_per_minute", 0.0), f"{where}.tts_per_minute"))
+
+
+def parse_rate_limits(raw: object, where: str) -> ModelRateLimits:
+    """`{rpm: 60, tpm: 100000}`: the model's requests and tokens per minute (either may be left out)."""
+    if raw is None:
+        return ModelRateLimits()
+    if not isinstance(raw, dict) or not raw or set(raw) - {"rpm", "tpm"}:
+        raise ConfigError(f"{where}: expected {{rpm: N, tpm: N}}")
+    limits = {name: None if raw.get(name) is None else int(number(raw[name], f"{where}.{name}", minimum=1))
+              for name in ("rpm", "tpm")}
+    for name, value in limits.items():
+        if value is not None and value != raw[name]:
+            raise ConfigError(f"{where}.{name}: a whole number, got {raw[name]!r}")
+    return ModelRateLimits(limits["rpm"], limits["tpm"])
 
 
 def parse_model(raw: object, index: int) -> ModelCard:
@@ -84,6 +118,7 @@ def parse_model(raw: object, index: int) -> ModelCard:
         quality_hint=number(raw.get("quality", 0.7), f"{where}.quality", maximum=1.0),
         ttft_ms=number(raw.get("ttft_ms", 500.0), f"{where}.ttft_ms"),
         tokens_per_s=number(raw.get("tokens_per_s", 50.0), f"{where}.tokens_per_s", minimum=0.001),
+        rate_limits=parse_rate_limits(raw.get("rate_limits"), f"{where}.rate_limits"),
         tool_call_style=enum_value(
             ToolCallStyle, raw.get("tool_call_style", "native"), f"{where}.tool_call_style"
         ),

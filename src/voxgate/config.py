@@ -19,6 +19,7 @@ Catalog schema (a public contract, documented in the README)::
         ttft_ms: 300          # optional latency priors until live measurements arrive
         tokens_per_s: 80
         tool_call_style: native   # native | fenced_json | none
+        rate_limits: {rpm: 600, tpm: 200000}   # the model's own limits, every key and replica together
       - id: gpt-realtime          # a native-audio model: voice sessions are proxied to it whole
         backend: openai-realtime  # OpenAI GA (?model=, Bearer) or Azure (.../openai/realtime: api-key)
         base_url: wss://api.openai.com/v1/realtime
@@ -58,9 +59,9 @@ import yaml
 
 from voxgate.bundled_ladder import bundled_cascade_file, bundled_predictor_dir
 from voxgate.bundled_ladder import default_models as default_models  # re-exported: the ladder's catalog
-from voxgate.catalog_entries import enum_value, number, parse_model
+from voxgate.catalog_entries import enum_value, number, parse_model, parse_speech_price
 from voxgate.core.errors import ConfigError
-from voxgate.core.types import Mode, ModelCard
+from voxgate.core.types import Mode, ModelCard, SpeechPrice
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -110,6 +111,8 @@ class VoiceSettings:
     `prepare_replies`: once the pause's speculative transcript is ready, the reply (routed LLM stream and
     first clause's audio) is prepared before the turn ends, and used if the turn commits with the same
     transcript and settings (`voice.realtime.prepared_reply`; env VOXGATE_VOICE_PREPARE_REPLIES).
+    `price`: USD per minute of audio the engines transcribe and synthesise, charged to the session's
+    key with each voice turn (`server/speech_spend`); the bundled engines cost nothing by default.
     """
 
     enabled: bool = True
@@ -131,6 +134,7 @@ class VoiceSettings:
     backchannels: bool = True
     turn_model: str = "none"
     prepare_replies: bool = True
+    price: SpeechPrice = field(default_factory=SpeechPrice)
 
     def __post_init__(self) -> None:
         if self.stt_model not in ("base", "tiny.en", REMOTE_AUDIO):
@@ -210,7 +214,7 @@ _TOP_KEYS = {
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
-    "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies",
+    "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies", "price",
 }
 
 
@@ -326,6 +330,7 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         first_piece_chars=int(number(merged.get("first_piece_chars", defaults.first_piece_chars),
                                       "voice.first_piece_chars", minimum=10, maximum=250)),
         min_quality=None if floor is None else number(floor, "voice.min_quality", maximum=1.0),
+        price=parse_speech_price(merged.get("price"), "voice.price"),
     )
 
 

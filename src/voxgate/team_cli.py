@@ -183,11 +183,12 @@ def run_spend(args: argparse.Namespace) -> int:
             await log.close()
 
     rows = asyncio.run(read())
-    table = Table(args.group_by, "cost $", "requests", "prompt tok", "completion tok", "estimated")
+    table = Table(args.group_by, "cost $", "requests", "prompt tok", "completion tok", "estimated", "stt s", "tts s")
     for row in rows:
         group = str(row[args.group_by])
         label = f"{names[group]} ({group})" if args.group_by == "key" and group in names else group
         table.add_row(label, f"{row['cost_usd']:.6f}", str(row["requests"]), str(row["prompt_tokens"]),
-                      str(row["completion_tokens"]), str(row["estimated_requests"]))
+                      str(row["completion_tokens"]), str(row["estimated_requests"]), f"{row['stt_s']:.1f}",
+                      f"{row['tts_s']:.1f}")
     Console().print(table)
     return 0

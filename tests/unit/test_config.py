@@ -240,3 +240,28 @@ def test_telemetry_is_off_unless_an_otlp_endpoint_is_set(tmp_path: Path) -> None
 def test_bad_telemetry_settings_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         load_settings(_write(tmp_path, CATALOG + text + "\n"), env={"MY_KEY": "k", "HOME": str(tmp_path)})
+
+
+def test_voice_price_and_model_rate_limits_are_parsed(tmp_path: Path) -> None:
+    text = ("models:\n  - id: m\n    base_url: http://x/v1\n    rate_limits: {rpm: 60, tpm: 1000}\n"
+            "  - id: n\n    base_url: http://y/v1\n    rate_limits: {tpm: 500}\n"
+            "include_default_models: false\nvoice:\n  price: {stt_per_minute: 0.006, tts_per_minute: 0.015}\n")
+    settings = load_settings(_write(tmp_path, text), env={})
+    assert (settings.voice.price.stt_per_minute, settings.voice.price.tts_per_minute) == (0.006, 0.015)
+    limits = {card.id: (card.rate_limits.rpm, card.rate_limits.tpm) for card in settings.models}
+    assert limits == {"m": (60, 1000), "n": (None, 500)}
+    default = load_settings(_write(tmp_path, "models:\n  - id: m\n    base_url: http://x/v1\n"), env={})
+    assert default.voice.price.cost_usd(60, 60) == 0.0
+    assert all(card.rate_limits.rpm is None for card in default.models)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("voice: {price: {stt_per_minute: -1}}\n", "voice.price.stt_per_minute"),
+    ("voice: {price: {per_second: 1}}\n", "voice.price"),
+    ("models:\n  - {id: m, base_url: 'http://x/v1', rate_limits: {rpm: 0}}\n", "rate_limits.rpm"),
+    ("models:\n  - {id: m, base_url: 'http://x/v1', rate_limits: {rpm: 1.5}}\n", "rate_limits.rpm"),
+    ("models:\n  - {id: m, base_url: 'http://x/v1', rate_limits: {rps: 3}}\n", "rate_limits"),
+])
+def test_bad_prices_and_rate_limits_say_where(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
+        load_settings(_write(tmp_path, text), env={})

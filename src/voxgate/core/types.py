@@ -88,6 +88,25 @@ class Price:
 
 
 @dataclass(frozen=True)
+class SpeechPrice:
+    """USD per minute of audio transcribed (speech-to-text) and synthesised (text-to-speech)."""
+
+    stt_per_minute: float = 0.0
+    tts_per_minute: float = 0.0
+
+    def cost_usd(self, stt_s: float, tts_s: float) -> float:
+        return (stt_s * self.stt_per_minute + tts_s * self.tts_per_minute) / 60.0
+
+
+@dataclass(frozen=True)
+class ModelRateLimits:
+    """A model's requests and tokens per minute across every key and replica (None: no limit)."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+
+
+@dataclass(frozen=True)
 class LocalWeights:
     """Where an embedded model's GGUF weights ship: one file, or byte chunks across packages."""
 
@@ -121,6 +140,8 @@ class ModelCard:
     local_weights: LocalWeights | None = None
     api_version: str | None = None
     """Azure OpenAI's `api-version` for a realtime deployment URL (`backend: openai-realtime`)."""
+    rate_limits: ModelRateLimits = ModelRateLimits()
+    """`rate_limits: {rpm: N, tpm: N}`: the model's own limits, shared by every key (`server/model_limits`)."""
 
     @property
     def is_native_audio(self) -> bool:

@@ -149,6 +149,14 @@ class KeyGate:
             decision.cost_usd or 0.0, self._period_starts(decision.created_at)))
         self._wake.set()
 
+    def observe_spend(self, key_id: str, cost_usd: float, created_at: float) -> None:
+        """Queue USD a key spent outside a decision (a voice turn's speech engines) for its budgets."""
+        if cost_usd > 0:
+            now_s = self._clock.wall_s()
+            self._usage.append(UsageUpdate(key_id, self._window_start_s(now_s), 0, cost_usd,
+                                           self._period_starts(created_at)))
+            self._wake.set()
+
     async def flush(self) -> None:
         """Add queued usage to the counters now (the writer does it soon anyway)."""
         usage, self._usage = self._usage, []

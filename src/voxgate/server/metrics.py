@@ -72,6 +72,10 @@ class GatewayMetrics:
             "voxgate_key_tokens", "Tokens per virtual key id, prompt or completion", ["key_id", "kind"],
             registry=self.registry,
         )
+        self.key_audio = Counter(
+            "voxgate_key_audio_seconds", "Seconds of audio the speech engines handled per virtual key id, stt or tts",
+            ["key_id", "kind"], registry=self.registry,
+        )
         self.key_refusals = Counter(
             "voxgate_key_refusals", "Requests refused for a virtual key: rate_limit_exceeded, insufficient_quota, "
             "model_not_allowed, voice_session_limit", ["key_id", "code"], registry=self.registry,
@@ -124,6 +128,12 @@ class GatewayMetrics:
         self.key_spend.labels(key_id).inc(decision.cost_usd or 0.0)
         for kind in ("prompt", "completion"):
             self.key_tokens.labels(key_id, kind).inc(int((decision.usage or {}).get(f"{kind}_tokens", 0)))
+
+    def observe_key_speech(self, key_id: str, stt_s: float, tts_s: float, cost_usd: float) -> None:
+        """Called with each voice turn's speech-engine charge (server/speech_spend)."""
+        self.key_spend.labels(key_id).inc(cost_usd)
+        self.key_audio.labels(key_id, "stt").inc(stt_s)
+        self.key_audio.labels(key_id, "tts").inc(tts_s)
 
     def set_redis_up(self, up: bool) -> None:
         """Called by the counters (server/counters) when Redis fails or comes back."""

@@ -55,7 +55,9 @@ from voxgate.server.native_audio import (
     routes_sessions,
     run_native_session,
 )
+from voxgate.server.speech_spend import SpeechBilling
 from voxgate.server.validation import parse_chat_request
+from voxgate.voice.engines.metering import metered_engines
 from voxgate.voice.realtime.protocol import error_event
 from voxgate.voice.realtime.reply import (
     ROUTED_BEST_BELOW_FLOOR,
@@ -225,14 +227,18 @@ def _limits(gateway: Gateway) -> SessionLimits:
 
 
 def new_session(gateway: Gateway, profile: str, headers: Mapping[str, str], *, beta: bool,
-                extension_events: bool, key: VirtualKey | None = None) -> RealtimeSession:
+                extension_events: bool, key: VirtualKey | None = None,
+                billing: SpeechBilling | None = None) -> RealtimeSession:
     """A realtime session on the gateway's engines, its replies routed under `profile` and the headers'
-    constraints, and charged to the virtual `key` if any."""
+    constraints, and charged to the virtual `key` if any: LLM tokens by each turn's decision, speech
+    seconds by `billing` after each turn (`server/speech_spend`; the caller charges the rest at the end)."""
     assert gateway.voice is not None
+    billing = billing or SpeechBilling(gateway, key)
     replies = RoutedReplySource(gateway, _constraints(gateway, profile, headers), profile, key)
-    return RealtimeSession(gateway.voice, replies, _limits(gateway), beta=beta, clock=gateway.clock,
-                           on_turn_metrics=gateway.metrics.observe_voice_turn, extension_events=extension_events,
-                           shutdown=gateway.draining, tracer=gateway.telemetry.tracer)
+    return RealtimeSession(metered_engines(gateway.voice, billing.meter), replies, _limits(gateway), beta=beta,
+                           clock=gateway.clock, on_turn_metrics=billing.after_turn(gateway.metrics.observe_voice_turn),
+                           extension_events=extension_events, shutdown=gateway.draining,
+                           tracer=gateway.telemetry.tracer)
 
 
 async def realtime_endpoint(websocket: WebSocket) -> None:
@@ -287,8 +293,13 @@ async def _run_session(websocket: WebSocket, gateway: Gateway, profile: str, bet
                                      beta=beta, extension_events=extension_events)
             return
         record_chain(gateway, decision)
-    session = new_session(gateway, profile, websocket.headers, beta=beta, extension_events=extension_events, key=key)
-    await session.run(_WebSocketTransport(websocket))
+    billing = SpeechBilling(gateway, key)
+    session = new_session(gateway, profile, websocket.headers, beta=beta, extension_events=extension_events, key=key,
+                          billing=billing)
+    try:
+        await session.run(_WebSocketTransport(websocket))
+    finally:
+        billing.charge()  # audio heard after the last turn (a commit the client left without an answer)
 
 
 async def explain_session_route(request: Request) -> Response:

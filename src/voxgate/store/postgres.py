@@ -18,6 +18,7 @@ from typing import Any
 
 from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.store.keys import SQLiteKeyStore
+from voxgate.store.spend import SPEND_COLUMNS
 from voxgate.store.sqlite import DEFAULT_MAX_PENDING, SQLiteDecisionLog
 
 CONNECT_TIMEOUT_S = 3
@@ -32,6 +33,8 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS spend (decision_id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL,
        key_id TEXT, model TEXT, kind TEXT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL,
        prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL, estimated INTEGER NOT NULL)""",
+    "ALTER TABLE spend ADD COLUMN IF NOT EXISTS stt_s DOUBLE PRECISION NOT NULL DEFAULT 0",
+    "ALTER TABLE spend ADD COLUMN IF NOT EXISTS tts_s DOUBLE PRECISION NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS spend_key_time ON spend (key_id, created_at)",
     "CREATE INDEX IF NOT EXISTS spend_time ON spend (created_at)",
     """CREATE TABLE IF NOT EXISTS virtual_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL,
@@ -101,9 +104,10 @@ class PostgresDecisionLog(SQLiteDecisionLog):
     INSERT_DECISION = ("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                        "created_at = EXCLUDED.created_at, chosen = EXCLUDED.chosen, "
                        "answered_by = EXCLUDED.answered_by, outcome = EXCLUDED.outcome, body = EXCLUDED.body")
-    INSERT_SPEND = ("INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (decision_id) DO UPDATE SET "
-                    "cost_usd = EXCLUDED.cost_usd, prompt_tokens = EXCLUDED.prompt_tokens, "
-                    "completion_tokens = EXCLUDED.completion_tokens, estimated = EXCLUDED.estimated")
+    INSERT_SPEND = (f"INSERT INTO spend ({SPEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (decision_id) DO UPDATE SET cost_usd = EXCLUDED.cost_usd, "
+                    "prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens, "
+                    "estimated = EXCLUDED.estimated, stt_s = EXCLUDED.stt_s, tts_s = EXCLUDED.tts_s")
     DAY_SQL = "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
     def __init__(self, url: str, flush_interval_s: float = 0.05, max_pending: int = DEFAULT_MAX_PENDING,

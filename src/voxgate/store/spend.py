@@ -1,9 +1,12 @@
-"""The `spend` table: one row per finished decision that used tokens, written with the decision.
+"""The `spend` table: one row per finished decision that used tokens, written with the decision,
+and one per voice turn whose speech engines heard or spoke audio (kind `speech`).
 
-A row carries the key id (never the key), the answering model, tokens, the cost in USD at the
-catalog's prices and whether the usage was estimated (a stream without a usage chunk). The
-decision log's writer inserts these rows in the same transaction as the decisions
-(`store/sqlite`); `GET /v1/spend` and the budget counters read them back.
+A row carries the key id (never the key), the answering model (for speech: the engines), tokens,
+seconds of audio transcribed (`stt_s`) and synthesised (`tts_s`), the cost in USD at the catalog's
+prices and whether the usage was estimated (a stream without a usage chunk). The decision log's
+writer inserts these rows in the same transaction as the decisions (`store/sqlite`); `GET
+/v1/spend` and the budget counters read them back. Tables made before the audio columns existed
+get them on open (`SPEND_MIGRATIONS`, default 0).
 """
 
 from __future__ import annotations
@@ -22,12 +25,19 @@ CREATE TABLE IF NOT EXISTS spend (
     cost_usd REAL NOT NULL,
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
-    estimated INTEGER NOT NULL
+    estimated INTEGER NOT NULL,
+    stt_s REAL NOT NULL DEFAULT 0,
+    tts_s REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS spend_key_time ON spend (key_id, created_at);
 CREATE INDEX IF NOT EXISTS spend_time ON spend (created_at);
 """
-INSERT_SPEND = "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SPEND_COLUMNS = ("decision_id, created_at, key_id, model, kind, cost_usd, prompt_tokens, completion_tokens, "
+                 "estimated, stt_s, tts_s")
+AUDIO_COLUMNS = ("stt_s", "tts_s")
+INSERT_SPEND = f"INSERT OR REPLACE INTO spend ({SPEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SPEECH = "speech"
+"""The kind of a voice turn's speech-engine row (not a request: `requests` does not count it)."""
 GROUPINGS = ("key", "model", "day", "none")
 _GROUP_COLUMNS = {"key": "key_id", "model": "model"}
 
@@ -40,8 +50,22 @@ def spend_row(decision: JSONObject) -> tuple[Any, ...] | None:
     return (
         decision["id"], decision["created_at"], decision.get("key_id"), decision.get("answered_by"),
         decision.get("kind", "chat"), float(decision.get("cost_usd") or 0.0), int(usage.get("prompt_tokens") or 0),
-        int(usage.get("completion_tokens") or 0), 1 if usage.get("estimated") else 0,
+        int(usage.get("completion_tokens") or 0), 1 if usage.get("estimated") else 0, 0.0, 0.0,
     )
+
+
+def speech_row(entry: JSONObject) -> tuple[Any, ...]:
+    """The row of a voice turn's speech-engine use: `{id, created_at, key_id, engines, cost_usd, stt_s, tts_s}`."""
+    return (entry["id"], entry["created_at"], entry.get("key_id"), entry["engines"], SPEECH,
+            float(entry["cost_usd"]), 0, 0, 0, float(entry["stt_s"]), float(entry["tts_s"]))
+
+
+def add_audio_columns(connection: Any) -> None:
+    """Give a spend table made before `stt_s`/`tts_s` existed those columns (SQLite)."""
+    have = {row[1] for row in connection.execute("PRAGMA table_info(spend)").fetchall()}
+    for column in AUDIO_COLUMNS:
+        if column not in have:
+            connection.execute(f"ALTER TABLE spend ADD COLUMN {column} REAL NOT NULL DEFAULT 0")
 
 
 def spend_by_key_since(connection: Any, since_s: float) -> dict[str, float]:
@@ -60,7 +84,8 @@ def select_spend(
     """Spend totals grouped by `key`, `model`, `day` (UTC; `day_sql` is the database's way to
     write it) or `none`, largest first. `connection` is sqlite3's, or one that takes `?` too."""
     column = {**_GROUP_COLUMNS, "day": day_sql}.get(group_by, "'all'")
-    sql = (f"SELECT {column}, SUM(cost_usd), COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(estimated) "
+    sql = (f"SELECT {column}, SUM(cost_usd), COUNT(*), SUM(CASE WHEN kind = '{SPEECH}' THEN 0 ELSE 1 END), "
+           "SUM(prompt_tokens), SUM(completion_tokens), SUM(estimated), SUM(stt_s), SUM(tts_s) "
            "FROM spend WHERE created_at >= ?")
     args: list[Any] = [since_s]
     if key_id is not None:
@@ -72,9 +97,11 @@ def select_spend(
     if group_by != "none":  # Postgres refuses GROUP BY a constant
         sql += f" GROUP BY {column} ORDER BY SUM(cost_usd) DESC, {column}"
     return [
-        {group_by: group, "cost_usd": round(float(cost or 0.0), 9), "requests": int(count),
+        {group_by: group, "cost_usd": round(float(cost or 0.0), 9), "requests": int(requests or 0),
          "prompt_tokens": int(prompt or 0), "completion_tokens": int(completion or 0),
-         "estimated_requests": int(estimated or 0)}
-        for group, cost, count, prompt, completion, estimated in connection.execute(sql, args).fetchall()
+         "estimated_requests": int(estimated or 0), "stt_s": round(float(stt_s or 0.0), 3),
+         "tts_s": round(float(tts_s or 0.0), 3)}
+        for group, cost, count, requests, prompt, completion, estimated, stt_s, tts_s
+        in connection.execute(sql, args).fetchall()
         if count
     ]

@@ -26,7 +26,15 @@ from typing import Any
 
 from voxgate.core.errors import DecisionLogUnavailableError
 from voxgate.core.types import JSONObject
-from voxgate.store.spend import INSERT_SPEND, SPEND_SCHEMA, select_spend, spend_by_key_since, spend_row
+from voxgate.store.spend import (
+    INSERT_SPEND,
+    SPEND_SCHEMA,
+    add_audio_columns,
+    select_spend,
+    speech_row,
+    spend_by_key_since,
+    spend_row,
+)
 
 log = logging.getLogger("voxgate.store")
 DEFAULT_MAX_PENDING = 10_000
@@ -83,6 +91,7 @@ class SQLiteDecisionLog:
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._pending: dict[str, JSONObject] = {}
+        self._pending_speech: list[JSONObject] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxgate-sqlite")
         self._connection: sqlite3.Connection | None = None
         self._wake = asyncio.Event()
@@ -102,6 +111,7 @@ class SQLiteDecisionLog:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
                 connection.executescript(_SCHEMA + SPEND_SCHEMA)
+                add_audio_columns(connection)
             except sqlite3.Error:
                 connection.close()
                 raise
@@ -135,10 +145,18 @@ class SQLiteDecisionLog:
             self.lost += 1
         self._wake.set()
 
+    def record_speech(self, entry: JSONObject) -> None:
+        """Queue a voice turn's speech-engine spend row (`store/spend.speech_row`), written with the next batch."""
+        self._pending_speech.append(entry)
+        if len(self._pending_speech) > self._max_pending:
+            del self._pending_speech[0]
+            self.lost += 1
+        self._wake.set()
+
     def health(self) -> JSONObject:
         """`ok` or `failing`, with counts: rows written, waiting, lost; the last error."""
         return {"status": "failing" if self._last_error else "ok", "path": self._where,
-                "written": self.written, "pending": len(self._pending), "lost": self.lost,
+                "written": self.written, "pending": len(self._pending) + len(self._pending_speech), "lost": self.lost,
                 "write_failures": self.write_failures, "error": self._last_error}
 
     def _note_failure(self, exc: BaseException) -> None:
@@ -149,13 +167,13 @@ class SQLiteDecisionLog:
                       len(self._pending))
         self._last_error = f"{type(exc).__name__}: {exc}"
 
-    def _write(self, batch: list[JSONObject]) -> None:
+    def _write(self, batch: list[JSONObject], speech: list[JSONObject]) -> None:
         connection = self._connect()
         rows = [
             (d["id"], d["created_at"], d.get("chosen"), d.get("answered_by"), d["outcome"], json.dumps(d))
             for d in batch
         ]
-        spend = [row for row in map(spend_row, batch) if row is not None]
+        spend = [row for row in map(spend_row, batch) if row is not None] + [speech_row(e) for e in speech]
         newest_s = max((float(d["created_at"]) for d in batch), default=0.0)
         try:
             with connection:
@@ -175,11 +193,11 @@ class SQLiteDecisionLog:
             return await self._flush_pending()
 
     async def _flush_pending(self) -> bool:
-        if not self._pending:
+        if not self._pending and not self._pending_speech:
             return True
-        batch = list(self._pending.values())
+        batch, speech = list(self._pending.values()), list(self._pending_speech)
         try:
-            await self._on_db_thread(self._write, batch)
+            await self._on_db_thread(self._write, batch, speech)
         except self.DB_ERRORS as exc:
             self._note_failure(exc)
             return False
@@ -188,6 +206,8 @@ class SQLiteDecisionLog:
         self._last_error = None
         self._consecutive_failures = 0
         self.written += len(batch)
+        written_speech = {id(entry) for entry in speech}
+        self._pending_speech = [entry for entry in self._pending_speech if id(entry) not in written_speech]
         for decision in batch:
             if self._pending.get(decision["id"]) is decision:
                 del self._pending[decision["id"]]
@@ -208,13 +228,14 @@ class SQLiteDecisionLog:
         self._closing = True
         self._wake.set()
         written = True
-        while self._pending and written:  # rows may arrive while a flush runs (streams ending at shutdown)
+        while (self._pending or self._pending_speech) and written:  # rows may arrive while a flush runs
             written = await self.flush()
         if not written:
-            self.lost += len(self._pending)
+            self.lost += len(self._pending) + len(self._pending_speech)
             log.error("decision log %s: %d queued decisions could not be written at shutdown", self._where,
-                      len(self._pending))
+                      len(self._pending) + len(self._pending_speech))
             self._pending.clear()
+            self._pending_speech.clear()
         if self._connection is not None:
             await self._on_db_thread(self._connection.close)
             self._connection = None

@@ -26,6 +26,7 @@ from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
 from voxgate.voice.audio.formats import AudioFormat, encode_from_pcm16
 from voxgate.voice.audio.resample import StreamingResampler
 from voxgate.voice.audio.silence import LeadingSilenceTrim
+from voxgate.voice.engines.metering import engine_name
 from voxgate.voice.engines.protocols import TextToSpeech
 from voxgate.voice.realtime.conversation import ConversationItem, SpokenSpan
 from voxgate.voice.realtime.item_log import ItemLog
@@ -288,7 +289,7 @@ class ResponseRunner:
                         if audible := trim.process(pcm):
                             self._send_audio(float_to_pcm16(resampler.process(pcm16_to_float(audible))), out_rate)
                 if span.is_recording():  # counts, never the words
-                    span.set_attributes({"voxgate.tts.engine": type(self._ctx.tts).__name__,
+                    span.set_attributes({"voxgate.tts.engine": engine_name(self._ctx.tts),
                                          "voxgate.tts.chars": len(sentence),
                                          "voxgate.tts.audio_ms": round(self._audio_ms - start_ms, 1)})
             if self._message is not None:

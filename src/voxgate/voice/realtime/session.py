@@ -36,6 +36,7 @@ from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import ServerShuttingDownError, SessionEndedError, SessionExpiredError, SlowClientError
 from voxgate.core.types import JSONObject
 from voxgate.voice.engines.engine_set import VoiceEngines
+from voxgate.voice.engines.metering import engine_name
 from voxgate.voice.engines.protocols import Transcript
 from voxgate.voice.engines.vad import SpeechEvent, SpeechStarted
 from voxgate.voice.realtime.backchannel import MAX_BACKCHANNEL_MS, is_backchannel
@@ -113,7 +114,7 @@ class RealtimeSession:
         self.names = EventNames.for_shape(beta=beta)
         self.ids = IdFactory()
         self.session_id = self.ids.new("sess")
-        self.turn_trace = TurnTracer(tracer or NoOpTracer(), self.clock, self.session_id, type(engines.stt).__name__)
+        self.turn_trace = TurnTracer(tracer or NoOpTracer(), self.clock, self.session_id, engine_name(engines.stt))
         self.config = SessionConfig()
         self.items = ItemLog(Conversation(), self.emit, self.names, self.ids)
         self.input = InputAudio(self.config.input_format, engines.new_vad(), vad_config_of(self.config.turn_detection),

@@ -1,0 +1,90 @@
+"""Voice sessions are charged for their speech engines: a real voxgate (Whisper tiny.en, espeak-ng)
+whose `voice.price` puts a price on each minute heard and spoken. After a realtime voice turn
+under a virtual key, `/v1/spend` shows the seconds transcribed and synthesised, the key's spend
+grows by seconds x price (beside the LLM's tokens), and the key's budget counts it: the next turn
+is refused with `insufficient_quota`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openai import AsyncOpenAI
+
+from tests.fake_upstream import serve_in_thread
+from tests.integration.voice.realtime.realtime_client import audio_of, reading, stream_clip
+from tests.support.processes import RunningProcess, start_voxgate, stop_process
+from tests.support.speech_corpus import Clip
+
+pytestmark = pytest.mark.integration
+ADMIN = {"authorization": "Bearer sk-voice-spend-admin"}
+STT_PER_MINUTE, TTS_PER_MINUTE = 6.0, 12.0  # USD: 0.1 per second heard, 0.2 per second spoken
+SPEECH_ENGINES = "stt:whisper-tiny.en tts:espeak"
+
+
+@pytest.fixture(scope="module")
+def priced_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
+    with serve_in_thread() as upstream:
+        catalog = (f"models:\n  - id: scripted\n    base_url: {upstream.base_url}\n"
+                   "    price: {input_per_mtok: 100, output_per_mtok: 200}\n"
+                   "include_default_models: false\n"
+                   "voice: {enabled: true, stt_model: tiny.en, tts_engine: espeak, max_latency_ms: null,\n"
+                   f"        price: {{stt_per_minute: {STT_PER_MINUTE}, tts_per_minute: {TTS_PER_MINUTE}}}}}\n")
+        running = start_voxgate(tmp_path_factory.mktemp("voice-spend"), catalog,
+                                env={"VOXGATE_ADMIN_KEY": ADMIN["authorization"][7:]})
+        try:
+            yield running
+        finally:
+            stop_process(running.process)
+
+
+async def _spend(gateway: RunningProcess, key_id: str, group_by: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{gateway.base_url}/v1/spend", params={"key": key_id, "group_by": group_by},
+                                headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    rows: list[dict[str, Any]] = answer.json()["data"]
+    return rows
+
+
+async def _voice_turn(gateway: RunningProcess, secret: str, clip: Clip) -> tuple[dict[str, Any], bytes]:
+    client = AsyncOpenAI(base_url=f"{gateway.base_url}/v1", api_key=secret,
+                         websocket_base_url=f"ws://127.0.0.1:{gateway.port}/v1")
+    async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
+        await connection.session.update(session={"type": "realtime", "instructions": "Be brief."})
+        await log.wait_for("session.updated")
+        await stream_clip(connection, clip.pcm16)
+        done = await log.wait_for("response.done")
+    return done["response"], audio_of(log.of_type("response.output_audio.delta"))
+
+
+async def test_a_voice_turn_charges_the_seconds_heard_and_spoken_to_the_key_and_its_budget(
+    priced_gateway: RunningProcess, librivox: list[Clip]
+) -> None:
+    async with httpx.AsyncClient() as http:
+        created = await http.post(f"{priced_gateway.base_url}/v1/admin/keys", headers=ADMIN,
+                                  json={"name": "voice-team", "budget_usd": {"day": 0.5}})
+    assert created.status_code == 201, created.text
+    key = created.json()
+    clip = min(librivox, key=lambda c: c.duration_s)
+    response, reply = await _voice_turn(priced_gateway, key["key"], clip)
+    assert response["status"] == "completed", response
+    by_model = {row["model"]: row for row in await _spend(priced_gateway, key["id"], "model")}
+    speech, llm = by_model[SPEECH_ENGINES], by_model["scripted"]
+    heard_s = clip.duration_s
+    spoken_s = len(reply) / 2 / 24_000
+    assert heard_s <= speech["stt_s"] <= 3 * (heard_s + 1.0), "the committed turn at least, speculation at most"
+    assert spoken_s - 0.05 <= speech["tts_s"] <= spoken_s + 2.0, "what was synthesised (silence trimmed is not sent)"
+    expected_usd = speech["stt_s"] * STT_PER_MINUTE / 60 + speech["tts_s"] * TTS_PER_MINUTE / 60
+    assert speech["cost_usd"] == pytest.approx(expected_usd, rel=1e-3)
+    assert (speech["requests"], llm["requests"]) == (0, 1)
+    assert llm["prompt_tokens"] > 0
+    assert llm["stt_s"] == 0.0
+    (total,) = await _spend(priced_gateway, key["id"], "key")
+    assert total["cost_usd"] == pytest.approx(speech["cost_usd"] + llm["cost_usd"], rel=1e-6)
+    assert total["cost_usd"] > 0.5, "the clip alone (0.1 USD a second heard) is past the key's budget"
+    refused, _ = await _voice_turn(priced_gateway, key["key"], clip)
+    assert refused["status"] == "failed"
+    assert refused["status_details"]["error"]["code"] == "insufficient_quota", refused
