@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 ADMIN = {"authorization": "Bearer sk-replicas-admin"}
 STATIC = {"authorization": "Bearer sk-replicas-static"}
 PRICEY_CALL_USD = (12 * 100 + 5 * 200) / 1e6  # the fake upstream's 12 + 5 tokens at the catalog price
+LIMITED_RPM = 4
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,9 @@ def replicas(workdir: Path, redis: list[RunningProcess]) -> Iterator[list[Runnin
     with serve_in_thread() as upstream:
         catalog = (f"models:\n  - id: pricey\n    base_url: {upstream.base_url}\n"
                    "    price: {input_per_mtok: 100, output_per_mtok: 200}\n"
+                   f"  - {{id: limited, base_url: '{upstream.base_url}', quality: 0.95,\n"
+                   f"      rate_limits: {{rpm: {LIMITED_RPM}}}}}\n"
+                   f"  - {{id: spare, base_url: '{upstream.base_url}', quality: 0.6}}\n"
                    f"include_default_models: false\nvoice: {{enabled: false}}\nredis: redis://127.0.0.1:{redis[0].port}/0\n")
         env = {"VOXGATE_ADMIN_KEY": ADMIN["authorization"][7:], "VOXGATE_API_KEYS": STATIC["authorization"][7:],
                "VOXGATE_DB": str(workdir / "shared.db")}
@@ -109,6 +113,33 @@ def test_a_decision_written_on_a_is_readable_on_b(replicas: list[RunningProcess]
     assert found.json()["key_id"] == _key_id(secret)
     spend = httpx.get(f"{replicas[2].base_url}/v1/spend", params={"key": _key_id(secret)}, headers=ADMIN).json()
     assert spend["data"][0]["requests"] == 1
+
+
+def test_a_models_rpm_holds_across_replicas_and_auto_routes_around_it(replicas: list[RunningProcess]) -> None:
+    _wait_for_a_fresh_window()
+    hello = [{"role": "user", "content": "hi"}]
+
+    def call(replica: RunningProcess, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{replica.base_url}/v1/chat/completions", json={"messages": hello, **body}, headers=STATIC,
+                          timeout=30)
+
+    statuses = [call(replica, {"model": "limited"}).status_code
+                for replica, _ in zip(itertools.cycle(replicas), range(LIMITED_RPM), strict=False)]
+    assert statuses == [200] * LIMITED_RPM
+    refused = call(replicas[LIMITED_RPM % 3], {"model": "limited"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert "every key together" in refused.json()["error"]["message"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-limit-requests"] == str(LIMITED_RPM)
+    rerouted = call(replicas[2], {"model": "auto", "routing": {"models": ["limited", "spare"]}})
+    assert rerouted.status_code == 200, rerouted.text
+    assert rerouted.headers["x-voxgate-model"] == "spare"
+    decision = httpx.get(f"{replicas[2].base_url}/v1/decisions/{rerouted.headers['x-voxgate-decision-id']}",
+                         headers=STATIC).json()
+    (limited,) = [c for c in decision["candidates"] if c["model"] == "limited"]
+    assert not limited["eligible"]
+    assert "rate limit: 4 requests per minute" in limited["reason"]
 
 
 def _key_id(secret: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from voxgate.core.clock import Clock
 from voxgate.core.errors import NoEligibleModelError
@@ -58,11 +58,13 @@ class Router:
 
     def decide(
         self, request: ChatRequest, constraints: RoutingConstraints, profile: str,
-        budget: BudgetStatus | None = None,
+        budget: BudgetStatus | None = None, unavailable: Mapping[str, str] | None = None,
     ) -> Decision:
         """Build the full decision; raises NoEligibleModelError listing why each model was ruled out.
 
         `budget` is the calling key's tightest budget: near it, cheaper models are preferred.
+        `unavailable`: models that may not be called now and why (at their rate limit), ruled out
+        like a model whose circuit breaker is open.
         """
         started_s = self._clock.monotonic_s()
         features = _features(request)
@@ -72,8 +74,10 @@ class Router:
         direct = not profile.startswith("auto")
         if direct:
             cards = tuple(c for c in self._cards if c.id == profile)
+        blocked = unavailable or {}
         eligibility = check_eligibility(
-            cards, constraints, request.needs, tokens_needed, self._breakers.open_reason
+            cards, constraints, request.needs, tokens_needed,
+            lambda model_id: blocked.get(model_id) or self._breakers.open_reason(model_id),
         )
         candidates = self._score(request, features, eligibility.eligible, output_tokens)
         affinity_model = None if direct else self._affinity.model_for(constraints.session_id)

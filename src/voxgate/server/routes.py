@@ -73,7 +73,7 @@ async def _admitted(
     key leaves, the decision and the rate-limit headers."""
     chat, constraints = await _parse(request, gateway)
     admission = await gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
-    decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget)
+    decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget, count=count)
     decision.key_id = admission.key_id
     annotate_request_span(decision, admission.constraints.strategy.value)
     return chat, admission.constraints, decision, admission.headers
