@@ -49,6 +49,7 @@ from voxgate.server.limits import WINDOW_S, KeyGate
 from voxgate.server.metrics import GatewayMetrics
 from voxgate.server.model_limits import ModelLimits
 from voxgate.server.telemetry import Telemetry
+from voxgate.server.voice_slots import redis_voice_slots
 from voxgate.store.databases import open_decision_log, open_key_store
 from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
 
@@ -68,11 +69,13 @@ class Gateway:
         self.decision_log = open_decision_log(settings)
         self.metrics.watch_decision_log(self.decision_log.health)
         self.keys = KeyDirectory(open_key_store(settings), self.clock)
-        counters = None
+        counters, slots = None, None
         if settings.redis_url is not None:
             counters = redis_counters(settings.redis_url, self.clock, self.metrics.set_redis_up, WINDOW_S)
+            slots = redis_voice_slots(settings.redis_url, self.clock, self.metrics.set_redis_up)
             self.metrics.set_redis_up(True)
-        self.key_gate = KeyGate(self.clock, counters=counters, on_refusal=self.metrics.count_key_refusal)
+        self.key_gate = KeyGate(self.clock, counters=counters, on_refusal=self.metrics.count_key_refusal,
+                                voice_slots=slots)
         self.model_limits = ModelLimits(settings.models, self.clock, self.key_gate.counters, WINDOW_S)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
@@ -286,6 +289,7 @@ class Gateway:
                 writer = tasks.create_task(self.decision_log.run_writer())
                 usage_writer = tasks.create_task(self.key_gate.run_writer())
                 model_usage_writer = tasks.create_task(self.model_limits.run_writer())
+                renewals = tasks.create_task(self.key_gate.voice_slots.run_renewals())
                 starter = tasks.create_task(self._start_models_reporting())
                 try:
                     yield self
@@ -301,12 +305,14 @@ class Gateway:
                     await self.model_limits.flush()
                     usage_writer.cancel()
                     model_usage_writer.cancel()
+                    renewals.cancel()
         finally:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
         await asyncio.to_thread(self.keys.close)
         await self.key_gate.counters.aclose()
+        await self.key_gate.voice_slots.aclose()
         for backend in self.backends.values():
             await backend.aclose()
         await self._http.aclose()

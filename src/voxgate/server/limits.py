@@ -11,7 +11,8 @@ queues each finished decision's cost and tokens; `run_writer` adds them to the c
 The counts live in a `server/counters.Counters`: this process's, or Redis's, shared by every
 replica (with fail-open). Windows are fixed and one minute long; budgets start from the spend
 table (`seed_spend`). A request admitted while another of the same key is in flight may
-overshoot a budget by that request's cost. Voice session slots are counted per replica.
+overshoot a budget by that request's cost. Voice session slots are leases in a
+`server/voice_slots.VoiceSlots`: this process's, or Redis's, shared by every replica.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from voxgate.core.keys import BudgetPeriod, BudgetStatus, VirtualKey, period_sta
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.server.counters import Counters, LocalCounters, Tally, UsageUpdate
+from voxgate.server.voice_slots import NO_LEASE, LocalVoiceSlots, VoiceLease, VoiceSlots
 
 WINDOW_S = 60.0
 
@@ -51,12 +53,12 @@ class KeyGate:
     """Admission and accounting for virtual keys; requests without one pass untouched."""
 
     def __init__(self, clock: Clock, window_s: float = WINDOW_S, counters: Counters | None = None,
-                 on_refusal: Callable[[str, str], None] | None = None) -> None:
+                 on_refusal: Callable[[str, str], None] | None = None, voice_slots: VoiceSlots | None = None) -> None:
         self._clock = clock
         self._window_s = window_s
         self.counters: Counters = counters or LocalCounters()
         self._on_refusal = on_refusal
-        self._voice_sessions: dict[str, int] = {}
+        self.voice_slots: VoiceSlots = voice_slots or LocalVoiceSlots()
         self._usage: list[UsageUpdate] = []
         self._wake = asyncio.Event()
 
@@ -186,21 +188,21 @@ class KeyGate:
         """Start the budget counters of the period that began at `since_s` (from the spend table)."""
         await self.counters.seed_spend(period, since_s, totals)
 
-    def open_voice_session(self, key: VirtualKey | None) -> bool:
-        """Take one of the key's concurrent voice sessions; False when all are in use."""
-        if key is None:
-            return True
-        limit = key.policy.max_voice_sessions
-        if limit is not None and self._voice_sessions.get(key.id, 0) >= limit:
-            if self._on_refusal is not None:
-                self._on_refusal(key.id, "voice_session_limit")
-            return False
-        self._voice_sessions[key.id] = self._voice_sessions.get(key.id, 0) + 1
-        return True
+    async def open_voice_session(self, key: VirtualKey | None) -> VoiceLease | None:
+        """Take one of the key's concurrent voice sessions (`NO_LEASE` without a limit); None when all
+        are in use, on any replica sharing the slots."""
+        limit = None if key is None else key.policy.max_voice_sessions
+        if key is None or limit is None:
+            return NO_LEASE
+        lease = await self.voice_slots.open(key.id, limit)
+        if lease is None and self._on_refusal is not None:
+            self._on_refusal(key.id, "voice_session_limit")
+        return lease
 
-    def close_voice_session(self, key: VirtualKey | None) -> None:
-        if key is not None and self._voice_sessions.get(key.id, 0) > 0:
-            self._voice_sessions[key.id] -= 1
+    async def close_voice_session(self, lease: VoiceLease) -> None:
+        """Give a session's slot back (however the session ended)."""
+        if lease is not NO_LEASE:
+            await self.voice_slots.close(lease)
 
 
 def _within_allow_lists(key: VirtualKey, model: str, constraints: RoutingConstraints) -> RoutingConstraints:

@@ -1,4 +1,5 @@
-"""Realtime sessions under a virtual key: at most `max_voice_sessions` open at once per key.
+"""Realtime sessions under a virtual key: at most `max_voice_sessions` open at once per key (on
+every replica together when Redis is configured: `server/voice_slots`).
 
 `keyed_realtime_endpoint` wraps `server/realtime.realtime_endpoint`: a session over the key's
 limit is accepted, told why in an `error` event (code `voice_session_limit`) and closed with
@@ -9,6 +10,7 @@ ends. Each voice turn is then admitted, routed and charged like an HTTP request
 
 from __future__ import annotations
 
+import anyio
 from starlette.websockets import WebSocket
 
 from voxgate.server import realtime
@@ -21,7 +23,8 @@ from voxgate.voice.realtime.protocol import error_event
 async def keyed_realtime_endpoint(websocket: WebSocket) -> None:
     gateway: Gateway = websocket.app.state.gateway
     key = connection_key(websocket)
-    if not gateway.key_gate.open_voice_session(key):
+    lease = await gateway.key_gate.open_voice_session(key)
+    if lease is None:
         assert key is not None
         offered = websocket.scope.get("subprotocols") or []
         await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
@@ -34,4 +37,5 @@ async def keyed_realtime_endpoint(websocket: WebSocket) -> None:
     try:
         await realtime.realtime_endpoint(websocket)
     finally:
-        gateway.key_gate.close_voice_session(key)
+        with anyio.CancelScope(shield=True):  # the slot comes back even when the session is cancelled
+            await gateway.key_gate.close_voice_session(lease)

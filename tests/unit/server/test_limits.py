@@ -15,6 +15,7 @@ from voxgate.core.types import ChatRequest, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.server.limits import KeyGate
 from voxgate.server.validation import parse_chat_request
+from voxgate.server.voice_slots import NO_LEASE
 
 NOON_S = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -121,11 +122,14 @@ async def test_spend_loaded_at_start_counts_toward_the_budget() -> None:
         await gate.admit(key, _chat(), RoutingConstraints())
 
 
-def test_voice_sessions_are_limited_per_key() -> None:
+async def test_voice_sessions_are_limited_per_key() -> None:
     gate = KeyGate(ManualClock(NOON_S))
     key = _key(max_voice_sessions=1)
-    assert gate.open_voice_session(key)
-    assert not gate.open_voice_session(key)
-    gate.close_voice_session(key)
-    assert gate.open_voice_session(key)
-    assert gate.open_voice_session(None)
+    lease = await gate.open_voice_session(key)
+    assert lease is not None
+    assert await gate.open_voice_session(key) is None
+    await gate.close_voice_session(lease)
+    assert await gate.open_voice_session(key) is not None
+    assert await gate.open_voice_session(_key(max_voice_sessions=1, rpm=3)) is None, "the same key id"
+    assert await gate.open_voice_session(None) is NO_LEASE
+    assert await gate.open_voice_session(_key()) is NO_LEASE, "no limit: nothing to count"

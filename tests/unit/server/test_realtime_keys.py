@@ -3,6 +3,7 @@ with 1013; a session that ends (here: voice disabled) frees its slot."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,7 +33,8 @@ def test_sessions_over_a_keys_limit_are_refused_and_slots_come_back(tmp_path: Pa
     client = TestClient(ApiKeyMiddleware(app, frozenset(), None, directory))
     headers = {"authorization": f"Bearer {secret}"}
     try:
-        assert gate.open_voice_session(directory.store.get(key.id)), "another session holds the only slot"
+        held = asyncio.run(gate.open_voice_session(directory.store.get(key.id)))
+        assert held is not None, "another session holds the only slot"
         with client.websocket_connect("/v1/realtime", headers=headers) as refused:
             event = refused.receive_json()
             assert event["type"] == "error"
@@ -41,7 +43,7 @@ def test_sessions_over_a_keys_limit_are_refused_and_slots_come_back(tmp_path: Pa
                 refused.receive_json()
             assert closed.value.code == 1013
         assert refusals == [(key.id, "voice_session_limit")]
-        gate.close_voice_session(directory.store.get(key.id))
+        asyncio.run(gate.close_voice_session(held))
         for _ in range(2):  # each session (closed at once: voice is disabled) gives its slot back
             with client.websocket_connect("/v1/realtime", headers=headers) as session:
                 with pytest.raises(WebSocketDisconnect) as ended:
