@@ -42,7 +42,7 @@ from voxgate.evaluation.ladder_check import chat_request
 from voxgate.evaluation.ladder_live import LiveAnswer, load_answers
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
-from voxgate.routing.cascade.checks import default_checks, run_checks
+from voxgate.routing.cascade.checks import EchoCheck, default_checks, run_checks
 from voxgate.routing.cascade.confidence import (
     DEFAULT_COEFFICIENTS,
     ConfidenceCalibration,
@@ -213,6 +213,19 @@ def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str]
     return [Replayed(-1.0, -1.0, reference, 0.0, 1.0, reference_ms), *grid]
 
 
+def echo_counts(by_key: dict[tuple[str, str], LiveAnswer]) -> tuple[int, int]:
+    """(answers the echo check holds back, how many of those were wrong) over the TRAIN answers."""
+    prompts = {q.id: q.prompt for q in live_questions("train")}
+    check = EchoCheck()
+    echoes = wrong = 0
+    for (question_id, model), answer in by_key.items():
+        evidence = AnswerEvidence(model, chat_request(prompts[question_id]), answer.reply, None)
+        if check.check(evidence).p_good is not None:
+            echoes += 1
+            wrong += answer.score < 0.5
+    return echoes, wrong
+
+
 def choose(grid: list[Replayed]) -> Replayed:
     """The rule, fixed before TEST is read: among the pairs whose TRAIN accuracy reaches always-1.5B's with at
     least half the answers from the smaller models (the issue's live targets), the most accurate, then the
@@ -255,6 +268,8 @@ def main() -> None:
     for model, c in calibration.per_model.items():
         print(f"    {model!r}: LogisticCoefficients({c.intercept}, {c.per_logprob}, {c.per_margin}),")
     print("}")
+    echoes, wrong = echo_counts(by_key)
+    print(f"\necho check on the {len(by_key)} TRAIN answers: {echoes} echoes, {wrong} of them wrong")
     chosen = choose(replay_grid(calibration, by_key))
     if args.write is not None:
         document = {
