@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from openai import AsyncOpenAI
 
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_audio
-from tests.support.native_sessions import finished_decision, raw_session
+from tests.support.native_sessions import finished_decision, raw_session, sdk_client
 from tests.support.processes import RunningProcess, free_port, start_voxgate, stop_process
 from tests.support.scripted_gemini_live import (
     REPLY_CHUNKS,
@@ -71,10 +70,6 @@ def proxy(live: ScriptedGeminiLive, workdir: Path) -> Iterator[RunningProcess]:
         stop_process(running.process)
 
 
-def _client(server: RunningProcess) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="anything",
-                       websocket_base_url=f"ws://127.0.0.1:{server.port}/v1")
-
 
 def _dominant_hz(pcm16: bytes, rate_hz: int) -> float:
     samples = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
@@ -107,7 +102,7 @@ async def _received_16k(live: ScriptedGeminiLive, delay_bytes: int) -> bytes:
 async def test_a_spoken_turn_is_translated_both_ways_and_charged(
     proxy: RunningProcess, live: ScriptedGeminiLive, workdir: Path
 ) -> None:
-    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="gemini-speak") as connection, \
+    async with asyncio.timeout(WAIT_S), sdk_client(proxy).realtime.connect(model="gemini-speak") as connection, \
             reading(connection) as log:
         routed = await log.wait_for("voxgate.session.routed")
         await connection.session.update(session={
@@ -151,7 +146,7 @@ async def test_a_spoken_turn_is_translated_both_ways_and_charged(
 
 
 async def test_a_beta_g711_client_reaches_gemini_at_16_khz(proxy: RunningProcess, live: ScriptedGeminiLive) -> None:
-    async with asyncio.timeout(WAIT_S), _client(proxy).beta.realtime.connect(model="gemini-speak") as connection, \
+    async with asyncio.timeout(WAIT_S), sdk_client(proxy).beta.realtime.connect(model="gemini-speak") as connection, \
             reading(connection) as log:
         await connection.session.update(session={
             "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw", "turn_detection": {
@@ -172,7 +167,7 @@ async def test_a_beta_g711_client_reaches_gemini_at_16_khz(proxy: RunningProcess
 async def test_a_tool_call_round_trips_with_manual_turns(proxy: RunningProcess, live: ScriptedGeminiLive) -> None:
     weather: Any = {"type": "function", "name": "get_weather", "description": "Weather for a city",
                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="gemini-tool") as connection, \
+    async with asyncio.timeout(WAIT_S), sdk_client(proxy).realtime.connect(model="gemini-tool") as connection, \
             reading(connection) as log:
         await connection.session.update(session={"type": "realtime", "tools": [weather],
                                                  "audio": {"input": {"turn_detection": None}}})
@@ -201,7 +196,7 @@ async def test_a_tool_call_round_trips_with_manual_turns(proxy: RunningProcess, 
 
 
 async def test_barge_in_cancels_the_reply_and_truncate_is_answered(proxy: RunningProcess) -> None:
-    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="gemini-long") as connection, \
+    async with asyncio.timeout(WAIT_S), sdk_client(proxy).realtime.connect(model="gemini-long") as connection, \
             reading(connection) as log:
         await connection.session.update(session={"type": "realtime"})
         await log.wait_for("session.updated")
@@ -245,7 +240,7 @@ async def test_upstream_faults_reach_the_client_as_an_error_and_a_1014_close(
 
 async def test_a_native_model_down_at_session_start_falls_back_to_the_next_candidate(proxy: RunningProcess) -> None:
     allowed = {"x-voxgate-models": "gemini-down,gemini-speak"}  # the plan: down first (cheaper), then speak
-    async with asyncio.timeout(WAIT_S), _client(proxy).realtime.connect(model="auto:cost", extra_headers=allowed) \
+    async with asyncio.timeout(WAIT_S), sdk_client(proxy).realtime.connect(model="auto:cost", extra_headers=allowed) \
             as connection, reading(connection) as log:
         routed = await log.wait_for("voxgate.session.routed")
         await connection.response.create()

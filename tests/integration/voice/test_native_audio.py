@@ -17,11 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from openai import AsyncOpenAI
 
 from tests.integration.voice.conftest import SCRIPTED_REPLY
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_clip
-from tests.support.native_sessions import finished_decision, raw_session
+from tests.support.native_sessions import finished_decision, raw_session, sdk_client
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.scripted_realtime import ScriptedRealtime, serve_scripted_realtime
 from tests.support.speech_corpus import Clip
@@ -76,16 +75,12 @@ def _proxy(tmp_path_factory: pytest.TempPathFactory, catalog: str) -> Iterator[R
         stop_process(running.process)
 
 
-def _client(server: RunningProcess) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="anything",
-                       websocket_base_url=f"ws://127.0.0.1:{server.port}/v1")
-
 
 async def test_auto_session_is_routed_to_the_native_model_and_hears_and_speaks(
     proxy: RunningProcess, librivox: list[Clip]
 ) -> None:
     clip = min(librivox, key=lambda c: c.duration_s)
-    async with _client(proxy).realtime.connect(model="auto") as connection, reading(connection) as log:
+    async with sdk_client(proxy).realtime.connect(model="auto") as connection, reading(connection) as log:
         routed = await log.wait_for("voxgate.session.routed")
         await connection.session.update(session={
             "type": "realtime", "instructions": "Answer briefly.",
@@ -120,7 +115,7 @@ async def test_auto_session_is_routed_to_the_native_model_and_hears_and_speaks(
 
 async def test_beta_g711_client_is_converted_both_ways(proxy: RunningProcess, librivox: list[Clip]) -> None:
     clip = sorted(librivox, key=lambda c: c.duration_s)[1]
-    client = _client(proxy)
+    client = sdk_client(proxy)
     async with client.beta.realtime.connect(model="native-voice") as connection, reading(connection) as log:
         await connection.session.update(session={
             "instructions": "Answer briefly.", "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import websockets
-from openai import AsyncOpenAI
 
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_clip
+from tests.support.native_sessions import sdk_client
 from tests.support.processes import RunningProcess
 from tests.support.speech_corpus import Clip
 from voxgate.voice.audio.codecs import decode_ulaw
@@ -28,11 +28,6 @@ WER_BOUND = 0.25  # one clip is one decode, which differs between CPUs: at most 
 INSTRUCTIONS = "You are a voice assistant. Answer in one short sentence."
 
 
-def _client(server: RunningProcess) -> AsyncOpenAI:
-    # The beta client always builds a wss:// URL from base_url; websocket_base_url says ws:// (no TLS here).
-    return AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="anything",
-                       websocket_base_url=f"ws://127.0.0.1:{server.port}/v1")
-
 
 def _shortest(clips: list[Clip]) -> Clip:
     return min(clips, key=lambda c: c.duration_s)
@@ -42,7 +37,7 @@ async def test_ga_spoken_turn_is_transcribed_routed_and_spoken(
     voxgate_server: RunningProcess, librivox: list[Clip]
 ) -> None:
     clip = _shortest(librivox)
-    async with _client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
+    async with sdk_client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={
             "type": "realtime", "instructions": INSTRUCTIONS,
             "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000},
@@ -73,7 +68,7 @@ async def test_ga_spoken_turn_is_transcribed_routed_and_spoken(
 
 async def test_beta_client_with_g711_ulaw_both_ways(voxgate_server: RunningProcess, librivox: list[Clip]) -> None:
     clip = sorted(librivox, key=lambda c: c.duration_s)[1]
-    client = _client(voxgate_server)
+    client = sdk_client(voxgate_server)
     async with client.beta.realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={
             "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
@@ -94,7 +89,7 @@ async def test_speech_over_the_reply_cancels_it_and_truncate_drops_the_unheard_p
     voxgate_server: RunningProcess, librivox: list[Clip]
 ) -> None:
     clip = _shortest(librivox)
-    async with _client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
+    async with sdk_client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={"type": "realtime", "instructions": "Speak at length."})
         # A reply that is surely still going when the user speaks: "a long story" was once told in a few
         # words by a small model, finished before the VAD heard the user, and was not cancelled (CI).
@@ -119,7 +114,7 @@ async def test_function_call_round_trip_with_text_output(voxgate_server: Running
     tools: list[Any] = [{"type": "function", "name": "get_weather", "description": "Current weather for a city",
                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
                                         "required": ["city"]}}]
-    async with _client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
+    async with sdk_client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={
             "type": "realtime", "output_modalities": ["text"], "tools": tools, "tool_choice": "required",
             "instructions": "Use the tools to answer."})
@@ -140,7 +135,7 @@ async def test_function_call_round_trip_with_text_output(voxgate_server: Running
 
 
 async def test_out_of_band_response_through_the_sdk(voxgate_server: RunningProcess) -> None:
-    async with _client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
+    async with sdk_client(voxgate_server).realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
         await connection.conversation.item.create(item={
             "id": "item_question", "type": "message", "role": "user",
