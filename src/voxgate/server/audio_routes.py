@@ -29,7 +29,7 @@ from voxgate.server.audio_requests import (
 from voxgate.server.errors import NotReadyError
 from voxgate.server.gateway import Gateway
 from voxgate.server.http_io import encode_sse, read_body, read_json
-from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_to_float
+from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_seconds, pcm16_to_float
 from voxgate.voice.audio.containers import MEDIA_TYPES, AudioFileEncoder, decode_recording
 from voxgate.voice.audio.resample import StreamingResampler
 from voxgate.voice.engines.engine_set import VoiceEngines
@@ -64,7 +64,7 @@ async def transcriptions(request: Request) -> Response:
         return StreamingResponse(encode_sse(_transcript_events(segments)), media_type="text/event-stream",
                                  headers={**headers, "cache-control": "no-cache"})
     found = [segment async for segment in segments]
-    duration_s = len(pcm16) / 2 / RECORDING_SAMPLE_RATE_HZ
+    duration_s = pcm16_seconds(len(pcm16), RECORDING_SAMPLE_RATE_HZ)
     return _transcript_response(transcription, found, duration_s, headers)
 
 

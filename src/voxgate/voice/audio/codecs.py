@@ -6,6 +6,7 @@ All functions are pure and vectorised with numpy. G.711 follows the ITU-T refere
 inverted (0x55).
 Silence encodes as 0xFF (μ-law) and 0xD5 (A-law).
 
+    pcm16_seconds(len(pcm), hz)   -> seconds of mono PCM16 audio
     pcm16_to_float(b"...")        -> float32 array in [-1, 1)
     float_to_pcm16(samples)       -> little-endian PCM16 bytes (clipped)
     encode_ulaw(pcm16) / decode_ulaw(ulaw)    bytes in, bytes out
@@ -27,6 +28,14 @@ _ULAW_BIAS = 0x84
 _ULAW_CLIP = 8159
 _ULAW_SEGMENT_ENDS = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
 _ALAW_SEGMENT_ENDS = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF], dtype=np.int32)
+
+
+PCM16_BYTES_PER_SAMPLE = 2
+
+
+def pcm16_seconds(pcm16_bytes: int, sample_rate_hz: int) -> float:
+    """Seconds of mono 16-bit audio in `pcm16_bytes` bytes."""
+    return pcm16_bytes / PCM16_BYTES_PER_SAMPLE / sample_rate_hz
 
 
 def pcm16_samples(pcm16: bytes) -> Int16Samples:

@@ -16,15 +16,10 @@ import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 
+from voxgate.voice.audio.codecs import pcm16_seconds
 from voxgate.voice.engines.engine_set import VoiceEngines
+from voxgate.voice.engines.engine_view import EngineView
 from voxgate.voice.engines.protocols import SpeechToText, TextToSpeech, Transcript
-
-PCM16_BYTES_PER_SAMPLE = 2
-
-
-def pcm16_seconds(pcm16_bytes: int, sample_rate_hz: int) -> float:
-    """Seconds of mono 16-bit audio in `pcm16_bytes` bytes."""
-    return pcm16_bytes / PCM16_BYTES_PER_SAMPLE / sample_rate_hz
 
 
 @dataclass
@@ -41,51 +36,31 @@ class SpeechMeter:
         return used
 
 
-class MeteredSTT:
+class MeteredSTT(EngineView[SpeechToText]):
     """A shared recogniser seen by one session: each transcription's audio is added to the meter."""
 
     def __init__(self, inner: SpeechToText, meter: SpeechMeter) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._meter = meter
-
-    @property
-    def sample_rate_hz(self) -> int:
-        return self.inner.sample_rate_hz
-
-    async def load(self) -> None:
-        await self.inner.load()
 
     async def transcribe(self, pcm16: bytes) -> Transcript:
         transcript = await self.inner.transcribe(pcm16)
         self._meter.stt_s += pcm16_seconds(len(pcm16), self.inner.sample_rate_hz)
         return transcript
 
-    def close(self) -> None:
-        """Nothing: the shared recogniser is closed by its owner (the gateway)."""
 
-
-class MeteredTTS:
+class MeteredTTS(EngineView[TextToSpeech]):
     """A shared synthesiser seen by one session: the audio it yields is added to the meter."""
 
     def __init__(self, inner: TextToSpeech, meter: SpeechMeter) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._meter = meter
-
-    @property
-    def sample_rate_hz(self) -> int:
-        return self.inner.sample_rate_hz
-
-    async def load(self) -> None:
-        await self.inner.load()
 
     async def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         async with contextlib.aclosing(self.inner.synthesize(text)) as pieces:
             async for pcm16 in pieces:
                 self._meter.tts_s += pcm16_seconds(len(pcm16), self.inner.sample_rate_hz)
                 yield pcm16
-
-    def close(self) -> None:
-        """Nothing: the shared synthesiser is closed by its owner (the gateway)."""
 
 
 def engine_name(engine: SpeechToText | TextToSpeech) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from voxgate.core.errors import BackendConnectError, BackendError, BackendStatusError, BackendTimeoutError
+from voxgate.voice.audio.codecs import pcm16_seconds
 from voxgate.voice.audio.containers import wav_file
 from voxgate.voice.engines.protocols import Transcript
 
@@ -75,7 +76,7 @@ class OpenAIAudioSTT:
         """Nothing to load; the server is asked on the first turn."""
 
     async def transcribe(self, pcm16: bytes) -> Transcript:
-        duration_s = len(pcm16) / 2 / REMOTE_STT_RATE_HZ
+        duration_s = pcm16_seconds(len(pcm16), REMOTE_STT_RATE_HZ)
         if not pcm16:
             return Transcript(text="", language=self._config.language, duration_s=0.0)
         text = await asyncio.get_running_loop().run_in_executor(self._executor, self._transcribe_blocking, pcm16)

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Iterable
 import numpy as np
 import numpy.typing as npt
 
-from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_samples
+from voxgate.voice.audio.codecs import float_to_pcm16, pcm16_samples, pcm16_seconds
 from voxgate.voice.engines.protocols import DecodeSignals, Transcript
 
 
@@ -77,7 +77,7 @@ class ScriptedSTT:
         if not pcm16:
             return Transcript(text="", language=self._language, duration_s=0.0)
         text = self._script.popleft() if self._script else ""
-        return Transcript(text=text, language=self._language, duration_s=len(pcm16) / 2 / self.sample_rate_hz,
+        return Transcript(text=text, language=self._language, duration_s=pcm16_seconds(len(pcm16), self.sample_rate_hz),
                           signals=self._signals)
 
     def close(self) -> None:

@@ -29,6 +29,8 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from voxgate.core.types import JSONObject
+from voxgate.voice.audio.codecs import pcm16_seconds
+from voxgate.voice.engines.engine_view import EngineView
 from voxgate.voice.engines.protocols import TextToSpeech
 from voxgate.voice.realtime.conversation import Conversation
 from voxgate.voice.realtime.reply import (
@@ -122,7 +124,7 @@ class PreparedReply:
 
     @property
     def audio_s(self) -> float:
-        return sum(len(pcm) for pcm in self.audio.pieces) / 2 / self._tts.sample_rate_hz
+        return pcm16_seconds(sum(len(pcm) for pcm in self.audio.pieces), self._tts.sample_rate_hz)
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -198,23 +200,13 @@ class _PreparedReplySource:
                 self._prepared.cancel()
 
 
-class _PreparedSpeech:
+class _PreparedSpeech(EngineView[TextToSpeech]):
     """The TTS engine with the prepared first clause: its audio from the buffer, the rest synthesised."""
 
     def __init__(self, prepared: PreparedReply, tts: TextToSpeech) -> None:
+        super().__init__(tts)
         self._prepared = prepared
-        self._tts = tts
         self._used = False
-
-    @property
-    def sample_rate_hz(self) -> int:
-        return self._tts.sample_rate_hz
-
-    async def load(self) -> None:
-        await self._tts.load()
-
-    def close(self) -> None:
-        """Nothing to release: the engine is the gateway's, not this response's."""
 
     async def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         if not self._used and text == self._prepared.first_sentence:
@@ -223,7 +215,7 @@ class _PreparedSpeech:
                 async for pcm in audio:
                     yield pcm
             return
-        stream = self._tts.synthesize(text)
+        stream = self.inner.synthesize(text)
         async with contextlib.aclosing(stream):
             async for pcm in stream:
                 yield pcm

@@ -6,8 +6,9 @@ import contextlib
 
 import pytest
 
+from voxgate.voice.audio.codecs import pcm16_seconds
 from voxgate.voice.engines.engine_set import VoiceEngines
-from voxgate.voice.engines.metering import MeteredTTS, SpeechMeter, engine_name, metered_engines, pcm16_seconds
+from voxgate.voice.engines.metering import MeteredTTS, SpeechMeter, engine_name, metered_engines
 from voxgate.voice.engines.testing import EnergyVAD, ScriptedSTT, ToneTTS
 
 
