@@ -55,7 +55,12 @@ PROMPTS = ["What is 7 times 8?", "Name the capital of France.", "Say hello in on
            "What colour is the sky on a clear day?", "Give one word that rhymes with cat."]
 
 
-KINDS = ("non-streamed", "streamed", "tools")  # _chat_body's kinds by index % 3
+KINDS = ("non-streamed", "streamed", "tools")
+
+
+def _kind(index: int) -> str:
+    """The kind of the `index`-th chat request: the three kinds in turn."""
+    return KINDS[index % len(KINDS)]
 
 
 @dataclass
@@ -98,10 +103,10 @@ def _clips_24k() -> list[bytes]:
 def _chat_body(index: int) -> dict[str, Any]:
     body: dict[str, Any] = {"model": "auto", "messages": [{"role": "user", "content": PROMPTS[index % len(PROMPTS)]}],
                             "max_tokens": 24, "temperature": 0}
-    kind = index % 3
-    if kind == 1:
+    kind = _kind(index)
+    if kind == "streamed":
         body.update(stream=True, stream_options={"include_usage": True})
-    elif kind == 2:
+    elif kind == "tools":
         body.update(messages=[{"role": "user", "content": "What is the weather in Paris?"}], tools=TOOLS)
     return body
 
@@ -123,7 +128,7 @@ async def _one_chat(client: httpx.AsyncClient, index: int, log: SoakLog) -> None
     log.chat_answered += 1
     if status == 200:
         log.latencies.setdefault(minute, []).append(time.monotonic() - sent_s)
-        log.by_kind.setdefault(KINDS[index % len(KINDS)], []).append(time.monotonic() - sent_s)
+        log.by_kind.setdefault(_kind(index), []).append(time.monotonic() - sent_s)
 
 
 async def _chat_traffic(base_url: str, rate_per_s: float, until_s: float, log: SoakLog) -> None:

@@ -31,7 +31,7 @@ from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 
 from .base import ChatBackend
-from .tool_prompt import render_tool_messages
+from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls
 from .toolcall_parser import (
     declared_functions,
@@ -114,13 +114,10 @@ def has_tool_turns(messages: object) -> bool:
 
 
 def _last_user_text(messages: object) -> str | None:
+    """The text of the last user message, as the model is shown it (`content_text`); None if empty."""
     for message in reversed(messages if isinstance(messages, list) else []):
         if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                content = " ".join(part.get("text", "") for part in content
-                                   if isinstance(part, dict) and part.get("type") == "text")
-            return content if isinstance(content, str) and content.strip() else None
+            return content_text(message.get("content")).strip() or None
     return None
 
 
