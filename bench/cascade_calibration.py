@@ -135,21 +135,52 @@ class Replayed:
 def _stage_results(
     question_id: str,
     stage: str,
+    peers: tuple[str, ...],
     request: ChatRequest,
     checks: Sequence[AnswerCheck],
     by_key: dict[tuple[str, str], LiveAnswer],
-    cache: dict[tuple[str, str], list[CheckResult]],
+    cache: dict[tuple[str, str, tuple[str, ...]], list[CheckResult]],
     clock: ManualClock,
 ) -> list[CheckResult]:
-    key = (question_id, stage)
+    """The live checks on one stage's collected answer; `peers` names the models whose answers it is compared with."""
+    key = (question_id, stage, peers)
     if key not in cache:
-        answer = by_key[key]
+        answer = by_key[(question_id, stage)]
         tokens = token_logprobs_from({"logprobs": {"content": answer.token_logprobs}})
-        cache[key] = run_checks(checks, AnswerEvidence(stage, request, answer.reply, tokens), clock, 1e9)[0]
+        peer_answers = {peer: by_key[(question_id, peer)].reply for peer in peers}
+        evidence = AnswerEvidence(stage, request, answer.reply, tokens, peer_answers=peer_answers)
+        cache[key] = run_checks(checks, evidence, clock, 1e9)[0]
     return cache[key]
 
 
-def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str], LiveAnswer]) -> list[Replayed]:
+def _peers_of(models: Sequence[str], index: int, agreement: bool) -> tuple[str, ...]:
+    """As the runner: with agreement and three stages or more, stages 1 and 2 answer side by side and each is the
+    other's peer; a later stage's peers are the stages tried before it."""
+    if not agreement:
+        return ()
+    side_by_side = len(models) >= 3
+    known = models[: max(index + 1, 2 if side_by_side else 1)]
+    return tuple(m for m in known if m != models[index])
+
+
+def _replay_latency_ms(question_id: str, tried: Sequence[str], plan_models: Sequence[str], agreement: bool,
+                       by_key: dict[tuple[str, str], LiveAnswer]) -> float:
+    """The stages tried, each as measured; with agreement the first two ran side by side on the same two cores,
+    counted as the sum of their measured times (a compute-bound pair shares the CPU; the optimistic max is not
+    what this machine gives)."""
+    ran = list(tried)
+    if agreement and len(plan_models) >= 3 and len(ran) < 2:
+        ran = list(plan_models[:2])
+    return sum(by_key[(question_id, m)].latency_ms for m in ran)
+
+
+def replay_grid(
+    calibration: ConfidenceCalibration,
+    by_key: dict[tuple[str, str], LiveAnswer],
+    agreement: bool = False,
+    checks: Sequence[AnswerCheck] | None = None,
+    verbose: bool = True,
+) -> list[Replayed]:
     """Every (hopeless floor, bar) pair replayed on the TRAIN questions all three models answered: the real
     router and planner, every live check on every stage (the dearest's too: the rule keeps the most
     trustworthy answer at the last stage) and the pure rule; latency = the stages tried, each as measured."""
@@ -163,10 +194,10 @@ def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str]
         SessionAffinity(),
         clock,
     )
-    checks = default_checks(calibration)
+    checks = default_checks(calibration) if checks is None else checks
     models = {model for _, model in by_key}
     questions = [q for q in live_questions("train") if all((q.id, m) in by_key for m in models)]
-    cache: dict[tuple[str, str], list[CheckResult]] = {}
+    cache: dict[tuple[str, str, tuple[str, ...]], list[CheckResult]] = {}
     requests = {q.id: chat_request(q.prompt) for q in questions}
     decisions = {q.id: router.decide(requests[q.id], RoutingConstraints(), "auto") for q in questions}
     grid = []
@@ -177,14 +208,18 @@ def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str]
                 request = requests[question.id]
                 settings = CascadeSettings(accept=bar, hopeless_below=hopeless_below)
                 plan = plan_for_decision(decisions[question.id], RoutingConstraints(), settings)
-                results = [_stage_results(question.id, m, request, checks, by_key, cache, clock) for m in plan.models]
+                results = [
+                    _stage_results(question.id, m, _peers_of(plan.models, i, agreement), request, checks, by_key,
+                                   cache, clock)
+                    for i, m in enumerate(plan.models)
+                ]
                 outcome = run_cascade_rule(plan.models, list(results), bar)
                 model = outcome.answered_by or DEAREST
                 tried = plan.models[: len(outcome.judgements)]
                 scores.append(by_key[(question.id, model)].score)
                 smaller.append(model != DEAREST)
                 stages_run.append(len(tried))
-                latencies.append(sum(by_key[(question.id, m)].latency_ms for m in tried))
+                latencies.append(_replay_latency_ms(question.id, tried, plan.models, agreement, by_key))
             grid.append(
                 Replayed(
                     hopeless_below,
@@ -197,8 +232,16 @@ def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str]
             )
     reference = float(np.mean([by_key[(q.id, DEAREST)].score for q in questions]))
     reference_ms = float(np.mean([by_key[(q.id, DEAREST)].latency_ms for q in questions]))
+    if verbose:
+        _print_grid(grid, len(questions), reference, reference_ms, agreement)
+    return [Replayed(-1.0, -1.0, reference, 0.0, 1.0, reference_ms), *grid]
+
+
+def _print_grid(grid: Sequence[Replayed], questions: int, reference: float, reference_ms: float,
+                agreement: bool) -> None:
     print(
-        f"\n{len(questions)} TRAIN questions; always-{DEAREST}: accuracy {reference:.3f}, "
+        f"\n{'With agreement (stages 1 and 2 side by side). ' if agreement else ''}"
+        f"{questions} TRAIN questions; always-{DEAREST}: accuracy {reference:.3f}, "
         f"mean latency {reference_ms:.0f} ms\n"
     )
     print(
@@ -210,7 +253,6 @@ def replay_grid(calibration: ConfidenceCalibration, by_key: dict[tuple[str, str]
             f"| {row.hopeless_below:.2f} | {row.bar:.2f} | {row.accuracy:.3f} | {row.smaller_share:.0%} | "
             f"{row.mean_stages:.2f} | {row.mean_latency_ms:.0f} ms | {row.mean_latency_ms / reference_ms:.2f}x |"
         )
-    return [Replayed(-1.0, -1.0, reference, 0.0, 1.0, reference_ms), *grid]
 
 
 def echo_counts(by_key: dict[tuple[str, str], LiveAnswer]) -> tuple[int, int]:
@@ -226,7 +268,7 @@ def echo_counts(by_key: dict[tuple[str, str], LiveAnswer]) -> tuple[int, int]:
     return echoes, wrong
 
 
-def choose(grid: list[Replayed]) -> Replayed:
+def choose(grid: list[Replayed], verbose: bool = True) -> Replayed:
     """The rule, fixed before TEST is read: among the pairs whose TRAIN accuracy reaches always-1.5B's with at
     least half the answers from the smaller models (the issue's live targets), the most accurate, then the
     fastest (latencies within a few percent are noise on a shared machine; accuracy is what a user sees);
@@ -243,7 +285,8 @@ def choose(grid: list[Replayed]) -> Replayed:
     else:
         chosen = max(rows, key=lambda r: (r.accuracy, -r.bar))
         why = "none reaches always-1.5B: the most accurate"
-    print(f"\nchosen: hopeless below {chosen.hopeless_below:.2f}, bar {chosen.bar:.2f} ({why})")
+    if verbose:
+        print(f"\nchosen: hopeless below {chosen.hopeless_below:.2f}, bar {chosen.bar:.2f} ({why})")
     return chosen
 
 
@@ -262,6 +305,8 @@ def main() -> None:
         help="answers-train.jsonl files from `voxgate eval ladder --live --split train "
         "--collect-logprobs`, together covering always-<model> for the three models",
     )
+    parser.add_argument("--agreement", action="store_true",
+                        help="also replay with `routing.cascade.agreement` on (stages 1 and 2 side by side)")
     args = parser.parse_args()
     calibration, by_key = fit_calibration(args.answers)
     print("\nFITTED_CALIBRATION per_model = {")
@@ -270,6 +315,9 @@ def main() -> None:
     print("}")
     echoes, wrong = echo_counts(by_key)
     print(f"\necho check on the {len(by_key)} TRAIN answers: {echoes} echoes, {wrong} of them wrong")
+    if args.agreement:
+        choose(replay_grid(calibration, by_key, agreement=True))
+        print("(agreement replay: printed for comparison; the written settings come from the replay without it)\n")
     chosen = choose(replay_grid(calibration, by_key))
     if args.write is not None:
         document = {
