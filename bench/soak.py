@@ -9,6 +9,11 @@ third non-streamed, a third streamed, a third with tools; and two realtime sessi
 LibriVox clips (Debian pocketsphinx-testdata) in real time, one turn after another. Then SIGTERM,
 and the server's own exit status.
 
+Before the clock starts, one request of each chat kind is sent in turn (priming: the first call to
+each model pays for page-faulting its weights in), so the warm-up measures load, not start-up.
+With `--heap-profile DIR` the server runs under tracemalloc (bench/heap_profiled_serve.py) and
+the report lists the Python allocation sites that grew most from the end of the warm-up to the end.
+
 Reported: 5xx and other failures, decision rows in the database against the decision ids the
 responses named (`x-voxgate-decision-id`, the voice turns' `voxgate.turn.metrics`), chat latency
 p50/p99 per minute (the first measured minute, after the warm-up, against the last), and a memory
@@ -23,19 +28,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import datetime
 import json
 import os
-import platform
 import signal
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 import wave
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ import httpx
 import numpy as np
 from websockets.asyncio.client import connect
 
+from bench.soak_report import MemorySample, SoakLog, heap_growth_rows, report_table
 from tests.support.processes import free_port, start_process, wait_http_ok
 
 RESULTS = Path(__file__).parent / "results" / "soak.md"
@@ -61,31 +62,6 @@ KINDS = ("non-streamed", "streamed", "tools")
 def _kind(index: int) -> str:
     """The kind of the `index`-th chat request: the three kinds in turn."""
     return KINDS[index % len(KINDS)]
-
-
-@dataclass
-class SoakLog:
-    started_s: float
-    latencies: dict[int, list[float]] = field(default_factory=dict)  # minute -> chat latencies (s)
-    by_kind: dict[str, list[float]] = field(default_factory=dict)  # request kind -> chat latencies (s)
-    statuses: Counter[str] = field(default_factory=Counter)
-    chat_answered: int = 0
-    voice_turns: int = 0
-    voice_cancelled: int = 0  # barge-in: a clip's own pause ended a turn, its next words cancelled the reply
-    voice_failures: list[str] = field(default_factory=list)
-    decision_ids: set[str] = field(default_factory=set)  # every decision a response named
-    memory: list[tuple[float, MemorySample]] = field(default_factory=list)  # (elapsed s, sample)
-
-    def minute(self) -> int:
-        return int((time.monotonic() - self.started_s) // 60)
-
-
-@dataclass(frozen=True)
-class MemorySample:
-    gateway_mb: float
-    gateway_anon_mb: float
-    gateway_file_mb: float
-    children_mb: float
 
 
 def _clips_24k() -> list[bytes]:
@@ -172,6 +148,8 @@ async def _voice_session(url: str, clips: list[bytes], until_s: float, log: Soak
                             log.voice_failures.append(str(event["error"].get("code")))
                         if event["type"] == "voxgate.turn.metrics" and event.get("decision_id"):
                             log.decision_ids.add(event["decision_id"])
+                            log.voice_stages.append(event.get("latency") or {})
+                            log.voice_models[str(event.get("model"))] += 1
                         if event["type"] == "response.done":
                             status = event["response"]["status"]
                             log.voice_turns += 1
@@ -218,8 +196,25 @@ async def _sample_memory(pid: int, until_s: float, log: SoakLog) -> None:
         await asyncio.sleep(5)
 
 
-async def _soak(base_url: str, pid: int, total_minutes: float, rate_per_s: float) -> SoakLog:
+async def _prime(base_url: str) -> float:
+    """One request of each chat kind in turn before the clock starts; returns the seconds it took."""
+    started_s = time.monotonic()
+    async with httpx.AsyncClient(base_url=base_url, timeout=300) as client:
+        for index in range(len(KINDS)):
+            response = await client.post("/v1/chat/completions", json=_chat_body(index))
+            response.raise_for_status()
+    return time.monotonic() - started_s
+
+
+async def _snapshot_heap_after(pid: int, delay_s: float) -> None:
+    await asyncio.sleep(delay_s)
+    os.kill(pid, signal.SIGUSR1)
+
+
+async def _soak(base_url: str, pid: int, minutes: tuple[float, float], rate_per_s: float,
+                heap_profile: bool) -> SoakLog:
     clips = _clips_24k()
+    warmup_minutes, total_minutes = minutes[0], minutes[0] + minutes[1]
     log = SoakLog(started_s=time.monotonic())
     until_s = log.started_s + total_minutes * 60
     url = base_url.replace("http://", "ws://") + "/v1/realtime"
@@ -228,82 +223,23 @@ async def _soak(base_url: str, pid: int, total_minutes: float, rate_per_s: float
         tg.create_task(_voice_session(url, clips, until_s, log, 0))
         tg.create_task(_voice_session(url, clips, until_s, log, 2))
         tg.create_task(_sample_memory(pid, until_s, log))
+        if heap_profile:
+            tg.create_task(_snapshot_heap_after(pid, warmup_minutes * 60))
+    if heap_profile:
+        os.kill(pid, signal.SIGUSR1)
     return log
 
 
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+def _wait_for_file(path: Path, timeout_s: float = 120) -> None:
+    """Until `path` exists and its size held still for a second (a snapshot is written in one go)."""
+    deadline_s, last_size = time.monotonic() + timeout_s, -1
+    while time.monotonic() < deadline_s:
+        size = path.stat().st_size if path.exists() else -1
+        if size > 0 and size == last_size:
+            return
+        last_size = size
+        time.sleep(1)
 
-
-def _memory_at(log: SoakLog, elapsed_s: float) -> MemorySample:
-    """The first sample at or after `elapsed_s` (the last one if the run ended before)."""
-    return next((sample for t, sample in log.memory if t >= elapsed_s), log.memory[-1][1])
-
-
-def _memory_rows(log: SoakLog, warmup_minutes: int) -> list[str]:
-    rows = []
-    for minute in range(int(log.memory[-1][0] // 60) + 1):
-        sample = _memory_at(log, minute * 60)
-        label = f"{minute + 1} (warm-up)" if minute < warmup_minutes else str(minute + 1)
-        rows.append(f"| {label} | {sample.gateway_mb:.0f} | {sample.gateway_anon_mb:.0f} "
-                    f"| {sample.gateway_file_mb:.0f} | {sample.children_mb:.0f} |")
-    return rows
-
-
-def _summary_rows(log: SoakLog, rows: set[str], exit_status: int | None, warmup_minutes: int) -> list[str]:
-    warm = _memory_at(log, warmup_minutes * 60)
-    end = log.memory[-1][1]
-    server_errors = sum(n for s, n in log.statuses.items() if s.startswith("5"))
-    return [
-        "| chat requests answered | 5xx | statuses | voice responses (barge-in cancelled) | voice failures "
-        "| decisions named by responses | decision rows | named but missing | gateway RSS after warm-up | at end "
-        "| growth (anonymous) | llama.cpp children growth | exit status after SIGTERM |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| {log.chat_answered} | {server_errors} | {dict(log.statuses)} | {log.voice_turns} ({log.voice_cancelled}) "
-        f"| {len(log.voice_failures)} {dict(Counter(log.voice_failures)) or ''} | {len(log.decision_ids)} "
-        f"| {len(rows)} | {len(log.decision_ids - rows)} | {warm.gateway_mb:.0f} MB | {end.gateway_mb:.0f} MB "
-        f"| {end.gateway_mb - warm.gateway_mb:+.0f} MB ({end.gateway_anon_mb - warm.gateway_anon_mb:+.0f} MB) "
-        f"| {end.children_mb - warm.children_mb:+.0f} MB | {exit_status} |",
-    ]
-
-
-def _table(log: SoakLog, rows: set[str], exit_status: int | None, args: argparse.Namespace) -> str:
-    warmup = int(args.warmup_minutes)
-    measured = [m for m in sorted(log.latencies) if m >= warmup]
-    first, last = measured[0], measured[-1]
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    p99_first, p99_last = _p(log.latencies[first], 0.99), _p(log.latencies[last], 0.99)
-    lines = [
-        f"## {now}, {platform.node()}: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} after",
-        "",
-        f"Command: `.venv/bin/python -m bench.soak --warmup-minutes {args.warmup_minutes} --minutes {args.minutes} "
-        f"--rate {args.rate}` (server MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', '2')})",
-        "",
-        *_summary_rows(log, rows, exit_status, warmup),
-        "",
-        "| minute | chat answered | p50 ms | p99 ms |",
-        "|---|---|---|---|",
-        *[f"| {m + 1}{' (warm-up)' if m < warmup else ''} | {len(log.latencies[m])} "
-          f"| {statistics.median(log.latencies[m]) * 1000:.0f} | {_p(log.latencies[m], 0.99):.0f} |"
-          for m in sorted(log.latencies)],
-        "",
-        f"p99 first measured minute {p99_first:.0f} ms, last minute {p99_last:.0f} ms "
-        f"(ratio {p99_last / p99_first:.2f}).",
-        "",
-        "Chat latency by kind, whole run: " + "; ".join(
-            f"{kind} p50 {statistics.median(values) * 1000:.0f} ms (n={len(values)})"
-            for kind, values in sorted(log.by_kind.items())) + ".",
-        "",
-        "Memory at the start of each minute (MB): the gateway's RSS, its anonymous part (heap, engine buffers), its",
-        "file-backed part (libraries, mapped model files), and the llama.cpp children's RSS together.",
-        "",
-        "| minute | gateway RSS | anonymous | file-backed | llama.cpp children |",
-        "|---|---|---|---|---|",
-        *_memory_rows(log, warmup),
-        "",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -313,27 +249,37 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=8.0,
                         help="measured soak length after the warm-up (warm-up + minutes at most 10)")
     parser.add_argument("--rate", type=float, default=0.2, help="chat requests per second (default 0.2)")
+    parser.add_argument("--heap-profile", action="store_true",
+                        help="run the server under tracemalloc and report the Python heap's growth by allocation "
+                             "site (slows the server; compare its RSS only with other --heap-profile runs)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
-    args.warmup_minutes = max(0.0, min(args.warmup_minutes, 2.0))
+    args.warmup_minutes = max(0.0, min(args.warmup_minutes, 3.0))
     args.minutes = max(1.0, min(args.minutes, 10.0 - args.warmup_minutes))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         port = free_port()
         env = {"MALLOC_ARENA_MAX": "2", **os.environ, "VOXGATE_DB": str(workdir / "decisions.db")}  # as scripts/serve
-        command = [sys.executable, "-m", "voxgate.cli", "serve", "--port", str(port), "--log-level", "warning"]
+        serve = ["serve", "--port", str(port), "--log-level", "warning"]
+        command = ([sys.executable, "-m", "bench.heap_profiled_serve", str(workdir / "heap"), *serve]
+                   if args.heap_profile else [sys.executable, "-m", "voxgate.cli", *serve])
         process = start_process(command, workdir / "voxgate.log", env)
         base_url = f"http://127.0.0.1:{port}"
         try:
             wait_http_ok(f"{base_url}/readyz", process, workdir / "voxgate.log", timeout_s=600)
-            soak = asyncio.run(_soak(base_url, process.pid, args.warmup_minutes + args.minutes, args.rate))
+            args.primed_s = asyncio.run(_prime(base_url))
+            soak = asyncio.run(_soak(base_url, process.pid, (args.warmup_minutes, args.minutes), args.rate,
+                                     args.heap_profile))
+            if args.heap_profile:
+                _wait_for_file(workdir / "heap" / "heap-2.snap")
+                args.heap_rows = heap_growth_rows(workdir / "heap")
         finally:
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGTERM)
             exit_status = process.wait(120)
         with sqlite3.connect(workdir / "decisions.db") as db:
             rows = {str(row[0]) for row in db.execute("SELECT id FROM decisions")}
-    table = _table(soak, rows, exit_status, args)
+    table = report_table(soak, rows, exit_status, args)
     print(table)
     if not args.no_save:
         if not RESULTS.exists():
