@@ -19,6 +19,7 @@ import httpx
 
 from voxgate.backends.base import ChatBackend
 from voxgate.backends.openai_compat import OpenAICompatBackend
+from voxgate.backends.slot_gate import SlotGate, SlotGatedBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.config import Settings, cascade_defaults_document
 from voxgate.core.clock import Clock, SystemClock
@@ -103,6 +104,8 @@ class Gateway:
         self._supervisor_task: asyncio.Task[None] | None = None
         self.supervisor: LocalModelSupervisor | None = None
         self.voice: VoiceEngines | None = None
+        self._slot_gates: dict[str, SlotGate] = {}
+        """Each bundled model's slots (`backends/slot_gate`): waiting voice calls go before chat calls."""
 
     def _backend_for(self, card: ModelCard) -> ChatBackend:
         backend: ChatBackend = OpenAICompatBackend(
@@ -114,6 +117,9 @@ class Gateway:
         )
         if card.tool_call_style is ToolCallStyle.FENCED_JSON:
             backend = FencedToolCallAdapter(backend)
+        if card.is_embedded:  # one gate per model, kept when a restarted server gets a new backend
+            gate = self._slot_gates.setdefault(card.id, SlotGate(self.settings.local.parallel_slots))
+            backend = SlotGatedBackend(backend, gate)
         return backend
 
     async def _wait_reachable(self, card: ModelCard) -> None:

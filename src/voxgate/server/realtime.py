@@ -33,6 +33,7 @@ from voxgate.core.errors import (
     VoxgateError,
 )
 from voxgate.core.keys import BudgetStatus, VirtualKey
+from voxgate.core.priority import voice_priority
 from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Usage
 from voxgate.routing.decision import Decision
 from voxgate.server.constraints import PROFILES, parse_constraints
@@ -102,7 +103,8 @@ class RoutedReplySource:
         over_budget = routed_by in (ROUTED_QUALITY_OVER_BUDGET, ROUTED_FASTEST_OVER_BUDGET)
         yield ReplyRouted(decision.id, decision.chosen or "", over_budget, routed_by)
         assert self._gateway.dispatcher is not None
-        chunks = await self._gateway.dispatcher.open_stream(chat, decision)
+        with voice_priority():  # a bundled model's waiting voice calls go before its chat calls
+            chunks = await self._gateway.dispatcher.open_stream(chat, decision)
         self._gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
         usage = Usage(0, 0)
         try:
