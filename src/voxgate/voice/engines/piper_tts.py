@@ -24,6 +24,26 @@ from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import ModelAssemblyError
 from voxgate.voice.engines.bundled_weights import piper_joe_voice
 
+ONNX_ARENAS = ("grow", "exact", "off")
+_exact_arena_lock = threading.Lock()
+_exact_arena_registered = False
+
+
+def _set_arena(onnxruntime: Any, options: Any, arena: str) -> None:
+    """Point the session's options at the CPU arena `arena` names (see `PiperConfig.onnx_arena`)."""
+    global _exact_arena_registered
+    if arena == "off":
+        options.enable_cpu_mem_arena = False
+    elif arena == "exact":
+        with _exact_arena_lock:
+            if not _exact_arena_registered:  # one per process: ONNX Runtime refuses a second registration
+                memory = onnxruntime.OrtMemoryInfo("Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0,
+                                                   onnxruntime.OrtMemType.DEFAULT)
+                same_as_requested = onnxruntime.OrtArenaCfg({"arena_extend_strategy": 1, "max_mem": 0})
+                onnxruntime.create_and_register_allocator(memory, same_as_requested)
+                _exact_arena_registered = True
+        options.add_session_config_entry("session.use_env_allocators", "1")
+
 
 @dataclass(frozen=True)
 class PiperConfig:
@@ -33,6 +53,10 @@ class PiperConfig:
     scale. `threads_per_worker` is ONNX Runtime's intra-op thread count, without spin-waiting: on a
     small shared CPU one thread per synthesis measured faster than onnxruntime's default
     (RTF 0.16 against 0.25 under load) and leaves cores for recognition and other sessions.
+    `onnx_arena` is how ONNX Runtime's CPU arena grows. Every sentence has its own length, and the
+    arena never gives memory back: "grow" (ONNX Runtime's default) extends it by powers of two,
+    "exact" by what each new longest sentence needs (one shared arena for the process), "off" uses
+    malloc for every tensor. bench/tts_memory.py measures the three.
     """
 
     model_path: Path | None = None
@@ -40,10 +64,13 @@ class PiperConfig:
     volume: float = 0.9
     workers: int = 1
     threads_per_worker: int = 1
+    onnx_arena: str = "grow"
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.threads_per_worker < 1 or not 0.0 < self.volume <= 1.0:
             raise ValueError("workers and threads_per_worker must be >= 1 and volume in (0, 1]")
+        if self.onnx_arena not in ONNX_ARENAS:
+            raise ValueError(f"onnx_arena must be one of {', '.join(ONNX_ARENAS)}, not {self.onnx_arena!r}")
 
 
 class PiperTTS:
@@ -126,6 +153,7 @@ class PiperTTS:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._config.threads_per_worker
         options.inter_op_num_threads = 1
+        _set_arena(onnxruntime, options, self._config.onnx_arena)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             voice_config = PiperVoiceConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))

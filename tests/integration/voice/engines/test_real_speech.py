@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from voxgate.voice.audio.codecs import (
     pcm16_to_float,
 )
 from voxgate.voice.audio.resample import StreamingResampler, resample
+from voxgate.voice.engines.piper_tts import PiperConfig, PiperTTS
 from voxgate.voice.engines.protocols import TextToSpeech
 from voxgate.voice.engines.silero_vad import SileroVAD
 from voxgate.voice.engines.vad import SpeechDetector, SpeechStarted, SpeechStopped, VadConfig
@@ -116,3 +118,20 @@ async def test_synthesised_speech_is_recognised_again(engine: str, bound: float)
         pcm16 = float_to_pcm16(resample(samples, tts.sample_rate_hz, 16_000))
         pairs.append((text, (await whisper(WhisperModelName.BASE).transcribe(pcm16)).text))
     assert corpus_word_error_rate(pairs) <= bound
+
+
+async def test_piper_speaks_with_each_onnx_arena_setting() -> None:
+    # "grow" is ONNX Runtime's own arena; "exact" a process-wide arena that grows by what is asked
+    # (registered once, so a second voice reuses it); "off" mallocs every tensor (bench/tts_memory.py).
+    options: dict[str, Any] = {}
+    for arena in ("grow", "exact", "off", "exact"):
+        tts = PiperTTS(PiperConfig(onnx_arena=arena))
+        speech = await _speak(tts, "One short sentence.")
+        assert 0.5 < len(speech) / 2 / tts.sample_rate_hz < 5.0
+        options[arena] = tts._ensure_voice().session.get_session_options()
+    assert options["grow"].enable_cpu_mem_arena
+    assert options["exact"].enable_cpu_mem_arena
+    assert not options["off"].enable_cpu_mem_arena
+    assert options["exact"].get_session_config_entry("session.use_env_allocators") == "1"
+    with pytest.raises(ValueError, match="onnx_arena must be one of grow, exact, off"):
+        PiperConfig(onnx_arena="none")
