@@ -2,14 +2,21 @@
 whose `voice.price` puts a price on each minute heard and spoken. After a realtime voice turn
 under a virtual key, `/v1/spend` shows the seconds transcribed and synthesised, the key's spend
 grows by seconds x price (beside the LLM's tokens), and the key's budget counts it: the next turn
-is refused with `insufficient_quota`."""
+is refused with `insufficient_quota`. The same prices apply to OpenAI's audio routes under a key
+(rows of kind `audio`, one per request, in `/v1/spend` and `voxgate spend`; the budget and RPM
+refuse with 429 before any work)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from openai import AsyncOpenAI
 
@@ -17,6 +24,7 @@ from tests.fake_upstream import serve_in_thread
 from tests.integration.voice.realtime.realtime_client import audio_of, reading, stream_clip
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import Clip
+from voxgate.voice.audio.containers import wav_file
 
 pytestmark = pytest.mark.integration
 ADMIN = {"authorization": "Bearer sk-voice-spend-admin"}
@@ -25,19 +33,32 @@ SPEECH_ENGINES = "stt:whisper-tiny.en tts:espeak"
 
 
 @pytest.fixture(scope="module")
-def priced_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("voice-spend")
+
+
+@pytest.fixture(scope="module")
+def priced_gateway(workdir: Path) -> Iterator[RunningProcess]:
     with serve_in_thread() as upstream:
         catalog = (f"models:\n  - id: scripted\n    base_url: {upstream.base_url}\n"
                    "    price: {input_per_mtok: 100, output_per_mtok: 200}\n"
                    "include_default_models: false\n"
                    "voice: {enabled: true, stt_model: tiny.en, tts_engine: espeak, max_latency_ms: null,\n"
                    f"        price: {{stt_per_minute: {STT_PER_MINUTE}, tts_per_minute: {TTS_PER_MINUTE}}}}}\n")
-        running = start_voxgate(tmp_path_factory.mktemp("voice-spend"), catalog,
+        running = start_voxgate(workdir, catalog,
                                 env={"VOXGATE_ADMIN_KEY": ADMIN["authorization"][7:]})
         try:
             yield running
         finally:
             stop_process(running.process)
+
+
+async def _new_key(gateway: RunningProcess, **spec: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        created = await http.post(f"{gateway.base_url}/v1/admin/keys", headers=ADMIN, json={"name": "audio", **spec})
+    assert created.status_code == 201, created.text
+    key: dict[str, Any] = created.json()
+    return key
 
 
 async def _spend(gateway: RunningProcess, key_id: str, group_by: str) -> list[dict[str, Any]]:
@@ -88,3 +109,48 @@ async def test_a_voice_turn_charges_the_seconds_heard_and_spoken_to_the_key_and_
     refused, _ = await _voice_turn(priced_gateway, key["key"], clip)
     assert refused["status"] == "failed"
     assert refused["status_details"]["error"]["code"] == "insufficient_quota", refused
+
+
+async def test_the_audio_routes_are_charged_per_second_and_held_to_the_keys_budget_and_rpm(
+    priced_gateway: RunningProcess, librivox: list[Clip], workdir: Path
+) -> None:
+    key = await _new_key(priced_gateway, budget_usd={"day": 0.5})
+    sdk = AsyncOpenAI(base_url=f"{priced_gateway.base_url}/v1", api_key=key["key"], max_retries=0, timeout=120)
+    clip = min(librivox, key=lambda c: c.duration_s)
+    upload = ("clip.wav", wav_file(clip.pcm16, 16_000))
+    transcript = await sdk.audio.transcriptions.create(model="whisper-1", file=upload)
+    assert transcript.text
+    spoken = await sdk.audio.speech.create(model="tts-1", voice="alloy", input="Your table is booked.",
+                                           response_format="pcm")
+    spoken_s = len(spoken.content) / 2 / 24_000
+    by_model = {row["model"]: row for row in await _spend(priced_gateway, key["id"], "model")}
+    heard, said = by_model["stt:whisper-tiny.en"], by_model["tts:espeak"]
+    assert (heard["requests"], said["requests"]) == (1, 1), "each an audio request"
+    assert heard["stt_s"] == pytest.approx(clip.duration_s, abs=0.01), "the recording's duration (usage.seconds)"
+    assert said["tts_s"] == pytest.approx(spoken_s, abs=0.05), "what was synthesised"
+    assert heard["cost_usd"] == pytest.approx(heard["stt_s"] * STT_PER_MINUTE / 60, rel=1e-3)
+    assert said["cost_usd"] == pytest.approx(said["tts_s"] * TTS_PER_MINUTE / 60, rel=1e-3)
+    assert heard["cost_usd"] > 0.5, "the clip alone (0.1 USD a second heard) is past the key's budget"
+    with pytest.raises(openai.RateLimitError) as refused:
+        await sdk.audio.speech.create(model="tts-1", voice="alloy", input="Again.", response_format="pcm")
+    assert refused.value.code == "insufficient_quota"
+    printed = _voxgate_spend(workdir, "--key", key["id"], "--group-by", "model")
+    assert "stt:whisper-tiny.en" in printed
+    assert "tts:espeak" in printed
+
+    limited = await _new_key(priced_gateway, rpm=1)
+    sdk = AsyncOpenAI(base_url=f"{priced_gateway.base_url}/v1", api_key=limited["key"], max_retries=0, timeout=120)
+    await sdk.audio.speech.create(model="tts-1", voice="alloy", input="Hi.", response_format="pcm")
+    with pytest.raises(openai.RateLimitError) as limited_out:
+        await sdk.audio.transcriptions.create(model="whisper-1", file=upload)
+    assert limited_out.value.code == "rate_limit_exceeded"
+    assert limited_out.value.response.headers["retry-after"]
+
+
+def _voxgate_spend(workdir: Path, *args: str) -> str:
+    env = {**os.environ, "VOXGATE_DB": str(workdir / "decisions.db"), "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "voxgate.cli", "spend", *args, "--config",
+                           str(workdir / "voxgate.yaml")], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
