@@ -125,6 +125,16 @@ class KeyGate:
             self._refused(key, exc)
             raise
 
+    async def admit_session(self, key: VirtualKey | None) -> None:
+        """Refuse a voice session (a phone call) under a key past a budget (429 `insufficient_quota`);
+        nothing is counted: each turn is admitted as a request."""
+        if key is not None:
+            try:
+                await self._admit(key, 0, RoutingConstraints(), count=False)
+            except RequestError as exc:
+                self._refused(key, exc)
+                raise
+
     def _refused(self, key: VirtualKey, exc: RequestError) -> None:
         if self._on_refusal is not None:
             self._on_refusal(key.id, exc.code or "refused")

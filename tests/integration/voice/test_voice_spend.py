@@ -4,10 +4,14 @@ under a virtual key, `/v1/spend` shows the seconds transcribed and synthesised, 
 grows by seconds x price (beside the LLM's tokens), and the key's budget counts it: the next turn
 is refused with `insufficient_quota`. The same prices apply to OpenAI's audio routes under a key
 (rows of kind `audio`, one per request, in `/v1/spend` and `voxgate spend`; the budget and RPM
-refuse with 429 before any work)."""
+refuse with 429 before any work), and to phone calls (Twilio Media Streams) under a key given as
+the stream's `api_key` parameter: checked, holding one of the key's voice-session slots, charged
+like a realtime session, and never written to the log."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -19,9 +23,11 @@ import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI
+from websockets.asyncio.client import connect
 
 from tests.fake_upstream import serve_in_thread
 from tests.integration.voice.realtime.realtime_client import audio_of, reading, stream_clip
+from tests.integration.voice.test_twilio import STREAM_SID, Caller, start_message, ulaw_8k
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import Clip
 from voxgate.voice.audio.containers import wav_file
@@ -55,7 +61,7 @@ def priced_gateway(workdir: Path) -> Iterator[RunningProcess]:
 
 async def _new_key(gateway: RunningProcess, **spec: Any) -> dict[str, Any]:
     async with httpx.AsyncClient() as http:
-        created = await http.post(f"{gateway.base_url}/v1/admin/keys", headers=ADMIN, json={"name": "audio", **spec})
+        created = await http.post(f"{gateway.base_url}/v1/admin/keys", headers=ADMIN, json={"name": "audio"} | spec)
     assert created.status_code == 201, created.text
     key: dict[str, Any] = created.json()
     return key
@@ -154,3 +160,47 @@ def _voxgate_spend(workdir: Path, *args: str) -> str:
                           check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+async def _refused_call(gateway: RunningProcess, parameters: dict[str, str]) -> tuple[int | None, str | None]:
+    """A call that sends `start` and is closed: (close code, reason)."""
+    async with connect(f"ws://127.0.0.1:{gateway.port}/v1/twilio/media-stream") as socket:
+        await socket.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        await socket.send(json.dumps(start_message(parameters)))
+        async with asyncio.timeout(30):
+            await socket.wait_closed()
+    return socket.close_code, socket.close_reason
+
+
+async def test_a_phone_call_under_a_virtual_key_holds_a_voice_slot_and_is_charged(
+    priced_gateway: RunningProcess, librivox: list[Clip]
+) -> None:
+    key = await _new_key(priced_gateway, name="phones", max_voice_sessions=1, budget_usd={"day": 100.0})
+    clip = min(librivox, key=lambda c: c.duration_s)
+    async with connect(f"ws://127.0.0.1:{priced_gateway.port}/v1/twilio/media-stream") as socket:
+        caller = Caller(socket)
+        await caller.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        await caller.send(start_message({"api_key": key["key"]}))
+        await caller.speak(ulaw_8k(clip), real_time=False)
+        await caller.speak(b"\xff" * 8000 * 2, real_time=False)  # two seconds of μ-law silence
+        await caller.read_until("mark", timeout_s=120)
+        assert await _refused_call(priced_gateway, {"api_key": key["key"]}) == (1013, "voice_session_limit")
+        await caller.send({"event": "stop", "streamSid": STREAM_SID, "stop": {}})
+        await socket.wait_closed()
+    assert socket.close_code == 1000
+    by_model = {row["model"]: row for row in await _spend(priced_gateway, key["id"], "model")}
+    speech, llm = by_model[SPEECH_ENGINES], by_model["scripted"]
+    assert speech["stt_s"] >= clip.duration_s * 0.9, "the caller's turn heard (at 8 kHz, resampled)"
+    assert speech["tts_s"] > 0.5, "the reply spoken"
+    assert speech["cost_usd"] == pytest.approx(speech["stt_s"] * STT_PER_MINUTE / 60
+                                               + speech["tts_s"] * TTS_PER_MINUTE / 60, rel=1e-3)
+    assert llm["requests"] == 1
+    assert llm["prompt_tokens"] > 0
+
+    assert await _refused_call(priced_gateway, {"api_key": "sk-vg-000000000000-wrong"}) == (1008, "invalid_api_key")
+    assert await _refused_call(priced_gateway, {}) == (1008, "invalid_api_key"), "an admin key is set: not open"
+    async with httpx.AsyncClient() as http:
+        revoked = await http.delete(f"{priced_gateway.base_url}/v1/admin/keys/{key['id']}", headers=ADMIN)
+    assert revoked.status_code == 200, revoked.text
+    assert await _refused_call(priced_gateway, {"api_key": key["key"]}) == (1008, "revoked_api_key")
+    assert key["key"] not in priced_gateway.log_path.read_text()
