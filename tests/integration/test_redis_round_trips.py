@@ -125,3 +125,16 @@ async def test_the_spend_that_nearly_uses_up_a_budget_is_written_before_the_answ
     _, _, refused = await harness.trips(secret, body)
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "insufficient_quota"
+
+
+async def test_a_malformed_or_disallowed_request_gives_its_count_back(harness: Harness) -> None:
+    """The count runs beside parsing: a 400 or 403 found meanwhile takes nothing from the window."""
+    secret = await harness.key(rpm=3, models=["scripted"])
+    malformed = await harness.trips(secret, {"model": "auto", "messages": "not a list"})
+    assert malformed[2].status_code == 400
+    assert malformed[:2] == (2, 0), "counted, then given back"
+    disallowed = await harness.trips(secret, {**HELLO, "model": "auto", "routing": {"models": ["other"]}})
+    assert disallowed[2].status_code == 403
+    _, _, served = await harness.trips(secret)
+    assert served.status_code == 200
+    assert served.headers["x-ratelimit-remaining-requests"] == "2"

@@ -8,6 +8,11 @@ and otherwise returns the key's tightest budget (the routing policy prefers chea
 it) and OpenAI's `x-ratelimit-*` headers. `admit_speech` does the same for the audio routes
 (budgets and RPM; no tokens, no allow-lists: the speech engines are not catalog models).
 
+A request is counted in its window when admitted; its tokens when it finishes (its usage), the
+TPM check adding its prompt estimate to the window's count. With Redis the count is the one round
+trip before the answer, and the chat route runs it beside parsing and routing (`count_request`,
+then `judge`).
+
 Usage is written after the answer, not before it. `observe_decision` (a dispatcher observer) and
 `observe_spend` (speech seconds) queue each request's cost and tokens; the request writes the
 queue once its answer is out (`flush` as the response's background task; one pipeline for every
@@ -45,6 +50,16 @@ from voxgate.server.voice_slots import NO_LEASE, LocalVoiceSlots, VoiceLease, Vo
 
 WINDOW_S = 60.0
 USAGE_SWEEP_S = 0.2
+
+
+@dataclass(frozen=True)
+class CountedRequest:
+    """A request counted in its key's window (`requests`: 1, or 0 for a look) and what Redis said."""
+
+    tally: Tally
+    window_start_s: float
+    at_s: float
+    requests: int
 
 
 @dataclass(frozen=True)
@@ -139,42 +154,75 @@ class KeyGate:
         if self._on_refusal is not None:
             self._on_refusal(key.id, exc.code or "refused")
 
-    async def _admit(self, key: VirtualKey, prompt_tokens: int, constraints: RoutingConstraints, *,
-                     count: bool) -> Admission:
+    async def count_request(self, key: VirtualKey, requests: int = 1) -> CountedRequest:
+        """Count a request in the key's window and read its budgets: the admission's one round trip.
+        It needs nothing from the body (a request's tokens come with its usage), so the route runs it
+        beside parsing and routing, then `judge`s."""
         now_s = self._clock.wall_s()
         window_start_s = self._window_start_s(now_s)
-        requests, tokens = (1, prompt_tokens) if count else (0, 0)
-        tally = await self.counters.take(key.id, window_start_s, requests, tokens, self._period_starts(now_s))
-        tally = self._with_unsettled(key.id, tally)
-        budget = self._tightest_budget(key, tally)
+        tally = await self.counters.take(key.id, window_start_s, requests, 0, self._period_starts(now_s))
+        return CountedRequest(self._with_unsettled(key.id, tally), window_start_s, now_s, requests)
+
+    async def give_back(self, key: VirtualKey, counted: CountedRequest) -> None:
+        """A request refused or malformed after `count_request` takes nothing from the window."""
+        if counted.requests:
+            await self.counters.take(key.id, counted.window_start_s, -counted.requests, 0, {})
+
+    def allowed(self, key: VirtualKey, chat: ChatRequest, constraints: RoutingConstraints) -> RoutingConstraints:
+        """The constraints narrowed to the key's models; 403 outside its models/profiles."""
         try:
-            if budget is not None and budget.left_usd <= 0:
-                raise QuotaExceededError(
-                    f"key {key.name} ({key.id}) has spent its {budget.period.value} budget of "
-                    f"${budget.limit_usd:.2f} (${budget.spent_usd:.4f} used); it resets at the start of the next "
-                    f"UTC {budget.period.value}.", code="insufficient_quota")
-            reset_s = window_start_s + self._window_s - now_s
-            headers = self._check_rates(key, tally, prompt_tokens, reset_s, count=count)
-        except RequestError:
-            if count:  # a refused request takes nothing from the window
-                await self.counters.take(key.id, window_start_s, -1, -tokens, {})
+            return _within_allow_lists(key, chat.requested_model, constraints)
+        except RequestError as exc:
+            self._refused(key, exc)
             raise
+
+    async def judge(self, key: VirtualKey, counted: CountedRequest, prompt_tokens: int,
+                    constraints: RoutingConstraints) -> Admission:
+        """The verdict on a counted request: 429 past a budget or a rate (the count given back)."""
+        try:
+            return self._verdict(key, counted, prompt_tokens, constraints)
+        except RequestError as exc:
+            await self.give_back(key, counted)
+            self._refused(key, exc)
+            raise
+
+    async def _admit(self, key: VirtualKey, prompt_tokens: int, constraints: RoutingConstraints, *,
+                     count: bool) -> Admission:
+        counted = await self.count_request(key, 1 if count else 0)
+        try:
+            return self._verdict(key, counted, prompt_tokens, constraints)
+        except RequestError:
+            await self.give_back(key, counted)
+            raise
+
+    def _verdict(self, key: VirtualKey, counted: CountedRequest, prompt_tokens: int,
+                 constraints: RoutingConstraints) -> Admission:
+        tally = counted.tally
+        budget = self._tightest_budget(key, tally)
+        if budget is not None and budget.left_usd <= 0:
+            raise QuotaExceededError(
+                f"key {key.name} ({key.id}) has spent its {budget.period.value} budget of "
+                f"${budget.limit_usd:.2f} (${budget.spent_usd:.4f} used); it resets at the start of the next "
+                f"UTC {budget.period.value}.", code="insufficient_quota")
+        reset_s = counted.window_start_s + self._window_s - counted.at_s
+        headers = self._check_rates(key, tally, prompt_tokens, reset_s, count=bool(counted.requests))
         left_usd = min((limit_usd - tally.spent_usd.get(period, 0.0)
                         for period, limit_usd in key.policy.budget_usd.items()), default=None)
         return Admission(key.id, constraints, budget, headers, left_usd)
 
     def _check_rates(self, key: VirtualKey, tally: Tally, tokens: int, reset_s: float, *, count: bool
                      ) -> dict[str, str]:
-        """The x-ratelimit-* headers; RateLimitedError when this request (counted in `tally`) is over."""
+        """The x-ratelimit-* headers; RateLimitedError when this request (counted in `tally`'s requests;
+        its `tokens` not yet in the window: they come with its usage) is over."""
         rpm, tpm = key.policy.rpm, key.policy.tpm
-        tokens_before = tally.tokens - (tokens if count else 0)
+        tokens_before = tally.tokens
         headers: dict[str, str] = {}
         if rpm is not None:
             headers |= {"x-ratelimit-limit-requests": str(rpm), "x-ratelimit-reset-requests": _reset(reset_s),
                         "x-ratelimit-remaining-requests": str(max(0, rpm - tally.requests))}
         if tpm is not None:
             headers |= {"x-ratelimit-limit-tokens": str(tpm), "x-ratelimit-reset-tokens": _reset(reset_s),
-                        "x-ratelimit-remaining-tokens": str(max(0, tpm - tally.tokens))}
+                        "x-ratelimit-remaining-tokens": str(max(0, tpm - tally.tokens - (tokens if count else 0)))}
         over = None
         if rpm is not None and tally.requests > rpm:
             over = f"{rpm} requests per minute"
@@ -194,9 +242,8 @@ class KeyGate:
         usage = decision.usage or {}
         used = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
         now_s = self._clock.wall_s()
-        self._queue(UsageUpdate(
-            decision.key_id, self._window_start_s(now_s), used - int(decision.request.get("prompt_tokens_estimate", 0)),
-            decision.cost_usd or 0.0, self._period_starts(decision.created_at)))
+        self._queue(UsageUpdate(decision.key_id, self._window_start_s(now_s), used, decision.cost_usd or 0.0,
+                                self._period_starts(decision.created_at)))
 
     def observe_spend(self, key_id: str, cost_usd: float, created_at: float) -> None:
         """Queue USD a key spent outside a decision (speech engines) for its budgets."""
