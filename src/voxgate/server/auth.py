@@ -13,17 +13,19 @@ is still checked (so its limits apply).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from voxgate.core.errors import DecisionLogUnavailableError
-from voxgate.core.keys import KEY_PREFIX
+from voxgate.core.keys import KEY_PREFIX, VirtualKey
 from voxgate.server.errors import WS_CLOSE_POLICY_VIOLATION, error_body
 from voxgate.server.keys import STATE_KEY, KeyDirectory
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-# Twilio cannot send headers: its endpoint checks the key it sends as a stream parameter (server/twilio.py).
+# Twilio cannot send headers: its endpoint checks the key it sends as a stream parameter (server/twilio.py)
+# with `caller_key`, as this middleware checks a header.
 KEY_IN_MESSAGE_PATHS = frozenset({"/v1/twilio/media-stream"})
 ADMIN_PREFIX = "/v1/admin/"
 ADMIN_PATHS = frozenset({"/v1/spend"})
@@ -40,9 +42,30 @@ def presented_key(scope: Scope) -> bytes:
     return presented
 
 
-def key_is_valid(presented: bytes, api_keys: frozenset[str]) -> bool:
-    """Whether `presented` is one of the configured `api_keys` (compared in constant time)."""
-    return any(hmac.compare_digest(presented, key.encode()) for key in api_keys)
+class KeyRefused(Exception):
+    """A presented key that may not call models: unknown, wrong or revoked (`code` says which)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+async def caller_key(presented: bytes, static_keys: Sequence[bytes], directory: KeyDirectory | None, *,
+                     open_api: bool) -> VirtualKey | None:
+    """The virtual key a model route's caller presented, None for a configured `api_keys` key (or
+    anything on an open API); `KeyRefused` otherwise. A virtual key is checked even on an open API,
+    so its limits apply. `DecisionLogUnavailableError` when the key table cannot be read."""
+    if presented.startswith(KEY_PREFIX.encode()) and directory is not None:
+        key = await directory.resolve(presented.decode(errors="replace"))
+        if key is None:
+            raise KeyRefused(_MISSING, "invalid_api_key")
+        if not key.active:
+            raise KeyRefused(f"the key {key.id} ({key.name}) was revoked", "revoked_api_key")
+        return key
+    if open_api or any(hmac.compare_digest(presented, key) for key in static_keys):
+        return None
+    raise KeyRefused(_MISSING, "invalid_api_key")
 
 
 class ApiKeyMiddleware:
@@ -68,19 +91,14 @@ class ApiKeyMiddleware:
             return "admin routes need the admin key as 'Authorization: Bearer <admin_key>'", "invalid_admin_key"
         if path in ADMIN_PATHS and self._is_admin(presented):
             return None
-        if presented.startswith(KEY_PREFIX.encode()) and self._directory is not None:
-            key = await self._directory.resolve(presented.decode(errors="replace"))
-            if key is None:
-                return _MISSING, "invalid_api_key"
-            if not key.active:
-                return f"the key {key.id} ({key.name}) was revoked", "revoked_api_key"
+        try:
+            key = await caller_key(presented, self._keys, self._directory,
+                                   open_api=not self._keys and self._admin_key is None)
+        except KeyRefused as refused:
+            return refused.message, refused.code
+        if key is not None:
             scope.setdefault("state", {})[STATE_KEY] = key
-            return None
-        if not self._keys and self._admin_key is None:
-            return None
-        if any(hmac.compare_digest(presented, key) for key in self._keys):
-            return None
-        return _MISSING, "invalid_api_key"
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

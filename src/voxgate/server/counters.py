@@ -3,8 +3,9 @@ budget period. `KeyGate` (server/limits) decides; a `Counters` only counts.
 
 - `LocalCounters`: in this process (the default; one replica).
 - `RedisCounters`: in Redis (`redis: redis://...` in the catalog), shared by every replica. A
-  request is counted with one pipelined round trip (HINCRBY on the window, GET of the budgets),
-  so the count is atomic across replicas: with RPM 60, at most 60 requests a window succeed.
+  request is counted with one round trip: one Lua script (`TAKE_SCRIPT`: HINCRBY on the window,
+  GET of the budgets), so the count is atomic across replicas: with RPM 60, at most 60 requests a
+  window succeed. Usage is added in batches, one pipeline each (`add_usage`).
 - `FailoverCounters`: Redis while it answers; when it fails, **fail open**: the local counters
   take over (limits then hold per replica), `voxgate_redis_up` drops to 0, one error is logged,
   and Redis is tried again every `retry_s`. Usage recorded meanwhile is kept (bounded) and
@@ -25,6 +26,16 @@ log = logging.getLogger("voxgate.counters")
 PREFIX = "voxgate:"
 MAX_QUEUED_USAGE = 10_000
 SPEND_TTL_S = {BudgetPeriod.DAY: 3 * 86_400, BudgetPeriod.MONTH: 40 * 86_400}
+TAKE_SCRIPT = """
+local requests = redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1])
+local tokens = redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local counts = {requests, tokens}
+for i = 2, #KEYS do counts[i + 1] = redis.call('GET', KEYS[i]) end
+return counts
+"""
+"""A window's counts moved by (requests, tokens), then each budget period's USD: KEYS = the window,
+then the spend counters; the reply is [requests, tokens, usd-or-nil, ...]."""
 
 
 @dataclass(frozen=True)
@@ -105,24 +116,20 @@ def _spend_key(key_id: str, period: BudgetPeriod, start_s: float) -> str:
 
 
 class RedisCounters:
-    """The same counts in Redis (redis-py's asyncio client); every call is one pipelined round trip."""
+    """The same counts in Redis (redis-py's asyncio client); every call is one round trip: a
+    script (EVALSHA; loaded once per server) or a pipeline."""
 
     def __init__(self, client: Any, window_s: float) -> None:
         self._redis = client
         self._window_ttl_s = int(window_s * 2) + 1
+        self._take = client.register_script(TAKE_SCRIPT)
 
     async def take(self, key_id: str, window_start_s: float, requests: int, tokens: int,
                    period_starts: Mapping[BudgetPeriod, float]) -> Tally:
-        window = _window_key(key_id, window_start_s)
         periods = list(period_starts.items())
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(window, "requests", requests)
-            pipe.hincrby(window, "tokens", tokens)
-            pipe.expire(window, self._window_ttl_s)
-            for period, start_s in periods:
-                pipe.get(_spend_key(key_id, period, start_s))
-            replies = await pipe.execute()
-        spent = {period: float(raw or 0.0) for (period, _), raw in zip(periods, replies[3:], strict=True)}
+        keys = [_window_key(key_id, window_start_s), *(_spend_key(key_id, p, start_s) for p, start_s in periods)]
+        replies = await self._take(keys=keys, args=[requests, tokens, self._window_ttl_s])
+        spent = {period: float(raw or 0.0) for (period, _), raw in zip(periods, replies[2:], strict=True)}
         return Tally(int(replies[0]), max(0, int(replies[1])), spent)
 
     async def add_usage(self, updates: Sequence[UsageUpdate]) -> None:

@@ -43,6 +43,11 @@ class ModelLimits:
         self._usage: list[UsageUpdate] = []
         self._wake = asyncio.Event()
 
+    @property
+    def limited(self) -> bool:
+        """Whether any catalog model has a rate limit (then routing itself counts in the windows)."""
+        return bool(self._limits)
+
     def _window(self) -> tuple[float, float]:
         """(start of this window, seconds until the next)."""
         now_s = self._clock.wall_s()

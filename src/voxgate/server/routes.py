@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from voxgate.core.errors import InvalidRequestError, ModelNotFoundError, VoxgateError
+from voxgate.core.keys import VirtualKey
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.policy import NEAR_BUDGET_FRACTION
 from voxgate.server.cascading import cascade_response, cascades, plan_of
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import NotReadyError, error_body, error_response
 from voxgate.server.gateway import Gateway
 from voxgate.server.http_io import encode_sse, read_json
 from voxgate.server.keys import connection_key, with_key_routing
+from voxgate.server.limits import Admission
 from voxgate.server.telemetry import annotate_request_span
 from voxgate.server.validation import parse_chat_request
 
@@ -68,26 +73,68 @@ def _decision_headers(decision: Decision, model_id: str | None) -> dict[str, str
 
 async def _admitted(
     request: Request, gateway: Gateway, *, count: bool = True
-) -> tuple[ChatRequest, RoutingConstraints, Decision, dict[str, str]]:
-    """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the constraints the
-    key leaves, the decision and the rate-limit headers."""
-    chat, constraints = await _parse(request, gateway)
-    admission = await gateway.key_gate.admit(connection_key(request), chat, constraints, count=count)
-    decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget, count=count)
+) -> tuple[ChatRequest, Admission, Decision]:
+    """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the admission (the
+    constraints the key leaves, the rate-limit headers) and the decision."""
+    key = connection_key(request)
+    if key is not None and count and not gateway.model_limits.limited:
+        chat, admission, decision = await _admitted_beside_routing(request, gateway, key)
+    else:
+        chat, constraints = await _parse(request, gateway)
+        admission = await gateway.key_gate.admit(key, chat, constraints, count=count)
+        decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget,
+                                        count=count)
     decision.key_id = admission.key_id
     annotate_request_span(decision, admission.constraints.strategy.value)
-    return chat, admission.constraints, decision, admission.headers
+    return chat, admission, decision
+
+
+async def _admitted_beside_routing(
+    request: Request, gateway: Gateway, key: VirtualKey
+) -> tuple[ChatRequest, Admission, Decision]:
+    """The key's one Redis round trip (`KeyGate.count_request`) runs while the body is parsed and the
+    request routed, so it adds no latency of its own. Routing depends on the key only near a budget:
+    then the request is routed again with the budget. A malformed or disallowed request gives its
+    count back; a refused one (429) is refused before anything is called."""
+    parsed: tuple[ChatRequest, RoutingConstraints] | None = None
+    decision: Decision | None = None
+    failure: VoxgateError | None = None
+    async with asyncio.TaskGroup() as tasks:
+        counting = tasks.create_task(gateway.key_gate.count_request(key))
+        await asyncio.sleep(0)  # let it send its command before the parsing, which may never yield
+        try:
+            chat, constraints = await _parse(request, gateway)
+            parsed = chat, gateway.key_gate.allowed(key, chat, constraints)
+            decision = await gateway.decide(chat, parsed[1], chat.requested_model)
+        except VoxgateError as exc:
+            failure = exc
+    counted = counting.result()
+    if parsed is None:
+        assert failure is not None
+        await gateway.key_gate.give_back(key, counted)
+        raise failure
+    chat, constraints = parsed
+    admission = await gateway.key_gate.judge(key, counted, chat.prompt_tokens_estimate, constraints)
+    if failure is not None:
+        raise failure
+    assert decision is not None
+    if admission.budget is not None and admission.budget.left_fraction < NEAR_BUDGET_FRACTION:
+        decision = await gateway.decide(chat, constraints, chat.requested_model, admission.budget)
+    return chat, admission, decision
 
 
 async def chat_completions(request: Request) -> Response:
     gateway = _gateway(request)
     dispatcher = _dispatcher(gateway)
-    chat, constraints, decision, limit_headers = await _admitted(request, gateway)
+    chat, admission, decision = await _admitted(request, gateway)
+    constraints, limit_headers = admission.constraints, admission.headers
     if gateway.settings.log_content:
         decision.content = {"prompt": chat.prompt_text}
     if cascades(chat, constraints) and gateway.cascade is not None:
         headers = {**_decision_headers(decision, None), **limit_headers}
-        return await cascade_response(request, gateway, gateway.cascade, chat, constraints, decision, headers)
+        answer = await cascade_response(request, gateway, gateway.cascade, chat, constraints, decision, headers)
+        answer.background = await _usage_written(gateway, admission, decision)
+        return answer
     try:
         if chat.stream:
             chunks = await dispatcher.open_stream(chat, decision)
@@ -96,27 +143,36 @@ async def chat_completions(request: Request) -> Response:
     except VoxgateError as exc:
         return error_response(exc, headers={**_decision_headers(decision, decision.answered_by), **limit_headers})
     gateway.router.remember_answer(decision.constraints["session_id"], decision.answered_by or "")
-    if decision.key_id is not None:  # spend counted (shared by replicas) before the answer ends
-        if chat.stream:
-            chunks = gateway.key_gate.flushed_after(chunks)
-        else:
-            await gateway.key_gate.flush()
     headers = {**_decision_headers(decision, decision.answered_by), **limit_headers}
     if chat.stream:
-        return StreamingResponse(
-            encode_sse(chunks), media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"}
-        )
-    return JSONResponse(response, headers=headers)
+        if decision.key_id is not None:
+            chunks = gateway.key_gate.settled_stream(chunks, admission, decision)
+        return StreamingResponse(encode_sse(chunks), media_type="text/event-stream",
+                                 headers={**headers, "cache-control": "no-cache"},
+                                 background=_usage_written_after(gateway, decision))
+    return JSONResponse(response, headers=headers, background=await _usage_written(gateway, admission, decision))
+
+
+async def _usage_written(gateway: Gateway, admission: Admission, decision: Decision) -> BackgroundTask | None:
+    """A keyed request's usage goes to the counters after its answer, as the response's background
+    task; before it, here, when it nearly uses up a budget (`KeyGate.settles_first`)."""
+    if decision.key_id is not None and gateway.key_gate.settles_first(admission, decision.cost_usd):
+        await gateway.key_gate.flush()
+    return _usage_written_after(gateway, decision)
+
+
+def _usage_written_after(gateway: Gateway, decision: Decision) -> BackgroundTask | None:
+    return None if decision.key_id is None else BackgroundTask(gateway.key_gate.flush)
 
 
 async def explain_route(request: Request) -> Response:
     """POST /v1/route: the decision for a request, without calling any model."""
     gateway = _gateway(request)
     _dispatcher(gateway)
-    chat, constraints, decision, _ = await _admitted(request, gateway, count=False)
+    chat, admission, decision = await _admitted(request, gateway, count=False)
     decision.outcome = "explained"
-    if cascades(chat, constraints):
-        plan_of(gateway, chat, decision, constraints)
+    if cascades(chat, admission.constraints):
+        plan_of(gateway, chat, decision, admission.constraints)
     return JSONResponse(decision.to_dict(), headers=_decision_headers(decision, decision.chosen))
 
 

@@ -1,7 +1,7 @@
 """Phone calls: Twilio Media Streams on a WebSocket, driving a realtime voice session.
 
     TwiML:  <Connect><Stream url="wss://HOST/v1/twilio/media-stream">
-              <Parameter name="api_key" value="..."/>          (when voxgate has api_keys)
+              <Parameter name="api_key" value="sk-vg-..."/>    (a virtual key, or one of api_keys)
               <Parameter name="instructions" value="You are a helpful receptionist."/>
             </Stream></Connect>
 
@@ -17,8 +17,15 @@ reply keeps only what the caller heard (Twilio plays in real time; a reply whose
 was heard whole). The session is the same one `/v1/realtime` runs: routed
 replies, tools off, turn metrics recorded.
 
-Twilio cannot send headers, so with `api_keys` configured the key comes as the `api_key` stream
-parameter; a missing or wrong one closes the socket with 1008 before any audio is heard.
+Twilio cannot send headers on the WebSocket upgrade, and its `<Stream url>` takes no query string,
+so the key comes as the `api_key` custom parameter, which arrives in the `start` message. It is
+checked like an `Authorization` header (`server/auth.caller_key`) before any session exists: an
+unknown or wrong key closes the socket with 1008 `invalid_api_key`, a revoked one 1008
+`revoked_api_key`, a key past a budget 1008 `insufficient_quota`, and a key whose concurrent voice
+sessions (`max_voice_sessions`, shared by replicas through Redis) are all open 1013
+`voice_session_limit`. A call under a virtual key then holds one of those slots until it ends and
+is charged like a realtime session: each turn's LLM tokens by its decision, the seconds heard and
+spoken at `voice.price` (`server/speech_spend`). The key is never logged; refusals log their code.
 """
 
 from __future__ import annotations
@@ -26,15 +33,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from voxgate.core.clock import Clock, SystemClock
-from voxgate.core.errors import InvalidRequestError, SessionEndedError
+from voxgate.core.errors import DecisionLogUnavailableError, InvalidRequestError, RequestError, SessionEndedError
+from voxgate.core.keys import VirtualKey
 from voxgate.core.types import JSONObject
-from voxgate.server.auth import key_is_valid
+from voxgate.server.auth import KeyRefused, caller_key
 from voxgate.server.errors import (
     WS_CLOSE_INTERNAL_ERROR,
     WS_CLOSE_NORMAL,
@@ -44,6 +54,7 @@ from voxgate.server.errors import (
 )
 from voxgate.server.gateway import Gateway
 from voxgate.server.realtime import new_session
+from voxgate.server.speech_spend import SpeechBilling
 
 log = logging.getLogger("voxgate.twilio")
 TWILIO_MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
@@ -54,15 +65,26 @@ MAX_INSTRUCTIONS_CHARS = 4000
 class TwilioTransport:
     """`RealtimeTransport` over a Twilio Media Streams socket: translates in both directions."""
 
-    def __init__(self, websocket: WebSocket, api_keys: frozenset[str], clock: Clock | None = None) -> None:
+    def __init__(self, websocket: WebSocket, clock: Clock | None = None) -> None:
         self._websocket = websocket
-        self._api_keys = api_keys
         self._clock = clock or SystemClock()
         self.stream_sid: str | None = None
         self.marks_played: list[str] = []
         self.clears_sent = 0
         self._playing: _PlayingItem | None = None
-        self._pending: list[JSONObject] = []  # client events the bridge itself sends (truncate)
+        self._pending: list[JSONObject] = []  # client events the bridge itself sends (session.update, truncate)
+
+    async def wait_start(self) -> dict[str, Any] | None:
+        """Read up to the `start` message: its `customParameters` (the session's `session.update` is
+        queued for `receive`), or None when the call ended first."""
+        while True:
+            message = await self._next_message()
+            if message is None or message["event"] == "stop":
+                return None
+            if message["event"] == "start":
+                self._pending.append(self._started(message.get("start")))
+                parameters = message["start"].get("customParameters")
+                return parameters if isinstance(parameters, dict) else {}
 
     async def receive(self) -> str | None:
         """The next client event for the session, or None when the call has ended."""
@@ -113,8 +135,6 @@ class TwilioTransport:
         if {k: media_format.get(k) for k in TWILIO_MEDIA_FORMAT} != TWILIO_MEDIA_FORMAT:
             raise InvalidRequestError(f"expected mediaFormat {TWILIO_MEDIA_FORMAT}, got {media_format}")
         parameters = start.get("customParameters") or {}
-        if self._api_keys and not key_is_valid(str(parameters.get("api_key", "")).encode(), self._api_keys):
-            raise UnauthorizedCall
         self.stream_sid = start["streamSid"]
         instructions = parameters.get("instructions")
         if not isinstance(instructions, str) or not instructions.strip():
@@ -177,24 +197,77 @@ class _PlayingItem:
     sent_bytes: int = 0
 
 
-class UnauthorizedCall(Exception):
-    """The `api_key` stream parameter is missing or wrong."""
+class CallRefused(Exception):
+    """A call that may not start: the close code and reason (a code, never the key)."""
+
+    def __init__(self, close_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.close_code = close_code
+        self.reason = reason
+
+
+async def call_key(gateway: Gateway, parameters: dict[str, Any]) -> VirtualKey | None:
+    """The virtual key of a call's `api_key` parameter (None: a configured api_keys key, or an open
+    API), checked as a header would be and against the key's budgets; `CallRefused` otherwise."""
+    settings = gateway.settings
+    presented = str(parameters.get("api_key", "")).encode()
+    try:
+        key = await caller_key(presented, [k.encode() for k in settings.api_keys], gateway.keys,
+                               open_api=not settings.api_keys and settings.admin_key is None)
+        await gateway.key_gate.admit_session(key)
+    except KeyRefused as refused:
+        raise CallRefused(WS_CLOSE_POLICY_VIOLATION, refused.code) from refused
+    except DecisionLogUnavailableError as exc:
+        raise CallRefused(WS_CLOSE_TRY_AGAIN_LATER, exc.code or "key_store_unavailable") from exc
+    except RequestError as exc:
+        raise CallRefused(WS_CLOSE_POLICY_VIOLATION, exc.code or "refused") from exc
+    return key
 
 
 async def twilio_media_stream(websocket: WebSocket) -> None:
-    """One phone call per connection."""
+    """One phone call per connection: the key checked and a voice slot taken at `start`, then a session."""
     gateway: Gateway = websocket.app.state.gateway
     await websocket.accept()
     if gateway.voice is None or gateway.dispatcher is None or not gateway.ready.is_set():
         await _close(websocket, WS_CLOSE_TRY_AGAIN_LATER, "voxgate is not ready for calls")
         return
-    transport = TwilioTransport(websocket, gateway.settings.api_keys, gateway.clock)
+    transport = TwilioTransport(websocket, gateway.clock)
+    try:
+        parameters = await transport.wait_start()
+        if parameters is None:
+            await _close(websocket, WS_CLOSE_NORMAL, "")
+            return
+        key = await call_key(gateway, parameters)
+    except InvalidRequestError as exc:
+        await _close(websocket, WS_CLOSE_INTERNAL_ERROR, str(exc)[:120])
+        return
+    except CallRefused as refused:
+        log.info("twilio call refused: %s", refused.reason)
+        await _close(websocket, refused.close_code, refused.reason)
+        return
+    except WebSocketDisconnect:
+        return
+    lease = await gateway.key_gate.open_voice_session(key)
+    if lease is None:
+        log.info("twilio call refused: voice_session_limit")
+        await _close(websocket, WS_CLOSE_TRY_AGAIN_LATER, "voice_session_limit")
+        return
+    try:
+        code, reason = await _run_call(gateway, transport, key, websocket.headers)
+    finally:
+        with anyio.CancelScope(shield=True):  # the slot comes back even when the call is cancelled
+            await gateway.key_gate.close_voice_session(lease)
+    await _close(websocket, code, reason)
+
+
+async def _run_call(gateway: Gateway, transport: TwilioTransport, key: VirtualKey | None,
+                    headers: Mapping[str, str]) -> tuple[int, str]:
+    """Run the call's session, charged to `key`; the close code and reason it ended with."""
+    billing = SpeechBilling(gateway, key)
     code, reason = WS_CLOSE_NORMAL, ""
     try:
-        session = new_session(gateway, "auto", websocket.headers, beta=False, extension_events=False)
+        session = new_session(gateway, "auto", headers, beta=False, extension_events=False, key=key, billing=billing)
         await session.run(transport)
-    except* UnauthorizedCall:
-        code, reason = WS_CLOSE_POLICY_VIOLATION, "invalid API key"
     except* SessionEndedError as group:
         ended = group.exceptions[0]
         assert isinstance(ended, SessionEndedError)
@@ -202,7 +275,9 @@ async def twilio_media_stream(websocket: WebSocket) -> None:
     except* (InvalidRequestError, WebSocketDisconnect) as group:
         log.info("twilio call ended: %s", type(group.exceptions[0]).__name__)
         code, reason = WS_CLOSE_INTERNAL_ERROR, str(group.exceptions[0])[:120]
-    await _close(websocket, code, reason)
+    finally:
+        billing.charge()  # audio heard after the last turn
+    return code, reason
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

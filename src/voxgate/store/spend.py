@@ -1,5 +1,6 @@
 """The `spend` table: one row per finished decision that used tokens, written with the decision,
-and one per voice turn whose speech engines heard or spoke audio (kind `speech`).
+one per voice turn whose speech engines heard or spoke audio (kind `speech`), and one per HTTP
+audio request (`/v1/audio/*`, kind `audio`: a request, with the seconds it was charged).
 
 A row carries the key id (never the key), the answering model (for speech: the engines), tokens,
 seconds of audio transcribed (`stt_s`) and synthesised (`tts_s`), the cost in USD at the catalog's
@@ -38,6 +39,8 @@ AUDIO_COLUMNS = ("stt_s", "tts_s")
 INSERT_SPEND = f"INSERT OR REPLACE INTO spend ({SPEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 SPEECH = "speech"
 """The kind of a voice turn's speech-engine row (not a request: `requests` does not count it)."""
+AUDIO = "audio"
+"""The kind of an HTTP audio request's row (`/v1/audio/*`: a request, with its seconds)."""
 GROUPINGS = ("key", "model", "day", "none")
 _GROUP_COLUMNS = {"key": "key_id", "model": "model"}
 
@@ -55,8 +58,9 @@ def spend_row(decision: JSONObject) -> tuple[Any, ...] | None:
 
 
 def speech_row(entry: JSONObject) -> tuple[Any, ...]:
-    """The row of a voice turn's speech-engine use: `{id, created_at, key_id, engines, cost_usd, stt_s, tts_s}`."""
-    return (entry["id"], entry["created_at"], entry.get("key_id"), entry["engines"], SPEECH,
+    """The row of speech-engine use: `{id, created_at, key_id, engines, cost_usd, stt_s, tts_s}`, kind `speech`
+    (a voice turn's) unless the entry says `audio` (an HTTP audio request's)."""
+    return (entry["id"], entry["created_at"], entry.get("key_id"), entry["engines"], entry.get("kind", SPEECH),
             float(entry["cost_usd"]), 0, 0, 0, float(entry["stt_s"]), float(entry["tts_s"]))
 
 

@@ -28,14 +28,16 @@ FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz, as Twilio sends it
 REPLY_WER_BOUND = 0.35  # Piper through 8 kHz μ-law, heard by Whisper base
 
 
-def _start(parameters: dict[str, str]) -> dict[str, Any]:
+def start_message(parameters: dict[str, str]) -> dict[str, Any]:
+    """Twilio's `start` message, as recorded in its documentation, with these custom parameters."""
     return {"event": "start", "sequenceNumber": "1", "streamSid": STREAM_SID, "start": {
         "accountSid": "AC00000000000000000000000000000000", "streamSid": STREAM_SID,
         "callSid": "CA00000000000000000000000000000000", "tracks": ["inbound"], "customParameters": parameters,
         "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}
 
 
-def _ulaw_8k(clip: Clip) -> bytes:
+def ulaw_8k(clip: Clip) -> bytes:
+    """A clip as Twilio sends a caller's audio: μ-law, 8 kHz."""
     return encode_ulaw(float_to_pcm16(resample(pcm16_to_float(clip.pcm16), 16_000, 8_000)))
 
 
@@ -91,14 +93,14 @@ async def test_a_caller_hears_an_intelligible_reply_and_barge_in_clears(
     async with connect(_url(scripted_voice_server)) as socket:
         caller = Caller(socket)
         await caller.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        await caller.send(_start({"instructions": "Answer briefly."}))
-        await caller.speak(_ulaw_8k(clip))
+        await caller.send(start_message({"instructions": "Answer briefly."}))
+        await caller.speak(ulaw_8k(clip))
         await caller.speak(b"\xff" * 8000 * 2, real_time=False)  # two seconds of μ-law silence
         mark = await caller.read_until("mark")
         first_reply = caller.reply_audio()
         assert all(m["streamSid"] == STREAM_SID for m in caller.received)
         await caller.send({"event": "mark", "streamSid": STREAM_SID, "mark": {"name": mark["mark"]["name"]}})
-        await caller.speak(_ulaw_8k(clip))  # the caller talks again: Twilio must drop what it still holds
+        await caller.speak(ulaw_8k(clip))  # the caller talks again: Twilio must drop what it still holds
         clear_at = len(caller.received)
         await caller.read_until("clear")
         assert len(caller.received) > clear_at
@@ -113,7 +115,7 @@ async def test_a_caller_hears_an_intelligible_reply_and_barge_in_clears(
 
 async def test_audio_other_than_ulaw_8k_is_refused(scripted_voice_server: RunningProcess) -> None:
     async with connect(_url(scripted_voice_server)) as socket:
-        start = _start({})
+        start = start_message({})
         start["start"]["mediaFormat"] = {"encoding": "audio/l16", "sampleRate": 16000, "channels": 1}
         await socket.send(json.dumps(start))
         await socket.wait_closed()

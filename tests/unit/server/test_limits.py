@@ -133,3 +133,42 @@ async def test_voice_sessions_are_limited_per_key() -> None:
     assert await gate.open_voice_session(_key(max_voice_sessions=1, rpm=3)) is None, "the same key id"
     assert await gate.open_voice_session(None) is NO_LEASE
     assert await gate.open_voice_session(_key()) is NO_LEASE, "no limit: nothing to count"
+
+
+async def test_usage_not_yet_written_to_the_counters_still_counts_on_this_replica() -> None:
+    gate = KeyGate(ManualClock(NOON_S))
+    key = _key(budget_usd={BudgetPeriod.DAY: 1.0})
+    gate.observe_decision(_finished(key.id, 0.6, NOON_S))
+    assert (await gate.counters.take(key.id, NOON_S, 0, 0, {BudgetPeriod.DAY: NOON_S})).spent_usd == {
+        BudgetPeriod.DAY: 0.0}, "queued, not written"
+    admission = await gate.admit(key, _chat(), RoutingConstraints())
+    assert admission.budget_left_usd == pytest.approx(0.4)
+    gate.observe_spend(key.id, 0.4, NOON_S)  # speech seconds
+    with pytest.raises(QuotaExceededError):
+        await gate.admit(key, _chat(), RoutingConstraints())
+    await gate.flush()
+    assert (await gate.spent_usd(key.id))[BudgetPeriod.DAY] == pytest.approx(1.0), "written once, counted once"
+
+
+async def test_a_spend_that_leaves_less_than_itself_is_written_before_the_answer() -> None:
+    gate = KeyGate(ManualClock(NOON_S))
+    admission = await gate.admit(_key(budget_usd={BudgetPeriod.DAY: 1.0}), _chat(), RoutingConstraints())
+    assert not gate.settles_first(admission, 0.4), "0.6 left: another such request still fits"
+    assert gate.settles_first(admission, 0.5)
+    assert gate.settles_first(admission, 2.0)
+    assert not gate.settles_first(admission, None)
+    unlimited = await gate.admit(_key(rpm=10), _chat(), RoutingConstraints())
+    assert unlimited.budget_left_usd is None
+    assert not gate.settles_first(unlimited, 5.0)
+
+
+async def test_audio_requests_are_held_to_budgets_and_rpm_but_not_model_lists() -> None:
+    gate = KeyGate(ManualClock(NOON_S))
+    key = _key(rpm=1, models=("m",), budget_usd={BudgetPeriod.DAY: 1.0})
+    admission = await gate.admit_speech(key)
+    assert admission.headers["x-ratelimit-remaining-requests"] == "0"
+    with pytest.raises(RateLimitedError):
+        await gate.admit_speech(key)
+    gate.observe_spend(key.id, 1.0, NOON_S)
+    with pytest.raises(QuotaExceededError):
+        await gate.admit_speech(_key(budget_usd={BudgetPeriod.DAY: 1.0}))

@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.unit.voice.realtime.realtime_harness import fake_engines
+from voxgate.config import Settings
 from voxgate.core.clock import ManualClock
 from voxgate.core.errors import InvalidRequestError
-from voxgate.server.twilio import TwilioTransport, UnauthorizedCall
+from voxgate.core.keys import BudgetPeriod, KeyPolicy
+from voxgate.server.keys import KeyDirectory
+from voxgate.server.limits import KeyGate
+from voxgate.server.twilio import CallRefused, TwilioTransport, call_key
+from voxgate.store.keys import SQLiteKeyStore
 from voxgate.voice.audio.codecs import encode_ulaw, float_to_pcm16
 from voxgate.voice.realtime.reply import ScriptedReplySource
 from voxgate.voice.realtime.session import RealtimeSession, SessionLimits
 
+NOON_S = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC).timestamp()
 SID = "MZ0001"
 START: dict[str, Any] = {"event": "start", "start": {"streamSid": SID, "customParameters": {"api_key": "k1"},
                                      "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}
@@ -36,8 +45,8 @@ class FakeSocket:
         self.sent.append(json.loads(text))
 
 
-def _transport(socket: FakeSocket, keys: frozenset[str] = frozenset()) -> TwilioTransport:
-    return TwilioTransport(socket, keys)  # type: ignore[arg-type]
+def _transport(socket: FakeSocket) -> TwilioTransport:
+    return TwilioTransport(socket)  # type: ignore[arg-type]
 
 
 async def test_start_configures_ulaw_both_ways_then_media_becomes_appends() -> None:
@@ -45,7 +54,7 @@ async def test_start_configures_ulaw_both_ways_then_media_becomes_appends() -> N
                         {"event": "media", "media": {"track": "inbound", "payload": "//8="}},
                         {"event": "dtmf", "dtmf": {"digit": "1"}},
                         {"event": "mark", "mark": {"name": "item_1"}})
-    transport = _transport(socket, frozenset({"k1"}))
+    transport = _transport(socket)
     update = json.loads(await transport.receive() or "")
     assert update["type"] == "session.update"
     assert update["session"]["audio"]["input"]["format"] == {"type": "audio/pcmu"}
@@ -77,10 +86,17 @@ async def test_nothing_goes_to_twilio_before_start() -> None:
     assert socket.sent == []
 
 
-async def test_a_wrong_key_or_format_or_message_is_refused() -> None:
-    with pytest.raises(UnauthorizedCall):
-        await _transport(FakeSocket(START), frozenset({"other"})).receive()
+async def test_wait_start_hands_over_the_custom_parameters_and_queues_the_session_update() -> None:
+    socket = FakeSocket({"event": "connected"}, START, {"event": "media", "media": {"payload": "//8="}})
+    transport = _transport(socket)
+    assert await transport.wait_start() == {"api_key": "k1"}
+    assert transport.stream_sid == SID
+    assert json.loads(await transport.receive() or "")["type"] == "session.update"
+    assert json.loads(await transport.receive() or "")["type"] == "input_audio_buffer.append"
+    assert await _transport(FakeSocket({"event": "connected"}, {"event": "stop"})).wait_start() is None
 
+
+async def test_a_wrong_format_or_message_is_refused() -> None:
     wrong_format = json.loads(json.dumps(START))
     wrong_format["start"]["mediaFormat"]["sampleRate"] = 16000
     with pytest.raises(InvalidRequestError, match="mediaFormat"):
@@ -154,7 +170,7 @@ async def test_barge_in_truncates_the_reply_to_what_the_caller_heard() -> None:
     clock = ManualClock()
     socket = FakeSocket(START, {"event": "mark", "mark": {"name": "item_2"}},
                         {"event": "media", "media": {"track": "inbound", "payload": "//8="}})
-    transport = TwilioTransport(socket, frozenset({"k1"}), clock)  # type: ignore[arg-type]
+    transport = TwilioTransport(socket, clock)  # type: ignore[arg-type]
     await transport.receive()
     hundred_ms = base64.b64encode(b"\xff" * 800).decode()
     for _ in range(10):  # one second of reply sent at once; Twilio plays it in real time
@@ -171,3 +187,47 @@ async def test_barge_in_truncates_the_reply_to_what_the_caller_heard() -> None:
     await transport.send(json.dumps({"type": "input_audio_buffer.speech_started"}))
     assert await transport.receive() is None  # heard whole: no truncate; then the call ended
     assert [m["event"] for m in socket.sent].count("clear") == 2
+
+
+def _calls(tmp_path: Path, api_keys: frozenset[str] = frozenset()) -> tuple[Any, SQLiteKeyStore]:
+    """A gateway's key parts for `call_key`: the key table, its directory, the key gate."""
+    clock = ManualClock(NOON_S)
+    store = SQLiteKeyStore(tmp_path / "keys.db")
+    gateway = SimpleNamespace(settings=Settings(api_keys=api_keys), keys=KeyDirectory(store, clock, ttl_s=0.0),
+                              key_gate=KeyGate(clock))
+    return gateway, store
+
+
+async def test_a_call_is_authenticated_by_its_api_key_parameter(tmp_path: Path) -> None:
+    gateway, store = _calls(tmp_path, frozenset({"sk-static"}))
+    key, secret = store.create("phones", KeyPolicy(budget_usd={BudgetPeriod.DAY: 1.0}), NOON_S)
+    try:
+        found = await call_key(gateway, {"api_key": secret})
+        assert found is not None
+        assert found.id == key.id
+        assert await call_key(gateway, {"api_key": "sk-static"}) is None, "a configured api_keys key: no limits"
+        for parameters in ({}, {"api_key": "wrong"}, {"api_key": secret[:-2] + "xx"}):
+            with pytest.raises(CallRefused) as refused:
+                await call_key(gateway, parameters)
+            assert (refused.value.close_code, refused.value.reason) == (1008, "invalid_api_key")
+            assert secret not in str(refused.value)
+        gateway.key_gate.observe_spend(key.id, 1.0, NOON_S)
+        with pytest.raises(CallRefused) as spent:
+            await call_key(gateway, {"api_key": secret})
+        assert (spent.value.close_code, spent.value.reason) == (1008, "insufficient_quota")
+        store.revoke(key.id, NOON_S)
+        with pytest.raises(CallRefused) as revoked:
+            await call_key(gateway, {"api_key": secret})
+        assert (revoked.value.close_code, revoked.value.reason) == (1008, "revoked_api_key")
+    finally:
+        store.close()
+
+
+async def test_an_open_api_takes_calls_without_a_key_but_still_checks_a_virtual_one(tmp_path: Path) -> None:
+    gateway, store = _calls(tmp_path)
+    try:
+        assert await call_key(gateway, {}) is None
+        with pytest.raises(CallRefused):
+            await call_key(gateway, {"api_key": "sk-vg-000000000000-unknown"})
+    finally:
+        store.close()
