@@ -141,13 +141,13 @@ def test_beta_only_and_ga_only_server_fields_are_left_out_not_passed() -> None:
 
 
 def test_a_finished_beta_item_is_added_and_done_for_a_ga_client_and_done_is_dropped_for_beta() -> None:
-    created = {"type": "conversation.item.created", "event_id": "e1", "previous_item_id": None,
-               "item": {**SPOKEN_ITEM, "content": [{"type": "audio", "transcript": "Hi."}]}}
+    item: dict[str, Any] = {**SPOKEN_ITEM, "content": [{"type": "audio", "transcript": "Hi."}]}
+    created = {"type": "conversation.item.created", "event_id": "e1", "previous_item_id": None, "item": item}
     added, done = server_events_to(created, GA)
     assert (added["type"], done["type"]) == ("conversation.item.added", "conversation.item.done")
     assert added["item"]["content"][0]["type"] == "output_audio"
     assert done["event_id"] != added["event_id"]
-    in_progress = {**created, "item": {**created["item"], "status": "in_progress"}}
+    in_progress = {**created, "item": {**item, "status": "in_progress"}}
     assert _ids(server_events_to(in_progress, GA)) == ["conversation.item.added"]
     assert server_events_to({"type": "conversation.item.done", "item": SPOKEN_ITEM}, BETA) == []
 
