@@ -18,6 +18,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.voice.realtime.realtime_client import audio_of, peak
@@ -245,6 +246,7 @@ async def test_a_client_event_with_no_equivalent_gets_an_error_and_is_not_sent(
     proxy: RunningProcess, model: ScriptedRealtimeModel, shape: str, model_id: str, event: dict[str, Any],
     param: str
 ) -> None:
+    refused_before = await _refused_count(proxy)
     async with session(proxy, shape, model_id) as (connection, log):
         await log.wait_for("session.created")
         await connection.send(event)
@@ -255,3 +257,15 @@ async def test_a_client_event_with_no_equivalent_gets_an_error_and_is_not_sent(
     assert error["error"]["param"] == param
     assert error["error"]["event_id"] == "evt_untranslatable"
     assert event["type"] not in [e["type"] for e in _upstream(model, shape).received]
+    async with asyncio.timeout(WAIT_S):  # counted when the session has ended
+        while True:
+            if await _refused_count(proxy) >= refused_before + 1:
+                break
+            await asyncio.sleep(0.1)
+
+
+async def _refused_count(proxy: RunningProcess) -> float:
+    async with httpx.AsyncClient(base_url=proxy.base_url) as http:
+        text = (await http.get("/metrics")).text
+    line = 'voxgate_realtime_untranslated_events_total{outcome="refused"} '
+    return sum(float(row.removeprefix(line)) for row in text.splitlines() if row.startswith(line))
