@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from tests.support.realtime_shapes import BETA_SERVER, shape_errors
-from tests.unit.voice.native.test_proxy import FakeUpstream, Running
+from tests.unit.voice.native.proxy_harness import FakeUpstream, Running
 from tests.unit.voice.realtime.realtime_harness import FakeTransport
 from voxgate.core.types import RealtimeDialect
 from voxgate.voice.native.dialect_socket import MAX_COUNTED_TYPES, DialectSocket
