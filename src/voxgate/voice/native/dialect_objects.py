@@ -102,7 +102,9 @@ def _get_path(obj: JSONObject, path: tuple[str, ...]) -> tuple[bool, Any]:
 
 def _set_path(obj: JSONObject, path: tuple[str, ...], value: Any) -> None:
     for key in path[:-1]:
-        obj = obj.setdefault(key, {})
+        inner = obj.get(key)  # copied, never edited: it may be the caller's
+        obj[key] = dict(inner) if isinstance(inner, dict) else {}
+        obj = obj[key]
     obj[path[-1]] = value
 
 

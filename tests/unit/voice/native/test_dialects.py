@@ -8,6 +8,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.realtime_shapes import BETA_CLIENT, BETA_SERVER, GA_CLIENT, GA_SERVER, shape_errors
 from voxgate.core.types import RealtimeDialect
@@ -253,3 +255,44 @@ def test_a_client_event_with_no_equivalent_is_refused_naming_the_field(event: di
     assert info.value.param == param
     assert info.value.code == "dialect_untranslatable"
     assert ("beta" if target is BETA else "GA") in info.value.message
+
+
+FIELD_NAMES = ["type", "audio", "input", "output", "format", "voice", "modalities", "output_modalities", "content",
+               "input_audio_format", "turn_detection", "tools", "item", "temperature", "truncation", "rate", "id"]
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["audio", "text", "pcm16", "realtime", "mcp", "x"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(FIELD_NAMES), inner, max_size=4),
+    max_leaves=12)
+
+
+
+@settings(max_examples=300)
+@given(kind_key=st.sampled_from([("session.update", "session"), ("response.create", "response"),
+                                  ("conversation.item.create", "item")]),
+       body=st.dictionaries(st.sampled_from(FIELD_NAMES), JSON_VALUES, max_size=6), target=st.sampled_from([GA, BETA]))
+def test_any_client_event_is_translated_or_refused_and_never_edited(kind_key: tuple[str, str], body: dict[str, Any],
+                                                                    target: RealtimeDialect) -> None:
+    kind, key = kind_key
+    event = {"type": kind, key: body}
+    original = copy.deepcopy(event)
+    refused: list[Untranslatable] = []
+    try:
+        translated = client_event_to(event, target)
+    except Untranslatable as exc:
+        refused.append(exc)
+    assert all(exc.param for exc in refused)  # a refusal names the field
+    assert refused or translated["type"] == kind
+    assert event == original
+
+
+@settings(max_examples=300)
+@given(kind=st.sampled_from(sorted({*SERVER_RENAMES, *SERVER_RENAMES.values(), "session.created", "response.done",
+                                    "response.output_item.done", "conversation.item.done"})),
+       key=st.sampled_from(["session", "response", "item"]), body=JSON_VALUES, target=st.sampled_from([GA, BETA]))
+def test_any_server_event_is_translated_and_never_edited(kind: str, key: str, body: Any,
+                                                         target: RealtimeDialect) -> None:
+    event = {"type": kind, key: body}
+    original = copy.deepcopy(event)
+    translated = server_events_to(event, target)
+    assert all(isinstance(e, dict) and isinstance(e["type"], str) for e in translated)
+    assert event == original
