@@ -5,7 +5,10 @@ An instant scripted realtime upstream (tests/support/scripted_realtime, behaviou
 reached directly and through `voxgate serve` with a `backend: openai-realtime` catalog entry
 pointing at it (no speech engines: `voice.enabled: false`). One session each, kept open; turns
 alternate between them; a turn's time is `response.create` sent -> first audio delta received.
-The difference of the medians is what the proxy adds (issue 16's target: p50 <= 5 ms).
+The difference of the medians is what the proxy adds (issue 16's target: p50 <= 5 ms). A third
+session is a beta client (`OpenAI-Beta: realtime=v1`) through the same proxy: the GA upstream's
+events are translated to the beta shape (`voice/native/dialect_socket`), so the gap between the
+two proxied paths is what the translation adds.
 
 Run: .venv/bin/python -m bench.realtime_proxy [--turns 200] [--out bench/results/realtime_proxy.md]
 """
@@ -27,15 +30,17 @@ from tests.support.scripted_realtime import serve_scripted_realtime
 
 TARGET_MS = 5.0
 WARMUP_TURNS = 10
+BETA_PATH = "voxgate proxy, beta client (translated)"
 
 
 async def _first_audio_ms(socket: websockets.ClientConnection, turn: int) -> float:
+    """`response.create` -> the first audio delta, in either shape's name."""
     started_s = time.perf_counter()
     await socket.send(json.dumps({"type": "response.create", "event_id": f"turn{turn}"}))
     elapsed_ms = None
     while True:
         event = json.loads(await socket.recv())
-        if event["type"] == "response.output_audio.delta" and elapsed_ms is None:
+        if event["type"] in ("response.output_audio.delta", "response.audio.delta") and elapsed_ms is None:
             elapsed_ms = (time.perf_counter() - started_s) * 1000
         if event["type"] == "response.done":
             assert elapsed_ms is not None, "a reply without audio"
@@ -43,9 +48,10 @@ async def _first_audio_ms(socket: websockets.ClientConnection, turn: int) -> flo
 
 
 async def measure(direct_url: str, proxy_url: str, turns: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"direct": [], "voxgate proxy": []}
-    async with websockets.connect(direct_url) as direct, websockets.connect(proxy_url) as proxied:
-        sockets = {"direct": direct, "voxgate proxy": proxied}
+    results: dict[str, list[float]] = {"direct": [], "voxgate proxy": [], BETA_PATH: []}
+    async with (websockets.connect(direct_url) as direct, websockets.connect(proxy_url) as proxied,
+                websockets.connect(proxy_url, additional_headers={"OpenAI-Beta": "realtime=v1"}) as beta):
+        sockets = {"direct": direct, "voxgate proxy": proxied, BETA_PATH: beta}
         for socket in sockets.values():
             while json.loads(await socket.recv())["type"] != "session.created":
                 pass

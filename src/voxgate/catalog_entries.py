@@ -7,6 +7,7 @@ Pure validation of the YAML that `config.py` read: no files, no environment (an 
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from voxgate.core.errors import ConfigError
 from voxgate.core.types import (
@@ -17,15 +18,17 @@ from voxgate.core.types import (
     ModelCard,
     ModelRateLimits,
     Price,
+    RealtimeDialect,
     SpeechPrice,
     ToolCallStyle,
 )
 
-_E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle)
+_E = TypeVar("_E", Capability, Locality, Mode, ToolCallStyle, RealtimeDialect)
 
 MODEL_KEYS = {
     "id", "backend", "base_url", "api_model", "api_key_env", "capabilities", "context_window",
     "price", "locality", "quality", "ttft_ms", "tokens_per_s", "tool_call_style", "api_version", "rate_limits",
+    "realtime_dialect",
 }
 
 
@@ -103,11 +106,13 @@ def parse_model(raw: object, index: int) -> ModelCard:
     if key_env is not None and not isinstance(key_env, str):
         raise ConfigError(f"{where}.api_key_env: expected a variable name")
     native = backend in NATIVE_AUDIO_BACKENDS
+    api_version = _api_version(raw, where, native)
     card = ModelCard(
         id=model_id,
         backend=backend,
         base_url=base_url,
-        api_version=_api_version(raw, where, native),
+        api_version=api_version,
+        realtime_dialect=_realtime_dialect(raw, where, backend, base_url, api_version),
         api_model=str(raw["api_model"]) if raw.get("api_model") else None,
         api_key_env=key_env,
         capabilities=frozenset(enum_value(Capability, c, f"{where}.capabilities") for c in capabilities)
@@ -152,3 +157,20 @@ def _api_version(raw: dict[str, Any], where: str, native: bool) -> str | None:
     return version
 
 
+def _realtime_dialect(raw: dict[str, Any], where: str, backend: str, base_url: str | None,
+                      api_version: str | None) -> RealtimeDialect | None:
+    """The protocol shape an `openai-realtime` upstream speaks: `realtime_dialect` when given; otherwise
+    beta for Azure's dated deployment URL (`.../openai/realtime`) at a `-preview` api-version (the
+    default one included), GA for everything else (OpenAI, Azure's `/openai/v1/realtime`)."""
+    given = raw.get("realtime_dialect")
+    if backend != "openai-realtime":
+        if given is not None:
+            raise ConfigError(f"{where}.realtime_dialect: for a `backend: openai-realtime` model only")
+        return None
+    if given is not None:
+        return enum_value(RealtimeDialect, given, f"{where}.realtime_dialect")
+    parts = urlsplit(base_url or "")
+    azure_dated = parts.path.rstrip("/").endswith("/openai/realtime")
+    version = dict(parse_qsl(parts.query)).get("api-version", api_version)
+    preview = version is None or version.endswith("-preview")
+    return RealtimeDialect.BETA if azure_dated and preview else RealtimeDialect.GA

@@ -25,6 +25,9 @@ Catalog schema (a public contract, documented in the README)::
         base_url: wss://api.openai.com/v1/realtime
         api_model: gpt-realtime   # Azure: the deployment name
         api_version: 2024-10-01-preview   # Azure only
+        realtime_dialect: ga      # ga | beta: the protocol shape it speaks (default: beta for Azure's
+                                  # dated .../openai/realtime at a -preview api-version, else ga);
+                                  # clients of the other shape are translated (voice/native/dialects)
       - id: gemini-live           # Gemini's Live API (BidiGenerateContent): the session is translated
         backend: gemini-live      # base_url defaults to Google's endpoint; the key goes as ?key=
         api_model: gemini-2.5-flash-native-audio-preview-09-2025

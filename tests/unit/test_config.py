@@ -6,7 +6,7 @@ import pytest
 
 from voxgate.config import load_settings
 from voxgate.core.errors import ConfigError
-from voxgate.core.types import Capability, Locality
+from voxgate.core.types import Capability, Locality, RealtimeDialect
 
 CATALOG = """
 models:
@@ -200,6 +200,24 @@ def test_native_audio_models_are_parsed_with_audio(tmp_path: Path) -> None:
     assert openai.capabilities == {Capability.TOOLS, Capability.AUDIO}
     assert azure.api_version == "2025-04-01-preview"
     assert settings.upstream_api_keys == {"gpt-realtime": "sk"}
+    assert openai.realtime_dialect is RealtimeDialect.GA
+    assert azure.realtime_dialect is RealtimeDialect.BETA  # a dated -preview deployment speaks beta
+
+
+@pytest.mark.parametrize(("entry", "dialect"), [
+    ("base_url: wss://api.openai.com/v1/realtime", RealtimeDialect.GA),
+    ("base_url: wss://api.openai.com/v1/realtime\n    realtime_dialect: beta", RealtimeDialect.BETA),
+    ("base_url: https://t.openai.azure.com/openai/realtime", RealtimeDialect.BETA),
+    ("base_url: https://t.openai.azure.com/openai/realtime\n    api_version: '2025-08-28'", RealtimeDialect.GA),
+    ("base_url: https://t.openai.azure.com/openai/realtime?api-version=2025-08-28", RealtimeDialect.GA),
+    ("base_url: https://t.openai.azure.com/openai/realtime\n    realtime_dialect: ga", RealtimeDialect.GA),
+    ("base_url: https://t.openai.azure.com/openai/v1/realtime", RealtimeDialect.GA),
+])
+def test_the_upstream_dialect_is_given_or_follows_the_url(tmp_path: Path, entry: str,
+                                                          dialect: RealtimeDialect) -> None:
+    text = f"models:\n  - id: m\n    backend: openai-realtime\n    {entry}\ninclude_default_models: false\n"
+    card, = load_settings(_write(tmp_path, text), env={"HOME": str(tmp_path)}).models
+    assert card.realtime_dialect is dialect
 
 
 @pytest.mark.parametrize(("entry", "fragment"), [
@@ -209,6 +227,9 @@ def test_native_audio_models_are_parsed_with_audio(tmp_path: Path) -> None:
     ("backend: openai-realtime\n    base_url: ftp://x/realtime", "the realtime endpoint"),
     ("backend: openai\n    base_url: wss://x/v1", "an http(s) URL"),
     ("base_url: http://x/v1\n    api_version: '2025-01-01'", "Azure OpenAI realtime deployment only"),
+    ("base_url: http://x/v1\n    realtime_dialect: beta", "openai-realtime` model only"),
+    ("backend: openai-realtime\n    base_url: wss://x/v1/realtime\n    realtime_dialect: v2",
+     "is not one of: ga, beta"),
 ])
 def test_bad_native_audio_entries_say_what_is_wrong(tmp_path: Path, entry: str, fragment: str) -> None:
     text = f"models:\n  - id: m\n    {entry}\ninclude_default_models: false\n"

@@ -6,15 +6,16 @@ Two URL shapes and auth styles, told apart by the catalog's `base_url`:
     Azure OpenAI  https://NAME.openai.azure.com/openai/realtime
                       ?api-version=<api_version>&deployment=<api_model>     api-key: <key>
 
-`http(s)` becomes `ws(s)`; a query already in `base_url` is kept. A beta client's session is opened
-with `OpenAI-Beta: realtime=v1`, so the upstream speaks the shape the client speaks.
+`http(s)` becomes `ws(s)`; a query already in `base_url` is kept. The session is opened in the shape
+the card says the upstream speaks (`realtime_dialect`): beta with `OpenAI-Beta: realtime=v1`. A client
+of the other shape is translated by the voice layer (`voice.native.dialects`).
 
 `backend: gemini-live` (`gemini_target`): Google's Live API, BidiGenerateContent, authenticated as
 Google documents it, with the key in the query (`?key=<key>`). The key is kept out of the target's
 `url` and repr (`connect_url` adds it), and out of every error message. Google may send its JSON
 messages as binary frames: a Gemini connection reads them as UTF-8 text.
 
-    target = realtime_target(card, api_key, beta=False)
+    target = realtime_target(card, api_key)
     upstream = await open_realtime_upstream(target, open_timeout_s=5, model_id=card.id)
     await upstream.send(text); text = await upstream.receive()   # None once the upstream has closed
     await upstream.aclose()
@@ -34,7 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from voxgate.core.errors import BackendConnectError, BackendProtocolError, BackendStatusError, BackendTimeoutError
-from voxgate.core.types import ModelCard
+from voxgate.core.types import ModelCard, RealtimeDialect
 
 DEFAULT_AZURE_API_VERSION = "2024-10-01-preview"
 MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -68,7 +69,7 @@ class RealtimeTarget:
         return urlsplit(self.url).path.rstrip("/").endswith("/openai/realtime")
 
 
-def realtime_target(card: ModelCard, api_key: str | None, *, beta: bool) -> RealtimeTarget:
+def realtime_target(card: ModelCard, api_key: str | None) -> RealtimeTarget:
     """The URL and headers for a session with `card`'s model (see the module docstring)."""
     assert card.base_url is not None, "a realtime card has a base_url (config checks it)"
     parts = urlsplit(card.base_url)
@@ -84,7 +85,7 @@ def realtime_target(card: ModelCard, api_key: str | None, *, beta: bool) -> Real
         query["model"] = card.upstream_model
         if api_key:
             headers.append(("Authorization", f"Bearer {api_key}"))
-    if beta:
+    if card.realtime_dialect is RealtimeDialect.BETA:
         headers.append(("OpenAI-Beta", "realtime=v1"))
     url = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), ""))
     return RealtimeTarget(url, tuple(headers))

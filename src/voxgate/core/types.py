@@ -68,6 +68,14 @@ NATIVE_AUDIO_BACKENDS = frozenset({"openai-realtime", "gemini-live"})
 """Catalog backends for models that hear and speak in one realtime session (voice sessions only)."""
 
 
+class RealtimeDialect(StrEnum):
+    """The two shapes of OpenAI's realtime protocol: GA, and the beta (`OpenAI-Beta: realtime=v1`, Azure's
+    dated `-preview` api-versions). voxgate serves both to clients and translates to an upstream's own."""
+
+    GA = "ga"
+    BETA = "beta"
+
+
 class ToolCallStyle(StrEnum):
     """How a model writes tool calls: natively, as a fenced JSON block in text, or not at all."""
 
@@ -140,6 +148,8 @@ class ModelCard:
     local_weights: LocalWeights | None = None
     api_version: str | None = None
     """Azure OpenAI's `api-version` for a realtime deployment URL (`backend: openai-realtime`)."""
+    realtime_dialect: RealtimeDialect | None = None
+    """The realtime protocol shape a `backend: openai-realtime` upstream speaks (None for other backends)."""
     rate_limits: ModelRateLimits = ModelRateLimits()
     """`rate_limits: {rpm: N, tpm: N}`: the model's own limits, shared by every key (`server/model_limits`)."""
 

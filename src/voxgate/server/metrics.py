@@ -88,6 +88,11 @@ class GatewayMetrics:
             "voxgate_redis_failures", "Times the shared Redis stopped answering (limits failed open)",
             registry=self.registry,
         )
+        self.realtime_untranslated = Counter(
+            "voxgate_realtime_untranslated_events", "Events between a realtime client and a native model of the "
+            "other protocol shape with no translation: no_equivalent and unknown (passed unchanged), refused "
+            "(a client event answered with an error)", ["outcome"], registry=self.registry,
+        )
         self.voice_sessions_ended = Counter(
             "voxgate_voice_sessions_ended", "Realtime sessions the server closed, by reason (slow_client, ...)",
             ["reason"], registry=self.registry,

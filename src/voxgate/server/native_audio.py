@@ -8,9 +8,10 @@ constraints (`voice.max_latency_ms`, `x-voxgate-*` headers: max_cost_usd, local_
 virtual key is admitted once for the session (allow-lists, budget). The decision is in the log
 (`GET /v1/decisions/{id}`, `voxgate route --voice` explains one without connecting):
 
-- a native model won: `open_native_upstream` opens its realtime socket (a model that fails at
-  session start falls back along the decision's plan, to another native model or the chain, the
-  reason in the decision) and `run_native_session` runs the voice layer's `NativeSessionProxy`;
+- a native model won: `open_native_upstream` opens its realtime socket in the shape it speaks (the
+  card's `realtime_dialect`; a client of the other shape is translated: `voice.native.dialect_socket`;
+  a model that fails at session start falls back along the decision's plan, to another native
+  model or the chain, the reason in the decision), and `run_native_session` runs the voice layer's `NativeSessionProxy`;
   when the session ends the decision is finished with the model's reported usage and its cost
   (budgets and spend count it) and one attempt (ok, or failed and why);
 - the chain won: the decision is recorded with outcome `chain`, and the session runs as before,
@@ -36,10 +37,11 @@ from voxgate.backends.realtime_upstream import (
 )
 from voxgate.core.errors import BackendError, BackendStatusError, SessionEndedError, UpstreamSessionError
 from voxgate.core.keys import VirtualKey
-from voxgate.core.types import ModelCard, RoutingConstraints
+from voxgate.core.types import ModelCard, RealtimeDialect, RoutingConstraints
 from voxgate.routing.decision import Attempt, Decision
 from voxgate.server.gateway import Gateway
 from voxgate.server.validation import parse_chat_request
+from voxgate.voice.native.dialect_socket import DialectSocket
 from voxgate.voice.native.gemini_live import GeminiLiveSocket
 from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions, UpstreamSocket
 from voxgate.voice.realtime.protocol import error_event
@@ -126,9 +128,7 @@ async def run_native_session(transport: RealtimeTransport, gateway: Gateway, dec
     voice = gateway.settings.voice
     options = ProxyOptions(decision.id, card.id, max_session_s=voice.max_session_s,
                            max_append_bytes=voice.max_append_bytes, extension_events=extension_events)
-    socket: UpstreamSocket = upstream
-    if card.backend == "gemini-live":
-        socket = GeminiLiveSocket(upstream, api_model=card.upstream_model, model_id=card.id, beta=beta)
+    socket = _client_socket(upstream, card, beta=beta)
     proxy = NativeSessionProxy(socket, options, clock=gateway.clock,
                                on_turn_metrics=gateway.metrics.observe_voice_turn,
                                on_first_audio=lambda ms: gateway.stats.observe(card.id, ms, None),
@@ -148,12 +148,35 @@ async def run_native_session(transport: RealtimeTransport, gateway: Gateway, dec
             await upstream.aclose()
         attempt.latency_ms = round((gateway.clock.monotonic_s() - started_s) * 1000, 1)
         _finish(gateway, decision, attempt, proxy.turns.usage, proxy.turns.responses)
+        if isinstance(socket, DialectSocket):
+            _report_translation(gateway, card, socket)
+
+
+def _client_socket(upstream: RealtimeUpstream, card: ModelCard, *, beta: bool) -> UpstreamSocket:
+    """The upstream as the proxy sees it: in the client's shape (Gemini translated; an OpenAI-realtime
+    model of the other shape translated by `DialectSocket`)."""
+    if card.backend == "gemini-live":
+        return GeminiLiveSocket(upstream, api_model=card.upstream_model, model_id=card.id, beta=beta)
+    client = RealtimeDialect.BETA if beta else RealtimeDialect.GA
+    upstream_dialect = card.realtime_dialect or RealtimeDialect.GA
+    if client is upstream_dialect:
+        return upstream
+    return DialectSocket(upstream, client=client, upstream_dialect=upstream_dialect)
+
+
+def _report_translation(gateway: Gateway, card: ModelCard, socket: DialectSocket) -> None:
+    """Events that crossed the shapes untranslated: counted in metrics, their types (never content) logged."""
+    for (outcome, _kind), count in socket.counts.items():
+        gateway.metrics.realtime_untranslated.labels(outcome).inc(count)
+    if socket.counts:
+        log.info("realtime session with %s: events without a translation: %s", card.id,
+                 ", ".join(f"{outcome} {kind} x{count}" for (outcome, kind), count in sorted(socket.counts.items())))
 
 
 async def _open_upstream(gateway: Gateway, decision: Decision, card: ModelCard, *, beta: bool) -> RealtimeUpstream:
     """`card`'s socket; a failure is recorded (attempt, breaker) and raised as its BackendError."""
     key = gateway.settings.upstream_api_keys.get(card.id)
-    target = gemini_target(card, key) if card.backend == "gemini-live" else realtime_target(card, key, beta=beta)
+    target = gemini_target(card, key) if card.backend == "gemini-live" else realtime_target(card, key)
     started_s = gateway.clock.monotonic_s()
     try:
         return await open_realtime_upstream(target, open_timeout_s=gateway.settings.connect_timeout_s,

@@ -7,7 +7,9 @@
 
 Client events are checked like the local session's (`protocol.parse_client_event`: a malformed one
 is answered here with an `error` event and never sent on) and relayed in the shape the client
-speaks; tools, `response.create`/`cancel`, `conversation.item.truncate` and the rest pass unchanged.
+speaks (an upstream of another protocol translates behind `UpstreamSocket`: `dialect_socket` for an
+OpenAI-realtime model of the other shape, `gemini_live`); tools, `response.create`/`cancel`,
+`conversation.item.truncate` and the rest pass unchanged.
 Audio is converted when the client asked for G.711 (`formats`, `audio_bridge`). Server events come
 back unchanged except: audio deltas (converted), `session.created`/`updated` (the client's formats),
 `response.done` (metadata `voxgate_decision_id`, `voxgate_model`), followed by `voxgate.turn.metrics`
