@@ -273,3 +273,22 @@ async def test_a_session_closing_mid_decode_leaves_no_task() -> None:
         await _speak(transport, tone_pcm16(600))
         assert stt.running == 1
     assert stt.running == 0  # cancelled with the session; the conftest check finds no leaked task
+
+
+async def test_a_turn_that_ends_while_a_stale_decode_runs_is_decoded_whole() -> None:
+    """The pause's decode is still running when speech resumes briefly and the turn then ends: no decode
+    covers the last words, so the commit decodes the whole turn (the stale one is cancelled, not used)."""
+    stt = GatedSTT()
+    stt.gate.clear()
+    replies = ScriptedReplySource(["It is noon."])
+    async with running_session(replies, engines=_engines(stt), limits=_limits(10_000)) as (_, transport):
+        await _speak(transport, tone_pcm16(600) + silence_pcm16(100))  # the pause's decode starts, and waits
+        await _speak(transport, tone_pcm16(200) + silence_pcm16(600))  # a last word; the turn ends
+        await transport.wait_for("input_audio_buffer.committed")
+        stt.gate.set()
+        completed = await transport.wait_for("conversation.item.input_audio_transcription.completed")
+        metrics = await transport.wait_for("voxgate.turn.metrics")
+    assert len(stt.heard_ms) == 2
+    assert stt.heard_ms[1] >= stt.heard_ms[0] + 700  # the commit read the last word and the pause
+    assert completed["transcript"] == f"heard {stt.heard_ms[1]} ms"
+    assert metrics["partial_reused"] is False
