@@ -12,11 +12,13 @@ in 100 ms chunks at real-time pace, then 2 s of silence (`bench/voice_listener.p
     v2v          last VOICED sample sent -> first AUDIBLE sample (> -36 dBFS) of the reply, as a
                  player starting each delta on arrival or after the previous one would play it
     vad          last voiced sample sent -> the final turn's speech_stopped received
-    stt / llm / tts  the server's voxgate.turn.metrics: speech stopped -> transcript, transcript ->
-                 first token, first token -> first audio delta sent
+    stt / llm / tts  the server's voxgate.turn.metrics: commit (speech stopped) -> transcript
+                 (`stt_after_commit_ms`), transcript -> first token, first token -> first audio delta sent
     cut-offs     share of utterances where a turn ended before the final clause (mid-sentence)
     prepared     share whose answer came from the reply prepared in the pause (`voice.prepare_replies`);
                  wasted tokens/utt: LLM tokens of discarded preparations per utterance (turn metrics)
+    partial      share whose transcript came from a decode started before the commit
+                 (`voice.partial_transcript_interval_ms`, turn metrics `partial_reused`)
 
 Each `--variant LABEL:ENV=V,ENV=V` is one `voxgate serve` (bundled models, Piper) with those
 variables; all variants are up at once and take turns per utterance, so they share the load.
@@ -93,8 +95,10 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 1000:.0f}"
 
 
-def _stage(records: list[ListenRecord], name: str) -> float | None:
-    values = [r.latency_ms[name] / 1000 for r in records if r.latency_ms.get(name) is not None]
+def _stage(records: list[ListenRecord], name: str, older_name: str | None = None) -> float | None:
+    """The stage's p50 in seconds; `older_name`: what a server before the name's introduction called it."""
+    found = [r.latency_ms.get(name, r.latency_ms.get(older_name or name)) for r in records]
+    values = [float(value) / 1000 for value in found if value is not None]
     return statistics.median(values) if values else None
 
 
@@ -106,16 +110,18 @@ def summarize(label: str, sessions: int, kind: str, records: list[ListenRecord],
     cut = sum(r.cut_offs > 0 for r in records)
     models = sorted({r.model or "none" for r in records})
     over = sum(r.metadata.get("voxgate_over_budget") == "true" for r in records)
+    stt = _stage(records, "stt_after_commit_ms", "transcription_ms")
     return (f"| {label} | {kind} | {sessions} | {len(v2v)}/{len(records)} | {_ms(p50)} | {_ms(percentile(v2v, 0.95))} "
-            f"| {ratio} | {_ms(statistics.median(vad) if vad else None)} | {_ms(_stage(records, 'transcription_ms'))} "
+            f"| {ratio} | {_ms(statistics.median(vad) if vad else None)} | {_ms(stt)} "
             f"| {_ms(_stage(records, 'first_token_ms'))} | {_ms(_stage(records, 'first_audio_ms'))} "
             f"| {cut}/{len(records)} | {over} | {sum(r.prepared is True for r in records)}/{len(records)} "
-            f"| {statistics.mean(r.wasted_tokens for r in records):.1f} | {', '.join(models)} |")
+            f"| {statistics.mean(r.wasted_tokens for r in records):.1f} "
+            f"| {sum(r.partial_reused is True for r in records)}/{len(records)} | {', '.join(models)} |")
 
 
-HEADER = ("| variant | set | sessions | answered | v2v p50 ms | v2v p95 ms | p50 vs first row | vad ms | stt ms "
-          "| llm first token ms | first token -> audio ms | cut-offs | over budget | prepared | wasted tokens/utt "
-          "| models |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| variant | set | sessions | answered | v2v p50 ms | v2v p95 ms | p50 vs first row | vad ms "
+          "| stt after commit ms | llm first token ms | first token -> audio ms | cut-offs | over budget | prepared "
+          "| wasted tokens/utt | partial | models |\n|" + "---|" * 17)
 
 
 def table_rows(records: dict[tuple[str, str], list[ListenRecord]], sessions: int) -> list[str]:

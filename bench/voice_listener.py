@@ -57,6 +57,7 @@ class ListenRecord:
     model: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     prepared: bool | None = None  # the final reply came from the pause's preparation (`voice.prepare_replies`)
+    partial_reused: bool | None = None  # its transcript came from a partial decode (`partial_transcripts`)
     wasted_tokens: int = 0  # LLM tokens of preparations discarded during the utterance
     transcripts: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -119,6 +120,7 @@ class _Listener:
             if event.get("response_id") != self.final_reply:
                 return None
             self.record.prepared = event.get("prepared")
+            self.record.partial_reused = event.get("partial_reused")
             self.record.latency_ms = dict(event.get("latency") or {})
             self.record.model = event.get("model")
             self.done.set()

@@ -114,6 +114,11 @@ class VoiceSettings:
     `prepare_replies`: once the pause's speculative transcript is ready, the reply (routed LLM stream and
     first clause's audio) is prepared before the turn ends, and used if the turn commits with the same
     transcript and settings (`voice.realtime.prepared_reply`; env VOXGATE_VOICE_PREPARE_REPLIES).
+    `partial_transcript_interval_ms`: while the user speaks, re-decode the turn so far every this many ms
+    of audio, and once more the moment the VAD hears a pause; the commit reuses that last decode, so the
+    transcript is ready at the end of the turn and the reply is prepared from it during the pause
+    (`voice.realtime.partial_transcripts`; env VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS). 0: off.
+    Each decode counts as transcribed audio (`price`), as the pause's speculative one does.
     `price`: USD per minute of audio the engines transcribe and synthesise, charged to the session's
     key with each voice turn (`server/speech_spend`); the bundled engines cost nothing by default.
     """
@@ -137,6 +142,7 @@ class VoiceSettings:
     backchannels: bool = True
     turn_model: str = "none"
     prepare_replies: bool = True
+    partial_transcript_interval_ms: int = 1_000
     price: SpeechPrice = field(default_factory=SpeechPrice)
 
     def __post_init__(self) -> None:
@@ -154,6 +160,8 @@ class VoiceSettings:
             self.max_append_bytes, self.send_queue_events, self.max_output_tokens, self.max_upload_bytes
         ) < 1:
             raise ConfigError("voice limits must be positive")
+        if self.partial_transcript_interval_ms < 0:
+            raise ConfigError("voice partial_transcript_interval_ms must be 0 (off) or positive")
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,7 @@ _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
     "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies", "price",
+    "partial_transcript_interval_ms",
 }
 
 
@@ -291,7 +300,8 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
     for key in ("stt_model", "stt_window", "tts_engine", "mode", "turn_model"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = env[f"VOXGATE_VOICE_{key.upper()}"]
-    for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality"):
+    for key in ("max_latency_ms", "max_session_s", "first_piece_chars", "min_quality",
+                "partial_transcript_interval_ms"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
     for flag in ("enabled", "backchannels", "prepare_replies"):
@@ -304,6 +314,9 @@ def _voice_settings(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSet
         enabled=bool(merged.get("enabled", True)),
         backchannels=bool(merged.get("backchannels", defaults.backchannels)),
         prepare_replies=bool(merged.get("prepare_replies", defaults.prepare_replies)),
+        partial_transcript_interval_ms=int(number(
+            merged.get("partial_transcript_interval_ms", defaults.partial_transcript_interval_ms),
+            "voice.partial_transcript_interval_ms")),
         stt_model=str(merged.get("stt_model", defaults.stt_model)),
         stt_window=str(merged.get("stt_window", defaults.stt_window)),
         tts_engine=str(merged.get("tts_engine", defaults.tts_engine)),

@@ -93,10 +93,21 @@ def test_prepared_replies_are_on_by_default_and_switch_off_by_file_or_environmen
     assert load_settings(None, env={**home, "VOXGATE_VOICE_PREPARE_REPLIES": "0"}).voice.prepare_replies is False
 
 
+def test_partial_transcripts_have_an_interval_from_file_or_environment_and_0_turns_them_off(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    default = load_settings(None, env=home).voice.partial_transcript_interval_ms
+    assert default > 0
+    every_half_second = _write(tmp_path, "voice:\n  partial_transcript_interval_ms: 500\n")
+    assert load_settings(every_half_second, env=home).voice.partial_transcript_interval_ms == 500
+    off = {**home, "VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS": "0"}
+    assert load_settings(every_half_second, env=off).voice.partial_transcript_interval_ms == 0
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [("voice:\n  stt_model: large\n", "stt_model"), ("voice:\n  colour: red\n", "voice"),
-     ("voice:\n  max_session_s: -1\n", "max_session_s")],
+     ("voice:\n  max_session_s: -1\n", "max_session_s"),
+     ("voice:\n  partial_transcript_interval_ms: -5\n", "partial_transcript_interval_ms")],
 )
 def test_bad_voice_settings_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):

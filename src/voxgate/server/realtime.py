@@ -225,7 +225,8 @@ def _limits(gateway: Gateway) -> SessionLimits:
                          max_buffered_audio_s=voice.max_buffered_audio_s,
                          send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens,
                          first_piece_chars=voice.first_piece_chars, backchannels=voice.backchannels,
-                         prepare_replies=voice.prepare_replies)
+                         prepare_replies=voice.prepare_replies,
+                         partial_transcript_interval_ms=voice.partial_transcript_interval_ms)
 
 
 def new_session(gateway: Gateway, profile: str, headers: Mapping[str, str], *, beta: bool,

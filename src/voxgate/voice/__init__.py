@@ -25,6 +25,7 @@ voice/realtime/    the realtime session (OpenAI Realtime protocol, GA and beta s
     end_of_turn     semantic_vad: does a transcript sound finished
     input_audio     decode -> 16 kHz -> VAD -> the input buffer a commit takes
     speculation     the speculative transcript of the user's current pause
+    partial_transcripts  decodes while the user speaks and at the pause; the one the commit reuses
     conversation    items, truncation, chat messages for the router
     item_log        ItemLog: the conversation and every event announcing its items (conversation.item.*)
     response_create `response.create` parsed without a session; the ReplyRequest it makes

@@ -91,6 +91,11 @@ class InputAudio:
         return self._detector.end_speech() if self._detector is not None else None
 
     @property
+    def speaking(self) -> bool:
+        """With server VAD: speech is in progress (its pause included, until the VAD ends it)."""
+        return self._detector is not None and self._detector.speaking
+
+    @property
     def trailing_silence_ms(self) -> int:
         """With server VAD: how long the current speech has been silent (0 when nobody speaks)."""
         return self._detector.silence_ms if self._detector is not None else 0

@@ -40,11 +40,14 @@ Emit = Callable[[JSONObject], None]
 
 @dataclass
 class TurnTimes:
-    """Monotonic seconds of a turn's milestones (None: did not happen)."""
+    """Monotonic seconds of a turn's milestones (None: did not happen). `speech_stopped_s` is when the
+    turn was committed (the VAD's end of speech, or the client's commit); `partial_reused`: its
+    transcript came from a partial decode started before the commit (`partial_transcripts`)."""
 
     speech_started_s: float | None = None
     speech_stopped_s: float | None = None
     transcript_ready_s: float | None = None
+    partial_reused: bool = False
     response_started_s: float | None = None
     first_token_s: float | None = None
     first_sentence_s: float | None = None
@@ -329,6 +332,8 @@ class ResponseRunner:
 
         latency = {
             "transcription_ms": since(times.transcript_ready_s, times.speech_stopped_s),
+            "stt_after_commit_ms": since(times.transcript_ready_s, times.speech_stopped_s),  # the same span, by
+            # the name issue 14 gives its target (<= 50 ms); transcription_ms stays for existing readers
             "first_token_ms": since(times.first_token_s, times.transcript_ready_s or times.response_started_s),
             "first_sentence_ms": since(times.first_sentence_s, times.first_token_s),
             "first_audio_ms": since(times.first_audio_s, times.first_token_s),
@@ -337,5 +342,5 @@ class ResponseRunner:
         log.info("voice turn %s status=%s model=%s latency=%s", self.response_id, self.status, self.model, latency)
         return {"type": "voxgate.turn.metrics", "response_id": self.response_id, "status": self.status,
                 "decision_id": self.decision_id, "model": self.model, "routed_by": self._constraint or None,
-                "latency": latency, "prepared": self._options.prepared,
+                "latency": latency, "prepared": self._options.prepared, "partial_reused": times.partial_reused,
                 "audio_ms": round(self._audio_ms, 1)}

@@ -14,9 +14,9 @@ SlowClientError instead of buffering without bound), one task per transcription,
 response task in the conversation (out-of-band ones beside it), and a supervisor that enforces
 the maximum session length.
 
-Who owns what: the turn state machine (`turns.advance`) decides; this class carries out its
-actions and owns the input audio, the pause's `speculation.Speculation` and the reply prepared from its
-transcript (`prepared_reply.PreparedReplies`), the idle watch and the responses.
+Who owns what: the turn state machine (`turns.advance`) decides; this class carries out its actions
+and owns the input audio, the pause's `speculation.Speculation` (and the turn's partial decodes in it),
+the reply prepared from its transcript (`prepared_reply.PreparedReplies`), the idle watch and the responses.
 The conversation and its events belong to `item_log.ItemLog`; client events are parsed and
 dispatched by `client_events`, which sees the session only through its `SessionControl` protocol.
 """
@@ -45,6 +45,7 @@ from voxgate.voice.realtime.conversation import Conversation
 from voxgate.voice.realtime.idle_timeout import IdleWatch, idle_prompt, playback_end_ms
 from voxgate.voice.realtime.input_audio import InputAudio
 from voxgate.voice.realtime.item_log import ItemLog
+from voxgate.voice.realtime.partial_transcripts import TakenTranscript, final_transcript
 from voxgate.voice.realtime.prepared_reply import PreparedReplies, with_user_turn, worth_preparing
 from voxgate.voice.realtime.protocol import EventNames, IdFactory, ProtocolViolation, error_event
 from voxgate.voice.realtime.reply import ReplyRequest, ReplySource
@@ -90,12 +91,11 @@ class SessionLimits:
     first_piece_chars: int = 24
     backchannels: bool = True  # "mm-hm" over a spoken reply does not cancel it (`realtime.backchannel`)
     prepare_replies: bool = True  # start the reply from the pause's transcript (`realtime.prepared_reply`)
+    partial_transcript_interval_ms: int = 0  # decode during speech (`realtime.partial_transcripts`); 0: off
 
 
 class RealtimeTransport(Protocol):
-    async def receive(self) -> str | bytes | None:
-        """The next client frame; None once the client has gone."""
-        ...
+    async def receive(self) -> str | bytes | None: ...  # the next client frame; None once the client has gone
 
     async def send(self, text: str) -> None: ...
 
@@ -121,7 +121,8 @@ class RealtimeSession:
                                 max_buffered_s=limits.max_buffered_audio_s)
         self.prepared = PreparedReplies(replies, engines.tts, self.spawn, first_piece_chars=limits.first_piece_chars)
         self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn, engines.turn_model,
-                                       on_ready=self._prepare_reply, on_drop=self.prepared.discard)
+                                       on_ready=self._prepare_reply, on_drop=self.prepared.discard,
+                                       partial_interval_ms=limits.partial_transcript_interval_ms)
         self.speculation.configure(self.config.turn_detection)
         self.state = TurnState()
         self.policy = TurnPolicy.for_detection(self.config.turn_detection, limits.backchannels)
@@ -319,8 +320,7 @@ class RealtimeSession:
 
     def commit_buffer(self) -> None:
         """Make the buffered audio a user item and transcribe it in the background."""
-        speculation = self.speculation.take()
-        audio = self.input.take()
+        speculation, audio = self.speculation.take(), self.input.take()
         item = self.items.commit_user_audio(self._take_user_item_id(), final=False)
         self._transcribing += 1
         self.spawn(self._transcribe(item, audio, speculation if self.policy.server_vad else None))
@@ -338,10 +338,10 @@ class RealtimeSession:
         item_id, self.next_user_item_id = self.next_user_item_id, self.ids.new("item")
         return item_id
 
-    async def _transcribe(self, item: JSONObject, audio: bytes, speculation: asyncio.Task[Transcript] | None) -> None:
+    async def _transcribe(self, item: JSONObject, audio: bytes, speculation: TakenTranscript | None) -> None:
         heard = ""
-        try:
-            transcript = await (speculation or self.engines.stt.transcribe(audio))
+        try:  # the pause's decode when it read every voiced sample, else a decode now
+            transcript, self.times.partial_reused = await final_transcript(self.engines.stt, audio, speculation)
         except Exception as exc:
             log.warning("transcription failed: %s", type(exc).__name__)
             self.items.transcription_failed(item, type(exc).__name__)

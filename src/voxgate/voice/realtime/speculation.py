@@ -4,8 +4,10 @@
     speculation.follow()        # after each append: start after a short pause, drop when speech resumes
     speculation.end_of_turn()   # semantic_vad: SpeechStopped when the pause's transcript sounds finished
     speculation.take()          # the commit reuses the transcription instead of starting another
+    speculation.drop()          # the buffer was cleared: forget the pause and the turn's partials
     Speculation(..., on_ready=..., on_drop=...)   # the transcript is ready before the commit / it was dropped
                                                   # (the session prepares the reply, `prepared_reply`)
+    Speculation(..., partial_interval_ms=1000)    # decode during speech too (`partial_transcripts`)
 
 Server VAD waits `silence_duration_ms` (500 ms by default) before it ends a turn; transcribing from
 the first 200 ms of the pause (semantic_vad: 100 ms) means the transcript is usually ready when the
@@ -13,6 +15,8 @@ turn ends (a pause that is not the end costs one wasted run). With semantic_vad 
 itself may end the turn: a finished-sounding one after `finished_silence_ms`, judged the moment it
 is ready (`on_finished_turn`) as well as at each append. With an audio end-of-turn model the same
 pause is also judged by its sound (`end_of_turn.turn_is_over` combines the two).
+With partial transcripts on, the pause's transcript is the partial decode started at the VAD's first
+silent frame (`PartialTranscripts.covering`), not a decode of its own 100-200 ms later.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ from voxgate.voice.engines.vad import SpeechEvent
 from voxgate.voice.realtime.end_of_turn import SPECULATE_AFTER_MS as SEMANTIC_SPECULATE_AFTER_MS
 from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished, turn_is_over
 from voxgate.voice.realtime.input_audio import InputAudio
+from voxgate.voice.realtime.partial_transcripts import (
+    DecodeTask,
+    PartialTranscripts,
+    TakenTranscript,
+    transcribe_or_none,
+)
 from voxgate.voice.realtime.session_config import TurnDetection
 
 SPECULATE_AFTER_MS = 200
@@ -37,8 +47,9 @@ class Speculation:
     def __init__(self, stt: SpeechToText, audio: InputAudio, spawn: Spawn,
                  on_finished_turn: Callable[[SpeechEvent], None], turn_model: EndOfTurnModel | None = None, *,
                  on_ready: Callable[[Transcript], None] | None = None,
-                 on_drop: Callable[[], None] | None = None) -> None:
+                 on_drop: Callable[[], None] | None = None, partial_interval_ms: int = 0) -> None:
         self._stt = stt
+        self._partials = PartialTranscripts(stt, audio, spawn, interval_ms=partial_interval_ms)
         self._on_ready = on_ready
         self._on_drop = on_drop
         self._turn_model = turn_model
@@ -47,7 +58,7 @@ class Speculation:
         self._spawn = spawn
         self._on_finished_turn = on_finished_turn
         self._semantic: SemanticTimings | None = None
-        self._task: asyncio.Task[Transcript] | None = None
+        self._task: DecodeTask | None = None
 
     def configure(self, turn_detection: TurnDetection | None) -> None:
         """A new turn detection: forget the running speculation."""
@@ -57,18 +68,25 @@ class Speculation:
     def follow(self) -> None:
         """Start transcribing once speech has paused long enough; drop it if speech resumes."""
         silence_ms = self._audio.trailing_silence_ms
-        after_ms = SEMANTIC_SPECULATE_AFTER_MS if self._semantic is not None else SPECULATE_AFTER_MS
-        if silence_ms >= after_ms and self._task is None:
-            pcm16 = self._audio.peek()
-            self._task = self._spawn(self._stt.transcribe(pcm16))
-            self._task.add_done_callback(self._ready)  # before the semantic judge, which may commit the turn
+        if silence_ms == 0:
+            self._drop_pause()
+        self._partials.follow()
+        if silence_ms > 0 and self._task is None and (task := self._pause_decode(silence_ms)) is not None:
+            self._task = task
+            task.add_done_callback(self._ready)  # before the semantic judge, which may commit the turn
             if self._semantic is not None:  # judge the transcript the moment it is ready, not at the next append
-                self._task.add_done_callback(self._on_done)
+                task.add_done_callback(self._on_done)
                 if self._turn_model is not None:
-                    self._sound = self._spawn(self._turn_model.probability_finished(pcm16))
+                    self._sound = self._spawn(self._turn_model.probability_finished(self._audio.peek()))
                     self._sound.add_done_callback(self._on_done)
-        elif silence_ms == 0:
-            self.drop()
+
+    def _pause_decode(self, silence_ms: int) -> DecodeTask | None:
+        """The partial covering every voiced sample (partials on), else a decode of our own once the
+        pause is long enough."""
+        if self._partials.enabled:
+            return self._partials.covering()
+        after_ms = SEMANTIC_SPECULATE_AFTER_MS if self._semantic is not None else SPECULATE_AFTER_MS
+        return self._spawn(transcribe_or_none(self._stt, self._audio.peek())) if silence_ms >= after_ms else None
 
     def end_of_turn(self) -> SpeechEvent | None:
         """With semantic_vad: end the turn now when the pause's speculative transcript sounds finished."""
@@ -79,15 +97,23 @@ class Speculation:
         over = turn_is_over(self._audio.trailing_silence_ms, text_finished, _result(self._sound), self._semantic)
         return self._audio.end_speech() if over else None
 
-    def take(self) -> asyncio.Task[Transcript] | None:
-        """The running speculation, handed over (the commit awaits it); None when there is none."""
+    def take(self) -> TakenTranscript | None:
+        """The pause's decode, handed over (the commit awaits it); None when there is none. The turn's
+        other partials are forgotten."""
         task, self._task = self._task, None
         self._drop_sound()
-        return task
+        self._partials.reset(keep=task)
+        return TakenTranscript(task, self._partials.enabled) if task is not None else None
 
     def drop(self) -> None:
+        """The buffer was cleared or the turn detection changed: forget the pause and the partials."""
+        self._drop_pause()
+        self._partials.reset()
+
+    def _drop_pause(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            if not self._partials.enabled:
+                self._task.cancel()  # a partial decode goes on: it is the turn's newest partial
             self._task = None
             if self._on_drop is not None:
                 self._on_drop()
@@ -98,7 +124,7 @@ class Speculation:
             self._sound.cancel()
             self._sound = None
 
-    def _ready(self, task: asyncio.Task[Transcript]) -> None:
+    def _ready(self, task: DecodeTask) -> None:
         if task is self._task and self._on_ready is not None and (transcript := _result(task)) is not None:
             self._on_ready(transcript)
 

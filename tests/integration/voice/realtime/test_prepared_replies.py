@@ -1,7 +1,8 @@
-"""Replies prepared during the pause (`voice.prepare_replies`, on by default) through the README's
+"""Replies prepared during the pause (`voice.prepare_replies`, on by default) from the partial decode
+started at the pause (`voice.partial_transcript_interval_ms`, on by default), through the README's
 `voxgate serve` (bundled models, Whisper base, Piper) and the official `openai` SDK: a spoken question,
 synthesised by the server's own `/v1/audio/speech`, streamed at real-time pace with its pause (the
-pause too is real time: the speculative transcript, and so the preparation, happen in it)."""
+pause too is real time: the pause's decode, and so the preparation, happen in it)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ pytestmark = pytest.mark.integration
 QUESTION = "What is the capital of France?"
 RATE_HZ = 24_000
 ANSWERING_MODEL = "qwen2.5-coder-1.5b"
-PAUSE_MS = 1_500  # the client's server_vad silence: time for the speculative transcript on a busy 2-core CPU
+PAUSE_MS = 1_500  # the client's server_vad silence: time for the pause's decode on a busy 2-core CPU
 
 
-async def test_a_spoken_question_is_answered_from_the_prepared_reply(voxgate_server: RunningProcess) -> None:
+async def test_a_spoken_question_is_answered_from_the_partial_and_the_prepared_reply(
+    voxgate_server: RunningProcess,
+) -> None:
     client = sdk_client(voxgate_server)
     spoken = await client.audio.speech.create(model="tts-1", voice="alloy", input=QUESTION, response_format="pcm")
     # The 1.5B by name: under `auto` the voice budget may pick SmolLM2, whose answer is a lottery (a CI
@@ -48,4 +51,6 @@ async def test_a_spoken_question_is_answered_from_the_prepared_reply(voxgate_ser
     assert "paris" in response["output"][0]["content"][0]["transcript"].lower()
     assert peak(audio_of(log.of_type("response.output_audio.delta"))) > 1_000
     assert metrics["prepared"] is True
+    assert metrics["partial_reused"] is True  # the commit decoded nothing: the pause's decode read every word
+    assert metrics["latency"]["stt_after_commit_ms"] is not None
     assert metrics["decision_id"] == response["metadata"]["voxgate_decision_id"]
