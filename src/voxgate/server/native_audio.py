@@ -45,7 +45,7 @@ from voxgate.voice.native.dialect_socket import DialectSocket
 from voxgate.voice.native.gemini_live import GeminiLiveSocket
 from voxgate.voice.native.proxy import NativeSessionProxy, ProxyOptions, UpstreamSocket
 from voxgate.voice.realtime.protocol import error_event
-from voxgate.voice.realtime.session import RealtimeTransport
+from voxgate.voice.realtime.transport import RealtimeTransport
 
 log = logging.getLogger("voxgate.realtime")
 CHAIN_OVERHEAD_MS = 400.0

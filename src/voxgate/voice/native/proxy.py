@@ -59,7 +59,7 @@ from voxgate.voice.realtime.protocol import (
     parse_client_event,
     violation_of,
 )
-from voxgate.voice.realtime.session import RealtimeTransport, SessionClosed, raise_session_end
+from voxgate.voice.realtime.transport import RealtimeTransport, SessionClosed, raise_session_end
 
 _AUDIO_DELTAS = frozenset({"response.output_audio.delta", "response.audio.delta"})
 _AUDIO_DONES = frozenset({"response.output_audio.done", "response.audio.done"})

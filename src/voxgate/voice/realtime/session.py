@@ -28,7 +28,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry.trace import NoOpTracer, Span, Tracer, use_span
 
@@ -53,6 +53,7 @@ from voxgate.voice.realtime.response import ResponseContext, ResponseOptions, Re
 from voxgate.voice.realtime.response_create import ResponseCreate, reply_request_for
 from voxgate.voice.realtime.session_config import SessionConfig, render_session, vad_config_of
 from voxgate.voice.realtime.speculation import Speculation
+from voxgate.voice.realtime.transport import RealtimeTransport, SessionClosed, raise_session_end
 from voxgate.voice.realtime.turn_trace import TurnTracer
 from voxgate.voice.realtime.turns import (
     BufferCleared,
@@ -92,12 +93,6 @@ class SessionLimits:
     backchannels: bool = True  # "mm-hm" over a spoken reply does not cancel it (`realtime.backchannel`)
     prepare_replies: bool = True  # start the reply from the pause's transcript (`realtime.prepared_reply`)
     partial_transcript_interval_ms: int = 0  # decode during speech (`realtime.partial_transcripts`); 0: off
-
-
-class RealtimeTransport(Protocol):
-    async def receive(self) -> str | bytes | None: ...  # the next client frame; None once the client has gone
-
-    async def send(self, text: str) -> None: ...
 
 
 class RealtimeSession:
@@ -423,21 +418,6 @@ class RealtimeSession:
         runner, task = self._response
         self._cancelling = runner
         task.cancel()
-
-
-def raise_session_end(group: BaseExceptionGroup[BaseException]) -> None:
-    """Unwrap the task group's exceptions: the client left (return), the session must end, or a bug."""
-    rest = group.subgroup(lambda exc: not isinstance(exc, SessionClosed | BaseExceptionGroup))
-    if rest is None:
-        return
-    ended = [exc for exc in rest.exceptions if isinstance(exc, SessionEndedError)]
-    if ended and len(ended) == len(rest.exceptions):
-        raise ended[0] from None
-    raise rest
-
-
-class SessionClosed(Exception):
-    """The client went away: end the task group quietly (`raise_session_end` returns)."""
 
 
 _REJECTIONS = {
