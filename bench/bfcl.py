@@ -3,7 +3,7 @@ and `auto`, side by side with the same model on llama.cpp's native tool path, in
 
 Run (a voxgate server with the bundled ladder must be up; `scripts/serve` starts one):
     flock /work/notes/heavy.lock nice -n 5 .venv/bin/python -m bench.bfcl --url http://127.0.0.1:8080 \\
-        [--per-category 4] [--multi-turn 1] [--out bench/results/bfcl.md]
+        [--per-category 4] [--skip 0] [--multi-turn 1] [--out bench/results/bfcl.md]
 
 Routes, each asked the same items with the official `openai` SDK, temperature 0:
     voxgate <model>   POST <url>/v1/chat/completions, model=<model> (voxgate's own tool handling)
@@ -123,6 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--per-category", type=int, default=4)
+    parser.add_argument("--skip", type=int, default=0,
+                        help="leave out the first SKIP of SKIP+N evenly spread items (tune on those, report "
+                             "on the rest: --per-category 10 --skip 5)")
     parser.add_argument("--multi-turn", type=int, default=1, help="multi_turn_base entries (first 2 turns each)")
     parser.add_argument("--categories", default=",".join(AST_CATEGORIES))
     parser.add_argument("--routes", default="", help="comma-separated route labels to keep (default: all)")
@@ -133,14 +136,15 @@ def main() -> None:
         wanted = set(args.routes.split(","))
         routes = [route for route in routes if route.label in wanted]
     categories = [c for c in args.categories.split(",") if c]
-    items = [item for category in categories for item in load_category(category, args.per_category)]
+    items = [item for category in categories for item in load_category(category, args.per_category, args.skip)]
     multi = load_multi_turn(args.multi_turn)
     started = time.monotonic()
     results = run(routes, items, multi)
     shown = categories + (["multi_turn_base"] if multi else [])
     text = table(routes, results, shown)
     summary = (
-        f"{args.per_category} items per category (evenly spaced), {len(multi)} multi-turn entries; "
+        f"{args.per_category} items per category (evenly spaced, the first {args.skip} of "
+        f"{args.per_category + args.skip} left out), {len(multi)} multi-turn entries; "
         f"{len(routes)} routes; {time.monotonic() - started:.0f} s"
     )
     print(summary)

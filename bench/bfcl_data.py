@@ -64,14 +64,16 @@ def read_jsonl(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def load_category(category: str, per_category: int) -> list[BfclItem]:
-    """`per_category` items spread evenly over the category (the same ones every run)."""
+def load_category(category: str, per_category: int, skip: int = 0) -> list[BfclItem]:
+    """`per_category` items spread evenly over the category (the same ones every run): the last
+    `per_category` of `skip + per_category` evenly spread ones. The `skip` left out are the ones to
+    tune on, so figures reported with `skip` come from items no tuning saw."""
     entries = read_jsonl(f"BFCL_v4_{category}.json")
     answers: dict[str, Any] = {}
     if category not in NO_CALL_CATEGORIES | SOME_CALL_CATEGORIES:
         answers = {a["id"]: a["ground_truth"] for a in read_jsonl(f"possible_answer/BFCL_v4_{category}.json")}
-    stride = max(1, len(entries) // max(1, per_category))
-    chosen = entries[::stride][:per_category]
+    stride = max(1, len(entries) // max(1, per_category + skip))
+    chosen = entries[::stride][skip : skip + per_category]
     return [_item(category, entry, answers.get(entry["id"])) for entry in chosen]
 
 

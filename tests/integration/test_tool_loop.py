@@ -66,6 +66,42 @@ def test_tool_choice_none_answers_in_words_and_required_with_parallel_off_makes_
     assert len(one.choices[0].message.tool_calls or []) == 1
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_for_two_cities_gets_two_calls_then_words(client: openai.OpenAI, stream: bool) -> None:
+    """The 0.5B writes one call and stops; its answer, continued after that call, adds the other."""
+    messages: list[Any] = [{"role": "user", "content": "What's the weather in Oslo and in Paris?"}]
+    calls = _calls(client, messages, stream)
+    cities = sorted(json.loads(call["function"]["arguments"])["city"].lower() for call in calls)
+    assert cities == ["oslo", "paris"], calls
+    assert len({call["id"] for call in calls}) == 2
+    results = {"oslo": '{"temperature_c": -3, "sky": "snowing"}', "paris": '{"temperature_c": 21, "sky": "sunny"}'}
+    messages.append({"role": "assistant", "content": None, "tool_calls": calls})
+    messages += [{"role": "tool", "tool_call_id": call["id"],
+                  "content": results[json.loads(call["function"]["arguments"])["city"].lower()]} for call in calls]
+    answer = client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=messages, tools=TOOLS,
+                                            temperature=0, max_tokens=80).choices[0].message
+    assert not answer.tool_calls
+    assert reads_as_words(answer.content), answer.content
+
+
+def _calls(client: openai.OpenAI, messages: list[Any], stream: bool) -> list[dict[str, Any]]:
+    """The tool calls of one answer of the 0.5B, streamed or not, as plain dicts."""
+    if not stream:
+        message = client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=messages, tools=TOOLS,
+                                                 temperature=0, max_tokens=120).choices[0].message
+        return [call.model_dump(include={"id", "type", "function"}) for call in message.tool_calls or []]
+    calls: dict[int, dict[str, Any]] = {}
+    for chunk in client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=messages, tools=TOOLS,
+                                                temperature=0, max_tokens=120, stream=True):
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            empty = {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+            call = calls.setdefault(delta.index, empty)
+            call["id"] += delta.id or ""
+            call["function"]["name"] += (delta.function.name or "") if delta.function else ""
+            call["function"]["arguments"] += (delta.function.arguments or "") if delta.function else ""
+    return [calls[index] for index in sorted(calls)]
+
+
 @pytest.mark.parametrize(
     ("change", "param", "code"),
     [

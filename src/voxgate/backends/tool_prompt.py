@@ -27,7 +27,7 @@ from typing import Any
 
 from voxgate.core.types import JSONObject
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "render_tool_messages", "tools_system_text"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "render_tool_messages", "tool_call_block", "tools_system_text"]
 
 DEFAULT_SYSTEM_PROMPT = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 _TOOLS_INTRO = (
@@ -116,12 +116,15 @@ def _assistant_text(message: JSONObject) -> str:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict):
             continue
-        call_text = json.dumps(
-            {"name": function.get("name"), "arguments": _arguments_value(function.get("arguments"))},
-            ensure_ascii=False,
-        )
-        blocks.append(f"<tool_call>\n{call_text}\n</tool_call>")
+        blocks.append(tool_call_block(function.get("name"), function.get("arguments")))
     return "\n".join(block for block in blocks if block)
+
+
+def tool_call_block(name: object, arguments: object) -> str:
+    """One call as the model writes it: `<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`
+    (`arguments` an object, or a JSON string holding one)."""
+    call_text = json.dumps({"name": name, "arguments": _arguments_value(arguments)}, ensure_ascii=False)
+    return f"<tool_call>\n{call_text}\n</tool_call>"
 
 
 def _arguments_value(arguments: object) -> object:

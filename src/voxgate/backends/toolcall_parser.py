@@ -7,6 +7,7 @@ Forms seen in real outputs, all accepted here, alone or several in a row:
     ```json\\n{"name": ..., "arguments": ...}\\n```
     <tool_call>{"name": ..., "arguments": ...}</tool_call>
     [{"name": ...}, {"name": ...}]                                    (a list of calls)
+    {"name": ...},\n{"name": ...}                                     (a list without its brackets)
 
 `arguments` may be an object or a JSON string holding one; `parameters` is accepted in its place;
 `{"function": {...}}` wrappers are unwrapped. The whole text must be tool calls for declared
@@ -53,6 +54,19 @@ def parse_tool_calls(text: str, declared_names: Collection[str]) -> list[ParsedT
                 return None
             calls.append(call)
     return calls or None
+
+
+def parse_leading_tool_calls(text: str, declared_names: Collection[str]) -> list[ParsedToolCall]:
+    """The calls to declared functions that `text` starts with, up to the first thing that is not
+    one (an answer continued after its calls: more calls, then maybe anything). Never raises."""
+    calls: list[ParsedToolCall] = []
+    for value in _split_json_values(text, stop_at_other=True) or ():
+        for candidate in value if isinstance(value, list) else [value]:
+            call = _call_from_object(candidate, declared_names)
+            if call is None:
+                return calls
+            calls.append(call)
+    return calls
 
 
 def split_prose_and_calls(text: str, declared_names: Collection[str]) -> tuple[str, list[ParsedToolCall]] | None:
@@ -128,8 +142,10 @@ def _skip_whitespace(text: str, position: int) -> int:
     return position
 
 
-def _split_json_values(text: str) -> list[Any] | None:
-    """JSON values in `text`, ignoring fences, <tool_call> tags and whitespace around them."""
+def _split_json_values(text: str, *, stop_at_other: bool = False) -> list[Any] | None:
+    """JSON values in `text`, ignoring fences, <tool_call> tags, whitespace around them and a comma
+    after a value (calls listed without the list's brackets). Anything else: None, or with
+    `stop_at_other` the values before it."""
     values: list[Any] = []
     position, end = 0, len(text)
     while True:
@@ -145,10 +161,13 @@ def _split_json_values(text: str) -> list[Any] | None:
             try:
                 value, position = _decoder.raw_decode(text, position)
             except (ValueError, RecursionError):
-                return None
+                return values if stop_at_other else None
             values.append(value)
+            position = _skip_whitespace(text, position)
+            if text.startswith(",", position):
+                position += 1
         else:
-            return None
+            return values if stop_at_other else None
 
 
 def _call_from_object(value: Any, declared_names: Collection[str]) -> ParsedToolCall | None:

@@ -11,7 +11,7 @@ Prose that passed is still watched for calls after it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from voxgate.core.types import JSONObject
@@ -106,14 +106,15 @@ class ToolCallStreamRewriter:
             return None
         return "".join(self._text)
 
-    def finish(self) -> list[JSONObject]:
-        """The chunks to send when the upstream stream has ended."""
+    def finish(self, further: Sequence[ParsedToolCall] = ()) -> list[JSONObject]:
+        """The chunks to send when the upstream stream has ended; held calls are followed by
+        `further` calls (a continuation's, `toolcall_continuation`)."""
         if not self._held:
             return self._flush_tail()
         calls = parse_tool_calls("".join(self._text), self._declared)
         if calls is None:
             return self._release()
-        return self._tool_call_chunks(calls[: self._max_calls])
+        return self._tool_call_chunks([*calls, *further][: self._max_calls])
 
     def _release(self) -> list[JSONObject]:
         self._passing = True

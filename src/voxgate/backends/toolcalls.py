@@ -13,7 +13,10 @@ signatures in the system turn, earlier calls as `<tool_call>` blocks, results as
                         which llama.cpp enforces as a grammar; convert the answer
     {"function": X}     the same with a schema allowing only X
 
-`parallel_tool_calls: false` keeps only the first call. Right after a tool result (`tool_choice`
+An answer that is calls is continued once (`toolcall_continuation`): the model is given its calls
+back as the start of its answer and may add the ones it left out (the bundled models write one
+call where a request needs several); repeats are dropped. `parallel_tool_calls: false` skips
+that and keeps only the first call. Right after a tool result (`tool_choice`
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
@@ -23,7 +26,7 @@ Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +36,9 @@ from voxgate.core.types import JSONObject
 from .base import ChatBackend
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls
+from .toolcall_continuation import continuation_body, further_calls
 from .toolcall_parser import (
+    ParsedToolCall,
     declared_functions,
     forced_call_response_format,
     parse_tool_calls,
@@ -168,12 +173,14 @@ def _rendered(body: JSONObject, tools: Any) -> JSONObject:
 
 
 def rewrite_completion(
-    completion: JSONObject, declared: Collection[str], make_id: Callable[[], str], max_calls: int | None = None
+    completion: JSONObject, declared: Collection[str], make_id: Callable[[], str], max_calls: int | None = None,
+    further: Sequence[ParsedToolCall] = (),
 ) -> None:
     """In place: turn each choice whose text is (prose and then) calls to declared functions into
-    tool_calls, at most `max_calls` of them; the prose stays as `content`."""
+    tool_calls, at most `max_calls` of them, the first choice's followed by `further` calls; the
+    prose stays as `content`."""
     choices = completion.get("choices")
-    for choice in choices if isinstance(choices, list) else ():
+    for position, choice in enumerate(choices if isinstance(choices, list) else ()):
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict) or message.get("tool_calls"):
             continue
@@ -181,7 +188,7 @@ def rewrite_completion(
         found = split_prose_and_calls(content, declared) if isinstance(content, str) else None
         if found is None:
             continue
-        prose, calls = found[0], found[1][:max_calls]
+        prose, calls = found[0], [*found[1], *(further if position == 0 else ())][:max_calls]
         message["content"] = prose or None
         message["tool_calls"] = [tool_call_object(call, make_id()) for call in calls]
         choice["finish_reason"] = "tool_calls"
@@ -204,7 +211,8 @@ class FencedToolCallAdapter:
             if text is not None and plan.fails_to_use_result(text):
                 return await self._inner.complete(plan.words_body)  # asked without tools: words
         if plan.declared is not None:
-            rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls)
+            further = await self._further_calls(plan, plan.declared, _first_content(completion) or "", completion)
+            rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls, further)
         return completion
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
@@ -217,6 +225,19 @@ class FencedToolCallAdapter:
     async def aclose(self) -> None:
         """Close the wrapped backend."""
         await self._inner.aclose()
+
+    async def _further_calls(
+        self, plan: ToolCallPlan, declared: frozenset[str], text: str, completion: JSONObject | None = None
+    ) -> list[ParsedToolCall]:
+        """The calls a continuation of an answer made of calls adds (module docstring); its usage
+        and token log-probabilities are added to `completion`'s."""
+        found = split_prose_and_calls(text, declared) if plan.max_calls is None else None
+        if found is None:
+            return []
+        continued = await self._inner.complete(continuation_body(plan.body, found[1]))
+        if completion is not None:
+            merge_continuation(completion, continued)
+        return further_calls(_first_content(continued) or "", found[1], declared)
 
     async def _rewrite_stream(self, plan: ToolCallPlan, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question)
@@ -236,8 +257,30 @@ class FencedToolCallAdapter:
             finally:
                 await _aclose(again)
             return
-        for out in rewriter.finish():
+        further = await self._further_calls(plan, declared, held) if held is not None else []
+        for out in rewriter.finish(further):
             yield out
+
+
+def merge_continuation(completion: JSONObject, continued: JSONObject) -> None:
+    """In place: `completion`'s usage and first choice's token log-probabilities with those of
+    its continuation added."""
+    usage, more = completion.get("usage"), continued.get("usage")
+    if isinstance(usage, dict) and isinstance(more, dict):
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            if isinstance(usage.get(key), int) and isinstance(more.get(key), int):
+                usage[key] += more[key]
+    tokens, more_tokens = _logprob_tokens(completion), _logprob_tokens(continued)
+    if tokens is not None and more_tokens is not None:
+        tokens.extend(more_tokens)
+
+
+def _logprob_tokens(completion: JSONObject) -> list[Any] | None:
+    choices = completion.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    logprobs = first.get("logprobs")
+    tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return tokens if isinstance(tokens, list) else None
 
 
 def _without_tools(body: JSONObject) -> JSONObject:

@@ -45,6 +45,13 @@ def test_parses_several_calls() -> None:
     assert parse_tool_calls(fenced, DECLARED) == [WEATHER, ParsedToolCall("get_time", "{}")]
 
 
+def test_parses_calls_listed_without_brackets() -> None:
+    """qwen2.5-coder-0.5b on BFCL parallel_multiple_39: two calls separated by a comma, no list."""
+    text = '{"name": "get_weather", "arguments": {"city": "Paris"}},\n{"name": "get_time", "arguments": {"tz": "CET"}}'
+    assert parse_tool_calls(text, DECLARED) == [WEATHER, ParsedToolCall("get_time", '{"tz": "CET"}')]
+    assert parse_tool_calls(text.replace("}},", "}}, ,"), DECLARED) is None  # one comma between, no more
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -165,7 +165,8 @@ async def test_complete_turns_text_into_tool_calls() -> None:
         "tool_calls": [{"id": "call_test", "type": "function",
                         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}],
     }
-    assert answer["usage"]["completion_tokens"] == 9
+    assert answer["usage"]["completion_tokens"] == 18  # 9 and the continuation's 9 (it added no call)
+    assert inner.sent[1]["messages"][-1]["role"] == "assistant"  # the answer continued after its call
 
 
 async def test_complete_keeps_prose_before_the_calls_as_content_and_makes_every_call() -> None:
@@ -420,10 +421,11 @@ async def test_a_repeated_call_after_the_result_is_asked_again_without_tools(fir
 
 
 async def test_a_new_call_after_the_result_is_made_not_retried() -> None:
-    inner = AnswersInTurn('{"name": "get_time", "arguments": {"tz": "CET"}}')
+    inner = AnswersInTurn('{"name": "get_time", "arguments": {"tz": "CET"}}', "")
     answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete({"messages": AFTER_RESULT, "tools": TOOLS})
     assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_time"
-    assert len(inner.sent) == 1
+    assert len(inner.sent) == 2  # the answer continued after its call (which added none), not asked again
+    assert inner.sent[1]["messages"][-1]["role"] == "assistant"
 
 
 async def test_a_streamed_repeated_call_after_the_result_is_streamed_again_in_words() -> None:

@@ -1,0 +1,66 @@
+"""Continuing an answer after its tool calls, so a model that stops after one call can add the
+others a request needs. Pure; used by `toolcalls.FencedToolCallAdapter`.
+
+The bundled Qwen2.5-Coder models write one call and end their answer where a request needs
+several ("the weather in Boston and in San Francisco": measured on BFCL's parallel items, the
+0.5B ends with `finish_reason: "stop"` after the first call, nothing in voxgate cuts it). Given
+their calls back as the start of their answer, in Qwen's `<tool_call>` layout, they write the
+call they left out (San Francisco after Boston, Maroon 5 after Taylor Swift) or end the answer at
+once. llama.cpp continues a conversation's final assistant message ("assistant prefill"), so:
+
+    continuation_body(body, calls)      the same request, its answer started with `calls`
+    further_calls(text, calls, ...)     the calls the continuation starts with, less repeats
+
+A server that does not continue a final assistant message answers anew; what it says then is
+read the same way, and a repeat of the calls made is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+from .tool_prompt import tool_call_block
+from .toolcall_parser import ParsedToolCall, parse_leading_tool_calls
+
+__all__ = ["CONTINUATION_MAX_TOKENS", "MAX_CALLS", "continuation_body", "further_calls"]
+
+CONTINUATION_MAX_TOKENS = 256
+"""Room for a few more calls; a continuation cut short yields the calls it finished."""
+MAX_CALLS = 8
+"""At most this many calls in one answer, continuation included (a model may list forever)."""
+_KEPT_KEYS = ("model", "messages", "temperature", "top_p", "seed", "logprobs", "top_logprobs")
+
+
+def continuation_body(body: JSONObject, calls: Sequence[ParsedToolCall]) -> JSONObject:
+    """`body` (the rendered upstream request) with its answer started by `calls`: not streamed,
+    no `response_format` (a forced call's grammar would demand one more call), a bounded length."""
+    started = "\n".join(tool_call_block(call.name, call.arguments) for call in calls) + "\n"
+    continued = {key: body[key] for key in _KEPT_KEYS if key in body}
+    continued["messages"] = [*body.get("messages", []), {"role": "assistant", "content": started}]
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    continued["max_tokens"] = min(limit, CONTINUATION_MAX_TOKENS) if isinstance(limit, int) else (
+        CONTINUATION_MAX_TOKENS)
+    return continued
+
+
+def further_calls(text: str, made: Sequence[ParsedToolCall], declared: Collection[str]) -> list[ParsedToolCall]:
+    """The calls a continuation's `text` starts with that repeat none of the calls `made` or each
+    other (arguments compared as parsed JSON), up to `MAX_CALLS` in all."""
+    seen = {_call_key(call) for call in made}
+    added: list[ParsedToolCall] = []
+    for call in parse_leading_tool_calls(text, declared):
+        if len(made) + len(added) >= MAX_CALLS:
+            break
+        if _call_key(call) not in seen:
+            seen.add(_call_key(call))
+            added.append(call)
+    return added
+
+
+def _call_key(call: ParsedToolCall) -> tuple[str, str]:
+    arguments: Any = json.loads(call.arguments)
+    return call.name, json.dumps(arguments, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,162 @@
+"""An answer continued after its tool calls: the continuation request, the calls it may add, and
+the adapter over a backend that answers the first request and its continuation differently."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+
+from tests.support.chat_backends import ScriptedChatBackend
+from voxgate.backends.toolcall_continuation import (
+    CONTINUATION_MAX_TOKENS,
+    MAX_CALLS,
+    continuation_body,
+    further_calls,
+)
+from voxgate.backends.toolcall_parser import ParsedToolCall, parse_leading_tool_calls
+from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.core.types import JSONObject
+
+DECLARED = frozenset({"get_weather", "get_time"})
+BOSTON = ParsedToolCall("get_weather", '{"city": "Boston"}')
+PARIS = ParsedToolCall("get_weather", '{"city": "Paris"}')
+TOOLS = [
+    {"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": {
+        key: {"type": "string"}}}}}
+    for name, key in (("get_weather", "city"), ("get_time", "tz"))
+]
+MESSAGES = [{"role": "user", "content": "Weather in Boston and in Paris?"}]
+
+
+def call_text(name: str, **arguments: str) -> str:
+    return json.dumps({"name": name, "arguments": arguments})
+
+
+# --- the pure pieces -------------------------------------------------------------------------
+
+def test_continuation_starts_the_answer_with_the_calls_as_tool_call_blocks() -> None:
+    body: JSONObject = {"messages": [{"role": "user", "content": "hi"}], "temperature": 0, "max_tokens": 4000,
+                        "stream": True, "response_format": {"type": "json_schema"}, "logprobs": True}
+    continued = continuation_body(body, [BOSTON, PARIS])
+    assert continued["messages"][:-1] == body["messages"]
+    assert continued["messages"][-1] == {"role": "assistant", "content": (
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Boston"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n')}
+    assert continued["max_tokens"] == CONTINUATION_MAX_TOKENS
+    assert continued["temperature"] == 0
+    assert continued["logprobs"] is True
+    assert "stream" not in continued
+    assert "response_format" not in continued  # a forced call's grammar would demand yet another call
+    assert continuation_body({**body, "max_tokens": 30}, [BOSTON])["max_tokens"] == 30
+
+
+def test_further_calls_are_the_new_leading_calls() -> None:
+    text = f"{call_text('get_weather', city='Paris')}\n</tool_call>\n<tool_call>\n{call_text('get_time', tz='CET')}"
+    assert further_calls(text, [BOSTON], DECLARED) == [PARIS, ParsedToolCall("get_time", '{"tz": "CET"}')]
+
+
+def test_repeats_prose_and_undeclared_calls_add_nothing() -> None:
+    repeat = '{"name": "get_weather", "arguments": {"city": "Boston"}}'
+    assert further_calls("", [BOSTON], DECLARED) == []
+    assert further_calls(repeat, [BOSTON], DECLARED) == []
+    assert further_calls(f"{call_text('get_weather', city='Paris')}\n{call_text('get_weather', city='Paris')}",
+                         [BOSTON], DECLARED) == [PARIS]
+    assert further_calls("That is all the calls needed.", [BOSTON], DECLARED) == []
+    assert further_calls(call_text("rm_rf"), [BOSTON], DECLARED) == []
+    # the calls before something else still count
+    assert further_calls(f"{call_text('get_weather', city='Paris')}\nDone!", [BOSTON], DECLARED) == [PARIS]
+
+
+def test_further_calls_stop_at_max_calls() -> None:
+    many = "\n".join(call_text("get_weather", city=f"city {index}") for index in range(20))
+    assert len(further_calls(many, [BOSTON], DECLARED)) == MAX_CALLS - 1
+
+
+def test_leading_calls_stop_at_the_first_thing_that_is_not_one() -> None:
+    text = f"```json\n{call_text('get_weather', city='Paris')}\n```\n{call_text('nope')}\n{call_text('get_time')}"
+    assert parse_leading_tool_calls(text, DECLARED) == [PARIS]
+    assert parse_leading_tool_calls('{"name": "get_weather", "arguments": {"city": "Pa', DECLARED) == []
+    assert parse_leading_tool_calls("Sure.", DECLARED) == []
+
+
+# --- through the adapter ---------------------------------------------------------------------
+
+class TwoAnswerBackend(ScriptedChatBackend):
+    """Answers the first request with `first` and every later one (the continuation) with `later`."""
+
+    def __init__(self, first: JSONObject, later: JSONObject, chunks: list[JSONObject] | None = None) -> None:
+        super().__init__("qwen", answer=first, chunks=chunks or [])
+        self.later = later
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        answer = await super().complete(body)
+        return answer if len(self.sent) == 1 else copy.deepcopy(self.later)
+
+
+def completion(content: str, tokens: int = 9) -> JSONObject:
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 7, "model": "qwen",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop",
+                     "logprobs": {"content": [{"token": "x", "logprob": -0.1}] * tokens}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": tokens, "total_tokens": 5 + tokens},
+    }
+
+
+async def test_a_continued_answer_makes_the_call_the_model_left_out() -> None:
+    first = f"```json\n{call_text('get_weather', city='Boston')}\n```"
+    inner = TwoAnswerBackend(completion(first), completion(call_text("get_weather", city="Paris"), 4))
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS, "max_tokens": 80})
+    calls = answer["choices"][0]["message"]["tool_calls"]
+    assert [json.loads(call["function"]["arguments"])["city"] for call in calls] == ["Boston", "Paris"]
+    assert len({call["id"] for call in calls}) == 2
+    assert answer["choices"][0]["finish_reason"] == "tool_calls"
+    assert answer["usage"] == {"prompt_tokens": 10, "completion_tokens": 13, "total_tokens": 23}
+    assert len(answer["choices"][0]["logprobs"]["content"]) == 13
+    assert inner.sent[1]["messages"][-1]["content"].startswith("<tool_call>\n")
+    assert inner.sent[1]["max_tokens"] == 80
+
+
+async def test_text_answers_and_parallel_tool_calls_false_are_not_continued() -> None:
+    for body, first in (
+        ({"messages": MESSAGES, "tools": TOOLS}, "It is sunny in both."),
+        ({"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False}, call_text("get_weather", city="Oslo")),
+    ):
+        inner = TwoAnswerBackend(completion(first), completion(call_text("get_weather", city="Paris")))
+        answer = await FencedToolCallAdapter(inner).complete(body)
+        assert inner.calls == 1
+        made = answer["choices"][0]["message"].get("tool_calls") or []
+        assert len(made) == (1 if "parallel_tool_calls" in body else 0)
+
+
+async def test_a_named_tool_choice_keeps_only_calls_to_that_function() -> None:
+    inner = TwoAnswerBackend(completion(call_text("get_time", tz="CET")),
+                             completion(f"{call_text('get_weather', city='Paris')}\n{call_text('get_time', tz='UTC')}"))
+    choice = {"type": "function", "function": {"name": "get_time"}}
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS, "tool_choice": choice})
+    assert "response_format" in inner.sent[0]
+    assert "response_format" not in inner.sent[1]
+    assert [call["function"]["name"] for call in answer["choices"][0]["message"]["tool_calls"]] == ["get_time"]
+
+
+def chunk(delta: JSONObject | None = None, finish_reason: str | None = None) -> JSONObject:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
+    return {"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 8, "model": "qwen", "choices": choices}
+
+
+async def collect(stream: AsyncIterator[JSONObject]) -> list[JSONObject]:
+    return [item async for item in stream]
+
+
+async def test_a_streamed_call_is_continued_too() -> None:
+    pieces = ["<tool_call>\n", call_text("get_weather", city="Boston"), "\n</tool_call>"]
+    chunks = [chunk({"role": "assistant", "content": None}), *(chunk({"content": p}) for p in pieces),
+              chunk({}, "stop")]
+    inner = TwoAnswerBackend(completion(""), completion(call_text("get_weather", city="Paris")), chunks)
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS, "stream": True}))
+    calls = [o["choices"][0]["delta"]["tool_calls"][0] for o in out if o["choices"] and
+             o["choices"][0]["delta"].get("tool_calls")]
+    cities = [(c["index"], json.loads(c["function"]["arguments"])["city"]) for c in calls]
+    assert cities == [(0, "Boston"), (1, "Paris")]
+    assert out[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert "stream" not in inner.sent[1]
