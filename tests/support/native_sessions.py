@@ -42,10 +42,10 @@ async def raw_session(server: RunningProcess, model_id: str) -> tuple[list[dict[
         return events, socket.close_code
 
 
-def sdk_client(server: RunningProcess) -> AsyncOpenAI:
+def sdk_client(server: RunningProcess, api_key: str = "anything") -> AsyncOpenAI:
     """The official SDK pointed at a voxgate on loopback, for its realtime client too.
 
     The beta client always builds a wss:// URL from base_url; websocket_base_url says ws:// (no TLS here).
     """
-    return AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="anything",
+    return AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key=api_key,
                        websocket_base_url=f"ws://127.0.0.1:{server.port}/v1")

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from openai import AsyncOpenAI
 
 from tests.fake_upstream import serve_in_thread
 from tests.integration.voice.conftest import SCRIPTED_REPLY
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading, stream_clip
+from tests.support.native_sessions import sdk_client
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import Clip
 from voxgate.core.errors import BackendConnectError
@@ -86,8 +86,7 @@ async def test_a_voice_session_runs_on_the_remote_engines(
     remote_voice_gateway: RunningProcess, librivox: list[Clip]
 ) -> None:
     clip = min(librivox, key=lambda c: c.duration_s)
-    client = AsyncOpenAI(base_url=f"{remote_voice_gateway.base_url}/v1", api_key="unused",
-                         websocket_base_url=f"ws://127.0.0.1:{remote_voice_gateway.port}/v1")
+    client = sdk_client(remote_voice_gateway)
     async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={"type": "realtime", "instructions": "Be brief."})
         await log.wait_for("session.updated")

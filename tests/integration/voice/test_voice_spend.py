@@ -28,6 +28,7 @@ from websockets.asyncio.client import connect
 from tests.fake_upstream import serve_in_thread
 from tests.integration.voice.realtime.realtime_client import audio_of, reading, stream_clip
 from tests.integration.voice.test_twilio import STREAM_SID, Caller, start_message, ulaw_8k
+from tests.support.native_sessions import sdk_client
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import Clip
 from voxgate.voice.audio.containers import wav_file
@@ -78,8 +79,7 @@ async def _spend(gateway: RunningProcess, key_id: str, group_by: str) -> list[di
 
 
 async def _voice_turn(gateway: RunningProcess, secret: str, clip: Clip) -> tuple[dict[str, Any], bytes]:
-    client = AsyncOpenAI(base_url=f"{gateway.base_url}/v1", api_key=secret,
-                         websocket_base_url=f"ws://127.0.0.1:{gateway.port}/v1")
+    client = sdk_client(gateway, secret)
     async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
         await connection.session.update(session={"type": "realtime", "instructions": "Be brief."})
         await log.wait_for("session.updated")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from openai import AsyncOpenAI
 
 from tests.integration.voice.realtime.realtime_client import reading, stream_audio, to_rate
+from tests.support.native_sessions import sdk_client
 from tests.support.non_speech import non_speech_inputs
 from tests.support.processes import RunningProcess
 
@@ -25,8 +25,7 @@ NOTHING_HEARD = "input_audio_without_speech"
 
 
 def _connect(server: RunningProcess) -> Any:
-    client = AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="anything",
-                         websocket_base_url=f"ws://127.0.0.1:{server.port}/v1")
+    client = sdk_client(server)
     return client.realtime.connect(model="auto")
 
 

@@ -4,9 +4,9 @@ still offered, `tool_choice` auto) the assistant speaks words about the result, 
 from __future__ import annotations
 
 import pytest
-from openai import AsyncOpenAI
 
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading
+from tests.support.native_sessions import sdk_client
 from tests.support.processes import RunningProcess
 from tests.support.tool_round_trips import mentions_result, reads_as_words, round_trips, send_round_trip
 
@@ -15,8 +15,7 @@ pytestmark = pytest.mark.integration
 
 async def test_a_function_call_output_then_response_create_is_spoken_as_words(voxgate_server: RunningProcess) -> None:
     case = round_trips()[0]  # weather in Paris: 21 C, sunny
-    client = AsyncOpenAI(base_url=f"{voxgate_server.base_url}/v1", api_key="anything",
-                         websocket_base_url=f"ws://127.0.0.1:{voxgate_server.port}/v1")
+    client = sdk_client(voxgate_server)
     async with client.realtime.connect(model="auto") as connection, reading(connection) as log:
         await send_round_trip(connection, case)
         done = await log.wait_for("response.done")
