@@ -51,7 +51,7 @@ from voxgate.routing.cascade.confidence import (
     token_logprobs_from,
 )
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
-from voxgate.routing.cascade.planner import CascadeSettings
+from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
 from voxgate.routing.cascade.rule import run_cascade_rule
 from voxgate.routing.cascade.runner import plan_for_decision
 from voxgate.routing.learned.serving import load_learned_predictor
@@ -174,6 +174,34 @@ def _replay_latency_ms(question_id: str, tried: Sequence[str], plan_models: Sequ
     return sum(by_key[(question_id, m)].latency_ms for m in ran)
 
 
+def _bundled_router(clock: ManualClock) -> Router:
+    cards = default_models()
+    return Router(cards, load_learned_predictor(bundled_predictor_dir()), LatencyStats(cards), CircuitBreakers(clock),
+                  SessionAffinity(), clock)
+
+
+def _replay_question(
+    question_id: str,
+    plan: CascadePlan,
+    request: ChatRequest,
+    bar: float,
+    checking: tuple[Sequence[AnswerCheck], dict[tuple[str, str, tuple[str, ...]], list[CheckResult]], ManualClock],
+    by_key: dict[tuple[str, str], LiveAnswer],
+    agreement: bool,
+) -> tuple[float, float, float, float]:
+    """One question's cascade under `plan`: (score, answered by a smaller model, stages tried, latency ms)."""
+    checks, cache, clock = checking
+    results = [
+        _stage_results(question_id, m, _peers_of(plan.models, i, agreement), request, checks, by_key, cache, clock)
+        for i, m in enumerate(plan.models)
+    ]
+    outcome = run_cascade_rule(plan.models, list(results), bar)
+    model = outcome.answered_by or DEAREST
+    tried = plan.models[: len(outcome.judgements)]
+    return (by_key[(question_id, model)].score, float(model != DEAREST), float(len(tried)),
+            _replay_latency_ms(question_id, tried, plan.models, agreement, by_key))
+
+
 def replay_grid(
     calibration: ConfidenceCalibration,
     by_key: dict[tuple[str, str], LiveAnswer],
@@ -184,16 +212,8 @@ def replay_grid(
     """Every (hopeless floor, bar) pair replayed on the TRAIN questions all three models answered: the real
     router and planner, every live check on every stage (the dearest's too: the rule keeps the most
     trustworthy answer at the last stage) and the pure rule; latency = the stages tried, each as measured."""
-    cards = default_models()
     clock = ManualClock()
-    router = Router(
-        cards,
-        load_learned_predictor(bundled_predictor_dir()),
-        LatencyStats(cards),
-        CircuitBreakers(clock),
-        SessionAffinity(),
-        clock,
-    )
+    router = _bundled_router(clock)
     checks = default_checks(calibration) if checks is None else checks
     models = {model for _, model in by_key}
     questions = [q for q in live_questions("train") if all((q.id, m) in by_key for m in models)]
@@ -203,33 +223,13 @@ def replay_grid(
     grid = []
     for hopeless_below in HOPELESS:
         for bar in BARS:
-            scores, smaller, stages_run, latencies = [], [], [], []
-            for question in questions:
-                request = requests[question.id]
-                settings = CascadeSettings(accept=bar, hopeless_below=hopeless_below)
-                plan = plan_for_decision(decisions[question.id], RoutingConstraints(), settings)
-                results = [
-                    _stage_results(question.id, m, _peers_of(plan.models, i, agreement), request, checks, by_key,
-                                   cache, clock)
-                    for i, m in enumerate(plan.models)
-                ]
-                outcome = run_cascade_rule(plan.models, list(results), bar)
-                model = outcome.answered_by or DEAREST
-                tried = plan.models[: len(outcome.judgements)]
-                scores.append(by_key[(question.id, model)].score)
-                smaller.append(model != DEAREST)
-                stages_run.append(len(tried))
-                latencies.append(_replay_latency_ms(question.id, tried, plan.models, agreement, by_key))
-            grid.append(
-                Replayed(
-                    hopeless_below,
-                    bar,
-                    float(np.mean(scores)),
-                    float(np.mean(smaller)),
-                    float(np.mean(stages_run)),
-                    float(np.mean(latencies)),
-                )
-            )
+            settings = CascadeSettings(accept=bar, hopeless_below=hopeless_below)
+            rows = np.array([
+                _replay_question(question.id, plan_for_decision(decisions[question.id], RoutingConstraints(), settings),
+                                 requests[question.id], bar, (checks, cache, clock), by_key, agreement)
+                for question in questions
+            ])
+            grid.append(Replayed(hopeless_below, bar, *(float(v) for v in rows.mean(axis=0))))
     reference = float(np.mean([by_key[(q.id, DEAREST)].score for q in questions]))
     reference_ms = float(np.mean([by_key[(q.id, DEAREST)].latency_ms for q in questions]))
     if verbose:

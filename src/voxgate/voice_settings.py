@@ -107,8 +107,8 @@ _VOICE_KEYS = {
 }
 
 
-def voice_settings_from(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSettings:
-    """The `voice:` mapping of the config file, then VOXGATE_VOICE_* variables (which win)."""
+def _voice_mapping(catalog: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The catalog's `voice:` keys with the VOXGATE_VOICE_* variables laid over them."""
     raw = catalog.get("voice") or {}
     if not isinstance(raw, dict) or set(raw) - _VOICE_KEYS:
         raise ConfigError(f"`voice` must be a mapping with keys from {sorted(_VOICE_KEYS)}")
@@ -123,6 +123,12 @@ def voice_settings_from(catalog: dict[str, Any], env: Mapping[str, str]) -> Voic
     for flag in ("enabled", "backchannels", "prepare_replies"):
         if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
             merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
+    return merged
+
+
+def voice_settings_from(catalog: dict[str, Any], env: Mapping[str, str]) -> VoiceSettings:
+    """The `voice:` mapping of the config file, then VOXGATE_VOICE_* variables (which win)."""
+    merged = _voice_mapping(catalog, env)
     defaults = VoiceSettings()
     latency = merged.get("max_latency_ms", defaults.max_latency_ms)
     floor = merged.get("min_quality", defaults.min_quality)
