@@ -38,6 +38,7 @@ _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _HAS_WORD = re.compile(r"\w")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _SOFT_BREAK = re.compile(r"[,;:](?=\s)")
+_WORD_EDGE = re.compile(r"\b")
 MIN_PIECE_CHARS = 10  # two or three words
 
 
@@ -82,7 +83,8 @@ class SentenceChunker:
 
 def _cut_overlong(text: str, max_chars: int) -> tuple[list[str], str]:
     """Cut pieces of at most `max_chars` off the front of `text` while it is longer, each after the
-    last comma, semicolon or colon of its window, or else its last space; return them and the
+    last comma, semicolon or colon of its window, or else its last space, or else its last word's
+    edge (only a word longer than the window is cut inside, at `max_chars`); return them and the
     rest (at most `max_chars`, trailing whitespace kept: it may be a buffer still being written)."""
     pieces: list[str] = []
     while len(text) > max_chars:
@@ -90,7 +92,8 @@ def _cut_overlong(text: str, max_chars: int) -> tuple[list[str], str]:
         soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
         cut = soft[-1] if soft else window.rfind(" ")
         if cut <= 0:
-            cut = max_chars
+            edges = [m.start() for m in _WORD_EDGE.finditer(text, 1, max_chars + 1) if m.start() <= max_chars]
+            cut = edges[-1] if edges else max_chars
         piece, text = text[:cut].strip(), text[cut:].lstrip()
         if piece:
             pieces.append(piece)

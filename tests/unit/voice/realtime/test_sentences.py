@@ -133,6 +133,13 @@ def test_speech_pieces_lose_no_words(text: str, delta_chars: int) -> None:
     assert re.findall(r"\w+", " ".join(speech_pieces(text, delta_chars))) == re.findall(r"\w+", text)
 
 
+def test_a_run_without_spaces_is_cut_at_a_word_edge_not_inside_a_word() -> None:
+    # Hypothesis found it: 23 question marks then "aa" overflowed the 24-character first piece and
+    # the hard cut split "aa" in two, so the voice would have said "a a".
+    assert speech_pieces("?" * 23 + "aa", 1) == ["?" * 23, "aa"]
+    assert speech_pieces("b" * 30, 1) == ["b" * 24, "b" * 6]  # one word longer than the piece: cut inside
+
+
 def test_speech_chunker_rejects_a_bad_schedule() -> None:
     with pytest.raises(ValueError, match="first_chars"):
         SpeechChunker(first_chars=9)
