@@ -18,6 +18,12 @@ speech never covers the last words, so it is a partial only; the rule is by audi
 a decode is reused when the buffer it read reaches the end of the voiced audio, i.e. everything
 after it is the trailing silence the VAD has counted.
 
+The pause's decode waits until the VAD has counted `PAUSE_TAIL_MS` of silence, not its first silent
+frame: a fading last sound ("France"'s final "s") can fall under the VAD's threshold while it is still
+speech, and a decode that ends on it hears another word ("friends"; a CI run did). A tenth of a second
+gives Whisper the word's tail and a little silence after it; it still starts 400 ms before a default
+500 ms `silence_duration_ms` commits the turn.
+
 Cost control: at most one decode in flight per session; a decode that falls due while the previous
 one still runs is skipped (the CPU is behind; the next append tries again). Decodes run in the
 session's task group (`spawn`) and never raise into it: a failed decode is None (logged by type),
@@ -37,6 +43,7 @@ from voxgate.voice.engines.protocols import SpeechToText, Transcript
 from voxgate.voice.realtime.input_audio import InputAudio
 
 log = logging.getLogger("voxgate.voice")
+PAUSE_TAIL_MS = 100
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 DecodeTask = asyncio.Task[Transcript | None]
 
@@ -102,12 +109,13 @@ class PartialTranscripts:
 
     def follow(self) -> None:
         """Start a decode if one is due: every `interval_ms` of speech, and one covering the voiced
-        audio once the VAD hears a pause; never while the previous one runs."""
+        audio once the VAD has heard `PAUSE_TAIL_MS` of a pause; never while the previous one runs."""
         if not self.enabled or not self._audio.speaking:
             return
         read_ms = self._decode.covered_ms if self._decode is not None else 0
         if self._audio.trailing_silence_ms > 0:  # once per pause: a failed decode is not tried again
-            due = self._decode is None or read_ms < self._voiced_end_ms()
+            tail_heard = self._audio.trailing_silence_ms >= PAUSE_TAIL_MS
+            due = tail_heard and (self._decode is None or read_ms < self._voiced_end_ms())
         else:
             due = self._audio.buffered_ms - read_ms >= self._interval_ms
         if due and (self._decode is None or self._decode.task.done()):

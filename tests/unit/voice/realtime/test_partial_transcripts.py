@@ -19,7 +19,12 @@ from voxgate.voice.engines.protocols import Transcript
 from voxgate.voice.engines.testing import EnergyVAD, ToneTTS
 from voxgate.voice.engines.vad import VadConfig
 from voxgate.voice.realtime.input_audio import InputAudio
-from voxgate.voice.realtime.partial_transcripts import PartialTranscripts, TakenTranscript, final_transcript
+from voxgate.voice.realtime.partial_transcripts import (
+    PAUSE_TAIL_MS,
+    PartialTranscripts,
+    TakenTranscript,
+    final_transcript,
+)
 from voxgate.voice.realtime.reply import ScriptedReplySource
 from voxgate.voice.realtime.session import SessionLimits
 
@@ -120,9 +125,12 @@ async def test_the_pause_is_decoded_once_whole_and_that_decode_covers_the_turn()
         await feed(partials, audio, tone_pcm16(700))
         assert stt.heard_ms == []
         assert partials.covering() is None
-        await feed(partials, audio, silence_pcm16(300))  # the VAD hears the pause on its first chunk
+        await feed(partials, audio, silence_pcm16(CHUNK_MS))  # the VAD hears the pause: 96 ms of it counted
+        assert stt.heard_ms == []  # a fading last sound may still be in it: wait for PAUSE_TAIL_MS
+        await feed(partials, audio, silence_pcm16(200))
         assert len(stt.heard_ms) == 1
-        assert 700 <= stt.heard_ms[0] <= 800  # every voiced sample, and no more than one chunk of the pause
+        # every voiced sample and the pause's tail, and no more than one chunk beyond the tail
+        assert 700 + PAUSE_TAIL_MS <= stt.heard_ms[0] <= 700 + PAUSE_TAIL_MS + CHUNK_MS
         assert partials.covering() is not None
         await feed(partials, audio, tone_pcm16(200))  # speech resumes: that decode misses the new words
         assert partials.covering() is None
@@ -157,7 +165,7 @@ async def test_reset_cancels_a_running_decode_unless_the_commit_keeps_it() -> No
 async def test_a_failed_or_missing_decode_means_the_commit_decodes() -> None:
     stt = GatedSTT(failures=1)
     async with partials_on(stt, interval_ms=10_000) as (partials, audio):
-        await feed(partials, audio, tone_pcm16(400) + silence_pcm16(100))  # the pause decode fails
+        await feed(partials, audio, tone_pcm16(400) + silence_pcm16(200))  # the pause decode fails
         failed = partials._decode.task if partials._decode is not None else None
         assert failed is not None
         assert failed.done()
@@ -202,7 +210,7 @@ async def test_the_commit_reuses_the_pause_decode(detection: str) -> None:
         transport.push({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
             "turn_detection": {"type": detection}}}}})
         await transport.wait_for("session.updated")
-        await _speak(transport, tone_pcm16(1_200) + silence_pcm16(100))
+        await _speak(transport, tone_pcm16(1_200) + silence_pcm16(200))
         decoded_before_the_end = list(stt.heard_ms)
         await _speak(transport, silence_pcm16(4_500 if detection == "semantic_vad" else 600))
         completed = await transport.wait_for("conversation.item.input_audio_transcription.completed")
@@ -230,7 +238,8 @@ async def test_the_reply_is_prepared_from_the_pause_decode_before_the_speculatio
     stt = GatedSTT()
     replies = ScriptedReplySource(["It is noon.", "It is noon."])
     async with running_session(replies, engines=_engines(stt), limits=_limits(500)) as (_, transport):
-        await _speak(transport, tone_pcm16(600) + silence_pcm16(100))  # 100 ms into the pause
+        # 192 ms of the pause counted (six VAD frames): past PAUSE_TAIL_MS, short of speculation's 200 ms
+        await _speak(transport, tone_pcm16(600) + silence_pcm16(200))
         assert len(replies.requests) == 1  # prepared already
         assert replies.requests[0].messages[-1]["content"] == f"heard {stt.heard_ms[-1]} ms"
         await _speak(transport, silence_pcm16(600))
@@ -243,8 +252,8 @@ async def test_speech_resuming_discards_the_reply_prepared_from_the_partial() ->
     stt = GatedSTT()
     replies = ScriptedReplySource(["Half an answer.", "The whole answer."])
     async with running_session(replies, engines=_engines(stt), limits=_limits(500)) as (_, transport):
-        await _speak(transport, tone_pcm16(600) + silence_pcm16(100))
-        await _speak(transport, tone_pcm16(400) + silence_pcm16(100))  # speech resumes, pauses again
+        await _speak(transport, tone_pcm16(600) + silence_pcm16(200))
+        await _speak(transport, tone_pcm16(400) + silence_pcm16(200))  # speech resumes, pauses again
         await _speak(transport, silence_pcm16(600))
         done = await transport.wait_for("response.done")
         metrics = await transport.wait_for("voxgate.turn.metrics")
@@ -282,7 +291,7 @@ async def test_a_turn_that_ends_while_a_stale_decode_runs_is_decoded_whole() -> 
     stt.gate.clear()
     replies = ScriptedReplySource(["It is noon."])
     async with running_session(replies, engines=_engines(stt), limits=_limits(10_000)) as (_, transport):
-        await _speak(transport, tone_pcm16(600) + silence_pcm16(100))  # the pause's decode starts, and waits
+        await _speak(transport, tone_pcm16(600) + silence_pcm16(200))  # the pause's decode starts, and waits
         await _speak(transport, tone_pcm16(200) + silence_pcm16(600))  # a last word; the turn ends
         await transport.wait_for("input_audio_buffer.committed")
         stt.gate.set()
