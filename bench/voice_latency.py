@@ -20,6 +20,10 @@ in 100 ms chunks at real-time pace, then 2 s of silence (`bench/voice_listener.p
     partial      share whose transcript came from a decode started before the commit
                  (`voice.partial_transcript_interval_ms`, turn metrics `partial_reused`)
 
+`--chat-load N` keeps N chat clients busy on the variant under measurement while its utterances
+speak (each asks one of the three bundled models in turn for a 128-token paragraph, back to back):
+what a voice turn waits for when chat traffic shares the llama.cpp slots (`local_voice_first`).
+
 Each `--variant LABEL:ENV=V,ENV=V` is one `voxgate serve` (bundled models, Piper) with those
 variables; all variants are up at once and take turns per utterance, so they share the load.
 `--detections` are session settings (`server_vad@300`: silence_duration_ms 300). The ratio
@@ -32,13 +36,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import os
 import re
 import signal
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,17 +76,48 @@ def listen_options(detection: str) -> ListenOptions:
                          trailing_silence_s=trailing_s)
 
 
+CHAT_LOAD_MODELS = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m")
+CHAT_LOAD_PROMPT = "Write a short paragraph about the history of Rome."
+
+
+async def _chat_client(port: int, first: int, answered: list[int]) -> None:
+    """Ask the bundled models in turn, back to back, until cancelled; count the answers."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/v1", timeout=120.0, trust_env=False) as client:
+        for number in itertools.count(first):
+            body = {"model": CHAT_LOAD_MODELS[number % len(CHAT_LOAD_MODELS)], "max_tokens": 128,
+                    "messages": [{"role": "user", "content": CHAT_LOAD_PROMPT}]}
+            response = await client.post("/chat/completions", json=body)
+            answered.append(response.status_code)
+
+
+@contextlib.asynccontextmanager
+async def chat_load(port: int, clients: int) -> AsyncIterator[list[int]]:
+    """`clients` chat clients on `port` for the duration of the block; yields their status codes."""
+    answered: list[int] = []
+    async with asyncio.TaskGroup() as tasks:
+        running = [tasks.create_task(_chat_client(port, k, answered)) for k in range(clients)]
+        try:
+            yield answered
+        finally:
+            for task in running:
+                task.cancel()
+
+
 async def run_variants(ports: dict[str, int], utterances: list[Utterance], detections: Sequence[str],
-                       sessions: int, records: dict[tuple[str, str], list[ListenRecord]]) -> None:
+                       sessions: int, records: dict[tuple[str, str], list[ListenRecord]], chat_clients: int = 0,
+                       ) -> None:
     """Every utterance on every variant and detection, into `records` as they finish (a run cut
-    short keeps what it measured); `sessions` utterances speak at once."""
+    short keeps what it measured); `sessions` utterances speak at once, beside `chat_clients`."""
     for start in range(0, len(utterances), sessions):
         batch = [utterances[(start + k) % len(utterances)] for k in range(sessions)]
         for label, port in ports.items():
             url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
             for detection in detections:
                 options = listen_options(detection)
-                got = await asyncio.gather(*(speak_and_listen(url, u, options) for u in batch))
+                async with chat_load(port, chat_clients):
+                    got = await asyncio.gather(*(speak_and_listen(url, u, options) for u in batch))
                 records.setdefault((label, detection), []).extend(got)
 
 
@@ -170,7 +207,7 @@ def measure(variants: list[Variant], args: argparse.Namespace, utterances: list[
         for sessions in args.sessions:
             records: dict[tuple[str, str], list[ListenRecord]] = {}
             try:
-                asyncio.run(run_variants(ports, utterances, args.detections, sessions, records))
+                asyncio.run(run_variants(ports, utterances, args.detections, sessions, records, args.chat_load))
             finally:  # also when the run is cut short (SIGTERM, timeout): what was measured counts
                 rows += table_rows(records, sessions)
                 print("\n".join(table_rows(records, sessions)), flush=True)
@@ -187,6 +224,7 @@ def main() -> None:
     parser.add_argument("--detections", nargs="+", default=["server_vad", "semantic_vad"])
     parser.add_argument("--variant", action="append", type=Variant.parse, help="LABEL:ENV=VALUE,... (repeatable)")
     parser.add_argument("--sets", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--chat-load", type=int, default=0, help="chat clients beside each utterance (default 0)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers

@@ -80,6 +80,9 @@ class LocalRuntimeSettings:
     threads: int = 2
     context_tokens: int = 4096
     parallel_slots: int = 2
+    voice_first: bool = True
+    """The gateway holds each bundled server's slots and serves waiting voice calls first
+    (`backends/slot_gate`); False leaves llama.cpp's own first-come queue (for A/B measurements)."""
     start_timeout_s: float = 180.0
     warmup: bool = True
 
@@ -139,7 +142,7 @@ class Settings:
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
-    "local_parallel_slots", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
+    "local_parallel_slots", "local_voice_first", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
     "admin_key_env", "redis", "decision_retention_days", "telemetry", "record_answers", "answer_checker",
 }
 
@@ -349,6 +352,17 @@ def _answer_checker_path(catalog: dict[str, Any], config_path: Path | None) -> P
                       f"`voxgate outcomes --out mine.csv && voxgate train mine.csv --out {raw}`")
 
 
+def _voice_first(catalog: dict[str, Any], env: Mapping[str, str], default: bool) -> bool:
+    """`local_voice_first` from the catalog, else VOXGATE_LOCAL_VOICE_FIRST (1/0/true/false)."""
+    value: object = catalog.get("local_voice_first", default)
+    if "local_voice_first" not in catalog and "VOXGATE_LOCAL_VOICE_FIRST" in env:
+        raw = env["VOXGATE_LOCAL_VOICE_FIRST"]
+        value = {"1": True, "true": True, "0": False, "false": False}.get(raw.strip().lower(), raw)
+    if not isinstance(value, bool):
+        raise ConfigError(f"local_voice_first (or VOXGATE_LOCAL_VOICE_FIRST) must be true or false, got {value!r}")
+    return value
+
+
 def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRuntimeSettings:
     """llama.cpp settings for the bundled models: `local_*` catalog keys, or VOXGATE_LOCAL_THREADS."""
     defaults = LocalRuntimeSettings()
@@ -359,6 +373,7 @@ def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRunt
             raise ConfigError(f"VOXGATE_LOCAL_THREADS must be a whole number, got {raw!r}")
         threads = int(raw)
     return LocalRuntimeSettings(
+        voice_first=_voice_first(catalog, env, defaults.voice_first),
         threads=int(number(threads, "local_threads", minimum=1, maximum=64)),
         parallel_slots=int(number(catalog.get("local_parallel_slots", defaults.parallel_slots),
                                    "local_parallel_slots", minimum=1, maximum=64)),

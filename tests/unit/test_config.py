@@ -126,6 +126,18 @@ def test_local_runtime_settings(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, "local_threads: 0\n"), env={"HOME": str(tmp_path)})
 
 
+def test_voice_first_slots_can_be_turned_off(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert load_settings(None, env=home).local.voice_first is True
+    assert load_settings(_write(tmp_path, "local_voice_first: false\n"), env=home).local.voice_first is False
+    assert load_settings(None, env={**home, "VOXGATE_LOCAL_VOICE_FIRST": "0"}).local.voice_first is False
+    assert load_settings(None, env={**home, "VOXGATE_LOCAL_VOICE_FIRST": "true"}).local.voice_first is True
+    with pytest.raises(ConfigError, match="VOXGATE_LOCAL_VOICE_FIRST"):
+        load_settings(None, env={**home, "VOXGATE_LOCAL_VOICE_FIRST": "sometimes"})
+    with pytest.raises(ConfigError, match="local_voice_first"):
+        load_settings(_write(tmp_path, "local_voice_first: 2\n"), env=home)
+
+
 def test_predictor_path_is_resolved_and_checked(tmp_path: Path) -> None:
     (tmp_path / "learned").mkdir()
     (tmp_path / "learned" / "predictor.json").write_text("{}")

@@ -117,7 +117,7 @@ class Gateway:
         )
         if card.tool_call_style is ToolCallStyle.FENCED_JSON:
             backend = FencedToolCallAdapter(backend)
-        if card.is_embedded:  # one gate per model, kept when a restarted server gets a new backend
+        if card.is_embedded and self.settings.local.voice_first:  # one gate per model, kept across restarts
             gate = self._slot_gates.setdefault(card.id, SlotGate(self.settings.local.parallel_slots))
             backend = SlotGatedBackend(backend, gate)
         return backend
