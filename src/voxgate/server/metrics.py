@@ -16,6 +16,15 @@ from voxgate.routing.decision import Decision
 class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # by area, registered in this order (the order /metrics lists them in)
+        self._register_requests_and_decisions()
+        self._register_voice_turns()
+        self._register_virtual_keys()
+        self._register_redis()
+        self._register_realtime_sessions()
+
+    def _register_requests_and_decisions(self) -> None:
+        """HTTP requests and routing decisions (`observe_decision`, the middleware)."""
         self.requests = Counter(
             "voxgate_requests", "HTTP requests by route and status", ["route", "status"], registry=self.registry
         )
@@ -43,6 +52,9 @@ class GatewayMetrics:
             "voxgate_decision_overhead_seconds", "Time spent deciding which model to call",
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05), registry=self.registry,
         )
+
+    def _register_voice_turns(self) -> None:
+        """Voice turns (`observe_voice_turn`): stage latencies, statuses, prepared replies."""
         self.voice_stage_latency = Histogram(
             "voxgate_voice_stage_latency_seconds",
             "Per voice turn: transcription, first token, first audio, total (speech stopped -> first audio)",
@@ -60,6 +72,9 @@ class GatewayMetrics:
             "voxgate_voice_prepared_wasted", "Prepared replies discarded (speech resumed, the turn asked something "
             "else): their count, streamed LLM tokens and synthesised seconds", ["unit"], registry=self.registry,
         )
+
+    def _register_virtual_keys(self) -> None:
+        """Per virtual key: spend, requests, tokens, audio seconds, refusals."""
         self.key_spend = Counter(
             "voxgate_key_spend_usd", "USD spent per virtual key id (at catalog prices; estimated usage included)",
             ["key_id"], registry=self.registry,
@@ -80,6 +95,9 @@ class GatewayMetrics:
             "voxgate_key_refusals", "Requests refused for a virtual key: rate_limit_exceeded, insufficient_quota, "
             "model_not_allowed, voice_session_limit", ["key_id", "code"], registry=self.registry,
         )
+
+    def _register_redis(self) -> None:
+        """The shared Redis the key limits count in (`set_redis_up`)."""
         self.redis_up = Gauge(
             "voxgate_redis_up", "1 while the shared Redis answers; 0 while limits fail open to this replica's counts",
             registry=self.registry,
@@ -88,6 +106,9 @@ class GatewayMetrics:
             "voxgate_redis_failures", "Times the shared Redis stopped answering (limits failed open)",
             registry=self.registry,
         )
+
+    def _register_realtime_sessions(self) -> None:
+        """Realtime sessions: untranslated dialect events and server-closed sessions."""
         self.realtime_untranslated = Counter(
             "voxgate_realtime_untranslated_events", "Events between a realtime client and a native model of the "
             "other protocol shape with no translation: no_equivalent and unknown (passed unchanged), refused "

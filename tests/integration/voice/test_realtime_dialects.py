@@ -241,6 +241,10 @@ async def test_upstream_errors_reach_the_client_and_the_session_goes_on(
     pytest.param("beta", "native-ga", {"type": "conversation.item.create", "event_id": "evt_untranslatable", "item": {
         "type": "message", "role": "user", "content": [{"type": "item_reference", "id": "item_1"}]}},
         "item.content[0].type", id="beta-item-reference-to-ga"),
+    pytest.param("beta", "native-ga", {"type": "session.update", "event_id": "evt_untranslatable", "session": {
+        "voice": "alloy", "temperature": 0.7}}, "session.temperature", id="beta-session-temperature-to-ga"),
+    pytest.param("beta", "native-ga", {"type": "response.create", "event_id": "evt_untranslatable", "response": {
+        "modalities": ["text"], "temperature": 0.7}}, "response.temperature", id="beta-response-temperature-to-ga"),
 ])
 async def test_a_client_event_with_no_equivalent_gets_an_error_and_is_not_sent(
     proxy: RunningProcess, model: ScriptedRealtimeModel, shape: str, model_id: str, event: dict[str, Any],
@@ -256,7 +260,13 @@ async def test_a_client_event_with_no_equivalent_gets_an_error_and_is_not_sent(
     assert error["error"]["code"] == "dialect_untranslatable"
     assert error["error"]["param"] == param
     assert error["error"]["event_id"] == "evt_untranslatable"
-    assert event["type"] not in [e["type"] for e in _upstream(model, shape).received]
+    if param.endswith(".temperature"):
+        assert "Remove `temperature`" in error["error"]["message"]
+    received = _upstream(model, shape).received
+    assert "evt_untranslatable" not in [e.get("event_id") for e in received]
+    assert [e["type"] for e in received].count("response.create") == 1  # only the plain one sent after
+    if event["type"] != "response.create":
+        assert event["type"] not in [e["type"] for e in received]
     async with asyncio.timeout(WAIT_S):  # counted when the session has ended
         while True:
             if await _refused_count(proxy) >= refused_before + 1:

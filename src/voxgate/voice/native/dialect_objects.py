@@ -11,15 +11,26 @@ The official `openai` SDK's models are the spec (`openai.types.realtime`: GA; `o
     input_audio_noise_reduction          audio.input.noise_reduction
     turn_detection                       audio.input.turn_detection
     max_response_output_tokens           max_output_tokens   (a beta *response*'s own field keeps its name)
-    temperature                          -- dropped: GA sessions and responses have none
+    temperature                          -- refused: GA sessions and responses have none (below)
     --                                   type "realtime" (added; "transcription" has no beta equivalent)
     content "text", "audio"              content "output_text", "output_audio"   (assistant messages)
 
 instructions, tools, tool_choice, tracing, conversation, metadata, input, id, model, object, status,
 usage and the rest are the same in both and pass unchanged. A field the other shape cannot express
 (GA's prompt, truncation, include, reasoning, parallel_tool_calls, input_image content, MCP tools
-and items; beta's item_reference content) raises `Untranslatable` in a client's object (`strict`: the
-client is told) and is left out of a server's (the client did not ask for it).
+and items; beta's item_reference content and temperature) raises `Untranslatable` in a client's
+object (`strict`: the client is told) and is left out of a server's (the client did not ask for it).
+
+Beta's `temperature` towards a GA model is refused the same way (`session.temperature`,
+`response.temperature`), with a message that says to remove it. It used to be dropped; it is refused
+because a client that set it asked for a way of sampling the model cannot give, and a silent drop
+would hand it replies unlike the ones it asked for with no sign why. Refusing the whole event, not
+only the field, is what every other untranslatable field gets: an event goes up whole or not at all,
+so the upstream never holds half of a session.update, and the client's `error` names the one field to
+remove. The cost: a beta client that always sends a temperature must stop sending it to GA models.
+A `temperature: null` (beta's "the default") asks for nothing GA cannot give and is left out. A beta
+*server's* temperature (a beta model's session.created) is left out of a GA client's session, as any
+server-side field without an equivalent is.
 """
 
 from __future__ import annotations
@@ -37,16 +48,18 @@ _GA_FORMATS = {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g
 _CONTENT_TO_GA = {"text": "output_text", "audio": "output_audio"}
 _CONTENT_TO_BETA = {ga: beta for beta, ga in _CONTENT_TO_GA.items()}
 _GA_ONLY_FIELDS = ("prompt", "truncation", "include", "reasoning", "parallel_tool_calls")
-_BETA_DROPPED_FIELDS = ("temperature",)
+# beta-only fields GA has no place for: the fix a refused client is told
+_BETA_ONLY_FIELDS = {"temperature": "Remove `temperature` and send the event again: GA realtime models take none."}
 
 
 class Untranslatable(InvalidRequestError):
     """A client's event says something the upstream's shape has no equivalent for (`param` names it)."""
 
-    def __init__(self, param: str, target: RealtimeDialect, detail: str = "") -> None:
+    def __init__(self, param: str, target: RealtimeDialect, detail: str = "", fix: str = "") -> None:
         shape = "GA" if target is GA else "beta"
         super().__init__(f"`{param}`{detail} has no equivalent in the {shape} realtime protocol this session's "
-                         "model speaks; the event was not sent.", param=param, code="dialect_untranslatable")
+                         f"model speaks; the event was not sent.{' ' + fix if fix else ''}",
+                         param=param, code="dialect_untranslatable")
 
 
 def _format_to_ga(value: Any) -> Any:
@@ -108,9 +121,12 @@ def _set_path(obj: JSONObject, path: tuple[str, ...], value: Any) -> None:
     obj[path[-1]] = value
 
 
-def _to_ga(obj: JSONObject, fields: tuple[_Field, ...]) -> JSONObject:
+def _to_ga(obj: JSONObject, fields: tuple[_Field, ...], *, strict: bool, where: str) -> JSONObject:
+    for key, fix in _BETA_ONLY_FIELDS.items():
+        if strict and obj.get(key) is not None:
+            raise Untranslatable(f"{where}.{key}", GA, fix=fix)
     moved = {beta for beta, *_ in fields}
-    out = {k: v for k, v in obj.items() if k not in moved and k not in _BETA_DROPPED_FIELDS}
+    out = {k: v for k, v in obj.items() if k not in moved and k not in _BETA_ONLY_FIELDS}
     for beta, path, to_ga, _ in fields:
         if beta in obj:
             _set_path(out, path, to_ga(obj[beta]))
@@ -161,7 +177,7 @@ def _tools(obj: JSONObject, target: RealtimeDialect, *, strict: bool, where: str
 def session_to(session: JSONObject, target: RealtimeDialect, *, strict: bool) -> JSONObject:
     """A session object (session.update's, session.created's) in `target`'s shape (see the module)."""
     if target is GA:
-        return {"type": "realtime", **_to_ga(session, _SESSION_FIELDS)}
+        return {"type": "realtime", **_to_ga(session, _SESSION_FIELDS, strict=strict, where="session")}
     if session.get("type", "realtime") != "realtime" and strict:
         raise Untranslatable("session.type", BETA, f" = {session['type']!r}")
     return _tools(_to_beta(session, _SESSION_FIELDS, strict=strict, where="session"), target,
@@ -170,7 +186,7 @@ def session_to(session: JSONObject, target: RealtimeDialect, *, strict: bool) ->
 
 def response_params_to(response: JSONObject, target: RealtimeDialect) -> JSONObject:
     """response.create's `response` in `target`'s shape; raises Untranslatable."""
-    converted = (_to_ga(response, _RESPONSE_PARAMS) if target is GA
+    converted = (_to_ga(response, _RESPONSE_PARAMS, strict=True, where="response") if target is GA
                  else _to_beta(response, _RESPONSE_PARAMS, strict=True, where="response"))
     converted = _tools(converted, target, strict=True, where="response")
     if isinstance(converted.get("input"), list):
@@ -181,7 +197,7 @@ def response_params_to(response: JSONObject, target: RealtimeDialect) -> JSONObj
 
 def response_to(response: JSONObject, target: RealtimeDialect) -> JSONObject:
     """A server's response object (response.created, response.done) in `target`'s shape."""
-    converted = (_to_ga(response, _AUDIO_OUT) if target is GA
+    converted = (_to_ga(response, _AUDIO_OUT, strict=False, where="response") if target is GA
                  else _to_beta(response, _AUDIO_OUT, strict=False, where="response"))
     if "max_output_tokens" in response:  # the one name both shapes' response objects share
         converted["max_output_tokens"] = response["max_output_tokens"]

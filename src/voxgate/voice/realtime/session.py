@@ -9,7 +9,7 @@ Before any `session.update` the session runs on OpenAI's defaults (`SessionConfi
 24 kHz, server VAD, audio output; a `session.update` may come at any time and changes what follows.
 
 Tasks (all in one TaskGroup, so nothing outlives the session): the client reader, the sender
-(draining a bounded queue: a client that stops reading fills it and the session ends with
+(`outbox.Outbox`: a bounded queue, so a client that stops reading ends the session with
 SlowClientError instead of buffering without bound), one task per transcription, at most one
 response task in the conversation (out-of-band ones beside it), and a supervisor that enforces
 the maximum session length.
@@ -17,14 +17,14 @@ the maximum session length.
 Who owns what: the turn state machine (`turns.advance`) decides; this class carries out its actions
 and owns the input audio, the pause's `speculation.Speculation` (and the turn's partial decodes in it),
 the reply prepared from its transcript (`prepared_reply.PreparedReplies`), the idle watch and the responses.
-The conversation and its events belong to `item_log.ItemLog`; client events are parsed and
-dispatched by `client_events`, which sees the session only through its `SessionControl` protocol.
+The events on their way out and the reason the session ends belong to `outbox.Outbox`, the
+conversation and its events to `item_log.ItemLog`; client events are parsed and dispatched by
+`client_events`, which sees the session only through its `SessionControl` protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ from typing import Any
 from opentelemetry.trace import NoOpTracer, Span, Tracer, use_span
 
 from voxgate.core.clock import Clock, SystemClock
-from voxgate.core.errors import ServerShuttingDownError, SessionEndedError, SessionExpiredError, SlowClientError
+from voxgate.core.errors import ServerShuttingDownError
 from voxgate.core.types import JSONObject
 from voxgate.voice.engines.engine_set import VoiceEngines
 from voxgate.voice.engines.metering import engine_name
@@ -45,6 +45,7 @@ from voxgate.voice.realtime.conversation import Conversation
 from voxgate.voice.realtime.idle_timeout import IdleWatch, idle_prompt, playback_end_ms
 from voxgate.voice.realtime.input_audio import InputAudio
 from voxgate.voice.realtime.item_log import ItemLog
+from voxgate.voice.realtime.outbox import Outbox
 from voxgate.voice.realtime.partial_transcripts import TakenTranscript, final_transcript
 from voxgate.voice.realtime.prepared_reply import PreparedReplies, with_user_turn, worth_preparing
 from voxgate.voice.realtime.protocol import EventNames, IdFactory, ProtocolViolation, error_event
@@ -53,7 +54,7 @@ from voxgate.voice.realtime.response import ResponseContext, ResponseOptions, Re
 from voxgate.voice.realtime.response_create import ResponseCreate, reply_request_for
 from voxgate.voice.realtime.session_config import SessionConfig, render_session, vad_config_of
 from voxgate.voice.realtime.speculation import Speculation
-from voxgate.voice.realtime.transport import RealtimeTransport, SessionClosed, raise_session_end
+from voxgate.voice.realtime.transport import RealtimeTransport, raise_session_end
 from voxgate.voice.realtime.turn_trace import TurnTracer
 from voxgate.voice.realtime.turns import (
     BufferCleared,
@@ -78,7 +79,6 @@ from voxgate.voice.realtime.turns import (
 )
 
 log = logging.getLogger("voxgate.voice")
-_END_OF_EVENTS = "end of events"  # compared by identity: the send loop's last item when draining
 MIN_COMMIT_MS = 100
 
 
@@ -108,6 +108,7 @@ class RealtimeSession:
         self._extension_events = extension_events  # voxgate.turn.metrics: off for strict schema clients
         self.names = EventNames.for_shape(beta=beta)
         self.ids = IdFactory()
+        self.outbox = Outbox(self.ids, queue_events=limits.send_queue_events)
         self.session_id = self.ids.new("sess")
         self.turn_trace = TurnTracer(tracer or NoOpTracer(), self.clock, self.session_id, engine_name(engines.stt))
         self.config = SessionConfig()
@@ -125,9 +126,6 @@ class RealtimeSession:
         self.next_user_item_id = self.ids.new("item")
         self.times = TurnTimes()
         self.idle = IdleWatch()
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=limits.send_queue_events)
-        self._stop = asyncio.Event()
-        self._stop_error: SessionEndedError | None = None
         self._tasks: asyncio.TaskGroup | None = None
         self._response: tuple[ResponseRunner, asyncio.Task[None]] | None = None
         self._cancelling: ResponseRunner | None = None
@@ -142,27 +140,15 @@ class RealtimeSession:
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
-                tasks.create_task(self._send_loop(transport))
+                tasks.create_task(self.outbox.send_loop(transport))
                 tasks.create_task(self._read_loop(transport))
                 if self._shutdown is not None:
                     tasks.create_task(self._drain_on(self._shutdown))
-                await self._supervise()
+                await self.outbox.wait_ended(self.limits.max_session_s)
         except BaseExceptionGroup as group:
             raise_session_end(group)
         finally:
             self._tasks = None
-
-    async def _supervise(self) -> None:
-        try:
-            async with asyncio.timeout(self.limits.max_session_s):
-                await self._stop.wait()
-        except TimeoutError:
-            raise SessionExpiredError(
-                f"the session reached its maximum length of {self.limits.max_session_s:g} s",
-                code="session_expired") from None
-        if self._stop_error is not None:
-            raise self._stop_error
-        raise SessionClosed
 
     async def _drain_on(self, shutdown: asyncio.Event) -> None:
         await shutdown.wait()
@@ -175,35 +161,18 @@ class RealtimeSession:
 
     def _end_if_drained(self) -> None:
         """Once idle while draining: let the send loop deliver what is queued, then end the session."""
-        if not self._draining or self._response is not None or self._transcribing or self._stop_error is not None:
+        if not self._draining or self._response is not None or self._transcribing or self.outbox.ending:
             return
-        self._stop_error = ServerShuttingDownError("the server is shutting down", code="server_shutting_down")
-        try:
-            self._outbox.put_nowait(_END_OF_EVENTS)
-        except asyncio.QueueFull:
-            self._stop.set()
+        self.outbox.finish(ServerShuttingDownError("the server is shutting down", code="server_shutting_down"))
 
     async def _read_loop(self, transport: RealtimeTransport) -> None:
         while (frame := await transport.receive()) is not None:
             handle_frame(self, frame)
-        self._stop.set()
-
-    async def _send_loop(self, transport: RealtimeTransport) -> None:
-        while (text := await self._outbox.get()) is not _END_OF_EVENTS:
-            await transport.send(text)
-        self._stop.set()
+        self.outbox.stop()
 
     def emit(self, event: JSONObject) -> None:
         """Queue a server event (an `event_id` is added); a full queue ends the session."""
-        if self._stop.is_set():
-            return
-        text = json.dumps({"event_id": self.ids.new("event"), **event}, separators=(",", ":"))
-        try:
-            self._outbox.put_nowait(text)
-        except asyncio.QueueFull:
-            self._stop_error = SlowClientError(
-                f"the client fell {self.limits.send_queue_events} events behind", code="slow_client")
-            self._stop.set()
+        self.outbox.emit(event)
 
     def emit_error(self, code: str | None, message: str, param: str | None, client_event_id: str | None) -> None:
         self.emit(error_event(self.ids.new("event"), code, message, param, client_event_id))
@@ -302,12 +271,12 @@ class RealtimeSession:
 
     def _on_finished_turn(self, stopped: SpeechEvent) -> None:
         """semantic_vad: the pause's transcript, ready between appends, sounds finished."""
-        if not self._stop.is_set() and self._tasks is not None:
+        if not self.outbox.stopped and self._tasks is not None:
             self._on_speech(stopped, None)
 
     def _prepare_reply(self, transcript: Transcript) -> None:
         """The pause's transcript is ready before the turn ends: prepare the response it would get."""
-        if self._tasks is None or self._stop.is_set() or not self.limits.prepare_replies:
+        if self._tasks is None or self.outbox.stopped or not self.limits.prepare_replies:
             return
         if worth_preparing(self.state, self.policy, transcript.text):
             history = with_user_turn(self.items.conversation, transcript.text)

@@ -44,6 +44,19 @@ async def test_a_client_event_with_no_equivalent_is_answered_with_an_error_and_n
     assert socket.counts == {("refused", "session.update"): 1}
 
 
+async def test_a_beta_clients_temperature_is_answered_with_an_error_saying_to_remove_it() -> None:
+    socket, upstream = _beta_client_socket()
+    (reply,) = await socket.send(json.dumps({"type": "response.create", "event_id": "evt_8",
+                                             "response": {"temperature": 0.9}}))
+    error = json.loads(reply)
+    assert shape_errors(error, BETA_SERVER) == []
+    assert error["error"]["code"] == "dialect_untranslatable"
+    assert error["error"]["param"] == "response.temperature"
+    assert "Remove `temperature`" in error["error"]["message"]
+    assert upstream.sent.empty()
+    assert socket.counts == {("refused", "response.create"): 1}
+
+
 async def test_upstream_events_come_back_in_the_client_shape_and_the_untranslatable_pass_counted() -> None:
     socket, upstream = _beta_client_socket()
     upstream.push({"type": "response.output_audio.delta", "event_id": "e1", "response_id": "r", "item_id": "i",

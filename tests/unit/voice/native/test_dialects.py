@@ -203,10 +203,10 @@ def test_every_ga_client_event_reaches_a_beta_upstream_well_shaped_and_comes_bac
     assert client_event_to(beta, GA) == event
 
 
-def test_a_beta_session_update_reaches_a_ga_upstream_without_temperature() -> None:
+def test_a_beta_session_update_reaches_a_ga_upstream() -> None:
     update = {"type": "session.update", "session": {
         "modalities": ["text", "audio"], "voice": "ash", "input_audio_format": "g711_ulaw",
-        "output_audio_format": "pcm16", "temperature": 0.7, "turn_detection": {"type": "semantic_vad"},
+        "output_audio_format": "pcm16", "turn_detection": {"type": "semantic_vad"},
         "input_audio_transcription": {"model": "whisper-1"}, "tools": [TOOL], "max_response_output_tokens": 300}}
     assert shape_errors(update, BETA_CLIENT) == []
     ga = client_event_to(update, GA)
@@ -220,7 +220,7 @@ def test_a_beta_session_update_reaches_a_ga_upstream_without_temperature() -> No
 
 def test_a_beta_response_create_reaches_a_ga_upstream() -> None:
     create = {"type": "response.create", "response": {
-        "modalities": ["text"], "temperature": 0.6, "max_response_output_tokens": 50, "voice": "alloy",
+        "modalities": ["text"], "max_response_output_tokens": 50, "voice": "alloy",
         "input": [{"type": "message", "role": "assistant", "content": [{"type": "text", "text": "Earlier."}]}]}}
     assert shape_errors(create, BETA_CLIENT) == []
     ga = client_event_to(create, GA)
@@ -246,6 +246,9 @@ def test_a_beta_response_create_reaches_a_ga_upstream() -> None:
         {"type": "input_image", "image_url": "x"}]}]}}, BETA, "response.input[0].content[0].type"),
     ({"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [
         {"type": "item_reference", "id": "item_1"}]}}, GA, "item.content[0].type"),
+    ({"type": "session.update", "session": {"voice": "ash", "temperature": 0.7}}, GA, "session.temperature"),
+    ({"type": "response.create", "response": {"modalities": ["text"], "temperature": 0.6}}, GA,
+     "response.temperature"),
 ])
 def test_a_client_event_with_no_equivalent_is_refused_naming_the_field(event: dict[str, Any],
                                                                          target: RealtimeDialect,
@@ -255,6 +258,34 @@ def test_a_client_event_with_no_equivalent_is_refused_naming_the_field(event: di
     assert info.value.param == param
     assert info.value.code == "dialect_untranslatable"
     assert ("beta" if target is BETA else "GA") in info.value.message
+
+
+@pytest.mark.parametrize(("kind", "key"), [("session.update", "session"), ("response.create", "response")])
+@pytest.mark.parametrize("temperature", [0.0, 0.8, 1.2])
+def test_a_beta_temperature_towards_ga_is_refused_saying_to_remove_it(kind: str, key: str,
+                                                                       temperature: float) -> None:
+    event = {"type": kind, key: {"modalities": ["text"], "instructions": "Be brief.", "temperature": temperature}}
+    assert shape_errors(event, BETA_CLIENT) == []
+    with pytest.raises(Untranslatable) as info:
+        client_event_to(event, GA)
+    assert info.value.param == f"{key}.temperature"
+    assert "the event was not sent" in info.value.message
+    assert "Remove `temperature`" in info.value.message
+    assert "GA realtime models take none" in info.value.message
+
+
+@pytest.mark.parametrize(("kind", "key"), [("session.update", "session"), ("response.create", "response")])
+def test_a_null_beta_temperature_asks_for_nothing_and_is_left_out(kind: str, key: str) -> None:
+    ga = client_event_to({"type": kind, key: {"instructions": "Be brief.", "temperature": None}}, GA)
+    assert "temperature" not in ga[key]
+    assert ga[key]["instructions"] == "Be brief."
+
+
+def test_a_beta_servers_temperature_is_left_out_of_a_ga_clients_objects() -> None:
+    (session,) = server_events_to({"type": "session.created", "session": {"id": "s", "temperature": 0.8}}, GA)
+    (response,) = server_events_to({"type": "response.done", "response": {"id": "r", "temperature": 0.8}}, GA)
+    assert "temperature" not in session["session"]
+    assert "temperature" not in response["response"]
 
 
 FIELD_NAMES = ["type", "audio", "input", "output", "format", "voice", "modalities", "output_modalities", "content",
