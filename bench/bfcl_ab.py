@@ -1,7 +1,9 @@
 """An A/B of one voxgate setting on BFCL items: two (or more) `voxgate serve` with the bundled
 ladder, differing only in environment variables, asked the same items in the same run.
 
-Run (starts and stops the servers itself, by PID; the held-out items of bench/results/bfcl.md):
+Needs bfcl-eval (requirements/bench-bfcl.txt; `pip install --no-deps --target DIR` and DIR on
+PYTHONPATH where the virtual environment is shared). Run (starts and stops the servers itself,
+by PID; the held-out items of bench/results/bfcl.md):
     PYTHONPATH=src flock /work/notes/heavy.lock timeout 1500 nice -n 5 .venv/bin/python -m bench.bfcl_ab \\
         --arm on: --arm off:VOXGATE_TOOLS_CONTINUE_CALLS=0 --per-category 10 --skip 5 --budget-s 1200
     (more unseen items: --per-category 20 --skip 0 --exclude-spread 15, every item of the first run's
