@@ -47,6 +47,7 @@ Catalog schema (a public contract, documented in the README)::
     decision_log_max_pending: 10000   # rows kept in memory while the database cannot be written
     decision_retention_days: 90   # delete older decisions and spend rows (>= 32: month budgets); default: keep
     telemetry: {otlp_endpoint: http://127.0.0.1:4318, service_name: voxgate}   # OpenTelemetry traces; default: none
+    tools: {continue_calls: true}   # text tool calls continued once (VOXGATE_TOOLS_CONTINUE_CALLS=0: off)
 """
 
 from __future__ import annotations
@@ -105,6 +106,14 @@ class TelemetrySettings:
 
 
 @dataclass(frozen=True)
+class ToolSettings:
+    """`tools:` in the catalog. `continue_calls`: a model that writes tool calls as text has its
+    answer made of calls continued once, so it may add the calls it left out (`backends/toolcalls`)."""
+
+    continue_calls: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -130,6 +139,7 @@ class Settings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     predictor_path: Path | None = None
     telemetry: TelemetrySettings = TelemetrySettings()
+    tools: ToolSettings = ToolSettings()
     record_answers: bool = False
     """Decisions keep every answer's text and token log-probs (user content: needs `log_content`)."""
     answer_checker_path: Path | None = None
@@ -142,8 +152,9 @@ class Settings:
 _TOP_KEYS = {
     "models", "include_default_models", "api_keys", "max_body_bytes", "database", "log_content",
     "default_mode", "breaker_cooldown_s", "request_timeout_s", "voice", "predictor", "local_threads",
-    "local_parallel_slots", "local_voice_first", "local_context_tokens", "drain_timeout_s", "decision_log_max_pending",
-    "admin_key_env", "redis", "decision_retention_days", "telemetry", "record_answers", "answer_checker",
+    "local_parallel_slots", "local_voice_first", "local_context_tokens", "drain_timeout_s",
+    "decision_log_max_pending", "admin_key_env", "redis", "decision_retention_days", "telemetry", "record_answers",
+    "answer_checker", "tools",
 }
 
 
@@ -260,6 +271,7 @@ def load_settings(
         local=_local_runtime(catalog, env),
         predictor_path=_predictor_path(catalog, config_path),
         telemetry=_telemetry(catalog.get("telemetry")),
+        tools=_tool_settings(catalog.get("tools"), env),
     )
 
 
@@ -269,6 +281,21 @@ def _redis_url(catalog: dict[str, Any], env: Mapping[str, str]) -> str | None:
     if raw is not None and (not isinstance(raw, str) or not raw.startswith(("redis://", "rediss://", "unix://"))):
         raise ConfigError(f"`redis` must be a URL such as redis://127.0.0.1:6379/0, got {raw!r}")
     return raw
+
+
+def _tool_settings(raw: object, env: Mapping[str, str]) -> ToolSettings:
+    """`tools: {continue_calls: false}`; VOXGATE_TOOLS_CONTINUE_CALLS (1/0, true/false) wins."""
+    if raw is not None and (not isinstance(raw, dict) or set(raw) - {"continue_calls"}):
+        raise ConfigError(f"`tools` must be a mapping with the key continue_calls, got {raw!r}")
+    flag = (raw or {}).get("continue_calls", True)
+    variable = env.get("VOXGATE_TOOLS_CONTINUE_CALLS", "").strip().lower()
+    if variable:
+        if variable not in ("1", "true", "0", "false"):
+            raise ConfigError(f"VOXGATE_TOOLS_CONTINUE_CALLS must be 1, 0, true or false, got {variable!r}")
+        flag = variable in ("1", "true")
+    if not isinstance(flag, bool):
+        raise ConfigError(f"tools.continue_calls must be true or false, got {flag!r}")
+    return ToolSettings(continue_calls=flag)
 
 
 def _telemetry(raw: object) -> TelemetrySettings:

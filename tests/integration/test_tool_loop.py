@@ -84,6 +84,24 @@ def test_a_request_for_two_cities_gets_two_calls_then_words(client: openai.OpenA
     assert reads_as_words(answer.content), answer.content
 
 
+def test_a_continued_answers_usage_counts_both_requests_streamed_or_not(client: openai.OpenAI) -> None:
+    """The continuation sends the prompt again (with the calls made): an answer it ran for reports
+    about twice the prompt tokens of the same request with `parallel_tool_calls: false` (never
+    continued), in the stream's usage chunk as in a plain answer."""
+    question: Any = [{"role": "user", "content": "What's the weather in Oslo and in Paris?"}]
+    asked: Any = {"model": "qwen2.5-coder-0.5b", "messages": question, "tools": TOOLS, "temperature": 0,
+                  "max_tokens": 120}
+    single = client.chat.completions.create(**asked, parallel_tool_calls=False).usage
+    plain = client.chat.completions.create(**asked).usage
+    streamed = [chunk.usage for chunk in client.chat.completions.create(
+        **asked, stream=True, stream_options={"include_usage": True}) if chunk.usage is not None]
+    assert single is not None
+    assert plain is not None
+    assert len(streamed) == 1
+    assert plain.prompt_tokens > 1.5 * single.prompt_tokens
+    assert (streamed[0].prompt_tokens, streamed[0].completion_tokens) == (plain.prompt_tokens, plain.completion_tokens)
+
+
 def _calls(client: openai.OpenAI, messages: list[Any], stream: bool) -> list[dict[str, Any]]:
     """The tool calls of one answer of the 0.5B, streamed or not, as plain dicts."""
     if not stream:

@@ -309,3 +309,30 @@ def test_voice_price_and_model_rate_limits_are_parsed(tmp_path: Path) -> None:
 def test_bad_prices_and_rate_limits_say_where(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
         load_settings(_write(tmp_path, text), env={})
+
+
+def test_tool_call_continuation_is_on_unless_the_file_or_the_environment_turns_it_off(tmp_path: Path) -> None:
+    home = {"MY_KEY": "k", "HOME": str(tmp_path)}
+    assert load_settings(_write(tmp_path, CATALOG), env=home).tools.continue_calls is True
+    off = _write(tmp_path, CATALOG + "tools: {continue_calls: false}\n")
+    assert load_settings(off, env=home).tools.continue_calls is False
+    assert load_settings(off, env={**home, "VOXGATE_TOOLS_CONTINUE_CALLS": "true"}).tools.continue_calls is True
+    on = _write(tmp_path, CATALOG)
+    for value, expected in (("0", False), ("false", False), (" FALSE ", False), ("1", True)):
+        assert load_settings(on, env={**home, "VOXGATE_TOOLS_CONTINUE_CALLS": value}).tools.continue_calls is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "variable", "fragment"),
+    [
+        ("tools: {continue_calls: maybe}", "", "tools.continue_calls"),
+        ("tools: {continue_calls: 1}", "", "tools.continue_calls"),
+        ("tools: {continue: false}", "", "continue_calls"),
+        ("tools: [continue_calls]", "", "continue_calls"),
+        ("", "off", "VOXGATE_TOOLS_CONTINUE_CALLS"),
+    ],
+)
+def test_tool_settings_errors_say_what_to_fix(tmp_path: Path, text: str, variable: str, fragment: str) -> None:
+    env = {"MY_KEY": "k", "HOME": str(tmp_path), "VOXGATE_TOOLS_CONTINUE_CALLS": variable}
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(_write(tmp_path, CATALOG + text + "\n"), env=env)

@@ -10,9 +10,11 @@ once. llama.cpp continues a conversation's final assistant message ("assistant p
 
     continuation_body(body, calls)      the same request, its answer started with `calls`
     further_calls(text, calls, ...)     the calls the continuation starts with, less repeats
+    add_usage(payload, usage)           a completion's or a chunk's `usage` with another request's added
 
 A server that does not continue a final assistant message answers anew; what it says then is
-read the same way, and a repeat of the calls made is dropped.
+read the same way, and a repeat of the calls made is dropped. The answer's `usage` counts every
+request made for it (spend, token limits and the decision record read it), the continuation too.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from voxgate.core.types import JSONObject
 from .tool_prompt import tool_call_block
 from .toolcall_parser import ParsedToolCall, parse_leading_tool_calls
 
-__all__ = ["CONTINUATION_MAX_TOKENS", "MAX_CALLS", "continuation_body", "further_calls"]
+__all__ = ["CONTINUATION_MAX_TOKENS", "MAX_CALLS", "add_usage", "continuation_body", "further_calls"]
 
 CONTINUATION_MAX_TOKENS = 256
 """Room for a few more calls; a continuation cut short yields the calls it finished."""
 MAX_CALLS = 8
 """At most this many calls in one answer, continuation included (a model may list forever)."""
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _KEPT_KEYS = ("model", "messages", "temperature", "top_p", "seed", "logprobs", "top_logprobs")
 
 
@@ -59,6 +62,17 @@ def further_calls(text: str, made: Sequence[ParsedToolCall], declared: Collectio
             seen.add(_call_key(call))
             added.append(call)
     return added
+
+
+def add_usage(payload: JSONObject, more: object) -> None:
+    """In place: `payload`'s `usage` (a completion's or a stream chunk's) replaced by one with the
+    token counts of `more` (another request's `usage`) added. A payload without usage, or a `more`
+    that is not a usage object, leaves it as it was (a stream without usage is estimated downstream)."""
+    usage = payload.get("usage")
+    if not isinstance(usage, dict) or not isinstance(more, dict):
+        return
+    added = {key: more[key] for key in _USAGE_KEYS if isinstance(more.get(key), int)}
+    payload["usage"] = {**usage, **{key: int(usage.get(key) or 0) + count for key, count in added.items()}}
 
 
 def _call_key(call: ParsedToolCall) -> tuple[str, str]:

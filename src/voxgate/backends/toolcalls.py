@@ -16,7 +16,9 @@ signatures in the system turn, earlier calls as `<tool_call>` blocks, results as
 An answer that is calls is continued once (`toolcall_continuation`): the model is given its calls
 back as the start of its answer and may add the ones it left out (the bundled models write one
 call where a request needs several); repeats are dropped. `parallel_tool_calls: false` skips
-that and keeps only the first call. Right after a tool result (`tool_choice`
+that and keeps only the first call; `continue_calls=False` (the `tools.continue_calls` setting)
+skips it for every request. The answer's `usage` counts every upstream request made for it
+(the continuation, a first answer asked again in words), streamed or not. Right after a tool result (`tool_choice`
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
@@ -36,7 +38,7 @@ from voxgate.core.types import JSONObject
 from .base import ChatBackend
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls
-from .toolcall_continuation import continuation_body, further_calls
+from .toolcall_continuation import add_usage, continuation_body, further_calls
 from .toolcall_parser import (
     ParsedToolCall,
     declared_functions,
@@ -197,10 +199,13 @@ def rewrite_completion(
 class FencedToolCallAdapter:
     """Wraps a ChatBackend whose model writes tool calls as text; presents native tool_calls."""
 
-    def __init__(self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id) -> None:
+    def __init__(
+        self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True
+    ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
         self._make_call_id = make_call_id
+        self._continue_calls = continue_calls
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -209,9 +214,15 @@ class FencedToolCallAdapter:
         if plan.words_body is not None:
             text = _first_content(completion)
             if text is not None and plan.fails_to_use_result(text):
-                return await self._inner.complete(plan.words_body)  # asked without tools: words
+                words = await self._inner.complete(plan.words_body)  # asked without tools: words
+                add_usage(words, completion.get("usage"))
+                return words
         if plan.declared is not None:
-            further = await self._further_calls(plan, plan.declared, _first_content(completion) or "", completion)
+            continued = await self._continuation(plan, plan.declared, _first_content(completion) or "")
+            further: list[ParsedToolCall] = []
+            if continued is not None:
+                merge_continuation(completion, continued[0])
+                further = continued[1]
             rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls, further)
         return completion
 
@@ -226,50 +237,56 @@ class FencedToolCallAdapter:
         """Close the wrapped backend."""
         await self._inner.aclose()
 
-    async def _further_calls(
-        self, plan: ToolCallPlan, declared: frozenset[str], text: str, completion: JSONObject | None = None
-    ) -> list[ParsedToolCall]:
-        """The calls a continuation of an answer made of calls adds (module docstring); its usage
-        and token log-probabilities are added to `completion`'s."""
-        found = split_prose_and_calls(text, declared) if plan.max_calls is None else None
+    async def _continuation(
+        self, plan: ToolCallPlan, declared: frozenset[str], text: str
+    ) -> tuple[JSONObject, list[ParsedToolCall]] | None:
+        """When `text` is made of calls and may be continued (module docstring): the continuation's
+        completion and the calls it adds; else None, and nothing is sent."""
+        if not self._continue_calls or plan.max_calls is not None:
+            return None
+        found = split_prose_and_calls(text, declared)
         if found is None:
-            return []
+            return None
         continued = await self._inner.complete(continuation_body(plan.body, found[1]))
-        if completion is not None:
-            merge_continuation(completion, continued)
-        return further_calls(_first_content(continued) or "", found[1], declared)
+        return continued, further_calls(_first_content(continued) or "", found[1], declared)
 
     async def _rewrite_stream(self, plan: ToolCallPlan, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question)
         upstream = self._inner.stream(plan.body)
+        usage: object = None  # the first answer's, counted again if it is asked again in words
         try:
             async for chunk in upstream:
+                usage = chunk.get("usage") or usage
                 for out in rewriter.feed(chunk):
                     yield out
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
         if plan.words_body is not None and held is not None and plan.fails_to_use_result(held):
-            again = self._inner.stream(plan.words_body)
-            try:
-                async for chunk in again:
-                    yield chunk
-            finally:
-                await _aclose(again)
+            async for out in self._words_stream(plan.words_body, usage):
+                yield out
             return
-        further = await self._further_calls(plan, declared, held) if held is not None else []
-        for out in rewriter.finish(further):
+        continued = await self._continuation(plan, declared, held) if held is not None else None
+        for out in rewriter.finish(continued[1] if continued is not None else ()):
+            if continued is not None:
+                add_usage(out, continued[0].get("usage"))
             yield out
+
+    async def _words_stream(self, words_body: JSONObject, first_usage: object) -> AsyncIterator[JSONObject]:
+        """The answer asked again without tools, its usage counting the first answer's too."""
+        again = self._inner.stream(words_body)
+        try:
+            async for chunk in again:
+                add_usage(chunk, first_usage)
+                yield chunk
+        finally:
+            await _aclose(again)
 
 
 def merge_continuation(completion: JSONObject, continued: JSONObject) -> None:
     """In place: `completion`'s usage and first choice's token log-probabilities with those of
     its continuation added."""
-    usage, more = completion.get("usage"), continued.get("usage")
-    if isinstance(usage, dict) and isinstance(more, dict):
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            if isinstance(usage.get(key), int) and isinstance(more.get(key), int):
-                usage[key] += more[key]
+    add_usage(completion, continued.get("usage"))
     tokens, more_tokens = _logprob_tokens(completion), _logprob_tokens(continued)
     if tokens is not None and more_tokens is not None:
         tokens.extend(more_tokens)

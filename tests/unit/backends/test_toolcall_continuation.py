@@ -11,6 +11,7 @@ from tests.support.chat_backends import ScriptedChatBackend
 from voxgate.backends.toolcall_continuation import (
     CONTINUATION_MAX_TOKENS,
     MAX_CALLS,
+    add_usage,
     continuation_body,
     further_calls,
 )
@@ -78,6 +79,31 @@ def test_leading_calls_stop_at_the_first_thing_that_is_not_one() -> None:
     assert parse_leading_tool_calls(text, DECLARED) == [PARIS]
     assert parse_leading_tool_calls('{"name": "get_weather", "arguments": {"city": "Pa', DECLARED) == []
     assert parse_leading_tool_calls("Sure.", DECLARED) == []
+
+
+def test_add_usage_adds_the_counts_another_request_reported() -> None:
+    payload: JSONObject = {"usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14, "note": "x"}}
+    add_usage(payload, {"prompt_tokens": 40, "completion_tokens": 3, "total_tokens": 43})
+    assert payload["usage"] == {"prompt_tokens": 45, "completion_tokens": 12, "total_tokens": 57, "note": "x"}
+    partial: JSONObject = {"usage": {"prompt_tokens": 5}}
+    add_usage(partial, {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": "many"})
+    assert partial["usage"] == {"prompt_tokens": 6, "completion_tokens": 2}  # a count it lacked starts at 0
+
+
+def test_add_usage_leaves_payloads_without_usage_and_non_usage_alone() -> None:
+    for payload, more in (({"choices": []}, {"prompt_tokens": 1}), ({"usage": None}, {"prompt_tokens": 1}),
+                          ({"usage": {"prompt_tokens": 5}}, None), ({"usage": {"prompt_tokens": 5}}, [1, 2])):
+        before: object = copy.deepcopy(payload)
+        add_usage(payload, more)
+        assert payload == before
+
+
+def test_add_usage_replaces_the_usage_object_instead_of_changing_a_shared_one() -> None:
+    shared = {"prompt_tokens": 5, "completion_tokens": 1}
+    first: JSONObject = {"usage": shared}
+    add_usage(first, {"prompt_tokens": 2})
+    assert shared == {"prompt_tokens": 5, "completion_tokens": 1}
+    assert first["usage"] == {"prompt_tokens": 7, "completion_tokens": 1}
 
 
 # --- through the adapter ---------------------------------------------------------------------
@@ -160,3 +186,76 @@ async def test_a_streamed_call_is_continued_too() -> None:
     assert cities == [(0, "Boston"), (1, "Paris")]
     assert out[-1]["choices"][0]["finish_reason"] == "tool_calls"
     assert "stream" not in inner.sent[1]
+
+
+def usage_of(out: list[JSONObject]) -> list[JSONObject]:
+    return [o["usage"] for o in out if isinstance(o.get("usage"), dict)]
+
+
+async def test_a_streamed_answers_usage_counts_its_continuation() -> None:
+    pieces = ["<tool_call>\n", call_text("get_weather", city="Boston"), "\n</tool_call>"]
+    chunks = [chunk({"role": "assistant", "content": None}), *(chunk({"content": p}) for p in pieces),
+              chunk({}, "stop"), {**chunk(), "usage": {"prompt_tokens": 30, "completion_tokens": 12,
+                                                       "total_tokens": 42}}]
+    inner = TwoAnswerBackend(completion(""), completion(call_text("get_weather", city="Paris"), 4), chunks)
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS, "stream": True}))
+    assert inner.calls == 2
+    assert usage_of(out) == [{"prompt_tokens": 35, "completion_tokens": 16, "total_tokens": 51}]
+    assert out[-1]["usage"] == usage_of(out)[0]  # still the stream's last chunk, as OpenAI sends it
+
+
+async def test_a_streamed_answer_without_usage_gets_none_made_up() -> None:
+    chunks = [chunk({"content": call_text("get_weather", city="Boston")}), chunk({}, "stop")]
+    inner = TwoAnswerBackend(completion(""), completion(call_text("get_weather", city="Paris"), 4), chunks)
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS, "stream": True}))
+    assert inner.calls == 2
+    assert usage_of(out) == []  # the dispatcher estimates a stream's usage when none came
+
+
+AFTER_RESULT: list[JSONObject] = [
+    *MESSAGES,
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Boston"}'}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"temperature_c": 21}'},
+]
+
+
+async def test_an_answer_asked_again_in_words_counts_the_first_answer_too() -> None:
+    repeat = call_text("get_weather", city="Boston")
+    inner = TwoAnswerBackend(completion(repeat, 7), completion("It is 21 degrees in Boston.", 8))
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert inner.calls == 2
+    assert answer["choices"][0]["message"]["content"] == "It is 21 degrees in Boston."
+    assert answer["usage"] == {"prompt_tokens": 10, "completion_tokens": 15, "total_tokens": 25}
+
+
+async def test_a_streamed_answer_asked_again_in_words_counts_the_first_answer_too() -> None:
+    class StreamsInTurn(TwoAnswerBackend):
+        async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+            self.sent.append(body)
+            text, tokens = (call_text("get_weather", city="Boston"), 7) if len(self.sent) == 1 else ("Sunny.", 2)
+            for item in (chunk({"content": text}), chunk({}, "stop"),
+                         {**chunk(), "usage": {"prompt_tokens": 20, "completion_tokens": tokens}}):
+                yield item
+
+    inner = StreamsInTurn(completion(""), completion(""))
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"]) == "Sunny."
+    assert usage_of(out) == [{"prompt_tokens": 40, "completion_tokens": 9}]
+
+
+async def test_continue_calls_false_sends_one_request_and_keeps_its_calls() -> None:
+    first = call_text("get_weather", city="Boston")
+    inner = TwoAnswerBackend(completion(first), completion(call_text("get_weather", city="Paris"), 4))
+    adapter = FencedToolCallAdapter(inner, continue_calls=False)
+    answer = await adapter.complete({"messages": MESSAGES, "tools": TOOLS})
+    assert inner.calls == 1
+    assert [c["function"]["arguments"] for c in answer["choices"][0]["message"]["tool_calls"]] == [
+        '{"city": "Boston"}']
+    assert answer["usage"] == {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}
+    streamed = TwoAnswerBackend(completion(""), completion(call_text("get_weather", city="Paris")),
+                                [chunk({"content": first}), chunk({}, "stop")])
+    out = await collect(FencedToolCallAdapter(streamed, continue_calls=False).stream(
+        {"messages": MESSAGES, "tools": TOOLS, "stream": True}))
+    assert streamed.calls == 1
+    assert len([o for o in out if o["choices"] and o["choices"][0]["delta"].get("tool_calls")]) == 1

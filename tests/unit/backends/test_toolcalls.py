@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support.chat_backends import ScriptedChatBackend
+from tests.support.chat_backends import USAGE, ScriptedChatBackend
 from voxgate.backends.toolcall_stream import is_echo
 from voxgate.backends.toolcalls import (
     FencedToolCallAdapter,
@@ -269,7 +269,8 @@ async def test_stream_of_a_tool_call_becomes_tool_call_chunks() -> None:
             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
     assert out[1] == {**chunk({"tool_calls": [call]})}
     assert out[2] == chunk({}, "tool_calls")
-    assert out[3] == chunks[-1]  # usage kept
+    continued = USAGE  # the continuation (ScriptedChatBackend's "ok": no call added) is counted too
+    assert out[3] == {**chunks[-1], "usage": {key: chunks[-1]["usage"][key] + continued[key] for key in continued}}
     assert len(out) == 4
 
 
