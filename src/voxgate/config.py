@@ -66,51 +66,16 @@ from voxgate.bundled_ladder import default_models as default_models  # re-export
 from voxgate.catalog_entries import enum_value, number, parse_model
 from voxgate.core.errors import ConfigError
 from voxgate.core.types import Mode, ModelCard
+from voxgate.runtime_settings import LocalRuntimeSettings as LocalRuntimeSettings  # re-exported
+from voxgate.runtime_settings import TelemetrySettings as TelemetrySettings  # re-exported
+from voxgate.runtime_settings import ToolSettings as ToolSettings  # re-exported
+from voxgate.runtime_settings import local_runtime_from, telemetry_from, tool_settings_from
 from voxgate.voice_settings import REMOTE_AUDIO as REMOTE_AUDIO  # re-exported
 from voxgate.voice_settings import RemoteAudioSettings as RemoteAudioSettings  # re-exported
 from voxgate.voice_settings import VoiceSettings as VoiceSettings  # re-exported
 from voxgate.voice_settings import voice_settings_from
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class LocalRuntimeSettings:
-    """How embedded llama.cpp servers run."""
-
-    threads: int = 2
-    context_tokens: int = 4096
-    parallel_slots: int = 2
-    voice_first: bool = True
-    """The gateway holds each bundled server's slots and serves waiting voice calls first
-    (`backends/slot_gate`); False leaves llama.cpp's own first-come queue (for A/B measurements)."""
-    start_timeout_s: float = 180.0
-    warmup: bool = True
-
-
-@dataclass(frozen=True)
-class TelemetrySettings:
-    """`telemetry:` in the catalog: traces exported over OTLP (HTTP/protobuf); no endpoint, no tracing."""
-
-    otlp_endpoint: str | None = None
-    """The collector's base URL (`/v1/traces` is added) or the full traces URL."""
-    service_name: str = "voxgate"
-    export_timeout_s: float = 5.0
-
-    @property
-    def traces_url(self) -> str | None:
-        if self.otlp_endpoint is None:
-            return None
-        base = self.otlp_endpoint.rstrip("/")
-        return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
-
-
-@dataclass(frozen=True)
-class ToolSettings:
-    """`tools:` in the catalog. `continue_calls`: a model that writes tool calls as text has its
-    answer made of calls continued once, so it may add the calls it left out (`backends/toolcalls`)."""
-
-    continue_calls: bool = True
 
 
 @dataclass(frozen=True)
@@ -135,11 +100,11 @@ class Settings:
     decision_log_max_pending: int = 10_000
     decision_retention_days: float | None = None
     default_mode: Mode = Mode.BALANCED
-    local: LocalRuntimeSettings = LocalRuntimeSettings()
+    local: LocalRuntimeSettings = field(default_factory=LocalRuntimeSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     predictor_path: Path | None = None
-    telemetry: TelemetrySettings = TelemetrySettings()
-    tools: ToolSettings = ToolSettings()
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    tools: ToolSettings = field(default_factory=ToolSettings)
     record_answers: bool = False
     """Decisions keep every answer's text and token log-probs (user content: needs `log_content`)."""
     answer_checker_path: Path | None = None
@@ -268,10 +233,10 @@ def load_settings(
         decision_retention_days=None if catalog.get("decision_retention_days") is None else number(
             catalog["decision_retention_days"], "decision_retention_days", minimum=32),
         voice=voice_settings_from(catalog, env),
-        local=_local_runtime(catalog, env),
+        local=local_runtime_from(catalog, env),
         predictor_path=_predictor_path(catalog, config_path),
-        telemetry=_telemetry(catalog.get("telemetry")),
-        tools=_tool_settings(catalog.get("tools"), env),
+        telemetry=telemetry_from(catalog.get("telemetry")),
+        tools=tool_settings_from(catalog.get("tools"), env),
     )
 
 
@@ -281,38 +246,6 @@ def _redis_url(catalog: dict[str, Any], env: Mapping[str, str]) -> str | None:
     if raw is not None and (not isinstance(raw, str) or not raw.startswith(("redis://", "rediss://", "unix://"))):
         raise ConfigError(f"`redis` must be a URL such as redis://127.0.0.1:6379/0, got {raw!r}")
     return raw
-
-
-def _tool_settings(raw: object, env: Mapping[str, str]) -> ToolSettings:
-    """`tools: {continue_calls: false}`; VOXGATE_TOOLS_CONTINUE_CALLS (1/0, true/false) wins."""
-    if raw is not None and (not isinstance(raw, dict) or set(raw) - {"continue_calls"}):
-        raise ConfigError(f"`tools` must be a mapping with the key continue_calls, got {raw!r}")
-    flag = (raw or {}).get("continue_calls", True)
-    variable = env.get("VOXGATE_TOOLS_CONTINUE_CALLS", "").strip().lower()
-    if variable:
-        if variable not in ("1", "true", "0", "false"):
-            raise ConfigError(f"VOXGATE_TOOLS_CONTINUE_CALLS must be 1, 0, true or false, got {variable!r}")
-        flag = variable in ("1", "true")
-    if not isinstance(flag, bool):
-        raise ConfigError(f"tools.continue_calls must be true or false, got {flag!r}")
-    return ToolSettings(continue_calls=flag)
-
-
-def _telemetry(raw: object) -> TelemetrySettings:
-    """`telemetry: {otlp_endpoint: http://collector:4318, service_name: voxgate, export_timeout_s: 5}`."""
-    if raw is None:
-        return TelemetrySettings()
-    allowed = {"otlp_endpoint", "service_name", "export_timeout_s"}
-    if not isinstance(raw, dict) or set(raw) - allowed:
-        raise ConfigError(f"`telemetry` must be a mapping with keys among {sorted(allowed)}, got {raw!r}")
-    endpoint = raw.get("otlp_endpoint")
-    if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://"))):
-        raise ConfigError(f"telemetry.otlp_endpoint: an http(s) URL such as http://127.0.0.1:4318, got {endpoint!r}")
-    name = raw.get("service_name", "voxgate")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"telemetry.service_name: a non-empty string, got {name!r}")
-    timeout_s = number(raw.get("export_timeout_s", 5.0), "telemetry.export_timeout_s", minimum=0.1, maximum=60)
-    return TelemetrySettings(endpoint, name, timeout_s)
 
 
 def cascade_defaults_document(path: Path | None = None) -> dict[str, Any] | None:
@@ -377,33 +310,3 @@ def _answer_checker_path(catalog: dict[str, Any], config_path: Path | None) -> P
             return candidate
     raise ConfigError(f"`answer_checker`: {path} has no checker.json; create it with "
                       f"`voxgate outcomes --out mine.csv && voxgate train mine.csv --out {raw}`")
-
-
-def _voice_first(catalog: dict[str, Any], env: Mapping[str, str], default: bool) -> bool:
-    """`local_voice_first` from the catalog, else VOXGATE_LOCAL_VOICE_FIRST (1/0/true/false)."""
-    value: object = catalog.get("local_voice_first", default)
-    if "local_voice_first" not in catalog and "VOXGATE_LOCAL_VOICE_FIRST" in env:
-        raw = env["VOXGATE_LOCAL_VOICE_FIRST"]
-        value = {"1": True, "true": True, "0": False, "false": False}.get(raw.strip().lower(), raw)
-    if not isinstance(value, bool):
-        raise ConfigError(f"local_voice_first (or VOXGATE_LOCAL_VOICE_FIRST) must be true or false, got {value!r}")
-    return value
-
-
-def _local_runtime(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRuntimeSettings:
-    """llama.cpp settings for the bundled models: `local_*` catalog keys, or VOXGATE_LOCAL_THREADS."""
-    defaults = LocalRuntimeSettings()
-    threads: object = catalog.get("local_threads", defaults.threads)
-    if "local_threads" not in catalog and env.get("VOXGATE_LOCAL_THREADS"):
-        raw = env["VOXGATE_LOCAL_THREADS"]
-        if not raw.isdigit():
-            raise ConfigError(f"VOXGATE_LOCAL_THREADS must be a whole number, got {raw!r}")
-        threads = int(raw)
-    return LocalRuntimeSettings(
-        voice_first=_voice_first(catalog, env, defaults.voice_first),
-        threads=int(number(threads, "local_threads", minimum=1, maximum=64)),
-        parallel_slots=int(number(catalog.get("local_parallel_slots", defaults.parallel_slots),
-                                   "local_parallel_slots", minimum=1, maximum=64)),
-        context_tokens=int(number(catalog.get("local_context_tokens", defaults.context_tokens),
-                                   "local_context_tokens", minimum=256, maximum=131072)),
-    )

@@ -1,0 +1,115 @@
+"""Runtime sections of the catalog: the bundled llama.cpp servers (`local_*`), `telemetry:` and `tools:`.
+
+Parsed from what `config.py` read (the catalog mapping and the environment it was given); this
+module reads no file and no variable itself. `config` re-exports the settings classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from voxgate.catalog_entries import number
+from voxgate.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LocalRuntimeSettings:
+    """How embedded llama.cpp servers run."""
+
+    threads: int = 2
+    context_tokens: int = 4096
+    parallel_slots: int = 2
+    voice_first: bool = True
+    """The gateway holds each bundled server's slots and serves waiting voice calls first
+    (`backends/slot_gate`); False leaves llama.cpp's own first-come queue (for A/B measurements)."""
+    start_timeout_s: float = 180.0
+    warmup: bool = True
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """`telemetry:` in the catalog: traces exported over OTLP (HTTP/protobuf); no endpoint, no tracing."""
+
+    otlp_endpoint: str | None = None
+    """The collector's base URL (`/v1/traces` is added) or the full traces URL."""
+    service_name: str = "voxgate"
+    export_timeout_s: float = 5.0
+
+    @property
+    def traces_url(self) -> str | None:
+        if self.otlp_endpoint is None:
+            return None
+        base = self.otlp_endpoint.rstrip("/")
+        return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """`tools:` in the catalog. `continue_calls`: a model that writes tool calls as text has its
+    answer made of calls continued once, so it may add the calls it left out (`backends/toolcalls`)."""
+
+    continue_calls: bool = True
+
+
+def tool_settings_from(raw: object, env: Mapping[str, str]) -> ToolSettings:
+    """`tools: {continue_calls: false}`; VOXGATE_TOOLS_CONTINUE_CALLS (1/0, true/false) wins."""
+    if raw is not None and (not isinstance(raw, dict) or set(raw) - {"continue_calls"}):
+        raise ConfigError(f"`tools` must be a mapping with the key continue_calls, got {raw!r}")
+    flag = (raw or {}).get("continue_calls", True)
+    variable = env.get("VOXGATE_TOOLS_CONTINUE_CALLS", "").strip().lower()
+    if variable:
+        if variable not in ("1", "true", "0", "false"):
+            raise ConfigError(f"VOXGATE_TOOLS_CONTINUE_CALLS must be 1, 0, true or false, got {variable!r}")
+        flag = variable in ("1", "true")
+    if not isinstance(flag, bool):
+        raise ConfigError(f"tools.continue_calls must be true or false, got {flag!r}")
+    return ToolSettings(continue_calls=flag)
+
+
+def telemetry_from(raw: object) -> TelemetrySettings:
+    """`telemetry: {otlp_endpoint: http://collector:4318, service_name: voxgate, export_timeout_s: 5}`."""
+    if raw is None:
+        return TelemetrySettings()
+    allowed = {"otlp_endpoint", "service_name", "export_timeout_s"}
+    if not isinstance(raw, dict) or set(raw) - allowed:
+        raise ConfigError(f"`telemetry` must be a mapping with keys among {sorted(allowed)}, got {raw!r}")
+    endpoint = raw.get("otlp_endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://"))):
+        raise ConfigError(f"telemetry.otlp_endpoint: an http(s) URL such as http://127.0.0.1:4318, got {endpoint!r}")
+    name = raw.get("service_name", "voxgate")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"telemetry.service_name: a non-empty string, got {name!r}")
+    timeout_s = number(raw.get("export_timeout_s", 5.0), "telemetry.export_timeout_s", minimum=0.1, maximum=60)
+    return TelemetrySettings(endpoint, name, timeout_s)
+
+
+def _voice_first(catalog: dict[str, Any], env: Mapping[str, str], default: bool) -> bool:
+    """`local_voice_first` from the catalog, else VOXGATE_LOCAL_VOICE_FIRST (1/0/true/false)."""
+    value: object = catalog.get("local_voice_first", default)
+    if "local_voice_first" not in catalog and "VOXGATE_LOCAL_VOICE_FIRST" in env:
+        raw = env["VOXGATE_LOCAL_VOICE_FIRST"]
+        value = {"1": True, "true": True, "0": False, "false": False}.get(raw.strip().lower(), raw)
+    if not isinstance(value, bool):
+        raise ConfigError(f"local_voice_first (or VOXGATE_LOCAL_VOICE_FIRST) must be true or false, got {value!r}")
+    return value
+
+
+def local_runtime_from(catalog: dict[str, Any], env: Mapping[str, str]) -> LocalRuntimeSettings:
+    """llama.cpp settings for the bundled models: `local_*` catalog keys, or VOXGATE_LOCAL_THREADS."""
+    defaults = LocalRuntimeSettings()
+    threads: object = catalog.get("local_threads", defaults.threads)
+    if "local_threads" not in catalog and env.get("VOXGATE_LOCAL_THREADS"):
+        raw = env["VOXGATE_LOCAL_THREADS"]
+        if not raw.isdigit():
+            raise ConfigError(f"VOXGATE_LOCAL_THREADS must be a whole number, got {raw!r}")
+        threads = int(raw)
+    return LocalRuntimeSettings(
+        voice_first=_voice_first(catalog, env, defaults.voice_first),
+        threads=int(number(threads, "local_threads", minimum=1, maximum=64)),
+        parallel_slots=int(number(catalog.get("local_parallel_slots", defaults.parallel_slots),
+                                   "local_parallel_slots", minimum=1, maximum=64)),
+        context_tokens=int(number(catalog.get("local_context_tokens", defaults.context_tokens),
+                                   "local_context_tokens", minimum=256, maximum=131072)),
+    )
