@@ -103,10 +103,10 @@ def reconciled_tokens(decision: Decision, same_window: bool) -> int:
     that failed (no usage) gives its whole reservation back."""
     usage = decision.usage or {}
     used = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-    if not same_window:
-        return used
     request = decision.request
-    return used - reserved_tokens(int(request.get("prompt_tokens_estimate", 0)), request.get("max_tokens"))
+    if not same_window or "prompt_tokens_estimate" not in request:  # a voice session's decision reserved none
+        return used
+    return used - reserved_tokens(int(request["prompt_tokens_estimate"]), request.get("max_tokens"))
 
 
 @dataclass(frozen=True)

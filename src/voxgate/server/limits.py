@@ -134,15 +134,16 @@ class KeyGate:
         return min(statuses, key=lambda s: (s.left_fraction, s.left_usd), default=None)
 
     async def admit(self, key: VirtualKey | None, chat: ChatRequest, constraints: RoutingConstraints,
-                    *, count: bool = True) -> Admission:
-        """Check a request against its key and reserve its tokens. `count` False (the explain route):
-        nothing is counted and rate limits do not refuse; allow-lists and budgets still do."""
+                    *, count: bool = True, reserve: bool = True) -> Admission:
+        """Check a request against its key and reserve its tokens (`reserve` False: a voice session's
+        decision, whose usage is counted when it ends). `count` False (the explain route): nothing is
+        counted and rate limits do not refuse; allow-lists and budgets still do."""
         if key is None:
             return Admission(None, constraints)
         try:
             allowed = _within_allow_lists(key, chat.requested_model, constraints)
-            return await self._admit(key, reserved_tokens(chat.prompt_tokens_estimate, chat.max_tokens), allowed,
-                                     count=count)
+            tokens = reserved_tokens(chat.prompt_tokens_estimate, chat.max_tokens) if reserve else 0
+            return await self._admit(key, tokens, allowed, count=count)
         except RequestError as exc:
             self._refused(key, exc)
             raise

@@ -223,3 +223,16 @@ async def test_audio_requests_are_held_to_budgets_and_rpm_but_not_model_lists() 
     gate.observe_spend(key.id, 1.0, NOON_S)
     with pytest.raises(QuotaExceededError):
         await gate.admit_speech(_key(budget_usd={BudgetPeriod.DAY: 1.0}))
+
+
+async def test_a_voice_sessions_decision_reserves_nothing_and_counts_its_real_usage() -> None:
+    gate = KeyGate(ManualClock(NOON_S))
+    key = _key(tpm=10_000)
+    admission = await gate.admit(key, _chat(), RoutingConstraints(), reserve=False)
+    assert admission.headers["x-ratelimit-remaining-tokens"] == "10000"
+    session = _finished(key.id, 0.0, NOON_S, (300, 200))
+    session.request = {"kind": "voice_session", "route": "native_audio"}
+    gate.observe_decision(session)
+    await gate.flush()
+    window = await gate.counters.take(key.id, NOON_S, 0, 0, {})
+    assert window.tokens == 500
