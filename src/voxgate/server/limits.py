@@ -8,10 +8,13 @@ and otherwise returns the key's tightest budget (the routing policy prefers chea
 it) and OpenAI's `x-ratelimit-*` headers. `admit_speech` does the same for the audio routes
 (budgets and RPM; no tokens, no allow-lists: the speech engines are not catalog models).
 
-A request is counted in its window when admitted; its tokens when it finishes (its usage), the
-TPM check adding its prompt estimate to the window's count. With Redis the count is the one round
-trip before the answer, and the chat route runs it beside parsing and routing (`count_request`,
-then `judge`).
+A request is counted in its window when admitted, with its tokens reserved (prompt estimate plus
+max_tokens, `counters.reserved_tokens`): the check and the take are one atomic step (with Redis,
+one script: the admission's one round trip before the answer), so concurrent requests cannot
+overshoot the TPM together, and a refused request takes nothing. When it finishes its real usage
+replaces the reservation (`counters.reconciled_tokens`, queued with its spend). The chat route
+parses first (the reservation needs the body), then runs the count beside routing
+(`count_request`, then `judge`; server/admission).
 
 Usage is written after the answer, not before it. `observe_decision` (a dispatcher observer) and
 `observe_spend` (speech seconds) queue each request's cost and tokens; the request writes the
@@ -35,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import anyio
@@ -45,7 +48,17 @@ from voxgate.core.errors import PermissionDeniedError, QuotaExceededError, RateL
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, VirtualKey, period_start_s
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
-from voxgate.server.counters import Counters, LocalCounters, Tally, UsageUpdate
+from voxgate.server.counters import (
+    Admitted,
+    BudgetCheck,
+    Counters,
+    LocalCounters,
+    Tally,
+    UsageUpdate,
+    WindowTake,
+    reconciled_tokens,
+    reserved_tokens,
+)
 from voxgate.server.voice_slots import NO_LEASE, LocalVoiceSlots, VoiceLease, VoiceSlots
 
 WINDOW_S = 60.0
@@ -54,12 +67,15 @@ USAGE_SWEEP_S = 0.2
 
 @dataclass(frozen=True)
 class CountedRequest:
-    """A request counted in its key's window (`requests`: 1, or 0 for a look) and what Redis said."""
+    """A request checked in its key's window (`requests`: 1, or 0 for a look) and what the counters
+    said: the key's tally, and the whole admission (taken or not, which window refused)."""
 
     tally: Tally
     window_start_s: float
     at_s: float
     requests: int
+    admitted: Admitted
+    takes: tuple[WindowTake, ...]
 
 
 @dataclass(frozen=True)
@@ -118,14 +134,16 @@ class KeyGate:
         return min(statuses, key=lambda s: (s.left_fraction, s.left_usd), default=None)
 
     async def admit(self, key: VirtualKey | None, chat: ChatRequest, constraints: RoutingConstraints,
-                    *, count: bool = True) -> Admission:
-        """Check a request against its key. `count` False (the explain route): nothing is counted
-        and rate limits do not refuse; allow-lists and budgets still do."""
+                    *, count: bool = True, reserve: bool = True) -> Admission:
+        """Check a request against its key and reserve its tokens (`reserve` False: a voice session's
+        decision, whose usage is counted when it ends). `count` False (the explain route): nothing is
+        counted and rate limits do not refuse; allow-lists and budgets still do."""
         if key is None:
             return Admission(None, constraints)
         try:
             allowed = _within_allow_lists(key, chat.requested_model, constraints)
-            return await self._admit(key, chat.prompt_tokens_estimate, allowed, count=count)
+            tokens = reserved_tokens(chat.prompt_tokens_estimate, chat.max_tokens) if reserve else 0
+            return await self._admit(key, tokens, allowed, count=count)
         except RequestError as exc:
             self._refused(key, exc)
             raise
@@ -154,19 +172,29 @@ class KeyGate:
         if self._on_refusal is not None:
             self._on_refusal(key.id, exc.code or "refused")
 
-    async def count_request(self, key: VirtualKey, requests: int = 1) -> CountedRequest:
-        """Count a request in the key's window and read its budgets: the admission's one round trip.
-        It needs nothing from the body (a request's tokens come with its usage), so the route runs it
-        beside parsing and routing, then `judge`s."""
+    async def count_request(self, key: VirtualKey, tokens: int, requests: int = 1, *,
+                            also: Sequence[WindowTake] = (), looks: Sequence[str] = ()) -> CountedRequest:
+        """The admission's one round trip: check the key's window (RPM; TPM with `tokens` reserved) and
+        budgets, and the windows in `also` (a model's), read those in `looks`; take the request from all
+        of them, or, when one refuses, from none. The route runs it beside routing, then `judge`s."""
         now_s = self._clock.wall_s()
         window_start_s = self._window_start_s(now_s)
-        tally = await self.counters.take(key.id, window_start_s, requests, 0, self._period_starts(now_s))
-        return CountedRequest(self._with_unsettled(key.id, tally), window_start_s, now_s, requests)
+        takes = (WindowTake(key.id, requests, tokens if requests else 0, key.policy.rpm, key.policy.tpm), *also)
+        unsettled_usd = self._unsettled_usd.get(key.id, 0.0)
+        budgets = [BudgetCheck(period, start_s, None if (limit := key.policy.budget_usd.get(period)) is None
+                               else limit - unsettled_usd)
+                   for period, start_s in self._period_starts(now_s).items()]
+        admitted = await self.counters.admit(window_start_s, takes, looks, key.id, budgets)
+        requests_now, tokens_now = admitted.windows[0]
+        tally = self._with_unsettled(key.id, Tally(requests_now, tokens_now, admitted.spent_usd))
+        return CountedRequest(tally, window_start_s, now_s, requests, admitted, takes)
 
     async def give_back(self, key: VirtualKey, counted: CountedRequest) -> None:
-        """A request refused or malformed after `count_request` takes nothing from the window."""
-        if counted.requests:
-            await self.counters.take(key.id, counted.window_start_s, -counted.requests, 0, {})
+        """A request that fails after `count_request` took it (say, no model can serve it) takes nothing
+        from its windows."""
+        if counted.admitted.taken and counted.requests:
+            back = [replace(take, requests=-take.requests, tokens=-take.tokens) for take in counted.takes]
+            await self.counters.admit(counted.window_start_s, back, (), None, ())
 
     def allowed(self, key: VirtualKey, chat: ChatRequest, constraints: RoutingConstraints) -> RoutingConstraints:
         """The constraints narrowed to the key's models; 403 outside its models/profiles."""
@@ -176,82 +204,77 @@ class KeyGate:
             self._refused(key, exc)
             raise
 
-    async def judge(self, key: VirtualKey, counted: CountedRequest, prompt_tokens: int,
-                    constraints: RoutingConstraints) -> Admission:
-        """The verdict on a counted request: 429 past a budget or a rate (the count given back)."""
+    def judge(self, key: VirtualKey, counted: CountedRequest, constraints: RoutingConstraints) -> Admission:
+        """The verdict on a counted request: 429 past a budget or the key's rate (nothing was taken)."""
         try:
-            return self._verdict(key, counted, prompt_tokens, constraints)
+            return self._verdict(key, counted, constraints)
         except RequestError as exc:
-            await self.give_back(key, counted)
             self._refused(key, exc)
             raise
 
-    async def _admit(self, key: VirtualKey, prompt_tokens: int, constraints: RoutingConstraints, *,
+    async def _admit(self, key: VirtualKey, tokens: int, constraints: RoutingConstraints, *,
                      count: bool) -> Admission:
-        counted = await self.count_request(key, 1 if count else 0)
-        try:
-            return self._verdict(key, counted, prompt_tokens, constraints)
-        except RequestError:
-            await self.give_back(key, counted)
-            raise
+        counted = await self.count_request(key, tokens, 1 if count else 0)
+        return self._verdict(key, counted, constraints)
 
-    def _verdict(self, key: VirtualKey, counted: CountedRequest, prompt_tokens: int,
-                 constraints: RoutingConstraints) -> Admission:
-        tally = counted.tally
-        budget = self._tightest_budget(key, tally)
-        if budget is not None and budget.left_usd <= 0:
+    def _verdict(self, key: VirtualKey, counted: CountedRequest, constraints: RoutingConstraints) -> Admission:
+        tally, broke = counted.tally, counted.admitted.broke
+        if broke is not None:
+            limit_usd = key.policy.budget_usd[broke]
+            spent_usd = tally.spent_usd.get(broke, 0.0)
             raise QuotaExceededError(
-                f"key {key.name} ({key.id}) has spent its {budget.period.value} budget of "
-                f"${budget.limit_usd:.2f} (${budget.spent_usd:.4f} used); it resets at the start of the next "
-                f"UTC {budget.period.value}.", code="insufficient_quota")
+                f"key {key.name} ({key.id}) has spent its {broke.value} budget of "
+                f"${limit_usd:.2f} (${spent_usd:.4f} used); it resets at the start of the next "
+                f"UTC {broke.value}.", code="insufficient_quota")
         reset_s = counted.window_start_s + self._window_s - counted.at_s
-        headers = self._check_rates(key, tally, prompt_tokens, reset_s, count=bool(counted.requests))
+        headers = self._check_rates(key, counted, reset_s)
         left_usd = min((limit_usd - tally.spent_usd.get(period, 0.0)
                         for period, limit_usd in key.policy.budget_usd.items()), default=None)
-        return Admission(key.id, constraints, budget, headers, left_usd)
+        return Admission(key.id, constraints, self._tightest_budget(key, tally), headers, left_usd)
 
-    def _check_rates(self, key: VirtualKey, tally: Tally, tokens: int, reset_s: float, *, count: bool
-                     ) -> dict[str, str]:
-        """The x-ratelimit-* headers; RateLimitedError when this request (counted in `tally`'s requests;
-        its `tokens` not yet in the window: they come with its usage) is over."""
-        rpm, tpm = key.policy.rpm, key.policy.tpm
-        tokens_before = tally.tokens
+    def _check_rates(self, key: VirtualKey, counted: CountedRequest, reset_s: float) -> dict[str, str]:
+        """The x-ratelimit-* headers (the counts include this request and its reserved tokens when it
+        was taken); RateLimitedError when the key's window refused it."""
+        rpm, tpm, tally = key.policy.rpm, key.policy.tpm, counted.tally
         headers: dict[str, str] = {}
         if rpm is not None:
             headers |= {"x-ratelimit-limit-requests": str(rpm), "x-ratelimit-reset-requests": _reset(reset_s),
                         "x-ratelimit-remaining-requests": str(max(0, rpm - tally.requests))}
         if tpm is not None:
             headers |= {"x-ratelimit-limit-tokens": str(tpm), "x-ratelimit-reset-tokens": _reset(reset_s),
-                        "x-ratelimit-remaining-tokens": str(max(0, tpm - tally.tokens - (tokens if count else 0)))}
-        over = None
-        if rpm is not None and tally.requests > rpm:
+                        "x-ratelimit-remaining-tokens": str(max(0, tpm - tally.tokens))}
+        if counted.admitted.over != 0:
+            return headers
+        needs = counted.takes[0].tokens
+        if rpm is not None and tally.requests + counted.requests > rpm:
             over = f"{rpm} requests per minute"
-        elif tpm is not None and tokens_before + tokens > tpm and tokens_before > 0:
-            over = f"{tpm} tokens per minute ({tokens_before} used, this request needs about {tokens})"
-        if over is not None and count:
-            headers["retry-after"] = str(max(1, math.ceil(reset_s)))
-            raise RateLimitedError(f"key {key.name} ({key.id}) is over its limit of {over}; retry in "
-                                   f"{headers['retry-after']} s.", retry_after_s=reset_s, headers=headers,
-                                   code="rate_limit_exceeded")
-        return headers
+        else:
+            over = f"{tpm} tokens per minute ({tally.tokens} used or reserved, this request needs about {needs})"
+        headers["retry-after"] = str(max(1, math.ceil(reset_s)))
+        raise RateLimitedError(f"key {key.name} ({key.id}) is over its limit of {over}; retry in "
+                               f"{headers['retry-after']} s.", retry_after_s=reset_s, headers=headers,
+                               code="rate_limit_exceeded")
 
     def observe_decision(self, decision: Decision) -> None:
-        """Queue a finished decision's cost and tokens for its key (a dispatcher observer)."""
-        if decision.key_id is None or (not decision.cost_usd and not decision.usage):
+        """Queue a finished decision's cost and tokens for its key (a dispatcher observer): its real
+        usage replaces the tokens reserved at admission (`reconciled_tokens`)."""
+        if decision.key_id is None:
             return
-        usage = decision.usage or {}
-        used = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
         now_s = self._clock.wall_s()
-        self._queue(UsageUpdate(decision.key_id, self._window_start_s(now_s), used, decision.cost_usd or 0.0,
-                                self._period_starts(decision.created_at)))
+        window_start_s = self._window_start_s(now_s)
+        tokens = reconciled_tokens(decision, self._window_start_s(decision.created_at) == window_start_s)
+        if tokens or decision.cost_usd:
+            self.queue_usage(UsageUpdate(decision.key_id, window_start_s, tokens, decision.cost_usd or 0.0,
+                                    self._period_starts(decision.created_at)))
 
     def observe_spend(self, key_id: str, cost_usd: float, created_at: float) -> None:
         """Queue USD a key spent outside a decision (speech engines) for its budgets."""
         if cost_usd > 0:
-            now_s = self._clock.wall_s()
-            self._queue(UsageUpdate(key_id, self._window_start_s(now_s), 0, cost_usd, self._period_starts(created_at)))
+            window_start_s = self._window_start_s(self._clock.wall_s())
+            self.queue_usage(UsageUpdate(key_id, window_start_s, 0, cost_usd, self._period_starts(created_at)))
 
-    def _queue(self, update: UsageUpdate) -> None:
+    def queue_usage(self, update: UsageUpdate) -> None:
+        """Queue counts to write with the next `flush` (per-model windows' usage comes here too)."""
         self._usage.append(update)
         self._unsettled_usd[update.key_id] = self._unsettled_usd.get(update.key_id, 0.0) + update.cost_usd
 

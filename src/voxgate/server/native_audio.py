@@ -66,7 +66,7 @@ async def decide_session(gateway: Gateway, profile: str, constraints: RoutingCon
                          key: VirtualKey | None, *, count: bool = True) -> Decision:
     """The session's decision under the key's allow-lists and budget; raises NoEligibleModelError."""
     chat = parse_chat_request({"model": profile, "messages": [{"role": "user", "content": _SESSION_PROMPT}]})
-    admission = await gateway.key_gate.admit(key, chat, constraints, count=count)
+    admission = await gateway.key_gate.admit(key, chat, constraints, count=count, reserve=False)
     decision = gateway.router.decide_voice_session(
         admission.constraints, profile, chain_available=gateway.voice is not None,
         chain_overhead_ms=CHAIN_OVERHEAD_MS)

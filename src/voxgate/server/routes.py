@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from starlette.background import BackgroundTask
@@ -10,11 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from voxgate.core.errors import InvalidRequestError, ModelNotFoundError, VoxgateError
-from voxgate.core.keys import VirtualKey
 from voxgate.core.types import ChatRequest, JSONObject, RoutingConstraints
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
-from voxgate.routing.policy import NEAR_BUDGET_FRACTION
+from voxgate.server.admission import admitted_with_key
 from voxgate.server.cascading import cascade_response, cascades, plan_of
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import NotReadyError, error_body, error_response
@@ -74,52 +72,19 @@ def _decision_headers(decision: Decision, model_id: str | None) -> dict[str, str
 async def _admitted(
     request: Request, gateway: Gateway, *, count: bool = True
 ) -> tuple[ChatRequest, Admission, Decision]:
-    """Parse, admit under the caller's virtual key (server/limits: 403/429), route; the admission (the
-    constraints the key leaves, the rate-limit headers) and the decision."""
+    """Parse, admit under the caller's virtual key (server/limits: 403/429; its tokens reserved), route
+    (server/admission: one round trip to the counters); the admission (the constraints the key leaves,
+    the rate-limit headers) and the decision."""
     key = connection_key(request)
-    if key is not None and count and not gateway.model_limits.limited:
-        chat, admission, decision = await _admitted_beside_routing(request, gateway, key)
+    chat, constraints = await _parse(request, gateway)
+    if key is not None and count:
+        admission, decision = await admitted_with_key(gateway, key, chat, constraints)
     else:
-        chat, constraints = await _parse(request, gateway)
         admission = await gateway.key_gate.admit(key, chat, constraints, count=count)
         decision = await gateway.decide(chat, admission.constraints, chat.requested_model, admission.budget,
                                         count=count)
     decision.key_id = admission.key_id
     annotate_request_span(decision, admission.constraints.strategy.value)
-    return chat, admission, decision
-
-
-async def _admitted_beside_routing(
-    request: Request, gateway: Gateway, key: VirtualKey
-) -> tuple[ChatRequest, Admission, Decision]:
-    """The key's one Redis round trip (`KeyGate.count_request`) runs while the body is parsed and the
-    request routed, so it adds no latency of its own. Routing depends on the key only near a budget:
-    then the request is routed again with the budget. A malformed or disallowed request gives its
-    count back; a refused one (429) is refused before anything is called."""
-    parsed: tuple[ChatRequest, RoutingConstraints] | None = None
-    decision: Decision | None = None
-    failure: VoxgateError | None = None
-    async with asyncio.TaskGroup() as tasks:
-        counting = tasks.create_task(gateway.key_gate.count_request(key))
-        await asyncio.sleep(0)  # let it send its command before the parsing, which may never yield
-        try:
-            chat, constraints = await _parse(request, gateway)
-            parsed = chat, gateway.key_gate.allowed(key, chat, constraints)
-            decision = await gateway.decide(chat, parsed[1], chat.requested_model)
-        except VoxgateError as exc:
-            failure = exc
-    counted = counting.result()
-    if parsed is None:
-        assert failure is not None
-        await gateway.key_gate.give_back(key, counted)
-        raise failure
-    chat, constraints = parsed
-    admission = await gateway.key_gate.judge(key, counted, chat.prompt_tokens_estimate, constraints)
-    if failure is not None:
-        raise failure
-    assert decision is not None
-    if admission.budget is not None and admission.budget.left_fraction < NEAR_BUDGET_FRACTION:
-        decision = await gateway.decide(chat, constraints, chat.requested_model, admission.budget)
     return chat, admission, decision
 
 
@@ -162,7 +127,10 @@ async def _usage_written(gateway: Gateway, admission: Admission, decision: Decis
 
 
 def _usage_written_after(gateway: Gateway, decision: Decision) -> BackgroundTask | None:
-    return None if decision.key_id is None else BackgroundTask(gateway.key_gate.flush)
+    """A keyed request's usage, or one's under per-model rate limits, written after its answer (one batch)."""
+    if decision.key_id is None and not gateway.model_limits.limited:
+        return None
+    return BackgroundTask(gateway.key_gate.flush)
 
 
 async def explain_route(request: Request) -> Response:

@@ -3,6 +3,7 @@ TPM windows (429 with retry-after and x-ratelimit-*), voice session slots; a man
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,8 @@ from voxgate.core.errors import PermissionDeniedError, QuotaExceededError, RateL
 from voxgate.core.keys import BudgetPeriod, KeyPolicy, VirtualKey
 from voxgate.core.types import ChatRequest, RoutingConstraints
 from voxgate.routing.decision import Decision
-from voxgate.server.limits import KeyGate
+from voxgate.server.counters import DEFAULT_COMPLETION_RESERVE_TOKENS, reserved_tokens
+from voxgate.server.limits import Admission, KeyGate
 from voxgate.server.validation import parse_chat_request
 from voxgate.server.voice_slots import NO_LEASE
 
@@ -24,16 +26,21 @@ def _key(**policy: Any) -> VirtualKey:
     return VirtualKey(id="0123456789ab", name="team-a", key_hash="", created_at=0.0, policy=KeyPolicy(**policy))
 
 
-def _chat(model: str = "auto", text: str = "hi") -> ChatRequest:
-    return parse_chat_request({"model": model, "messages": [{"role": "user", "content": text}]})
+def _chat(model: str = "auto", text: str = "hi", max_tokens: int | None = None) -> ChatRequest:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
+    return parse_chat_request(body if max_tokens is None else {**body, "max_tokens": max_tokens})
 
 
-def _finished(key_id: str, cost_usd: float, at_s: float, tokens: tuple[int, int] = (10, 5)) -> Decision:
+def _finished(key_id: str, cost_usd: float, at_s: float, tokens: tuple[int, int] | None = (10, 5),
+              chat: ChatRequest | None = None) -> Decision:
+    """A finished decision; `chat` the request it answered (its reservation), `tokens` None: it failed."""
+    request = {"prompt_tokens_estimate": chat.prompt_tokens_estimate, "max_tokens": chat.max_tokens} \
+        if chat is not None else {"prompt_tokens_estimate": 0, "max_tokens": 0}
     return Decision(id="dec_1", created_at=at_s, profile="auto", mode="balanced", constraints={},
-                    request={"prompt_tokens_estimate": tokens[0]}, candidates=[], chosen="m", fallback_plan=[],
-                    reason="", predictor_version="", overhead_us=0.0, answered_by="m", outcome="ok",
-                    usage={"prompt_tokens": tokens[0], "completion_tokens": tokens[1]}, cost_usd=cost_usd,
-                    key_id=key_id)
+                    request=request, candidates=[], chosen="m", fallback_plan=[],
+                    reason="", predictor_version="", overhead_us=0.0, answered_by="m" if tokens else None,
+                    outcome="ok" if tokens else "failed", cost_usd=cost_usd, key_id=key_id,
+                    usage={"prompt_tokens": tokens[0], "completion_tokens": tokens[1]} if tokens else None)
 
 
 async def test_requests_without_a_virtual_key_pass_untouched() -> None:
@@ -76,17 +83,61 @@ async def test_rpm_window_refuses_with_retry_after_and_reopens_next_minute() -> 
     assert (await gate.admit(key, _chat(), RoutingConstraints())).headers["x-ratelimit-remaining-requests"] == "1"
 
 
-async def test_tpm_counts_the_tokens_finished_requests_really_used() -> None:
+async def test_tpm_reserves_each_requests_tokens_at_admission_so_concurrent_ones_cannot_overshoot() -> None:
+    clock = ManualClock(NOON_S + 15)
+    gate = KeyGate(clock)
+    chat = _chat(text="x" * 40, max_tokens=100)
+    reserved = reserved_tokens(chat.prompt_tokens_estimate, 100)
+    tpm = 3 * reserved + reserved // 2
+    key = _key(tpm=tpm)
+    outcomes = await asyncio.gather(*(gate.admit(key, chat, RoutingConstraints()) for _ in range(10)),
+                                    return_exceptions=True)
+    admitted = [o for o in outcomes if isinstance(o, Admission)]
+    refused = [o for o in outcomes if isinstance(o, RateLimitedError)]
+    assert (len(admitted), len(refused)) == (3, 7)
+    assert [a.headers["x-ratelimit-remaining-tokens"] for a in admitted] == [
+        str(tpm - n * reserved) for n in (1, 2, 3)]
+    for exc in refused:
+        assert exc.code == "rate_limit_exceeded"
+        assert exc.headers["retry-after"] == "45"
+        assert exc.headers["x-ratelimit-limit-tokens"] == str(tpm)
+        assert exc.headers["x-ratelimit-remaining-tokens"] == str(reserved // 2)
+        assert f"{3 * reserved} used or reserved, this request needs about {reserved}" in exc.message
+    window = await gate.counters.take(key.id, NOON_S, 0, 0, {})
+    assert (window.requests, window.tokens) == (3, 3 * reserved), "refused requests took nothing"
+
+
+async def test_a_finished_request_replaces_its_reservation_by_its_real_usage() -> None:
+    clock = ManualClock(NOON_S)
+    gate = KeyGate(clock)
+    key = _key(tpm=1000)
+    chat = _chat(max_tokens=300)
+    reserved = reserved_tokens(chat.prompt_tokens_estimate, 300)
+    for _ in range(3):
+        await gate.admit(key, chat, RoutingConstraints())
+    gate.observe_decision(_finished(key.id, 0.0, NOON_S, (14, 80), chat))
+    gate.observe_decision(_finished(key.id, 0.0, NOON_S, None, chat))  # failed: its whole reservation back
+    await gate.flush()
+    admission = await gate.admit(key, chat, RoutingConstraints())
+    assert admission.headers["x-ratelimit-remaining-tokens"] == str(1000 - 2 * reserved - 94)
+    assert reserved_tokens(chat.prompt_tokens_estimate, None) == \
+        chat.prompt_tokens_estimate + DEFAULT_COMPLETION_RESERVE_TOKENS
+    clock.advance(60)
+    gate.observe_decision(_finished(key.id, 0.0, NOON_S, (14, 80), chat))  # finished in the next window
+    await gate.flush()
+    window = await gate.counters.take(key.id, NOON_S + 60, 0, 0, {})
+    assert window.tokens == 94, "the reservation stays in the window that turned; the real usage counts now"
+
+
+async def test_a_request_larger_than_the_tpm_goes_through_an_empty_window_only() -> None:
     clock = ManualClock(NOON_S)
     gate = KeyGate(clock)
     key = _key(tpm=100)
-    await gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
-    gate.observe_decision(_finished(key.id, 0.0, NOON_S, tokens=(14, 80)))
-    await gate.flush()
+    await gate.admit(key, _chat(max_tokens=500), RoutingConstraints())
     with pytest.raises(RateLimitedError, match="100 tokens per minute"):
-        await gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
+        await gate.admit(key, _chat(max_tokens=1), RoutingConstraints())
     clock.advance(60)
-    await gate.admit(key, _chat(text="x" * 40), RoutingConstraints())
+    await gate.admit(key, _chat(max_tokens=1), RoutingConstraints())
 
 
 async def test_a_spent_budget_gives_insufficient_quota_until_the_period_turns() -> None:
@@ -172,3 +223,16 @@ async def test_audio_requests_are_held_to_budgets_and_rpm_but_not_model_lists() 
     gate.observe_spend(key.id, 1.0, NOON_S)
     with pytest.raises(QuotaExceededError):
         await gate.admit_speech(_key(budget_usd={BudgetPeriod.DAY: 1.0}))
+
+
+async def test_a_voice_sessions_decision_reserves_nothing_and_counts_its_real_usage() -> None:
+    gate = KeyGate(ManualClock(NOON_S))
+    key = _key(tpm=10_000)
+    admission = await gate.admit(key, _chat(), RoutingConstraints(), reserve=False)
+    assert admission.headers["x-ratelimit-remaining-tokens"] == "10000"
+    session = _finished(key.id, 0.0, NOON_S, (300, 200))
+    session.request = {"kind": "voice_session", "route": "native_audio"}
+    gate.observe_decision(session)
+    await gate.flush()
+    window = await gate.counters.take(key.id, NOON_S, 0, 0, {})
+    assert window.tokens == 500

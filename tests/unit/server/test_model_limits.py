@@ -17,17 +17,40 @@ from voxgate.routing.decision import Decision
 from voxgate.routing.predictor import HeuristicPredictor
 from voxgate.routing.router import Router
 from voxgate.routing.stats import LatencyStats
-from voxgate.server.counters import LocalCounters
+from voxgate.server.counters import DEFAULT_COMPLETION_RESERVE_TOKENS, LocalCounters, UsageUpdate, reserved_tokens
 from voxgate.server.model_limits import ModelLimits
 from voxgate.server.validation import parse_chat_request
 
 NOON_S = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC).timestamp()
 
 
-def _limits(clock: ManualClock, **by_model: ModelRateLimits) -> ModelLimits:
-    cards = [ModelCard(id=model_id, base_url="http://x/v1", rate_limits=limits)
-             for model_id, limits in by_model.items()]
-    return ModelLimits([*cards, ModelCard(id="free", base_url="http://y/v1")], clock, LocalCounters(), 60.0)
+class Limits(ModelLimits):
+    """Model limits over local counters, with the usage they queue written by `flush`."""
+
+    def __init__(self, clock: ManualClock, **by_model: ModelRateLimits) -> None:
+        cards = [ModelCard(id=model_id, base_url="http://x/v1", rate_limits=limits)
+                 for model_id, limits in by_model.items()]
+        self.counters = LocalCounters()
+        self.queued: list[UsageUpdate] = []
+        super().__init__([*cards, ModelCard(id="free", base_url="http://y/v1")], clock, self.counters, 60.0,
+                         self.queued.append)
+
+    async def flush(self) -> None:
+        queued, self.queued[:] = list(self.queued), []
+        await self.counters.add_usage(queued)
+
+
+def _limits(clock: ManualClock, **by_model: ModelRateLimits) -> Limits:
+    return Limits(clock, **by_model)
+
+
+def _answered(tokens: tuple[int, int], chosen: str = "wordy", answered_by: str | None = "wordy",
+              max_tokens: int | None = None) -> Decision:
+    return Decision(id="dec_1", created_at=NOON_S, profile="auto", mode="balanced", constraints={},
+                    request={"prompt_tokens_estimate": 20, "max_tokens": max_tokens}, candidates=[], chosen=chosen,
+                    fallback_plan=[], reason="", predictor_version="", overhead_us=0.0, answered_by=answered_by,
+                    outcome="ok" if answered_by else "failed",
+                    usage={"prompt_tokens": tokens[0], "completion_tokens": tokens[1]} if answered_by else None)
 
 
 async def test_rpm_refuses_the_request_past_the_limit_with_openai_headers_until_the_window_turns() -> None:
@@ -57,20 +80,37 @@ async def test_a_lost_race_gives_its_slot_back() -> None:
     assert await limits.take("busy", 5) is None, "refused takes left nothing in the window"
 
 
-async def test_tpm_counts_the_tokens_answers_really_used() -> None:
+async def test_tpm_counts_the_tokens_answers_really_used_in_place_of_their_reservation() -> None:
     clock = ManualClock(NOON_S)
-    limits = _limits(clock, wordy=ModelRateLimits(tpm=100))
-    assert await limits.take("wordy", 20) is None
-    assert await limits.saturated() == {}
-    answered = Decision(id="dec_1", created_at=NOON_S, profile="auto", mode="balanced", constraints={},
-                        request={"prompt_tokens_estimate": 20}, candidates=[], chosen="wordy", fallback_plan=[],
-                        reason="", predictor_version="", overhead_us=0.0, answered_by="wordy", outcome="ok",
-                        usage={"prompt_tokens": 22, "completion_tokens": 90})
-    limits.observe_decision(answered)
+    limits = _limits(clock, wordy=ModelRateLimits(tpm=200))
+    reserved = reserved_tokens(20, 60)
+    assert await limits.take("wordy", reserved) is None
+    assert await limits.take("wordy", reserved) is None
+    refused = await limits.take("wordy", reserved)
+    assert refused is not None, f"two reservations of {reserved} leave less than {reserved} of 200"
+    assert f"200 tokens per minute ({2 * reserved} used)" in refused.message
+    for _ in range(2):
+        limits.observe_decision(_answered((22, 30), max_tokens=60))
+    await limits.flush()
+    assert limits.full_now() == {}
+    assert await limits.take("wordy", reserved) is None, "104 used really: 80 more fit"
+    limits.observe_decision(_answered((22, 90), max_tokens=60))
     await limits.flush()
     full = await limits.saturated()
-    assert "100 tokens per minute (112 used)" in full["wordy"]
+    assert "200 tokens per minute (216 used)" in full["wordy"]
     assert await limits.take("wordy", 5) is not None
+
+
+async def test_a_failed_or_fallback_answer_gives_the_chosen_models_reservation_back() -> None:
+    limits = _limits(ManualClock(NOON_S), wordy=ModelRateLimits(tpm=1000))
+    reserved = reserved_tokens(20, None)
+    assert reserved == 20 + DEFAULT_COMPLETION_RESERVE_TOKENS, "no max_tokens: the documented default"
+    for answered in (_answered((0, 0), answered_by=None), _answered((30, 40), answered_by="free")):
+        assert await limits.take("wordy", reserved) is None
+        limits.observe_decision(answered)
+        await limits.flush()
+        window = await limits.counters.take("model:wordy", NOON_S, 0, 0, {})
+        assert (window.requests, window.tokens) == (1 if answered.answered_by is None else 2, 0)
 
 
 async def test_a_request_larger_than_the_tpm_goes_through_an_empty_window() -> None:
