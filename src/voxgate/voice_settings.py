@@ -49,10 +49,12 @@ class VoiceSettings:
     `prepare_replies`: once the pause's speculative transcript is ready, the reply (routed LLM stream and
     first clause's audio) is prepared before the turn ends, and used if the turn commits with the same
     transcript and settings (`voice.realtime.prepared_reply`; env VOXGATE_VOICE_PREPARE_REPLIES).
-    `partial_transcript_interval_ms`: while the user speaks, re-decode the turn so far every this many ms
-    of audio, and once more the moment the VAD hears a pause; the commit reuses that last decode, so the
-    transcript is ready at the end of the turn and the reply is prepared from it during the pause
-    (`voice.realtime.partial_transcripts`; env VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS). 0: off.
+    `partial_transcripts`: decode the turn once the VAD has heard 100 ms of a pause; the commit reuses
+    that decode, so the transcript is ready at the end of the turn and the reply is prepared from it
+    during the pause (`voice.realtime.partial_transcripts`; env VOXGATE_VOICE_PARTIAL_TRANSCRIPTS).
+    False: the older speculation, 200 ms into the pause. `partial_transcript_interval_ms` > 0 also
+    re-decodes the turn every that many ms of speech (env VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS;
+    default 0: measured, those decodes bought nothing with one session and cost with four).
     Each decode counts as transcribed audio (`price`), as the pause's speculative one does.
     `price`: USD per minute of audio the engines transcribe and synthesise, charged to the session's
     key with each voice turn (`server/speech_spend`); the bundled engines cost nothing by default.
@@ -77,7 +79,8 @@ class VoiceSettings:
     backchannels: bool = True
     turn_model: str = "none"
     prepare_replies: bool = True
-    partial_transcript_interval_ms: int = 1_000
+    partial_transcripts: bool = True
+    partial_transcript_interval_ms: int = 0
     price: SpeechPrice = field(default_factory=SpeechPrice)
 
     def __post_init__(self) -> None:
@@ -96,14 +99,14 @@ class VoiceSettings:
         ) < 1:
             raise ConfigError("voice limits must be positive")
         if self.partial_transcript_interval_ms < 0:
-            raise ConfigError("voice partial_transcript_interval_ms must be 0 (off) or positive")
+            raise ConfigError("voice partial_transcript_interval_ms must be 0 (none during speech) or positive")
 
 
 _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
     "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies", "price",
-    "partial_transcript_interval_ms",
+    "partial_transcripts", "partial_transcript_interval_ms",
 }
 
 
@@ -120,7 +123,7 @@ def _voice_mapping(catalog: dict[str, Any], env: Mapping[str, str]) -> dict[str,
                 "partial_transcript_interval_ms"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
-    for flag in ("enabled", "backchannels", "prepare_replies"):
+    for flag in ("enabled", "backchannels", "prepare_replies", "partial_transcripts"):
         if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
             merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
     return merged
@@ -136,6 +139,7 @@ def voice_settings_from(catalog: dict[str, Any], env: Mapping[str, str]) -> Voic
         enabled=bool(merged.get("enabled", True)),
         backchannels=bool(merged.get("backchannels", defaults.backchannels)),
         prepare_replies=bool(merged.get("prepare_replies", defaults.prepare_replies)),
+        partial_transcripts=bool(merged.get("partial_transcripts", defaults.partial_transcripts)),
         partial_transcript_interval_ms=int(number(
             merged.get("partial_transcript_interval_ms", defaults.partial_transcript_interval_ms),
             "voice.partial_transcript_interval_ms")),

@@ -93,14 +93,18 @@ def test_prepared_replies_are_on_by_default_and_switch_off_by_file_or_environmen
     assert load_settings(None, env={**home, "VOXGATE_VOICE_PREPARE_REPLIES": "0"}).voice.prepare_replies is False
 
 
-def test_partial_transcripts_have_an_interval_from_file_or_environment_and_0_turns_them_off(tmp_path: Path) -> None:
+def test_partial_transcripts_are_on_at_the_pause_with_an_interval_from_file_or_environment(tmp_path: Path) -> None:
     home = {"HOME": str(tmp_path)}
-    default = load_settings(None, env=home).voice.partial_transcript_interval_ms
-    assert default > 0
+    default = load_settings(None, env=home).voice
+    assert (default.partial_transcripts, default.partial_transcript_interval_ms) == (True, 0)
     every_half_second = _write(tmp_path, "voice:\n  partial_transcript_interval_ms: 500\n")
     assert load_settings(every_half_second, env=home).voice.partial_transcript_interval_ms == 500
-    off = {**home, "VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS": "0"}
-    assert load_settings(every_half_second, env=off).voice.partial_transcript_interval_ms == 0
+    none_in_speech = {**home, "VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS": "0"}
+    assert load_settings(every_half_second, env=none_in_speech).voice.partial_transcript_interval_ms == 0
+    off = {**home, "VOXGATE_VOICE_PARTIAL_TRANSCRIPTS": "0"}
+    assert load_settings(None, env=off).voice.partial_transcripts is False
+    off_in_file = _write(tmp_path, "voice:\n  partial_transcripts: false\n")
+    assert load_settings(off_in_file, env=home).voice.partial_transcripts is False
 
 
 @pytest.mark.parametrize(

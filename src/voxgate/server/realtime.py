@@ -226,6 +226,7 @@ def _limits(gateway: Gateway) -> SessionLimits:
                          send_queue_events=voice.send_queue_events, max_output_tokens=voice.max_output_tokens,
                          first_piece_chars=voice.first_piece_chars, backchannels=voice.backchannels,
                          prepare_replies=voice.prepare_replies,
+                         partial_transcripts=voice.partial_transcripts,
                          partial_transcript_interval_ms=voice.partial_transcript_interval_ms)
 
 

@@ -1,8 +1,8 @@
 """Partial transcripts of the turn while the user speaks (`voice.partial_transcript_interval_ms`).
 
-    partials = PartialTranscripts(stt, input_audio, spawn, interval_ms=1000)
-    partials.follow()          # after each append, while the VAD hears speech: decode the growing turn
-                               # every `interval_ms` of audio, and once more as soon as it hears a pause
+    partials = PartialTranscripts(stt, input_audio, spawn, interval_ms=0)   # 1000: also during speech
+    partials.follow()          # after each append, while the VAD hears speech: decode the turn once the
+                               # pause is PAUSE_TAIL_MS old, and every `interval_ms` of speech if > 0
     partials.covering()        # the decode (running or done) that covers every voiced sample so far, or None
     partials.latest            # the newest finished partial: its transcript and how much of the turn it read
     partials.reset(keep=task)  # the turn was committed or cleared: forget it, cancel any decode but `keep`
@@ -28,7 +28,10 @@ Cost control: at most one decode in flight per session; a decode that falls due 
 one still runs is skipped (the CPU is behind; the next append tries again). Decodes run in the
 session's task group (`spawn`) and never raise into it: a failed decode is None (logged by type),
 is not retried for the same pause, and the commit then decodes as if there had been none.
-Interval 0 turns partials off.
+Interval 0 (the default) decodes at the pause only: measured on two cores, the decodes during speech
+bought nothing with one session and cost a quarter of the voice-to-voice time with four
+(`bench/results/voice_latency.md`, 2026-12-03). `enabled=False` turns the partials off (the session's
+speculation then decodes on its own, 200 ms into the pause).
 """
 
 from __future__ import annotations
@@ -92,24 +95,27 @@ async def final_transcript(stt: SpeechToText, pcm16: bytes, taken: TakenTranscri
 class PartialTranscripts:
     """One session's partial decodes of the turn in progress (see the module docstring)."""
 
-    def __init__(self, stt: SpeechToText, audio: InputAudio, spawn: Spawn, *, interval_ms: int) -> None:
+    def __init__(self, stt: SpeechToText, audio: InputAudio, spawn: Spawn, *, interval_ms: int,
+                 enabled: bool = True) -> None:
         if interval_ms < 0:
             raise ValueError(f"interval_ms must not be negative, got {interval_ms}")
         self._stt = stt
         self._audio = audio
         self._spawn = spawn
         self._interval_ms = interval_ms
+        self._enabled = enabled
         self._decode: _Decode | None = None
         self.latest: Partial | None = None
         self.decodes_started = 0
 
     @property
     def enabled(self) -> bool:
-        return self._interval_ms > 0
+        return self._enabled
 
     def follow(self) -> None:
-        """Start a decode if one is due: every `interval_ms` of speech, and one covering the voiced
-        audio once the VAD has heard `PAUSE_TAIL_MS` of a pause; never while the previous one runs."""
+        """Start a decode if one is due: one covering the voiced audio once the VAD has heard
+        `PAUSE_TAIL_MS` of a pause, and every `interval_ms` of speech when that is > 0; never while
+        the previous one runs."""
         if not self.enabled or not self._audio.speaking:
             return
         read_ms = self._decode.covered_ms if self._decode is not None else 0
@@ -117,7 +123,7 @@ class PartialTranscripts:
             tail_heard = self._audio.trailing_silence_ms >= PAUSE_TAIL_MS
             due = tail_heard and (self._decode is None or read_ms < self._voiced_end_ms())
         else:
-            due = self._audio.buffered_ms - read_ms >= self._interval_ms
+            due = self._interval_ms > 0 and self._audio.buffered_ms - read_ms >= self._interval_ms
         if due and (self._decode is None or self._decode.task.done()):
             self._start()
 

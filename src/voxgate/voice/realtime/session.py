@@ -92,7 +92,8 @@ class SessionLimits:
     first_piece_chars: int = 24
     backchannels: bool = True  # "mm-hm" over a spoken reply does not cancel it (`realtime.backchannel`)
     prepare_replies: bool = True  # start the reply from the pause's transcript (`realtime.prepared_reply`)
-    partial_transcript_interval_ms: int = 0  # decode during speech (`realtime.partial_transcripts`); 0: off
+    partial_transcripts: bool = False  # decode at the pause and reuse it (`realtime.partial_transcripts`)
+    partial_transcript_interval_ms: int = 0  # with them: also every this many ms of speech; 0: never
 
 
 class RealtimeSession:
@@ -118,6 +119,7 @@ class RealtimeSession:
         self.prepared = PreparedReplies(replies, engines.tts, self.spawn, first_piece_chars=limits.first_piece_chars)
         self.speculation = Speculation(engines.stt, self.input, self.spawn, self._on_finished_turn, engines.turn_model,
                                        on_ready=self._prepare_reply, on_drop=self.prepared.discard,
+                                       partials=limits.partial_transcripts,
                                        partial_interval_ms=limits.partial_transcript_interval_ms)
         self.speculation.configure(self.config.turn_detection)
         self.state = TurnState()

@@ -7,7 +7,8 @@
     speculation.drop()          # the buffer was cleared: forget the pause and the turn's partials
     Speculation(..., on_ready=..., on_drop=...)   # the transcript is ready before the commit / it was dropped
                                                   # (the session prepares the reply, `prepared_reply`)
-    Speculation(..., partial_interval_ms=1000)    # decode during speech too (`partial_transcripts`)
+    Speculation(..., partials=True)               # decode at the pause (`partial_transcripts`); with
+                                                  # partial_interval_ms=1000 during speech too
 
 Server VAD waits `silence_duration_ms` (500 ms by default) before it ends a turn; transcribing from
 the first 200 ms of the pause (semantic_vad: 100 ms) means the transcript is usually ready when the
@@ -47,9 +48,10 @@ class Speculation:
     def __init__(self, stt: SpeechToText, audio: InputAudio, spawn: Spawn,
                  on_finished_turn: Callable[[SpeechEvent], None], turn_model: EndOfTurnModel | None = None, *,
                  on_ready: Callable[[Transcript], None] | None = None,
-                 on_drop: Callable[[], None] | None = None, partial_interval_ms: int = 0) -> None:
+                 on_drop: Callable[[], None] | None = None, partials: bool = False,
+                 partial_interval_ms: int = 0) -> None:
         self._stt = stt
-        self._partials = PartialTranscripts(stt, audio, spawn, interval_ms=partial_interval_ms)
+        self._partials = PartialTranscripts(stt, audio, spawn, interval_ms=partial_interval_ms, enabled=partials)
         self._on_ready = on_ready
         self._on_drop = on_drop
         self._turn_model = turn_model

@@ -121,7 +121,7 @@ async def test_one_decode_at_a_time_and_a_due_one_waits_for_it() -> None:
 
 async def test_the_pause_is_decoded_once_whole_and_that_decode_covers_the_turn() -> None:
     stt = GatedSTT()
-    async with partials_on(stt, interval_ms=10_000) as (partials, audio):  # no decode during this speech
+    async with partials_on(stt, interval_ms=0) as (partials, audio):  # no decode during speech (the default)
         await feed(partials, audio, tone_pcm16(700))
         assert stt.heard_ms == []
         assert partials.covering() is None
@@ -164,7 +164,7 @@ async def test_reset_cancels_a_running_decode_unless_the_commit_keeps_it() -> No
 
 async def test_a_failed_or_missing_decode_means_the_commit_decodes() -> None:
     stt = GatedSTT(failures=1)
-    async with partials_on(stt, interval_ms=10_000) as (partials, audio):
+    async with partials_on(stt, interval_ms=0) as (partials, audio):
         await feed(partials, audio, tone_pcm16(400) + silence_pcm16(200))  # the pause decode fails
         failed = partials._decode.task if partials._decode is not None else None
         assert failed is not None
@@ -175,6 +175,16 @@ async def test_a_failed_or_missing_decode_means_the_commit_decodes() -> None:
         assert (transcript.text, reused) == ("heard 500 ms", False)
         transcript, reused = await final_transcript(stt, b"\x00\x00" * 8_000, None)
         assert (transcript.text, reused) == ("heard 500 ms", False)
+
+
+async def test_disabled_partials_never_decode() -> None:
+    stt = GatedSTT()
+    audio = InputAudio(AudioFormat.PCM16, EnergyVAD(), VadConfig(), max_buffered_s=60)
+    async with asyncio.TaskGroup() as tasks:
+        partials = PartialTranscripts(stt, audio, tasks.create_task, interval_ms=300, enabled=False)
+        await feed(partials, audio, tone_pcm16(1_000) + silence_pcm16(400))
+        assert partials.covering() is None
+    assert stt.heard_ms == []
 
 
 def test_a_negative_interval_is_refused() -> None:
@@ -190,8 +200,8 @@ def _engines(stt: GatedSTT) -> VoiceEngines:
     return VoiceEngines(stt=stt, tts=ToneTTS(tone_ms_per_char=10), new_vad=EnergyVAD)
 
 
-def _limits(interval_ms: int) -> SessionLimits:
-    return SessionLimits(partial_transcript_interval_ms=interval_ms)
+def _limits(interval_ms: int, *, partials: bool = True) -> SessionLimits:
+    return SessionLimits(partial_transcripts=partials, partial_transcript_interval_ms=interval_ms)
 
 
 async def _speak(transport: FakeTransport, pcm16: bytes) -> None:
@@ -225,7 +235,7 @@ async def test_the_commit_reuses_the_pause_decode(detection: str) -> None:
 async def test_without_partials_the_turn_is_transcribed_as_before() -> None:
     stt = GatedSTT()
     async with running_session(ScriptedReplySource(["It is noon."]), engines=_engines(stt),
-                               limits=_limits(0)) as (_, transport):
+                               limits=_limits(0, partials=False)) as (_, transport):
         await _speak(transport, tone_pcm16(1_200) + silence_pcm16(100))
         assert stt.heard_ms == []  # speculation waits 200 ms into the pause
         await _speak(transport, silence_pcm16(600))
@@ -290,7 +300,7 @@ async def test_a_turn_that_ends_while_a_stale_decode_runs_is_decoded_whole() -> 
     stt = GatedSTT()
     stt.gate.clear()
     replies = ScriptedReplySource(["It is noon."])
-    async with running_session(replies, engines=_engines(stt), limits=_limits(10_000)) as (_, transport):
+    async with running_session(replies, engines=_engines(stt), limits=_limits(0)) as (_, transport):
         await _speak(transport, tone_pcm16(600) + silence_pcm16(200))  # the pause's decode starts, and waits
         await _speak(transport, tone_pcm16(200) + silence_pcm16(600))  # a last word; the turn ends
         await transport.wait_for("input_audio_buffer.committed")
