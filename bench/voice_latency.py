@@ -18,7 +18,7 @@ in 100 ms chunks at real-time pace, then 2 s of silence (`bench/voice_listener.p
     prepared     share whose answer came from the reply prepared in the pause (`voice.prepare_replies`);
                  wasted tokens/utt: LLM tokens of discarded preparations per utterance (turn metrics)
     partial      share whose transcript came from a decode started before the commit
-                 (`voice.partial_transcript_interval_ms`, turn metrics `partial_reused`)
+                 (`voice.partial_transcripts`, turn metrics `partial_reused`)
 
 `--chat-load N` keeps N chat clients busy on the variant under measurement while its utterances
 speak (each asks one of the three bundled models in turn for a 128-token paragraph, back to back):

@@ -1,5 +1,5 @@
 """Replies prepared during the pause (`voice.prepare_replies`, on by default) from the partial decode
-started at the pause (`voice.partial_transcript_interval_ms`, on by default), through the README's
+started at the pause (`voice.partial_transcripts`, on by default), through the README's
 `voxgate serve` (bundled models, Whisper base, Piper) and the official `openai` SDK: a spoken question,
 synthesised by the server's own `/v1/audio/speech`, streamed at real-time pace with its pause (the
 pause too is real time: the pause's decode, and so the preparation, happen in it)."""
