@@ -40,7 +40,8 @@ class VoiceSettings:
     `enabled` False skips loading speech engines (the realtime routes then refuse sessions).
     A voice turn is routed with `mode` and `max_latency_ms` (the session's latency budget).
     `max_upload_bytes` and `max_upload_audio_s` bound one file sent to `/v1/audio/transcriptions`.
-    `first_piece_chars`: how much of a reply is synthesised before its first audio goes out.
+    `first_piece_chars`: how much of a reply is synthesised before its first audio goes out (12, two
+    or three words: v2v p50 0.85-0.87x of 24 on a quiet run, bench/results/voice_latency.md 2026-12-03).
     `min_quality` is the voice turns' quality floor (predicted probability of a good answer; 0.4
     keeps SmolLM2-135M out unless the predictor rates it for the prompt); when no model meets both
     it and the budget, the floor wins (`server.realtime.RoutedReplySource`). None: no floor.
@@ -74,7 +75,7 @@ class VoiceSettings:
     max_upload_bytes: int = 25 * 1024 * 1024
     max_upload_audio_s: float = 30 * 60.0
     remote: RemoteAudioSettings | None = None
-    first_piece_chars: int = 24
+    first_piece_chars: int = 12
     min_quality: float | None = 0.4
     backchannels: bool = True
     turn_model: str = "none"
