@@ -26,7 +26,10 @@ pytestmark = pytest.mark.integration
 
 WER_BOUND = 0.15  # Whisper base measures ~1.4 % on these clips; room for the pause cuts
 SPOKEN_WER_BOUND = 0.25  # synthetic speech read back: Piper's diction, not the recogniser, dominates
-SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
+# No compound that may be written as one word or two: "river bank" read back as "riverbank" cost 2 of
+# 13 words, which with one misheard word ("quit-round" for "quick brown", Piper's diction varies from
+# run to run) crossed the bound in 2 of 5 runs of the opus case.
+SENTENCE = "The quick brown fox jumps over the lazy dog near the old river."
 
 
 @pytest.fixture(scope="module")
