@@ -91,13 +91,13 @@ def spoken_form(prompt: str) -> str:
     return prompt
 
 
-def spoken_questions(per_category: int) -> list[Question]:
-    """`per_category` TEST questions of each category, spread evenly over its TEST rows."""
+def spoken_questions(per_category: int, split: str = "test") -> list[Question]:
+    """`per_category` questions of `split` in each category, spread evenly over its rows."""
     by_id = {q.id: q for q in generated_questions(40, 0, 40)}
     test: dict[str, list[Question]] = collections.defaultdict(list)
     with SPLITS_CSV.open(encoding="utf-8") as rows:
         for row in csv.DictReader(rows):
-            if row["split"] == "test" and row["id"] in by_id:
+            if row["split"] == split and row["id"] in by_id:
                 test[row["category"]].append(by_id[row["id"]])
     chosen: list[Question] = []
     for category in CATEGORIES:
@@ -178,7 +178,7 @@ def table(answers: list[Answer], arms: list[str]) -> str:
 
 
 async def run(args: argparse.Namespace) -> list[Answer]:
-    questions = spoken_questions(args.per_category)
+    questions = spoken_questions(args.per_category, args.split)
     tts = PiperTTS()
     await tts.load()
     audio = {q.id: await speak(tts, spoken_form(q.prompt)) for q in questions}
@@ -202,6 +202,8 @@ async def run(args: argparse.Namespace) -> list[Answer]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-category", type=int, default=4, help="TEST questions per category (default 4)")
+    parser.add_argument("--split", choices=["test", "train"], default="test",
+                        help="ladder rows to ask (train: to choose a setting; test: to report it)")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), help="realtime `model` values to compare")
     parser.add_argument("--out", type=Path, help="also write the table and every answer (JSON lines) here")
     args = parser.parse_args(argv)
