@@ -33,23 +33,10 @@ import openai
 
 from bench.bfcl import MAX_TOKENS, bfcl_calls
 from bench.bfcl_data import BfclItem, load_category, score
+from bench.server_variant import Variant
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 
 DEFAULT_CATEGORIES = "simple_python,multiple,live_simple,parallel,parallel_multiple"
-
-
-@dataclass(frozen=True)
-class Arm:
-    """A label and the environment variables its server gets (`label:NAME=VALUE,NAME=VALUE`)."""
-
-    label: str
-    env: dict[str, str]
-
-    @classmethod
-    def parse(cls, text: str) -> Arm:
-        label, _, assignments = text.partition(":")
-        pairs = [pair.split("=", 1) for pair in assignments.split(",") if pair]
-        return cls(label, {name: value for name, value in pairs})
 
 
 @dataclass(frozen=True)
@@ -166,7 +153,7 @@ def _quartiles(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arm", action="append", type=Arm.parse, required=True,
+    parser.add_argument("--arm", action="append", type=Variant.parse, required=True,
                         help="LABEL:NAME=VALUE,... (two or more; the others are held to the first)")
     parser.add_argument("--model", default="auto")
     parser.add_argument("--categories", default=DEFAULT_CATEGORIES)
@@ -176,7 +163,7 @@ def main() -> None:
                         help="leave out each category's N evenly spread items (15: those tuned on and reported before)")
     parser.add_argument("--budget-s", type=float, default=1200.0, help="no new item after this many seconds")
     args = parser.parse_args()
-    arms: list[Arm] = args.arm
+    arms: list[Variant] = args.arm
     categories = [c for c in args.categories.split(",") if c]
     items = interleaved(categories, args.per_category, args.skip, args.exclude_spread)
     servers: dict[str, RunningProcess] = {}

@@ -45,9 +45,9 @@ import statistics
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.server_variant import Variant
 from bench.voice_listener import ListenOptions, ListenRecord, speak_and_listen
 from bench.voice_utterances import Utterance, librivox_utterances, synthesised_utterances
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
@@ -55,18 +55,6 @@ from tests.support.speech_corpus import LibriVoxMissing
 from voxgate.voice.engines.piper_tts import PiperTTS
 
 KINDS = ("librivox", "command", "paused")
-
-
-@dataclass(frozen=True)
-class Variant:
-    label: str
-    env: dict[str, str]
-
-    @classmethod
-    def parse(cls, text: str) -> Variant:
-        label, _, assignments = text.partition(":")
-        env = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
-        return cls(label or "default", env)
 
 
 def listen_options(detection: str) -> ListenOptions:
