@@ -14,7 +14,10 @@ socket takes it: this measures what the answer says, not when it comes (`bench.v
 
 Columns: accuracy (the reply graded right), heard (the transcript of the spoken question holds its
 key numbers or names, so a wrong answer to a misheard question is told apart), models (who
-answered) and routed by (`voxgate_routed_by`: the constraint that decided a voice turn under auto).
+answered), routed by (`voxgate_routed_by`: the constraint that decided a voice turn under auto) and
+checked (escalated): turns whose first sentence was checked (`voxgate_cascade`), and how many of them
+the check handed to the strongest model. `auto` checks (strategy cascade); `auto:fast` is the same
+routing without the check (strategy predict, the voice's default mode).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class Answer:
     reply: str = ""
     model: str = ""
     routed_by: str = ""
+    cascade: str = ""
+    """the stages of the first-sentence check ("a>b": escalated); "" when the turn was not checked"""
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -152,13 +157,14 @@ def _record(answer: Answer, event: dict[str, Any]) -> bool:
         answer.reply = " ".join(text for text in texts if text).strip()
         answer.model = str(metadata.get("voxgate_model", ""))
         answer.routed_by = str(metadata.get("voxgate_routed_by", ""))
+        answer.cascade = str(metadata.get("voxgate_cascade", ""))
         return response.get("status") == "completed" or bool(answer.reply)
     return False
 
 
 def table(answers: list[Answer], arms: list[str]) -> str:
     lines = ["| arm | answered | accuracy | vs always-0.5B | heard right | accuracy when heard right | models "
-             "| routed by |", "|---|---|---|---|---|---|---|---|"]
+             "| routed by | checked (escalated) |", "|---|---|---|---|---|---|---|---|---|"]
     by_arm = {arm: [a for a in answers if a.arm == arm] for arm in arms}
     base = by_arm.get("qwen2.5-coder-0.5b") or []
     base_right = sum(a.right for a in base)
@@ -173,7 +179,8 @@ def table(answers: list[Answer], arms: list[str]) -> str:
             f"| {arm} | {sum(bool(a.reply) for a in rows)}/{len(rows)} | {right}/{len(rows)} ({share:.2f}) "
             f"| {versus} | {len(heard)}/{len(rows)} | {sum(a.right for a in heard)}/{len(heard)} "
             f"| {', '.join(f'{m} {n}' for m, n in models.most_common())} "
-            f"| {', '.join(f'{r} {n}' for r, n in routed.most_common()) or '-'} |")
+            f"| {', '.join(f'{r} {n}' for r, n in routed.most_common()) or '-'} "
+            f"| {sum(bool(a.cascade) for a in rows)} ({sum('>' in a.cascade for a in rows)}) |")
     return "\n".join(lines)
 
 
@@ -212,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     print(report)
     if args.out is not None:
         rows = [{"id": a.question.id, "arm": a.arm, "heard": a.heard, "reply": a.reply, "right": a.right,
-                 "model": a.model, "routed_by": a.routed_by, "errors": a.errors} for a in answers]
+                 "model": a.model, "routed_by": a.routed_by, "cascade": a.cascade, "errors": a.errors} for a in answers]
         args.out.write_text(report + "\n\n" + "\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
 
 

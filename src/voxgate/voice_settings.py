@@ -57,6 +57,9 @@ class VoiceSettings:
     re-decodes the turn every that many ms of speech (env VOXGATE_VOICE_PARTIAL_TRANSCRIPT_INTERVAL_MS;
     default 0: measured, those decodes bought nothing with one session and cost with four).
     Each decode counts as transcribed audio (`price`), as the pause's speculative one does.
+    `answer_check`: when a turn is routed to a model cheaper than the strongest eligible one, its first
+    sentence is checked (token confidence, arithmetic, echo) before any of it is spoken, and a failed
+    check hands the turn to the strongest model (`routing.cascade.streamed`; env VOXGATE_VOICE_ANSWER_CHECK).
     `price`: USD per minute of audio the engines transcribe and synthesise, charged to the session's
     key with each voice turn (`server/speech_spend`); the bundled engines cost nothing by default.
     """
@@ -82,6 +85,7 @@ class VoiceSettings:
     prepare_replies: bool = True
     partial_transcripts: bool = True
     partial_transcript_interval_ms: int = 0
+    answer_check: bool = True
     price: SpeechPrice = field(default_factory=SpeechPrice)
 
     def __post_init__(self) -> None:
@@ -107,7 +111,7 @@ _VOICE_KEYS = {
     "enabled", "stt_model", "stt_window", "tts_engine", "mode", "max_latency_ms", "max_session_s", "max_append_bytes",
     "max_buffered_audio_s", "send_queue_events", "max_output_tokens", "max_upload_bytes", "max_upload_audio_s",
     "remote", "first_piece_chars", "min_quality", "backchannels", "turn_model", "prepare_replies", "price",
-    "partial_transcripts", "partial_transcript_interval_ms",
+    "partial_transcripts", "partial_transcript_interval_ms", "answer_check",
 }
 
 
@@ -124,7 +128,7 @@ def _voice_mapping(catalog: dict[str, Any], env: Mapping[str, str]) -> dict[str,
                 "partial_transcript_interval_ms"):
         if env.get(f"VOXGATE_VOICE_{key.upper()}"):
             merged[key] = number(float(env[f"VOXGATE_VOICE_{key.upper()}"]), f"VOXGATE_VOICE_{key.upper()}")
-    for flag in ("enabled", "backchannels", "prepare_replies", "partial_transcripts"):
+    for flag in ("enabled", "backchannels", "prepare_replies", "partial_transcripts", "answer_check"):
         if env.get(f"VOXGATE_VOICE_{flag.upper()}"):
             merged[flag] = env[f"VOXGATE_VOICE_{flag.upper()}"] not in ("0", "false", "no")
     return merged
@@ -141,6 +145,7 @@ def voice_settings_from(catalog: dict[str, Any], env: Mapping[str, str]) -> Voic
         backchannels=bool(merged.get("backchannels", defaults.backchannels)),
         prepare_replies=bool(merged.get("prepare_replies", defaults.prepare_replies)),
         partial_transcripts=bool(merged.get("partial_transcripts", defaults.partial_transcripts)),
+        answer_check=bool(merged.get("answer_check", defaults.answer_check)),
         partial_transcript_interval_ms=int(number(
             merged.get("partial_transcript_interval_ms", defaults.partial_transcript_interval_ms),
             "voice.partial_transcript_interval_ms")),

@@ -203,10 +203,16 @@ class Dispatcher:
         summary = "; ".join(f"{m}: {e}" for m, e in attempts)
         return AllBackendsFailedError(f"every model in the plan failed: {summary}", attempts)
 
-    async def open_stream(self, request: ChatRequest, decision: Decision) -> AsyncIterator[JSONObject]:
-        """Start a stream on the first model that produces a chunk; the rest of the plan is fallback."""
+    async def open_stream(
+        self, request: ChatRequest, decision: Decision, *, models: Sequence[str] | None = None, finish: bool = True
+    ) -> AsyncIterator[JSONObject]:
+        """Start a stream on the first model that produces a chunk; the rest of the plan is fallback.
+
+        `models` replaces the decision's plan (a cascade stage). `finish` False leaves the decision
+        open when the stream ends or fails (attempts are still recorded): the caller finishes it.
+        """
         body = {**request.body, "stream_options": {"include_usage": True}}
-        for model_id in self._plan(decision):
+        for model_id in self._plan(decision) if models is None else models:
             if self._skip_open(decision, model_id):
                 continue
             started_s = self._clock.monotonic_s()
@@ -229,15 +235,17 @@ class Dispatcher:
                 self._fail(decision, model_id, started_s, exc)
                 self._spans.end(span, decision, type(exc).__name__)
                 if not exc.retryable:
-                    self.finish(decision, "failed")
+                    if finish:
+                        self.finish(decision, "failed")
                     raise
                 continue
             decision.answered_by = model_id
             # registered now, not at the relay's first step: a relay never iterated (the client left
             # before the response started) is still recorded, at the latest when the server stops
             self._streaming[decision.id] = decision
-            return self._relay(request, decision, model_id, upstream, (first, started_s, span))
-        self.finish(decision, "failed")
+            return self._relay(request, decision, model_id, upstream, (first, started_s, span), finish)
+        if finish:
+            self.finish(decision, "failed")
         raise self._all_failed(decision)
 
     async def _relay(
@@ -247,6 +255,7 @@ class Dispatcher:
         model_id: str,
         upstream: AsyncIterator[JSONObject],
         opened: tuple[JSONObject, float, Span],
+        finish: bool = True,
     ) -> AsyncIterator[JSONObject]:
         """Relay the stream opened with its `first` chunk at `started_s`; `span` ends with the attempt."""
         first, started_s, span = opened
@@ -283,7 +292,8 @@ class Dispatcher:
                     decision.attempts.append(
                         Attempt(model_id, "cancelled", round(elapsed_ms, 1), error="client closed the stream")
                     )
-                self.finish(decision, outcome)
+                if finish:
+                    self.finish(decision, outcome)
             self._spans.end(span, decision, error_type)
             with anyio.CancelScope(shield=True):
                 await _close(upstream)

@@ -25,6 +25,7 @@ from voxgate.config import Settings, cascade_defaults_document
 from voxgate.core.clock import Clock, SystemClock
 from voxgate.core.errors import DecisionLogUnavailableError, RateLimitedError
 from voxgate.core.keys import BudgetPeriod, BudgetStatus, period_start_s
+from voxgate.core.priority import voice_priority
 from voxgate.core.types import ChatRequest, ModelCard, RoutingConstraints, ToolCallStyle
 from voxgate.models.local_server import LocalFleet, start_local_models
 from voxgate.models.supervisor import LocalModelSupervisor
@@ -36,6 +37,7 @@ from voxgate.routing.cascade.evidence import AnswerCheck
 from voxgate.routing.cascade.learned_check import LearnedAnswerCheck
 from voxgate.routing.cascade.planner import CascadeSettings, settings_from_document
 from voxgate.routing.cascade.runner import CascadeRunner, RunnerSettings
+from voxgate.routing.cascade.streamed import StreamedCascade
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.learned.answer_checker import load_checker
@@ -91,6 +93,8 @@ class Gateway:
         self.backends: dict[str, ChatBackend] = {}
         self.dispatcher: Dispatcher | None = None
         self.cascade: CascadeRunner | None = None
+        self.voice_cascade: StreamedCascade | None = None
+        """Voice turns' first-sentence check (`voice.answer_check`)."""
         self.cascade_settings = CascadeSettings()
         self.ready = asyncio.Event()
         self.draining = asyncio.Event()
@@ -177,6 +181,8 @@ class Gateway:
         self.cascade = CascadeRunner(
             self.dispatcher, self.cards, checks, self.clock, RunnerSettings(), tracer=self.telemetry.tracer,
         )
+        self.voice_cascade = StreamedCascade(self.dispatcher, self.cards, checks, self.clock,
+                                             stage_context=voice_priority)
         if self._fleet is not None and self._tasks is not None:
             self.supervisor = LocalModelSupervisor(self._fleet.servers, self._model_down, self._model_up)
             self._supervisor_task = self._tasks.create_task(self.supervisor.run())

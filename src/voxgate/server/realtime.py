@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -34,8 +34,10 @@ from voxgate.core.errors import (
 )
 from voxgate.core.keys import BudgetStatus, VirtualKey
 from voxgate.core.priority import voice_priority
-from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Usage
+from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Strategy, Usage
+from voxgate.routing.cascade.streamed import first_sentence_plan
 from voxgate.routing.decision import Decision
+from voxgate.server.cascading import cascade_header, settings_for
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import (
     WS_CLOSE_INTERNAL_ERROR,
@@ -102,10 +104,7 @@ class RoutedReplySource:
         decision.key_id = admission.key_id
         over_budget = routed_by in (ROUTED_QUALITY_OVER_BUDGET, ROUTED_FASTEST_OVER_BUDGET)
         yield ReplyRouted(decision.id, decision.chosen or "", over_budget, routed_by)
-        assert self._gateway.dispatcher is not None
-        with voice_priority():  # a bundled model's waiting voice calls go before its chat calls
-            chunks = await self._gateway.dispatcher.open_stream(chat, decision)
-        self._gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
+        chunks = await self._open(chat, decision, admission.constraints)
         usage = Usage(0, 0)
         try:
             async for chunk in chunks:
@@ -114,7 +113,27 @@ class RoutedReplySource:
                 usage = Usage.from_payload(chunk) or usage
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
-        yield ReplyFinished(decision.answered_by or "", *usage)
+            self._gateway.router.remember_answer(constraints.session_id, decision.answered_by or "")
+        yield ReplyFinished(decision.answered_by or "", *usage, stages=cascade_header(decision))
+
+    async def _open(
+        self, chat: ChatRequest, decision: Decision, constraints: RoutingConstraints
+    ) -> AsyncIterator[JSONObject]:
+        """The reply's stream: through the first-sentence check when the strategy is `cascade` (profile
+        `auto` or `auto:cascade`), `voice.answer_check` is on, the turn offers no tools and went to a
+        model cheaper than the strongest it may use (`routing.cascade.accept` sets the bar); else straight."""
+        gateway = self._gateway
+        assert gateway.dispatcher is not None
+        checked = gateway.settings.voice.answer_check and constraints.strategy is Strategy.CASCADE
+        cascade = gateway.voice_cascade if checked else None
+        plan = None
+        if cascade is not None and not chat.body.get("tools"):
+            settings = settings_for(gateway.cascade_settings, constraints.cascade)
+            plan = first_sentence_plan(decision, constraints, settings)
+        if cascade is not None and plan is not None:
+            return cascade.stream(chat, decision, plan)
+        with voice_priority():  # a bundled model's waiting voice calls go before its chat calls
+            return await gateway.dispatcher.open_stream(chat, decision)
 
     async def _decide(
         self, chat: ChatRequest, constraints: RoutingConstraints, budget: BudgetStatus | None = None

@@ -92,6 +92,15 @@ def is_tool_call_turn(chat: ChatRequest) -> bool:
     return request_kind(body.get("messages"), offers_tools=True) is RequestKind.TOOL_CALL
 
 
+def eligible_candidates(decision: Decision) -> list[Candidate]:
+    """The router's scored candidates that met the request's constraints, as the planner takes them."""
+    return [
+        Candidate(c.model, c.predicted_quality or 0.0, c.estimated_cost_usd or 0.0, c.estimated_latency_ms or 0.0,
+                  c.quality_source or "")
+        for c in decision.candidates if c.eligible
+    ]
+
+
 def plan_for_decision(
     decision: Decision, constraints: RoutingConstraints, settings: CascadeSettings, *, tool_turn: bool = False
 ) -> CascadePlan:
@@ -100,11 +109,7 @@ def plan_for_decision(
     A tool turn keeps every cheaper stage the predictor would call hopeless: its quality estimates
     come from chat turns, and a cheap model's call is checked exactly (BFCL through `auto` lost two
     simple calls the 0.5B made when the floor skipped it; `bench/results/bfcl.md`)."""
-    candidates = [
-        Candidate(c.model, c.predicted_quality or 0.0, c.estimated_cost_usd or 0.0, c.estimated_latency_ms or 0.0,
-                  c.quality_source or "")
-        for c in decision.candidates if c.eligible
-    ]
+    candidates = eligible_candidates(decision)
     if not tool_turn:
         return plan_cascade(candidates, constraints, settings)
     plan = plan_cascade(candidates, constraints, replace(settings, hopeless_below=0.0))

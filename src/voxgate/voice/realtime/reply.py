@@ -64,9 +64,12 @@ class ReplyToolCall:
 
 @dataclass(frozen=True)
 class ReplyFinished:
+    """Who answered, the tokens, and the cascade stages tried ("a>b"; "" when the turn was not checked)."""
+
     model: str
     prompt_tokens: int
     completion_tokens: int
+    stages: str = ""
 
 
 ReplyEvent = ReplyRouted | ReplyText | ReplyToolCall | ReplyFinished

@@ -106,6 +106,7 @@ class ResponseRunner:
         self._created = False
         self._over_budget = False
         self._constraint = ""
+        self._stages = ""
         self._chunker = SpeechChunker(self._options.first_piece_chars)
 
     async def run(self) -> None:
@@ -150,6 +151,8 @@ class ResponseRunner:
                 metadata["voxgate_over_budget"] = "true"
             if self._constraint:
                 metadata["voxgate_routed_by"] = self._constraint
+            if self._stages:
+                metadata["voxgate_cascade"] = self._stages
         body: JSONObject = {
             "id": self.response_id, "object": "realtime.response", "status": self.status,
             "status_details": self._status_details(), "output": self._output, "metadata": metadata or None,
@@ -188,8 +191,8 @@ class ResponseRunner:
                         self._on_text(delta)
                     case ReplyToolCall():
                         self._on_tool_call(event)
-                    case ReplyFinished(model=model, prompt_tokens=prompt, completion_tokens=completion):
-                        self.model, self._usage = model, (prompt, completion)
+                    case ReplyFinished(model=model, prompt_tokens=prompt, completion_tokens=completion, stages=stages):
+                        self.model, self._usage, self._stages = model, (prompt, completion), stages
         for sentence in self._chunker.flush():
             self._queue_sentence(sentence)
 
@@ -342,5 +345,6 @@ class ResponseRunner:
         log.info("voice turn %s status=%s model=%s latency=%s", self.response_id, self.status, self.model, latency)
         return {"type": "voxgate.turn.metrics", "response_id": self.response_id, "status": self.status,
                 "decision_id": self.decision_id, "model": self.model, "routed_by": self._constraint or None,
-                "latency": latency, "prepared": self._options.prepared, "partial_reused": times.partial_reused,
+                "cascade": self._stages or None, "latency": latency, "prepared": self._options.prepared,
+                "partial_reused": times.partial_reused,
                 "audio_ms": round(self._audio_ms, 1)}
