@@ -47,13 +47,18 @@ class PolicyResult:
         return self.plan[0] if self.plan else None
 
 
+QUALITY_REJECTION = "predicted quality"
+LATENCY_REJECTION = "estimated latency"
+"""How the reasons of candidates refused for `min_quality` / `max_latency_ms` begin (voice relaxes both)."""
+
+
 def _constraint_violation(c: Candidate, constraints: RoutingConstraints) -> str | None:
     if constraints.min_quality is not None and c.quality < constraints.min_quality:
-        return f"predicted quality {c.quality:.2f} < min_quality {constraints.min_quality:.2f}"
+        return f"{QUALITY_REJECTION} {c.quality:.2f} < min_quality {constraints.min_quality:.2f}"
     if constraints.max_cost_usd is not None and c.cost_usd > constraints.max_cost_usd:
         return f"estimated cost ${c.cost_usd:.6f} > max_cost_usd ${constraints.max_cost_usd:.6f}"
     if constraints.max_latency_ms is not None and c.latency_ms > constraints.max_latency_ms:
-        return f"estimated latency {c.latency_ms:.0f} ms > max_latency_ms {constraints.max_latency_ms:.0f}"
+        return f"{LATENCY_REJECTION} {c.latency_ms:.0f} ms > max_latency_ms {constraints.max_latency_ms:.0f}"
     return None
 
 

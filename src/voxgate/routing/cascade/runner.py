@@ -34,7 +34,7 @@ from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckR
 from voxgate.routing.cascade.learned_check import LearnedAnswerCheck
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, next_stage_blocked, plan_cascade
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, finish_cascade, judge_stage
-from voxgate.routing.decision import Decision
+from voxgate.routing.decision import CandidateRecord, Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.features import RequestKind, request_kind
 from voxgate.routing.policy import Candidate
@@ -92,13 +92,15 @@ def is_tool_call_turn(chat: ChatRequest) -> bool:
     return request_kind(body.get("messages"), offers_tools=True) is RequestKind.TOOL_CALL
 
 
+def candidate_of(record: CandidateRecord) -> Candidate:
+    """A decision's scored candidate as the planner takes it."""
+    return Candidate(record.model, record.predicted_quality or 0.0, record.estimated_cost_usd or 0.0,
+                     record.estimated_latency_ms or 0.0, record.quality_source or "")
+
+
 def eligible_candidates(decision: Decision) -> list[Candidate]:
-    """The router's scored candidates that met the request's constraints, as the planner takes them."""
-    return [
-        Candidate(c.model, c.predicted_quality or 0.0, c.estimated_cost_usd or 0.0, c.estimated_latency_ms or 0.0,
-                  c.quality_source or "")
-        for c in decision.candidates if c.eligible
-    ]
+    """The router's scored candidates that met the request's constraints."""
+    return [candidate_of(c) for c in decision.candidates if c.eligible]
 
 
 def plan_for_decision(

@@ -36,27 +36,35 @@ from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult, TokenLogprob
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, PlannedStage, plan_cascade
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, judge_stage
-from voxgate.routing.cascade.runner import RunnerSettings, eligible_candidates
+from voxgate.routing.cascade.runner import RunnerSettings, candidate_of
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.policy import LATENCY_REJECTION, QUALITY_REJECTION
 
 MAX_HELD_CHARS = 160
 """A first sentence longer than this is judged on what has come so far."""
 _SENTENCE_END_RE = re.compile(r"[^\s.!?][.!?]+['\")\]]*\s|\S[ \t]*\n")
 HELD = "first sentence"
+SOFT_REJECTIONS = (QUALITY_REJECTION, LATENCY_REJECTION)
 LAST_STAGE_REASON = "last stage: streamed without holding (nothing to escalate to)"
 
 
 def first_sentence_plan(
     decision: Decision, constraints: RoutingConstraints, settings: CascadeSettings
 ) -> CascadePlan | None:
-    """Two stages: the routed model, then the dearest (strongest) eligible one; None when they are the same.
+    """Two stages: the routed model, then the dearest (strongest) one the turn may use; None when they
+    are the same.
 
-    Pure. The routed model already met the turn's constraints (for voice, the quality floor and,
-    when it could, the latency budget), so the plan does not drop a stage for latency; it keeps
-    `max_cost_usd`. The bar is the cascade's `accept`, raised to `min_quality` as in `plan_cascade`.
+    Pure. Voice treats its quality floor and latency budget as soft (`server.realtime`: the floor
+    wins over the budget; nothing above the floor, the best predicted answers), so a model refused
+    only for `min_quality` or `max_latency_ms` may still take the turn when the check fails: a late
+    answer rather than a wrong one. Hard refusals (capabilities, cost, open circuits) stay. The
+    bar is the cascade's `accept`, raised to `min_quality` as in `plan_cascade`.
     """
-    candidates = eligible_candidates(decision)
+    candidates = [
+        candidate_of(c) for c in decision.candidates
+        if c.eligible or (c.predicted_quality is not None and c.reason.startswith(SOFT_REJECTIONS))
+    ]
     if decision.chosen is None or not candidates:
         return None
     strongest = max(candidates, key=lambda c: (c.cost_usd, c.quality, c.model_id)).model_id

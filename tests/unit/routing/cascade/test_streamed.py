@@ -89,6 +89,26 @@ def test_the_plan_is_the_routed_model_then_the_strongest_and_none_when_they_are_
 
 
 @pytest.mark.parametrize(
+    ("refusal", "planned"),
+    [
+        ("estimated latency 2900 ms > max_latency_ms 2000", True),  # voice's budget is soft: a late answer
+        ("predicted quality 0.30 < min_quality 0.40", True),  # and so is its floor
+        ("estimated cost $0.000264 > max_cost_usd $0.000100", False),  # a hard limit stays
+        ("lacks capability: tools", False),
+    ],
+)
+def test_the_strongest_model_refused_only_for_the_voice_budget_or_floor_can_still_take_the_turn(
+    refusal: str, planned: bool
+) -> None:
+    setup = Setup(ScriptedChatBackend("small"), ScriptedChatBackend("big"))
+    _, decision, _ = setup.decide("What is the capital of France?")
+    big = next(c for c in decision.candidates if c.model == "big")
+    big.eligible, big.reason = False, refusal
+    plan = first_sentence_plan(decision, RoutingConstraints(mode=Mode.COST), CascadeSettings(accept=0.4))
+    assert (plan is not None and plan.models == ("small", "big")) is planned
+
+
+@pytest.mark.parametrize(
     ("text", "complete"),
     [
         ("The capital", False),
