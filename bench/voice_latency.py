@@ -95,13 +95,13 @@ async def chat_load(port: int, clients: int) -> AsyncIterator[list[int]]:
 
 async def run_variants(ports: dict[str, int], utterances: list[Utterance], detections: Sequence[str],
                        sessions: int, records: dict[tuple[str, str], list[ListenRecord]], chat_clients: int = 0,
-                       ) -> None:
+                       models: dict[str, str] | None = None) -> None:
     """Every utterance on every variant and detection, into `records` as they finish (a run cut
     short keeps what it measured); `sessions` utterances speak at once, beside `chat_clients`."""
     for start in range(0, len(utterances), sessions):
         batch = [utterances[(start + k) % len(utterances)] for k in range(sessions)]
         for label, port in ports.items():
-            url = f"ws://127.0.0.1:{port}/v1/realtime?model=auto"
+            url = f"ws://127.0.0.1:{port}/v1/realtime?model={(models or {}).get(label, 'auto')}"
             for detection in detections:
                 options = listen_options(detection)
                 async with chat_load(port, chat_clients):
@@ -191,11 +191,13 @@ def measure(variants: list[Variant], args: argparse.Namespace, utterances: list[
         for variant in variants:
             servers[variant.label] = start_server(variant, args.stt, workdir)
         ports = {label: server.port for label, server in servers.items()}
-        asyncio.run(run_variants(ports, utterances[:1], args.detections, 1, {}))  # warm-up, not counted
+        models = {variant.label: variant.model for variant in variants}
+        asyncio.run(run_variants(ports, utterances[:1], args.detections, 1, {}, models=models))  # warm-up
         for sessions in args.sessions:
             records: dict[tuple[str, str], list[ListenRecord]] = {}
             try:
-                asyncio.run(run_variants(ports, utterances, args.detections, sessions, records, args.chat_load))
+                asyncio.run(run_variants(ports, utterances, args.detections, sessions, records, args.chat_load,
+                                         models))
             finally:  # also when the run is cut short (SIGTERM, timeout): what was measured counts
                 rows += table_rows(records, sessions)
                 print("\n".join(table_rows(records, sessions)), flush=True)
@@ -210,7 +212,8 @@ def main() -> None:
     parser.add_argument("--stt", default="base", choices=["base", "tiny.en"])
     parser.add_argument("--sessions", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--detections", nargs="+", default=["server_vad", "semantic_vad"])
-    parser.add_argument("--variant", action="append", type=Variant.parse, help="LABEL:ENV=VALUE,... (repeatable)")
+    parser.add_argument("--variant", action="append", type=Variant.parse,
+                        help="LABEL[@MODEL]:ENV=VALUE,... (repeatable; MODEL: the session's model, default auto)")
     parser.add_argument("--sets", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--chat-load", type=int, default=0, help="chat clients beside each utterance (default 0)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")

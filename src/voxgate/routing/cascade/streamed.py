@@ -41,8 +41,11 @@ from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.policy import LATENCY_REJECTION, QUALITY_REJECTION
 
-MAX_HELD_CHARS = 160
-"""A first sentence longer than this is judged on what has come so far."""
+MAX_HELD_CHARS = 48
+"""A first sentence longer than this is judged on what has come so far: every held character is
+silence the listener waits through (a 0.5B writes ~10 tokens in the time). The ladder's spoken
+answers fit ("The capital of Australia is Canberra." is 37); with 160, open requests' long first
+sentences ("Sure, I can help you book...") held the first audio 0.6-0.9 s (bench/results/voice_latency.md)."""
 _SENTENCE_END_RE = re.compile(r"[^\s.!?][.!?]+['\")\]]*\s|\S[ \t]*\n")
 HELD = "first sentence"
 SOFT_REJECTIONS = (QUALITY_REJECTION, LATENCY_REJECTION)
