@@ -5,8 +5,10 @@
     .venv/bin/python -m bench.voice_latency --variant baseline: --variant trim:VOXGATE_VOICE_X=1
 
 Utterances (`bench/voice_utterances.py`): the five LibriVox clips of Debian's pocketsphinx-testdata
-(real read speech), eight short spoken commands and eight multi-clause requests with 300-800 ms
-pauses mid-sentence (both spoken by the bundled Piper voice). Each is streamed on a fresh session
+(real read speech), eight short spoken commands, eight multi-clause requests with 300-800 ms
+pauses mid-sentence and eight checkable questions (one TRAIN ladder question per category, as
+`bench.voice_accuracy` speaks them; `auto` checks a cheaper model's first sentence on questions:
+`voice.answer_check`), all but LibriVox spoken by the bundled Piper voice. Each is streamed on a fresh session
 in 100 ms chunks at real-time pace, then 2 s of silence (`bench/voice_listener.py`):
 
     v2v          last VOICED sample sent -> first AUDIBLE sample (> -36 dBFS) of the reply, as a
@@ -48,13 +50,14 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from bench.server_variant import Variant
+from bench.voice_accuracy import spoken_form, spoken_questions
 from bench.voice_listener import ListenOptions, ListenRecord, speak_and_listen
-from bench.voice_utterances import Utterance, librivox_utterances, synthesised_utterances
+from bench.voice_utterances import Utterance, librivox_utterances, spoken_utterances, synthesised_utterances
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 from tests.support.speech_corpus import LibriVoxMissing
 from voxgate.voice.engines.piper_tts import PiperTTS
 
-KINDS = ("librivox", "command", "paused")
+KINDS = ("librivox", "command", "paused", "question")
 
 
 def listen_options(detection: str) -> ListenOptions:
@@ -170,10 +173,13 @@ def load_utterances(sets: Sequence[str]) -> list[Utterance]:
             utterances += librivox_utterances()
         except LibriVoxMissing as exc:
             sys.exit(str(exc))
-    if {"command", "paused"} & set(sets):
+    if {"command", "paused", "question"} & set(sets):
         tts = PiperTTS()
         try:
             utterances += [u for u in asyncio.run(synthesised_utterances(tts)) if u.kind in sets]
+            if "question" in sets:  # one TRAIN ladder question per category, as bench.voice_accuracy speaks them
+                texts = [spoken_form(q.prompt) for q in spoken_questions(1, "train")]
+                utterances += asyncio.run(spoken_utterances(tts, texts, "question"))
         finally:
             tts.close()
     return utterances

@@ -101,12 +101,18 @@ def _lead_in(seconds: float) -> np.ndarray:
     return np.zeros(math.ceil(seconds * RATE_HZ), dtype=np.float32)
 
 
+async def spoken_utterances(tts: TextToSpeech, texts: list[str], kind: str) -> list[Utterance]:
+    """Each text spoken by `tts` after 300 ms of silence, as one utterance of `kind`."""
+    out = []
+    for index, text in enumerate(texts):
+        samples = np.concatenate([_lead_in(0.3), await _speak(tts, text)])
+        out.append(Utterance(f"{kind}-{index}", kind, float_to_pcm16(samples), samples.size))
+    return out
+
+
 async def synthesised_utterances(tts: TextToSpeech) -> list[Utterance]:
     """The commands and the paused requests, spoken by `tts`, each after 300 ms of silence."""
-    out = []
-    for index, text in enumerate(COMMANDS):
-        samples = np.concatenate([_lead_in(0.3), await _speak(tts, text)])
-        out.append(Utterance(f"command-{index}", "command", float_to_pcm16(samples), samples.size))
+    out = await spoken_utterances(tts, COMMANDS, "command")
     gap = 0
     for index, clauses in enumerate(PAUSED_REQUESTS):
         parts: list[np.ndarray] = [_lead_in(0.3)]

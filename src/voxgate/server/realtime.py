@@ -35,7 +35,7 @@ from voxgate.core.errors import (
 from voxgate.core.keys import BudgetStatus, VirtualKey
 from voxgate.core.priority import voice_priority
 from voxgate.core.types import ChatRequest, JSONObject, Mode, RoutingConstraints, Strategy, Usage
-from voxgate.routing.cascade.streamed import first_sentence_plan
+from voxgate.routing.cascade.streamed import asks_a_question, first_sentence_plan
 from voxgate.routing.decision import Decision
 from voxgate.server.cascading import cascade_header, settings_for
 from voxgate.server.constraints import PROFILES, parse_constraints
@@ -120,14 +120,15 @@ class RoutedReplySource:
         self, chat: ChatRequest, decision: Decision, constraints: RoutingConstraints
     ) -> AsyncIterator[JSONObject]:
         """The reply's stream: through the first-sentence check when the strategy is `cascade` (profile
-        `auto` or `auto:cascade`), `voice.answer_check` is on, the turn offers no tools and went to a
-        model cheaper than the strongest it may use (`routing.cascade.accept` sets the bar); else straight."""
+        `auto` or `auto:cascade`), `voice.answer_check` is on, the turn asks a question, offers no tools
+        and went to a model cheaper than the strongest it may use (`routing.cascade.accept` sets the
+        bar); else straight."""
         gateway = self._gateway
         assert gateway.dispatcher is not None
         checked = gateway.settings.voice.answer_check and constraints.strategy is Strategy.CASCADE
         cascade = gateway.voice_cascade if checked else None
         plan = None
-        if cascade is not None and not chat.body.get("tools"):
+        if cascade is not None and not chat.body.get("tools") and asks_a_question(chat.prompt_text):
             settings = settings_for(gateway.cascade_settings, constraints.cascade)
             plan = first_sentence_plan(decision, constraints, settings)
         if cascade is not None and plan is not None:

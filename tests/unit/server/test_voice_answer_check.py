@@ -74,11 +74,12 @@ def _decision(mode: Mode) -> Decision:
 
 
 async def _route_turn(*, strategy: Strategy = Strategy.CASCADE, answer_check: bool = True,
-                      tools: bool = False, mode: Mode = Mode.COST, accept: float | None = None) -> _Recorder:
+                      tools: bool = False, mode: Mode = Mode.COST, accept: float | None = None,
+                      prompt: str = "What is 17 * 23?") -> _Recorder:
     recorder = _Recorder()
     gateway = _Gateway(_Settings(VoiceSettings(answer_check=answer_check)), recorder, recorder)
     source = RoutedReplySource(cast(Gateway, gateway), RoutingConstraints(), "auto")
-    body: JSONObject = {"model": "auto", "messages": [{"role": "user", "content": "What is 17 * 23?"}]}
+    body: JSONObject = {"model": "auto", "messages": [{"role": "user", "content": prompt}]}
     if tools:
         body["tools"] = TOOLS
     routing: dict[str, Any] = {"mode": mode, "strategy": strategy}
@@ -107,6 +108,7 @@ async def test_the_request_s_own_bar_is_honoured() -> None:
         ("voice.answer_check off", {"answer_check": False}),
         ("the turn offers tools", {"tools": True}),
         ("already routed to the strongest model", {"mode": Mode.QUALITY}),
+        ("a command, not a question", {"prompt": "Turn off the kitchen lights."}),
     ],
 )
 async def test_other_turns_stream_straight_from_the_routed_model(why: str, turn: dict[str, Any]) -> None:

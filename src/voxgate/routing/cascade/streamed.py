@@ -52,6 +52,21 @@ SOFT_REJECTIONS = (QUALITY_REJECTION, LATENCY_REJECTION)
 LAST_STAGE_REASON = "last stage: streamed without holding (nothing to escalate to)"
 
 
+_INTERROGATIVE_RE = re.compile(
+    r"^\W*(what|who|whom|whose|where|when|which|why|how|is|are|was|were|do|does|did|can|could|will|would|"
+    r"should|shall|may|might|has|have|had)\b", re.IGNORECASE)
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether a turn asks something (a question mark, or it opens with a question word).
+
+    The checks judge answers to questions: the token-confidence calibration was fit on the ladder's
+    questions, arithmetic and echo need one. A command ("Turn off the kitchen lights.") has no
+    answer they can verify, so holding its reply would only cost silence (bench/results/voice_latency.md).
+    """
+    return "?" in text or _INTERROGATIVE_RE.match(text) is not None
+
+
 def first_sentence_plan(
     decision: Decision, constraints: RoutingConstraints, settings: CascadeSettings
 ) -> CascadePlan | None:

@@ -13,7 +13,13 @@ from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
-from voxgate.routing.cascade.streamed import MAX_HELD_CHARS, HeldStart, StreamedCascade, first_sentence_plan
+from voxgate.routing.cascade.streamed import (
+    MAX_HELD_CHARS,
+    HeldStart,
+    StreamedCascade,
+    asks_a_question,
+    first_sentence_plan,
+)
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher
 from voxgate.routing.predictor import HeuristicPredictor
@@ -106,6 +112,23 @@ def test_the_strongest_model_refused_only_for_the_voice_budget_or_floor_can_stil
     big.eligible, big.reason = False, refusal
     plan = first_sentence_plan(decision, RoutingConstraints(mode=Mode.COST), CascadeSettings(accept=0.4))
     assert (plan is not None and plan.models == ("small", "big")) is planned
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("What is 7 plus 7? Answer with only the number.", True),
+        ("which planet is the fifth from the Sun, answer with one word", True),  # Whisper left out the mark
+        ("Can you remind me to call my sister tomorrow morning?", True),
+        ("How long does it take to drive from Boston to New York", True),
+        ("Turn off the kitchen lights.", False),
+        ("Set a timer for ten minutes.", False),
+        ("Whatever.", False),  # a question word must be a whole word
+        ("", False),
+    ],
+)
+def test_a_question_is_a_question_mark_or_an_opening_question_word(text: str, question: bool) -> None:
+    assert asks_a_question(text) is question
 
 
 @pytest.mark.parametrize(
