@@ -7,7 +7,7 @@ call after their last, invent variations of it (`unit: "feet"` after `unit: "met
 request naming no unit). A call the request asked for takes most of its values from the request.
 
     grounding_text(messages)                 what the caller said: every message's text but the tools'
-    is_grounded(call, text)                  some argument value is in `text` (or the call has none)
+    is_grounded(call, text, function)        some value is in `text`, and one of each required argument
     brings_new_value(call, made, text)       some argument value is in `text` and in none of `made`
     fits_parameters(call, function)          every required argument given, none undeclared
     is_another_request(call, made, ...)      a pushed call is declared, fits, and brings a new value
@@ -67,13 +67,26 @@ def leaf_values(value: Any) -> Iterator[str | float]:
             yield from leaf_values(item)
 
 
-def is_grounded(call: ParsedToolCall, text: str) -> bool:
-    """Whether some argument value of `call` is in `text`; a call without values counts as grounded."""
-    values = list(leaf_values(_arguments(call)))
+def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = None) -> bool:
+    """Whether `call`'s values come from `text`: some value is in it, and so is one value of each
+    argument `function` requires (a required price the request never gave is invented). A call
+    without values counts as grounded."""
+    arguments = _arguments(call)
+    values = list(leaf_values(arguments))
     if not values:
         return True
     words, numbers = _words(text), _numbers(text)
-    return any(_value_in(value, words, numbers) for value in values)
+    if not any(_value_in(value, words, numbers) for value in values):
+        return False
+    parameters = (function or {}).get("parameters")
+    required = parameters.get("required") if isinstance(parameters, dict) else None
+    if not isinstance(required, list) or not isinstance(arguments, dict):
+        return True
+    for key in required:
+        given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
+        if given and not any(_value_in(value, words, numbers) for value in given):
+            return False
+    return True
 
 
 def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text: str) -> bool:

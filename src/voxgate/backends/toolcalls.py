@@ -86,7 +86,8 @@ class ToolCallPlan:
         if self.grounding is None or self.declared is None:
             return False
         calls = parse_tool_calls(text, self.declared)
-        return calls is not None and not any(is_grounded(call, self.grounding) for call in calls)
+        return calls is not None and not any(
+            is_grounded(call, self.grounding, self.functions.get(call.name)) for call in calls)
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""

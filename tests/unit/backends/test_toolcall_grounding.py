@@ -13,6 +13,7 @@ from voxgate.backends.toolcall_grounding import (
     leaf_values,
 )
 from voxgate.backends.toolcall_parser import ParsedToolCall
+from voxgate.backends.toolcalls import plan_request
 from voxgate.core.types import JSONObject
 
 
@@ -105,3 +106,34 @@ def test_is_another_request_needs_a_declared_function_a_fit_and_a_new_value() ->
     assert not is_another_request(call("spotify_stop", artist="Maroon 5"), [SWIFT], functions, PLAY)
     assert not is_another_request(call("spotify_play", duration=15), [SWIFT], functions, PLAY)
     assert not is_another_request(call("spotify_play", artist="Adele"), [SWIFT], functions, PLAY)
+
+
+PRICE: JSONObject = {"name": "final_price", "parameters": {"type": "object", "required": ["price", "discount_rate"],
+                                                           "properties": {"price": {"type": "number"},
+                                                                          "discount_rate": {"type": "number"},
+                                                                          "note": {"type": "string"}}}}
+DISCOUNT = "What is the final price of a product after a 25% discount?"
+
+
+def test_each_required_argument_needs_a_value_from_the_request() -> None:
+    invented_price = call("final_price", price=100, discount_rate=0.25)
+    assert is_grounded(invented_price, DISCOUNT)  # without the function: one value from the request is enough
+    assert not is_grounded(invented_price, DISCOUNT, PRICE)  # the required price was never given
+    assert is_grounded(call("final_price", price=80, discount_rate=0.25), "A product costs 80 with a 25% discount", PRICE)
+    # optional arguments may be invented; a required one left out is the schema's business, not this
+    assert is_grounded(call("final_price", price=80, discount_rate=25, note="made up"), "80 at 25% off", PRICE)
+    assert is_grounded(call("final_price", discount_rate=25), "25% off", PRICE)
+    assert is_grounded(call("final_price", price=80), "80", {"name": "final_price", "parameters": {"required": "price"}})
+
+
+def test_a_plan_finds_an_answer_of_ungrounded_calls_only_with_tool_choice_auto() -> None:
+    body: JSONObject = {"messages": [{"role": "user", "content": DISCOUNT}],
+                        "tools": [{"type": "function", "function": PRICE}]}
+    text = json.dumps({"name": "final_price", "arguments": {"price": 100, "discount_rate": 0.25}})
+    grounded = json.dumps({"name": "final_price", "arguments": {"price": 25, "discount_rate": 0.25}})
+    assert plan_request(body).is_ungrounded(text)
+    assert not plan_request(body).is_ungrounded(grounded)
+    assert not plan_request(body).is_ungrounded("The final price depends on the price.")  # words are no calls
+    assert not plan_request(body).is_ungrounded(f"Calling it:\n{text}")  # prose first: sent as it came
+    assert not plan_request({**body, "tool_choice": "required"}).is_ungrounded(text)
+    assert not plan_request({"messages": body["messages"]}).is_ungrounded(text)  # no tools declared
