@@ -119,11 +119,13 @@ def test_each_required_argument_needs_a_value_from_the_request() -> None:
     invented_price = call("final_price", price=100, discount_rate=0.25)
     assert is_grounded(invented_price, DISCOUNT)  # without the function: one value from the request is enough
     assert not is_grounded(invented_price, DISCOUNT, PRICE)  # the required price was never given
-    assert is_grounded(call("final_price", price=80, discount_rate=0.25), "A product costs 80 with a 25% discount", PRICE)
+    given = "A product costs 80 with a 25% discount"
+    assert is_grounded(call("final_price", price=80, discount_rate=0.25), given, PRICE)
     # optional arguments may be invented; a required one left out is the schema's business, not this
     assert is_grounded(call("final_price", price=80, discount_rate=25, note="made up"), "80 at 25% off", PRICE)
     assert is_grounded(call("final_price", discount_rate=25), "25% off", PRICE)
-    assert is_grounded(call("final_price", price=80), "80", {"name": "final_price", "parameters": {"required": "price"}})
+    not_a_list: JSONObject = {"name": "final_price", "parameters": {"required": "price"}}
+    assert is_grounded(call("final_price", price=80), "80", not_a_list)
 
 
 def test_a_plan_finds_an_answer_of_ungrounded_calls_only_with_tool_choice_auto() -> None:
