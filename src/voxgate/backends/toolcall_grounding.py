@@ -69,8 +69,8 @@ def leaf_values(value: Any) -> Iterator[str | float]:
 
 def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = None) -> bool:
     """Whether `call`'s values come from `text`: some value is in it, and so is one value of each
-    argument `function` requires (a required price the request never gave is invented). A call
-    without values counts as grounded."""
+    argument `function` requires (a required price the request never gave is invented), unless
+    that argument's value is one of its declared `enum`. A call without values counts as grounded."""
     arguments = _arguments(call)
     values = list(leaf_values(arguments))
     if not values:
@@ -82,11 +82,21 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
     required = parameters.get("required") if isinstance(parameters, dict) else None
     if not isinstance(required, list) or not isinstance(arguments, dict):
         return True
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
     for key in required:
         given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
-        if given and not any(_value_in(value, words, numbers) for value in given):
+        if given and not _from_enum(arguments.get(key), properties, key) and not any(
+                _value_in(value, words, numbers) for value in given):
             return False
     return True
+
+
+def _from_enum(value: Any, properties: object, key: str) -> bool:
+    """Whether `value` is one of the `enum` the schema declares for argument `key`: chosen from the
+    function's own list, not invented (`type: "delete"` for "Remove the item")."""
+    schema = properties.get(key) if isinstance(properties, dict) else None
+    choices = schema.get("enum") if isinstance(schema, dict) else None
+    return isinstance(choices, list) and value in choices
 
 
 def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text: str) -> bool:

@@ -139,3 +139,13 @@ def test_a_plan_finds_an_answer_of_ungrounded_calls_only_with_tool_choice_auto()
     assert not plan_request(body).is_ungrounded(f"Calling it:\n{text}")  # prose first: sent as it came
     assert not plan_request({**body, "tool_choice": "required"}).is_ungrounded(text)
     assert not plan_request({"messages": body["messages"]}).is_ungrounded(text)  # no tools declared
+
+
+def test_a_required_value_from_the_functions_own_enum_needs_no_word_from_the_request() -> None:
+    properties = {"type": {"type": "string", "enum": ["add", "delete"]}, "content": {"type": "string"}}
+    todo: JSONObject = {"name": "todo", "parameters": {"type": "object", "required": ["type", "content"],
+                                                       "properties": properties}}
+    asked = "Remove the 'todo random' item from my todo list"  # BFCL live_simple_54-25-0
+    assert is_grounded(call("todo", type="delete", content="todo random"), asked, todo)
+    assert not is_grounded(call("todo", type="archive", content="todo random"), asked, todo)  # not in the enum
+    assert not is_grounded(call("todo", type="delete", content="buy milk"), asked, todo)  # content invented
