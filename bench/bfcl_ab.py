@@ -70,13 +70,16 @@ def ask(client: openai.OpenAI, model: str, arm: str, item: BfclItem) -> Ask:
                usage.completion_tokens if usage else 0, len(calls))
 
 
-def interleaved(categories: list[str], per_category: int, skip: int, exclude_spread: int = 0) -> list[BfclItem]:
+def interleaved(
+    categories: list[str], per_category: int, skip: int, exclude_spread: int | list[int] = 0
+) -> list[BfclItem]:
     """The categories' items, round-robin: one of each category, then the next of each... Less,
-    with `exclude_spread` N, every item of each category's N evenly spread ones (`load_category`
+    for each N of `exclude_spread`, every item of each category's N evenly spread ones (`load_category`
     with N and no skip: with 15, the 5 tuning items and the 10 held-out ones of bench/results/bfcl.md)."""
+    spreads = [exclude_spread] if isinstance(exclude_spread, int) else exclude_spread
     lists = []
     for category in categories:
-        seen = {item.id for item in load_category(category, exclude_spread)} if exclude_spread else set()
+        seen = {item.id for spread in spreads if spread for item in load_category(category, spread)}
         lists.append([item for item in load_category(category, per_category, skip) if item.id not in seen])
     return [item for group in itertools.zip_longest(*lists) for item in group if item is not None]
 
@@ -159,8 +162,9 @@ def main() -> None:
     parser.add_argument("--categories", default=DEFAULT_CATEGORIES)
     parser.add_argument("--per-category", type=int, default=10)
     parser.add_argument("--skip", type=int, default=5)
-    parser.add_argument("--exclude-spread", type=int, default=0,
-                        help="leave out each category's N evenly spread items (15: those tuned on and reported before)")
+    parser.add_argument("--exclude-spread", type=lambda text: [int(n) for n in text.split(",")], default=[0],
+                        help="leave out each category's N evenly spread items, for each N of a comma-separated "
+                             "list (15: those tuned on and reported before)")
     parser.add_argument("--budget-s", type=float, default=1200.0, help="no new item after this many seconds")
     args = parser.parse_args()
     arms: list[Variant] = args.arm

@@ -47,25 +47,43 @@ class TelemetrySettings:
 
 @dataclass(frozen=True)
 class ToolSettings:
-    """`tools:` in the catalog. `continue_calls`: a model that writes tool calls as text has its
-    answer made of calls continued once, so it may add the calls it left out (`backends/toolcalls`)."""
+    """`tools:` in the catalog, for models that write tool calls as text (`backends/toolcalls`).
+    `continue_calls`: an answer made of calls is continued once, so the model may add the calls it
+    left out. `force_calls`: where that adds none, the model is pushed to write one more call, kept
+    only if it asks for something new. `ground_calls`: an answer whose calls take no value from the
+    conversation is asked again in words (no function fits)."""
 
     continue_calls: bool = True
+    force_calls: bool = True
+    ground_calls: bool = True
+
+
+_TOOL_FLAGS = {
+    "continue_calls": "VOXGATE_TOOLS_CONTINUE_CALLS",
+    "force_calls": "VOXGATE_TOOLS_FORCE_CALLS",
+    "ground_calls": "VOXGATE_TOOLS_GROUND_CALLS",
+}
 
 
 def tool_settings_from(raw: object, env: Mapping[str, str]) -> ToolSettings:
-    """`tools: {continue_calls: false}`; VOXGATE_TOOLS_CONTINUE_CALLS (1/0, true/false) wins."""
-    if raw is not None and (not isinstance(raw, dict) or set(raw) - {"continue_calls"}):
-        raise ConfigError(f"`tools` must be a mapping with the key continue_calls, got {raw!r}")
-    flag = (raw or {}).get("continue_calls", True)
-    variable = env.get("VOXGATE_TOOLS_CONTINUE_CALLS", "").strip().lower()
-    if variable:
-        if variable not in ("1", "true", "0", "false"):
-            raise ConfigError(f"VOXGATE_TOOLS_CONTINUE_CALLS must be 1, 0, true or false, got {variable!r}")
-        flag = variable in ("1", "true")
+    """`tools: {continue_calls: false, force_calls: false, ground_calls: false}`; each one's
+    VOXGATE_TOOLS_<NAME> (1/0, true/false) wins."""
+    if raw is not None and (not isinstance(raw, dict) or set(raw) - set(_TOOL_FLAGS)):
+        raise ConfigError(f"`tools` must be a mapping with the keys {', '.join(_TOOL_FLAGS)}, got {raw!r}")
+    flags = {key: _tool_flag(key, (raw or {}).get(key, True), env.get(variable, "")) for key, variable in
+             _TOOL_FLAGS.items()}
+    return ToolSettings(**flags)
+
+
+def _tool_flag(key: str, flag: object, variable: str) -> bool:
+    value = variable.strip().lower()
+    if value:
+        if value not in ("1", "true", "0", "false"):
+            raise ConfigError(f"{_TOOL_FLAGS[key]} must be 1, 0, true or false, got {value!r}")
+        return value in ("1", "true")
     if not isinstance(flag, bool):
-        raise ConfigError(f"tools.continue_calls must be true or false, got {flag!r}")
-    return ToolSettings(continue_calls=flag)
+        raise ConfigError(f"tools.{key} must be true or false, got {flag!r}")
+    return flag
 
 
 def telemetry_from(raw: object) -> TelemetrySettings:

@@ -326,6 +326,18 @@ def test_tool_call_continuation_is_on_unless_the_file_or_the_environment_turns_i
         assert load_settings(on, env={**home, "VOXGATE_TOOLS_CONTINUE_CALLS": value}).tools.continue_calls is expected
 
 
+def test_forced_and_grounded_calls_are_on_unless_the_file_or_the_environment_turns_them_off(tmp_path: Path) -> None:
+    home = {"MY_KEY": "k", "HOME": str(tmp_path)}
+    tools = load_settings(_write(tmp_path, CATALOG), env=home).tools
+    assert (tools.force_calls, tools.ground_calls) == (True, True)
+    both_off = "tools: {force_calls: false, ground_calls: false}\n"
+    off = load_settings(_write(tmp_path, CATALOG + both_off), env=home).tools
+    assert (off.continue_calls, off.force_calls, off.ground_calls) == (True, False, False)
+    env = {**home, "VOXGATE_TOOLS_FORCE_CALLS": "0", "VOXGATE_TOOLS_GROUND_CALLS": "true"}
+    mixed = load_settings(_write(tmp_path, CATALOG + "tools: {ground_calls: false}\n"), env=env).tools
+    assert (mixed.continue_calls, mixed.force_calls, mixed.ground_calls) == (True, False, True)
+
+
 @pytest.mark.parametrize(
     ("text", "variable", "fragment"),
     [
@@ -334,6 +346,9 @@ def test_tool_call_continuation_is_on_unless_the_file_or_the_environment_turns_i
         ("tools: {continue: false}", "", "continue_calls"),
         ("tools: [continue_calls]", "", "continue_calls"),
         ("", "off", "VOXGATE_TOOLS_CONTINUE_CALLS"),
+        ("tools: {force_calls: yes please}", "", "tools.force_calls"),
+        ("tools: {ground_calls: 0}", "", "tools.ground_calls"),
+        ("tools: {ground: false}", "", "ground_calls"),
     ],
 )
 def test_tool_settings_errors_say_what_to_fix(tmp_path: Path, text: str, variable: str, fragment: str) -> None:

@@ -15,9 +15,15 @@ signatures in the system turn, earlier calls as `<tool_call>` blocks, results as
 
 An answer that is calls is continued once (`toolcall_continuation`): the model is given its calls
 back as the start of its answer and may add the ones it left out (the bundled models write one
-call where a request needs several); repeats are dropped. `parallel_tool_calls: false` skips
-that and keeps only the first call; `continue_calls=False` (the `tools.continue_calls` setting)
-skips it for every request. The answer's `usage` counts every upstream request made for it
+call where a request needs several); repeats are dropped. Where that adds none (`tool_choice`
+auto), the model is pushed to write one more call, kept only if it asks for something the calls
+made do not (`toolcall_grounding.is_another_request`), and pushed again after each one kept.
+`parallel_tool_calls: false` skips all that and keeps only the first call; `continue_calls=False`
+and `force_calls=False` (the `tools` settings) skip the continuation or the push for every
+request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
+from the conversation (`toolcall_grounding.is_grounded`: a function that does not fit, its
+arguments invented) is asked again without the tool signatures, so the model answers in words
+(`ground_calls=False` turns that off). The answer's `usage` counts every upstream request made for it
 (the continuation, a first answer asked again in words), streamed or not. Right after a tool result (`tool_choice`
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
@@ -28,8 +34,8 @@ Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
@@ -38,7 +44,8 @@ from voxgate.core.types import JSONObject
 from .base import ChatBackend
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls
-from .toolcall_continuation import add_usage, continuation_body, further_calls
+from .toolcall_continuation import MAX_CALLS, add_usage, continuation_body, forced_call, forced_call_body, further_calls
+from .toolcall_grounding import grounding_text, is_another_request, is_grounded
 from .toolcall_parser import (
     ParsedToolCall,
     declared_functions,
@@ -68,6 +75,19 @@ class ToolCallPlan:
     answered: frozenset[tuple[str, str]] = frozenset()
     question: str | None = None
     """After a tool result: the user's last question, which an answer must not merely read back."""
+    grounding: str | None = None
+    """`tool_choice` auto: the conversation's text, which the calls' values are checked against."""
+    functions: Mapping[str, JSONObject] = field(default_factory=dict)
+    no_tools_body: JSONObject | None = None
+    """`tool_choice` auto: the conversation without signatures, to ask again in words."""
+
+    def is_ungrounded(self, text: str) -> bool:
+        """`tool_choice` auto: `text` is nothing but calls, none with a value from the conversation."""
+        if self.grounding is None or self.declared is None:
+            return False
+        calls = parse_tool_calls(text, self.declared)
+        return calls is not None and not any(
+            is_grounded(call, self.grounding, self.functions.get(call.name)) for call in calls)
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
@@ -102,12 +122,14 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         forced = [functions[name]]
     else:
         messages = body.get("messages")
+        grounding, no_tools = grounding_text(messages), _rendered(body, None)
         if not _ends_with_tool_result(messages):
-            return ToolCallPlan(upstream, frozenset(functions), max_calls)
+            return ToolCallPlan(upstream, frozenset(functions), max_calls, grounding=grounding, functions=functions,
+                                no_tools_body=no_tools)
         answered = frozenset((name, _loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
         return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
-                            _last_user_text(messages))
+                            _last_user_text(messages), grounding, functions, no_tools)
     upstream["response_format"] = forced_call_response_format(forced)
     return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
@@ -200,31 +222,44 @@ class FencedToolCallAdapter:
     """Wraps a ChatBackend whose model writes tool calls as text; presents native tool_calls."""
 
     def __init__(
-        self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True
+        self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
+        force_calls: bool = True, ground_calls: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
         self._make_call_id = make_call_id
         self._continue_calls = continue_calls
+        self._force_calls = force_calls
+        self._ground_calls = ground_calls
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
         plan = plan_request(body)
         completion = await self._inner.complete(plan.body)
-        if plan.words_body is not None:
-            text = _first_content(completion)
-            if text is not None and plan.fails_to_use_result(text):
-                words = await self._inner.complete(plan.words_body)  # asked without tools: words
-                add_usage(words, completion.get("usage"))
-                return words
+        text = _first_content(completion)
+        words_body = self._words_instead(plan, text) if text is not None else None
+        if words_body is not None:
+            words = await self._inner.complete(words_body)  # asked without tools: words
+            add_usage(words, completion.get("usage"))
+            return words
         if plan.declared is not None:
-            continued = await self._continuation(plan, plan.declared, _first_content(completion) or "")
+            continued = await self._continuation(plan, plan.declared, text or "")
             further: list[ParsedToolCall] = []
             if continued is not None:
-                merge_continuation(completion, continued[0])
+                for answer in continued[0]:
+                    merge_continuation(completion, answer)
                 further = continued[1]
             rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls, further)
         return completion
+
+    def _words_instead(self, plan: ToolCallPlan, text: str) -> JSONObject | None:
+        """The request to ask again without tools when `text` fails to use a tool result, or (with
+        `ground_calls`) is calls none of which takes a value from the conversation; else None."""
+        if plan.words_body is not None and plan.fails_to_use_result(text):
+            return plan.words_body
+        if self._ground_calls and plan.is_ungrounded(text):
+            return plan.words_body or plan.no_tools_body
+        return None
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead)."""
@@ -239,16 +274,34 @@ class FencedToolCallAdapter:
 
     async def _continuation(
         self, plan: ToolCallPlan, declared: frozenset[str], text: str
-    ) -> tuple[JSONObject, list[ParsedToolCall]] | None:
-        """When `text` is made of calls and may be continued (module docstring): the continuation's
-        completion and the calls it adds; else None, and nothing is sent."""
+    ) -> tuple[list[JSONObject], list[ParsedToolCall]] | None:
+        """When `text` is made of calls and may be continued (module docstring): the continuations'
+        completions and the calls they add; else None, and nothing is sent."""
         if not self._continue_calls or plan.max_calls is not None:
             return None
         found = split_prose_and_calls(text, declared)
         if found is None:
             return None
-        continued = await self._inner.complete(continuation_body(plan.body, found[1]))
-        return continued, further_calls(_first_content(continued) or "", found[1], declared)
+        answers = [await self._inner.complete(continuation_body(plan.body, found[1]))]
+        further = further_calls(_first_content(answers[0]) or "", found[1], declared)
+        if not further and self._force_calls:
+            further = await self._forced_calls(plan, declared, found[1], answers)
+        return answers, further
+
+    async def _forced_calls(
+        self, plan: ToolCallPlan, declared: frozenset[str], made: list[ParsedToolCall], answers: list[JSONObject]
+    ) -> list[ParsedToolCall]:
+        """The calls the model writes when pushed for one more (`toolcall_continuation`), one at a
+        time while each asks for something new (`is_another_request`); every answer lands in `answers`."""
+        added: list[ParsedToolCall] = []
+        while plan.grounding is not None and len(made) + len(added) < MAX_CALLS:
+            sent = forced_call_body(plan.body, [*made, *added])
+            answers.append(await self._inner.complete(sent))
+            call = forced_call(sent, _first_content(answers[-1]) or "", [*made, *added], declared)
+            if call is None or not is_another_request(call, [*made, *added], plan.functions, plan.grounding):
+                break
+            added.append(call)
+        return added
 
     async def _rewrite_stream(self, plan: ToolCallPlan, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question)
@@ -262,14 +315,15 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
-        if plan.words_body is not None and held is not None and plan.fails_to_use_result(held):
-            async for out in self._words_stream(plan.words_body, usage):
+        words_body = self._words_instead(plan, held) if held is not None else None
+        if words_body is not None:
+            async for out in self._words_stream(words_body, usage):
                 yield out
             return
         continued = await self._continuation(plan, declared, held) if held is not None else None
         for out in rewriter.finish(continued[1] if continued is not None else ()):
-            if continued is not None:
-                add_usage(out, continued[0].get("usage"))
+            for answer in continued[0] if continued is not None else ():
+                add_usage(out, answer.get("usage"))
             yield out
 
     async def _words_stream(self, words_body: JSONObject, first_usage: object) -> AsyncIterator[JSONObject]:

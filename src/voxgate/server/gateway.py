@@ -123,7 +123,9 @@ class Gateway:
             client=self._http,
         )
         if card.tool_call_style is ToolCallStyle.FENCED_JSON:
-            backend = FencedToolCallAdapter(backend, continue_calls=self.settings.tools.continue_calls)
+            tools = self.settings.tools
+            backend = FencedToolCallAdapter(backend, continue_calls=tools.continue_calls,
+                                            force_calls=tools.force_calls, ground_calls=tools.ground_calls)
         if card.is_embedded and self.settings.local.voice_first:  # one gate per model, kept across restarts
             gate = self._slot_gates.setdefault(card.id, SlotGate(self.settings.local.parallel_slots))
             backend = SlotGatedBackend(backend, gate)

@@ -10,9 +10,13 @@ from collections.abc import AsyncIterator
 from tests.support.chat_backends import ScriptedChatBackend
 from voxgate.backends.toolcall_continuation import (
     CONTINUATION_MAX_TOKENS,
+    FORCED_MAX_TOKENS,
+    FORCED_START,
     MAX_CALLS,
     add_usage,
     continuation_body,
+    forced_call,
+    forced_call_body,
     further_calls,
 )
 from voxgate.backends.toolcall_parser import ParsedToolCall, parse_leading_tool_calls
@@ -146,7 +150,7 @@ async def test_a_continued_answer_makes_the_call_the_model_left_out() -> None:
 async def test_text_answers_and_parallel_tool_calls_false_are_not_continued() -> None:
     for body, first in (
         ({"messages": MESSAGES, "tools": TOOLS}, "It is sunny in both."),
-        ({"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False}, call_text("get_weather", city="Oslo")),
+        ({"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False}, call_text("get_weather", city="Boston")),
     ):
         inner = TwoAnswerBackend(completion(first), completion(call_text("get_weather", city="Paris")))
         answer = await FencedToolCallAdapter(inner).complete(body)
@@ -259,3 +263,101 @@ async def test_continue_calls_false_sends_one_request_and_keeps_its_calls() -> N
         {"messages": MESSAGES, "tools": TOOLS, "stream": True}))
     assert streamed.calls == 1
     assert len([o for o in out if o["choices"] and o["choices"][0]["delta"].get("tool_calls")]) == 1
+
+
+# --- pushed for one more call, and calls that take nothing from the conversation ---------------
+
+def test_a_forced_call_body_starts_the_next_call_on_one_line() -> None:
+    body: JSONObject = {"messages": MESSAGES, "temperature": 0, "max_tokens": 4000}
+    forced = forced_call_body(body, [BOSTON])
+    assert forced["messages"][-1]["content"] == (
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Boston"}}\n</tool_call>\n' + FORCED_START)
+    assert forced["stop"] == ["\n"]
+    assert forced["max_tokens"] == FORCED_MAX_TOKENS
+    assert forced_call_body({**body, "max_tokens": 20}, [BOSTON])["max_tokens"] == 20
+
+
+def test_forced_call_reads_the_written_call_with_or_without_the_started_answer() -> None:
+    sent = forced_call_body({"messages": MESSAGES}, [BOSTON])
+    written = 'get_weather", "arguments": {"city": "Paris"}}'
+    assert forced_call(sent, written, [BOSTON], DECLARED) == PARIS
+    assert forced_call(sent, sent["messages"][-1]["content"] + written, [BOSTON], DECLARED) == PARIS  # llama.cpp
+    assert forced_call(sent, 'get_weather", "arguments": {"city": "Boston"}}', [BOSTON], DECLARED) is None  # repeat
+    assert forced_call(sent, 'rm_rf", "arguments": {}}', [BOSTON], DECLARED) is None  # undeclared
+    assert forced_call(sent, 'get_weather", "arguments": {"city": "Pa', [BOSTON], DECLARED) is None  # cut short
+    assert forced_call(sent, "", [BOSTON], DECLARED) is None
+
+
+class AnswersInOrder(ScriptedChatBackend):
+    """Answers each `complete` with the next text of `texts`, the last one again once they run out."""
+
+    def __init__(self, *texts: str) -> None:
+        super().__init__("qwen")
+        self.texts = list(texts)
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.sent.append(body)
+        return completion(self.texts[min(len(self.sent), len(self.texts)) - 1], 2)
+
+
+async def test_a_model_that_stops_after_one_call_is_pushed_for_the_one_it_left_out() -> None:
+    inner = AnswersInOrder(call_text("get_weather", city="Boston"), "", 'get_weather", "arguments": {"city": "Paris"}}',
+                           'get_weather", "arguments": {"city": "Boston"}}')
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    calls = answer["choices"][0]["message"]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"])["city"] for c in calls] == ["Boston", "Paris"]
+    assert inner.calls == 4  # the answer, its continuation, Paris pushed, then a repeat that ends it
+    assert inner.sent[3]["messages"][-1]["content"].count("<tool_call>") == 2
+    assert answer["usage"]["completion_tokens"] == 8  # every request counted
+
+
+async def test_a_pushed_call_the_request_never_asked_for_is_dropped() -> None:
+    for pushed in ('get_weather", "arguments": {"city": "Oslo"}}',  # a value nobody named
+                   'get_time", "arguments": {"tz": "Boston"}}',  # nothing new
+                   'get_weather", "arguments": {"city": "Paris", "days": 3}}'):  # an undeclared argument
+        inner = AnswersInOrder(call_text("get_weather", city="Boston"), "", pushed)
+        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+        assert len(answer["choices"][0]["message"]["tool_calls"]) == 1
+        assert inner.calls == 3
+
+
+async def test_force_calls_false_and_a_forced_tool_choice_push_for_no_more() -> None:
+    first = call_text("get_weather", city="Boston")
+    for adapter_options, body in (({"force_calls": False}, {"messages": MESSAGES, "tools": TOOLS}),
+                                  ({}, {"messages": MESSAGES, "tools": TOOLS, "tool_choice": "required"})):
+        inner = AnswersInOrder(first, "", 'get_weather", "arguments": {"city": "Paris"}}')
+        answer = await FencedToolCallAdapter(inner, **adapter_options).complete(body)  # type: ignore[arg-type]
+        assert len(answer["choices"][0]["message"]["tool_calls"]) == 1
+        assert inner.calls == 2  # the answer and its continuation only
+
+
+async def test_calls_with_no_value_from_the_conversation_are_asked_again_in_words() -> None:
+    invented = call_text("get_weather", city="Oslo")  # the user asked about Boston and Paris
+    inner = AnswersInOrder(invented, "I can only look up the weather.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": "I can only look up the weather."}
+    assert inner.calls == 2
+    assert all("<tools>" not in str(m["content"]) for m in inner.sent[1]["messages"])
+    assert answer["usage"]["completion_tokens"] == 4  # both answers counted
+    kept = AnswersInOrder(invented, "")
+    answer = await FencedToolCallAdapter(kept, ground_calls=False, force_calls=False).complete(
+        {"messages": MESSAGES, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city": "Oslo"}'
+    required = AnswersInOrder(invented, "")  # a call the client demanded is never turned into words
+    answer = await FencedToolCallAdapter(required).complete({"messages": MESSAGES, "tools": TOOLS,
+                                                             "tool_choice": "required"})
+    assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city": "Oslo"}'
+
+
+async def test_a_streamed_call_with_no_value_from_the_conversation_is_streamed_again_in_words() -> None:
+    class StreamsInTurn(ScriptedChatBackend):
+        async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+            self.sent.append(body)
+            text = call_text("get_weather", city="Oslo") if len(self.sent) == 1 else "No tool fits."
+            for item in (chunk({"content": text}), chunk({}, "stop")):
+                yield item
+
+    inner = StreamsInTurn("qwen")
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS}))
+    assert "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"]) == "No tool fits."
+    assert not any(o["choices"][0]["delta"].get("tool_calls") for o in out if o["choices"])

@@ -165,8 +165,9 @@ async def test_complete_turns_text_into_tool_calls() -> None:
         "tool_calls": [{"id": "call_test", "type": "function",
                         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}],
     }
-    assert answer["usage"]["completion_tokens"] == 18  # 9 and the continuation's 9 (it added no call)
+    assert answer["usage"]["completion_tokens"] == 27  # 9, the continuation's 9, the pushed call's 9 (no call added)
     assert inner.sent[1]["messages"][-1]["role"] == "assistant"  # the answer continued after its call
+    assert inner.sent[2]["messages"][-1]["content"].endswith('</tool_call>\n{"name": "')  # then pushed for one more
 
 
 async def test_complete_keeps_prose_before_the_calls_as_content_and_makes_every_call() -> None:
@@ -184,7 +185,7 @@ async def test_complete_keeps_prose_before_the_calls_as_content_and_makes_every_
 
 
 async def test_parallel_tool_calls_false_keeps_the_first_call() -> None:
-    text = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>\n' * 2
+    text = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n' * 2
     answer = await FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids).complete(
         {"messages": MESSAGES, "tools": TOOLS, "parallel_tool_calls": False}
     )
@@ -269,8 +270,8 @@ async def test_stream_of_a_tool_call_becomes_tool_call_chunks() -> None:
             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
     assert out[1] == {**chunk({"tool_calls": [call]})}
     assert out[2] == chunk({}, "tool_calls")
-    continued = USAGE  # the continuation (ScriptedChatBackend's "ok": no call added) is counted too
-    assert out[3] == {**chunks[-1], "usage": {key: chunks[-1]["usage"][key] + continued[key] for key in continued}}
+    continued = USAGE  # the continuation and the push for one more call ("ok": no call added) are counted too
+    assert out[3] == {**chunks[-1], "usage": {key: chunks[-1]["usage"][key] + 2 * continued[key] for key in continued}}
     assert len(out) == 4
 
 
@@ -422,11 +423,12 @@ async def test_a_repeated_call_after_the_result_is_asked_again_without_tools(fir
 
 
 async def test_a_new_call_after_the_result_is_made_not_retried() -> None:
-    inner = AnswersInTurn('{"name": "get_time", "arguments": {"tz": "CET"}}', "")
+    inner = AnswersInTurn('{"name": "get_time", "arguments": {"tz": "Paris"}}', "", "")
     answer = await FencedToolCallAdapter(inner, make_call_id=ids).complete({"messages": AFTER_RESULT, "tools": TOOLS})
     assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_time"
-    assert len(inner.sent) == 2  # the answer continued after its call (which added none), not asked again
+    assert len(inner.sent) == 3  # continued after its call and pushed for one more (both added none), not asked again
     assert inner.sent[1]["messages"][-1]["role"] == "assistant"
+    assert inner.sent[2]["messages"][-1]["content"].endswith('{"name": "')
 
 
 async def test_a_streamed_repeated_call_after_the_result_is_streamed_again_in_words() -> None:

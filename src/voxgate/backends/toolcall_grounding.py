@@ -1,0 +1,183 @@
+"""Whether a tool call's argument values come from the conversation. Pure.
+
+Small models asked with tools call a function even where none fits, filling its arguments with
+invented values (BFCL's irrelevance items: `calculate_projectile_range(initial_velocity=10,
+angle=45)` for "launched with velocity 'v' at an angle 'theta'"), and, pushed to write one more
+call after their last, invent variations of it (`unit: "feet"` after `unit: "meters"` for a
+request naming no unit). A call the request asked for takes most of its values from the request.
+
+    grounding_text(messages)                 what the caller said: every message's text but the tools'
+    is_grounded(call, text, function)        some value is in `text`, and one of each required argument
+    brings_new_value(call, made, text)       some argument value is in `text` and in none of `made`
+    fits_parameters(call, function)          every required argument given, none undeclared
+    is_another_request(call, made, ...)      a pushed call is declared, fits, and brings a new value
+
+A value is "in" the text when: a string's words (letters and digits, lower case) all appear in
+the text's words, or, for a string of several words, at least half of them do; a number appears
+as a number in the text (also as a percent: 0.95 for "95%"), or as a number word ("five");
+booleans and nulls are never evidence. Nested objects and lists are read leaf by leaf.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+from .tool_prompt import content_text
+from .toolcall_parser import ParsedToolCall
+
+__all__ = [
+    "brings_new_value", "fits_parameters", "grounding_text", "is_another_request", "is_grounded", "leaf_values",
+]
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?")
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50,
+    "hundred": 100, "thousand": 1000, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+    "twice": 2, "double": 2, "triple": 3, "dozen": 12, "half": 0.5,
+}  # fmt: skip
+
+
+def grounding_text(messages: object) -> str:
+    """The text of every message (system, user, assistant, tool results) joined; not the tools."""
+    parts = []
+    for message in messages if isinstance(messages, list) else ():
+        if isinstance(message, dict):
+            parts.append(content_text(message.get("content")))
+    return "\n".join(parts)
+
+
+def leaf_values(value: Any) -> Iterator[str | float]:
+    """The strings and numbers in an argument value, depth first (booleans and nulls skipped)."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, str | int | float):
+        yield value if isinstance(value, str) else float(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from leaf_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaf_values(item)
+
+
+def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = None) -> bool:
+    """Whether `call`'s values come from `text`: some value is in it, and so is one value of each
+    argument `function` requires (a required price the request never gave is invented), unless
+    that argument's value is one of its declared `enum`. A call without values counts as grounded."""
+    arguments = _arguments(call)
+    values = list(leaf_values(arguments))
+    if not values:
+        return True
+    words, numbers = _words(text), _numbers(text)
+    if not any(_value_in(value, words, numbers) for value in values):
+        return False
+    parameters = (function or {}).get("parameters")
+    required = parameters.get("required") if isinstance(parameters, dict) else None
+    if not isinstance(required, list) or not isinstance(arguments, dict):
+        return True
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    for key in required:
+        given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
+        if given and not _from_enum(arguments.get(key), properties, key) and not any(
+                _value_in(value, words, numbers) for value in given):
+            return False
+    return True
+
+
+def _from_enum(value: Any, properties: object, key: str) -> bool:
+    """Whether `value` is one of the `enum` the schema declares for argument `key`: chosen from the
+    function's own list, not invented (`type: "delete"` for "Remove the item")."""
+    schema = properties.get(key) if isinstance(properties, dict) else None
+    choices = schema.get("enum") if isinstance(schema, dict) else None
+    return isinstance(choices, list) and value in choices
+
+
+def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text: str) -> bool:
+    """Whether `call` asks for something the calls `made` do not: an argument value in `text` and
+    in none of `made`. Against an earlier call to the same function, that value must replace one
+    the earlier call gave the same argument ("Maroon 5" after "Taylor Swift"), so a call that
+    only adds an argument the first one left out (a correction, not a second request) does not count."""
+    words, numbers = _words(text), _numbers(text)
+    old = [value for earlier in made for value in leaf_values(_arguments(earlier))]
+    old_words = {word for value in old if isinstance(value, str) for word in _WORD.findall(value.lower())}
+    old_numbers = {value for value in old if isinstance(value, float)}
+    arguments = _arguments(call)
+    if not isinstance(arguments, dict):
+        return False
+    same = [_arguments(earlier) for earlier in made if earlier.name == call.name]
+    for key, argument in arguments.items():
+        if same and not any(isinstance(e, dict) and key in e and e[key] != argument for e in same):
+            continue
+        for value in leaf_values(argument):
+            if not _value_in(value, words, numbers):
+                continue
+            if isinstance(value, float) and value not in old_numbers:
+                return True
+            if isinstance(value, str) and not set(_WORD.findall(value.lower())) <= old_words:
+                return True
+    return False
+
+
+def is_another_request(
+    call: ParsedToolCall, made: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject], text: str
+) -> bool:
+    """Whether a call the model was pushed to write (`toolcall_continuation.forced_call`) is one the
+    conversation asks for besides those `made`: a declared function, its arguments fitting it, and
+    a value from `text` that `made` lack (`brings_new_value`)."""
+    function = functions.get(call.name)
+    return function is not None and fits_parameters(call, function) and brings_new_value(call, made, text)
+
+
+def fits_parameters(call: ParsedToolCall, function: JSONObject) -> bool:
+    """Whether `call` gives every required argument of `function` and no undeclared one (unless its
+    `parameters` allow more)."""
+    arguments = _arguments(call)
+    parameters = function.get("parameters")
+    if not isinstance(arguments, dict) or not isinstance(parameters, dict):
+        return isinstance(arguments, dict)
+    properties = parameters.get("properties")
+    required = parameters.get("required")
+    if isinstance(required, list) and not all(key in arguments for key in required):
+        return False
+    if isinstance(properties, dict) and parameters.get("additionalProperties") is not True:
+        return all(key in properties for key in arguments)
+    return True
+
+
+def _arguments(call: ParsedToolCall) -> Any:
+    try:
+        return json.loads(call.arguments)
+    except ValueError:
+        return None
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _numbers(text: str) -> set[float]:
+    found = set()
+    for match in _NUMBER.findall(text):
+        try:
+            found.add(float(match.replace(",", "")))
+        except ValueError:
+            continue
+    found.update(float(value) for word, value in _NUMBER_WORDS.items() if re.search(rf"\b{word}\b", text.lower()))
+    return found
+
+
+def _value_in(value: str | float, words: set[str], numbers: set[float]) -> bool:
+    if isinstance(value, float):
+        return any(abs(value - number) < 1e-9 or abs(value * 100 - number) < 1e-6 for number in numbers)
+    value_words = _WORD.findall(value.lower())
+    if not value_words:
+        return False
+    present = sum(word in words for word in value_words)
+    return present == len(value_words) or (len(value_words) > 1 and 2 * present >= len(value_words))

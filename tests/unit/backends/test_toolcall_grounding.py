@@ -1,0 +1,151 @@
+"""Whether a tool call's values come from the conversation: what each kind of value and call gets."""
+
+from __future__ import annotations
+
+import json
+
+from voxgate.backends.toolcall_grounding import (
+    brings_new_value,
+    fits_parameters,
+    grounding_text,
+    is_another_request,
+    is_grounded,
+    leaf_values,
+)
+from voxgate.backends.toolcall_parser import ParsedToolCall
+from voxgate.backends.toolcalls import plan_request
+from voxgate.core.types import JSONObject
+
+
+def call(name: str, **arguments: object) -> ParsedToolCall:
+    return ParsedToolCall(name, json.dumps(arguments))
+
+
+PLAY = "Play songs from the artists Taylor Swift and Maroon 5, for 20 and 15 minutes, on Spotify."
+SWIFT = call("spotify_play", artist="Taylor Swift", duration=20)
+SPOTIFY: JSONObject = {"name": "spotify_play", "parameters": {"type": "object", "required": ["artist"], "properties": {
+    "artist": {"type": "string"}, "duration": {"type": "integer"}}}}
+
+
+def test_grounding_text_is_every_message_text_and_not_the_tools() -> None:
+    messages = [
+        {"role": "system", "content": "You help in Oslo."},
+        {"role": "user", "content": [{"type": "text", "text": "Weather "}, {"type": "text", "text": "there?"},
+                                     {"type": "image_url", "image_url": {"url": "x"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": '{"sky": "sunny"}'},
+        "not a message",
+        {"role": "assistant", "content": None},
+    ]
+    assert grounding_text(messages) == 'You help in Oslo.\nWeather there?\n{"sky": "sunny"}\n'
+    assert grounding_text(None) == ""
+
+
+def test_leaf_values_are_the_strings_and_numbers_at_any_depth() -> None:
+    value = {"a": "x", "b": [1, {"c": 2.5}], "d": True, "e": None, "f": []}
+    assert list(leaf_values(value)) == ["x", 1.0, 2.5]
+    assert list(leaf_values(False)) == []
+
+
+def test_a_call_with_a_value_from_the_request_is_grounded() -> None:
+    assert is_grounded(SWIFT, PLAY)
+    assert is_grounded(call("f", city="boston"), "Weather in BOSTON?")  # case ignored
+    assert is_grounded(call("f", city="Boston, MA"), "weather in boston and paris")  # half the words
+    assert is_grounded(call("f", n=5), "the first five primes")  # a number word
+    assert is_grounded(call("f", level=0.95), "a 95% confidence interval")  # a percent
+    assert is_grounded(call("f", temp=298), "its temperature is 298K")
+    assert is_grounded(call("f", amount=1500), "I owe 1,500 euro")
+    assert is_grounded(call("f"), "anything")  # no values: nothing to check
+    assert is_grounded(call("f", on=True), "turn the light on")  # booleans only: nothing to check either
+
+
+def test_a_call_with_only_invented_values_is_not_grounded() -> None:
+    text = "How far will a car travel in time 't' when launched with velocity 'v' at an angle 'theta'?"
+    assert not is_grounded(call("calculate_projectile_range", initial_velocity=10, angle=45, time=2), text)
+    assert not is_grounded(call("get_cell_type", organism="human", membrane="Phospholipid bi-layer"),
+                           "Identify the type of blood cells responsible for clotting.")
+    assert not is_grounded(call("f", city="New York City"), "weather in York")  # 1 word of 3
+    assert not is_grounded(call("f", flag=True, none=None, city="Oslo"), "true None")  # booleans, nulls: no evidence
+    assert not is_grounded(call("f", s="!!"), "!!")  # no letters or digits
+
+
+def test_a_second_call_to_the_same_function_must_replace_a_value_with_one_from_the_request() -> None:
+    assert brings_new_value(call("spotify_play", artist="Maroon 5", duration=15), [SWIFT], PLAY)
+    assert not brings_new_value(call("spotify_play", artist="Taylor Swift", duration=20), [SWIFT], PLAY)
+    # a value the request never named ("feet" after "meters")
+    area = call("area", base=10, height=5, unit="meters")
+    assert not brings_new_value(call("area", base=10, height=5, unit="feet"), [area], "base 10 and height 5")
+    # an argument the first call left out, added: a correction, not a second request
+    heat = call("heat_capacity", temp=298, volume=10)
+    assert not brings_new_value(call("heat_capacity", temp=298, volume=10, gas="air"), [heat],
+                                "heat capacity for air at 298K and volume 10")
+
+
+def test_a_call_to_another_function_needs_a_value_from_the_request_no_call_made_has() -> None:
+    text = "Play the Game of life for 3 rounds, then play chess where the 1st move is e4 and the 2nd is e5."
+    life = call("game_of_life_play", rounds=3)
+    assert brings_new_value(call("chess_play", moves=["e4", "e5"]), [life], text)
+    triangle = call("triangle_get", side1=5, side2=4, side3=3)
+    assert not brings_new_value(call("circle_get", radius=5), [triangle], "a triangle with sides 5, 4 and 3")
+    assert not brings_new_value(ParsedToolCall("f", "[1]"), [life], text)  # arguments that are not an object
+
+
+def test_fits_parameters_wants_the_required_arguments_and_no_undeclared_one() -> None:
+    assert fits_parameters(SWIFT, SPOTIFY)
+    assert fits_parameters(call("spotify_play", artist="x"), SPOTIFY)
+    assert not fits_parameters(call("spotify_play", duration=5), SPOTIFY)  # artist missing
+    assert not fits_parameters(call("spotify_play", artist="x", required=["artist"]), SPOTIFY)  # undeclared
+    open_ended = {"name": "f", "parameters": {**SPOTIFY["parameters"], "additionalProperties": True}}
+    assert fits_parameters(call("f", artist="x", more=1), open_ended)
+    assert fits_parameters(call("f", anything=1), {"name": "f"})  # no parameters declared
+    assert not fits_parameters(ParsedToolCall("f", "[1]"), {"name": "f"})
+
+
+def test_is_another_request_needs_a_declared_function_a_fit_and_a_new_value() -> None:
+    functions = {"spotify_play": SPOTIFY}
+    assert is_another_request(call("spotify_play", artist="Maroon 5", duration=15), [SWIFT], functions, PLAY)
+    assert not is_another_request(call("spotify_stop", artist="Maroon 5"), [SWIFT], functions, PLAY)
+    assert not is_another_request(call("spotify_play", duration=15), [SWIFT], functions, PLAY)
+    assert not is_another_request(call("spotify_play", artist="Adele"), [SWIFT], functions, PLAY)
+
+
+PRICE: JSONObject = {"name": "final_price", "parameters": {"type": "object", "required": ["price", "discount_rate"],
+                                                           "properties": {"price": {"type": "number"},
+                                                                          "discount_rate": {"type": "number"},
+                                                                          "note": {"type": "string"}}}}
+DISCOUNT = "What is the final price of a product after a 25% discount?"
+
+
+def test_each_required_argument_needs_a_value_from_the_request() -> None:
+    invented_price = call("final_price", price=100, discount_rate=0.25)
+    assert is_grounded(invented_price, DISCOUNT)  # without the function: one value from the request is enough
+    assert not is_grounded(invented_price, DISCOUNT, PRICE)  # the required price was never given
+    given = "A product costs 80 with a 25% discount"
+    assert is_grounded(call("final_price", price=80, discount_rate=0.25), given, PRICE)
+    # optional arguments may be invented; a required one left out is the schema's business, not this
+    assert is_grounded(call("final_price", price=80, discount_rate=25, note="made up"), "80 at 25% off", PRICE)
+    assert is_grounded(call("final_price", discount_rate=25), "25% off", PRICE)
+    not_a_list: JSONObject = {"name": "final_price", "parameters": {"required": "price"}}
+    assert is_grounded(call("final_price", price=80), "80", not_a_list)
+
+
+def test_a_plan_finds_an_answer_of_ungrounded_calls_only_with_tool_choice_auto() -> None:
+    body: JSONObject = {"messages": [{"role": "user", "content": DISCOUNT}],
+                        "tools": [{"type": "function", "function": PRICE}]}
+    text = json.dumps({"name": "final_price", "arguments": {"price": 100, "discount_rate": 0.25}})
+    grounded = json.dumps({"name": "final_price", "arguments": {"price": 25, "discount_rate": 0.25}})
+    assert plan_request(body).is_ungrounded(text)
+    assert not plan_request(body).is_ungrounded(grounded)
+    assert not plan_request(body).is_ungrounded("The final price depends on the price.")  # words are no calls
+    assert not plan_request(body).is_ungrounded(f"Calling it:\n{text}")  # prose first: sent as it came
+    assert not plan_request({**body, "tool_choice": "required"}).is_ungrounded(text)
+    assert not plan_request({"messages": body["messages"]}).is_ungrounded(text)  # no tools declared
+
+
+def test_a_required_value_from_the_functions_own_enum_needs_no_word_from_the_request() -> None:
+    properties = {"type": {"type": "string", "enum": ["add", "delete"]}, "content": {"type": "string"}}
+    todo: JSONObject = {"name": "todo", "parameters": {"type": "object", "required": ["type", "content"],
+                                                       "properties": properties}}
+    asked = "Remove the 'todo random' item from my todo list"  # BFCL live_simple_54-25-0
+    assert is_grounded(call("todo", type="delete", content="todo random"), asked, todo)
+    assert not is_grounded(call("todo", type="archive", content="todo random"), asked, todo)  # not in the enum
+    assert not is_grounded(call("todo", type="delete", content="buy milk"), asked, todo)  # content invented
