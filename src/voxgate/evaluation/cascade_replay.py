@@ -8,9 +8,15 @@ returned answer scored. Routers:
   choice at a given λ, cheapest first, ending on the dearest of them (the λ choice itself), at most
   `max_stages`; the learned checker's P(good) of each stage's recorded answer (the earlier
   stages' answers are its peers) goes through the pure rule (`routing.cascade.rule`, the code
-  the live cascade runs) with the bar `accept`. The knob is (λ, max_stages, accept) over fixed
-  grids; its points trace the curve. `max_stages` 1 is the plain prediction at that λ (the
-  planner's single stage), so the curve includes not cascading where that is cheaper.
+  the live cascade runs) with the bar `accept`. The knob is (λ, max_stages, accept, agreement)
+  over fixed grids; its points trace the curve. `max_stages` 1 is the plain prediction at that λ
+  (the planner's single stage), so the curve includes not cascading where that is cheaper.
+  With `agreement` (live: `routing.cascade.agreement`, `routing.cascade.runner`), a plan of three
+  stages or more has its first two answer side by side: both are paid for whatever the rule
+  decides, each one's answer is the other's peer (the checker's peer features, and the live
+  `agreement` check's verdict, `checks.agreement_result`, among the stage's results), and a later
+  stage has every earlier answer as peers. Agreement is only gridded with `max_stages` 3 (with
+  fewer stages the live runner answers one stage at a time).
 - `agreement`: two cheap models answer; when their final answers (`answer_text.final_answer`)
   agree the cheaper one's answer is returned, else the strongest model (highest TRAIN mean) is
   asked. One point per pair of models cheaper than the strongest.
@@ -34,6 +40,7 @@ import numpy as np
 from voxgate.core.types import RoutingConstraints
 from voxgate.evaluation.outcomes import OutcomeTable
 from voxgate.evaluation.replay import LAMBDA_GRID
+from voxgate.routing.cascade.checks import agreement_result
 from voxgate.routing.cascade.evidence import CheckResult
 from voxgate.routing.cascade.planner import CascadeSettings, plan_cascade
 from voxgate.routing.cascade.rule import run_cascade_rule
@@ -43,6 +50,7 @@ from voxgate.routing.policy import Candidate
 
 ACCEPT_GRID = tuple(round(float(a), 2) for a in np.arange(0.30, 0.96, 0.05))
 STAGE_LIMITS = (1, 2, 3)  # 1: the predict-only choice at that λ, no answer checked
+AGREEMENT_MIN_STAGES = 3  # the live runner answers the first two stages side by side only in plans this long
 CASCADE_LAMBDAS = tuple(float(x) for x in LAMBDA_GRID[::8])
 JUDGE_ERROR_RATES = (0.1, 0.2)
 JUDGE_SCORE_QUANTILE = 0.95
@@ -50,8 +58,10 @@ JUDGE_CAP_STEPS = 30
 JUDGE_SEED = 0
 CHECK_NAME = "learned"
 
-Config = tuple[float, int, float]  # (λ, max_stages, accept)
-Scorer = Callable[[int, int, tuple[int, ...]], float]  # P(good) of (row, model) after the models tried before
+Config = tuple[float, int, float, bool]  # (λ, max_stages, accept, agreement)
+CONFIG_NAMES = ("lambda", "max_stages", "accept", "agreement")
+Scorer = Callable[[int, int, tuple[int, ...]], float]  # P(good) of (row, model) with those models' answers as peers
+Finals = Sequence[Sequence[str | None]]  # per (row, model): the final answer (None: none stated or none recorded)
 CASCADE_ROUTERS = (
     "voxgate-cascade", "agreement", *(f"routerbench-cascade-{rate:g}" for rate in JUDGE_ERROR_RATES),
 )  # fmt: skip
@@ -70,10 +80,41 @@ class CascadeRun:
         return float(self.cost_usd.sum()), float(scores[rows, self.returned.astype(int)].mean())
 
 
-def _stage_results(p_good: float) -> list[CheckResult]:
+@dataclass(frozen=True)
+class RecordedFinals:
+    """Per (row, model): whether an answer was recorded, and its final answer (`answer_text.final_answer`)."""
+
+    finals: Finals
+    known: Array
+
+    @classmethod
+    def of(cls, table: OutcomeTable) -> RecordedFinals | None:
+        if table.answers is None:
+            return None
+        finals = [[None if a is None else final_answer(a.text) for a in row] for row in table.answers]
+        known = np.array([[a is not None for a in row] for row in table.answers], dtype=bool)
+        return cls(finals, known.reshape(len(table.answers), len(table.models)))
+
+
+def _stage_results(p_good: float, agreement: CheckResult | None = None) -> list[CheckResult]:
     if np.isnan(p_good):
         return []  # no recorded answer to judge: nothing vouches for it, the rule escalates
-    return [CheckResult.scored(CHECK_NAME, p_good, p_good, "learned P(good)", "replayed")]
+    learned = CheckResult.scored(CHECK_NAME, p_good, p_good, "learned P(good)", "replayed")
+    return [learned] if agreement is None else [agreement, learned]
+
+
+def stage_peers(stages: Sequence[int], k: int, agreement: bool) -> tuple[int, ...]:
+    """The models whose answers stage k sees: the earlier stages; with agreement in a plan of
+    `AGREEMENT_MIN_STAGES` or more, stages 1 and 2 (answered side by side) see each other."""
+    if agreement and len(stages) >= AGREEMENT_MIN_STAGES and k < 2:
+        return (stages[1 - k],)
+    return tuple(stages[:k])
+
+
+def _agreement_check(i: int, j: int, peers: Sequence[int], recorded: RecordedFinals) -> CheckResult:
+    """The live agreement check on recorded final answers (peers without a recorded answer left out)."""
+    answered = {str(k): recorded.finals[i][k] for k in peers if recorded.known[i, k]}
+    return agreement_result(recorded.finals[i][j], answered)
 
 
 def plan_stages(
@@ -97,27 +138,44 @@ def plan_stages(
     return plans
 
 
-def run_planned(plans: Sequence[Sequence[int]], scorer: Scorer, costs_usd: Array, accept: float) -> CascadeRun:
-    """Each query through the pure rule with its stages' P(good): the returned answer and the cost."""
+def run_planned(
+    plans: Sequence[Sequence[int]], scorer: Scorer, costs_usd: Array, accept: float,
+    agreement: RecordedFinals | None = None,
+) -> CascadeRun:
+    """Each query through the pure rule with its stages' P(good): the returned answer and the cost.
+
+    With `agreement` (the recorded final answers), as the live runner with agreement on: see
+    `stage_peers`; stages answered side by side are paid for even when the rule never judges them."""
     tried, returned, cost = [], np.zeros(len(plans), dtype=np.int64), np.zeros(len(plans))
     for i, stages in enumerate(plans):
-        results = [_stage_results(scorer(i, j, tuple(stages[:k]))) for k, j in enumerate(stages)]
+        results = []
+        for k, j in enumerate(stages):
+            peers = stage_peers(stages, k, agreement is not None)
+            check = _agreement_check(i, j, peers, agreement) if agreement is not None and peers else None
+            results.append(_stage_results(scorer(i, j, peers), check))
         outcome = run_cascade_rule([str(j) for j in stages], results, accept)
         judged = list(stages[: len(outcome.judgements)])
-        tried.append(judged)
+        side_by_side = 2 if agreement is not None and len(stages) >= AGREEMENT_MIN_STAGES else 0
+        called = list(stages[: max(len(judged), side_by_side)])
+        tried.append(called)
         returned[i] = stages[outcome.answer_index] if outcome.answer_index is not None else judged[-1]
-        cost[i] = costs_usd[i, judged].sum()
+        cost[i] = costs_usd[i, called].sum()
     return CascadeRun(tried, returned.astype(np.float64), cost)
 
 
 def cascade_runs(quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable) -> dict[Config, CascadeRun]:
-    """`voxgate-cascade` at every knob setting on `table`'s rows, query by query."""
+    """`voxgate-cascade` at every knob setting on `table`'s rows, query by query (agreement settings
+    only where the table records answers)."""
+    recorded = RecordedFinals.of(table)
     out: dict[Config, CascadeRun] = {}
     for lam in CASCADE_LAMBDAS:
         for max_stages in STAGE_LIMITS:
             plans = plan_stages(quality, expected_cost, lam, max_stages, table.models)
             for accept in ACCEPT_GRID if max_stages > 1 else ACCEPT_GRID[:1]:  # one stage: the bar changes nothing
-                out[(lam, max_stages, accept)] = run_planned(plans, scorer, table.costs_usd, accept)
+                out[(lam, max_stages, accept, False)] = run_planned(plans, scorer, table.costs_usd, accept)
+                if recorded is not None and max_stages >= AGREEMENT_MIN_STAGES:
+                    out[(lam, max_stages, accept, True)] = run_planned(plans, scorer, table.costs_usd, accept,
+                                                                       recorded)
     return out
 
 
@@ -138,11 +196,12 @@ def agreement_sweep(table: OutcomeTable, train: OutcomeTable) -> dict[tuple[str,
     cheaper = [int(j) for j in np.argsort(mean_cost) if mean_cost[j] < mean_cost[strongest]]
     if len(cheaper) < 2:
         return None
-    finals = [[None if a is None else final_answer(a.text) for a in row] for row in table.answers]
+    finals = RecordedFinals.of(table)
+    assert finals is not None
     scores, rows = table.filled_scores(), np.arange(len(table.prompts))
     out = {}
     for a, b in combinations(cheaper, 2):
-        agree = np.array([f[a] is not None and f[a] == f[b] for f in finals])
+        agree = np.array([f[a] is not None and f[a] == f[b] for f in finals.finals])
         returned = np.where(agree, a, strongest)
         cost = table.costs_usd[:, a] + table.costs_usd[:, b] + np.where(agree, 0.0, table.costs_usd[:, strongest])
         out[(table.models[a], table.models[b])] = (float(cost.sum()), float(scores[rows, returned].mean()))
@@ -264,7 +323,7 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
     if train is not None:
         train_sweep = cascade_sweep(train.quality, train.expected_cost, train.scorer, train.table)
         point = _operating_point(train_sweep, sweep, train.table)
-        details["voxgate_cascade_operating_point"] = point | {"config_names": ["lambda", "max_stages", "accept"]}
+        details["voxgate_cascade_operating_point"] = point | {"config_names": list(CONFIG_NAMES)}
         pairs_train, pairs_test = agreement_sweep(train.table, train.table), agreement_sweep(test.table, reference)
         if pairs_train is not None and pairs_test is not None:
             details["agreement_operating_point"] = _operating_point(pairs_train, pairs_test, train.table)

@@ -109,3 +109,67 @@ def test_cascade_routers_give_points_for_each_router_and_strong_win_scores_on_a_
     assert best == 1.0  # a checker that knows every answer reaches the strong model's accuracy
     assert "voxgate_cascade_operating_point" in figures.details
     assert figures.wins == {}
+
+
+def _recorded(table: OutcomeTable) -> cr.RecordedFinals:
+    recorded = cr.RecordedFinals.of(table)
+    assert recorded is not None
+    return recorded
+
+
+def test_agreement_pays_both_side_by_side_answers_even_when_the_first_is_accepted() -> None:
+    table = _table()
+    confident = np.full((4, 3), 0.9)  # the learned check would accept every answer
+    run = cr.run_planned([[0, 1, 2]] * 4, _scorer(confident), table.costs_usd, 0.5, _recorded(table))
+    # rows 0, 2: cheap and mid both say B: cheap accepted, mid paid too; rows 1, 3: C against D, the
+    # agreement check (0.3) holds both back: the strong model answers and all three are paid
+    assert run.returned.tolist() == [0, 2, 0, 2]
+    assert run.cost_usd.tolist() == pytest.approx([0.011, 0.111, 0.011, 0.111])
+    assert run.tried == [[0, 1], [0, 1, 2], [0, 1], [0, 1, 2]]
+    assert run.point(table.filled_scores())[1] == 1.0
+    without = cr.run_planned([[0, 1, 2]] * 4, _scorer(confident), table.costs_usd, 0.5)
+    assert without.returned.tolist() == [0, 0, 0, 0]  # no agreement: the confident cheap answer, wrong on odd rows
+    assert without.cost_usd.tolist() == pytest.approx([0.001] * 4)
+
+
+def test_agreement_is_one_check_among_the_stage_results_the_weakest_decides() -> None:
+    table = _table()
+    doubtful_cheap = np.tile([0.4, 0.9, 0.9], (4, 1))
+    run = cr.run_planned([[0, 1, 2]] * 4, _scorer(doubtful_cheap), table.costs_usd, 0.5, _recorded(table))
+    # even rows: agreement says 0.85 but the learned 0.4 holds cheap back; mid (agreeing, 0.9) is accepted
+    assert run.returned.tolist() == [1, 2, 1, 2]
+    assert run.cost_usd.tolist() == pytest.approx([0.011, 0.111, 0.011, 0.111])
+    low_bar = cr.run_planned([[0, 1, 2]] * 4, _scorer(np.full((4, 3), 0.9)), table.costs_usd, 0.3, _recorded(table))
+    assert low_bar.returned.tolist() == [0, 0, 0, 0]  # a bar at the disagreement's 0.3 lets disagreeing answers through
+
+
+def test_agreement_waits_for_three_stages_and_ignores_a_peer_nobody_recorded() -> None:
+    table = _table()
+    confident = np.full((4, 3), 0.9)
+    two = cr.run_planned([[0, 2]] * 4, _scorer(confident), table.costs_usd, 0.5, _recorded(table))
+    assert two.cost_usd.tolist() == pytest.approx([0.001] * 4)  # two stages: one at a time, as live
+    assert two.returned.tolist() == [0, 0, 0, 0]
+    recorded = _recorded(table)
+    unrecorded_mid = cr.RecordedFinals(recorded.finals, recorded.known & np.array([True, False, True]))
+    p_good = np.tile([0.9, np.nan, 0.9], (4, 1))  # no answer from mid: the learned check alone judges cheap
+    run = cr.run_planned([[0, 1, 2]] * 4, _scorer(p_good), table.costs_usd, 0.5, unrecorded_mid)
+    assert run.returned.tolist() == [0, 0, 0, 0]
+    assert run.cost_usd.tolist() == pytest.approx([0.011] * 4)
+
+
+def test_stage_peers_side_by_side_only_with_agreement_in_a_long_enough_plan() -> None:
+    assert [cr.stage_peers([4, 5, 6], k, True) for k in range(3)] == [(5,), (4,), (4, 5)]
+    assert [cr.stage_peers([4, 5, 6], k, False) for k in range(3)] == [(), (4,), (4, 5)]
+    assert [cr.stage_peers([4, 6], k, True) for k in range(2)] == [(), (4,)]
+
+
+def test_the_knob_grid_has_agreement_settings_only_for_three_stages_and_recorded_answers() -> None:
+    table = _table()
+    quality = np.tile([0.5, 0.6, 0.9], (4, 1))
+    runs = cr.cascade_runs(quality, table.costs_usd, _scorer(np.full((4, 3), 0.9)), table)
+    agreeing = [c for c in runs if c[3]]
+    assert agreeing
+    assert {c[1] for c in agreeing} == {3}
+    assert len(agreeing) == len(cr.CASCADE_LAMBDAS) * len(cr.ACCEPT_GRID)
+    bare = OutcomeTable("bare", table.prompts, table.models, table.scores, table.costs_usd, table.is_test)
+    assert not [c for c in cr.cascade_runs(quality, table.costs_usd, _scorer(np.full((4, 3), 0.9)), bare) if c[3]]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -229,19 +229,25 @@ class AgreementCheck:
     name = "agreement"
 
     def check(self, evidence: AnswerEvidence) -> CheckResult:
-        if not evidence.peer_answers:
-            return CheckResult.not_applicable(self.name, "no other answer to compare with")
-        own = final_answer(evidence.answer_text)
-        if own is None:
-            return CheckResult.not_applicable(self.name, "the answer has no final answer to compare")
         peers = {label: final_answer(text) for label, text in evidence.peer_answers.items()}
-        agreeing = sorted(label for label, answer in peers.items() if answer == own)
-        share = len(agreeing) / len(peers)
-        meaning = "share of the other answers whose final answer is the same"
-        if share == 1.0:
-            return CheckResult.scored(self.name, P_AGREE, share, meaning, f"{', '.join(agreeing)} gave the same answer")
-        differing = sorted(set(peers) - set(agreeing))
-        return CheckResult.scored(self.name, P_DISAGREE, share, meaning, f"{', '.join(differing)} answered differently")
+        return agreement_result(final_answer(evidence.answer_text), peers)
+
+
+def agreement_result(own: str | None, peers: Mapping[str, str | None]) -> CheckResult:
+    """`AgreementCheck`'s verdict on final answers (None: the answer states none); pure, so the
+    offline replay (`evaluation.cascade_replay`) judges recorded answers with the same code."""
+    name = AgreementCheck.name
+    if not peers:
+        return CheckResult.not_applicable(name, "no other answer to compare with")
+    if own is None:
+        return CheckResult.not_applicable(name, "the answer has no final answer to compare")
+    agreeing = sorted(label for label, answer in peers.items() if answer == own)
+    share = len(agreeing) / len(peers)
+    meaning = "share of the other answers whose final answer is the same"
+    if share == 1.0:
+        return CheckResult.scored(name, P_AGREE, share, meaning, f"{', '.join(agreeing)} gave the same answer")
+    differing = sorted(set(peers) - set(agreeing))
+    return CheckResult.scored(name, P_DISAGREE, share, meaning, f"{', '.join(differing)} answered differently")
 
 
 class EchoCheck:

@@ -16,6 +16,7 @@ from voxgate.routing.cascade.checks import (
     ResponseFormatCheck,
     TokenConfidenceCheck,
     ToolArgumentsCheck,
+    agreement_result,
     default_checks,
     question_arithmetic,
     run_checks,
@@ -141,6 +142,17 @@ def test_agreement_compares_normalised_final_answers() -> None:
     assert differ.p_good is not None
     assert agree.p_good > differ.p_good
     assert "big" in differ.reason
+
+
+def test_agreement_result_on_final_answers_is_the_live_checks_verdict() -> None:
+    assert agreement_result("B", {"a": "B", "b": "B"}).p_good == AgreementCheck().check(
+        evidence("q", "The answer is B.", peer_answers={"a": "B", "b": "(B)"})
+    ).p_good
+    split = agreement_result("B", {"a": "B", "b": None})  # a peer that states no answer does not agree
+    assert split.value == 0.5
+    assert split.p_good == agreement_result("B", {"b": "C"}).p_good
+    assert agreement_result("B", {}).status is CheckStatus.NOT_APPLICABLE  # nobody to compare with
+    assert agreement_result(None, {"a": "B"}).status is CheckStatus.NOT_APPLICABLE  # no final answer of its own
 
 
 @pytest.mark.parametrize(
