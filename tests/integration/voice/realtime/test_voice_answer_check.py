@@ -15,8 +15,10 @@ from tests.support.processes import RunningProcess
 
 pytestmark = pytest.mark.integration
 
-# Route the turn to the fastest model (SmolLM2-135M): no quality floor, and a budget nothing meets.
-TO_THE_SMALLEST = {"x-voxgate-min-quality": "0", "x-voxgate-max-latency-ms": "1"}
+# Route the turn to the faster of two models (SmolLM2-135M, whatever the live latency estimates say of
+# the 0.5B): no quality floor, and a budget nothing meets.
+TO_THE_SMALLEST = {"x-voxgate-models": "smollm2-135m,qwen2.5-coder-1.5b", "x-voxgate-min-quality": "0",
+                   "x-voxgate-max-latency-ms": "1"}
 
 
 async def _ask(server: RunningProcess, question: str, model: str = "auto") -> dict[str, Any]:
