@@ -31,6 +31,7 @@ from voxgate.core.errors import (
 )
 from voxgate.core.types import JSONObject, ModelCard
 
+from .plain_http import PlainHTTPTransport
 from .sse import ServerSentEvent, SSEDecoder
 
 _MAX_ERROR_MESSAGE_CHARS = 300
@@ -42,7 +43,8 @@ class OpenAICompatBackend:
 
     `card.base_url` is the API root including the version, e.g. "http://127.0.0.1:8000/v1";
     `card.upstream_model` is sent as `model`. Pass a shared `client` to pool connections across
-    backends (it is then not closed by `aclose`); without one the backend owns a client.
+    backends (it is then not closed by `aclose`); without one the backend owns a client (`http://` on
+    `PlainHTTPTransport`, as the gateway's shared client).
     """
 
     def __init__(
@@ -65,7 +67,9 @@ class OpenAICompatBackend:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._stream_headers = {**self._headers, "accept": "text/event-stream"}
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        self._client = client if client is not None else httpx.AsyncClient(
+            timeout=self._timeout, trust_env=False, mounts={"http://": PlainHTTPTransport()}
+        )
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """POST a non-streaming request; return the `chat.completion` object."""
