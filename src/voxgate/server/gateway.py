@@ -99,10 +99,12 @@ class Gateway:
         self.startup_error: str | None = None
         self.unreachable: dict[str, str] = {}
         limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=2.0)
+        self._plain_http = PlainHTTPTransport(limits)
+        """http:// upstreams' connections (`backends/plain_http`); https:// go through httpx's own transport."""
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
-            limits=limits, trust_env=False, mounts={"http://": PlainHTTPTransport(limits)},
-        )  # http:// upstreams on the lean transport (`backends/plain_http`); https:// on httpx's own
+            limits=limits, trust_env=False, mounts={"http://": self._plain_http},
+        )
         self._fleet: LocalFleet | None = None
         self._tasks: asyncio.TaskGroup | None = None
         self._supervisor_task: asyncio.Task[None] | None = None
@@ -118,6 +120,7 @@ class Gateway:
             connect_timeout_s=self.settings.connect_timeout_s,
             read_timeout_s=self.settings.request_timeout_s,
             client=self._http,
+            transport=self._plain_http,
         )
         if card.tool_call_style is ToolCallStyle.FENCED_JSON:
             backend = FencedToolCallAdapter(backend, continue_calls=self.settings.tools.continue_calls)
