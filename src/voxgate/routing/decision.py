@@ -5,8 +5,9 @@ It never holds prompt text unless content logging is switched on; the fingerprin
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Protocol
+import copy
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any, Protocol
 
 from voxgate.core.types import JSONObject
 
@@ -62,7 +63,33 @@ class Decision:
     """The learned answer checker a cascade ran (`answer_checker:` in the catalog), None without one."""
 
     def to_dict(self) -> JSONObject:
-        return asdict(self)
+        """`dataclasses.asdict(self)`: a deep copy, its records as dicts; written out, as the generic
+        one cost ~10% of a gateway request's CPU (the record is copied for the decision log)."""
+        return {name: _copied(getattr(self, name)) for name in _DECISION_FIELDS}
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_RECORD_FIELDS = {record: tuple(f.name for f in fields(record)) for record in (CandidateRecord, Attempt)}
+_DECISION_FIELDS = tuple(f.name for f in fields(Decision))
+
+
+def _copied(value: Any) -> Any:
+    """What `asdict` makes of a field's value: JSON containers and records copied deeply, scalars as they are."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {_copied(key): _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    names = _RECORD_FIELDS.get(kind)
+    if names is not None:
+        return {name: _copied(getattr(value, name)) for name in names}
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if kind is tuple:
+        return tuple(_copied(item) for item in value)
+    return copy.deepcopy(value)
 
 
 class DecisionLog(Protocol):

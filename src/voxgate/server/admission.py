@@ -3,7 +3,8 @@
 The body is parsed first: the admission reserves the request's tokens (its prompt estimate plus
 max_tokens, `counters.reserved_tokens`), so it needs them. Then
 - without per-model rate limits, the key's admission (`KeyGate.count_request`) runs beside
-  routing, so the round trip adds no latency of its own;
+  routing, so the round trip adds no latency of its own (before it, with in-process counters:
+  no round trip, so no task either);
 - with them, routing goes first (models seen full by the last admission ruled out,
   `ModelLimits.full_now`), and the key's window and the chosen model's are checked and taken in
   the same round trip; a model found full meanwhile takes nothing and `auto` routes again.
@@ -64,6 +65,13 @@ async def _counted_beside_routing(gateway: Gateway, key: VirtualKey, chat: ChatR
                                   constraints: RoutingConstraints, tokens: int) -> Counted:
     decision: Decision | None = None
     failure: VoxgateError | None = None
+    if gateway.key_gate.counts_in_process:  # no round trip to overlap: no task
+        counted = await gateway.key_gate.count_request(key, tokens)
+        try:
+            decision = await gateway.decide(chat, constraints, chat.requested_model)
+        except VoxgateError as exc:
+            failure = exc
+        return counted, decision, failure
     async with asyncio.TaskGroup() as tasks:
         counting = tasks.create_task(gateway.key_gate.count_request(key, tokens))
         await asyncio.sleep(0)  # let it send its command before routing, which may never yield

@@ -68,4 +68,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> ASGIApp:
     app.state.gateway = gateway
     app.state.openapi = build_openapi(tuple(card.id for card in settings.models))
     keys = ApiKeyMiddleware(app, settings.api_keys, settings.admin_key, gateway.keys)
-    return RequestTracingMiddleware(RequestMetricsMiddleware(keys, gateway.metrics), gateway.telemetry.tracer)
+    counted = RequestMetricsMiddleware(keys, gateway.metrics)
+    if not gateway.telemetry.records:
+        return counted  # no tracing configured: no no-op span per request
+    return RequestTracingMiddleware(counted, gateway.telemetry.tracer)

@@ -18,15 +18,16 @@ budget period. `KeyGate` (server/limits) decides; a `Counters` only counts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from voxgate.core.clock import Clock
 from voxgate.core.keys import BudgetPeriod
 from voxgate.routing.decision import Decision
 
 log = logging.getLogger("voxgate.counters")
+_T = TypeVar("_T")
 PREFIX = "voxgate:"
 MAX_QUEUED_USAGE = 10_000
 SPEND_TTL_S = {BudgetPeriod.DAY: 3 * 86_400, BudgetPeriod.MONTH: 40 * 86_400}
@@ -327,49 +328,47 @@ class FailoverCounters:
         self._on_health(True)
         await self.add_usage(unsent)
 
+    async def _ask_shared(self, ask: Callable[[], Awaitable[_T]]) -> tuple[bool, _T | None]:
+        """Redis's answer to `ask` while it is usable: (True, the answer); (False, None) when it is down,
+        or fails now (then it counts as down, and is tried again after `retry_s`)."""
+        if not self._usable():
+            return False, None
+        try:
+            answer = await ask()
+        except self._errors as exc:
+            self._failed(exc)
+            return False, None
+        await self._recovered()
+        return True, answer
+
     async def admit(self, window_start_s: float, takes: Sequence[WindowTake], looks: Sequence[str],
                     spend_id: str | None, budgets: Sequence[BudgetCheck]) -> Admitted:
         """Redis's verdict while it answers (what it took is mirrored in the local counts, which serve
         alone while it fails)."""
-        if self._usable():
-            try:
-                admitted = await self._shared.admit(window_start_s, takes, looks, spend_id, budgets)
-            except self._errors as exc:
-                self._failed(exc)
-            else:
-                await self._recovered()
-                if admitted.taken:
-                    for take in takes:
-                        await self._local.take(take.counter_id, window_start_s, take.requests, take.tokens, {})
-                return admitted
-        return await self._local.admit(window_start_s, takes, looks, spend_id, budgets)
+        answered, admitted = await self._ask_shared(
+            lambda: self._shared.admit(window_start_s, takes, looks, spend_id, budgets))
+        if not answered:
+            return await self._local.admit(window_start_s, takes, looks, spend_id, budgets)
+        assert admitted is not None
+        if admitted.taken:
+            for take in takes:
+                await self._local.take(take.counter_id, window_start_s, take.requests, take.tokens, {})
+        return admitted
 
     async def take(self, key_id: str, window_start_s: float, requests: int, tokens: int,
                    period_starts: Mapping[BudgetPeriod, float]) -> Tally:
         local = await self._local.take(key_id, window_start_s, requests, tokens, period_starts)
-        if self._usable():
-            try:
-                tally = await self._shared.take(key_id, window_start_s, requests, tokens, period_starts)
-            except self._errors as exc:
-                self._failed(exc)
-            else:
-                await self._recovered()
-                return tally
-        return local
+        answered, tally = await self._ask_shared(
+            lambda: self._shared.take(key_id, window_start_s, requests, tokens, period_starts))
+        return tally if answered and tally is not None else local
 
     async def add_usage(self, updates: Sequence[UsageUpdate]) -> None:
         await self._local.add_usage(updates)
         if not updates:
             return
-        if self._usable():
-            try:
-                await self._shared.add_usage(updates)
-            except self._errors as exc:
-                self._failed(exc)
-            else:
-                await self._recovered()
-                return
-        self._unsent = [*self._unsent, *updates][-MAX_QUEUED_USAGE:]
+        answered, _ = await self._ask_shared(lambda: self._shared.add_usage(updates))
+        if not answered:
+            self._unsent = [*self._unsent, *updates][-MAX_QUEUED_USAGE:]
 
     async def seed_spend(self, period: BudgetPeriod, start_s: float, totals: Mapping[str, float]) -> None:
         await self._local.seed_spend(period, start_s, totals)

@@ -19,6 +19,7 @@ import httpx
 
 from voxgate.backends.base import ChatBackend
 from voxgate.backends.openai_compat import OpenAICompatBackend
+from voxgate.backends.plain_http import PlainHTTPTransport
 from voxgate.backends.slot_gate import SlotGate, SlotGatedBackend
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.config import Settings, cascade_defaults_document
@@ -101,10 +102,12 @@ class Gateway:
         """Set on SIGTERM (`server/serving`): /readyz says 503, voice sessions end after their turn."""
         self.startup_error: str | None = None
         self.unreachable: dict[str, str] = {}
+        limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=2.0)
+        self._plain_http = PlainHTTPTransport(limits)
+        """http:// upstreams' connections (`backends/plain_http`); https:// go through httpx's own transport."""
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=2.0),
-            trust_env=False,
+            limits=limits, trust_env=False, mounts={"http://": self._plain_http},
         )
         self._fleet: LocalFleet | None = None
         self._tasks: asyncio.TaskGroup | None = None
@@ -121,6 +124,7 @@ class Gateway:
             connect_timeout_s=self.settings.connect_timeout_s,
             read_timeout_s=self.settings.request_timeout_s,
             client=self._http,
+            transport=self._plain_http,
         )
         if card.tool_call_style is ToolCallStyle.FENCED_JSON:
             tools = self.settings.tools

@@ -108,6 +108,11 @@ class KeyGate:
         self._unsettled_usd: dict[str, float] = {}
         self._swept: UsageUpdate | None = None
 
+    @property
+    def counts_in_process(self) -> bool:
+        """True with `LocalCounters`: counting is no round trip, so nothing is gained running it beside routing."""
+        return isinstance(self.counters, LocalCounters)
+
     def _period_starts(self, now_s: float) -> dict[BudgetPeriod, float]:
         return {period: period_start_s(period, now_s) for period in BudgetPeriod}
 

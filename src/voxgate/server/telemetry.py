@@ -57,6 +57,11 @@ class Telemetry:
         provider.add_span_processor(processor)
         return cls(provider.get_tracer("voxgate"), provider)
 
+    @property
+    def records(self) -> bool:
+        """False for the no-op tracer: no span is ever recorded, so no request needs one."""
+        return not isinstance(self.tracer, NoOpTracer)
+
     async def shutdown(self) -> None:
         """Export what is still batched and stop the export thread (bounded by the export timeout)."""
         if self.provider is not None:
