@@ -224,14 +224,14 @@ class Dispatcher:
                 self._cancel(decision, model_id, started_s, "client closed the stream before its first chunk")
                 self._spans.end(span, decision)
                 with anyio.CancelScope(shield=True):
-                    await _close(upstream)
+                    await close_stream(upstream)
                 raise
             except StopAsyncIteration:
                 self._fail(decision, model_id, started_s, BackendProtocolError("empty stream", model_id=model_id))
                 self._spans.end(span, decision, BackendProtocolError.__name__)
                 continue
             except BackendError as exc:
-                await _close(upstream)
+                await close_stream(upstream)
                 self._fail(decision, model_id, started_s, exc)
                 self._spans.end(span, decision, type(exc).__name__)
                 if not exc.retryable:
@@ -296,7 +296,7 @@ class Dispatcher:
                     self.finish(decision, outcome)
             self._spans.end(span, decision, error_type)
             with anyio.CancelScope(shield=True):
-                await _close(upstream)
+                await close_stream(upstream)
 
     def end_open_streams(self, reason: str) -> int:
         """Record every stream still being relayed as cancelled (the server is stopping); how many."""
@@ -340,7 +340,8 @@ def _is_usage_only(chunk: JSONObject) -> bool:
     return not chunk.get("choices") and "usage" in chunk
 
 
-async def _close(iterator: AsyncIterator[Any]) -> None:
+async def close_stream(iterator: AsyncIterator[Any]) -> None:
+    """`aclose` an async iterator that has one (an upstream stream or a relay)."""
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:
         await aclose()

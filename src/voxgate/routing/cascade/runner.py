@@ -137,10 +137,35 @@ def _evidence(
     )
 
 
-def _strip_logprobs(response: JSONObject) -> None:
-    for choice in response.get("choices") or []:
+def strip_logprobs(payload: JSONObject) -> None:
+    """Drop `logprobs` from every choice of a completion or a chunk (the client did not ask)."""
+    for choice in payload.get("choices") or []:
         if isinstance(choice, dict):
             choice.pop("logprobs", None)
+
+
+def with_logprobs(body: JSONObject, top_logprobs: int) -> JSONObject:
+    """A copy of `body` asking for token log-probs and at least `top_logprobs` alternatives (more if asked)."""
+    asked = body.get("top_logprobs") if body.get("logprobs") else 0
+    return {**body, "logprobs": True, "top_logprobs": max(int(asked or 0), top_logprobs)}
+
+
+def stage_entry(
+    judgement: StageJudgement, bar: float, results: Sequence[CheckResult], checks_ms: float,
+    usage: tuple[int, int] | None, cost_usd: float, latency_ms: float, error: str | None,
+) -> JSONObject:
+    """One stage of `decision.cascade["stages"]`, in the shape every cascade records."""
+    return {
+        **judgement.as_dict(),
+        "bar": bar,
+        "checks": [r.as_dict() for r in results],
+        "checks_ms": round(checks_ms, 3),
+        "prompt_tokens": usage[0] if usage else None,
+        "completion_tokens": usage[1] if usage else None,
+        "cost_usd": cost_usd,
+        "latency_ms": round(latency_ms, 1),
+        "error": error,
+    }
 
 
 class CascadeRunner:
@@ -165,10 +190,7 @@ class CascadeRunner:
 
     def _stage_body(self, request: ChatRequest) -> JSONObject:
         body = {k: v for k, v in request.body.items() if k not in _NOT_UPSTREAM}
-        asked = body.get("top_logprobs") if body.get("logprobs") else 0
-        body["logprobs"] = True
-        body["top_logprobs"] = max(int(asked or 0), self._settings.top_logprobs)
-        return body
+        return with_logprobs(body, self._settings.top_logprobs)
 
     async def _answer(self, model_id: str, body: JSONObject, decision: Decision) -> StageAnswer:
         """One stage's call, inside its span (left open for the verdict; ended here when cancelled)."""
@@ -247,7 +269,7 @@ class CascadeRunner:
         assert answer.response is not None
         response = answer.response
         if not request.body.get("logprobs"):
-            _strip_logprobs(response)
+            strip_logprobs(response)
         decision.answered_by = answer.model_id
         usage = Usage.from_payload(response)
         decision.usage = {"prompt_tokens": usage[0], "completion_tokens": usage[1]} if usage else None
@@ -320,17 +342,8 @@ class CascadeRunner:
         bar: float,
     ) -> JSONObject:
         usage = Usage.from_payload(answer.response) if answer.response is not None else None
-        return {
-            **judgement.as_dict(),
-            "bar": bar,
-            "checks": [r.as_dict() for r in results],
-            "checks_ms": round(checks_ms, 3),
-            "prompt_tokens": usage[0] if usage else None,
-            "completion_tokens": usage[1] if usage else None,
-            "cost_usd": answer.cost_usd,
-            "latency_ms": round(answer.latency_ms, 1),
-            "error": answer.error.message if answer.error is not None else None,
-        }
+        error = answer.error.message if answer.error is not None else None
+        return stage_entry(judgement, bar, results, checks_ms, usage, answer.cost_usd, answer.latency_ms, error)
 
 
 def _end_stage(answer: StageAnswer, index: int | None, judgement: StageJudgement | None) -> None:

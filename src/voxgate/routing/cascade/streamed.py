@@ -26,7 +26,6 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from voxgate.core.clock import Clock
 from voxgate.core.errors import BackendError
@@ -36,9 +35,9 @@ from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult, TokenLogprob
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, PlannedStage, plan_cascade
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, judge_stage
-from voxgate.routing.cascade.runner import RunnerSettings, candidate_of
+from voxgate.routing.cascade.runner import RunnerSettings, candidate_of, stage_entry, strip_logprobs, with_logprobs
 from voxgate.routing.decision import Decision
-from voxgate.routing.dispatcher import Dispatcher
+from voxgate.routing.dispatcher import Dispatcher, close_stream
 from voxgate.routing.policy import LATENCY_REJECTION, QUALITY_REJECTION
 
 MAX_HELD_CHARS = 48
@@ -140,19 +139,6 @@ async def hold_first_sentence(chunks: AsyncIterator[JSONObject]) -> HeldStart:
     return held
 
 
-def _strip_logprobs(chunk: JSONObject) -> JSONObject:
-    for choice in chunk.get("choices") or []:
-        if isinstance(choice, dict):
-            choice.pop("logprobs", None)
-    return chunk
-
-
-async def _close(chunks: AsyncIterator[JSONObject]) -> None:
-    close: Any = getattr(chunks, "aclose", None)
-    if close is not None:
-        await close()
-
-
 class StreamedCascade:
     """Runs a plan as streams through the dispatcher, holding each checked stage's first sentence."""
 
@@ -193,13 +179,6 @@ class StreamedCascade:
                     decision.cascade["reason"] = "cancelled: the reply was closed early"
                 self._dispatcher.finish(decision, outcome)
 
-    def _held_request(self, request: ChatRequest) -> ChatRequest:
-        body = dict(request.body)
-        asked = body.get("top_logprobs") if body.get("logprobs") else 0
-        body["logprobs"] = True
-        body["top_logprobs"] = max(int(asked or 0), self._settings.top_logprobs)
-        return replace(request, body=body)
-
     async def _open(self, request: ChatRequest, decision: Decision, models: Sequence[str]) -> AsyncIterator[JSONObject]:
         with self._stage_context():
             return await self._dispatcher.open_stream(request, decision, models=models, finish=False)
@@ -207,7 +186,7 @@ class StreamedCascade:
     async def _stages(
         self, request: ChatRequest, decision: Decision, plan: CascadePlan
     ) -> AsyncGenerator[JSONObject, None]:
-        held_request = self._held_request(request)
+        held_request = replace(request, body=with_logprobs(request.body, self._settings.top_logprobs))
         for index, stage in enumerate(plan.stages):
             if index == len(plan.stages) - 1:
                 async with aclosing(self._last_stage(request, decision, plan, stage)) as last:
@@ -230,9 +209,10 @@ class StreamedCascade:
                     for chunk in held.chunks:
                         yield chunk
                     async for chunk in chunks:
-                        yield _strip_logprobs(chunk)
+                        strip_logprobs(chunk)
+                        yield chunk
             finally:
-                await _close(chunks)  # an escalated stage stops generating here
+                await close_stream(chunks)  # an escalated stage stops generating here
                 if judged is not None:  # recorded once closed, when its usage is known
                     self._record(decision, stage, *judged, started_s, held=held, held_ms=held_ms)
             if judged[0].action is StageAction.ACCEPT:
@@ -248,7 +228,7 @@ class StreamedCascade:
             async for chunk in chunks:
                 yield chunk
         finally:
-            await _close(chunks)
+            await close_stream(chunks)
             answered_by = decision.answered_by or stage.model_id
             judgement = StageJudgement(answered_by, StageAction.STOP, True, None, None, LAST_STAGE_REASON)
             self._record(decision, replace(stage, model_id=answered_by), judgement, [], 0.0, started_s)
@@ -280,19 +260,17 @@ class StreamedCascade:
         assert decision.cascade is not None
         usage = decision.usage if opened else None
         card = self._cards.get(stage.model_id)
-        prompt, completion = (usage["prompt_tokens"], usage["completion_tokens"]) if usage else (None, None)
-        cost_usd = card.price.cost_usd(prompt or 0, completion or 0) if card is not None and usage else 0.0
+        tokens = (usage["prompt_tokens"], usage["completion_tokens"]) if usage else None
+        cost_usd = card.price.cost_usd(*tokens) if card is not None and tokens else 0.0
         latency_ms = (self._clock.monotonic_s() - started_s) * 1000
         decision.cascade["cost_usd"] += cost_usd
         decision.cascade["latency_ms"] += latency_ms
-        decision.cascade["stages"].append({
-            **judgement.as_dict(), "bar": decision.cascade["plan"]["accept"],
-            "checks": [r.as_dict() for r in results], "checks_ms": round(checks_ms, 3),
-            "held_chars": len(held.text) if held is not None else None,
-            "held_ms": None if held_ms is None else round(held_ms, 1),
-            "prompt_tokens": prompt, "completion_tokens": completion, "cost_usd": cost_usd,
-            "latency_ms": round(latency_ms, 1), "error": judgement.reason if not judgement.answered else None,
-        })
+        error = judgement.reason if not judgement.answered else None
+        entry = stage_entry(judgement, decision.cascade["plan"]["accept"], results, checks_ms, tokens, cost_usd,
+                            latency_ms, error)
+        entry["held_chars"] = len(held.text) if held is not None else None
+        entry["held_ms"] = None if held_ms is None else round(held_ms, 1)
+        decision.cascade["stages"].append(entry)
 
     @staticmethod
     def _settle(decision: Decision, model_id: str, reason: str) -> None:
