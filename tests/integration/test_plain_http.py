@@ -5,6 +5,8 @@ OpenAI-compatible backend over it against the fake upstream's failures too.)"""
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -22,9 +24,10 @@ nothing, the connection held until the client closes it."""
 class RawServer:
     """Answers each request on a connection with `answer(request)`; counts connections."""
 
-    def __init__(self, answer: Answer, *, close_after: int | None = None) -> None:
+    def __init__(self, answer: Answer, *, close_after: int | None = None, reset: frozenset[int] = frozenset()) -> None:
         self.answer = answer
         self.close_after = close_after
+        self.reset = reset  # the numbers (from 0, over all connections) of the requests answered with a TCP reset
         self.connections = 0
         self.requests: list[bytes] = []
         self._server: asyncio.Server | None = None
@@ -43,6 +46,11 @@ class RawServer:
                                if line.lower().startswith(b"content-length:")), 0)
                 request = head + await reader.readexactly(length)
                 self.requests.append(request)
+                if len(self.requests) - 1 in self.reset:
+                    linger_now = struct.pack("ii", 1, 0)  # SO_LINGER 0: close() sends RST, not FIN
+                    writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_now)
+                    writer.transport.abort()
+                    break
                 answer = self.answer(request)
                 if answer is None:
                     await reader.read()
@@ -128,6 +136,26 @@ async def test_connection_close_and_a_server_that_closes_idle_connections(plain:
             assert (await plain.get(url)).status_code == 200
             await asyncio.sleep(0.05)  # the close arrives while the connection is idle: not reused
     assert quiet_closer.connections == 3
+
+
+async def test_a_pooled_connection_reset_as_it_is_reused_is_retried_on_a_new_one(plain: httpx.AsyncClient) -> None:
+    # The race a pool cannot see: the server drops an idle keep-alive connection just as the next
+    # request goes out on it. The request goes again on a new connection; the caller sees no error.
+    server = RawServer(sized(b'{"ok": 1}'), reset=frozenset({1}))
+    async with server as url:
+        answers = [await plain.post(url, content=b'{"n": %d}' % n) for n in range(3)]
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"ok": 1})] * 3
+    assert server.connections == 2
+    assert [request.rpartition(b"\r\n")[2] for request in server.requests] == [
+        b'{"n": 0}', b'{"n": 1}', b'{"n": 1}', b'{"n": 2}']
+
+
+async def test_a_reset_on_a_new_connection_is_a_read_error_not_retried(plain: httpx.AsyncClient) -> None:
+    server = RawServer(sized(b"{}"), reset=frozenset({0}))
+    async with server as url:
+        with pytest.raises(httpx.ReadError):
+            await plain.post(url, content=b"{}")
+    assert server.connections == 1  # a new connection's failure is the server's answer: not sent twice
 
 
 async def test_a_connection_closed_before_any_answer_is_a_remote_protocol_error(plain: httpx.AsyncClient) -> None:

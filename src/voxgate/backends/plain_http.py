@@ -13,9 +13,11 @@ before):
     closed before any response byte, garbled  -> httpx.RemoteProtocolError
 
 A pooled connection the server closed while idle is noticed before reuse when it can be; when it
-cannot (the race), the request fails with RemoteProtocolError before any response byte, which
-`OpenAICompatBackend` retries once. A body not read to its end closes its connection. `https://`
-stays on httpx's own transport (mount this one for `http://` only).
+cannot (the race: the close or reset arrives as the request goes out), the exchange fails before
+any response byte and the request is sent once more on a new connection, so a stale socket never
+reaches the dispatcher as a failed model (which would fall back to another one). A body not read
+to its end closes its connection. `https://` stays on httpx's own transport (mount this one for
+`http://` only).
 """
 
 from __future__ import annotations
@@ -88,23 +90,39 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         if self._closed:
             raise RuntimeError("the transport is closed")
         timeouts = _timeouts(request)
+        host, port = request.url.host, request.url.port or 80
         await self._acquire(timeouts.get("pool"))
         try:
-            connection = self._idle_connection(request.url.host, request.url.port or 80)
-            if connection is None:
-                connection = await _connect(request.url.host, request.url.port or 80, timeouts.get("connect"))
+            connection, head = await self._send(host, port, request, timeouts)
         except BaseException:
-            self._release()
-            raise
-        try:
-            head = await _exchange(connection, request, timeouts)
-        except BaseException:
-            connection.close()
             self._release()
             raise
         stream = _BodyStream(self, connection, request, head, timeouts.get("read"))
         return httpx.Response(head.status, headers=head.headers, stream=stream,
                               extensions={"http_version": head.version, "reason_phrase": head.reason})
+
+    async def _send(self, host: str, port: int, request: httpx.Request,
+                    timeouts: dict[str, float | None]) -> tuple[_Connection, _Head]:
+        """The request sent and its response head read, on a pooled connection or a new one. A pooled
+        connection that fails before any response byte was closed or reset by the server while idle
+        (the race `looks_usable` cannot see): the request goes once more on a new connection."""
+        connection = self._idle_connection(host, port)
+        if connection is not None:
+            try:
+                return connection, await _exchange(connection, request, timeouts)
+            except (httpx.WriteError, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                connection.close()
+                if not _before_response(exc):
+                    raise
+            except BaseException:
+                connection.close()
+                raise
+        connection = await _connect(host, port, timeouts.get("connect"))
+        try:
+            return connection, await _exchange(connection, request, timeouts)
+        except BaseException:
+            connection.close()
+            raise
 
     async def aclose(self) -> None:
         self._closed = True
@@ -220,6 +238,14 @@ async def _read_head(reader: asyncio.StreamReader, timeout_s: float | None) -> _
     except OSError as exc:
         raise httpx.ReadError(f"the connection failed while reading: {exc}") from exc
     return _parse_head(raw)
+
+
+def _before_response(exc: httpx.HTTPError) -> bool:
+    """Whether a failed exchange ended before any byte of the response head arrived."""
+    cause = exc.__cause__
+    if isinstance(cause, asyncio.IncompleteReadError):
+        return not cause.partial
+    return isinstance(cause, OSError) and isinstance(exc, httpx.WriteError | httpx.ReadError)
 
 
 def _parse_head(raw: bytes) -> _Head:
