@@ -134,15 +134,13 @@ class OpenAICompatBackend:
         """POST; once more if the server closed a pooled connection without answering at all.
 
         That race (a keep-alive connection closed by the server as it is reused) is the one
-        failure known to happen before the request was read, so retrying it is safe.
+        failure known to happen before the request was read, so retrying it is safe. The plain
+        transport (`http://`) retries it itself, on pooled connections only; httpx's is retried here.
         """
         if self._transport is not None:
             request = httpx.Request("POST", self._direct_url, headers=headers, content=content,
                                     extensions=self._direct_extensions)
-            try:
-                return await self._send_direct(self._transport, request, stream=stream)
-            except httpx.RemoteProtocolError:
-                return await self._send_direct(self._transport, request, stream=stream)
+            return await self._send_direct(self._transport, request, stream=stream)
         request = self._client.build_request("POST", self._url, content=content, headers=headers, timeout=self._timeout)
         try:
             return await self._client.send(request, stream=stream)
