@@ -13,6 +13,9 @@ the strongest (highest TRAIN mean), on the slice's TRAIN rows,
 
 and one cheap model with a perfect checker. Cost is a share of the strongest model's TRAIN cost; the
 budget is issue 12's 30 %. Prints the best rows within the budget and the cheapest reaching a target.
+With `--report`, also `voxgate-cascade`'s own knob settings on TRAIN by family (predict only, the
+planner with or without agreement and `middle_cost_share`, each explicit order), replayed with
+that eval's predictor and checker.
 
     .venv/bin/python -m bench.cascade_upper_bound routerbench/arc_challenge --report reports/routerbench
 """
@@ -25,12 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-from voxgate.evaluation.cascade_replay import ACCEPT_GRID, RecordedFinals
+from voxgate.evaluation import replay
+from voxgate.evaluation.cascade_replay import ACCEPT_GRID, Config, RecordedFinals, agreement_orders, cascade_sweep
 from voxgate.evaluation.checker_training import StageScorer, answer_features_of
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
+from voxgate.evaluation.report import plot_file_name
 from voxgate.routing.learned.answer_checker import load_checker
+from voxgate.routing.learned.embedders import embedder_for_id
+from voxgate.routing.learned.embedding import CachedEmbedder
 from voxgate.routing.learned.heads import Array
+from voxgate.routing.learned.trained_predictor import load_predictor
 
 BUDGET_SHARE = 0.30
 Row = tuple[str, str, float, float, float]  # rule, pair, cost share, accuracy, agreement rate
@@ -77,6 +85,39 @@ def pair_rows(train: OutcomeTable, scorer: StageScorer | None) -> list[Row]:
     return out
 
 
+def _family(c: Config) -> str:
+    if c.models is not None:
+        return "explicit " + " > ".join(_short(m) for m in c.models) + ", agreement"
+    if c.max_stages == 1:
+        return "max_stages 1 (predict only)"
+    return f"planner, agreement {c.agreement}, middle_cost_share {c.middle_cost_share}"
+
+
+def family_rows(table: OutcomeTable, report: Path, scorer: StageScorer, cache_dir: Path, target: float) -> None:
+    """voxgate-cascade's TRAIN points by family: the best within the budget, the cheapest reaching `target`."""
+    train = table.train()
+    predictor = load_predictor(report / "predictors" / plot_file_name(table.name).removesuffix(".png"))
+    embedder = CachedEmbedder(embedder_for_id(predictor.embedder_id), cache_dir.expanduser())
+    embeddings = embedder.embed(table.prompts).astype(np.float64)[~table.is_test]
+    quality = predictor.predict_matrix(embeddings, train.prompts)
+    expected_cost = replay.CostEstimator(train).estimate(train.prompts)
+    reference = float(train.costs_usd[:, int(np.argmax(train.filled_scores().mean(axis=0)))].sum())
+    sweep = cascade_sweep(quality, expected_cost, scorer, train, agreement_orders(train))
+    print(f"\n| voxgate-cascade family (TRAIN) | best within budget | cost share | accuracy | "
+          f"cheapest reaching {target} (share) |\n|---|---|---|---|---|")
+    for family in sorted({_family(c) for c in sweep}):
+        mine = {c: p for c, p in sweep.items() if _family(c) == family}
+        within = {c: p for c, p in mine.items() if p[0] <= BUDGET_SHARE * reference}
+        reach = min((p[0] / reference for p in mine.values() if p[1] >= target), default=float("nan"))
+        if not within:
+            print(f"| {family} | — | — | — | {reach:.3f} |")
+            continue
+        best = max(within, key=lambda c: (within[c][1], -within[c][0]))
+        lam = "—" if best.lam is None else f"{best.lam:.4g}"
+        print(f"| {family} | λ {lam}, {best.max_stages} stages, accept {best.accept:.2f} "
+              f"| {within[best][0] / reference:.3f} | {within[best][1]:.4f} | {reach:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", help="one RouterBench slice, e.g. routerbench/arc_challenge")
@@ -84,6 +125,7 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="a finished voxgate eval's --out (its answer checker)")
     parser.add_argument("--target", type=float, default=0.94)
     parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/voxgate/embeddings")
     args = parser.parse_args()
     table = load_dataset(args.dataset, args.data_root)[0]
     train = table.train()
@@ -103,6 +145,8 @@ def main() -> None:
         notes = [*((r, "best within budget") for r in within), *((r, f"cheapest >= {args.target}") for r in reaching)]
         for r, note in notes:
             print(f"| {r[0]} | {r[1]} | {r[2]:.3f} | {r[3]:.4f} | {r[4]:.3f} | {note} |")
+    if args.report is not None and scorer is not None:
+        family_rows(table, args.report, scorer, args.cache_dir, args.target)
 
 
 if __name__ == "__main__":
