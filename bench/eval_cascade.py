@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voxgate.evaluation import metrics, replay
-from voxgate.evaluation.cascade_replay import cascade_runs
+from voxgate.evaluation.cascade_replay import agreement_orders, cascade_runs
 from voxgate.evaluation.checker_training import StageScorer, answer_features_of
 from voxgate.evaluation.loaders import load_dataset
 from voxgate.evaluation.outcomes import OutcomeTable
@@ -69,7 +69,7 @@ def slice_rows(table: OutcomeTable, embeddings: Array, report: Path, checker_dir
     cost = replay.CostEstimator(train).estimate(test.prompts)
     per_query = {name: lambda_rows(q, cost, test) for name, q in qualities.items()}
     scorer = StageScorer(load_checker(checker_dir), answer_features_of(table).subset(table.is_test))
-    runs = list(cascade_runs(qualities["voxgate"], cost, scorer, test).values())
+    runs = list(cascade_runs(qualities["voxgate"], cost, scorer, test, agreement_orders(train)).values())
     scores, rows = test.filled_scores(), np.arange(len(test.prompts))
     per_query["voxgate-cascade"] = (
         np.array([r.cost_usd for r in runs]),

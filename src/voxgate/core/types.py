@@ -48,12 +48,14 @@ class Strategy(StrEnum):
 @dataclass(frozen=True)
 class CascadeOptions:
     """A request's `routing.cascade` object: an explicit stage order, the bar, the stage limit,
-    and whether the first two stages answer side by side so their answers can be compared."""
+    whether the first two stages answer side by side so their answers can be compared, and the
+    most a stage before the last may cost as a share of the last one."""
 
     models: tuple[str, ...] | None = None
     accept: float | None = None
     max_stages: int | None = None
     agreement: bool | None = None
+    middle_cost_share: float | None = None
 
     def as_dict(self) -> JSONObject:
         return {
@@ -61,6 +63,7 @@ class CascadeOptions:
             "accept": self.accept,
             "max_stages": self.max_stages,
             "agreement": self.agreement,
+            "middle_cost_share": self.middle_cost_share,
         }
 
 

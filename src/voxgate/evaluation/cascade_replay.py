@@ -17,6 +17,13 @@ returned answer scored. Routers:
   `agreement` check's verdict, `checks.agreement_result`, among the stage's results), and a later
   stage has every earlier answer as peers. Agreement is only gridded with `max_stages` 3 (with
   fewer stages the live runner answers one stage at a time).
+  Two more knob dimensions, both live settings: `middle_cost_share` (live:
+  `routing.cascade.middle_cost_share`; the planner skips a stage before the last whose expected
+  cost is over that share of the last stage's) over `MIDDLE_COST_SHARES`, and explicit stage
+  orders (live: `routing.cascade.models` with `agreement: true`): two cheap models side by side,
+  then the strongest (highest TRAIN mean), one order per pair whose plain agreement point is on
+  TRAIN's cost/accuracy Pareto front (`agreement_orders`, at most `MAX_ORDERS`), each with every
+  bar; λ does not apply to them (None).
 - `agreement`: two cheap models answer; when their final answers (`answer_text.final_answer`)
   agree the cheaper one's answer is returned, else the strongest model (highest TRAIN mean) is
   asked. One point per pair of models cheaper than the strongest.
@@ -33,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,14 +59,28 @@ ACCEPT_GRID = tuple(round(float(a), 2) for a in np.arange(0.30, 0.96, 0.05))
 STAGE_LIMITS = (1, 2, 3)  # 1: the predict-only choice at that λ, no answer checked
 AGREEMENT_MIN_STAGES = 3  # the live runner answers the first two stages side by side only in plans this long
 CASCADE_LAMBDAS = tuple(float(x) for x in LAMBDA_GRID[::8])
+MIDDLE_COST_SHARES = (None, 0.25)  # None: the planner's default (only stages as dear as the last are skipped)
+MAX_ORDERS = 6  # explicit agreement orders tried: the cheapest pairs on TRAIN's Pareto front
 JUDGE_ERROR_RATES = (0.1, 0.2)
 JUDGE_SCORE_QUANTILE = 0.95
 JUDGE_CAP_STEPS = 30
 JUDGE_SEED = 0
 CHECK_NAME = "learned"
 
-Config = tuple[float, int, float, bool]  # (λ, max_stages, accept, agreement)
-CONFIG_NAMES = ("lambda", "max_stages", "accept", "agreement")
+
+
+class Config(NamedTuple):
+    """One knob setting of `voxgate-cascade` (the live `routing.cascade` fields, plus λ)."""
+
+    lam: float | None  # None: an explicit order, no λ choice
+    max_stages: int
+    accept: float
+    agreement: bool
+    middle_cost_share: float | None = None
+    models: tuple[str, ...] | None = None  # an explicit stage order
+
+
+CONFIG_NAMES = ("lambda", "max_stages", "accept", "agreement", "middle_cost_share", "models")
 Scorer = Callable[[int, int, tuple[int, ...]], float]  # P(good) of (row, model) with those models' answers as peers
 Finals = Sequence[Sequence[str | None]]  # per (row, model): the final answer (None: none stated or none recorded)
 CASCADE_ROUTERS = (
@@ -118,20 +139,24 @@ def _agreement_check(i: int, j: int, peers: Sequence[int], recorded: RecordedFin
 
 
 def plan_stages(
-    quality: Array, expected_cost: Array, lam: float, max_stages: int, models: Sequence[str]
+    quality: Array, expected_cost: Array, lam: float | None, max_stages: int, models: Sequence[str],
+    middle_cost_share: float | None = None, order: tuple[str, ...] | None = None,
 ) -> list[list[int]]:
-    """Per query, the planner's stage order among models no dearer than the λ choice."""
+    """Per query, the planner's stage order among models no dearer than the λ choice (with an
+    explicit `order`, λ None: every model is a candidate and the planner keeps that order)."""
     scale = float(expected_cost.mean(axis=0).max()) or 1.0
-    target = np.argmax(quality - lam * expected_cost / scale, axis=1)
-    settings = CascadeSettings(max_stages=max_stages)
+    ceilings = np.full(quality.shape[0], np.inf)
+    if lam is not None:
+        target = np.argmax(quality - lam * expected_cost / scale, axis=1)
+        ceilings = expected_cost[np.arange(quality.shape[0]), target]
+    settings = CascadeSettings(max_stages=max_stages, models=order, middle_cost_share=middle_cost_share)
     index = {m: j for j, m in enumerate(models)}
     plans = []
     for i in range(quality.shape[0]):
-        ceiling = expected_cost[i, target[i]]
         candidates = [
             Candidate(m, float(quality[i, j]), float(expected_cost[i, j]), 0.0)
             for j, m in enumerate(models)
-            if expected_cost[i, j] <= ceiling
+            if expected_cost[i, j] <= ceilings[i]
         ]
         plan = plan_cascade(candidates, RoutingConstraints(), settings)
         plans.append([index[m] for m in plan.models])
@@ -163,28 +188,70 @@ def run_planned(
     return CascadeRun(tried, returned.astype(np.float64), cost)
 
 
-def cascade_runs(quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable) -> dict[Config, CascadeRun]:
-    """`voxgate-cascade` at every knob setting on `table`'s rows, query by query (agreement settings
-    only where the table records answers)."""
-    recorded = RecordedFinals.of(table)
-    out: dict[Config, CascadeRun] = {}
+def _planned_settings(
+    quality: Array, expected_cost: Array, models: Sequence[str], orders: Sequence[tuple[str, ...]]
+) -> list[tuple[Config, list[list[int]]]]:
+    """Each (λ or order, max_stages, middle_cost_share) with its plans; a share whose plans are those
+    of the planner's default is left out (it would repeat its points)."""
+    out = []
     for lam in CASCADE_LAMBDAS:
         for max_stages in STAGE_LIMITS:
-            plans = plan_stages(quality, expected_cost, lam, max_stages, table.models)
-            for accept in ACCEPT_GRID if max_stages > 1 else ACCEPT_GRID[:1]:  # one stage: the bar changes nothing
-                out[(lam, max_stages, accept, False)] = run_planned(plans, scorer, table.costs_usd, accept)
-                if recorded is not None and max_stages >= AGREEMENT_MIN_STAGES:
-                    out[(lam, max_stages, accept, True)] = run_planned(plans, scorer, table.costs_usd, accept,
-                                                                       recorded)
+            default: list[list[int]] | None = None
+            for share in MIDDLE_COST_SHARES:
+                plans = plan_stages(quality, expected_cost, lam, max_stages, models, share)
+                if share is None:
+                    default = plans
+                elif plans == default:
+                    continue
+                out.append((Config(lam, max_stages, 0.0, False, share), plans))
+    for order in orders:
+        plans = plan_stages(quality, expected_cost, None, len(order), models, order=order)
+        out.append((Config(None, len(order), 0.0, True, None, order), plans))
+    return out
+
+
+def cascade_runs(
+    quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable,
+    orders: Sequence[tuple[str, ...]] = (),
+) -> dict[Config, CascadeRun]:
+    """`voxgate-cascade` at every knob setting on `table`'s rows, query by query (agreement settings
+    and the explicit `orders`, from `agreement_orders` on TRAIN, only where the table records answers)."""
+    recorded = RecordedFinals.of(table)
+    out: dict[Config, CascadeRun] = {}
+    for base, plans in _planned_settings(quality, expected_cost, table.models, orders if recorded else ()):
+        for accept in ACCEPT_GRID if base.max_stages > 1 else ACCEPT_GRID[:1]:  # one stage: the bar changes nothing
+            config = base._replace(accept=accept)
+            if base.models is None:
+                out[config] = run_planned(plans, scorer, table.costs_usd, accept)
+            if recorded is not None and base.max_stages >= AGREEMENT_MIN_STAGES:
+                out[config._replace(agreement=True)] = run_planned(plans, scorer, table.costs_usd, accept, recorded)
     return out
 
 
 def cascade_sweep(
-    quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable
+    quality: Array, expected_cost: Array, scorer: Scorer, table: OutcomeTable,
+    orders: Sequence[tuple[str, ...]] = (),
 ) -> dict[Config, tuple[float, float]]:
     """(cost, accuracy) of `voxgate-cascade` at every knob setting on `table`'s rows."""
     scores = table.filled_scores()
-    return {c: run.point(scores) for c, run in cascade_runs(quality, expected_cost, scorer, table).items()}
+    return {c: run.point(scores) for c, run in cascade_runs(quality, expected_cost, scorer, table, orders).items()}
+
+
+def agreement_orders(train: OutcomeTable) -> list[tuple[str, ...]]:
+    """Explicit stage orders chosen on TRAIN rows: (cheaper, dearer, strongest) for each pair whose
+    plain agreement point is on TRAIN's cost/accuracy Pareto front, cheapest first, at most `MAX_ORDERS`."""
+    sweep = agreement_sweep(train, train)
+    if not sweep:
+        return []
+    strongest = train.models[int(np.argmax(train.filled_scores().mean(axis=0)))]
+    by_cost = sorted(sweep.items(), key=lambda item: (item[1][0], -item[1][1]))
+    front: list[tuple[str, ...]] = []
+    best_accuracy = -1.0
+    for pair, (_, accuracy) in by_cost:
+        if accuracy > best_accuracy:
+            front.append((*pair, strongest))
+            best_accuracy = accuracy
+    return front[:MAX_ORDERS]
 
 
 def agreement_sweep(table: OutcomeTable, train: OutcomeTable) -> dict[tuple[str, str], tuple[float, float]] | None:
@@ -301,7 +368,8 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
     """Points of every cascade router on `test`; with `train`, the knob setting chosen on TRAIN rows
     and what it gives on TEST; with `pair` (strong, weak), RouteLLM strong-win scores."""
     reference = train.table if train is not None else test.table
-    sweep = cascade_sweep(test.quality, test.expected_cost, test.scorer, test.table)
+    orders = agreement_orders(reference)
+    sweep = cascade_sweep(test.quality, test.expected_cost, test.scorer, test.table, orders)
     points = {"voxgate-cascade": np.array(sorted(set(sweep.values())))}
     details: dict[str, object] = {}
     agreement = agreement_points(test.table, reference)
@@ -321,7 +389,7 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
     else:
         wins = {}
     if train is not None:
-        train_sweep = cascade_sweep(train.quality, train.expected_cost, train.scorer, train.table)
+        train_sweep = cascade_sweep(train.quality, train.expected_cost, train.scorer, train.table, orders)
         point = _operating_point(train_sweep, sweep, train.table)
         details["voxgate_cascade_operating_point"] = point | {"config_names": list(CONFIG_NAMES)}
         pairs_train, pairs_test = agreement_sweep(train.table, train.table), agreement_sweep(test.table, reference)

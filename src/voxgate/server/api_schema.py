@@ -170,7 +170,8 @@ def _routing_field_schema(field: RoutingField) -> JSONObject:
                   "maxItems": MAX_LIST_ITEMS}
         properties = {"models": _nullable(models), "accept": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
                       "max_stages": _nullable({"type": "integer", "minimum": 1, "maximum": MAX_CASCADE_STAGES}),
-                      "agreement": _nullable({"type": "boolean"})}
+                      "agreement": _nullable({"type": "boolean"}),
+                      "middle_cost_share": _nullable({"type": "number", "minimum": 0, "maximum": 1})}
         return _nullable(_object(properties, closed=True))
     if field.kind == "string":
         return _nullable({"type": "string", "maxLength": MAX_SESSION_ID_CHARS})

@@ -42,6 +42,8 @@ def settings_for(defaults: CascadeSettings, options: CascadeOptions | None) -> C
         max_stages=defaults.max_stages if options.max_stages is None else options.max_stages,
         hopeless_below=defaults.hopeless_below,
         models=options.models if options.models is not None else defaults.models,
+        middle_cost_share=defaults.middle_cost_share if options.middle_cost_share is None
+        else options.middle_cost_share,
     )
 
 

@@ -79,9 +79,10 @@ ROUTING_FIELDS = (
                  "first and checks on its answer decide whether to escalate", header_pattern="^(predict|cascade)$"),
     RoutingField("cascade", "cascade", "cascade settings: `models` (stage order), `accept` (the bar, 0-1), "
                  f"`max_stages` (1-{MAX_CASCADE_STAGES}), `agreement` (the first two stages answer side by side "
-                 "and their final answers are compared)", 1.0),
+                 "and their final answers are compared), `middle_cost_share` (0-1: a stage before the last "
+                 "may cost at most this share of the last one)", 1.0),
 )
-CASCADE_KEYS = ("models", "accept", "max_stages", "agreement")
+CASCADE_KEYS = ("models", "accept", "max_stages", "agreement", "middle_cost_share")
 _FIELDS = {f.name: f for f in ROUTING_FIELDS}
 
 
@@ -221,7 +222,10 @@ def _cascade(value: Any) -> CascadeOptions | None:
     agreement = value.get("agreement")
     if agreement is not None and not isinstance(agreement, bool):
         raise _fail("cascade", f"`agreement` must be true or false, got {agreement!r}")
-    return CascadeOptions(_cascade_models(value.get("models")), accept, stages, agreement)
+    share = value.get("middle_cost_share")
+    if share is not None:
+        share = _number(_FIELDS["cascade"], share)
+    return CascadeOptions(_cascade_models(value.get("models")), accept, stages, agreement, share)
 
 
 def parse_constraints(

@@ -173,3 +173,58 @@ def test_the_knob_grid_has_agreement_settings_only_for_three_stages_and_recorded
     assert len(agreeing) == len(cr.CASCADE_LAMBDAS) * len(cr.ACCEPT_GRID)
     bare = OutcomeTable("bare", table.prompts, table.models, table.scores, table.costs_usd, table.is_test)
     assert not [c for c in cr.cascade_runs(quality, table.costs_usd, _scorer(np.full((4, 3), 0.9)), bare) if c[3]]
+
+
+def test_an_explicit_order_is_every_row_s_plan_whatever_the_prediction() -> None:
+    quality = np.array([[0.6, 0.7, 0.9], [0.9, 0.1, 0.2]])
+    cost = np.tile([0.001, 0.01, 0.1], (2, 1))
+    models = ("cheap", "mid", "strong")
+    assert cr.plan_stages(quality, cost, None, 3, models, order=("mid", "cheap", "strong")) == [[1, 0, 2]] * 2
+    assert cr.plan_stages(quality, cost, 0.0, 3, models) == [[0, 1, 2], [0]]  # λ: row 1's choice is cheap
+
+
+def test_middle_cost_share_in_the_replay_drops_a_dear_middle_stage() -> None:
+    quality = np.array([[0.5, 0.6, 0.7, 0.9]])
+    cost = np.array([[0.001, 0.002, 0.08, 0.1]])
+    models = ("tiny", "cheap", "dear", "strong")
+    assert cr.plan_stages(quality, cost, 0.0, 3, models) == [[1, 2, 3]]
+    assert cr.plan_stages(quality, cost, 0.0, 3, models, 0.25) == [[0, 1, 3]]
+
+
+def _four_models(n: int = 8) -> OutcomeTable:
+    """a, b, c cheap; strong always right. a and b agree on every row (right on even rows only);
+    c agrees with a on even rows and says something else on odd rows."""
+    scores = np.array([[float(i % 2 == 0)] * 3 + [1.0] for i in range(n)])
+    answers = tuple(
+        (AnswerRecord("B" if i % 2 == 0 else "C"), AnswerRecord("B" if i % 2 == 0 else "C"),
+         AnswerRecord("B" if i % 2 == 0 else "E"), AnswerRecord("B"))
+        for i in range(n)
+    )  # fmt: skip
+    return OutcomeTable("four", [f"q{i}" for i in range(n)], ("a", "b", "c", "strong"), scores,
+                        np.tile([0.001, 0.002, 0.003, 0.1], (n, 1)), np.zeros(n, dtype=bool), answers=answers)
+
+
+def test_agreement_orders_are_the_pairs_on_train_s_pareto_front_ending_on_the_strongest() -> None:
+    table = _four_models()
+    # a+b: $0.024, accuracy 0.5 (they agree on the wrong C too); a+c: $0.432, 1.0; b+c: $0.44, 1.0 (dominated)
+    assert cr.agreement_orders(table) == [("a", "b", "strong"), ("a", "c", "strong")]
+    bare = OutcomeTable("bare", table.prompts, table.models, table.scores, table.costs_usd, table.is_test)
+    assert cr.agreement_orders(bare) == []
+
+
+def test_explicit_orders_join_the_knob_grid_with_agreement_and_every_bar() -> None:
+    table = _four_models()
+    quality = np.tile([0.5, 0.6, 0.7, 0.9], (8, 1))
+    orders = [("a", "c", "strong")]
+    runs = cr.cascade_runs(quality, table.costs_usd, _scorer(np.full((8, 4), 0.9)), table, orders)
+    explicit = {c: r for c, r in runs.items() if c.models is not None}
+    assert len(explicit) == len(cr.ACCEPT_GRID)
+    assert {(c.lam, c.max_stages, c.agreement, c.models) for c in explicit} == {(None, 3, True, orders[0])}
+    run = explicit[cr.Config(None, 3, 0.5, True, None, orders[0])]
+    # even rows: a and c agree, a's answer (right) for $0.004; odd rows: they differ, strong answers
+    assert run.returned.tolist() == [0, 3] * 4
+    assert run.cost_usd.tolist() == pytest.approx([0.004, 0.104] * 4)
+    assert run.point(table.filled_scores())[1] == 1.0
+    shared = {c.lam for c in runs if c.middle_cost_share is not None}
+    assert 0.0 not in shared  # at λ 0 the last stage is strong ($0.1): every cheap one is under 25 % of it, same plans
+    assert shared  # where the λ choice is c ($0.003), a and b cost over 25 % of it: other plans, their own points

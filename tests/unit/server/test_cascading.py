@@ -39,10 +39,21 @@ def test_cascade_options_are_parsed_and_merged_over_the_defaults() -> None:
     assert (merged.accept, merged.max_stages, merged.models) == (0.6, 2, None)
 
 
+def test_middle_cost_share_is_parsed_and_overrides_the_server_default() -> None:
+    routing = {"cascade": {"middle_cost_share": 0.25, "agreement": True}}
+    options = parse_constraints("auto", routing, {}, Mode.BALANCED).cascade
+    assert options == CascadeOptions(agreement=True, middle_cost_share=0.25)
+    assert options.as_dict()["middle_cost_share"] == 0.25
+    assert settings_for(CascadeSettings(middle_cost_share=0.5), options).middle_cost_share == 0.25
+    assert settings_for(CascadeSettings(middle_cost_share=0.5), CascadeOptions(accept=0.9)).middle_cost_share == 0.5
+
+
 @pytest.mark.parametrize("routing", [
     {"strategy": "magic"}, {"cascade": {"accept": 1.5}}, {"cascade": {"max_stages": 0}},
     {"cascade": {"max_stages": True}}, {"cascade": {"models": []}}, {"cascade": {"models": "a,b"}},
     {"cascade": {"bar": 1}}, {"cascade": "fast"}, {"cascade": {"agreement": "yes"}},
+    {"cascade": {"middle_cost_share": 1.5}}, {"cascade": {"middle_cost_share": "half"}},
+    {"cascade": {"middle_cost_share": True}},
 ])
 def test_bad_cascade_fields_are_refused_naming_the_field(routing: JSONObject) -> None:
     with pytest.raises(InvalidRequestError) as raised:

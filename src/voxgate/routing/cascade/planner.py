@@ -9,7 +9,10 @@ Without an explicit `models` list:
    the one the predictor rates best (the predictor alone carries too little signal: issue 12
    measured a plan ending on the 0.5B that never tried the 1.5B);
 2. the others are the candidates cheaper than it, cheapest first; one costing as much as the
-   last stage is skipped;
+   last stage is skipped, and with `middle_cost_share` so is one whose estimated cost is over that
+   share of the last stage's (an escalation pays for the earlier stages too, and with agreement the
+   first two are always both paid: on RouterBench ARC the planner otherwise paired Yi-34B with
+   claude-v1, 80 % of GPT-4's price, as the side-by-side stages);
 3. a stage the predictor calls hopeless (quality below `hopeless_below`) is skipped, and so is
    one predicted no better than a cheaper stage already planned;
 4. at most `max_stages` stages: the intermediate stages with the highest predicted quality stay;
@@ -38,6 +41,7 @@ class CascadeSettings:
     max_stages: int = 3
     hopeless_below: float = 0.05
     models: tuple[str, ...] | None = None
+    middle_cost_share: float | None = None  # a stage before the last may cost at most this share of it
 
 
 def document_fraction(document: Mapping[str, Any], key: str) -> float | None:
@@ -51,12 +55,15 @@ def document_fraction(document: Mapping[str, Any], key: str) -> float | None:
 
 
 def settings_from_document(document: Mapping[str, Any], settings: CascadeSettings) -> CascadeSettings:
-    """`settings` with the bar (`accept`) and the hopeless floor (`hopeless_below`) of the cascade
-    defaults document (chosen on the ladder's TRAIN rows by `bench/cascade_calibration.py`), where set."""
+    """`settings` with the bar (`accept`), the hopeless floor (`hopeless_below`) and the middle
+    stages' cost share (`middle_cost_share`) of the cascade defaults document (chosen on the
+    ladder's TRAIN rows by `bench/cascade_calibration.py`), where set."""
     accept = document_fraction(document, "accept")
     hopeless_below = document_fraction(document, "hopeless_below")
+    share = document_fraction(document, "middle_cost_share")
     return replace(settings, accept=settings.accept if accept is None else accept,
-                   hopeless_below=settings.hopeless_below if hopeless_below is None else hopeless_below)
+                   hopeless_below=settings.hopeless_below if hopeless_below is None else hopeless_below,
+                   middle_cost_share=settings.middle_cost_share if share is None else share)
 
 
 @dataclass(frozen=True)
@@ -117,16 +124,28 @@ def _by_quality(c: Candidate) -> tuple[float, float, str]:
     return (-c.quality, c.cost_usd, c.model_id)
 
 
+def _too_dear(c: Candidate, last: Candidate, middle_cost_share: float | None) -> str | None:
+    """Why `c` may not come before `last` on cost; None when it may."""
+    if c.cost_usd >= last.cost_usd:
+        return f"costs as much as {last.model_id}, the last stage"
+    if middle_cost_share is not None and c.cost_usd > middle_cost_share * last.cost_usd:
+        share = c.cost_usd / last.cost_usd if last.cost_usd > 0 else float("inf")
+        return f"costs {share:.0%} of {last.model_id}, the last stage: over middle_cost_share {middle_cost_share:.0%}"
+    return None
+
+
 def _automatic_order(
-    candidates: Sequence[Candidate], hopeless_below: float, skipped: dict[str, str]
+    candidates: Sequence[Candidate], settings: CascadeSettings, skipped: dict[str, str]
 ) -> list[Candidate]:
+    hopeless_below = settings.hopeless_below
     last = max(candidates, key=lambda c: (c.cost_usd, c.quality, c.model_id))
     kept: list[Candidate] = []
     for c in sorted(candidates, key=lambda c: (c.cost_usd, -c.quality, c.model_id)):
         if c is last:
             continue
-        if c.cost_usd >= last.cost_usd:
-            skipped[c.model_id] = f"costs as much as {last.model_id}, the last stage"
+        dear = _too_dear(c, last, settings.middle_cost_share)
+        if dear is not None:
+            skipped[c.model_id] = dear
         elif c.quality < hopeless_below:
             skipped[c.model_id] = f"hopeless: predicted quality {c.quality:.2f} < {hopeless_below:.2f}"
         elif kept and c.quality <= max(k.quality for k in kept):
@@ -197,7 +216,7 @@ def plan_cascade(
         ordered = _explicit_order(candidates, settings.models, skipped)
         how = "the request's routing.cascade.models order"
     else:
-        ordered = _automatic_order(candidates, settings.hopeless_below, skipped)
+        ordered = _automatic_order(candidates, settings, skipped)
         how = "cheapest first, ending on the dearest (strongest) model"
     ordered = _fit_budget(_limit_stages(ordered, max(settings.max_stages, 1), skipped), constraints, skipped)
     planned = {c.model_id for c in ordered}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from voxgate.core.types import RoutingConstraints
-from voxgate.routing.cascade.planner import CascadeSettings, next_stage_blocked, plan_cascade
+from voxgate.routing.cascade.planner import CascadeSettings, next_stage_blocked, plan_cascade, settings_from_document
 from voxgate.routing.policy import Candidate
 
 TINY = Candidate("tiny", quality=0.30, cost_usd=0.0001, latency_ms=100)
@@ -78,6 +79,40 @@ def test_explicit_models_keep_their_order_and_report_ineligible_ones() -> None:
     plan = plan_cascade(LADDER, NONE, settings)
     assert plan.models == ("small", "tiny", "large")
     assert "not eligible" in plan.skipped["gone"]
+
+
+PRICEY_MID = Candidate("pricey-mid", quality=0.65, cost_usd=0.0008, latency_ms=700)  # 80 % of large's price
+
+
+def test_middle_cost_share_skips_a_dear_middle_stage_and_keeps_a_cheaper_one_instead() -> None:
+    """RouterBench ARC: without it the planner paired Yi-34B with claude-v1 (80 % of GPT-4's price)."""
+    ladder = [*LADDER, PRICEY_MID]
+    assert plan_cascade(ladder, NONE, CascadeSettings()).models == ("small", "pricey-mid", "large")
+    plan = plan_cascade(ladder, NONE, CascadeSettings(middle_cost_share=0.5))
+    assert plan.models == ("tiny", "small", "large")
+    assert plan.skipped["pricey-mid"] == ("costs 80% of large, the last stage: over middle_cost_share 50%")
+    assert plan_cascade(ladder, NONE, CascadeSettings(middle_cost_share=0.8)).models == (
+        "small", "pricey-mid", "large")  # at the share exactly: allowed
+
+
+def test_middle_cost_share_zero_keeps_only_free_middle_stages() -> None:
+    local = Candidate("local", quality=0.4, cost_usd=0.0, latency_ms=300)
+    plan = plan_cascade([*LADDER, local], NONE, CascadeSettings(middle_cost_share=0.0))
+    assert plan.models == ("local", "large")
+    assert "over middle_cost_share 0%" in plan.skipped["tiny"]
+
+
+def test_middle_cost_share_leaves_an_explicit_order_alone() -> None:
+    settings = CascadeSettings(models=("pricey-mid", "large"), middle_cost_share=0.1)
+    assert plan_cascade([*LADDER, PRICEY_MID], NONE, settings).models == ("pricey-mid", "large")
+
+
+def test_middle_cost_share_comes_from_the_defaults_document_and_is_checked() -> None:
+    assert settings_from_document({"middle_cost_share": 0.25}, CascadeSettings()).middle_cost_share == 0.25
+    assert settings_from_document({}, CascadeSettings(middle_cost_share=0.5)).middle_cost_share == 0.5
+    for bad in (1.5, -0.1, "half", True):
+        with pytest.raises(ValueError, match="middle_cost_share must be a number from 0 to 1"):
+            settings_from_document({"middle_cost_share": bad}, CascadeSettings())
 
 
 def test_no_candidates_gives_an_empty_plan() -> None:
