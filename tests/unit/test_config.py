@@ -338,6 +338,16 @@ def test_forced_and_grounded_calls_are_on_unless_the_file_or_the_environment_tur
     assert (mixed.continue_calls, mixed.force_calls, mixed.ground_calls) == (True, False, True)
 
 
+def test_the_relevance_check_is_on_unless_the_file_or_the_environment_turns_it_off(tmp_path: Path) -> None:
+    home = {"MY_KEY": "k", "HOME": str(tmp_path)}
+    assert load_settings(_write(tmp_path, CATALOG), env=home).tools.check_relevance is True
+    off = _write(tmp_path, CATALOG + "tools: {check_relevance: false}\n")
+    assert load_settings(off, env=home).tools.check_relevance is False
+    assert load_settings(off, env={**home, "VOXGATE_TOOLS_CHECK_RELEVANCE": "1"}).tools.check_relevance is True
+    on = _write(tmp_path, CATALOG)
+    assert load_settings(on, env={**home, "VOXGATE_TOOLS_CHECK_RELEVANCE": "0"}).tools.check_relevance is False
+
+
 @pytest.mark.parametrize(
     ("text", "variable", "fragment"),
     [

@@ -34,6 +34,7 @@ Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,15 @@ from voxgate.core.types import JSONObject
 from .base import ChatBackend
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls
-from .toolcall_continuation import MAX_CALLS, add_usage, continuation_body, forced_call, forced_call_body, further_calls
+from .toolcall_continuation import (
+    MAX_CALLS,
+    add_usage,
+    continuation_body,
+    forced_call,
+    forced_call_body,
+    further_calls,
+    merge_continuation,
+)
 from .toolcall_grounding import grounding_text, is_another_request, is_grounded
 from .toolcall_parser import (
     ParsedToolCall,
@@ -53,10 +62,12 @@ from .toolcall_parser import (
     parse_tool_calls,
     split_prose_and_calls,
 )
+from .toolcall_relevance import request_text, shares_topic, topic_words
 from .toolcall_stream import ToolCallStreamRewriter, is_echo, new_call_id, tool_call_object
 
 __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "parse_tool_calls", "plan_request"]
 
+_log = logging.getLogger("voxgate.tool_calls")
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
 _CALL_LIKE_MARKERS = ("<tool_call>", '{"name"', '"arguments"')
 _ANSWER_IN_WORDS = "Using these results, answer my question in plain words."
@@ -80,6 +91,9 @@ class ToolCallPlan:
     functions: Mapping[str, JSONObject] = field(default_factory=dict)
     no_tools_body: JSONObject | None = None
     """`tool_choice` auto: the conversation without signatures, to ask again in words."""
+    request_words: frozenset[str] | None = None
+    """`tool_choice` auto, no tool result being answered: the user's topic words (`toolcall_relevance`);
+    after a result, a further call may take its topic from the result, not from the user."""
 
     def is_ungrounded(self, text: str) -> bool:
         """`tool_choice` auto: `text` is nothing but calls, none with a value from the conversation."""
@@ -88,6 +102,15 @@ class ToolCallPlan:
         calls = parse_tool_calls(text, self.declared)
         return calls is not None and not any(
             is_grounded(call, self.grounding, self.functions.get(call.name)) for call in calls)
+
+    def is_off_topic(self, text: str) -> bool:
+        """`tool_choice` auto: `text` is nothing but calls, none to a function sharing a topic word
+        with the user's messages (`toolcall_relevance.shares_topic`)."""
+        if self.request_words is None or self.declared is None:
+            return False
+        calls = parse_tool_calls(text, self.declared)
+        return calls is not None and not any(
+            shares_topic(self.functions.get(call.name) or {}, self.request_words) for call in calls)
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
@@ -125,7 +148,7 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         grounding, no_tools = grounding_text(messages), _rendered(body, None)
         if not _ends_with_tool_result(messages):
             return ToolCallPlan(upstream, frozenset(functions), max_calls, grounding=grounding, functions=functions,
-                                no_tools_body=no_tools)
+                                no_tools_body=no_tools, request_words=topic_words(request_text(messages)))
         answered = frozenset((name, _loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
         return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
@@ -223,7 +246,7 @@ class FencedToolCallAdapter:
 
     def __init__(
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
-        force_calls: bool = True, ground_calls: bool = True,
+        force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -231,6 +254,7 @@ class FencedToolCallAdapter:
         self._continue_calls = continue_calls
         self._force_calls = force_calls
         self._ground_calls = ground_calls
+        self._check_relevance = check_relevance
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -254,12 +278,14 @@ class FencedToolCallAdapter:
 
     def _words_instead(self, plan: ToolCallPlan, text: str) -> JSONObject | None:
         """The request to ask again without tools when `text` fails to use a tool result, or (with
-        `ground_calls`) is calls none of which takes a value from the conversation; else None."""
-        if plan.words_body is not None and plan.fails_to_use_result(text):
-            return plan.words_body
-        if self._ground_calls and plan.is_ungrounded(text):
-            return plan.words_body or plan.no_tools_body
-        return None
+        `ground_calls`) is calls none of which takes a value from the conversation, or (with
+        `check_relevance`) is calls none of which is to a function on the request's topic; else
+        None. The reason is logged (`voxgate.tool_calls`, the reason alone: no text of the request)."""
+        reason = words_reason(plan, text, ground_calls=self._ground_calls, check_relevance=self._check_relevance)
+        if reason is None:
+            return None
+        _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
+        return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead)."""
@@ -337,21 +363,22 @@ class FencedToolCallAdapter:
             await _aclose(again)
 
 
-def merge_continuation(completion: JSONObject, continued: JSONObject) -> None:
-    """In place: `completion`'s usage and first choice's token log-probabilities with those of
-    its continuation added."""
-    add_usage(completion, continued.get("usage"))
-    tokens, more_tokens = _logprob_tokens(completion), _logprob_tokens(continued)
-    if tokens is not None and more_tokens is not None:
-        tokens.extend(more_tokens)
+REASON_RESULT_UNUSED = "the answer after a tool result does not use it"
+REASON_UNGROUNDED = "no call takes a value from the conversation"
+REASON_OFF_TOPIC = "no call is to a function sharing a topic word with the request"
 
 
-def _logprob_tokens(completion: JSONObject) -> list[Any] | None:
-    choices = completion.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    logprobs = first.get("logprobs")
-    tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
-    return tokens if isinstance(tokens, list) else None
+def words_reason(
+    plan: ToolCallPlan, text: str, *, ground_calls: bool = True, check_relevance: bool = True
+) -> str | None:
+    """Why `text` is to be asked again in words (one of the REASON_ constants), or None to keep it. Pure."""
+    if plan.words_body is not None and plan.fails_to_use_result(text):
+        return REASON_RESULT_UNUSED
+    if ground_calls and plan.is_ungrounded(text):
+        return REASON_UNGROUNDED
+    if check_relevance and plan.is_off_topic(text):
+        return REASON_OFF_TOPIC
+    return None
 
 
 def _without_tools(body: JSONObject) -> JSONObject:
