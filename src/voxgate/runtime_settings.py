@@ -52,12 +52,15 @@ class ToolSettings:
     left out. `force_calls`: where that adds none, the model is pushed to write one more call, kept
     only if it asks for something new. `ground_calls`: an answer whose calls take no value from the
     conversation is asked again in words (no function fits). `check_relevance`: so is an answer whose
-    calls are all to functions sharing no topic word with the user's messages (`toolcall_relevance`)."""
+    calls are all to functions sharing no topic word with the user's messages (`toolcall_relevance`).
+    `trim_choices`: a list argument holding every declared choice is cut to those the conversation
+    names (`toolcall_choices`)."""
 
     continue_calls: bool = True
     force_calls: bool = True
     ground_calls: bool = True
     check_relevance: bool = True
+    trim_choices: bool = True
 
 
 _TOOL_FLAGS = {
@@ -65,6 +68,7 @@ _TOOL_FLAGS = {
     "force_calls": "VOXGATE_TOOLS_FORCE_CALLS",
     "ground_calls": "VOXGATE_TOOLS_GROUND_CALLS",
     "check_relevance": "VOXGATE_TOOLS_CHECK_RELEVANCE",
+    "trim_choices": "VOXGATE_TOOLS_TRIM_CHOICES",
 }
 
 
