@@ -157,7 +157,7 @@ def _quartiles(values: list[float]) -> str:
     return f"{low:.0f} to {high:.0f}"
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arm", action="append", type=Variant.parse, required=True,
                         help="LABEL[@MODEL]:NAME=VALUE,... (two or more; the others are held to the first; "
@@ -169,31 +169,52 @@ def main() -> None:
                         help="leave out each category's N evenly spread items, for each N of a comma-separated "
                              "list (15: those tuned on and reported before)")
     parser.add_argument("--exclude-ids", type=Path, default=None, help="a JSON list of item ids to leave out")
+    parser.add_argument("--include-ids", type=Path, default=None,
+                        help="a JSON list of item ids: exactly these of the categories, in this order")
     parser.add_argument("--items", type=lambda text: [int(n) for n in text.split(":")], default=None,
                         help="START:STOP: only these of the interleaved items (a run in chunks)")
     parser.add_argument("--calls-out", type=Path, default=None, help="append every ask as a JSON line here")
     parser.add_argument("--budget-s", type=float, default=1200.0, help="no new item after this many seconds")
-    args = parser.parse_args()
-    arms: list[Variant] = args.arm
-    categories = [c for c in args.categories.split(",") if c]
+    return parser
+
+
+def selected_items(args: argparse.Namespace, categories: list[str]) -> list[BfclItem]:
+    """The items the arguments name: the interleaved spread, or exactly `--include-ids`; less
+    `--exclude-ids`; then the `--items` slice."""
     items = interleaved(categories, args.per_category, args.skip, args.exclude_spread)
+    if args.include_ids is not None:
+        wanted = json.loads(args.include_ids.read_text(encoding="utf-8"))
+        found = {item.id: item for category in categories for item in load_category(category, 1_000_000)}
+        items = [found[i] for i in wanted if i in found]
     if args.exclude_ids is not None:
         left_out = set(json.loads(args.exclude_ids.read_text(encoding="utf-8")))
         items = [item for item in items if item.id not in left_out]
-    if args.items is not None:
-        items = items[args.items[0] : args.items[1]]
+    return items[args.items[0] : args.items[1]] if args.items is not None else items
+
+
+def _start_servers(arms: list[Variant], workdir: Path) -> dict[tuple[tuple[str, str], ...], RunningProcess]:
+    """One server per distinct set of variables (arms that differ only in model share one)."""
     servers: dict[tuple[tuple[str, str], ...], RunningProcess] = {}
-    workdir = Path(tempfile.mkdtemp(prefix="bfcl-ab-"))
+    for arm in arms:
+        key = tuple(sorted(arm.env.items()))
+        if key in servers:
+            continue
+        folder = workdir / arm.label
+        folder.mkdir()
+        started = time.monotonic()
+        servers[key] = start_voxgate(folder, name=arm.label, env={"VOXGATE_VOICE_ENABLED": "0", **arm.env})
+        print(f"{arm.label} {arm.env} ready in {time.monotonic() - started:.0f} s", flush=True)
+    return servers
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    arms: list[Variant] = args.arm
+    categories = [c for c in args.categories.split(",") if c]
+    items = selected_items(args, categories)
+    servers: dict[tuple[tuple[str, str], ...], RunningProcess] = {}
     try:
-        for arm in arms:
-            key = tuple(sorted(arm.env.items()))
-            if key in servers:
-                continue
-            folder = workdir / arm.label
-            folder.mkdir()
-            started = time.monotonic()
-            servers[key] = start_voxgate(folder, name=arm.label, env={"VOXGATE_VOICE_ENABLED": "0", **arm.env})
-            print(f"{arm.label} {arm.env} ready in {time.monotonic() - started:.0f} s", flush=True)
+        servers = _start_servers(arms, Path(tempfile.mkdtemp(prefix="bfcl-ab-")))
         clients = {arm.label: openai.OpenAI(base_url=f"{servers[tuple(sorted(arm.env.items()))].base_url}/v1",
                                             api_key="x", max_retries=0, timeout=300) for arm in arms}
         started = time.monotonic()
