@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import statistics
 import tempfile
 import time
@@ -51,6 +52,8 @@ class Ask:
     prompt_tokens: int
     completion_tokens: int
     calls: int
+    made: tuple[str, ...] = ()
+    """The calls made, each as JSON `{name: arguments}` (for `--calls-out`)."""
 
 
 def ask(client: openai.OpenAI, model: str, arm: str, item: BfclItem) -> Ask:
@@ -67,7 +70,7 @@ def ask(client: openai.OpenAI, model: str, arm: str, item: BfclItem) -> Ask:
     passed, why = score(item, calls)
     usage = completion.usage
     return Ask(item, arm, passed, why, seconds, usage.prompt_tokens if usage else 0,
-               usage.completion_tokens if usage else 0, len(calls))
+               usage.completion_tokens if usage else 0, len(calls), tuple(json.dumps(call) for call in calls))
 
 
 def interleaved(
@@ -84,7 +87,7 @@ def interleaved(
     return [item for group in itertools.zip_longest(*lists) for item in group if item is not None]
 
 
-def run(clients: dict[str, openai.OpenAI], model: str, items: list[BfclItem], budget_s: float) -> list[Ask]:
+def run(clients: dict[str, openai.OpenAI], models: dict[str, str], items: list[BfclItem], budget_s: float) -> list[Ask]:
     asks: list[Ask] = []
     started = time.monotonic()
     labels = list(clients)
@@ -93,7 +96,7 @@ def run(clients: dict[str, openai.OpenAI], model: str, items: list[BfclItem], bu
             print(f"budget of {budget_s:.0f} s spent after {index} of {len(items)} items", flush=True)
             break
         for label in labels if index % 2 == 0 else labels[::-1]:
-            done = ask(clients[label], model, label, item)
+            done = ask(clients[label], models[label], label, item)
             asks.append(done)
             print(f"{'ok  ' if done.passed else 'FAIL'} {label:>4} {item.id} {done.seconds:5.1f} s "
                   f"{done.calls} calls {done.prompt_tokens}+{done.completion_tokens} tok {done.why}", flush=True)
@@ -154,37 +157,75 @@ def _quartiles(values: list[float]) -> str:
     return f"{low:.0f} to {high:.0f}"
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arm", action="append", type=Variant.parse, required=True,
-                        help="LABEL:NAME=VALUE,... (two or more; the others are held to the first)")
-    parser.add_argument("--model", default="auto")
+                        help="LABEL[@MODEL]:NAME=VALUE,... (two or more; the others are held to the first; "
+                             "arms with the same variables share a server)")
     parser.add_argument("--categories", default=DEFAULT_CATEGORIES)
     parser.add_argument("--per-category", type=int, default=10)
     parser.add_argument("--skip", type=int, default=5)
     parser.add_argument("--exclude-spread", type=lambda text: [int(n) for n in text.split(",")], default=[0],
                         help="leave out each category's N evenly spread items, for each N of a comma-separated "
                              "list (15: those tuned on and reported before)")
+    parser.add_argument("--exclude-ids", type=Path, default=None, help="a JSON list of item ids to leave out")
+    parser.add_argument("--include-ids", type=Path, default=None,
+                        help="a JSON list of item ids: exactly these of the categories, in this order")
+    parser.add_argument("--items", type=lambda text: [int(n) for n in text.split(":")], default=None,
+                        help="START:STOP: only these of the interleaved items (a run in chunks)")
+    parser.add_argument("--calls-out", type=Path, default=None, help="append every ask as a JSON line here")
     parser.add_argument("--budget-s", type=float, default=1200.0, help="no new item after this many seconds")
-    args = parser.parse_args()
+    return parser
+
+
+def selected_items(args: argparse.Namespace, categories: list[str]) -> list[BfclItem]:
+    """The items the arguments name: the interleaved spread, or exactly `--include-ids`; less
+    `--exclude-ids`; then the `--items` slice."""
+    items = interleaved(categories, args.per_category, args.skip, args.exclude_spread)
+    if args.include_ids is not None:
+        wanted = json.loads(args.include_ids.read_text(encoding="utf-8"))
+        found = {item.id: item for category in categories for item in load_category(category, 1_000_000)}
+        items = [found[i] for i in wanted if i in found]
+    if args.exclude_ids is not None:
+        left_out = set(json.loads(args.exclude_ids.read_text(encoding="utf-8")))
+        items = [item for item in items if item.id not in left_out]
+    return items[args.items[0] : args.items[1]] if args.items is not None else items
+
+
+def _start_servers(arms: list[Variant], workdir: Path) -> dict[tuple[tuple[str, str], ...], RunningProcess]:
+    """One server per distinct set of variables (arms that differ only in model share one)."""
+    servers: dict[tuple[tuple[str, str], ...], RunningProcess] = {}
+    for arm in arms:
+        key = tuple(sorted(arm.env.items()))
+        if key in servers:
+            continue
+        folder = workdir / arm.label
+        folder.mkdir()
+        started = time.monotonic()
+        servers[key] = start_voxgate(folder, name=arm.label, env={"VOXGATE_VOICE_ENABLED": "0", **arm.env})
+        print(f"{arm.label} {arm.env} ready in {time.monotonic() - started:.0f} s", flush=True)
+    return servers
+
+
+def main() -> None:
+    args = _parser().parse_args()
     arms: list[Variant] = args.arm
     categories = [c for c in args.categories.split(",") if c]
-    items = interleaved(categories, args.per_category, args.skip, args.exclude_spread)
-    servers: dict[str, RunningProcess] = {}
-    workdir = Path(tempfile.mkdtemp(prefix="bfcl-ab-"))
+    items = selected_items(args, categories)
+    servers: dict[tuple[tuple[str, str], ...], RunningProcess] = {}
     try:
-        for arm in arms:
-            folder = workdir / arm.label
-            folder.mkdir()
-            started = time.monotonic()
-            servers[arm.label] = start_voxgate(folder, name=arm.label, env={"VOXGATE_VOICE_ENABLED": "0", **arm.env})
-            print(f"{arm.label} {arm.env} ready in {time.monotonic() - started:.0f} s", flush=True)
-        clients = {label: openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="x", max_retries=0, timeout=300)
-                   for label, server in servers.items()}
+        servers = _start_servers(arms, Path(tempfile.mkdtemp(prefix="bfcl-ab-")))
+        clients = {arm.label: openai.OpenAI(base_url=f"{servers[tuple(sorted(arm.env.items()))].base_url}/v1",
+                                            api_key="x", max_retries=0, timeout=300) for arm in arms}
         started = time.monotonic()
-        asks = run(clients, args.model, items, args.budget_s)
-        print(f"\n{len(asks)} asks in {time.monotonic() - started:.0f} s, model {args.model}")
+        asks = run(clients, {arm.label: arm.model for arm in arms}, items, args.budget_s)
+        print(f"\n{len(asks)} asks in {time.monotonic() - started:.0f} s, models {[arm.model for arm in arms]}")
         print(report(asks, [arm.label for arm in arms], categories))
+        if args.calls_out is not None:
+            with args.calls_out.open("a", encoding="utf-8") as out:
+                for done in asks:
+                    out.write(json.dumps({"id": done.item.id, "arm": done.arm, "passed": done.passed, "why": done.why,
+                                          "seconds": done.seconds, "calls": list(done.made)}) + "\n")
     finally:
         for server in servers.values():
             stop_process(server.process)

@@ -51,22 +51,29 @@ class ToolSettings:
     `continue_calls`: an answer made of calls is continued once, so the model may add the calls it
     left out. `force_calls`: where that adds none, the model is pushed to write one more call, kept
     only if it asks for something new. `ground_calls`: an answer whose calls take no value from the
-    conversation is asked again in words (no function fits)."""
+    conversation is asked again in words (no function fits). `check_relevance`: so is an answer whose
+    calls are all to functions sharing no topic word with the user's messages (`toolcall_relevance`).
+    `trim_choices`: a list argument holding every declared choice is cut to those the conversation
+    names (`toolcall_choices`)."""
 
     continue_calls: bool = True
     force_calls: bool = True
     ground_calls: bool = True
+    check_relevance: bool = True
+    trim_choices: bool = True
 
 
 _TOOL_FLAGS = {
     "continue_calls": "VOXGATE_TOOLS_CONTINUE_CALLS",
     "force_calls": "VOXGATE_TOOLS_FORCE_CALLS",
     "ground_calls": "VOXGATE_TOOLS_GROUND_CALLS",
+    "check_relevance": "VOXGATE_TOOLS_CHECK_RELEVANCE",
+    "trim_choices": "VOXGATE_TOOLS_TRIM_CHOICES",
 }
 
 
 def tool_settings_from(raw: object, env: Mapping[str, str]) -> ToolSettings:
-    """`tools: {continue_calls: false, force_calls: false, ground_calls: false}`; each one's
+    """`tools: {continue_calls: false, force_calls: false, ground_calls: false, check_relevance: false}`; each one's
     VOXGATE_TOOLS_<NAME> (1/0, true/false) wins."""
     if raw is not None and (not isinstance(raw, dict) or set(raw) - set(_TOOL_FLAGS)):
         raise ConfigError(f"`tools` must be a mapping with the keys {', '.join(_TOOL_FLAGS)}, got {raw!r}")

@@ -22,6 +22,7 @@ uses `schema_problem` to refuse a `parameters` schema that is not JSON Schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -32,7 +33,7 @@ from jsonschema import validators
 
 from voxgate.core.types import JSONObject
 
-from .toolcall_parser import declared_functions, parse_tool_calls
+from .toolcall_parser import declared_functions, parse_tool_calls, split_prose_and_calls
 
 __all__ = [
     "ToolCallProblem", "ToolCallProblemKind", "answered_calls", "canonical_arguments", "find_tool_call_problems",
@@ -218,3 +219,32 @@ def answered_calls(messages: object) -> frozenset[tuple[str, str]]:
             if name is not None and arguments is not None and call.get("id") in answered_ids:
                 answered.add((name, canonical_arguments(arguments)))
     return frozenset(answered)
+
+
+_CALL_LIKE_MARKERS = ("<tool_call>", '{"name"', '"arguments"')
+
+
+def repeats_answered_calls(text: str, declared: Collection[str], answered: Collection[tuple[str, str]]) -> bool:
+    """Whether an answer right after a tool result fails to use it: only calls already made and
+    answered (arguments compared loosely: case, spaces and punctuation ignored, as small models
+    re-call with "1024/16" for "1024 / 16"), call-like text that is no call (the call again with
+    the result echoed), or bare JSON (the result read back). `answered` holds (name, loose
+    arguments) pairs (`ToolCallPlan.answered`). Pure."""
+    found = split_prose_and_calls(text, declared)
+    if found is None:
+        return any(marker in text for marker in _CALL_LIKE_MARKERS) or text.strip()[:1] in ("{", "[")
+    return all((call.name, loose_arguments(json.loads(call.arguments))) in answered for call in found[1])
+
+
+def loose_arguments(arguments: Any) -> str:
+    return json.dumps(_loose(arguments), sort_keys=True)
+
+
+def _loose(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join(character for character in value.lower() if character.isalnum())
+    if isinstance(value, dict):
+        return {key: _loose(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_loose(item) for item in value]
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value

@@ -38,8 +38,16 @@ from .tool_prompt import tool_call_block
 from .toolcall_parser import ParsedToolCall, parse_leading_tool_calls
 
 __all__ = [
-    "CONTINUATION_MAX_TOKENS", "FORCED_MAX_TOKENS", "FORCED_START", "MAX_CALLS", "add_usage", "continuation_body",
-    "forced_call", "forced_call_body", "further_calls",
+    "CONTINUATION_MAX_TOKENS",
+    "FORCED_MAX_TOKENS",
+    "FORCED_START",
+    "MAX_CALLS",
+    "add_usage",
+    "continuation_body",
+    "forced_call",
+    "forced_call_body",
+    "further_calls",
+    "merge_continuation",
 ]
 
 CONTINUATION_MAX_TOKENS = 256
@@ -116,3 +124,20 @@ def add_usage(payload: JSONObject, more: object) -> None:
 def _call_key(call: ParsedToolCall) -> tuple[str, str]:
     arguments: Any = json.loads(call.arguments)
     return call.name, json.dumps(arguments, sort_keys=True, ensure_ascii=False)
+
+
+def merge_continuation(completion: JSONObject, continued: JSONObject) -> None:
+    """In place: `completion`'s usage and first choice's token log-probabilities with those of
+    its continuation added."""
+    add_usage(completion, continued.get("usage"))
+    tokens, more_tokens = _logprob_tokens(completion), _logprob_tokens(continued)
+    if tokens is not None and more_tokens is not None:
+        tokens.extend(more_tokens)
+
+
+def _logprob_tokens(completion: JSONObject) -> list[Any] | None:
+    choices = completion.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    logprobs = first.get("logprobs")
+    tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return tokens if isinstance(tokens, list) else None

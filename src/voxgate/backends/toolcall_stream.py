@@ -106,15 +106,19 @@ class ToolCallStreamRewriter:
             return None
         return "".join(self._text)
 
-    def finish(self, further: Sequence[ParsedToolCall] = ()) -> list[JSONObject]:
+    def finish(
+        self, further: Sequence[ParsedToolCall] = (),
+        settle: Callable[[list[ParsedToolCall]], list[ParsedToolCall]] | None = None,
+    ) -> list[JSONObject]:
         """The chunks to send when the upstream stream has ended; held calls are followed by
-        `further` calls (a continuation's, `toolcall_continuation`)."""
+        `further` calls (a continuation's, `toolcall_continuation`), all passed through `settle`."""
         if not self._held:
             return self._flush_tail()
         calls = parse_tool_calls("".join(self._text), self._declared)
         if calls is None:
             return self._release()
-        return self._tool_call_chunks([*calls, *further][: self._max_calls])
+        kept = [*calls, *further][: self._max_calls]
+        return self._tool_call_chunks(settle(kept) if settle is not None else kept)
 
     def _release(self) -> list[JSONObject]:
         self._passing = True

@@ -23,8 +23,12 @@ and `force_calls=False` (the `tools` settings) skip the continuation or the push
 request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
 from the conversation (`toolcall_grounding.is_grounded`: a function that does not fit, its
 arguments invented) is asked again without the tool signatures, so the model answers in words
-(`ground_calls=False` turns that off). The answer's `usage` counts every upstream request made for it
-(the continuation, a first answer asked again in words), streamed or not. Right after a tool result (`tool_choice`
+(`ground_calls=False` turns that off); so is one whose calls are all to functions sharing no
+topic word with the user's messages (`toolcall_relevance`; `check_relevance=False`). A list
+argument holding every declared `enum` choice is cut to those the conversation names
+(`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only). Each such change is logged
+with its reason. The answer's `usage` counts every upstream request made for it (the
+continuation, a first answer asked again in words), streamed or not. Right after a tool result (`tool_choice`
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
@@ -34,6 +38,7 @@ Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,8 +48,17 @@ from voxgate.core.types import JSONObject
 
 from .base import ChatBackend
 from .tool_prompt import content_text, render_tool_messages
-from .tool_validation import answered_calls
-from .toolcall_continuation import MAX_CALLS, add_usage, continuation_body, forced_call, forced_call_body, further_calls
+from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
+from .toolcall_choices import settled_calls
+from .toolcall_continuation import (
+    MAX_CALLS,
+    add_usage,
+    continuation_body,
+    forced_call,
+    forced_call_body,
+    further_calls,
+    merge_continuation,
+)
 from .toolcall_grounding import grounding_text, is_another_request, is_grounded
 from .toolcall_parser import (
     ParsedToolCall,
@@ -53,12 +67,14 @@ from .toolcall_parser import (
     parse_tool_calls,
     split_prose_and_calls,
 )
+from .toolcall_relevance import request_text, shares_topic, topic_words
 from .toolcall_stream import ToolCallStreamRewriter, is_echo, new_call_id, tool_call_object
 
 __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "parse_tool_calls", "plan_request"]
 
+_log = logging.getLogger("voxgate.tool_calls")
+Settle = Callable[[list[ParsedToolCall]], list[ParsedToolCall]]
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
-_CALL_LIKE_MARKERS = ("<tool_call>", '{"name"', '"arguments"')
 _ANSWER_IN_WORDS = "Using these results, answer my question in plain words."
 
 
@@ -80,6 +96,9 @@ class ToolCallPlan:
     functions: Mapping[str, JSONObject] = field(default_factory=dict)
     no_tools_body: JSONObject | None = None
     """`tool_choice` auto: the conversation without signatures, to ask again in words."""
+    request_words: frozenset[str] | None = None
+    """`tool_choice` auto, no tool result being answered: the user's topic words (`toolcall_relevance`);
+    after a result, a further call may take its topic from the result, not from the user."""
 
     def is_ungrounded(self, text: str) -> bool:
         """`tool_choice` auto: `text` is nothing but calls, none with a value from the conversation."""
@@ -88,6 +107,15 @@ class ToolCallPlan:
         calls = parse_tool_calls(text, self.declared)
         return calls is not None and not any(
             is_grounded(call, self.grounding, self.functions.get(call.name)) for call in calls)
+
+    def is_off_topic(self, text: str) -> bool:
+        """`tool_choice` auto: `text` is nothing but calls, none to a function sharing a topic word
+        with the user's messages (`toolcall_relevance.shares_topic`)."""
+        if self.request_words is None or self.declared is None:
+            return False
+        calls = parse_tool_calls(text, self.declared)
+        return calls is not None and not any(
+            shares_topic(self.functions.get(call.name) or {}, self.request_words) for call in calls)
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
@@ -125,8 +153,8 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         grounding, no_tools = grounding_text(messages), _rendered(body, None)
         if not _ends_with_tool_result(messages):
             return ToolCallPlan(upstream, frozenset(functions), max_calls, grounding=grounding, functions=functions,
-                                no_tools_body=no_tools)
-        answered = frozenset((name, _loose_arguments(json.loads(arguments))) for name, arguments in
+                                no_tools_body=no_tools, request_words=topic_words(request_text(messages)))
+        answered = frozenset((name, loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
         return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
                             _last_user_text(messages), grounding, functions, no_tools)
@@ -155,32 +183,6 @@ def _ends_with_tool_result(messages: object) -> bool:
     return isinstance(last, dict) and last.get("role") == "tool"
 
 
-def repeats_answered_calls(text: str, declared: Collection[str], answered: Collection[tuple[str, str]]) -> bool:
-    """Whether an answer right after a tool result fails to use it: only calls already made and
-    answered (arguments compared loosely: case, spaces and punctuation ignored, as small models
-    re-call with "1024/16" for "1024 / 16"), call-like text that is no call (the call again with
-    the result echoed), or bare JSON (the result read back). `answered` holds (name, loose
-    arguments) pairs (`ToolCallPlan.answered`). Pure."""
-    found = split_prose_and_calls(text, declared)
-    if found is None:
-        return any(marker in text for marker in _CALL_LIKE_MARKERS) or text.strip()[:1] in ("{", "[")
-    return all((call.name, _loose_arguments(json.loads(call.arguments))) in answered for call in found[1])
-
-
-def _loose_arguments(arguments: Any) -> str:
-    return json.dumps(_loose(arguments), sort_keys=True)
-
-
-def _loose(value: Any) -> Any:
-    if isinstance(value, str):
-        return "".join(character for character in value.lower() if character.isalnum())
-    if isinstance(value, dict):
-        return {key: _loose(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_loose(item) for item in value]
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
 def _words_body(body: JSONObject) -> JSONObject:
     """The conversation without signatures, the results followed by a request to answer in words."""
     words = _rendered(body, None)
@@ -198,11 +200,11 @@ def _rendered(body: JSONObject, tools: Any) -> JSONObject:
 
 def rewrite_completion(
     completion: JSONObject, declared: Collection[str], make_id: Callable[[], str], max_calls: int | None = None,
-    further: Sequence[ParsedToolCall] = (),
+    further: Sequence[ParsedToolCall] = (), settle: Settle | None = None,
 ) -> None:
     """In place: turn each choice whose text is (prose and then) calls to declared functions into
-    tool_calls, at most `max_calls` of them, the first choice's followed by `further` calls; the
-    prose stays as `content`."""
+    tool_calls, at most `max_calls` of them, the first choice's followed by `further` calls, each
+    choice's calls passed through `settle`; the prose stays as `content`."""
     choices = completion.get("choices")
     for position, choice in enumerate(choices if isinstance(choices, list) else ()):
         message = choice.get("message") if isinstance(choice, dict) else None
@@ -213,6 +215,7 @@ def rewrite_completion(
         if found is None:
             continue
         prose, calls = found[0], [*found[1], *(further if position == 0 else ())][:max_calls]
+        calls = settle(calls) if settle is not None else calls
         message["content"] = prose or None
         message["tool_calls"] = [tool_call_object(call, make_id()) for call in calls]
         choice["finish_reason"] = "tool_calls"
@@ -223,7 +226,7 @@ class FencedToolCallAdapter:
 
     def __init__(
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
-        force_calls: bool = True, ground_calls: bool = True,
+        force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = True, trim_choices: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -231,6 +234,8 @@ class FencedToolCallAdapter:
         self._continue_calls = continue_calls
         self._force_calls = force_calls
         self._ground_calls = ground_calls
+        self._check_relevance = check_relevance
+        self._trim_choices = trim_choices
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -249,17 +254,36 @@ class FencedToolCallAdapter:
                 for answer in continued[0]:
                     merge_continuation(completion, answer)
                 further = continued[1]
-            rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls, further)
+            rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls, further,
+                               self._settler(plan))
         return completion
 
     def _words_instead(self, plan: ToolCallPlan, text: str) -> JSONObject | None:
         """The request to ask again without tools when `text` fails to use a tool result, or (with
-        `ground_calls`) is calls none of which takes a value from the conversation; else None."""
-        if plan.words_body is not None and plan.fails_to_use_result(text):
-            return plan.words_body
-        if self._ground_calls and plan.is_ungrounded(text):
-            return plan.words_body or plan.no_tools_body
-        return None
+        `ground_calls`) is calls none of which takes a value from the conversation, or (with
+        `check_relevance`) is calls none of which is to a function on the request's topic; else
+        None. The reason is logged (`voxgate.tool_calls`, the reason alone: no text of the request)."""
+        reason = words_reason(plan, text, ground_calls=self._ground_calls, check_relevance=self._check_relevance)
+        if reason is None:
+            return None
+        _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
+        return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
+
+    def _settler(self, plan: ToolCallPlan) -> Settle | None:
+        """With `trim_choices` and `tool_choice` auto: the answer's calls with each list argument that
+        holds every declared choice cut to those the conversation names (`toolcall_choices`); logged."""
+        if not self._trim_choices or plan.grounding is None:
+            return None
+        text, functions = plan.grounding, plan.functions
+
+        def settle(calls: list[ParsedToolCall]) -> list[ParsedToolCall]:
+            settled, cut = settled_calls(calls, functions, text)
+            if cut:
+                _log.info("tool call arguments cut to the choices named",
+                          extra={"voxgate_tool_check": REASON_CHOICES_CUT, "model": self.model_id})
+            return settled
+
+        return settle
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead)."""
@@ -321,7 +345,7 @@ class FencedToolCallAdapter:
                 yield out
             return
         continued = await self._continuation(plan, declared, held) if held is not None else None
-        for out in rewriter.finish(continued[1] if continued is not None else ()):
+        for out in rewriter.finish(continued[1] if continued is not None else (), self._settler(plan)):
             for answer in continued[0] if continued is not None else ():
                 add_usage(out, answer.get("usage"))
             yield out
@@ -337,21 +361,23 @@ class FencedToolCallAdapter:
             await _aclose(again)
 
 
-def merge_continuation(completion: JSONObject, continued: JSONObject) -> None:
-    """In place: `completion`'s usage and first choice's token log-probabilities with those of
-    its continuation added."""
-    add_usage(completion, continued.get("usage"))
-    tokens, more_tokens = _logprob_tokens(completion), _logprob_tokens(continued)
-    if tokens is not None and more_tokens is not None:
-        tokens.extend(more_tokens)
+REASON_RESULT_UNUSED = "the answer after a tool result does not use it"
+REASON_UNGROUNDED = "no call takes a value from the conversation"
+REASON_OFF_TOPIC = "no call is to a function sharing a topic word with the request"
+REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
 
 
-def _logprob_tokens(completion: JSONObject) -> list[Any] | None:
-    choices = completion.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    logprobs = first.get("logprobs")
-    tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
-    return tokens if isinstance(tokens, list) else None
+def words_reason(
+    plan: ToolCallPlan, text: str, *, ground_calls: bool = True, check_relevance: bool = True
+) -> str | None:
+    """Why `text` is to be asked again in words (one of the REASON_ constants), or None to keep it. Pure."""
+    if plan.words_body is not None and plan.fails_to_use_result(text):
+        return REASON_RESULT_UNUSED
+    if ground_calls and plan.is_ungrounded(text):
+        return REASON_UNGROUNDED
+    if check_relevance and plan.is_off_topic(text):
+        return REASON_OFF_TOPIC
+    return None
 
 
 def _without_tools(body: JSONObject) -> JSONObject:
