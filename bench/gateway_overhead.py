@@ -7,7 +7,9 @@ Run: .venv/bin/python -m bench.gateway_overhead [--duration-s 8] [--rounds 3] [-
          [--variant main:PYTHONPATH=/path/to/main/src ...]
 
 Each `--variant LABEL:NAME=VALUE,...` adds one more keyed voxgate (`voxgate+keys@LABEL`) started with
-those environment variables: another checkout's code (`PYTHONPATH`) measured in the same run.
+those environment variables: another checkout's code (`PYTHONPATH`) measured in the same run. `{redis}`
+in a value is the bench's Redis URL, so `main-redis:PYTHONPATH=/work/main/src,VOXGATE_REDIS_URL={redis}`
+is main's code in cluster mode.
 
 LiteLLM lives in its own virtual environment (~/.cache/voxgate-bench/litellm-venv), never in
 voxgate's dependencies; this script creates it with the pinned, known-good release and refuses
@@ -96,8 +98,10 @@ def start_servers(workdir: Path, with_litellm: bool, processes: list[subprocess.
     targets: Targets = {"direct": (upstream_port, "fixed", {}), "voxgate": (voxgate.port, "auto", {}),
                         "voxgate+keys": (keyed_port, "auto", {"Authorization": f"Bearer {key}"}),
                         "voxgate+keys+redis": (cluster_port, "auto", {"Authorization": f"Bearer {cluster_key}"})}
+    redis_url = f"redis://127.0.0.1:{redis.port}/0"
     for variant in variants:
-        port, variant_key = start_keyed_voxgate(workdir / f"variant-{variant.label}", catalog, processes, variant.env)
+        env = {name: value.replace("{redis}", redis_url) for name, value in variant.env.items()}
+        port, variant_key = start_keyed_voxgate(workdir / f"variant-{variant.label}", catalog, processes, env)
         targets[f"voxgate+keys@{variant.label}"] = (port, "auto", {"Authorization": f"Bearer {variant_key}"})
     if with_litellm:
         config = workdir / "litellm.yaml"

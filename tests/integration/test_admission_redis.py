@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as redis_asyncio
 
 from tests.support.processes import start_redis, stop_process
 from voxgate.core.keys import BudgetPeriod
@@ -22,6 +21,7 @@ from voxgate.server.counters import (
     UsageUpdate,
     WindowTake,
 )
+from voxgate.server.resp import RedisAddress, RespClient
 
 pytestmark = pytest.mark.integration
 WINDOW_S = 60.0
@@ -58,8 +58,7 @@ async def _scenario(counters: Counters) -> list[tuple[int | None, BudgetPeriod |
 
 
 async def test_the_script_decides_as_the_local_counters_do(redis_url: str) -> None:
-    client = redis_asyncio.Redis.from_url(redis_url)
-    shared = RedisCounters(client, WINDOW_S)
+    shared = RedisCounters(RespClient(RedisAddress.parse(redis_url)), WINDOW_S)
     try:
         in_redis = await _scenario(shared)
     finally:
@@ -79,7 +78,7 @@ async def test_the_script_decides_as_the_local_counters_do(redis_url: str) -> No
 
 
 async def test_ten_concurrent_admissions_against_a_tpm_for_three_take_three(redis_url: str) -> None:
-    clients = [RedisCounters(redis_asyncio.Redis.from_url(redis_url), WINDOW_S) for _ in range(10)]
+    clients = [RedisCounters(RespClient(RedisAddress.parse(redis_url)), WINDOW_S) for _ in range(10)]
     try:
         take = WindowTake("k", 1, 300, tpm=1000)
         found = await asyncio.gather(*(c.admit(0.0, (take,), (), "k", []) for c in clients))

@@ -18,6 +18,7 @@ import contextlib
 from types import TracebackType
 
 TRIP = "trip"
+CLOSE_WAIT_S = 2.0
 
 
 class RoundTripProxy:
@@ -28,6 +29,7 @@ class RoundTripProxy:
         self._server: asyncio.Server | None = None
         self.timeline: list[str] = []
         self.port = 0
+        self._connections: set[asyncio.Task[None]] = set()
 
     def mark(self, label: str) -> None:
         self.timeline.append(label)
@@ -42,12 +44,19 @@ class RoundTripProxy:
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         traceback: TracebackType | None) -> None:
-        """Close the listener and wait for the connections (close the client first)."""
+        """Close the listener and wait for the connections (close the client first; Python 3.11's
+        `Server.wait_closed` does not wait for them, so they are awaited here, up to CLOSE_WAIT_S)."""
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
+        if self._connections:
+            await asyncio.wait(self._connections, timeout=CLOSE_WAIT_S)
 
     async def _connected(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        current = asyncio.current_task()
+        assert current is not None
+        self._connections.add(current)
+        current.add_done_callback(self._connections.discard)
         redis_in, redis_out = await asyncio.open_connection("127.0.0.1", self._redis_port)
         waiting = [False]  # the client has spoken and not been answered yet
 

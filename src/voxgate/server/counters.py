@@ -2,14 +2,16 @@
 budget period. `KeyGate` (server/limits) decides; a `Counters` only counts.
 
 - `LocalCounters`: in this process (the default; one replica).
-- `RedisCounters`: in Redis (`redis: redis://...` in the catalog), shared by every replica. A
+- `RedisCounters`: in Redis (`redis: redis://...` in the catalog, through `server/resp`'s small
+  RESP client: a keyed request's two calls are its hottest Redis traffic), shared by every replica. A
   request is admitted with one round trip: one Lua script (`ADMIT_SCRIPT`) that checks every
   window it is counted in (the key's, the chosen model's) against its RPM and TPM and the key's
   budgets, and takes the request and its token reservation from all of them or from none, so the
   check is atomic across replicas: with RPM 60, at most 60 requests a window succeed; with TPM N,
   the reservations admitted in a window add up to at most N (one request larger than N alone goes
   through an empty window). Usage is added in batches, one pipeline each (`add_usage`).
-- `FailoverCounters`: Redis while it answers; when it fails, **fail open**: the local counters
+- `FailoverCounters`: Redis while it answers; when it fails (unreachable, no reply within 0.5 s, a
+  connection closed mid-reply, an error reply), **fail open**: the local counters
   take over (limits then hold per replica), `voxgate_redis_up` drops to 0, one error is logged,
   and Redis is tried again every `retry_s`. Usage recorded meanwhile is kept (bounded) and
   added to Redis when it is back, so budgets catch up.
@@ -20,16 +22,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from voxgate.core.clock import Clock
 from voxgate.core.keys import BudgetPeriod
 from voxgate.routing.decision import Decision
+from voxgate.server.resp import Command, LuaScript, RedisAddress, RedisReplyError, RespClient, as_float, as_int
 
 log = logging.getLogger("voxgate.counters")
 _T = TypeVar("_T")
 PREFIX = "voxgate:"
 MAX_QUEUED_USAGE = 10_000
+REDIS_TIMEOUT_S = 0.5
 SPEND_TTL_S = {BudgetPeriod.DAY: 3 * 86_400, BudgetPeriod.MONTH: 40 * 86_400}
 ADMIT_SCRIPT = """
 local n, m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -66,6 +70,7 @@ limit), the USD at which each spend counter refuses ('' : none). The reply is [o
 (requests, tokens) per window, then each spend counter's USD]: `over` the first taken window a limit
 refuses, `broke` the first spend counter at its limit (1-based; 0: none); nothing is taken unless both
 are 0. Then the counts are after the take, else as they stand. `first_over` is the same rule."""
+_ADMIT = LuaScript(ADMIT_SCRIPT)
 DEFAULT_COMPLETION_RESERVE_TOKENS = 256
 """Completion tokens reserved at admission for a request that sets neither max_tokens nor
 max_completion_tokens (its real usage replaces the reservation when it finishes)."""
@@ -236,13 +241,13 @@ def _spend_key(key_id: str, period: BudgetPeriod, start_s: float) -> str:
 
 
 class RedisCounters:
-    """The same counts in Redis (redis-py's asyncio client); every call is one round trip: a
-    script (EVALSHA; loaded once per server) or a pipeline."""
+    """The same counts in Redis, through `server/resp.RespClient` (RESP on asyncio streams: the two
+    calls of each keyed request are its hottest Redis traffic); every call is one round trip: a script
+    (EVALSHA; EVAL once per server) or a pipeline."""
 
-    def __init__(self, client: Any, window_s: float) -> None:
+    def __init__(self, client: RespClient, window_s: float) -> None:
         self._redis = client
         self._window_ttl_s = int(window_s * 2) + 1
-        self._admit = client.register_script(ADMIT_SCRIPT)
 
     async def admit(self, window_start_s: float, takes: Sequence[WindowTake], looks: Sequence[str],
                     spend_id: str | None, budgets: Sequence[BudgetCheck]) -> Admitted:
@@ -254,12 +259,14 @@ class RedisCounters:
         for t in takes:
             args += [t.requests, t.tokens, -1 if t.rpm is None else t.rpm, -1 if t.tpm is None else t.tpm]
         args += ["" if b.refuse_at_usd is None else repr(b.refuse_at_usd) for b in budgets] if spend_id else []
-        reply = await self._admit(keys=keys, args=args)
+        reply = await self._redis.evalsha(_ADMIT, keys, args)
         windows = len(takes) + len(looks)
-        counts = tuple((int(reply[2 + 2 * i]), max(0, int(reply[3 + 2 * i]))) for i in range(windows))
+        if not isinstance(reply, list) or len(reply) != 2 + 2 * windows + len(spends):
+            raise RedisReplyError(f"the admission script answered {reply!r:.80}")
+        counts = tuple((as_int(reply[2 + 2 * i]), max(0, as_int(reply[3 + 2 * i]))) for i in range(windows))
         usd = reply[2 + 2 * windows:]
-        spent = {b.period: float(raw or 0.0) for b, raw in zip(budgets, usd, strict=True)} if spend_id else {}
-        over, broke = int(reply[0]), int(reply[1])
+        spent = {b.period: as_float(raw) for b, raw in zip(budgets, usd, strict=True)} if spend_id else {}
+        over, broke = as_int(reply[0]), as_int(reply[1])
         return Admitted(over - 1 if over else None, budgets[broke - 1].period if broke else None, counts, spent)
 
     async def take(self, key_id: str, window_start_s: float, requests: int, tokens: int,
@@ -271,26 +278,22 @@ class RedisCounters:
         return Tally(requests_now, tokens_now, admitted.spent_usd)
 
     async def add_usage(self, updates: Sequence[UsageUpdate]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for update in updates:
-                if update.tokens:
-                    window = _window_key(update.key_id, update.window_start_s)
-                    pipe.hincrby(window, "tokens", update.tokens)
-                    pipe.expire(window, self._window_ttl_s)
-                for period, start_s in update.period_starts.items():
-                    spend = _spend_key(update.key_id, period, start_s)
-                    pipe.incrbyfloat(spend, update.cost_usd)
-                    pipe.expire(spend, SPEND_TTL_S[period])
-            await pipe.execute()
+        commands: list[Command] = []
+        for update in updates:
+            if update.tokens:
+                window = _window_key(update.key_id, update.window_start_s)
+                commands += [("HINCRBY", window, "tokens", update.tokens), ("EXPIRE", window, self._window_ttl_s)]
+            for period, start_s in update.period_starts.items():
+                spend = _spend_key(update.key_id, period, start_s)
+                commands += [("INCRBYFLOAT", spend, repr(update.cost_usd)), ("EXPIRE", spend, SPEND_TTL_S[period])]
+        if commands:
+            await self._redis.execute(*commands)
 
     async def seed_spend(self, period: BudgetPeriod, start_s: float, totals: Mapping[str, float]) -> None:
         """Counters another replica already keeps win (SET NX): the spend table is the same one."""
-        if not totals:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key_id, usd in totals.items():
-                pipe.set(_spend_key(key_id, period, start_s), usd, nx=True, ex=SPEND_TTL_S[period])
-            await pipe.execute()
+        if totals:
+            await self._redis.execute(*(("SET", _spend_key(key_id, period, start_s), repr(float(usd)), "NX", "EX",
+                                         SPEND_TTL_S[period]) for key_id, usd in totals.items()))
 
     async def aclose(self) -> None:
         await self._redis.aclose()
@@ -382,9 +385,7 @@ class FailoverCounters:
 
 
 def redis_counters(url: str, clock: Clock, on_health: Callable[[bool], None], window_s: float) -> FailoverCounters:
-    """Counters in the Redis at `url`, failing open to local ones (`redis: redis://host:6379/0`)."""
-    import redis.asyncio as redis_asyncio
-    from redis.exceptions import RedisError
-
-    client = redis_asyncio.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    return FailoverCounters(RedisCounters(client, window_s), clock, on_health, errors=(RedisError, OSError))
+    """Counters in the Redis at `url`, failing open to local ones (`redis: redis://host:6379/0`): an
+    unreachable or slow Redis (`OSError`) and an error reply (`RedisReplyError`) alike."""
+    client = RespClient(RedisAddress.parse(url), timeout_s=REDIS_TIMEOUT_S)
+    return FailoverCounters(RedisCounters(client, window_s), clock, on_health, errors=(RedisReplyError, OSError))
