@@ -48,7 +48,7 @@ Catalog schema (a public contract, documented in the README)::
     decision_retention_days: 90   # delete older decisions and spend rows (>= 32: month budgets); default: keep
     telemetry: {otlp_endpoint: http://127.0.0.1:4318, service_name: voxgate}   # OpenTelemetry traces; default: none
     tools: {continue_calls: true, force_calls: true, ground_calls: true,   # VOXGATE_TOOLS_<KEY>=0: off
-            check_relevance: true, trim_choices: true}
+            check_relevance: false, trim_choices: true}   # check_relevance: opt-in (README, Tool use)
 """
 
 from __future__ import annotations

@@ -51,15 +51,17 @@ class ToolSettings:
     `continue_calls`: an answer made of calls is continued once, so the model may add the calls it
     left out. `force_calls`: where that adds none, the model is pushed to write one more call, kept
     only if it asks for something new. `ground_calls`: an answer whose calls take no value from the
-    conversation is asked again in words (no function fits). `check_relevance`: so is an answer whose
-    calls are all to functions sharing no topic word with the user's messages (`toolcall_relevance`).
+    conversation is asked again in words (no function fits). `check_relevance` (off by
+    default): so is an answer whose calls are all to functions sharing no topic word with the user's
+    messages (`toolcall_relevance`); it also drops right calls asked in other words ("Will it rain in
+    Oslo?" shares no word with `get_weather`'s "Current weather for a city").
     `trim_choices`: a list argument holding every declared choice is cut to those the conversation
     names (`toolcall_choices`)."""
 
     continue_calls: bool = True
     force_calls: bool = True
     ground_calls: bool = True
-    check_relevance: bool = True
+    check_relevance: bool = False
     trim_choices: bool = True
 
 
@@ -73,12 +75,13 @@ _TOOL_FLAGS = {
 
 
 def tool_settings_from(raw: object, env: Mapping[str, str]) -> ToolSettings:
-    """`tools: {continue_calls: false, force_calls: false, ground_calls: false, check_relevance: false}`; each one's
-    VOXGATE_TOOLS_<NAME> (1/0, true/false) wins."""
+    """`tools: {continue_calls: false, force_calls: false, ground_calls: false, check_relevance: true}` (the
+    defaults: all on but `check_relevance`); each one's VOXGATE_TOOLS_<NAME> (1/0, true/false) wins."""
     if raw is not None and (not isinstance(raw, dict) or set(raw) - set(_TOOL_FLAGS)):
         raise ConfigError(f"`tools` must be a mapping with the keys {', '.join(_TOOL_FLAGS)}, got {raw!r}")
-    flags = {key: _tool_flag(key, (raw or {}).get(key, True), env.get(variable, "")) for key, variable in
-             _TOOL_FLAGS.items()}
+    defaults = ToolSettings()
+    flags = {key: _tool_flag(key, (raw or {}).get(key, getattr(defaults, key)), env.get(variable, ""))
+             for key, variable in _TOOL_FLAGS.items()}
     return ToolSettings(**flags)
 
 

@@ -338,12 +338,14 @@ def test_forced_and_grounded_calls_are_on_unless_the_file_or_the_environment_tur
     assert (mixed.continue_calls, mixed.force_calls, mixed.ground_calls) == (True, False, True)
 
 
-def test_the_relevance_check_is_on_unless_the_file_or_the_environment_turns_it_off(tmp_path: Path) -> None:
+def test_the_relevance_check_is_off_unless_the_file_or_the_environment_turns_it_on(tmp_path: Path) -> None:
     home = {"MY_KEY": "k", "HOME": str(tmp_path)}
-    assert load_settings(_write(tmp_path, CATALOG), env=home).tools.check_relevance is True
+    assert load_settings(_write(tmp_path, CATALOG), env=home).tools.check_relevance is False
     assert load_settings(_write(tmp_path, CATALOG), env=home).tools.trim_choices is True
     trim_off = load_settings(_write(tmp_path, CATALOG + "tools: {trim_choices: false}\n"), env=home).tools
-    assert (trim_off.trim_choices, trim_off.check_relevance) == (False, True)
+    assert (trim_off.trim_choices, trim_off.check_relevance) == (False, False)
+    file_on = _write(tmp_path, CATALOG + "tools: {check_relevance: true}\n")
+    assert load_settings(file_on, env=home).tools.check_relevance is True
     trim_env = {**home, "VOXGATE_TOOLS_TRIM_CHOICES": "0"}
     assert load_settings(_write(tmp_path, CATALOG), env=trim_env).tools.trim_choices is False
     off = _write(tmp_path, CATALOG + "tools: {check_relevance: false}\n")

@@ -24,7 +24,7 @@ request. With `tool_choice` auto, an answer that is nothing but calls none of wh
 from the conversation (`toolcall_grounding.is_grounded`: a function that does not fit, its
 arguments invented) is asked again without the tool signatures, so the model answers in words
 (`ground_calls=False` turns that off); so is one whose calls are all to functions sharing no
-topic word with the user's messages (`toolcall_relevance`; `check_relevance=False`). A list
+topic word with the user's messages (`toolcall_relevance`; only with `check_relevance=True`). A list
 argument holding every declared `enum` choice is cut to those the conversation names
 (`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only). Each such change is logged
 with its reason. The answer's `usage` counts every upstream request made for it (the
@@ -226,7 +226,7 @@ class FencedToolCallAdapter:
 
     def __init__(
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
-        force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = True, trim_choices: bool = True,
+        force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner

@@ -100,7 +100,7 @@ async def test_an_off_topic_call_is_asked_again_in_words_and_the_reason_logged(
 ) -> None:
     inner = AnswersInOrder(call_text("get_stock_data", company="Lakers"), "I cannot look up game scores.")
     with caplog.at_level(logging.INFO, logger="voxgate.tool_calls"):
-        answer = await FencedToolCallAdapter(inner).complete(body_with(STOCK))
+        answer = await FencedToolCallAdapter(inner, check_relevance=True).complete(body_with(STOCK))
     assert answer["choices"][0]["message"] == {"role": "assistant", "content": "I cannot look up game scores."}
     assert inner.calls == 2
     assert all("<tools>" not in str(m["content"]) for m in inner.sent[1]["messages"])
@@ -120,3 +120,19 @@ def test_after_a_tool_result_a_further_call_is_not_checked_for_the_topic() -> No
     ]
     plan = plan_request({"messages": answered, "tools": body_with(STOCK)["tools"]})
     assert not plan.is_off_topic(call_text("get_stock_data", company="Lakers"))
+
+
+async def test_off_by_default_because_a_right_call_asked_in_other_words_shares_no_word() -> None:
+    # Why `check_relevance` is opt-in: "rain" is weather, but no word says so, and the right call
+    # would be asked again in words (the model then makes up the weather).
+    weather: JSONObject = {"name": "get_weather", "description": "Current weather for a city",
+                           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    rain = "Will it rain tomorrow in Oslo?"
+    assert not shares_topic(weather, topic_words(rain))
+    body = {**body_with(weather), "messages": [{"role": "user", "content": rain}]}
+    inner = AnswersInOrder(call_text("get_weather", city="Oslo"), "", "")
+    answer = await FencedToolCallAdapter(inner, force_calls=False).complete(body)
+    assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city": "Oslo"}'
+    dropped = AnswersInOrder(call_text("get_weather", city="Oslo"), "It will be sunny.")
+    answer = await FencedToolCallAdapter(dropped, check_relevance=True, force_calls=False).complete(body)
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": "It will be sunny."}
