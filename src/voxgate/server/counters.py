@@ -258,7 +258,7 @@ class RedisCounters:
         args: list[int | float | str] = [len(takes), len(looks), self._window_ttl_s]
         for t in takes:
             args += [t.requests, t.tokens, -1 if t.rpm is None else t.rpm, -1 if t.tpm is None else t.tpm]
-        args += ["" if b.refuse_at_usd is None else repr(b.refuse_at_usd) for b in budgets] if spend_id else []
+        args += ["" if b.refuse_at_usd is None else b.refuse_at_usd for b in budgets] if spend_id else []
         reply = await self._redis.evalsha(_ADMIT, keys, args)
         windows = len(takes) + len(looks)
         if not isinstance(reply, list) or len(reply) != 2 + 2 * windows + len(spends):
@@ -285,14 +285,14 @@ class RedisCounters:
                 commands += [("HINCRBY", window, "tokens", update.tokens), ("EXPIRE", window, self._window_ttl_s)]
             for period, start_s in update.period_starts.items():
                 spend = _spend_key(update.key_id, period, start_s)
-                commands += [("INCRBYFLOAT", spend, repr(update.cost_usd)), ("EXPIRE", spend, SPEND_TTL_S[period])]
+                commands += [("INCRBYFLOAT", spend, update.cost_usd), ("EXPIRE", spend, SPEND_TTL_S[period])]
         if commands:
             await self._redis.execute(*commands)
 
     async def seed_spend(self, period: BudgetPeriod, start_s: float, totals: Mapping[str, float]) -> None:
         """Counters another replica already keeps win (SET NX): the spend table is the same one."""
         if totals:
-            await self._redis.execute(*(("SET", _spend_key(key_id, period, start_s), repr(float(usd)), "NX", "EX",
+            await self._redis.execute(*(("SET", _spend_key(key_id, period, start_s), float(usd), "NX", "EX",
                                          SPEND_TTL_S[period]) for key_id, usd in totals.items()))
 
     async def aclose(self) -> None:

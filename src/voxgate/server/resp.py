@@ -179,11 +179,7 @@ class RespClient:
     async def execute(self, *commands: Command) -> list[Reply]:
         """The replies to `commands`, sent together: one round trip. RedisReplyError (the first) when
         any reply is an error; the commands before and after it have run."""
-        replies = await self._round_trip(b"".join(encode_command(c) for c in commands), len(commands))
-        failed = next((r for r in replies if isinstance(r, RedisReplyError)), None)
-        if failed is not None:
-            raise failed
-        return replies
+        return _without_errors(await self._round_trip(b"".join(map(encode_command, commands)), len(commands)))
 
     async def evalsha(self, script: LuaScript, keys: Sequence[Argument], args: Sequence[Argument]) -> Reply:
         """The script's reply: EVALSHA, and EVAL (which caches it) when Redis does not know it yet."""
@@ -252,23 +248,27 @@ class RespClient:
         if address.db:
             login.append(("SELECT", address.db))
         if login:
-            replies = await connection.exchange(b"".join(encode_command(c) for c in login), len(login))
-            failed = next((r for r in replies if isinstance(r, RedisReplyError)), None)
-            if failed is not None:
-                raise failed
+            _without_errors(await connection.exchange(b"".join(map(encode_command, login)), len(login)))
 
-    def _drop_idle(self) -> None:
+    def _drop_idle(self) -> list[_Connection]:
+        """Close the idle connections; the ones closed."""
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+        return idle
 
     async def aclose(self) -> None:
         """Close the idle connections, and wait until they are (calls still in flight close theirs
         when they end)."""
         self._closed = True
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-        for connection in idle:
+        for connection in self._drop_idle():
             with contextlib.suppress(OSError):
                 await connection.writer.wait_closed()
+
+
+def _without_errors(replies: list[Reply]) -> list[Reply]:
+    """`replies`, or the first error reply among them raised."""
+    failed = next((reply for reply in replies if isinstance(reply, RedisReplyError)), None)
+    if failed is not None:
+        raise failed
+    return replies
