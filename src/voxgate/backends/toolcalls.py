@@ -96,9 +96,10 @@ class ToolCallPlan:
     functions: Mapping[str, JSONObject] = field(default_factory=dict)
     no_tools_body: JSONObject | None = None
     """`tool_choice` auto: the conversation without signatures, to ask again in words."""
-    request_words: frozenset[str] | None = None
-    """`tool_choice` auto, no tool result being answered: the user's topic words (`toolcall_relevance`);
-    after a result, a further call may take its topic from the result, not from the user."""
+    user_text: str | None = None
+    """`tool_choice` auto, no tool result being answered: what the user said, whose topic words
+    (`toolcall_relevance`) a call's function must share; after a result, a further call may take its
+    topic from the result, not from the user. Its words are found only when the check runs."""
 
     def is_ungrounded(self, text: str) -> bool:
         """`tool_choice` auto: `text` is nothing but calls, none with a value from the conversation."""
@@ -111,11 +112,13 @@ class ToolCallPlan:
     def is_off_topic(self, text: str) -> bool:
         """`tool_choice` auto: `text` is nothing but calls, none to a function sharing a topic word
         with the user's messages (`toolcall_relevance.shares_topic`)."""
-        if self.request_words is None or self.declared is None:
+        if self.user_text is None or self.declared is None:
             return False
         calls = parse_tool_calls(text, self.declared)
-        return calls is not None and not any(
-            shares_topic(self.functions.get(call.name) or {}, self.request_words) for call in calls)
+        if calls is None:
+            return False
+        words = topic_words(self.user_text)
+        return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
@@ -153,7 +156,7 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         grounding, no_tools = grounding_text(messages), _rendered(body, None)
         if not _ends_with_tool_result(messages):
             return ToolCallPlan(upstream, frozenset(functions), max_calls, grounding=grounding, functions=functions,
-                                no_tools_body=no_tools, request_words=topic_words(request_text(messages)))
+                                no_tools_body=no_tools, user_text=request_text(messages))
         answered = frozenset((name, loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
         return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
