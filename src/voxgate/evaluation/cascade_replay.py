@@ -68,7 +68,6 @@ JUDGE_SEED = 0
 CHECK_NAME = "learned"
 
 
-
 class Config(NamedTuple):
     """One knob setting of `voxgate-cascade` (the live `routing.cascade` fields, plus λ)."""
 
@@ -237,10 +236,13 @@ def cascade_sweep(
     return {c: run.point(scores) for c, run in cascade_runs(quality, expected_cost, scorer, table, orders).items()}
 
 
-def agreement_orders(train: OutcomeTable) -> list[tuple[str, ...]]:
+def agreement_orders(
+    train: OutcomeTable, sweep: Mapping[tuple[str, str], tuple[float, float]] | None = None
+) -> list[tuple[str, ...]]:
     """Explicit stage orders chosen on TRAIN rows: (cheaper, dearer, strongest) for each pair whose
-    plain agreement point is on TRAIN's cost/accuracy Pareto front, cheapest first, at most `MAX_ORDERS`."""
-    sweep = agreement_sweep(train, train)
+    plain agreement point is on TRAIN's cost/accuracy Pareto front, cheapest first, at most `MAX_ORDERS`.
+    `sweep`: `agreement_sweep(train, train)`, when the caller has it already."""
+    sweep = agreement_sweep(train, train) if sweep is None else sweep
     if not sweep:
         return []
     strongest = train.models[int(np.argmax(train.filled_scores().mean(axis=0)))]
@@ -277,7 +279,10 @@ def agreement_sweep(table: OutcomeTable, train: OutcomeTable) -> dict[tuple[str,
 
 def agreement_points(table: OutcomeTable, train: OutcomeTable) -> Array | None:
     """One point per pair of models cheaper than the strongest; None without answers or such a pair."""
-    sweep = agreement_sweep(table, train)
+    return _sweep_points(agreement_sweep(table, train))
+
+
+def _sweep_points(sweep: Mapping[tuple[str, str], tuple[float, float]] | None) -> Array | None:
     return None if sweep is None else np.array(sorted(set(sweep.values())))
 
 
@@ -368,11 +373,13 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
     """Points of every cascade router on `test`; with `train`, the knob setting chosen on TRAIN rows
     and what it gives on TEST; with `pair` (strong, weak), RouteLLM strong-win scores."""
     reference = train.table if train is not None else test.table
-    orders = agreement_orders(reference)
+    pairs_test = agreement_sweep(test.table, reference)
+    pairs_reference = agreement_sweep(reference, reference) if train is not None else pairs_test
+    orders = agreement_orders(reference, pairs_reference)
     sweep = cascade_sweep(test.quality, test.expected_cost, test.scorer, test.table, orders)
     points = {"voxgate-cascade": np.array(sorted(set(sweep.values())))}
     details: dict[str, object] = {}
-    agreement = agreement_points(test.table, reference)
+    agreement = _sweep_points(pairs_test)
     if agreement is not None:
         points["agreement"] = agreement
     else:
@@ -392,7 +399,6 @@ def cascade_routers(test: ReplayInputs, train: ReplayInputs | None, pair: tuple[
         train_sweep = cascade_sweep(train.quality, train.expected_cost, train.scorer, train.table, orders)
         point = _operating_point(train_sweep, sweep, train.table)
         details["voxgate_cascade_operating_point"] = point | {"config_names": list(CONFIG_NAMES)}
-        pairs_train, pairs_test = agreement_sweep(train.table, train.table), agreement_sweep(test.table, reference)
-        if pairs_train is not None and pairs_test is not None:
-            details["agreement_operating_point"] = _operating_point(pairs_train, pairs_test, train.table)
+        if pairs_reference is not None and pairs_test is not None:
+            details["agreement_operating_point"] = _operating_point(pairs_reference, pairs_test, train.table)
     return CascadeFigures(points, wins, details)

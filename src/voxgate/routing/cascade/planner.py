@@ -129,7 +129,7 @@ def _too_dear(c: Candidate, last: Candidate, middle_cost_share: float | None) ->
     if c.cost_usd >= last.cost_usd:
         return f"costs as much as {last.model_id}, the last stage"
     if middle_cost_share is not None and c.cost_usd > middle_cost_share * last.cost_usd:
-        share = c.cost_usd / last.cost_usd if last.cost_usd > 0 else float("inf")
+        share = c.cost_usd / last.cost_usd  # > 0: c costs less than last and more than a share of it
         return f"costs {share:.0%} of {last.model_id}, the last stage: over middle_cost_share {middle_cost_share:.0%}"
     return None
 
