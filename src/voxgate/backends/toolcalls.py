@@ -280,8 +280,10 @@ class FencedToolCallAdapter:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); logged (counts)."""
         shortlisted, shortlist = shortlisted_body(body, self._shortlist)
         if shortlist.reason is not None:
-            _log.info("tool list shortlisted", extra={"voxgate_tool_check": shortlist.reason, "model": self.model_id,
-                      "voxgate_tools_kept": len(shortlist.tools), "voxgate_tools_dropped": shortlist.dropped})
+            kept = len(shortlist.tools)
+            _log.info("tool list shortlisted: %d of %d kept", kept, kept + shortlist.dropped,
+                      extra={"voxgate_tool_check": shortlist.reason, "model": self.model_id,
+                             "voxgate_tools_kept": kept, "voxgate_tools_dropped": shortlist.dropped})
         return shortlisted
 
     def _settler(self, plan: ToolCallPlan) -> Settle | None:
