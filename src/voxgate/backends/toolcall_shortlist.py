@@ -11,13 +11,18 @@ on `_`, `.` and camelCase, description, parameter names and descriptions, enum v
 left out, light stemming), with the words of its name counted again (`NAME_WEIGHT`), against the
 topic words of the last user message. The words' rarity is taken over the request's own tool list.
 
-Never a blind guess; the list is kept whole when
-- the request has no topic word that any function shares (best score 0; a request written in a
-  script with no Latin letters has no topic words at all), or
-- the `k`-th and the next function score the same (a tie at the cut: no signal which to drop).
+Never a blind guess: functions that score the same are kept or dropped together, so
+- a request with no topic word that any function shares (best score 0; a request written in a
+  script with no Latin letters has no topic words at all) keeps every function;
+- so does one that fewer than `k` functions meet (the `k`-th scores 0: the right function may be
+  one asked for in other words, "Will it rain?" for `get_weather`: on 9 of BFCL's 177 even-indexed
+  live_multiple items with 5 tools or more, the right function scores 0);
+- functions tied with the `k`-th are kept too (more than `k`; every function: nothing dropped).
 Always kept, beyond the `k`: the function `tool_choice` names, and each function already called
 earlier in the conversation (assistant `tool_calls`). `tool_choice` "none" shows no tools anyway.
-Kept functions stay in the caller's order.
+Kept functions stay in the caller's order. k = 5 (the default of `tools.shortlist`) was chosen on
+BFCL's even-indexed live_multiple, live_parallel_multiple and multiple items: the smallest that
+dropped no right function (`bench/tool_shortlist.py`; `bench/results/tool_shortlist.md`).
 
     rank_scores(query, functions)        each function's score against the request's text
     shortlist_tools(body, k)             the Shortlist for a request: tools kept, how many dropped, why
@@ -38,6 +43,7 @@ from .toolcall_relevance import function_words, topic_words
 
 __all__ = [
     "REASON_CUT",
+    "REASON_FEW_MEET",
     "REASON_NO_SIGNAL",
     "REASON_TIE",
     "Shortlist",
@@ -52,7 +58,8 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 REASON_CUT = "kept the functions most relevant to the latest request"
 REASON_NO_SIGNAL = "kept every function: no word of the request meets any function"
-REASON_TIE = "kept every function: the functions at the cut score the same"
+REASON_FEW_MEET = "kept every function: fewer than the shortlist's size meet the request"
+REASON_TIE = "kept every function: every one ties with the last kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +108,7 @@ def shortlist_tools(body: JSONObject, k: int) -> Shortlist:
     if ranked[0] <= 0:
         return Shortlist(list(tools), reason=REASON_NO_SIGNAL)
     if ranked[k - 1] <= 0:
-        return Shortlist(list(tools), reason=REASON_TIE)
+        return Shortlist(list(tools), reason=REASON_FEW_MEET)
     keep = _always_kept(body)
     kept = [tool for tool, score, function in zip(tools, scores, functions, strict=True)
             if score >= ranked[k - 1] or function.get("name") in keep]

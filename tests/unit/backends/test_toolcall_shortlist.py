@@ -11,6 +11,7 @@ import pytest
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
 from voxgate.backends.toolcall_shortlist import (
     REASON_CUT,
+    REASON_FEW_MEET,
     REASON_NO_SIGNAL,
     REASON_TIE,
     rank_scores,
@@ -91,13 +92,16 @@ def test_fewer_functions_meeting_the_request_than_k_keeps_every_tool() -> None:
     # Only "book_flight" meets the request: the k-th place is a tie at no score, and the right
     # function may be one that shares no word with it ("rain" for a weather function).
     shortlist = shortlist_tools(body("Book a flight to Oslo, will it rain there?"), 2)
-    assert (len(shortlist.tools), shortlist.dropped, shortlist.reason) == (7, 0, REASON_TIE)
+    assert (len(shortlist.tools), shortlist.dropped, shortlist.reason) == (7, 0, REASON_FEW_MEET)
 
 
 def test_functions_tied_at_the_cut_are_all_kept() -> None:
     twins = [function("city_time", "Local time in a city."), function("city_weather", "Weather in a city."),
              function("city_weather_2", "Weather in a city."), EMAIL, ALARM]
     assert kept(body("What's the weather in the city of Oslo?", *twins), 1) == ["city_weather", "city_weather_2"]
+    alike = [function(f"city_weather_{n}", "Weather in a city.") for n in range(4)]
+    shortlist = shortlist_tools(body("weather in Oslo", *alike), 2)
+    assert (len(shortlist.tools), shortlist.dropped, shortlist.reason) == (4, 0, REASON_TIE)
 
 
 def test_the_function_tool_choice_names_and_the_ones_called_before_are_always_kept() -> None:
