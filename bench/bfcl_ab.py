@@ -173,6 +173,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="a JSON list of item ids: exactly these of the categories, in this order")
     parser.add_argument("--items", type=lambda text: [int(n) for n in text.split(":")], default=None,
                         help="START:STOP: only these of the interleaved items (a run in chunks)")
+    parser.add_argument("--min-tools", type=int, default=0,
+                        help="only items declaring at least this many tools (where a tool shortlist acts)")
     parser.add_argument("--calls-out", type=Path, default=None, help="append every ask as a JSON line here")
     parser.add_argument("--budget-s", type=float, default=1200.0, help="no new item after this many seconds")
     return parser
@@ -180,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def selected_items(args: argparse.Namespace, categories: list[str]) -> list[BfclItem]:
     """The items the arguments name: the interleaved spread, or exactly `--include-ids`; less
-    `--exclude-ids`; then the `--items` slice."""
+    `--exclude-ids` and those declaring fewer than `--min-tools` tools; then the `--items` slice."""
     items = interleaved(categories, args.per_category, args.skip, args.exclude_spread)
     if args.include_ids is not None:
         wanted = json.loads(args.include_ids.read_text(encoding="utf-8"))
@@ -189,6 +191,7 @@ def selected_items(args: argparse.Namespace, categories: list[str]) -> list[Bfcl
     if args.exclude_ids is not None:
         left_out = set(json.loads(args.exclude_ids.read_text(encoding="utf-8")))
         items = [item for item in items if item.id not in left_out]
+    items = [item for item in items if len(item.tools) >= args.min_tools]
     return items[args.items[0] : args.items[1]] if args.items is not None else items
 
 

@@ -56,13 +56,15 @@ class ToolSettings:
     messages (`toolcall_relevance`); it also drops right calls asked in other words ("Will it rain in
     Oslo?" shares no word with `get_weather`'s "Current weather for a city").
     `trim_choices`: a list argument holding every declared choice is cut to those the conversation
-    names (`toolcall_choices`)."""
+    names (`toolcall_choices`). `shortlist`: a request declaring more than this many tools shows the
+    model only this many, the most relevant to the latest request (`toolcall_shortlist`); 0: every tool."""
 
     continue_calls: bool = True
     force_calls: bool = True
     ground_calls: bool = True
     check_relevance: bool = False
     trim_choices: bool = True
+    shortlist: int = 5
 
 
 _TOOL_FLAGS = {
@@ -74,15 +76,34 @@ _TOOL_FLAGS = {
 }
 
 
+_SHORTLIST_VARIABLE = "VOXGATE_TOOLS_SHORTLIST"
+MAX_SHORTLIST = 128
+
+
 def tool_settings_from(raw: object, env: Mapping[str, str]) -> ToolSettings:
-    """`tools: {continue_calls: false, force_calls: false, ground_calls: false, check_relevance: true}` (the
-    defaults: all on but `check_relevance`); each one's VOXGATE_TOOLS_<NAME> (1/0, true/false) wins."""
-    if raw is not None and (not isinstance(raw, dict) or set(raw) - set(_TOOL_FLAGS)):
-        raise ConfigError(f"`tools` must be a mapping with the keys {', '.join(_TOOL_FLAGS)}, got {raw!r}")
+    """`tools: {continue_calls: false, force_calls: false, ground_calls: false, check_relevance: true,
+    shortlist: 8}` (the defaults: all on but `check_relevance`, `shortlist: 5`); each one's
+    VOXGATE_TOOLS_<NAME> (1/0, true/false; a whole number for SHORTLIST) wins."""
+    keys = [*_TOOL_FLAGS, "shortlist"]
+    if raw is not None and (not isinstance(raw, dict) or set(raw) - set(keys)):
+        raise ConfigError(f"`tools` must be a mapping with the keys {', '.join(keys)}, got {raw!r}")
     defaults = ToolSettings()
     flags = {key: _tool_flag(key, (raw or {}).get(key, getattr(defaults, key)), env.get(variable, ""))
              for key, variable in _TOOL_FLAGS.items()}
-    return ToolSettings(**flags)
+    return ToolSettings(**flags, shortlist=_shortlist((raw or {}).get("shortlist", defaults.shortlist),
+                                                      env.get(_SHORTLIST_VARIABLE, "")))
+
+
+def _shortlist(size: object, variable: str) -> int:
+    """`tools.shortlist` (VOXGATE_TOOLS_SHORTLIST wins): a whole number of tools, 0 (off) to MAX_SHORTLIST."""
+    where = "tools.shortlist"
+    if variable.strip():
+        if not variable.strip().isdigit():
+            raise ConfigError(f"{_SHORTLIST_VARIABLE} must be a whole number (0: off), got {variable.strip()!r}")
+        size, where = int(variable.strip()), _SHORTLIST_VARIABLE
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SHORTLIST:
+        raise ConfigError(f"{where} must be a whole number from 0 (off) to {MAX_SHORTLIST}, got {size!r}")
+    return size
 
 
 def _tool_flag(key: str, flag: object, variable: str) -> bool:

@@ -372,3 +372,34 @@ def test_tool_settings_errors_say_what_to_fix(tmp_path: Path, text: str, variabl
     env = {"MY_KEY": "k", "HOME": str(tmp_path), "VOXGATE_TOOLS_CONTINUE_CALLS": variable}
     with pytest.raises(ConfigError, match=fragment):
         load_settings(_write(tmp_path, CATALOG + text + "\n"), env=env)
+
+
+def test_the_tool_shortlist_is_5_unless_the_file_or_the_environment_says_otherwise(tmp_path: Path) -> None:
+    home = {"MY_KEY": "k", "HOME": str(tmp_path)}
+    assert load_settings(_write(tmp_path, CATALOG), env=home).tools.shortlist == 5
+    assert load_settings(_write(tmp_path, CATALOG + "tools: {shortlist: 0}\n"), env=home).tools.shortlist == 0
+    eight = _write(tmp_path, CATALOG + "tools: {shortlist: 8, trim_choices: false}\n")  # the same file again
+    tools = load_settings(eight, env=home).tools
+    assert (tools.shortlist, tools.trim_choices) == (8, False)
+    assert load_settings(eight, env={**home, "VOXGATE_TOOLS_SHORTLIST": "0"}).tools.shortlist == 0
+    assert load_settings(eight, env={**home, "VOXGATE_TOOLS_SHORTLIST": " 12 "}).tools.shortlist == 12
+    assert load_settings(eight, env={**home, "VOXGATE_TOOLS_SHORTLIST": ""}).tools.shortlist == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "variable", "fragment"),
+    [
+        ("tools: {shortlist: -1}", "", "tools.shortlist"),
+        ("tools: {shortlist: 2.5}", "", "tools.shortlist"),
+        ("tools: {shortlist: true}", "", "tools.shortlist"),
+        ("tools: {shortlist: 1000}", "", "tools.shortlist"),
+        ("tools: {short_list: 5}", "", "shortlist"),
+        ("", "five", "VOXGATE_TOOLS_SHORTLIST"),
+        ("", "-3", "VOXGATE_TOOLS_SHORTLIST"),
+        ("", "999", "VOXGATE_TOOLS_SHORTLIST"),
+    ],
+)
+def test_tool_shortlist_errors_say_what_to_fix(tmp_path: Path, text: str, variable: str, fragment: str) -> None:
+    env = {"MY_KEY": "k", "HOME": str(tmp_path), "VOXGATE_TOOLS_SHORTLIST": variable}
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(_write(tmp_path, CATALOG + text + "\n"), env=env)

@@ -32,7 +32,8 @@ continuation, a first answer asked again in words), streamed or not. Right after
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
-Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`.
+Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
+`shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; logged, counts only).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from .toolcall_parser import (
     split_prose_and_calls,
 )
 from .toolcall_relevance import request_text, shares_topic, topic_words
+from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, is_echo, new_call_id, tool_call_object
 
 __all__ = ["FencedToolCallAdapter", "ToolCallPlan", "ToolCallStreamRewriter", "parse_tool_calls", "plan_request"]
@@ -230,6 +232,7 @@ class FencedToolCallAdapter:
     def __init__(
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
         force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
+        shortlist: int = 0,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -239,10 +242,11 @@ class FencedToolCallAdapter:
         self._ground_calls = ground_calls
         self._check_relevance = check_relevance
         self._trim_choices = trim_choices
+        self._shortlist = shortlist
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
-        plan = plan_request(body)
+        plan = plan_request(self._shortlisted(body))
         completion = await self._inner.complete(plan.body)
         text = _first_content(completion)
         words_body = self._words_instead(plan, text) if text is not None else None
@@ -272,6 +276,16 @@ class FencedToolCallAdapter:
         _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
+    def _shortlisted(self, body: JSONObject) -> JSONObject:
+        """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); logged (counts)."""
+        shortlisted, shortlist = shortlisted_body(body, self._shortlist)
+        if shortlist.reason is not None:
+            kept = len(shortlist.tools)
+            _log.info("tool list shortlisted: %d of %d kept", kept, kept + shortlist.dropped,
+                      extra={"voxgate_tool_check": shortlist.reason, "model": self.model_id,
+                             "voxgate_tools_kept": kept, "voxgate_tools_dropped": shortlist.dropped})
+        return shortlisted
+
     def _settler(self, plan: ToolCallPlan) -> Settle | None:
         """With `trim_choices` and `tool_choice` auto: the answer's calls with each list argument that
         holds every declared choice cut to those the conversation names (`toolcall_choices`); logged."""
@@ -290,7 +304,7 @@ class FencedToolCallAdapter:
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead)."""
-        plan = plan_request(body)
+        plan = plan_request(self._shortlisted(body))
         if plan.declared is None:
             return self._inner.stream(plan.body)
         return self._rewrite_stream(plan, plan.declared)

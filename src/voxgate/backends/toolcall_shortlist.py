@@ -1,0 +1,161 @@
+"""A long tool list cut to the functions most relevant to the user's latest request. Pure.
+
+Every declared tool is written into the prompt of every tool request (`tool_prompt`), and on the
+bundled CPU models each one is prefilled before the first word: BFCL's live_multiple items carry
+up to 37 tools and 9,000 prompt tokens (143 s per answer on two cores). What LangChain and
+LlamaIndex call tool retrieval: the functions are ranked by relevance to the user's latest
+message, and only the `k` best are shown to the model, where more than `k` are declared.
+
+Ranking: BM25 over each function's topic words (`toolcall_relevance.function_words`: name split
+on `_`, `.` and camelCase, description, parameter names and descriptions, enum values; stop words
+left out, light stemming), with the words of its name counted again (`NAME_WEIGHT`), against the
+topic words of the last user message. The words' rarity is taken over the request's own tool list.
+
+Never a blind guess: functions that score the same are kept or dropped together, so
+- a request with no topic word that any function shares (best score 0; a request written in a
+  script with no Latin letters has no topic words at all) keeps every function;
+- so does one that fewer than `k` functions meet (the `k`-th scores 0: the right function may be
+  one asked for in other words, "Will it rain?" for `get_weather`: on 9 of BFCL's 177 even-indexed
+  live_multiple items with 5 tools or more, the right function scores 0);
+- functions tied with the `k`-th are kept too (more than `k`; every function: nothing dropped).
+Always kept, beyond the `k`: the function `tool_choice` names, and each function already called
+earlier in the conversation (assistant `tool_calls`). `tool_choice` "none" shows no tools anyway.
+Kept functions stay in the caller's order. k = 5 (the default of `tools.shortlist`) was chosen on
+BFCL's even-indexed live_multiple, live_parallel_multiple and multiple items: the smallest that
+dropped no right function (`bench/tool_shortlist.py`; `bench/results/tool_shortlist.md`).
+
+    rank_scores(query, functions)        each function's score against the request's text
+    shortlist_tools(body, k)             the Shortlist for a request: tools kept, how many dropped, why
+    shortlisted_body(body, k)            the body with `tools` cut to the shortlist, and the Shortlist
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voxgate.core.types import JSONObject
+
+from .tool_prompt import content_text
+from .toolcall_relevance import function_words, topic_words
+
+__all__ = [
+    "REASON_CUT",
+    "REASON_FEW_MEET",
+    "REASON_NO_SIGNAL",
+    "REASON_TIE",
+    "Shortlist",
+    "rank_scores",
+    "shortlist_tools",
+    "shortlisted_body",
+]
+
+NAME_WEIGHT = 2
+"""A word of the function's name counts this many times (the name is the best summary of what it does)."""
+BM25_K1 = 1.2
+BM25_B = 0.75
+REASON_CUT = "kept the functions most relevant to the latest request"
+REASON_NO_SIGNAL = "kept every function: no word of the request meets any function"
+REASON_FEW_MEET = "kept every function: fewer than the shortlist's size meet the request"
+REASON_TIE = "kept every function: every one ties with the last kept"
+
+
+@dataclass(frozen=True, slots=True)
+class Shortlist:
+    """The tools to show the model (in the caller's order), how many were dropped, and why (a REASON_
+    constant; None where the list was not long enough to cut)."""
+
+    tools: list[JSONObject]
+    dropped: int = 0
+    reason: str | None = None
+
+
+def rank_scores(query: str, functions: Sequence[JSONObject]) -> list[float]:
+    """BM25 score of each function (its words, its name's counted `NAME_WEIGHT` times) for `query`'s
+    topic words; the words' rarity is counted over `functions`."""
+    query_words = topic_words(query)
+    documents = [_document(function) for function in functions]
+    if not documents or not query_words:
+        return [0.0] * len(documents)
+    average_length = sum(sum(document.values()) for document in documents) / len(documents) or 1.0
+    holding = Counter(word for document in documents for word in document)
+    scores = []
+    for document in documents:
+        length_norm = 1 - BM25_B + BM25_B * sum(document.values()) / average_length
+        score = 0.0
+        for word in query_words & document.keys():
+            rarity = math.log(1 + (len(documents) - holding[word] + 0.5) / (holding[word] + 0.5))
+            count = document[word]
+            score += rarity * count * (BM25_K1 + 1) / (count + BM25_K1 * length_norm)
+        scores.append(score)
+    return scores
+
+
+def shortlist_tools(body: JSONObject, k: int) -> Shortlist:
+    """The request's `tools`, cut to the `k` most relevant to its latest user message where it
+    declares more than `k` functions (`k` 0: never), plus the ones always kept (module docstring)."""
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return Shortlist([])
+    choice = body.get("tool_choice", "auto")
+    if k <= 0 or len(tools) <= k or choice == "none":
+        return Shortlist(list(tools))
+    functions = [_function(tool) for tool in tools]
+    scores = rank_scores(_latest_user_text(body.get("messages")), functions)
+    ranked = sorted(scores, reverse=True)
+    if ranked[0] <= 0:
+        return Shortlist(list(tools), reason=REASON_NO_SIGNAL)
+    if ranked[k - 1] <= 0:
+        return Shortlist(list(tools), reason=REASON_FEW_MEET)
+    keep = _always_kept(body)
+    kept = [tool for tool, score, function in zip(tools, scores, functions, strict=True)
+            if score >= ranked[k - 1] or function.get("name") in keep]
+    return Shortlist(kept, len(tools) - len(kept), REASON_CUT if len(kept) < len(tools) else REASON_TIE)
+
+
+def shortlisted_body(body: JSONObject, k: int) -> tuple[JSONObject, Shortlist]:
+    """`body` with `tools` cut to its shortlist (the same body where nothing is dropped)."""
+    shortlist = shortlist_tools(body, k)
+    if not shortlist.dropped:
+        return body, shortlist
+    return {**body, "tools": shortlist.tools}, shortlist
+
+
+def _function(tool: object) -> JSONObject:
+    function = tool.get("function") if isinstance(tool, dict) else None
+    return function if isinstance(function, dict) else {}
+
+
+def _document(function: JSONObject) -> Counter[str]:
+    """A function's topic words, those of its name counted `NAME_WEIGHT` times."""
+    document = Counter(function_words(function))
+    name = function.get("name")
+    if isinstance(name, str):
+        for word in topic_words(name.replace("_", " ").replace(".", " ")):
+            document[word] += NAME_WEIGHT - 1
+    return document
+
+
+def _latest_user_text(messages: object) -> str:
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return content_text(message.get("content"))
+    return ""
+
+
+def _always_kept(body: JSONObject) -> set[str]:
+    """The function `tool_choice` names and every function called earlier in the conversation."""
+    names: set[str] = set()
+    choice = body.get("tool_choice")
+    function = choice.get("function") if isinstance(choice, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        names.add(function["name"])
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        for call in (message.get("tool_calls") or ()) if isinstance(message, dict) else ():
+            called = call.get("function") if isinstance(call, dict) else None
+            if isinstance(called, dict) and isinstance(called.get("name"), str):
+                names.add(called["name"])
+    return names
