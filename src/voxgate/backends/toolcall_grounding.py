@@ -13,9 +13,12 @@ request naming no unit). A call the request asked for takes most of its values f
     is_another_request(call, made, ...)      a pushed call is declared, fits, and brings a new value
 
 A value is "in" the text when: a string's words (letters and digits, lower case) all appear in
-the text's words, or, for a string of several words, at least half of them do; a number appears
-as a number in the text (also as a percent: 0.95 for "95%"), or as a number word ("five");
-booleans and nulls are never evidence. Nested objects and lists are read leaf by leaf.
+the text's words, or, for a string of several words, at least half of its content words do (function
+words such as "the" and "of" are no evidence: "The Legend of Zelda" is not in "Find the type of
+gene mutation"); a number appears as a number in the text (also as a percent: 0.95 for "95%"), as a
+number word ("five", "a week" for 7), or, for 1, as a quantity the words imply ("next month", "a week", "per
+hour"); booleans and nulls are never evidence. Nested objects and lists are read
+leaf by leaf. A pushed call's new value must bring a content word the calls made do not use.
 """
 
 from __future__ import annotations
@@ -40,8 +43,17 @@ _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50,
     "hundred": 100, "thousand": 1000, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
-    "twice": 2, "double": 2, "triple": 3, "dozen": 12, "half": 0.5,
+    "twice": 2, "double": 2, "triple": 3, "dozen": 12, "half": 0.5, "week": 7, "fortnight": 14, "decade": 10,
 }  # fmt: skip
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with", "by", "from", "as", "is", "are",
+    "be", "it", "its", "that", "this", "these", "those", "into", "than", "then", "de", "la", "le", "el",
+})  # fmt: skip
+_IMPLIED_ONE = re.compile(
+    r"\b(?:a|an|one|next|last|past|previous|coming|following|this|per|each|every|single)\s+(?:[a-z]+\s+)?"
+    r"(?:second|minute|hour|day|night|week|weekend|fortnight|month|quarter|season|year|decade|century)\b"
+)
+"""A time span the words count as one ("the next month", "a single day", "per calendar year")."""
 
 
 def grounding_text(messages: object) -> str:
@@ -107,6 +119,7 @@ def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text:
     words, numbers = _words(text), _numbers(text)
     old = [value for earlier in made for value in leaf_values(_arguments(earlier))]
     old_words = {word for value in old if isinstance(value, str) for word in _WORD.findall(value.lower())}
+    new_words = words - old_words - _FUNCTION_WORDS
     old_numbers = {value for value in old if isinstance(value, float)}
     arguments = _arguments(call)
     if not isinstance(arguments, dict):
@@ -120,7 +133,7 @@ def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text:
                 continue
             if isinstance(value, float) and value not in old_numbers:
                 return True
-            if isinstance(value, str) and not set(_WORD.findall(value.lower())) <= old_words:
+            if isinstance(value, str) and not new_words.isdisjoint(_WORD.findall(value.lower())):
                 return True
     return False
 
@@ -165,11 +178,18 @@ def _words(text: str) -> set[str]:
 def _numbers(text: str) -> set[float]:
     found = set()
     for match in _NUMBER.findall(text):
-        try:
-            found.add(float(match.replace(",", "")))
-        except ValueError:
-            continue
-    found.update(float(value) for word, value in _NUMBER_WORDS.items() if re.search(rf"\b{word}\b", text.lower()))
+        pieces = match.split(",")
+        listed = len(pieces) > 1 and not all(re.fullmatch(r"\d{3}(?:\.\d+)?", piece) for piece in pieces[1:])
+        parts = pieces if listed else [match.replace(",", "")]  # "5,10" is two numbers, "1,500" one
+        for part in parts:
+            try:
+                found.add(float(part))
+            except ValueError:
+                continue
+    lowered = text.lower()
+    found.update(float(value) for word, value in _NUMBER_WORDS.items() if re.search(rf"\b{word}\b", lowered))
+    if _IMPLIED_ONE.search(lowered):
+        found.add(1.0)
     return found
 
 
@@ -179,5 +199,8 @@ def _value_in(value: str | float, words: set[str], numbers: set[float]) -> bool:
     value_words = _WORD.findall(value.lower())
     if not value_words:
         return False
-    present = sum(word in words for word in value_words)
-    return present == len(value_words) or (len(value_words) > 1 and 2 * present >= len(value_words))
+    if all(word in words for word in value_words):
+        return True
+    content = [word for word in value_words if word not in _FUNCTION_WORDS]
+    present = sum(word in words for word in content)
+    return len(value_words) > 1 and present > 0 and 2 * present >= len(content)

@@ -8,6 +8,7 @@ Forms seen in real outputs, all accepted here, alone or several in a row:
     <tool_call>{"name": ..., "arguments": ...}</tool_call>
     [{"name": ...}, {"name": ...}]                                    (a list of calls)
     {"name": ...},\n{"name": ...}                                     (a list without its brackets)
+    {"name": "f", "arguments": {"x": 1}                              (the last call one or two `}` short)
 
 `arguments` may be an object or a JSON string holding one; `parameters` is accepted in its place;
 `{"function": {...}}` wrappers are unwrapped. The whole text must be tool calls for declared
@@ -161,6 +162,9 @@ def _split_json_values(text: str, *, stop_at_other: bool = False) -> list[Any] |
             try:
                 value, position = _decoder.raw_decode(text, position)
             except (ValueError, RecursionError):
+                closed = _closed_at_end(text[position:])
+                if closed is not None:
+                    return [*values, closed]
                 return values if stop_at_other else None
             values.append(value)
             position = _skip_whitespace(text, position)
@@ -168,6 +172,23 @@ def _split_json_values(text: str, *, stop_at_other: bool = False) -> list[Any] |
                 position += 1
         else:
             return values if stop_at_other else None
+
+
+def _closed_at_end(rest: str) -> Any:
+    """The value `rest` holds when it is the text's last JSON value short of one or two closing
+    braces (the model stopped before its last `}`: `{"name": "f", "arguments": {"x": 1}`), a
+    closing fence or tag after it allowed; else None."""
+    rest = rest.rstrip(_WHITESPACE)
+    for closer in (_FENCE, _CLOSE_TAG):
+        rest = rest.removesuffix(closer).rstrip(_WHITESPACE)
+    for missing in ("}", "}}"):
+        try:
+            value, end = _decoder.raw_decode(rest + missing)
+        except (ValueError, RecursionError):
+            continue
+        if end == len(rest) + len(missing) and isinstance(value, dict):
+            return value
+    return None
 
 
 def _call_from_object(value: Any, declared_names: Collection[str]) -> ParsedToolCall | None:

@@ -149,3 +149,50 @@ def test_a_required_value_from_the_functions_own_enum_needs_no_word_from_the_req
     assert is_grounded(call("todo", type="delete", content="todo random"), asked, todo)
     assert not is_grounded(call("todo", type="archive", content="todo random"), asked, todo)  # not in the enum
     assert not is_grounded(call("todo", type="delete", content="buy milk"), asked, todo)  # content invented
+
+
+FORECAST: JSONObject = {"name": "house_price_forecast", "parameters": {
+    "type": "object", "required": ["location", "months"],
+    "properties": {"location": {"type": "string"}, "months": {"type": "integer"}}}}
+
+
+def test_a_time_span_the_words_count_as_one_is_evidence_for_1() -> None:
+    asked = "Predict the house prices for the next month in New York."  # BFCL multiple_50
+    assert is_grounded(call("house_price_forecast", location="New York", months=1), asked, FORECAST)
+    for words in ("over a week", "for an hour", "per calendar year", "the last decade", "this season"):
+        assert is_grounded(call("f", n=1), f"rates {words}"), words
+    # still refused: a 1 nothing implies, another number, a span written as a plural or as a count
+    assert not is_grounded(call("house_price_forecast", location="New York", months=1),
+                           "Predict the house prices in New York.", FORECAST)
+    assert not is_grounded(call("house_price_forecast", location="New York", months=2), asked, FORECAST)
+    assert not is_grounded(call("f", n=1), "prices over the months")
+    assert not is_grounded(call("f", n=1), "a lot of days")
+
+
+def test_spans_and_lists_written_as_digits_give_their_numbers() -> None:
+    assert is_grounded(call("f", days=7), "air quality for the next week")  # multiple_63
+    assert is_grounded(call("f", years=10), "growth over the past decade")
+    assert is_grounded(call("f", n=10), "the factorial of 5,10 and 15")  # a list without spaces
+    assert is_grounded(call("f", a=[3, 4], b=[1, 2]), "between points A(3,4) and B(1,2)")
+    assert is_grounded(call("f", amount=1500), "I owe 1,500 euro")  # a thousands comma still one number
+    assert not is_grounded(call("f", days=3), "air quality for the next week")
+    assert not is_grounded(call("f", revenue=200), "a revenue of $200,000")  # thousands, not a list
+    assert not is_grounded(call("f", revenue=0), "a revenue of $200,000")
+    assert not is_grounded(call("f", n=100), "famous dancers of the 19th century")
+
+
+def test_function_words_are_no_evidence_for_a_value_of_several_words() -> None:
+    asked = "Find the type of gene mutation based on SNP ID rs6034464."  # multiple_110, the 1.5B's pushed call
+    assert not is_grounded(call("get_collectables", game_name="The Legend of Zelda"), asked)
+    assert is_grounded(call("f", band="The Beatles"), "songs by the beatles")  # every word: in, stop words too
+    assert is_grounded(call("f", city="Nashville, TN"), "a guitar shop in Nashville")  # half the content words
+    assert not is_grounded(call("f", city="The Hague"), "the weather")
+
+
+def test_a_pushed_value_must_bring_a_content_word_the_calls_made_lack() -> None:
+    asked = "Find a local guitar shop that also offers violin lessons in Nashville."  # multiple_80, the 0.5B
+    made = call("music_shop", location="Nashville", services=["Guitar Lessons", "Violin Lessons"])
+    # "Piano Lessons" is half in the request, but only through "lessons", which the call made already has
+    assert not brings_new_value(call("music_shop", location="Nashville", services=["Piano Lessons"]), [made], asked)
+    assert not brings_new_value(call("music_shop", location="The Nashville"), [made], asked)
+    assert brings_new_value(call("music_shop", location="Memphis"), [made], f"{asked} And in Memphis.")

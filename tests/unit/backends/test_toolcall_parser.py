@@ -64,7 +64,9 @@ def test_parses_calls_listed_without_brackets() -> None:
         '{"name": "get_weather", "arguments": "not json"}',
         '{"name": "get_weather", "arguments": [1, 2]}',
         '{"arguments": {"city": "Paris"}}',
-        '{"name": "get_weather", "arguments": {"city": "Paris"}',  # cut off
+        '{"name": "get_weather", "arguments": {"city": "Par',  # cut off inside a value
+        '{"name": "get_weather", "arguments": {"city": "Paris", "days": [1, 2',  # a list left open
+        '{"name": "get_weather", "arguments": {"city": {"name": {"x": "Paris"}',  # three braces short
         '```python\nprint("hi")\n```',
         "[1, 2, 3]",
         "[]",
@@ -74,6 +76,31 @@ def test_parses_calls_listed_without_brackets() -> None:
 )
 def test_anything_else_is_not_a_tool_call(text: str) -> None:
     assert parse_tool_calls(text, DECLARED) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name": "get_weather", "arguments": {"city": "Paris"}',  # qwen2.5-coder-0.5b, BFCL multiple_110
+        '{"name": "get_weather", "arguments": {"city": "Paris"\n',
+        '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}\n```',
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}\n</tool_call>',
+    ],
+)
+def test_a_last_call_one_or_two_braces_short_is_closed(text: str) -> None:
+    assert parse_tool_calls(text, DECLARED) == [ParsedToolCall("get_weather", '{"city": "Paris"}')]
+    two_short = '{"name": "get_weather", "arguments": {"city": "Paris"'
+    assert parse_tool_calls(two_short, DECLARED) == [ParsedToolCall("get_weather", '{"city": "Paris"}')]
+    first = '{"name": "get_time", "arguments": {}}\n'
+    assert parse_tool_calls(first + text, DECLARED) == [ParsedToolCall("get_time", "{}"),
+                                                       ParsedToolCall("get_weather", '{"city": "Paris"}')]
+
+
+def test_only_the_last_call_is_closed() -> None:
+    short = '{"name": "get_weather", "arguments": {"city": "Paris"}'
+    assert parse_tool_calls(short + '\n{"name": "get_time", "arguments": {}}', DECLARED) is None
+    assert parse_tool_calls(short + "\nand then some prose", DECLARED) is None
+    assert parse_tool_calls('{"name": "nope", "arguments": {}', DECLARED) is None  # still a declared name only
 
 
 def test_arguments_come_back_as_a_json_object_string() -> None:
