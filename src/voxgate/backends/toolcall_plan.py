@@ -1,0 +1,177 @@
+"""The plan for one tool request to a model that writes tool calls as text (`toolcalls`). Pure.
+
+    plan_request(body)              what to send upstream, which calls to recognise, how to ask again in words
+    words_reason(plan, text, ...)   why an answer is to be asked again in words (a REASON_ constant), or None
+    has_tool_turns(messages)        whether a conversation holds tool calls or results
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxgate.core.errors import InvalidRequestError
+from voxgate.core.types import JSONObject
+
+from .tool_prompt import content_text, render_tool_messages
+from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
+from .toolcall_grounding import grounding_text, is_grounded
+from .toolcall_parser import declared_functions, forced_call_response_format, parse_tool_calls
+from .toolcall_relevance import request_text, shares_topic, topic_words
+from .toolcall_stream import is_echo
+
+__all__ = [
+    "REASON_OFF_TOPIC", "REASON_RESULT_UNUSED", "REASON_UNGROUNDED", "ToolCallPlan", "has_tool_turns",
+    "plan_request", "without_tools", "words_reason",
+]  # fmt: skip
+
+_TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
+_ANSWER_IN_WORDS = "Using these results, answer my question in plain words."
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPlan:
+    """What to send upstream, which function names to recognise in the answer (None: none), and
+    how many calls an answer may make (`parallel_tool_calls: false` -> 1)."""
+
+    body: JSONObject
+    declared: frozenset[str] | None
+    max_calls: int | None = None
+    words_body: JSONObject | None = None
+    """After a tool result: the same conversation without signatures, to ask again in words."""
+    answered: frozenset[tuple[str, str]] = frozenset()
+    question: str | None = None
+    """After a tool result: the user's last question, which an answer must not merely read back."""
+    grounding: str | None = None
+    """`tool_choice` auto: the conversation's text, which the calls' values are checked against."""
+    functions: Mapping[str, JSONObject] = field(default_factory=dict)
+    no_tools_body: JSONObject | None = None
+    """`tool_choice` auto: the conversation without signatures, to ask again in words."""
+    user_text: str | None = None
+    """`tool_choice` auto, no tool result being answered: what the user said, whose topic words
+    (`toolcall_relevance`) a call's function must share; after a result, a further call may take its
+    topic from the result, not from the user. Its words are found only when the check runs."""
+
+    def is_ungrounded(self, text: str) -> bool:
+        """`tool_choice` auto: `text` is nothing but calls, none with a value from the conversation."""
+        if self.grounding is None or self.declared is None:
+            return False
+        calls = parse_tool_calls(text, self.declared)
+        return calls is not None and not any(
+            is_grounded(call, self.grounding, self.functions.get(call.name)) for call in calls)
+
+    def is_off_topic(self, text: str) -> bool:
+        """`tool_choice` auto: `text` is nothing but calls, none to a function sharing a topic word
+        with the user's messages (`toolcall_relevance.shares_topic`)."""
+        if self.user_text is None or self.declared is None:
+            return False
+        calls = parse_tool_calls(text, self.declared)
+        if calls is None:
+            return False
+        words = topic_words(self.user_text)
+        return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
+
+    def fails_to_use_result(self, text: str) -> bool:
+        """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
+        if self.words_body is None or self.declared is None:
+            return False
+        return repeats_answered_calls(text, self.declared, self.answered) or is_echo(text, self.question)
+
+
+def plan_request(body: JSONObject) -> ToolCallPlan:
+    """Decide how to send `body` to a model that writes tool calls as text. Pure.
+
+    Raises InvalidRequestError when `tool_choice` names a function that `tools` does not declare.
+    """
+    functions = declared_functions(body.get("tools"))
+    if not functions:
+        if not has_tool_turns(body.get("messages")):
+            return ToolCallPlan(body, None)
+        return ToolCallPlan(_rendered(body, None), None)
+    choice = body.get("tool_choice", "auto")
+    if choice == "none":
+        return ToolCallPlan(_rendered(body, None), None)
+    max_calls = 1 if body.get("parallel_tool_calls", True) is False else None
+    upstream = _rendered(body, body["tools"])
+    if choice == "required":
+        forced = list(functions.values())
+    elif isinstance(choice, dict):
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or name not in functions:
+            message = "`tool_choice` names a function that `tools` does not declare"
+            raise InvalidRequestError(message, param="tool_choice")
+        forced = [functions[name]]
+    else:
+        messages = body.get("messages")
+        grounding, no_tools = grounding_text(messages), _rendered(body, None)
+        if not _ends_with_tool_result(messages):
+            return ToolCallPlan(upstream, frozenset(functions), max_calls, grounding=grounding, functions=functions,
+                                no_tools_body=no_tools, user_text=request_text(messages))
+        answered = frozenset((name, loose_arguments(json.loads(arguments))) for name, arguments in
+                             answered_calls(messages))
+        return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
+                            _last_user_text(messages), grounding, functions, no_tools)
+    upstream["response_format"] = forced_call_response_format(forced)
+    return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
+
+
+def has_tool_turns(messages: object) -> bool:
+    """Whether a conversation holds assistant tool calls or `tool` results."""
+    return isinstance(messages, list) and any(
+        isinstance(message, dict) and (message.get("role") == "tool" or bool(message.get("tool_calls")))
+        for message in messages
+    )
+
+
+def _last_user_text(messages: object) -> str | None:
+    """The text of the last user message, as the model is shown it (`content_text`); None if empty."""
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return content_text(message.get("content")).strip() or None
+    return None
+
+
+def _ends_with_tool_result(messages: object) -> bool:
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    return isinstance(last, dict) and last.get("role") == "tool"
+
+
+def _words_body(body: JSONObject) -> JSONObject:
+    """The conversation without signatures, the results followed by a request to answer in words."""
+    words = _rendered(body, None)
+    last = words["messages"][-1]
+    words["messages"][-1] = {**last, "content": f"{last['content']}\n\n{_ANSWER_IN_WORDS}"}
+    return words
+
+
+def _rendered(body: JSONObject, tools: Any) -> JSONObject:
+    upstream = without_tools(body)
+    messages = body.get("messages")
+    upstream["messages"] = render_tool_messages(messages if isinstance(messages, list) else [], tools)
+    return upstream
+
+
+REASON_RESULT_UNUSED = "the answer after a tool result does not use it"
+REASON_UNGROUNDED = "no call takes a value from the conversation"
+REASON_OFF_TOPIC = "no call is to a function sharing a topic word with the request"
+
+
+def words_reason(
+    plan: ToolCallPlan, text: str, *, ground_calls: bool = True, check_relevance: bool = True
+) -> str | None:
+    """Why `text` is to be asked again in words (one of the REASON_ constants), or None to keep it. Pure."""
+    if plan.words_body is not None and plan.fails_to_use_result(text):
+        return REASON_RESULT_UNUSED
+    if ground_calls and plan.is_ungrounded(text):
+        return REASON_UNGROUNDED
+    if check_relevance and plan.is_off_topic(text):
+        return REASON_OFF_TOPIC
+    return None
+
+
+def without_tools(body: JSONObject) -> JSONObject:
+    """`body` without `tools`, `tool_choice` and `parallel_tool_calls`."""
+    return {key: value for key, value in body.items() if key not in _TOOL_KEYS}
