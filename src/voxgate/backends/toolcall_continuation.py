@@ -32,7 +32,7 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from voxgate.core.types import JSONObject
+from voxgate.core.types import JSONObject, first_choice
 
 from .tool_prompt import tool_call_block
 from .toolcall_parser import ParsedToolCall, parse_leading_tool_calls
@@ -136,8 +136,6 @@ def merge_continuation(completion: JSONObject, continued: JSONObject) -> None:
 
 
 def _logprob_tokens(completion: JSONObject) -> list[Any] | None:
-    choices = completion.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    logprobs = first.get("logprobs")
+    logprobs = first_choice(completion).get("logprobs")
     tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
     return tokens if isinstance(tokens, list) else None

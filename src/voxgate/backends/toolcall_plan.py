@@ -15,11 +15,11 @@ from typing import Any
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 
-from .tool_prompt import content_text, render_tool_messages
+from .tool_prompt import render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
 from .toolcall_grounding import grounding_text, is_grounded
 from .toolcall_parser import declared_functions, forced_call_response_format, parse_tool_calls
-from .toolcall_relevance import request_text, shares_topic, topic_words
+from .toolcall_relevance import last_user_text, request_text, shares_topic, topic_words
 from .toolcall_stream import is_echo
 
 __all__ = [
@@ -113,7 +113,7 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         answered = frozenset((name, loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
         return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
-                            _last_user_text(messages), grounding, functions, no_tools)
+                            last_user_text(messages), grounding, functions, no_tools)
     upstream["response_format"] = forced_call_response_format(forced)
     return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
@@ -124,14 +124,6 @@ def has_tool_turns(messages: object) -> bool:
         isinstance(message, dict) and (message.get("role") == "tool" or bool(message.get("tool_calls")))
         for message in messages
     )
-
-
-def _last_user_text(messages: object) -> str | None:
-    """The text of the last user message, as the model is shown it (`content_text`); None if empty."""
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return content_text(message.get("content")).strip() or None
-    return None
 
 
 def _ends_with_tool_result(messages: object) -> bool:

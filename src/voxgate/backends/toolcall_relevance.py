@@ -10,6 +10,7 @@ the function the answer must call shares no topic word with the request in 4 of 
 irrelevance items no declared function shares one.
 
     request_text(messages)          what the user said: the user messages' text
+    last_user_text(messages)        the last user message's text (None if there is none or it is blank)
     topic_words(text)               lower-case word stems, stop words and words under 3 letters left out
     function_words(function)        its name (snake_case, camelCase, dots split), description, and its
                                     parameters' names, descriptions and enum values, as topic words
@@ -29,7 +30,7 @@ from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text
 
-__all__ = ["function_words", "request_text", "shares_topic", "topic_words"]
+__all__ = ["function_words", "last_user_text", "request_text", "shares_topic", "topic_words"]
 
 STEM_CHARS = 6
 MIN_WORD_CHARS = 3
@@ -53,6 +54,14 @@ def request_text(messages: object) -> str:
         if isinstance(message, dict) and message.get("role") == "user":
             parts.append(content_text(message.get("content")))
     return "\n".join(parts)
+
+
+def last_user_text(messages: object) -> str | None:
+    """The text of the last user message, as the model is shown it (`content_text`); None if empty."""
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return content_text(message.get("content")).strip() or None
+    return None
 
 
 def topic_words(text: str) -> frozenset[str]:

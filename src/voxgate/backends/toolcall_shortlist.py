@@ -38,8 +38,7 @@ from dataclasses import dataclass
 
 from voxgate.core.types import JSONObject
 
-from .tool_prompt import content_text
-from .toolcall_relevance import function_words, topic_words
+from .toolcall_relevance import function_words, last_user_text, topic_words
 
 __all__ = [
     "REASON_CUT",
@@ -103,7 +102,7 @@ def shortlist_tools(body: JSONObject, k: int) -> Shortlist:
     if k <= 0 or len(tools) <= k or choice == "none":
         return Shortlist(list(tools))
     functions = [_function(tool) for tool in tools]
-    scores = rank_scores(_latest_user_text(body.get("messages")), functions)
+    scores = rank_scores(last_user_text(body.get("messages")) or "", functions)
     ranked = sorted(scores, reverse=True)
     if ranked[0] <= 0:
         return Shortlist(list(tools), reason=REASON_NO_SIGNAL)
@@ -136,13 +135,6 @@ def _document(function: JSONObject) -> Counter[str]:
         for word in topic_words(name.replace("_", " ").replace(".", " ")):
             document[word] += NAME_WEIGHT - 1
     return document
-
-
-def _latest_user_text(messages: object) -> str:
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return content_text(message.get("content"))
-    return ""
 
 
 def _always_kept(body: JSONObject) -> set[str]:

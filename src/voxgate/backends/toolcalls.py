@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
-from voxgate.core.types import JSONObject
+from voxgate.core.types import JSONObject, first_choice
 
 from .base import ChatBackend
 from .toolcall_choices import settled_calls
@@ -261,9 +261,7 @@ REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to t
 
 
 def _first_content(completion: JSONObject) -> str | None:
-    choices = completion.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = first.get("message")
+    message = first_choice(completion).get("message")
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else None
 

@@ -12,6 +12,13 @@ from typing import Any, NamedTuple
 JSONObject = dict[str, Any]
 
 
+def first_choice(completion: JSONObject) -> JSONObject:
+    """A chat completion's first choice (`choices[0]`); {} when it has none or it is not an object."""
+    choices = completion.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first if isinstance(first, dict) else {}
+
+
 class Capability(StrEnum):
     """What a model can do beyond plain chat."""
 

@@ -17,22 +17,16 @@ and never in log messages.
 
 from __future__ import annotations
 
-from voxgate.core.types import JSONObject
+from voxgate.core.types import JSONObject, first_choice
 from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.learned_check import token_margins
 
 DIGITS = 4
 
 
-def _first_choice(response: JSONObject) -> JSONObject:
-    choices = response.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices else None
-    return first if isinstance(first, dict) else {}
-
-
 def answer_entry(model_id: str, response: JSONObject) -> JSONObject:
     """One model's completion as a recorded answer: its text and, when given, its token signals."""
-    choice = _first_choice(response)
+    choice = first_choice(response)
     message = choice.get("message")
     content = message.get("content") if isinstance(message, dict) else None
     entry: JSONObject = {"model": model_id, "text": content if isinstance(content, str) else ""}

@@ -27,7 +27,7 @@ from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCo
 
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError
-from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage
+from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage, first_choice
 from voxgate.routing.cascade.checks import run_checks
 from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
@@ -72,9 +72,7 @@ class StageAnswer:
 
 
 def _message(response: JSONObject) -> JSONObject:
-    choices = response.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = first.get("message")
+    message = first_choice(response).get("message")
     return message if isinstance(message, dict) else {}
 
 
