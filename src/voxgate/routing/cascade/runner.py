@@ -45,11 +45,18 @@ _NOT_UPSTREAM = ("stream", "stream_options")
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    """Per-check time limit, how many alternatives per token to ask for, agreement on or off."""
+    """Per-check time limit, how many alternatives per token to ask for, agreement on or off.
+
+    `last_stage_logprobs`: ask the plan's last stage for token log-probs too. Off by default: its
+    answer is kept whatever its confidence (only a conclusive check, which needs none, can reject
+    it), and asking costs ~4-5 % more time per token on llama.cpp (`bench/results/cascade_live.md`
+    §7). A client's own `logprobs` still reach every stage.
+    """
 
     check_limit_ms: float = 50.0
     top_logprobs: int = 2
     agreement: bool = False
+    last_stage_logprobs: bool = False
 
 
 @dataclass
@@ -186,9 +193,11 @@ class CascadeRunner:
         self._clock = clock
         self._settings = settings or RunnerSettings()
 
-    def _stage_body(self, request: ChatRequest) -> JSONObject:
+    def _stage_bodies(self, request: ChatRequest) -> tuple[JSONObject, JSONObject]:
+        """The body for the stages that are checked, and for the plan's last stage and its fallbacks."""
         body = {k: v for k, v in request.body.items() if k not in _NOT_UPSTREAM}
-        return with_logprobs(body, self._settings.top_logprobs)
+        checked = with_logprobs(body, self._settings.top_logprobs)
+        return checked, checked if self._settings.last_stage_logprobs else body
 
     async def _answer(self, model_id: str, body: JSONObject, decision: Decision) -> StageAnswer:
         """One stage's call, inside its span (left open for the verdict; ended here when cancelled)."""
@@ -220,11 +229,13 @@ class CascadeRunner:
         return StageAnswer(model_id, response, None, latency_ms, cost_usd)
 
     async def _first_answers(
-        self, plan: CascadePlan, body: JSONObject, decision: Decision, agreement: bool
+        self, plan: CascadePlan, bodies: tuple[JSONObject, JSONObject], decision: Decision, agreement: bool
     ) -> dict[int, StageAnswer]:
         """Stage 1's answer; with agreement and three stages or more, stages 1 and 2 side by side."""
+        body = bodies[0]
         if not (agreement and len(plan.stages) >= 3):
-            return {0: await self._answer(plan.stages[0].model_id, body, decision)}
+            first_body = bodies[1] if len(plan.stages) == 1 else body
+            return {0: await self._answer(plan.stages[0].model_id, first_body, decision)}
         async with asyncio.TaskGroup() as tasks:
             first = tasks.create_task(self._answer(plan.stages[0].model_id, body, decision))
             second = tasks.create_task(self._answer(plan.stages[1].model_id, body, decision))
@@ -279,20 +290,21 @@ class CascadeRunner:
     ) -> StageAnswer:
         assert decision.cascade is not None
         record = decision.cascade
-        body = self._stage_body(request)
+        bodies = self._stage_bodies(request)
         asked = constraints.cascade.agreement if constraints.cascade is not None else None
         agreement = self._settings.agreement if asked is None else asked
         record["agreement"] = agreement
-        answers = await self._first_answers(plan, body, decision, agreement) if plan.stages else {}
+        answers = await self._first_answers(plan, bodies, decision, agreement) if plan.stages else {}
         tried: list[StageAnswer] = []
         judgements: list[StageJudgement] = []
         for index, stage in enumerate(plan.stages):
+            last = index == len(plan.stages) - 1
+            body = bodies[1] if last else bodies[0]
             answer = answers.pop(index, None) or await self._answer(stage.model_id, body, decision)
             tried.append(answer)
             record["cost_usd"] += answer.cost_usd
             record["latency_ms"] += answer.latency_ms
             peers = self._peers(answer, [*tried, *answers.values()]) if agreement else {}
-            last = index == len(plan.stages) - 1
             blocked = next_stage_blocked(plan, index + 1, record["cost_usd"], record["latency_ms"], constraints)
             judgement, results, checks_ms = self._judge(request, answer, peers, plan, last=last, blocked=blocked)
             judgements.append(judgement)
@@ -308,7 +320,7 @@ class CascadeRunner:
         if outcome.answer_index is not None:
             record["answered_by"] = tried[outcome.answer_index].model_id
             return tried[outcome.answer_index]
-        return await self._fall_back(body, decision, plan, [a.error for a in tried if a.error is not None])
+        return await self._fall_back(bodies[1], decision, plan, [a.error for a in tried if a.error is not None])
 
     def _peers(self, answer: StageAnswer, others: Sequence[StageAnswer]) -> dict[str, str]:
         return {o.model_id: o.text for o in others if o is not answer and o.response is not None}

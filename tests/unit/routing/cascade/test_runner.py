@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -159,6 +160,45 @@ async def test_without_logprobs_nothing_vouches_so_the_cascade_reaches_the_last_
     assert response["model"] == "big"
     assert decision.cascade is not None
     assert [s["action"] for s in decision.cascade["stages"]] == ["escalate", "escalate", "stop"]
+
+
+async def test_the_last_stage_is_not_asked_for_logprobs_unless_the_client_or_the_settings_ask() -> None:
+    backends = {c.id: ScriptedChatBackend(c.id, answer=answer("Paris")) for c in CARDS}
+    setup = Setup(backends)
+    response, decision = await setup.run("What is the capital of France?")
+    assert response["model"] == "big"
+    assert backends["small"].sent[0]["logprobs"] is True
+    assert backends["mid"].sent[0]["logprobs"] is True
+    assert "logprobs" not in backends["big"].sent[0]
+    assert "top_logprobs" not in backends["big"].sent[0]
+    assert decision.cascade is not None
+    assert decision.cascade["stages"][-1]["action"] == "stop"
+
+    asked = {c.id: ScriptedChatBackend(c.id, answer=answer("Paris")) for c in CARDS}
+    setup = Setup(asked)
+    decision, plan, constraints = setup.decide("What is the capital of France?")
+    request = parse_chat_request({"model": "auto", "logprobs": True, "top_logprobs": 5,
+                                  "messages": [{"role": "user", "content": "What is the capital of France?"}]})
+    await setup.runner.complete(request, decision, plan, constraints)
+    assert asked["big"].sent[0]["logprobs"] is True
+    assert asked["big"].sent[0]["top_logprobs"] == 5
+
+    kept = {c.id: ScriptedChatBackend(c.id, answer=answer("Paris")) for c in CARDS}
+    await Setup(kept, RunnerSettings(last_stage_logprobs=True)).run("What is the capital of France?")
+    assert kept["big"].sent[0]["logprobs"] is True
+    assert kept["big"].sent[0]["top_logprobs"] == 2
+
+
+async def test_a_plan_of_one_stage_is_not_asked_for_logprobs() -> None:
+    backends = {c.id: ScriptedChatBackend(c.id, answer=answer("Paris")) for c in CARDS}
+    setup = Setup(backends)
+    decision, plan, constraints = setup.decide("What is the capital of France?")
+    plan = replace(plan, stages=plan.stages[-1:])
+    request = parse_chat_request({"model": "auto", "messages": [{"role": "user", "content": "Capital of France?"}]})
+    response = await setup.runner.complete(request, decision, plan, constraints)
+    assert response["model"] == "big"
+    assert [b.calls for b in backends.values()] == [0, 0, 1]
+    assert "logprobs" not in backends["big"].sent[0]
 
 
 async def test_an_upstream_failure_escalates_and_is_recorded() -> None:
