@@ -186,8 +186,10 @@ class Gateway:
             record_answers=self.settings.record_answers,
         )
         checks = await self._cascade_checks()
+        # recording answers for `voxgate train`: the last stage's log-probs are features too
+        runner_settings = RunnerSettings(last_stage_logprobs=self.settings.record_answers)
         self.cascade = CascadeRunner(
-            self.dispatcher, self.cards, checks, self.clock, RunnerSettings(), tracer=self.telemetry.tracer,
+            self.dispatcher, self.cards, checks, self.clock, runner_settings, tracer=self.telemetry.tracer,
         )
         self.voice_cascade = StreamedCascade(self.dispatcher, self.cards, checks, self.clock,
                                              stage_context=voice_priority)
