@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+import httpx
 import openai
 import pytest
 
@@ -67,13 +68,24 @@ def test_tool_choice_none_answers_in_words_and_required_with_parallel_off_makes_
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_request_for_two_cities_gets_two_calls_then_words(client: openai.OpenAI, stream: bool) -> None:
-    """The 0.5B writes one call and stops; its answer, continued after that call, adds the other."""
+def test_a_request_for_two_cities_gets_two_calls_then_words(
+    client: openai.OpenAI, voxgate_server: RunningProcess, stream: bool
+) -> None:
+    """The 0.5B writes one call and stops; its answer, continued after that call, adds the other.
+    The decision record says so (`tools`), by function name, without the cities."""
     messages: list[Any] = [{"role": "user", "content": "What's the weather in Oslo and in Paris?"}]
-    calls = _calls(client, messages, stream)
+    calls, decision_id = _calls(client, messages, stream)
     cities = sorted(json.loads(call["function"]["arguments"])["city"].lower() for call in calls)
     assert cities == ["oslo", "paris"], calls
     assert len({call["id"] for call in calls}) == 2
+    tools = httpx.get(f"{voxgate_server.base_url}/v1/decisions/{decision_id}").json()["tools"]
+    continued = [note for note in tools if note["action"] == "continued"]
+    assert [note["model"] for note in continued] == ["qwen2.5-coder-0.5b"], tools
+    assert continued[0]["requests"] >= 1, tools
+    assert set(continued[0]["functions"]) <= {"get_weather"}, tools
+    recorded = json.dumps(tools).lower()
+    assert "oslo" not in recorded
+    assert "paris" not in recorded
     results = {"oslo": '{"temperature_c": -3, "sky": "snowing"}', "paris": '{"temperature_c": 21, "sky": "sunny"}'}
     messages.append({"role": "assistant", "content": None, "tool_calls": calls})
     messages += [{"role": "tool", "tool_call_id": call["id"],
@@ -102,22 +114,23 @@ def test_a_continued_answers_usage_counts_both_requests_streamed_or_not(client: 
     assert (streamed[0].prompt_tokens, streamed[0].completion_tokens) == (plain.prompt_tokens, plain.completion_tokens)
 
 
-def _calls(client: openai.OpenAI, messages: list[Any], stream: bool) -> list[dict[str, Any]]:
-    """The tool calls of one answer of the 0.5B, streamed or not, as plain dicts."""
+def _calls(client: openai.OpenAI, messages: list[Any], stream: bool) -> tuple[list[dict[str, Any]], str]:
+    """The tool calls of one answer of the 0.5B, streamed or not, as plain dicts; its decision's id."""
+    raw = client.chat.completions.with_raw_response.create(model="qwen2.5-coder-0.5b", messages=messages,
+                                                            tools=TOOLS, temperature=0, max_tokens=120, stream=stream)
+    decision_id = raw.headers["x-voxgate-decision-id"]
     if not stream:
-        message = client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=messages, tools=TOOLS,
-                                                 temperature=0, max_tokens=120).choices[0].message
-        return [call.model_dump(include={"id", "type", "function"}) for call in message.tool_calls or []]
+        message = cast(Any, raw.parse()).choices[0].message
+        return [call.model_dump(include={"id", "type", "function"}) for call in message.tool_calls or []], decision_id
     calls: dict[int, dict[str, Any]] = {}
-    for chunk in client.chat.completions.create(model="qwen2.5-coder-0.5b", messages=messages, tools=TOOLS,
-                                                temperature=0, max_tokens=120, stream=True):
+    for chunk in cast(Any, raw.parse()):
         for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
             empty = {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
             call = calls.setdefault(delta.index, empty)
             call["id"] += delta.id or ""
             call["function"]["name"] += (delta.function.name or "") if delta.function else ""
             call["function"]["arguments"] += (delta.function.arguments or "") if delta.function else ""
-    return [calls[index] for index in sorted(calls)]
+    return [calls[index] for index in sorted(calls)], decision_id
 
 
 @pytest.mark.parametrize(

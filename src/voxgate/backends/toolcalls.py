@@ -26,20 +26,21 @@ arguments invented) is asked again without the tool signatures, so the model ans
 (`ground_calls=False` turns that off); so is one whose calls are all to functions sharing no
 topic word with the user's messages (`toolcall_relevance`; only with `check_relevance=True`). A list
 argument holding every declared `enum` choice is cut to those the conversation names
-(`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only). Each such change is logged
-with its reason. The answer's `usage` counts every upstream request made for it (the
-continuation, a first answer asked again in words), streamed or not. Right after a tool result (`tool_choice`
+(`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only). Each such change (and each
+shortlist and continuation) is logged with its reason and noted in the request's decision record
+(`toolcall_record`: counts, reasons and declared names, never text). The answer's `usage` counts
+every upstream request made for it (the continuation, a first answer asked again in words), streamed
+or not. Right after a tool result (`tool_choice`
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
-`shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; logged, counts only).
+`shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
 The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
 from voxgate.core.types import JSONObject, first_choice
@@ -70,6 +71,7 @@ from .toolcall_plan import (
     plan_request,
     words_reason,
 )
+from .toolcall_record import REASON_CHOICES_CUT, ToolRecord
 from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, new_call_id, tool_call_object
 
@@ -78,7 +80,6 @@ __all__ = [
     "ToolCallPlan", "ToolCallStreamRewriter", "has_tool_turns", "parse_tool_calls", "plan_request", "words_reason",
 ]  # fmt: skip
 
-_log = logging.getLogger("voxgate.tool_calls")
 Settle = Callable[[list[ParsedToolCall]], list[ParsedToolCall]]
 
 
@@ -125,49 +126,46 @@ class FencedToolCallAdapter:
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
-        plan = plan_request(self._shortlisted(body))
+        record = ToolRecord(self.model_id)
+        plan = plan_request(self._shortlisted(body, record))
         completion = await self._inner.complete(plan.body)
         text = _first_content(completion)
-        words_body = self._words_instead(plan, text) if text is not None else None
+        words_body = self._words_instead(plan, text, record) if text is not None else None
         if words_body is not None:
             words = await self._inner.complete(words_body)  # asked without tools: words
             add_usage(words, completion.get("usage"))
             return words
         if plan.declared is not None:
-            continued = await self._continuation(plan, plan.declared, text or "")
+            continued = await self._continuation(plan, plan.declared, text or "", record)
             further: list[ParsedToolCall] = []
             if continued is not None:
                 for answer in continued[0]:
                     merge_continuation(completion, answer)
                 further = continued[1]
             rewrite_completion(completion, plan.declared, self._make_call_id, plan.max_calls, further,
-                               self._settler(plan))
+                               self._settler(plan, record))
         return completion
 
-    def _words_instead(self, plan: ToolCallPlan, text: str) -> JSONObject | None:
+    def _words_instead(self, plan: ToolCallPlan, text: str, record: ToolRecord) -> JSONObject | None:
         """The request to ask again without tools when `text` fails to use a tool result, or (with
         `ground_calls`) is calls none of which takes a value from the conversation, or (with
         `check_relevance`) is calls none of which is to a function on the request's topic; else
-        None. The reason is logged (`voxgate.tool_calls`, the reason alone: no text of the request)."""
+        None. The reason is recorded (`toolcall_record`: the reason and the refused calls' names, no text)."""
         reason = words_reason(plan, text, ground_calls=self._ground_calls, check_relevance=self._check_relevance)
         if reason is None:
             return None
-        _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
+        record.asked_again(reason, parse_tool_calls(text, plan.declared) if plan.declared is not None else None)
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
-    def _shortlisted(self, body: JSONObject) -> JSONObject:
-        """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); logged (counts)."""
+    def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
+        """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""
         shortlisted, shortlist = shortlisted_body(body, self._shortlist)
-        if shortlist.reason is not None:
-            kept = len(shortlist.tools)
-            _log.info("tool list shortlisted: %d of %d kept", kept, kept + shortlist.dropped,
-                      extra={"voxgate_tool_check": shortlist.reason, "model": self.model_id,
-                             "voxgate_tools_kept": kept, "voxgate_tools_dropped": shortlist.dropped})
+        record.shortlisted(shortlist)
         return shortlisted
 
-    def _settler(self, plan: ToolCallPlan) -> Settle | None:
+    def _settler(self, plan: ToolCallPlan, record: ToolRecord) -> Settle | None:
         """With `trim_choices` and `tool_choice` auto: the answer's calls with each list argument that
-        holds every declared choice cut to those the conversation names (`toolcall_choices`); logged."""
+        holds every declared choice cut to those the conversation names (`toolcall_choices`); recorded."""
         if not self._trim_choices or plan.grounding is None:
             return None
         text, functions = plan.grounding, plan.functions
@@ -175,28 +173,29 @@ class FencedToolCallAdapter:
         def settle(calls: list[ParsedToolCall]) -> list[ParsedToolCall]:
             settled, cut = settled_calls(calls, functions, text)
             if cut:
-                _log.info("tool call arguments cut to the choices named",
-                          extra={"voxgate_tool_check": REASON_CHOICES_CUT, "model": self.model_id})
+                record.choices_cut(calls, settled, cut)
             return settled
 
         return settle
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
-        """Streaming call; without tools this is the inner backend's stream itself (no overhead)."""
-        plan = plan_request(self._shortlisted(body))
+        """Streaming call; without tools this is the inner backend's stream itself (no overhead). The
+        record is opened here, at the call, not when the stream is first read (`core.tool_notes`)."""
+        record = ToolRecord(self.model_id)
+        plan = plan_request(self._shortlisted(body, record))
         if plan.declared is None:
             return self._inner.stream(plan.body)
-        return self._rewrite_stream(plan, plan.declared)
+        return self._rewrite_stream(plan, plan.declared, record)
 
     async def aclose(self) -> None:
         """Close the wrapped backend."""
         await self._inner.aclose()
 
     async def _continuation(
-        self, plan: ToolCallPlan, declared: frozenset[str], text: str
+        self, plan: ToolCallPlan, declared: frozenset[str], text: str, record: ToolRecord
     ) -> tuple[list[JSONObject], list[ParsedToolCall]] | None:
         """When `text` is made of calls and may be continued (module docstring): the continuations'
-        completions and the calls they add; else None, and nothing is sent."""
+        completions and the calls they add (recorded); else None, and nothing is sent."""
         if not self._continue_calls or plan.max_calls is not None:
             return None
         found = split_prose_and_calls(text, declared)
@@ -206,6 +205,7 @@ class FencedToolCallAdapter:
         further = further_calls(_first_content(answers[0]) or "", found[1], declared)
         if not further and self._force_calls:
             further = await self._forced_calls(plan, declared, found[1], answers)
+        record.continued(len(answers), further)
         return answers, further
 
     async def _forced_calls(
@@ -223,7 +223,9 @@ class FencedToolCallAdapter:
             added.append(call)
         return added
 
-    async def _rewrite_stream(self, plan: ToolCallPlan, declared: frozenset[str]) -> AsyncIterator[JSONObject]:
+    async def _rewrite_stream(
+        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord
+    ) -> AsyncIterator[JSONObject]:
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question)
         upstream = self._inner.stream(plan.body)
         usage: object = None  # the first answer's, counted again if it is asked again in words
@@ -235,13 +237,13 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
-        words_body = self._words_instead(plan, held) if held is not None else None
+        words_body = self._words_instead(plan, held, record) if held is not None else None
         if words_body is not None:
             async for out in self._words_stream(words_body, usage):
                 yield out
             return
-        continued = await self._continuation(plan, declared, held) if held is not None else None
-        for out in rewriter.finish(continued[1] if continued is not None else (), self._settler(plan)):
+        continued = await self._continuation(plan, declared, held, record) if held is not None else None
+        for out in rewriter.finish(continued[1] if continued is not None else (), self._settler(plan, record)):
             for answer in continued[0] if continued is not None else ():
                 add_usage(out, answer.get("usage"))
             yield out
@@ -256,8 +258,6 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(again)
 
-
-REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
 
 
 def _first_content(completion: JSONObject) -> str | None:

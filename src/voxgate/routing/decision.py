@@ -61,6 +61,9 @@ class Decision:
     latency), the answering stage and why; None otherwise."""
     checker_version: str | None = None
     """The learned answer checker a cascade ran (`answer_checker:` in the catalog), None without one."""
+    tools: list[JSONObject] = field(default_factory=list)
+    """What the tool-call layer did to the request (`backends/toolcall_record`), in order: each action
+    with its model, reason, and counts or declared names (never text); empty when it did nothing."""
 
     def to_dict(self) -> JSONObject:
         """`dataclasses.asdict(self)`: a deep copy, its records as dicts; written out, as the generic

@@ -22,6 +22,7 @@ from opentelemetry.trace import NoOpTracer, Span, Tracer
 from voxgate.backends.base import ChatBackend
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendError, BackendProtocolError
+from voxgate.core.tool_notes import noting_tools
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, Usage
 from voxgate.routing.answer_record import answer_entry, keep_answer, settle_answer
 from voxgate.routing.breaker import CircuitBreakers
@@ -112,7 +113,8 @@ class Dispatcher:
         started_s = self._clock.monotonic_s()
         span = self._spans.start(model_id, decision)
         try:
-            response = await self._backends[model_id].complete(body)
+            with noting_tools(decision.tools):
+                response = await self._backends[model_id].complete(body)
         except BackendError as exc:
             self._fail(decision, model_id, started_s, exc)
             self._spans.end(span, decision, type(exc).__name__)
@@ -167,7 +169,8 @@ class Dispatcher:
             started_s = self._clock.monotonic_s()
             span = self._spans.start(model_id, decision)
             try:
-                response = await self._backends[model_id].complete(request.body)
+                with noting_tools(decision.tools):
+                    response = await self._backends[model_id].complete(request.body)
             except anyio.get_cancelled_exc_class():
                 self._cancel(decision, model_id, started_s, "client closed the request")
                 self._spans.end(span, decision)
@@ -217,28 +220,29 @@ class Dispatcher:
                 continue
             started_s = self._clock.monotonic_s()
             span = self._spans.start(model_id, decision)
-            upstream = self._backends[model_id].stream(body)
-            try:
-                first = await anext(upstream)
-            except anyio.get_cancelled_exc_class():
-                self._cancel(decision, model_id, started_s, "client closed the stream before its first chunk")
-                self._spans.end(span, decision)
-                with anyio.CancelScope(shield=True):
-                    await close_stream(upstream)
-                raise
-            except StopAsyncIteration:
-                self._fail(decision, model_id, started_s, BackendProtocolError("empty stream", model_id=model_id))
-                self._spans.end(span, decision, BackendProtocolError.__name__)
-                continue
-            except BackendError as exc:
-                await close_stream(upstream)
-                self._fail(decision, model_id, started_s, exc)
-                self._spans.end(span, decision, type(exc).__name__)
-                if not exc.retryable:
-                    if finish:
-                        self.finish(decision, "failed")
+            with noting_tools(decision.tools):  # the tool layer notes its actions at the call (core.tool_notes)
+                upstream = self._backends[model_id].stream(body)
+                try:
+                    first = await anext(upstream)
+                except anyio.get_cancelled_exc_class():
+                    self._cancel(decision, model_id, started_s, "client closed the stream before its first chunk")
+                    self._spans.end(span, decision)
+                    with anyio.CancelScope(shield=True):
+                        await close_stream(upstream)
                     raise
-                continue
+                except StopAsyncIteration:
+                    self._fail(decision, model_id, started_s, BackendProtocolError("empty stream", model_id=model_id))
+                    self._spans.end(span, decision, BackendProtocolError.__name__)
+                    continue
+                except BackendError as exc:
+                    await close_stream(upstream)
+                    self._fail(decision, model_id, started_s, exc)
+                    self._spans.end(span, decision, type(exc).__name__)
+                    if not exc.retryable:
+                        if finish:
+                            self.finish(decision, "failed")
+                        raise
+                    continue
             decision.answered_by = model_id
             # registered now, not at the relay's first step: a relay never iterated (the client left
             # before the response started) is still recorded, at the latest when the server stops

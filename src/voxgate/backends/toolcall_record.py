@@ -1,0 +1,77 @@
+"""What the tool-call adapter (`toolcalls`) did to one request, with why: logged on `voxgate.tool_calls`
+and noted for the request's decision record (`core.tool_notes`, the record's `tools` list).
+
+Each note is {"model", "action", "reason"} plus counts and names the client declared:
+
+    shortlist             kept, dropped                       the tool list cut (`toolcall_shortlist`)
+    asked_again_in_words  functions (the calls refused)       the answer asked again without tools
+    choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
+    continued             requests, added, functions (added)  the answer's calls continued / pushed for more
+
+Never prompt text, argument values or answers: decisions are stored whatever `log_content` says.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from voxgate.core.tool_notes import ToolNotes, current_tool_notes
+
+from .toolcall_parser import ParsedToolCall
+from .toolcall_shortlist import Shortlist
+
+__all__ = [
+    "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_SHORTLIST", "REASON_CHOICES_CUT",
+    "REASON_CONTINUED", "ToolRecord",
+]  # fmt: skip
+
+ACTION_SHORTLIST = "shortlist"
+ACTION_ASKED_AGAIN = "asked_again_in_words"
+ACTION_CHOICES_CUT = "choices_cut"
+ACTION_CONTINUED = "continued"
+REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
+REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
+
+_log = logging.getLogger("voxgate.tool_calls")
+
+
+class ToolRecord:
+    """One call's tool actions, noted in `notes` (default: the current call's, `current_tool_notes`)."""
+
+    def __init__(self, model_id: str, notes: ToolNotes | None = None) -> None:
+        self.model_id = model_id
+        self.notes = current_tool_notes() if notes is None else notes
+
+    def shortlisted(self, shortlist: Shortlist) -> None:
+        """The tool list was judged for cutting (`shortlist.reason` set): kept and dropped counts."""
+        if shortlist.reason is None:
+            return
+        kept = len(shortlist.tools)
+        _log.info("tool list shortlisted: %d of %d kept", kept, kept + shortlist.dropped,
+                  extra={"voxgate_tool_check": shortlist.reason, "model": self.model_id,
+                         "voxgate_tools_kept": kept, "voxgate_tools_dropped": shortlist.dropped})
+        self._note(ACTION_SHORTLIST, shortlist.reason, kept=kept, dropped=shortlist.dropped)
+
+    def asked_again(self, reason: str, refused: Sequence[ParsedToolCall] | None) -> None:
+        """The answer is asked again in words for `reason`; `refused`: its calls, if it was calls."""
+        _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
+        self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()])
+
+    def choices_cut(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                    arguments: Sequence[str]) -> None:
+        """`arguments` of the calls that differ between `before` and `after` were cut to the choices named."""
+        _log.info("tool call arguments cut to the choices named",
+                  extra={"voxgate_tool_check": REASON_CHOICES_CUT, "model": self.model_id})
+        functions = [old.name for old, new in zip(before, after, strict=True) if old is not new]
+        self._note(ACTION_CHOICES_CUT, REASON_CHOICES_CUT, functions=functions, arguments=list(arguments))
+
+    def continued(self, requests: int, added: Sequence[ParsedToolCall]) -> None:
+        """The answer's calls were continued in `requests` upstream requests, which added `added`."""
+        _log.debug("tool calls continued: %d requests, %d calls added", requests, len(added),
+                  extra={"voxgate_tool_check": REASON_CONTINUED, "model": self.model_id})
+        self._note(ACTION_CONTINUED, REASON_CONTINUED, requests=requests, added=len(added),
+                   functions=[call.name for call in added])
+
+    def _note(self, action: str, reason: str, **details: object) -> None:
+        self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})
