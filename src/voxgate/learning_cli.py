@@ -51,6 +51,10 @@ def add_learning_commands(commands: Any, examples: str, default_url: str) -> Non
                           help="--live: keep token log-probabilities (for bench/cascade_calibration.py)")
     evaluate.add_argument("--limit", type=int, default=0, help="--live: an evenly spaced sample of N questions")
     evaluate.add_argument("--stream", action="store_true", help="--live: stream, and measure time to first token")
+    evaluate.add_argument("--router-url", action="append", default=[], metavar="ROUTER=URL",
+                          help="--live: ask ROUTER through its own gateway at URL (repeat per router); with one "
+                               "for every router they take turns question by question, and no router finds "
+                               "another's prompts in a gateway's cache: the way to compare latencies")
     train = commands.add_parser(
         "train", help="fit the learned quality predictor and the answer checker on outcome data (TRAIN rows)",
         description="The predictor is trained when every source has the same models; the answer checker from "
@@ -101,7 +105,14 @@ def run_eval(args: argparse.Namespace) -> int:
 def _eval_ladder_live(args: argparse.Namespace, out_dir: Path) -> int:
     import importlib
 
-    from voxgate.evaluation.ladder_live import live_markdown, routers_for, run_live, summarise
+    from voxgate.evaluation.ladder_live import (
+        GATEWAY_EACH,
+        ONE_GATEWAY,
+        live_markdown,
+        routers_for,
+        run_live,
+        summarise,
+    )
 
     try:
         questions_module = importlib.import_module("dataset_builders.ladder.live")
@@ -111,15 +122,29 @@ def _eval_ladder_live(args: argparse.Namespace, out_dir: Path) -> int:
     questions = questions_module.live_questions(args.split, args.limit)
     dearest = "qwen2.5-coder-1.5b"
     routers = routers_for(dearest, [r.strip() for r in args.routers.split(",") if r.strip()])
+    router_urls = _router_urls(args.router_url, [r.name for r in routers])
     name = f"{args.split}-stream" if args.stream else args.split
     answers = run_live(args.url, questions, routers, out_dir / f"answers-{name}.jsonl",
-                       collect_logprobs=args.collect_logprobs, stream=args.stream)
+                       collect_logprobs=args.collect_logprobs, stream=args.stream, router_urls=router_urls)
     title = f"Bundled ladder, live through the gateway: {len(questions)} {args.split.upper()} questions"
-    markdown = live_markdown(title, summarise(answers, dearest), dearest)
+    order = GATEWAY_EACH if all(r.name in router_urls for r in routers) else ONE_GATEWAY
+    markdown = live_markdown(title, summarise(answers, dearest), dearest, order)
     (out_dir / f"live-{name}.md").write_text(markdown, encoding="utf-8")
     print(markdown)
     print(f"report: {out_dir}/live-{name}.md; answers: {out_dir}/answers-{name}.jsonl")
     return 0
+
+
+def _router_urls(pairs: list[str], routers: list[str]) -> dict[str, str]:
+    """`--router-url ROUTER=URL` values as {router: url}, each router one of `--routers`."""
+    urls = {}
+    for pair in pairs:
+        router, _, url = pair.partition("=")
+        if router not in routers or not url.startswith(("http://", "https://")):
+            raise VoxgateError(f"--router-url {pair!r}: give ROUTER=URL with ROUTER one of --routers "
+                               f"({', '.join(routers)}) and URL a gateway, e.g. auto=http://127.0.0.1:8081")
+        urls[router] = url
+    return urls
 
 
 def _eval_ladder(out_dir: Path) -> int:

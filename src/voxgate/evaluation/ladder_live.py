@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,7 +214,12 @@ def summarise(answers: Sequence[LiveAnswer], dearest: str) -> list[LiveSummary]:
     return summaries
 
 
-def live_markdown(title: str, summaries: Sequence[LiveSummary], dearest: str) -> str:
+ONE_GATEWAY = ("router by router through one gateway: a later router can find an earlier one's prompts in "
+               "its llama.cpp prompt cache; for latencies give each router its own gateway (--router-url)")
+GATEWAY_EACH = "question by question, the routers taking turns, each router on its own gateway"
+
+
+def live_markdown(title: str, summaries: Sequence[LiveSummary], dearest: str, order: str = ONE_GATEWAY) -> str:
     lines = [
         f"# {title}",
         "",
@@ -231,22 +236,35 @@ def live_markdown(title: str, summaries: Sequence[LiveSummary], dearest: str) ->
     lines += [
         "",
         f"smaller models: every model but {dearest}; latency: request sent -> whole answer received, "
-        "one request at a time",
+        f"one request at a time; asked {order}",
         "",
     ]
     return "\n".join(lines)
 
 
 def asking_order(
-    questions: Sequence[LiveQuestion], routers: Sequence[LiveRouter]
+    questions: Sequence[LiveQuestion], routers: Sequence[LiveRouter], *, interleaved: bool = False
 ) -> list[tuple[LiveQuestion, LiveRouter]]:
-    """Router by router, each asking every question. A llama.cpp server keeps the last prompt's cache:
-    asked question by question, a router right after another that used the same model on the same
-    prompt starts warm (measured here: the 1.5B's first token 0.3 s warm against 1.5-2 s cold), so
-    routers that share models would borrow each other's prompt processing. Router-major, every
-    request follows a different prompt; a run cut short compares only the questions every router
-    answered."""
-    return [(question, router) for router in routers for question in questions]
+    """The order the questions are asked in.
+
+    Through one gateway (`interleaved` False): router by router, each asking every question. The
+    gateway's llama.cpp servers keep prompts cached (the last one per slot, and up to 256 MiB more
+    in memory), so asked question by question, a router right after another that used the same
+    model on the same prompt starts warm (the 1.5B's first token 0.3 s warm against 1.5-2 s cold).
+    Router-major, no request follows the same prompt, but a later router can still find an earlier
+    one's prompts in the memory cache: compare latencies with a gateway per router.
+
+    With a gateway per router (`interleaved` True): question by question, the routers' turn rotating
+    with each question, so no gateway's cache sees another router's prompts and the machine's slow
+    and fast minutes fall on every router alike. A run cut short compares only the questions every
+    router answered."""
+    if not interleaved:
+        return [(question, router) for router in routers for question in questions]
+    return [
+        (question, routers[(index + turn) % len(routers)])
+        for index, question in enumerate(questions)
+        for turn in range(len(routers))
+    ]
 
 
 def run_live(
@@ -258,15 +276,19 @@ def run_live(
     collect_logprobs: bool = False,
     stream: bool = False,
     show_progress: bool = True,
+    router_urls: Mapping[str, str] | None = None,
 ) -> list[LiveAnswer]:
-    """Ask every question through every router (router by router: `asking_order`); append each answer to
-    `out_path` (JSONL).
+    """Ask every question through every router (in `asking_order`); append each answer to `out_path` (JSONL).
 
-    Answers already in `out_path` (same question and router) are not asked again.
+    `router_urls` sends a router's requests to its own gateway instead of `base_url`; when every router
+    has one, the routers take turns question by question. Answers already in `out_path` (same question
+    and router) are not asked again.
     """
+    router_urls = router_urls or {}
+    interleaved = all(r.name in router_urls for r in routers)
     done = load_answers(out_path)
     seen = {(a.question_id, a.router) for a in done}
-    todo = [(r, q) for q, r in asking_order(questions, routers) if (q.id, r.name) not in seen]
+    todo = [(r, q) for q, r in asking_order(questions, routers, interleaved=interleaved) if (q.id, r.name) not in seen]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with (
         httpx.Client(timeout=REQUEST_TIMEOUT_S, trust_env=False) as client,
@@ -275,10 +297,11 @@ def run_live(
     ):
         task = progress.add_task("asking", total=len(todo), visible=show_progress)
         for router, question in todo:
+            url = router_urls.get(router.name, base_url)
             if stream:
-                answer = ask_streamed(client, base_url, question, router)
+                answer = ask_streamed(client, url, question, router)
             else:
-                answer = ask(client, base_url, question, router, collect_logprobs)
+                answer = ask(client, url, question, router, collect_logprobs)
             done.append(answer)
             out.write(json.dumps(asdict(answer)) + "\n")
             out.flush()
