@@ -108,11 +108,13 @@ def _eval_ladder_live(args: argparse.Namespace, out_dir: Path) -> int:
     from voxgate.evaluation.ladder_live import (
         GATEWAY_EACH,
         ONE_GATEWAY,
+        gateway_each,
         live_markdown,
         routers_for,
         run_live,
         summarise,
     )
+    from voxgate.evaluation.ladder_paired import paired_markdown
 
     try:
         questions_module = importlib.import_module("dataset_builders.ladder.live")
@@ -127,8 +129,10 @@ def _eval_ladder_live(args: argparse.Namespace, out_dir: Path) -> int:
     answers = run_live(args.url, questions, routers, out_dir / f"answers-{name}.jsonl",
                        collect_logprobs=args.collect_logprobs, stream=args.stream, router_urls=router_urls)
     title = f"Bundled ladder, live through the gateway: {len(questions)} {args.split.upper()} questions"
-    order = GATEWAY_EACH if all(r.name in router_urls for r in routers) else ONE_GATEWAY
+    order = GATEWAY_EACH if gateway_each(routers, router_urls) else ONE_GATEWAY
     markdown = live_markdown(title, summarise(answers, dearest), dearest, order)
+    paired = paired_markdown(answers, dearest)
+    markdown += f"\n{paired}" if paired else ""
     (out_dir / f"live-{name}.md").write_text(markdown, encoding="utf-8")
     print(markdown)
     print(f"report: {out_dir}/live-{name}.md; answers: {out_dir}/answers-{name}.jsonl")

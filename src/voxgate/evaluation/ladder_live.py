@@ -267,6 +267,12 @@ def asking_order(
     ]
 
 
+def gateway_each(routers: Sequence[LiveRouter], router_urls: Mapping[str, str]) -> bool:
+    """Whether every router has a gateway of its own (distinct URLs): then they take turns."""
+    urls = [router_urls.get(r.name) for r in routers]
+    return None not in urls and len(set(urls)) == len(urls)
+
+
 def run_live(
     base_url: str,
     questions: Sequence[LiveQuestion],
@@ -281,11 +287,11 @@ def run_live(
     """Ask every question through every router (in `asking_order`); append each answer to `out_path` (JSONL).
 
     `router_urls` sends a router's requests to its own gateway instead of `base_url`; when every router
-    has one, the routers take turns question by question. Answers already in `out_path` (same question
-    and router) are not asked again.
+    has one of its own (`gateway_each`), the routers take turns question by question. Answers already
+    in `out_path` (same question and router) are not asked again.
     """
     router_urls = router_urls or {}
-    interleaved = all(r.name in router_urls for r in routers)
+    interleaved = gateway_each(routers, router_urls)
     done = load_answers(out_path)
     seen = {(a.question_id, a.router) for a in done}
     todo = [(r, q) for q, r in asking_order(questions, routers, interleaved=interleaved) if (q.id, r.name) not in seen]

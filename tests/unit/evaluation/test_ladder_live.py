@@ -118,6 +118,10 @@ def test_each_router_is_asked_through_its_own_gateway(tmp_path: Path, monkeypatc
              show_progress=False)  # not every router has its own: router by router, the rest through --url
     assert asked == [("http://127.0.0.1:1", "q0", "auto"), ("http://127.0.0.1:1", "q1", "auto"),
                      ("http://shared", "q0", "always-big"), ("http://shared", "q1", "always-big")]
+    asked.clear()
+    same = {"auto": urls["auto"], "always-big": urls["auto"]}  # one gateway named twice: its cache is shared
+    run_live("http://unused", _questions(2), routers, tmp_path / "c.jsonl", router_urls=same, show_progress=False)
+    assert [(q, r) for _, q, r in asked] == [("q0", "auto"), ("q1", "auto"), ("q0", "always-big"), ("q1", "always-big")]
 
 
 def test_router_urls_name_a_router_and_a_gateway_or_say_how_to() -> None:
