@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from tests.support.chat_backends import ScriptedChatBackend
+from tests.unit.routing.test_dispatcher import ListLog
 from voxgate.backends.slot_gate import SlotGate, SlotGatedBackend
 from voxgate.backends.toolcall_plan import REASON_RESULT_UNUSED, REASON_UNGROUNDED
 from voxgate.backends.toolcall_record import REASON_CHOICES_CUT, REASON_CONTINUED
@@ -25,23 +26,6 @@ from voxgate.routing.stats import LatencyStats
 
 CARDS = (ModelCard("qwen", price=Price(1, 1)),)
 SECRET = "Zanzibar"  # in every request here: it must never reach the record
-
-
-class ListLog:
-    def __init__(self) -> None:
-        self.records: list[JSONObject] = []
-
-    def record(self, decision: JSONObject) -> None:
-        self.records.append(decision)
-
-    async def get(self, decision_id: str) -> JSONObject | None:
-        return None
-
-    async def query(self, *, since: float | None, model: str | None, limit: int) -> list[JSONObject]:
-        return []
-
-    async def add_feedback(self, decision_id: str, created_at: float, score: float, label: str | None) -> bool:
-        return False
 
 
 class AnswersInTurn(ScriptedChatBackend):
