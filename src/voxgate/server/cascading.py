@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from voxgate.core.errors import VoxgateError
 from voxgate.core.types import CascadeOptions, ChatRequest, JSONObject, RoutingConstraints, Strategy
+from voxgate.routing.cascade.payloads import completion_chunks
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
-from voxgate.routing.cascade.runner import CascadeRunner, completion_chunks, is_tool_call_turn, plan_for_decision
+from voxgate.routing.cascade.runner import CascadeRunner, is_tool_call_turn, plan_for_decision
 from voxgate.routing.decision import Decision
 from voxgate.server.constraints import PROFILES
 from voxgate.server.errors import error_response

@@ -32,6 +32,7 @@ from voxgate.routing.cascade.checks import run_checks
 from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
 from voxgate.routing.cascade.learned_check import LearnedAnswerCheck
+from voxgate.routing.cascade.payloads import strip_logprobs, with_logprobs
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, next_stage_blocked, plan_cascade
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, finish_cascade, judge_stage
 from voxgate.routing.decision import CandidateRecord, Decision
@@ -49,8 +50,8 @@ class RunnerSettings:
 
     `last_stage_logprobs`: ask the plan's last stage for token log-probs too. Off by default: its
     answer is kept whatever its confidence (only a conclusive check, which needs none, can reject
-    it), and asking costs ~4-5 % more time per token on llama.cpp (`bench/results/cascade_live.md`
-    §7). A client's own `logprobs` still reach every stage.
+    it), and asking costs ~4-5 % more time per token on llama.cpp (`bench/results/cascade_levers.md`,
+    2026-12-03 16:44). A client's own `logprobs` still reach every stage.
     """
 
     check_limit_ms: float = 50.0
@@ -140,19 +141,6 @@ def _evidence(
         peer_answers=dict(peers),
         prior_quality=prior,
     )
-
-
-def strip_logprobs(payload: JSONObject) -> None:
-    """Drop `logprobs` from every choice of a completion or a chunk (the client did not ask)."""
-    for choice in payload.get("choices") or []:
-        if isinstance(choice, dict):
-            choice.pop("logprobs", None)
-
-
-def with_logprobs(body: JSONObject, top_logprobs: int) -> JSONObject:
-    """A copy of `body` asking for token log-probs and at least `top_logprobs` alternatives (more if asked)."""
-    asked = body.get("top_logprobs") if body.get("logprobs") else 0
-    return {**body, "logprobs": True, "top_logprobs": max(int(asked or 0), top_logprobs)}
 
 
 def stage_entry(
@@ -374,30 +362,3 @@ def _end_stage(answer: StageAnswer, index: int | None, judgement: StageJudgement
             span.set_attribute(ERROR_TYPE, type(answer.error).__name__)
             span.set_status(Status(StatusCode.ERROR))
     span.end()
-
-
-def completion_chunks(response: JSONObject, include_usage: bool, piece_chars: int = 24) -> list[JSONObject]:
-    """An accepted completion as `chat.completion.chunk`s (role, content in pieces, tool calls, finish, usage)."""
-    keys = ("id", "created", "model", "system_fingerprint")
-    identity: JSONObject = {k: response.get(k) for k in keys if k in response}
-    identity["object"] = "chat.completion.chunk"
-    chunks: list[JSONObject] = []
-    for index, choice in enumerate(response.get("choices") or []):
-        message = choice.get("message") or {}
-        content = message.get("content") or ""
-        pieces = [content[i : i + piece_chars] for i in range(0, len(content), piece_chars)] or [""]
-        for number, piece in enumerate(pieces):
-            delta: JSONObject = {"content": piece}
-            if number == 0:
-                delta["role"] = "assistant"
-            chunks.append({**identity, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
-        calls = message.get("tool_calls")
-        if isinstance(calls, list) and calls:
-            deltas = [{**call, "index": i} for i, call in enumerate(calls)]
-            chunks.append({**identity, "choices": [{"index": index, "delta": {"tool_calls": deltas},
-                                                    "finish_reason": None}]})
-        chunks.append({**identity, "choices": [{"index": index, "delta": {},
-                                                "finish_reason": choice.get("finish_reason") or "stop"}]})
-    if include_usage and isinstance(response.get("usage"), dict):
-        chunks.append({**identity, "choices": [], "usage": response["usage"]})
-    return chunks

@@ -33,9 +33,10 @@ from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstr
 from voxgate.routing.cascade.checks import run_checks
 from voxgate.routing.cascade.confidence import token_logprobs_from
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult, TokenLogprob
+from voxgate.routing.cascade.payloads import strip_logprobs, with_logprobs
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings, PlannedStage, plan_cascade
 from voxgate.routing.cascade.rule import StageAction, StageJudgement, judge_stage
-from voxgate.routing.cascade.runner import RunnerSettings, candidate_of, stage_entry, strip_logprobs, with_logprobs
+from voxgate.routing.cascade.runner import RunnerSettings, candidate_of, stage_entry
 from voxgate.routing.decision import Decision
 from voxgate.routing.dispatcher import Dispatcher, close_stream
 from voxgate.routing.policy import LATENCY_REJECTION, QUALITY_REJECTION

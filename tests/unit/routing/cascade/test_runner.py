@@ -17,11 +17,11 @@ from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.cascade.checks import default_checks
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
+from voxgate.routing.cascade.payloads import completion_chunks
 from voxgate.routing.cascade.planner import CascadePlan, CascadeSettings
 from voxgate.routing.cascade.runner import (
     CascadeRunner,
     RunnerSettings,
-    completion_chunks,
     is_tool_call_turn,
     plan_for_decision,
 )
