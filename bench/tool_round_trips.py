@@ -125,7 +125,8 @@ def main() -> None:
     table = "\n".join([
         f"model `{args.model}`; {time.monotonic() - started:.0f} s",
         "| path | n | answered in words | uses result |", "|---|---|---|---|",
-        summary_row("chat (half streamed)", chat), summary_row("voice (realtime, audio out)", voice),
+        *(row for row in (summary_row("chat (half streamed)", chat), summary_row("voice (realtime, audio out)", voice))
+          if row),
     ])
     print(table)
     if args.out is not None:

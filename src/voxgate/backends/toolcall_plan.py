@@ -20,7 +20,7 @@ from .tool_validation import answered_calls, loose_arguments, repeats_answered_c
 from .toolcall_grounding import grounding_text, is_grounded
 from .toolcall_parser import declared_functions, forced_call_response_format, parse_tool_calls
 from .toolcall_relevance import last_user_text, request_text, shares_topic, topic_words
-from .toolcall_stream import is_echo
+from .toolcall_stream import is_bare_reply, is_echo
 
 __all__ = [
     "REASON_OFF_TOPIC", "REASON_RESULT_UNUSED", "REASON_UNGROUNDED", "ToolCallPlan", "has_tool_turns",
@@ -49,6 +49,8 @@ class ToolCallPlan:
     functions: Mapping[str, JSONObject] = field(default_factory=dict)
     no_tools_body: JSONObject | None = None
     """`tool_choice` auto: the conversation without signatures, to ask again in words."""
+    results: str | None = None
+    """After a tool result: the results' text, of which a bare reply ("Yes.") names nothing."""
     user_text: str | None = None
     """`tool_choice` auto, no tool result being answered: what the user said, whose topic words
     (`toolcall_relevance`) a call's function must share; after a result, a further call may take its
@@ -74,10 +76,12 @@ class ToolCallPlan:
         return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
 
     def fails_to_use_result(self, text: str) -> bool:
-        """After a tool result: the answer repeats answered calls, reads JSON back, or reads the question back."""
+        """After a tool result: the answer repeats answered calls, reads JSON back, reads the question back,
+        or says nothing of the results (`is_bare_reply`)."""
         if self.words_body is None or self.declared is None:
             return False
-        return repeats_answered_calls(text, self.declared, self.answered) or is_echo(text, self.question)
+        return (repeats_answered_calls(text, self.declared, self.answered) or is_echo(text, self.question)
+                or is_bare_reply(text, self.results))
 
 
 def plan_request(body: JSONObject) -> ToolCallPlan:
@@ -113,7 +117,7 @@ def plan_request(body: JSONObject) -> ToolCallPlan:
         answered = frozenset((name, loose_arguments(json.loads(arguments))) for name, arguments in
                              answered_calls(messages))
         return ToolCallPlan(upstream, frozenset(functions), max_calls, _words_body(body), answered,
-                            last_user_text(messages), grounding, functions, no_tools)
+                            last_user_text(messages), grounding, functions, no_tools, _trailing_results(messages))
     upstream["response_format"] = forced_call_response_format(forced)
     return ToolCallPlan(upstream, frozenset(function["name"] for function in forced), max_calls)
 
@@ -129,6 +133,17 @@ def has_tool_turns(messages: object) -> bool:
 def _ends_with_tool_result(messages: object) -> bool:
     last = messages[-1] if isinstance(messages, list) and messages else None
     return isinstance(last, dict) and last.get("role") == "tool"
+
+
+def _trailing_results(messages: object) -> str:
+    """The text of the `tool` messages that end the conversation (the results being answered)."""
+    results: list[str] = []
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if not isinstance(message, dict) or message.get("role") != "tool":
+            break
+        content = message.get("content")
+        results.append(content if isinstance(content, str) else json.dumps(content))
+    return "\n".join(reversed(results))
 
 
 def _words_body(body: JSONObject) -> JSONObject:

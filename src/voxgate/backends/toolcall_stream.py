@@ -18,7 +18,7 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
 
-__all__ = ["ToolCallStreamRewriter", "is_echo", "may_echo", "new_call_id", "tool_call_object"]
+__all__ = ["ToolCallStreamRewriter", "is_bare_reply", "is_echo", "may_echo", "new_call_id", "tool_call_object"]
 
 _MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
 _CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
@@ -43,6 +43,21 @@ def is_echo(text: str, question: str | None) -> bool:
     return bool(said) and asked.startswith(said) and 2 * len(said) >= len(asked)
 
 
+BARE_REPLY_MAX_WORDS = 2
+
+
+def is_bare_reply(text: str, results: str | None) -> bool:
+    """Whether an answer after a tool result says nothing of it: at most two words, no number, none of
+    them in the results ("Yes." or "Done" after a unit conversion; "Salute" or "64" are answers)."""
+    if results is None or any(c.isdigit() for c in text):
+        return False
+    words = _normalised(text).split()
+    if not words or len(words) > BARE_REPLY_MAX_WORDS:
+        return False
+    named = set(_normalised(results).split())
+    return not any(word in named for word in words)
+
+
 def new_call_id() -> str:
     """A fresh OpenAI-style tool call id."""
     return "call_" + secrets.token_hex(12)
@@ -63,10 +78,11 @@ class ToolCallStreamRewriter:
 
     def __init__(
         self, declared: Collection[str], make_id: Callable[[], str] = new_call_id, max_calls: int | None = None,
-        echo_of: str | None = None,
+        echo_of: str | None = None, results: str | None = None,
     ) -> None:
         self._declared = declared
         self._echo_of = echo_of  # prose that may be this question read back is held like a call
+        self._results = results  # ... and prose that may be a bare reply to these tool results
         self._max_calls = max_calls
         self._make_id = make_id
         self._passing = False
@@ -94,6 +110,8 @@ class ToolCallStreamRewriter:
         text = "".join(self._text)
         verdict = classify_tool_call_start(text)
         if verdict is False and self._echo_of is not None and may_echo(text, self._echo_of):
+            return []
+        if verdict is False and is_bare_reply(text, self._results):
             return []
         if verdict is False or _has_several_choices(chunk):
             return self._release()

@@ -226,7 +226,8 @@ class FencedToolCallAdapter:
     async def _rewrite_stream(
         self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord
     ) -> AsyncIterator[JSONObject]:
-        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question)
+        rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question,
+                                          plan.results)
         upstream = self._inner.stream(plan.body)
         usage: object = None  # the first answer's, counted again if it is asked again in words
         try:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.chat_backends import USAGE, ScriptedChatBackend
-from voxgate.backends.toolcall_stream import is_echo
+from voxgate.backends.toolcall_stream import is_bare_reply, is_echo
 from voxgate.backends.toolcalls import (
     FencedToolCallAdapter,
     ToolCallStreamRewriter,
@@ -503,3 +503,42 @@ async def test_an_echo_before_any_tool_result_is_not_judged() -> None:
     out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS}))
     assert streamed_text(out) == "weather in Paris?"
     assert len(inner.sent) == 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Yes.", True),
+    ("Done", True),
+    ("OK, sure!", True),
+    ("21", False),  # a number: an answer
+    ("Sunny.", False),  # named in the result
+    ("It is sunny.", False),  # three words
+    ("", False),
+])
+def test_a_bare_reply_names_nothing_of_the_results_in_two_words_or_fewer(text: str, expected: bool) -> None:
+    assert is_bare_reply(text, '{"temperature_c": 21, "sky": "sunny"}') is expected
+    assert is_bare_reply(text, None) is False  # no tool result being answered: nothing to judge
+
+
+async def test_a_bare_reply_after_the_result_is_asked_again_in_words() -> None:
+    inner = PiecesInTurn("Yes.", "It is 21 degrees in Paris.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == "It is 21 degrees in Paris."
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
+
+
+async def test_a_streamed_bare_reply_is_held_and_replaced_by_words() -> None:
+    inner = PiecesInTurn(["Do", "ne", "."], "It is 21 degrees in Paris.")
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "It is 21 degrees in Paris."  # nothing of "Done." reached the client
+    assert len(inner.sent) == 2
+
+
+async def test_a_short_answer_naming_the_result_streams_on_and_is_kept() -> None:
+    inner = PiecesInTurn(["21", " degrees."], ["Sun", "ny."])
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "21 degrees."
+    bare_but_named = {"role": "tool", "tool_call_id": "c1", "content": '{"sky": "sunny"}'}
+    out = await collect(FencedToolCallAdapter(inner).stream(
+        {"messages": [*AFTER_RESULT[:-1], bare_but_named], "tools": TOOLS}))
+    assert streamed_text(out) == "Sunny."
+    assert len(inner.sent) == 2  # neither was asked again
