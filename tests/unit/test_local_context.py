@@ -12,7 +12,6 @@ from voxgate.bundled_ladder import default_models
 from voxgate.config import LocalRuntimeSettings, load_settings
 from voxgate.core.errors import ConfigError
 from voxgate.core.types import LocalWeights, ModelCard
-from voxgate.models import local_server
 from voxgate.models.local_server import LocalModelServer
 from voxgate.runtime_settings import fitted_context_window
 
@@ -27,7 +26,8 @@ def _contexts(tmp_path: Path, text: str = "") -> dict[str, int]:
 def test_each_bundled_model_gets_its_own_default_within_its_training_context(tmp_path: Path) -> None:
     assert _contexts(tmp_path) == {"smollm2-135m": 8192, "qwen2.5-coder-0.5b": 16384, "qwen2.5-coder-1.5b": 16384}
     for card in default_models():
-        assert card.local_weights is not None and card.local_weights.trained_context_tokens is not None
+        assert card.local_weights is not None
+        assert card.local_weights.trained_context_tokens is not None
         assert card.context_window <= card.local_weights.trained_context_tokens
 
 
@@ -53,7 +53,8 @@ def test_remote_cards_keep_their_declared_context(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     settings = load_settings(path, env={"HOME": str(tmp_path)})
     far = settings.model("far")
-    assert far is not None and far.context_window == 100000
+    assert far is not None
+    assert far.context_window == 100000
     assert all(card.context_window == 2048 for card in settings.models if card.is_embedded)
 
 
@@ -70,7 +71,7 @@ def test_the_server_gets_the_cards_context_for_every_slot(tmp_path: Path, monkey
         commands.append(command)
         return object()
 
-    monkeypatch.setattr(local_server.asyncio, "create_subprocess_exec", fake_exec)
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", fake_exec)
     runtime = LocalRuntimeSettings(parallel_slots=3)
     server = LocalModelServer("m", tmp_path / "m.gguf", runtime, tmp_path / "m.log", context_tokens=8192)
     asyncio.run(server._spawn(41234))
