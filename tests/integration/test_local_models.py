@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ async def chat(base_url: str, model: str, content: str, max_tokens: int = 8) -> 
 
 
 async def test_smollm2_fleet_serves_warms_up_and_stops(tmp_path: Path) -> None:
-    smollm = card("smollm2-135m")
+    smollm = replace(card("smollm2-135m"), context_window=SMALL_CTX)
     fleet = await start_local_models([smollm, ModelCard(id="remote-only")], tmp_path, SMALL_RUNTIME)
     try:
         [resolved] = fleet.cards
@@ -74,7 +75,9 @@ async def test_smollm2_fleet_serves_warms_up_and_stops(tmp_path: Path) -> None:
         await fleet.stop()
     assert process_gone(pid)
     assert server.exit_status == 0
-    assert SECRET not in server.log_path.read_text(errors="replace"), "prompts must not reach the log"
+    log_text = server.log_path.read_text(errors="replace")
+    assert SECRET not in log_text, "prompts must not reach the log"
+    assert f"n_ctx_slot = {SMALL_CTX}" in log_text, "each slot holds the card's context_window"
 
 
 async def test_qwen_0_5b_assembles_from_chunks_and_answers(tmp_path: Path) -> None:
