@@ -56,13 +56,15 @@ class TurnLog:
     error: str | None = None
     prompt_tokens: int = 0
     """The largest prompt of the turn's asks, as the server counted it."""
+    models: list[str] = field(default_factory=list)
+    """The model that answered each ask (`model` in the answer)."""
 
     def summary(self) -> str:
         calls = " | ".join(", ".join(c or "<not runnable>" for c in step) for step in self.steps) or "no call"
         ended = f"error {self.error}" if self.error else (f"words {self.words[:80]!r}" if self.words is not None
                                                            else f"stopped after {MAX_STEPS} steps")
         return f"{self.seconds:.0f} s, prompt <= {self.prompt_tokens} tokens, {len(self.steps)} call steps: {calls}; " \
-               f"then {ended}"
+               f"then {ended}" + (f" [{', '.join(self.models)}]" if self.models else "")
 
 
 def load_multi_turn(count: int, turns: int = TURNS) -> list[MultiTurnItem]:
@@ -129,6 +131,7 @@ def _play_turn(
         except openai.APIError as exc:
             log.error = str(exc)[:160]
             return log
+        log.models.append(completion.model)
         if completion.usage is not None:
             log.prompt_tokens = max(log.prompt_tokens, completion.usage.prompt_tokens)
         message = completion.choices[0].message

@@ -26,3 +26,4 @@ def test_a_turn_summary_says_how_far_it_got() -> None:
     assert TurnLog(3.0, words="I cannot.").summary().endswith("0 call steps: no call; then words 'I cannot.'")
     assert TurnLog(1.0, error="context 4096 < 4205").summary().endswith("then error context 4096 < 4205")
     assert TurnLog(9.0, [["cd()"]] * MAX_STEPS).summary().endswith(f"then stopped after {MAX_STEPS} steps")
+    assert TurnLog(2.0, words="", models=["m1", "m2"]).summary().endswith("then words '' [m1, m2]")
