@@ -34,6 +34,10 @@ def default_models() -> tuple[ModelCard, ...]:
 
     Prices are notional (USD-equivalent compute per million tokens, proportional to model
     size) so that `cost` and `balanced` modes prefer the smaller models when they suffice.
+    `context_window` is each model's default context a slot (`config` fits it to
+    `local_context_tokens`, capped at `trained_context_tokens`, the GGUF's `context_length`):
+    8,192 for all three, which holds every BFCL multi_turn_base conversation whole; the cost is
+    resident memory, not speed (`bench/results/local_context.md`).
     """
     local_caps = frozenset({Capability.JSON})
     return (
@@ -59,7 +63,7 @@ def default_models() -> tuple[ModelCard, ...]:
             id="qwen2.5-coder-0.5b",
             backend="local",
             capabilities=local_caps | {Capability.TOOLS},
-            context_window=16384,
+            context_window=8192,
             price=Price(0.03, 0.06),
             locality=Locality.LOCAL,
             quality_hint=0.4,
@@ -77,7 +81,7 @@ def default_models() -> tuple[ModelCard, ...]:
             id="qwen2.5-coder-1.5b",
             backend="local",
             capabilities=local_caps | {Capability.TOOLS},
-            context_window=16384,
+            context_window=8192,
             price=Price(0.09, 0.18),
             locality=Locality.LOCAL,
             quality_hint=0.6,

@@ -24,7 +24,7 @@ def _contexts(tmp_path: Path, text: str = "") -> dict[str, int]:
 
 
 def test_each_bundled_model_gets_its_own_default_within_its_training_context(tmp_path: Path) -> None:
-    assert _contexts(tmp_path) == {"smollm2-135m": 8192, "qwen2.5-coder-0.5b": 16384, "qwen2.5-coder-1.5b": 16384}
+    assert _contexts(tmp_path) == {"smollm2-135m": 8192, "qwen2.5-coder-0.5b": 8192, "qwen2.5-coder-1.5b": 8192}
     for card in default_models():
         assert card.local_weights is not None
         assert card.local_weights.trained_context_tokens is not None
