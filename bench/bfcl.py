@@ -1,9 +1,13 @@
 """BFCL (Berkeley Function Calling Leaderboard) categories through voxgate, per bundled tool model
 and `auto`, side by side with the same model on llama.cpp's native tool path, in the same run.
 
-Run (a voxgate server with the bundled ladder must be up; `scripts/serve` starts one):
+Run (a voxgate server with the bundled ladder must be up; `scripts/serve` starts one, or `--serve`
+starts one itself, voice off, and stops it by its PID):
     flock /work/notes/heavy.lock nice -n 5 .venv/bin/python -m bench.bfcl --url http://127.0.0.1:8080 \\
         [--per-category 4] [--skip 0] [--multi-turn 1] [--out bench/results/bfcl.md]
+A multi-turn sample only, 4 entries (multi_turn_base_0, _50, _100, _150), the first two of them:
+    ... -m bench.bfcl --serve --categories "" --multi-turn 4 --multi-turn-only 0,1 \\
+        --routes "voxgate auto,native qwen2.5-coder-1.5b"
 
 Routes, each asked the same items with the official `openai` SDK, temperature 0:
     voxgate <model>   POST <url>/v1/chat/completions, model=<model> (voxgate's own tool handling)
@@ -17,9 +21,12 @@ Items are spread evenly over each category, the same every run; sizes are printe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -29,7 +36,8 @@ import openai
 from tqdm import tqdm
 
 from bench.bfcl_data import AST_CATEGORIES, BfclItem, load_category, score
-from bench.bfcl_multi_turn import MultiTurnItem, load_multi_turn, run_multi_turn
+from bench.bfcl_multi_turn import TURNS, MultiTurnItem, load_multi_turn, run_multi_turn
+from tests.support.processes import start_voxgate, stop_process
 
 MAX_TOKENS = 400
 
@@ -100,7 +108,11 @@ def run(routes: list[Route], items: list[BfclItem], multi: list[MultiTurnItem]) 
                 bar.update()
         for multi_item in multi:
             for route in routes:
-                passed, why = run_multi_turn(route.client, route.model, multi_item, MAX_TOKENS)
+
+                def show(index: int, log: Any, label: str = route.label, item_id: str = multi_item.id) -> None:
+                    bar.write(f"     {label} {item_id} turn {index}: {log.summary()}")
+
+                passed, why, _ = run_multi_turn(route.client, route.model, multi_item, MAX_TOKENS, show)
                 results[(route.label, "multi_turn_base")].append(passed)
                 bar.write(f"{'ok  ' if passed else 'FAIL'} {route.label} {multi_item.id} {why}")
                 bar.update()
@@ -119,6 +131,20 @@ def table(routes: list[Route], results: dict[tuple[str, str], list[bool]], categ
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def served(url: str, serve: bool) -> Iterator[str]:
+    """`url`, or (`serve`) the URL of a `voxgate serve` started here (voice off), stopped by its PID."""
+    if not serve:
+        yield url
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        server = start_voxgate(Path(folder), env={"VOXGATE_VOICE_ENABLED": "0"})
+        try:
+            yield server.base_url
+        finally:
+            stop_process(server.process)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
@@ -126,25 +152,36 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0,
                         help="leave out the first SKIP of SKIP+N evenly spread items (tune on those, report "
                              "on the rest: --per-category 10 --skip 5)")
-    parser.add_argument("--multi-turn", type=int, default=1, help="multi_turn_base entries (first 2 turns each)")
+    parser.add_argument("--multi-turn", type=int, default=1, help="multi_turn_base entries, spread evenly")
+    parser.add_argument("--multi-turn-only", default="", help="comma-separated indexes into those entries to run")
+    parser.add_argument("--turns", type=int, default=TURNS, help="user turns played and checked per entry")
+    parser.add_argument("--serve", action="store_true", help="start a voxgate server here (ignores --url)")
     parser.add_argument("--categories", default=",".join(AST_CATEGORIES))
     parser.add_argument("--routes", default="", help="comma-separated route labels to keep (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="append the table to this Markdown file")
     args = parser.parse_args()
-    routes = tool_routes(args.url)
+    with served(args.url, args.serve) as url:
+        report(args, tool_routes(url))
+
+
+def report(args: argparse.Namespace, routes: list[Route]) -> None:
+    """Run the chosen items on the chosen routes, print the table and append it to `--out`."""
     if args.routes:
         wanted = set(args.routes.split(","))
         routes = [route for route in routes if route.label in wanted]
     categories = [c for c in args.categories.split(",") if c]
     items = [item for category in categories for item in load_category(category, args.per_category, args.skip)]
-    multi = load_multi_turn(args.multi_turn)
+    multi = load_multi_turn(args.multi_turn, args.turns)
+    if args.multi_turn_only:
+        multi = [multi[int(index)] for index in args.multi_turn_only.split(",")]
     started = time.monotonic()
     results = run(routes, items, multi)
     shown = categories + (["multi_turn_base"] if multi else [])
     text = table(routes, results, shown)
     summary = (
         f"{args.per_category} items per category (evenly spaced, the first {args.skip} of "
-        f"{args.per_category + args.skip} left out), {len(multi)} multi-turn entries; "
+        f"{args.per_category + args.skip} left out), {len(multi)} multi-turn entries "
+        f"({', '.join(m.id for m in multi) or '-'}, first {args.turns} turns); "
         f"{len(routes)} routes; {time.monotonic() - started:.0f} s"
     )
     print(summary)

@@ -57,7 +57,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ from voxgate.core.types import Mode, ModelCard
 from voxgate.runtime_settings import LocalRuntimeSettings as LocalRuntimeSettings  # re-exported
 from voxgate.runtime_settings import TelemetrySettings as TelemetrySettings  # re-exported
 from voxgate.runtime_settings import ToolSettings as ToolSettings  # re-exported
-from voxgate.runtime_settings import local_runtime_from, telemetry_from, tool_settings_from
+from voxgate.runtime_settings import fitted_context_window, local_runtime_from, telemetry_from, tool_settings_from
 from voxgate.voice_settings import REMOTE_AUDIO as REMOTE_AUDIO  # re-exported
 from voxgate.voice_settings import RemoteAudioSettings as RemoteAudioSettings  # re-exported
 from voxgate.voice_settings import VoiceSettings as VoiceSettings  # re-exported
@@ -196,7 +196,13 @@ def load_settings(
     """Build Settings from an optional catalog file, the environment and CLI overrides."""
     env = os.environ if env is None else env
     catalog = _read_catalog(config_path) if config_path is not None else {}
+    local = local_runtime_from(catalog, env)
     models, upstream_keys = _collect_models(catalog, env)
+    # an embedded card's context_window is what its server gives a slot (local_server starts it so)
+    models = tuple(
+        replace(card, context_window=fitted_context_window(card, local)) if card.is_embedded else card
+        for card in models
+    )
     api_keys = _api_keys(catalog, env)
     admin_key = env.get(str(catalog.get("admin_key_env") or "VOXGATE_ADMIN_KEY")) or None
     if catalog.get("admin_key_env") and not admin_key:
@@ -235,7 +241,7 @@ def load_settings(
         decision_retention_days=None if catalog.get("decision_retention_days") is None else number(
             catalog["decision_retention_days"], "decision_retention_days", minimum=32),
         voice=voice_settings_from(catalog, env),
-        local=local_runtime_from(catalog, env),
+        local=local,
         predictor_path=_predictor_path(catalog, config_path),
         telemetry=telemetry_from(catalog.get("telemetry")),
         tools=tool_settings_from(catalog.get("tools"), env),

@@ -12,6 +12,7 @@ from typing import Any
 
 from voxgate.catalog_entries import number
 from voxgate.core.errors import ConfigError
+from voxgate.core.types import ModelCard
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,9 @@ class LocalRuntimeSettings:
     """How embedded llama.cpp servers run."""
 
     threads: int = 2
-    context_tokens: int = 4096
+    context_tokens: int | None = None
+    """`local_context_tokens`: tokens a slot for every bundled model, each capped at its weights'
+    training context; None: each card's own `context_window` (`bundled_ladder`)."""
     parallel_slots: int = 2
     voice_first: bool = True
     """The gateway holds each bundled server's slots and serves waiting voice calls first
@@ -159,6 +162,14 @@ def local_runtime_from(catalog: dict[str, Any], env: Mapping[str, str]) -> Local
         threads=int(number(threads, "local_threads", minimum=1, maximum=64)),
         parallel_slots=int(number(catalog.get("local_parallel_slots", defaults.parallel_slots),
                                    "local_parallel_slots", minimum=1, maximum=64)),
-        context_tokens=int(number(catalog.get("local_context_tokens", defaults.context_tokens),
-                                   "local_context_tokens", minimum=256, maximum=131072)),
+        context_tokens=None if catalog.get("local_context_tokens") is None else int(
+            number(catalog["local_context_tokens"], "local_context_tokens", minimum=256, maximum=131072)),
     )
+
+
+def fitted_context_window(card: ModelCard, runtime: LocalRuntimeSettings) -> int:
+    """The context a slot of an embedded card's server holds: `local_context_tokens` if set, else the
+    card's own `context_window`, never above the weights' training context."""
+    wanted = runtime.context_tokens if runtime.context_tokens is not None else card.context_window
+    trained = card.local_weights.trained_context_tokens if card.local_weights is not None else None
+    return min(wanted, trained) if trained is not None else wanted

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,8 @@ from voxgate.models.weights import assemble_weights
 
 pytestmark = pytest.mark.integration
 
-SMALL_RUNTIME = LocalRuntimeSettings(threads=1, context_tokens=1024, parallel_slots=1, start_timeout_s=120.0)
+SMALL_RUNTIME = LocalRuntimeSettings(threads=1, parallel_slots=1, start_timeout_s=120.0)
+SMALL_CTX = 1024  # tokens a slot
 SECRET = "zebra-kumquat-4471"
 
 
@@ -54,7 +56,7 @@ async def chat(base_url: str, model: str, content: str, max_tokens: int = 8) -> 
 
 
 async def test_smollm2_fleet_serves_warms_up_and_stops(tmp_path: Path) -> None:
-    smollm = card("smollm2-135m")
+    smollm = replace(card("smollm2-135m"), context_window=SMALL_CTX)
     fleet = await start_local_models([smollm, ModelCard(id="remote-only")], tmp_path, SMALL_RUNTIME)
     try:
         [resolved] = fleet.cards
@@ -73,7 +75,9 @@ async def test_smollm2_fleet_serves_warms_up_and_stops(tmp_path: Path) -> None:
         await fleet.stop()
     assert process_gone(pid)
     assert server.exit_status == 0
-    assert SECRET not in server.log_path.read_text(errors="replace"), "prompts must not reach the log"
+    log_text = server.log_path.read_text(errors="replace")
+    assert SECRET not in log_text, "prompts must not reach the log"
+    assert f"n_ctx_slot = {SMALL_CTX}" in log_text, "each slot holds the card's context_window"
 
 
 async def test_qwen_0_5b_assembles_from_chunks_and_answers(tmp_path: Path) -> None:
@@ -81,7 +85,8 @@ async def test_qwen_0_5b_assembles_from_chunks_and_answers(tmp_path: Path) -> No
     assert qwen.local_weights is not None
     model_path = await asyncio.to_thread(assemble_weights, qwen.local_weights, default_cache_dir())
     assert model_path.stat().st_size == 491_400_064
-    async with LocalModelServer(qwen.id, model_path, SMALL_RUNTIME, tmp_path / "qwen.log") as server:
+    qwen_log = tmp_path / "qwen.log"
+    async with LocalModelServer(qwen.id, model_path, SMALL_RUNTIME, qwen_log, context_tokens=SMALL_CTX) as server:
         assert (await chat(server.base_url, qwen.id, "What is 2 + 2? Answer with the number only.")).strip()
         pid = server.pid
     assert process_gone(pid)
@@ -91,7 +96,8 @@ async def test_a_killed_server_is_gone_and_stop_is_still_safe(tmp_path: Path) ->
     smollm = card("smollm2-135m")
     assert smollm.local_weights is not None
     model_path = await asyncio.to_thread(assemble_weights, smollm.local_weights, tmp_path)
-    server = LocalModelServer(smollm.id, model_path, SMALL_RUNTIME, tmp_path / "smollm.log")
+    server = LocalModelServer(smollm.id, model_path, SMALL_RUNTIME, tmp_path / "smollm.log",
+                              context_tokens=SMALL_CTX)
     await server.start()
     os.kill(server.pid, signal.SIGKILL)
     with pytest.raises(httpx.HTTPError):
@@ -104,7 +110,7 @@ async def test_a_killed_server_is_gone_and_stop_is_still_safe(tmp_path: Path) ->
 async def test_a_bad_model_file_fails_fast_with_the_log(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"not a gguf file")
-    server = LocalModelServer("bogus", bogus, SMALL_RUNTIME, tmp_path / "bogus.log")
+    server = LocalModelServer("bogus", bogus, SMALL_RUNTIME, tmp_path / "bogus.log", context_tokens=SMALL_CTX)
     started_s = time.monotonic()
     with pytest.raises(ModelAssemblyError, match=r"(?s)bogus exited with status 3.*failed to load model"):
         await server.start()
@@ -149,7 +155,8 @@ async def test_a_taken_port_is_retried_on_another(tmp_path: Path, monkeypatch: p
         ports = iter([taken_port])
         real_free_port = local_server._free_loopback_port
         monkeypatch.setattr(local_server, "_free_loopback_port", lambda: next(ports, None) or real_free_port())
-        async with LocalModelServer(smollm.id, model_path, SMALL_RUNTIME, tmp_path / "smollm.log") as server:
+        log_path = tmp_path / "smollm.log"
+        async with LocalModelServer(smollm.id, model_path, SMALL_RUNTIME, log_path, context_tokens=SMALL_CTX) as server:
             assert not server.base_url.startswith(f"http://127.0.0.1:{taken_port}/")
             assert (await chat(server.base_url, smollm.id, "Say hi.")).strip()
 

@@ -131,6 +131,9 @@ class LocalWeights:
     file_name: str
     packages: tuple[str, ...]
     sha256: str | None = None
+    trained_context_tokens: int | None = None
+    """The context the model was trained for (the GGUF's `<arch>.context_length`): a server's
+    context a slot is never set above it (None: no bound known)."""
 
 
 @dataclass(frozen=True)

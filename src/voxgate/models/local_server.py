@@ -7,7 +7,8 @@ concurrently, optionally measures each with one tiny request, and returns a `Loc
 the cards with `base_url` filled in, the measurements, and `stop()`.
 
 Context: each server gets `context_tokens * parallel_slots` tokens of KV cache, so every one
-of its `parallel_slots` concurrent requests can use the card's full `context_tokens`.
+of its `parallel_slots` concurrent requests can use the card's full `context_window` (which
+`config` has already fitted: `local_context_tokens`, at most the weights' training context).
 """
 
 from __future__ import annotations
@@ -62,10 +63,14 @@ class _PortTakenError(Exception):
 class LocalModelServer:
     """One llama.cpp server process serving one GGUF file under the name `model_id`."""
 
-    def __init__(self, model_id: str, model_path: Path, runtime: LocalRuntimeSettings, log_path: Path) -> None:
+    def __init__(
+        self, model_id: str, model_path: Path, runtime: LocalRuntimeSettings, log_path: Path, *, context_tokens: int
+    ) -> None:
         self.model_id = model_id
         self.model_path = model_path
         self.runtime = runtime
+        self.context_tokens = context_tokens
+        """Tokens each of the `runtime.parallel_slots` slots holds (the card's `context_window`)."""
         self.log_path = log_path
         self._process: asyncio.subprocess.Process | None = None
         self._port: int | None = None
@@ -136,7 +141,7 @@ class LocalModelServer:
             sys.executable, "-m", "voxgate.models.llama_process",
             "--model", str(self.model_path), "--alias", self.model_id, "--port", str(port),
             "--threads", str(runtime.threads), "--parallel", str(runtime.parallel_slots),
-            "--ctx", str(runtime.context_tokens * runtime.parallel_slots), "--parent-pid", str(os.getpid()),
+            "--ctx", str(self.context_tokens * runtime.parallel_slots), "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
         with self.log_path.open("wb") as log_file:
             self._process = await asyncio.create_subprocess_exec(
@@ -247,7 +252,8 @@ async def start_local_models(cards: Sequence[ModelCard], cache_dir: Path, runtim
     try:
         paths = await _assemble_all(weights_by_id, cache_dir)
         servers = [
-            LocalModelServer(card.id, paths[card.id], runtime, cache_dir / "logs" / _log_file_name(card.id))
+            LocalModelServer(card.id, paths[card.id], runtime, cache_dir / "logs" / _log_file_name(card.id),
+                             context_tokens=card.context_window)
             for card in embedded
         ]
         started_s = time.monotonic()
