@@ -4,12 +4,11 @@ with counts, reasons and declared names only: never what the user or the model w
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
-from tests.support.chat_backends import ScriptedChatBackend
+from tests.unit.backends.test_toolcalls import AnswersInTurn
 from tests.unit.routing.test_dispatcher import ListLog
 from voxgate.backends.slot_gate import SlotGate, SlotGatedBackend
 from voxgate.backends.toolcall_plan import REASON_RESULT_UNUSED, REASON_UNGROUNDED
@@ -26,27 +25,6 @@ from voxgate.routing.stats import LatencyStats
 
 CARDS = (ModelCard("qwen", price=Price(1, 1)),)
 SECRET = "Zanzibar"  # in every request here: it must never reach the record
-
-
-class AnswersInTurn(ScriptedChatBackend):
-    """The upstream model: answers each request (whole or streamed) with the next of `answers`."""
-
-    def __init__(self, *answers: str) -> None:
-        super().__init__("qwen")
-        self.answers = list(answers)
-
-    async def complete(self, body: JSONObject) -> JSONObject:
-        self.sent.append(body)
-        message = {"role": "assistant", "content": self.answers.pop(0)}
-        return {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 3}}
-
-    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
-        self.sent.append(body)
-        yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": None}, "finish_reason": None}]}
-        yield {"choices": [{"index": 0, "delta": {"content": self.answers.pop(0)}, "finish_reason": None}]}
-        yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        yield {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}}
 
 
 def tool(name: str, description: str, properties: JSONObject | None = None) -> JSONObject:
