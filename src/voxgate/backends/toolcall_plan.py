@@ -15,7 +15,7 @@ from typing import Any
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.types import JSONObject
 
-from .tool_prompt import render_tool_messages
+from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
 from .toolcall_grounding import grounding_text, is_grounded
 from .toolcall_parser import declared_functions, forced_call_response_format, parse_tool_calls
@@ -136,13 +136,13 @@ def _ends_with_tool_result(messages: object) -> bool:
 
 
 def _trailing_results(messages: object) -> str:
-    """The text of the `tool` messages that end the conversation (the results being answered)."""
+    """The text of the `tool` messages that end the conversation (the results being answered), as the
+    model reads them (`tool_prompt.content_text`: a string, or its text parts)."""
     results: list[str] = []
     for message in reversed(messages if isinstance(messages, list) else []):
         if not isinstance(message, dict) or message.get("role") != "tool":
             break
-        content = message.get("content")
-        results.append(content if isinstance(content, str) else json.dumps(content))
+        results.append(content_text(message.get("content")))
     return "\n".join(reversed(results))
 
 

@@ -542,3 +542,13 @@ async def test_a_short_answer_naming_the_result_streams_on_and_is_kept() -> None
         {"messages": [*AFTER_RESULT[:-1], bare_but_named], "tools": TOOLS}))
     assert streamed_text(out) == "Sunny."
     assert len(inner.sent) == 2  # neither was asked again
+
+
+async def test_a_result_given_as_text_parts_is_read_as_its_text() -> None:
+    parts = {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": '{"sky": "sunny"}'}]}
+    inner = PiecesInTurn("Sunny.", "Text.", "It is sunny.")
+    messages = [*AFTER_RESULT[:-1], parts]
+    answer = await FencedToolCallAdapter(inner).complete({"messages": messages, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == "Sunny."  # named in the result: kept
+    answer = await FencedToolCallAdapter(inner).complete({"messages": messages, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == "It is sunny."  # "text" is the part's key, not a result
