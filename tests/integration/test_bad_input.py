@@ -45,6 +45,18 @@ def test_bad_chat_bodies(voxgate_server: RunningProcess, body: dict[str, Any], s
     _assert_openai_error(response, status, fragment)
 
 
+def test_tools_too_long_for_every_context_get_openais_context_error(voxgate_server: RunningProcess) -> None:
+    """The messages fit the bundled models' 8,192 tokens; the tool declarations do not. voxgate counts them
+    and answers as OpenAI does (clients trim on `context_length_exceeded`), before any model is called."""
+    described = "Current weather for a city. " + "It reads the sky, the wind and the rain for you. " * 900
+    parameters = {"type": "object", "properties": {"city": {"type": "string"}}}
+    tool = {"type": "function", "function": {"name": "get_weather", "description": described, "parameters": parameters}}
+    response = httpx.post(f"{voxgate_server.base_url}/v1/chat/completions", json={**GOOD, "tools": [tool]})
+    error = _assert_openai_error(response, 400, "too long for every model")
+    assert (error["code"], error["param"]) == ("context_length_exceeded", "messages")
+    assert "tools" in error["rejections"]["qwen2.5-coder-1.5b"]
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [

@@ -106,10 +106,12 @@ class PayloadTooLargeError(RequestError):
 
 
 class NoEligibleModelError(RequestError):
-    """Every model was ruled out; `rejections` maps model id to the reason."""
+    """Every model was ruled out; `rejections` maps model id to the reason. Where every one was too
+    small for the prompt, OpenAI's `context_length_exceeded` on `messages` (clients trim on it)."""
 
-    def __init__(self, message: str, rejections: Mapping[str, str]) -> None:
-        super().__init__(message, param="routing", code="no_eligible_model")
+    def __init__(self, message: str, rejections: Mapping[str, str], *, context_too_small: bool = False) -> None:
+        super().__init__(message, param="messages" if context_too_small else "routing",
+                         code="context_length_exceeded" if context_too_small else "no_eligible_model")
         self.rejections = dict(rejections)
 
 

@@ -218,6 +218,8 @@ class ChatRequest:
 
     `body` is the OpenAI request body without voxgate's `routing` extension; backends send it
     upstream with `model` replaced. The other fields are derived once, at validation.
+    `tool_tokens_estimate`: what the tool declarations and earlier calls add to the prompt; counted
+    against context windows and in costs, not in `prompt_tokens_estimate` (the predictor's feature).
     """
 
     body: JSONObject
@@ -231,11 +233,17 @@ class ChatRequest:
     turn_count: int
     fingerprint: str
     user: str | None = None
+    tool_tokens_estimate: int = 0
 
     @property
     def messages(self) -> list[JSONObject]:
         messages: list[JSONObject] = self.body["messages"]
         return messages
+
+    @property
+    def context_tokens_estimate(self) -> int:
+        """The prompt as a model reads it: the messages and the tools."""
+        return self.prompt_tokens_estimate + self.tool_tokens_estimate
 
 
 class Usage(NamedTuple):

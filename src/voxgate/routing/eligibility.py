@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from voxgate.core.types import Capability, Locality, ModelCard, RoutingConstraints
 
+CONTEXT_REJECTION = "context window"  # how the reason of a model too small for the prompt starts
+CAPABILITY_REJECTION = "lacks required capability"
+
 
 @dataclass(frozen=True)
 class EligibilityResult:
@@ -32,9 +35,10 @@ def _rejection(
         return f"local_only is set and this model runs {card.locality.value}"
     missing = sorted(c.value for c in (needs | constraints.require) - card.capabilities)
     if missing:
-        return f"lacks required capability: {', '.join(missing)}"
+        return f"{CAPABILITY_REJECTION}: {', '.join(missing)}"
     if tokens_needed > card.context_window:
-        return f"context window {card.context_window} tokens < {tokens_needed} needed (prompt + max_tokens)"
+        needed = f"{tokens_needed} needed (prompt, tools and max_tokens)"
+        return f"{CONTEXT_REJECTION} {card.context_window} tokens < {needed}"
     return open_reason(card.id)
 
 

@@ -12,7 +12,7 @@ from voxgate.core.types import Capability, ChatRequest, ModelCard, RoutingConstr
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
 from voxgate.routing.decision import CandidateRecord, Decision
-from voxgate.routing.eligibility import check_eligibility
+from voxgate.routing.eligibility import CAPABILITY_REJECTION, CONTEXT_REJECTION, check_eligibility
 from voxgate.routing.features import PromptFeatures, extract_features, request_kind
 from voxgate.routing.policy import Candidate, PolicyResult, choose
 from voxgate.routing.predictor import QualityPredictor
@@ -24,13 +24,23 @@ def new_decision_id() -> str:
     return "dec_" + secrets.token_hex(12)
 
 
-def _no_model_message(rejections: dict[str, str]) -> str:
+def _no_model_error(rejections: dict[str, str]) -> NoEligibleModelError:
+    """The error listing each model's reason; OpenAI's `context_length_exceeded` where the prompt is too
+    long for every model that could otherwise serve it (the others lack a capability it needs)."""
     details = "; ".join(f"{model}: {reason}" for model, reason in rejections.items())
-    return (
+    too_long = any(reason.startswith(CONTEXT_REJECTION) for reason in rejections.values())
+    shorten = ("send fewer or shorter messages or tools, lower max_tokens, or give the bundled models more "
+               "context (`local_context_tokens` in the catalog)")
+    if too_long and all(reason.startswith((CONTEXT_REJECTION, CAPABILITY_REJECTION)) for reason in rejections.values()):
+        message = f"This request is too long for every model that could serve it. {details}. To fit, {shorten}."
+        return NoEligibleModelError(message, rejections, context_too_small=True)
+    message = (
         f"No model can serve this request under its constraints. {details}. "
         "Relax the constraints (routing.max_latency_ms, max_cost_usd, min_quality, require, "
         "local_only, models) or add a model with the missing capability to the catalog."
+        + (f" Where a prompt is too long: {shorten}." if too_long else "")
     )
+    return NoEligibleModelError(message, rejections)
 
 
 class Router:
@@ -69,7 +79,7 @@ class Router:
         started_s = self._clock.monotonic_s()
         features = _features(request)
         output_tokens = min(request.max_tokens or features.expected_output_tokens, features.expected_output_tokens)
-        tokens_needed = request.prompt_tokens_estimate + (request.max_tokens or output_tokens)
+        tokens_needed = request.context_tokens_estimate + (request.max_tokens or output_tokens)
         cards = self._cards
         direct = not profile.startswith("auto")
         if direct:
@@ -84,7 +94,7 @@ class Router:
         result = choose(list(candidates.values()), constraints, affinity_model, budget)
         rejections = {**eligibility.rejections, **result.rejections}
         if result.chosen is None:
-            raise NoEligibleModelError(_no_model_message(rejections), rejections)
+            raise _no_model_error(rejections)
         overhead_us = (self._clock.monotonic_s() - started_s) * 1e6
         return self._record(request, constraints, profile, features, candidates, result, rejections, overhead_us)
 
@@ -97,7 +107,7 @@ class Router:
         inputs = VoiceSessionInputs(self._stats, self._breakers.open_reason, chain_available, chain_overhead_ms)
         scored, result, rejections = rank_voice_session(self._cards, constraints, profile, inputs)
         if result.chosen is None:
-            raise NoEligibleModelError(_no_model_message(rejections), rejections)
+            raise _no_model_error(rejections)
         decision = record_voice_decision(new_decision_id(), self._clock.wall_s(), profile, constraints,
                                          self._cards, scored, result, rejections)
         decision.overhead_us = round((self._clock.monotonic_s() - started_s) * 1e6, 1)
@@ -118,7 +128,7 @@ class Router:
             card.id: Candidate(
                 model_id=card.id,
                 quality=qualities[card.id].quality,
-                cost_usd=card.price.cost_usd(request.prompt_tokens_estimate, output_tokens),
+                cost_usd=card.price.cost_usd(request.context_tokens_estimate, output_tokens),
                 latency_ms=self._stats.estimate_ms(card.id, output_tokens),
                 quality_source=qualities[card.id].source,
             )
@@ -154,6 +164,7 @@ class Router:
             request={
                 "fingerprint": request.fingerprint,
                 "prompt_tokens_estimate": request.prompt_tokens_estimate,
+                "tool_tokens_estimate": request.tool_tokens_estimate,
                 "max_tokens": request.max_tokens,
                 "needs": sorted(n.value for n in request.needs),
                 "turns": request.turn_count,

@@ -97,7 +97,7 @@ class RoutedReplySource:
             body.update(tools=request.tools, tool_choice=request.tool_choice or "auto")
         if request.temperature is not None:
             body["temperature"] = request.temperature
-        chat = parse_chat_request(body)
+        chat = parse_chat_request(body, self._gateway.settings.tools.shortlist)
         constraints = replace(self._constraints, session_id=self._constraints.session_id or request.session_id)
         admission = await self._gateway.key_gate.admit(self._key, chat, constraints)  # 429/403 end the turn
         decision, routed_by = await self._decide(chat, admission.constraints, admission.budget)

@@ -46,7 +46,7 @@ def _dispatcher(gateway: Gateway) -> Dispatcher:
 async def _parse(request: Request, gateway: Gateway) -> tuple[ChatRequest, RoutingConstraints]:
     body = await read_json(request, gateway.settings.max_body_bytes)
     routing = with_key_routing(connection_key(request), body.pop("routing", None))
-    chat = parse_chat_request(body)
+    chat = parse_chat_request(body, gateway.settings.tools.shortlist)
     model = chat.requested_model
     if model not in PROFILES and gateway.settings.model(model) is None:
         known = ", ".join([*PROFILES, *(c.id for c in gateway.cards)])

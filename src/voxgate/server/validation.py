@@ -20,6 +20,7 @@ from voxgate.core.types import Capability, ChatRequest, JSONObject
 from voxgate.core.unicode_check import lone_surrogate_path
 from voxgate.routing.features import estimate_tokens
 from voxgate.server.images import IMAGE_TOKENS_ESTIMATE, check_image_part
+from voxgate.server.tool_tokens import tool_tokens_estimate
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 ROLES_NEEDING_TEXT = ("system", "developer", "user")
@@ -320,8 +321,9 @@ def _images(body: JSONObject) -> int:
                for part in m["content"] if part["type"] == "image_url")
 
 
-def parse_chat_request(body: JSONObject) -> ChatRequest:
-    """Validate an OpenAI chat completion body (with `routing` already removed)."""
+def parse_chat_request(body: JSONObject, tool_shortlist: int = 0) -> ChatRequest:
+    """Validate an OpenAI chat completion body (with `routing` already removed); `tool_shortlist`:
+    the gateway's `tools.shortlist`, which cuts the declarations its tool tokens count (`tool_tokens`)."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequestError("`model` is required: a model id from GET /v1/models, or \"auto\".", param="model")
@@ -345,4 +347,5 @@ def parse_chat_request(body: JSONObject) -> ChatRequest:
         turn_count=sum(1 for m in body["messages"] if m.get("role") == "user"),
         fingerprint=hashlib.sha256(prompt_text.encode()).hexdigest()[:32],
         user=body.get("user"),
+        tool_tokens_estimate=tool_tokens_estimate(body, tool_shortlist),
     )
