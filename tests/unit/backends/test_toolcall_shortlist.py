@@ -11,12 +11,14 @@ import pytest
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
 from voxgate.backends.toolcall_shortlist import (
     REASON_CUT,
+    REASON_FAMILY,
     REASON_FEW_MEET,
     REASON_NO_SIGNAL,
     REASON_TIE,
     rank_scores,
     shortlist_tools,
     shortlisted_body,
+    tool_families,
 )
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.types import JSONObject
@@ -117,6 +119,63 @@ def test_the_function_tool_choice_names_and_the_ones_called_before_are_always_ke
         {"role": "user", "content": "Now book a flight to Oslo and send an email"},
     ]
     assert kept(earlier, 2) == ["book_flight", "send_email", "playSong"]  # ranked on the latest request only
+
+
+FILES = "This tool belongs to the file system, which stores the user's documents."
+SOCIAL = "This tool belongs to the social network, where the user posts short messages."
+CAR = "This tool belongs to the car control system, which drives the vehicle's parts."
+FILE_TOOLS = [function("cat", f"{FILES} Display the contents of a file.", "file_name"),
+              function("cd", f"{FILES} Change the current working directory.", "folder"),
+              function("ls", f"{FILES} List the entries of the current directory.")]
+SOCIAL_TOOLS = [function("login", f"{SOCIAL} Log in with a username and a password.", "username"),
+                function("post_tweet", f"{SOCIAL} Post a tweet with tags.", "content")]
+CAR_TOOLS = [function("start_engine", f"{CAR} Start the engine.", "mode"),
+             function("press_brake", f"{CAR} Press the brake pedal.", "force")]
+
+
+def test_functions_documented_with_the_same_opening_sentence_form_a_family() -> None:
+    lone = function("lone", "This tool belongs to the file system, which stores the user's documents!")
+    short = [function("a", "Short lead. Reads a."), function("b", "Short lead. Reads b.")]
+    families = tool_families([*FILE_TOOLS, *SOCIAL_TOOLS, lone, *short, EMAIL])
+    assert families[:5] == [FILES] * 3 + [SOCIAL] * 2
+    assert families[5:] == [None] * 4  # no other opening like it; "Short lead." is too short; no shared one
+
+
+def test_the_families_of_the_two_best_ranked_functions_are_kept_whole() -> None:
+    # "cd" and "ls" share no word with the request (score 0), yet reading a file may need them first
+    tools = [*FILE_TOOLS, *SOCIAL_TOOLS, *CAR_TOOLS, ALARM]
+    read = body("Display the contents of report.txt", *tools)
+    assert kept(read, 1) == ["cat", "cd", "ls"]
+    assert shortlist_tools(read, 1, family_top=0).tools == read["tools"][:1]  # the ranking alone: cat
+    # k = 2: the two best are cat and post_tweet ("content"): both families whole; the car's dropped
+    assert kept(read, 2) == ["cat", "cd", "ls", "login", "post_tweet"]
+    assert shortlist_tools(read, 2, family_top=1).tools == read["tools"][:3] + read["tools"][4:5]
+    post = body("Start the engine, then post a tweet and display a file", *tools)
+    shortlist = shortlist_tools(post, 3)
+    # best start_engine, post_tweet; third cat: kept (k = 3), its family not (cd, ls), nor set_alarm
+    assert [tool["function"]["name"] for tool in shortlist.tools] == [
+        "cat", "login", "post_tweet", "start_engine", "press_brake"]
+    assert (shortlist.dropped, shortlist.reason) == (3, REASON_CUT)
+
+
+def test_a_family_holding_every_tool_keeps_them_all_and_says_why() -> None:
+    request = body("Display the contents of report.txt", *FILE_TOOLS)
+    shortlist = shortlist_tools(request, 1)
+    assert (len(shortlist.tools), shortlist.dropped, shortlist.reason) == (3, 0, REASON_FAMILY)
+    assert shortlist_tools(request, 1, family_top=0).reason == REASON_CUT
+
+
+def test_earlier_requests_do_not_rank_and_a_called_function_brings_no_family() -> None:
+    request = body("Start the engine now", *FILE_TOOLS, *SOCIAL_TOOLS, *CAR_TOOLS, ALARM)
+    request["messages"] = [
+        {"role": "user", "content": "Post a tweet saying hello"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "post_tweet", "arguments": '{"content": "hi"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "posted"},
+        {"role": "user", "content": "Start the engine now"},
+    ]
+    # the car family (best-ranked) and the called post_tweet; not login, not the file system
+    assert kept(request, 1) == ["post_tweet", "start_engine", "press_brake"]
 
 
 def test_shortlisted_body_replaces_only_the_tools() -> None:
