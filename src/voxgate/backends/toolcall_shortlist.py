@@ -26,10 +26,11 @@ shares no word with it, a step of the same API taken first ("cd" before reading 
 before posting, a quote before an order): over BFCL's multi_turn_base turns, ranked on the latest
 message alone, k = 5 dropped a function the turn's ground truth calls in 102 of 371 turns (the
 even-indexed entries). Functions documented together open their descriptions with the same
-sentence ("This tool belongs to the X API, which ..."): such functions form a family
-(`tool_families`), and the families of the `FAMILY_TOP` best-ranked functions (ties with the last
-included) are kept whole. On the same turns that leaves 7 of 371 lost, at 21.0 of 27.6 tools shown
-instead of 8.9; no family exists in BFCL's single-turn tool lists, which it leaves as they were.
+sentence, then go on each its own way ("This tool belongs to the X API, which ... Tool description:
+..."): such functions form a family (`tool_families`), and the families of the `FAMILY_TOP`
+best-ranked functions (ties with the last included) are kept whole. On the same turns that leaves
+7 of 371 lost, at 21.0 of 27.6 tools shown instead of 8.9; no family exists in BFCL's single-turn
+tool lists, which it leaves as they were.
 Ranking on earlier user messages too (at a lower weight) was measured and lost more turns: an
 agent's turns change topic, and the old words push out the new request's functions.
 
@@ -82,7 +83,7 @@ REASON_NO_SIGNAL = "kept every function: no word of the request meets any functi
 REASON_FEW_MEET = "kept every function: fewer than the shortlist's size meet the request"
 REASON_TIE = "kept every function: every one ties with the last kept"
 REASON_FAMILY = "kept every function: all belong to the families of the most relevant ones"
-_LEAD_SENTENCE = re.compile(rf"\s*(.{{{FAMILY_LEAD_MIN_CHARS},}}?[.!?])(?:\s|$)", re.DOTALL)
+_LEAD_SENTENCE = re.compile(rf"\s*(.{{{FAMILY_LEAD_MIN_CHARS},}}?[.!?])\s+\S", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,9 @@ def shortlist_tools(body: JSONObject, k: int, *, family_top: int = FAMILY_TOP) -
 
 def tool_families(functions: Sequence[JSONObject]) -> list[str | None]:
     """Each function's family: the opening sentence of its description (`FAMILY_LEAD_MIN_CHARS` or
-    longer), where another function's description opens with the same one; else None."""
+    longer, more text after it), where another function's description opens with the same one; else
+    None. A description that is one sentence opens no family: the same whole description on several
+    functions (a placeholder) says nothing of belonging together."""
     leads = [_lead_sentence(function.get("description")) for function in functions]
     counts = Counter(lead for lead in leads if lead is not None)
     return [lead if lead is not None and counts[lead] > 1 else None for lead in leads]

@@ -136,9 +136,11 @@ CAR_TOOLS = [function("start_engine", f"{CAR} Start the engine.", "mode"),
 def test_functions_documented_with_the_same_opening_sentence_form_a_family() -> None:
     lone = function("lone", "This tool belongs to the file system, which stores the user's documents!")
     short = [function("a", "Short lead. Reads a."), function("b", "Short lead. Reads b.")]
-    families = tool_families([*FILE_TOOLS, *SOCIAL_TOOLS, lone, *short, EMAIL])
+    whole = [function(name, "Does what its name says, nothing more.") for name in ("c", "d")]
+    families = tool_families([*FILE_TOOLS, *SOCIAL_TOOLS, lone, *short, *whole, EMAIL])
     assert families[:5] == [FILES] * 3 + [SOCIAL] * 2
-    assert families[5:] == [None] * 4  # no other opening like it; "Short lead." is too short; no shared one
+    # no other opening like it; "Short lead." too short; a whole description alike is no opening; none shared
+    assert families[5:] == [None] * 6
 
 
 def test_the_families_of_the_two_best_ranked_functions_are_kept_whole() -> None:
