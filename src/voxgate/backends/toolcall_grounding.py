@@ -17,7 +17,10 @@ the text's words, or, for a string of several words, at least half of its conten
 words such as "the" and "of" are no evidence: "The Legend of Zelda" is not in "Find the type of
 gene mutation"); a number appears as a number in the text (also as a percent: 0.95 for "95%"), as a
 number word ("five", "a week" for 7), or, for 1, as a quantity the words imply ("next month", "a week", "per
-hour"); booleans and nulls are never evidence. Nested objects and lists are read
+hour"); an ISO date ("2023-04-03") is in the text when its day and month are ("April 3rd"); a value in a
+script written without spaces (Chinese, Thai...) is in it as a substring; in a string of several words,
+words of one or two letters ("/F /IM" in a command; not digits) may be missing when half the others are there;
+booleans and nulls are never evidence. Nested objects and lists are read
 leaf by leaf. A pushed call's new value must bring a content word the calls made do not use.
 """
 
@@ -54,6 +57,12 @@ _IMPLIED_ONE = re.compile(
     r"(?:second|minute|hour|day|night|week|weekend|fortnight|month|quarter|season|year|decade|century)\b"
 )
 """A time span the words count as one ("the next month", "a single day", "per calendar year")."""
+_ISO_DATE = re.compile(r"\d{4}-(?P<month>\d{2})-(?P<day>\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+"""Runs of scripts whose words spaces do not set apart (Thai, Lao, Burmese, kana, CJK; Korean attaches
+its particles): a value in them is looked for as a substring of the text."""
 
 
 def grounding_text(messages: object) -> str:
@@ -88,7 +97,7 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
     if not values:
         return True
     words, numbers = _words(text), _numbers(text)
-    if not any(_value_in(value, words, numbers) for value in values):
+    if not any(_value_in(value, words, numbers, text) for value in values):
         return False
     parameters = (function or {}).get("parameters")
     required = parameters.get("required") if isinstance(parameters, dict) else None
@@ -98,7 +107,7 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
     for key in required:
         given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
         if given and not _from_enum(arguments.get(key), properties, key) and not any(
-                _value_in(value, words, numbers) for value in given):
+                _value_in(value, words, numbers, text) for value in given):
             return False
     return True
 
@@ -193,9 +202,14 @@ def _numbers(text: str) -> set[float]:
     return found
 
 
-def _value_in(value: str | float, words: set[str], numbers: set[float]) -> bool:
+def _value_in(value: str | float, words: set[str], numbers: set[float], text: str = "") -> bool:
     if isinstance(value, float):
         return any(abs(value - number) < 1e-9 or abs(value * 100 - number) < 1e-6 for number in numbers)
+    runs = _UNSPACED.findall(value.lower())  # Chinese, Japanese, Thai...: words are not split by spaces
+    if runs and text and all(run in text.lower() for run in runs):
+        return True
+    if (date := _ISO_DATE.match(value)) is not None and _date_named(date, words, numbers, text):
+        return True
     value_words = _WORD.findall(value.lower())
     if not value_words:
         return False
@@ -203,4 +217,18 @@ def _value_in(value: str | float, words: set[str], numbers: set[float]) -> bool:
         return True
     content = [word for word in value_words if word not in _FUNCTION_WORDS]
     present = sum(word in words for word in content)
-    return len(value_words) > 1 and present > 0 and 2 * present >= len(content)
+    longer = sum(len(word) > 2 or not word.isalpha() for word in content)  # "/F /IM" in a command: flags
+    return len(value_words) > 1 and present > 0 and 2 * present >= (longer or len(content))
+
+
+def _date_named(date: re.Match[str], words: set[str], numbers: set[float], text: str) -> bool:
+    """An ISO date the text names: its day as a number ("3rd", "1") and its month by name ("April 3rd"
+    for 2023-04-03), or both as digits ("4/3", "03.04"); the year is not needed (often left out)."""
+    month, day = int(date.group("month")), int(date.group("day"))
+    if not 1 <= month <= 12 or float(day) not in numbers:
+        return False
+    name = _MONTHS[month - 1]
+    if name in words or name[:3] in words or (name == "september" and "sept" in words):
+        return True
+    pair = rf"(?<!\d)0?{month}[/.-]0?{day}(?!\d)|(?<!\d)0?{day}[/.-]0?{month}(?!\d)"
+    return re.search(pair, text) is not None

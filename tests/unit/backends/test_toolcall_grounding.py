@@ -196,3 +196,35 @@ def test_a_pushed_value_must_bring_a_content_word_the_calls_made_lack() -> None:
     assert not brings_new_value(call("music_shop", location="Nashville", services=["Piano Lessons"]), [made], asked)
     assert not brings_new_value(call("music_shop", location="The Nashville"), [made], asked)
     assert brings_new_value(call("music_shop", location="Memphis"), [made], f"{asked} And in Memphis.")
+
+
+FORECAST_DAYS: JSONObject = {"name": "weather_forecast", "parameters": {"type": "object", "properties": {
+    "location": {"type": "string"}, "start_date": {"type": "string"}}, "required": ["location", "start_date"]}}
+
+
+def test_an_iso_date_is_in_the_text_when_its_day_and_month_are_named() -> None:
+    text = "What will the weather be like in Paris, France from April 3rd to April 5th 2023?"
+    assert is_grounded(call("weather_forecast", location="Paris, France", start_date="2023-04-03"), text, FORECAST_DAYS)
+    assert is_grounded(call("weather_forecast", location="Paris", start_date="2022-05-01T14:00:00"),
+                       "Book Paris for May 1, 2022 at 2pm", FORECAST_DAYS)
+    assert is_grounded(call("weather_forecast", location="Paris", start_date="2023-04-03"),
+                       "Paris on 4/3 please", FORECAST_DAYS)  # the month as a number
+    for invented in ("2023-04-04", "2023-05-03", "2023-13-03"):  # another day, another month, no month
+        assert not is_grounded(call("weather_forecast", location="Paris", start_date=invented), text, FORECAST_DAYS)
+
+
+def test_a_value_in_a_script_without_spaces_is_looked_for_inside_the_text() -> None:
+    text = "我想在肯德基买10个麦辣鸡腿堡"
+    assert is_grounded(call("order", restaurant="肯德基"), text)
+    assert is_grounded(call("order", restaurant="肯德基 KFC"), text)
+    assert not is_grounded(call("order", restaurant="麦当劳"), text)  # McDonald's: not what was asked
+    assert is_grounded(call("order", restaurant="Tokyo 東京 tower"), "Tokyo tower")  # the Latin words decide
+
+
+def test_one_and_two_letter_words_may_be_missing_from_a_longer_value() -> None:
+    command: JSONObject = {"name": "run", "parameters": {"type": "object", "properties": {
+        "command": {"type": "string"}}, "required": ["command"]}}
+    text = "close firefox using taskkill command"
+    assert is_grounded(call("run", command="taskkill /F /IM firefox.exe"), text, command)
+    assert not is_grounded(call("run", command="shutdown /s /t 0 /f now"), text, command)  # nothing asked for
+    assert is_grounded(call("run", location="Brooklyn, NY"), "a pizza place in NY")  # still counted when there

@@ -1,0 +1,62 @@
+"""How many right tool calls the grounding rule (`backends/toolcall_grounding`) would refuse. No model.
+
+Each BFCL ground-truth call (its first accepted value for every argument it gives) is judged by
+`is_grounded` against the item's own conversation, as the gateway judges a model's call: a right
+call judged ungrounded is asked again in words, a lost answer. Needs bfcl-eval
+(requirements/bench-bfcl.txt, `pip install --no-deps --target DIR`, DIR on PYTHONPATH):
+
+    PYTHONPATH=src:/tmp/bfcl-pkgs .venv/bin/python -m bench.tool_grounding_recall [--show 20]
+
+Prints, per category, right calls refused / right calls, and with --show the first refused live ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+from bench.bfcl_data import BfclItem, load_category, openai_function_name
+from voxgate.backends.toolcall_grounding import grounding_text, is_grounded
+from voxgate.backends.toolcall_parser import ParsedToolCall
+
+CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "live_simple", "live_multiple",
+              "live_parallel", "live_parallel_multiple")
+
+
+def right_calls(item: BfclItem) -> list[ParsedToolCall]:
+    """The item's ground-truth calls, each argument at its first accepted value ("" = left out)."""
+    calls = []
+    for answer in item.ground_truth or []:
+        for name, arguments in answer.items():
+            given = {key: values[0] for key, values in ((k, [v for v in vs if v != ""]) for k, vs in arguments.items())
+                     if values}
+            calls.append(ParsedToolCall(openai_function_name(name), json.dumps(given)))
+    return calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--show", type=int, default=0, help="print this many refused right calls of live_*")
+    args = parser.parse_args()
+    total, refused, shown = Counter[str](), Counter[str](), 0
+    for category in CATEGORIES:
+        for item in load_category(category, 100_000):
+            text = grounding_text(item.messages)
+            functions = {tool["function"]["name"]: tool["function"] for tool in item.tools}
+            for call in right_calls(item):
+                total[category] += 1
+                if is_grounded(call, text, functions.get(call.name)):
+                    continue
+                refused[category] += 1
+                if shown < args.show and category.startswith("live"):
+                    shown += 1
+                    print(f"{item.id} {call.name} {call.arguments[:120]} | {text[:120]!r}")
+    print("| category | right calls refused |\n|---|---|")
+    for category in CATEGORIES:
+        print(f"| {category} | {refused[category]}/{total[category]} |")
+    print(f"| all | {sum(refused.values())}/{sum(total.values())} |")
+
+
+if __name__ == "__main__":
+    main()
