@@ -17,7 +17,8 @@ the text's words, or, for a string of several words, at least half of its conten
 words such as "the" and "of" are no evidence: "The Legend of Zelda" is not in "Find the type of
 gene mutation"); a number appears as a number in the text (also as a percent: 0.95 for "95%"), as a
 number word ("five", "a week" for 7), or, for 1, as a quantity the words imply ("next month", "a week", "per
-hour"); an ISO date ("2023-04-03") is in the text when its day and month are ("April 3rd"); a value in a
+hour"); a date in digits ("2023-04-03", "03/04/2023" read both ways) is in the text when its day and
+month are ("April 3rd", "the 3rd of April"); a value in a
 script written without spaces (Chinese, Thai...) is in it as a substring; in a string of several words,
 words of one or two letters ("/F /IM" in a command; not digits) may be missing when half the others are there;
 booleans and nulls are never evidence. Nested objects and lists are read
@@ -58,6 +59,7 @@ _IMPLIED_ONE = re.compile(
 )
 """A time span the words count as one ("the next month", "a single day", "per calendar year")."""
 _ISO_DATE = re.compile(r"\d{4}-(?P<month>\d{2})-(?P<day>\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_WRITTEN_DATE = re.compile(r"(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-]\d{4}(?:[T ][\d:.]+)?$")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
@@ -208,7 +210,7 @@ def _value_in(value: str | float, words: set[str], numbers: set[float], text: st
     runs = _UNSPACED.findall(value.lower())  # Chinese, Japanese, Thai...: words are not split by spaces
     if runs and text and all(run in text.lower() for run in runs):
         return True
-    if (date := _ISO_DATE.match(value)) is not None and _date_named(date, words, numbers, text):
+    if any(_date_named(month, day, words, numbers, text) for month, day in _date_readings(value)):
         return True
     value_words = _WORD.findall(value.lower())
     if not value_words:
@@ -221,10 +223,20 @@ def _value_in(value: str | float, words: set[str], numbers: set[float], text: st
     return len(value_words) > 1 and present > 0 and 2 * present >= (longer or len(content))
 
 
-def _date_named(date: re.Match[str], words: set[str], numbers: set[float], text: str) -> bool:
-    """An ISO date the text names: its day as a number ("3rd", "1") and its month by name ("April 3rd"
-    for 2023-04-03), or both as digits ("4/3", "03.04"); the year is not needed (often left out)."""
-    month, day = int(date.group("month")), int(date.group("day"))
+def _date_readings(value: str) -> list[tuple[int, int]]:
+    """(month, day) for a date written in digits: ISO "2023-04-03" one way, "03/04/2023" both ways."""
+    if (iso := _ISO_DATE.match(value)) is not None:
+        return [(int(iso.group("month")), int(iso.group("day")))]
+    if (written := _WRITTEN_DATE.match(value)) is not None:
+        first, second = int(written.group("first")), int(written.group("second"))
+        return [(second, first), (first, second)]
+    return []
+
+
+def _date_named(month: int, day: int, words: set[str], numbers: set[float], text: str) -> bool:
+    """Whether the text names this day of this month: the day as a number ("3rd", "1") and the month
+    by name ("April 3rd" for 2023-04-03), or both as digits ("4/3", "03.04"); the year is not needed
+    (a request often leaves it out)."""
     if not 1 <= month <= 12 or float(day) not in numbers:
         return False
     name = _MONTHS[month - 1]

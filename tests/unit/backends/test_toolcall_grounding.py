@@ -228,3 +228,10 @@ def test_one_and_two_letter_words_may_be_missing_from_a_longer_value() -> None:
     assert is_grounded(call("run", command="taskkill /F /IM firefox.exe"), text, command)
     assert not is_grounded(call("run", command="shutdown /s /t 0 /f now"), text, command)  # nothing asked for
     assert is_grounded(call("run", location="Brooklyn, NY"), "a pizza place in NY")  # still counted when there
+
+
+def test_a_date_written_day_first_or_month_first_is_read_both_ways() -> None:
+    text = "Book a flight from Paris, France, on the 12th of March 2023 at 3 in the afternoon"
+    for written in ("12/03/2023 15:00", "03/12/2023", "12-03-2023"):
+        assert is_grounded(call("weather_forecast", location="Paris", start_date=written), text, FORECAST_DAYS)
+    assert not is_grounded(call("weather_forecast", location="Paris", start_date="13/03/2023"), text, FORECAST_DAYS)
