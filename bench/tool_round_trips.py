@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 from tests.support.tool_round_trips import (
     RoundTrip,
+    answers_in_words,
     chat_messages,
     mentions_result,
-    reads_as_words,
     round_trips,
     send_round_trip,
 )
@@ -82,8 +82,7 @@ def judge(case: RoundTrip, text: str, called: bool) -> tuple[bool, bool]:
     """(answered without a new call: in words, or naming a value the tool returned, and not the
     user's question read back; and named a value from the result)."""
     used = mentions_result(case, text)
-    spoken = reads_as_words(text) or (used and text.strip()[:1] not in "{[")
-    words = spoken and not called and not is_echo(text, case.question)
+    words = answers_in_words(case, text) and not called and not is_echo(text, case.question)
     return words, words and used
 
 

@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.support.processes import RunningProcess
+from tests.support.tool_round_trips import tool_problems
 
 pytestmark = pytest.mark.integration
 LADDER = {"smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"}
@@ -152,18 +153,14 @@ def test_vision_without_a_vision_model_names_the_capability(client: openai.OpenA
 
 
 def test_tools_reach_a_tool_model_and_come_back_as_tool_calls(client: openai.OpenAI) -> None:
-    completion = client.chat.completions.create(
-        model="auto",
-        messages=[{"role": "user", "content": "What is the weather in Paris right now?"}],
-        tools=[WEATHER_TOOL],
-        tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=60,
-        temperature=0,
-    )
+    asked: Any = {"messages": [{"role": "user", "content": "What is the weather in Paris right now?"}],
+                  "tools": [WEATHER_TOOL], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+    completion = client.chat.completions.create(model="auto", **asked, max_tokens=60, temperature=0)
     assert completion.model in {"qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"}
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.tool_calls
+    assert tool_problems(asked, choice.message.model_dump(exclude_none=True)) == []  # arguments fit the schema
     call = choice.message.tool_calls[0]
     assert call.type == "function"
     assert call.function.name == "get_weather"
@@ -186,6 +183,9 @@ def test_tool_calls_stream(client: openai.OpenAI) -> None:
     assert calls[0].function is not None
     assert calls[0].function.name == "get_weather"
     arguments = "".join(tc.function.arguments or "" for tc in calls if tc.function)
+    asked = {"tools": [WEATHER_TOOL], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+    made = {"tool_calls": [{"type": "function", "function": {"name": calls[0].function.name, "arguments": arguments}}]}
+    assert tool_problems(asked, made) == []  # arguments fit the schema
     assert "berlin" in json.loads(arguments)["city"].lower()
     assert any(c.choices and c.choices[0].finish_reason == "tool_calls" for c in chunks)
 

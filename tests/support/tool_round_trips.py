@@ -3,9 +3,12 @@ make, the tool's result, and what an answer that used the result mentions.
 
 `round_trips()` builds 60 varied cases over ten tools (weather, currency, search, calendar,
 calculator, stocks, flights, time zones, units, translation). `chat_messages(case)` is the
-conversation after the result came back; `reads_as_words(text)` is the contract every answer to
-it must meet: words, not JSON, not a tool call written out. `send_round_trip` plays a case over
-the realtime API.
+conversation after the result came back; `answers_in_words(case, text)` is the contract every
+answer to it must meet, whatever its wording: words, or a short answer naming a value the tool
+returned ("21°C, sunny", "16:40"); never JSON, never a tool call written out. `send_round_trip`
+plays a case over the realtime API. `tool_problems(body, message)` is what voxgate's own exact
+check (`tool_validation`) finds wrong with an answer's calls: names, arguments against the schema,
+`tool_choice`, a call repeated or written out as text.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from voxgate.backends.tool_validation import find_tool_call_problems
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CALL_MARKERS = ("<tool_call", "<tool_response", "```", '{"name"', '"arguments"')
@@ -175,19 +180,39 @@ def reads_as_words(text: str | None) -> bool:
     """An answer a person can read or hear: some words, no JSON object, no tool call written out."""
     if not text or len(_WORD.findall(text)) < 2:
         return False
+    return not is_call_or_json(text)
+
+
+def is_call_or_json(text: str) -> bool:
+    """Whether `text` writes a tool call out (a fence, a `<tool_call>` tag, call keys) or is JSON."""
     if any(marker in text for marker in _CALL_MARKERS):
-        return False
+        return True
     stripped = text.strip()
-    if stripped[:1] in "{[":
-        try:
-            json.loads(stripped)
-        except ValueError:
-            return True
+    if stripped[:1] not in ("{", "["):
+        return False
+    try:
+        json.loads(stripped)
+    except ValueError:
         return False
     return True
+
+
+def answers_in_words(case: RoundTrip, text: str | None) -> bool:
+    """The answer after `case`'s result is words (`reads_as_words`), or a short answer naming a value
+    the tool returned, as a sampled voice reply may be ("21°C, sunny" has one word of two letters);
+    never JSON, never a call written out."""
+    if reads_as_words(text):
+        return True
+    return bool(text) and mentions_result(case, text) and not is_call_or_json(text or "")
 
 
 def mentions_result(case: RoundTrip, text: str | None) -> bool:
     """Whether the answer names one of the values the tool returned."""
     lowered = (text or "").lower()
     return any(mention.lower() in lowered for mention in case.mentions)
+
+
+def tool_problems(body: dict[str, Any], message: dict[str, Any]) -> list[str]:
+    """What is wrong with `message` (an answer's assistant message, as a dict) as the answer to the
+    tool request `body`: each problem's kind and message (`tool_validation.find_tool_call_problems`)."""
+    return [f"{problem.kind}: {problem.message}" for problem in find_tool_call_problems(body, message)]

@@ -18,6 +18,7 @@ from agents.realtime.config import RealtimeSessionModelSettings
 from tests.integration.voice.realtime.realtime_client import CHUNK_MS, peak, to_rate
 from tests.support.processes import RunningProcess
 from tests.support.speech_corpus import Clip
+from tests.support.tool_round_trips import tool_problems
 from voxgate.voice.engines.wer import word_error_rate
 
 pytestmark = pytest.mark.integration
@@ -123,7 +124,10 @@ async def test_runner_calls_a_function_tool_and_answers_after_it(voxgate_server:
     [start, *_] = [e for e in events if e.type == "tool_start"]
     [end, *_] = [e for e in events if e.type == "tool_end"]
     assert start.tool.name == "get_weather"
-    assert "paris" in start.arguments.lower()
+    declared = {"type": "function", "function": {"name": "get_weather", "parameters": get_weather.params_json_schema}}
+    made = {"tool_calls": [{"type": "function", "function": {"name": start.tool.name, "arguments": start.arguments}}]}
+    assert tool_problems({"tools": [declared], "tool_choice": "required"}, made) == []  # arguments fit the schema
+    assert "paris" in start.arguments.lower()  # the user's city, copied (the reply is sampled: temperature 0.8)
     assert end.output.startswith("It is sunny")
     [output_item] = [r for r in _raw(events, "conversation.item.added") if r["item"]["type"] == "function_call_output"]
     assert output_item["item"]["output"] == end.output

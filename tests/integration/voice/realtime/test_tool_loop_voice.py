@@ -1,5 +1,9 @@
 """The agent loop by voice (issue 13): after `function_call_output` and `response.create` (tools
-still offered, `tool_choice` auto) the assistant speaks words about the result, not the JSON."""
+still offered, `tool_choice` auto) the assistant speaks words about the result, not the JSON.
+
+The reply is sampled (a realtime session sends no temperature: llama.cpp's default, 0.8), so its
+wording differs from run to run: "The temperature in Paris is 21°C and the sky is sunny." or
+"21°C, sunny" (1 of 160 replies measured). The test asserts the contract, not a wording."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import pytest
 from tests.integration.voice.realtime.realtime_client import audio_of, peak, reading
 from tests.support.native_sessions import sdk_client
 from tests.support.processes import RunningProcess
-from tests.support.tool_round_trips import mentions_result, reads_as_words, round_trips, send_round_trip
+from tests.support.tool_round_trips import answers_in_words, mentions_result, round_trips, send_round_trip
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +26,6 @@ async def test_a_function_call_output_then_response_create_is_spoken_as_words(vo
     assert done["response"]["status"] == "completed"
     assert [item["type"] for item in done["response"]["output"]] == ["message"]  # no repeated call
     transcript = "".join(e["delta"] for e in log.of_type("response.output_audio_transcript.delta"))
-    assert reads_as_words(transcript), transcript
+    assert answers_in_words(case, transcript), transcript
     assert mentions_result(case, transcript), transcript
     assert peak(audio_of(log.of_type("response.output_audio.delta"))) > 1000  # it was spoken
