@@ -18,11 +18,11 @@ words such as "the" and "of" are no evidence: "The Legend of Zelda" is not in "F
 gene mutation"); a number appears as a number in the text (also as a percent: 0.95 for "95%"), as a
 number word ("five", "a week" for 7), or, for 1, as a quantity the words imply ("next month", "a week", "per
 hour"); a date in digits ("2023-04-03", "03/04/2023" read both ways) is in the text when its day and
-month are ("April 3rd", "the 3rd of April"); a value in a
-script written without spaces (Chinese, Thai...) is in it as a substring; in a string of several words,
-words of one or two letters ("/F /IM" in a command; not digits) may be missing when half the others are there;
-booleans and nulls are never evidence. Nested objects and lists are read
-leaf by leaf. A pushed call's new value must bring a content word the calls made do not use.
+month are ("April 3rd", "the 3rd of April"); a value in a script written without spaces (Chinese,
+Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM"
+in a command; not digits) may be missing when half the others are there; booleans and nulls are never
+evidence. Nested objects and lists are read leaf by leaf. A pushed call's new value must bring a content
+word the calls made do not use.
 """
 
 from __future__ import annotations
