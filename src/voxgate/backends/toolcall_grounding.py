@@ -20,9 +20,10 @@ number word ("five", "a week" for 7), or, for 1, as a quantity the words imply (
 hour"); a date in digits ("2023-04-03", "03/04/2023" read both ways) is in the text when its day and
 month are ("April 3rd", "the 3rd of April"); a value in a script written without spaces (Chinese,
 Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM"
-in a command; not digits) may be missing when half the others are there; booleans and nulls are never
-evidence. Nested objects and lists are read leaf by leaf. A pushed call's new value must bring a content
-word the calls made do not use.
+in a command; not digits) may be missing when half the others are there; a code the argument's own
+description maps to a word of the request ("'2' represents an ironing service", "'CA' for California")
+counts as given; booleans and nulls are never evidence. Nested objects and lists are read leaf by
+leaf. A pushed call's new value must bring a content word the calls made do not use.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ _IMPLIED_ONE = re.compile(
 """A time span the words count as one ("the next month", "a single day", "per calendar year")."""
 _ISO_DATE = re.compile(r"\d{4}-(?P<month>\d{2})-(?P<day>\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _WRITTEN_DATE = re.compile(r"(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-]\d{4}(?:[T ][\d:.]+)?$")
+_CLAUSE = re.compile(r"[,;:]\s+|\.\s+|\bor\b")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
@@ -99,19 +101,41 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
     if not values:
         return True
     words, numbers = _words(text), _numbers(text)
-    if not any(_value_in(value, words, numbers, text) for value in values):
-        return False
     parameters = (function or {}).get("parameters")
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    documented = {key for key, value in arguments.items() if _documented(value, properties, key, words)} \
+        if isinstance(arguments, dict) else set()
+    if not documented and not any(_value_in(value, words, numbers, text) for value in values):
+        return False
     required = parameters.get("required") if isinstance(parameters, dict) else None
     if not isinstance(required, list) or not isinstance(arguments, dict):
         return True
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
     for key in required:
         given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
-        if given and not _from_enum(arguments.get(key), properties, key) and not any(
+        if given and key not in documented and not _from_enum(arguments.get(key), properties, key) and not any(
                 _value_in(value, words, numbers, text) for value in given):
             return False
     return True
+
+
+def _documented(value: Any, properties: object, key: str, words: set[str]) -> bool:
+    """Whether the argument's own description maps `value` to something the request says: the clause
+    naming the value ("'2' represents an ironing service", "'CA' for California") holds a word of the
+    request that no other clause of the description has (a code the schema documents, not invented)."""
+    schema = properties.get(key) if isinstance(properties, dict) else None
+    description = schema.get("description") if isinstance(schema, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or not isinstance(description, str):
+        return False
+    code = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    naming = re.compile(rf"(?<![\w.]){re.escape(code)}(?![\w])", re.IGNORECASE)
+    clauses = [set(_WORD.findall(clause.lower())) - _FUNCTION_WORDS for clause in _CLAUSE.split(description)]
+    for clause, text_of in zip(clauses, _CLAUSE.split(description), strict=True):
+        if not code.strip() or not naming.search(text_of):
+            continue
+        own = {word for word in clause if len(word) > 2 and sum(word in other for other in clauses) == 1}
+        if own & words - set(_WORD.findall(code.lower())):
+            return True
+    return False
 
 
 def _from_enum(value: Any, properties: object, key: str) -> bool:

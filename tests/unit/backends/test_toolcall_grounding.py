@@ -235,3 +235,23 @@ def test_a_date_written_day_first_or_month_first_is_read_both_ways() -> None:
     for written in ("12/03/2023 15:00", "03/12/2023", "12-03-2023"):
         assert is_grounded(call("weather_forecast", location="Paris", start_date=written), text, FORECAST_DAYS)
     assert not is_grounded(call("weather_forecast", location="Paris", start_date="13/03/2023"), text, FORECAST_DAYS)
+
+
+SERVICE_IDS = ("The ID of a service type. For example, '1' represents a cleaning service, '2' represents an ironing "
+               "service, and '3' represents a comprehensive cleaning service.")
+SERVICE: JSONObject = {"name": "get_service_id", "parameters": {
+    "type": "object", "required": ["service_id"], "properties": {
+        "service_id": {"type": "integer", "description": SERVICE_IDS},
+        "state": {"type": "string", "description": "The state, such as 'CA' for California or 'NY' for New York."}}}}
+
+
+def test_a_code_the_arguments_description_maps_to_a_word_of_the_request_is_not_invented() -> None:
+    ironing = "Help find a housekeeper who provides ironing services."
+    assert is_grounded(call("get_service_id", service_id=2), ironing, SERVICE)
+    assert not is_grounded(call("get_service_id", service_id=1), ironing, SERVICE)  # the cleaning code
+    assert not is_grounded(call("get_service_id", service_id=2), "Find me a cleaning service", SERVICE)
+    assert not is_grounded(call("get_service_id", service_id=7), ironing, SERVICE)  # not documented
+    # a word every clause shares ("service") maps to no code; nor does a description without the value
+    assert not is_grounded(call("get_service_id", service_id=1), "I need a service", SERVICE)
+    assert is_grounded(call("get_service_id", service_id=2, state="CA"), "ironing in California", SERVICE)
+    assert not is_grounded(call("get_service_id", service_id=9, state="NY"), "ironing in California", SERVICE)
