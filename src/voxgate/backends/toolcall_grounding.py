@@ -95,7 +95,8 @@ def leaf_values(value: Any) -> Iterator[str | float]:
 def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = None) -> bool:
     """Whether `call`'s values come from `text`: some value is in it, and so is one value of each
     argument `function` requires (a required price the request never gave is invented), unless
-    that argument's value is one of its declared `enum`. A call without values counts as grounded."""
+    that argument's value is one of its declared `enum` or a code its description maps to a word of
+    `text` (`_documented`). A call without values counts as grounded."""
     arguments = _arguments(call)
     values = list(leaf_values(arguments))
     if not values:
