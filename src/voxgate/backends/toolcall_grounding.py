@@ -123,27 +123,36 @@ def _documented(value: Any, properties: object, key: str, words: set[str]) -> bo
     """Whether the argument's own description maps `value` to something the request says: the clause
     naming the value ("'2' represents an ironing service", "'CA' for California") holds a word of the
     request that no other clause of the description has (a code the schema documents, not invented)."""
-    schema = properties.get(key) if isinstance(properties, dict) else None
-    description = schema.get("description") if isinstance(schema, dict) else None
+    schema = _schema_of(properties, key)
+    description = schema.get("description")
     if isinstance(value, bool) or not isinstance(value, str | int | float) or not isinstance(description, str):
         return False
     code = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if not code.strip():
+        return False
     naming = re.compile(rf"(?<![\w.]){re.escape(code)}(?![\w])", re.IGNORECASE)
-    clauses = [set(_WORD.findall(clause.lower())) - _FUNCTION_WORDS for clause in _CLAUSE.split(description)]
-    for clause, text_of in zip(clauses, _CLAUSE.split(description), strict=True):
-        if not code.strip() or not naming.search(text_of):
+    texts = _CLAUSE.split(description)
+    clauses = [set(_WORD.findall(text.lower())) - _FUNCTION_WORDS for text in texts]
+    request_words = words - set(_WORD.findall(code.lower()))
+    for clause, text in zip(clauses, texts, strict=True):
+        if naming.search(text) is None:
             continue
         own = {word for word in clause if len(word) > 2 and sum(word in other for other in clauses) == 1}
-        if own & words - set(_WORD.findall(code.lower())):
+        if own & request_words:
             return True
     return False
+
+
+def _schema_of(properties: object, key: str) -> JSONObject:
+    """The schema `properties` declares for argument `key` ({} where it declares none)."""
+    schema = properties.get(key) if isinstance(properties, dict) else None
+    return schema if isinstance(schema, dict) else {}
 
 
 def _from_enum(value: Any, properties: object, key: str) -> bool:
     """Whether `value` is one of the `enum` the schema declares for argument `key`: chosen from the
     function's own list, not invented (`type: "delete"` for "Remove the item")."""
-    schema = properties.get(key) if isinstance(properties, dict) else None
-    choices = schema.get("enum") if isinstance(schema, dict) else None
+    choices = _schema_of(properties, key).get("enum")
     return isinstance(choices, list) and value in choices
 
 
