@@ -27,7 +27,9 @@ from typing import Any
 
 from voxgate.core.types import JSONObject
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "render_tool_messages", "tool_call_block", "tools_system_text"]
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT", "render_tool_messages", "tool_call_block", "tool_signature_lines", "tools_system_text",
+]
 
 DEFAULT_SYSTEM_PROMPT = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 _TOOLS_INTRO = (
@@ -45,8 +47,13 @@ _TOOLS_OUTRO = (
 
 def tools_system_text(system_text: str | None, tools: Sequence[JSONObject]) -> str:
     """The system turn: `system_text` (or Qwen's default) followed by the tool signatures."""
-    lines = "".join("\n" + json.dumps(tool, ensure_ascii=False) for tool in tools)
+    lines = "\n" + tool_signature_lines(tools) if tools else ""
     return (system_text or DEFAULT_SYSTEM_PROMPT) + _TOOLS_INTRO + lines + _TOOLS_OUTRO
+
+
+def tool_signature_lines(tools: Sequence[JSONObject]) -> str:
+    """The tools' signatures as the model reads them: one JSON line each."""
+    return "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
 
 
 def render_tool_messages(messages: Sequence[Any], tools: Sequence[JSONObject] | None) -> list[JSONObject]:

@@ -10,15 +10,17 @@ upstream answering 400 after the choice.
 
 The declarations are counted as the bundled models' adapter shows them (`toolcall_shortlist` at the
 gateway's `tools.shortlist`: the most relevant `k` when more are declared), one JSON line each as
-`tool_prompt` writes them; `tool_choice` "none" shows none. The calls in earlier assistant messages
-(`tool_calls`: name and arguments) are counted too; their results are `tool` messages, counted with
-the messages. The predictor's features do not read this count (a tool list is not a harder prompt).
+`tool_prompt.tool_signature_lines` writes them; `tool_choice` "none" shows none. The calls in earlier
+assistant messages (`tool_calls`: name and arguments) are counted too; their results are `tool`
+messages, counted with the messages. The predictor's features do not read this count (a tool list is
+not a harder prompt).
 """
 
 from __future__ import annotations
 
 import json
 
+from voxgate.backends.tool_prompt import tool_signature_lines
 from voxgate.backends.toolcall_shortlist import shortlist_tools
 from voxgate.core.types import JSONObject
 from voxgate.routing.features import estimate_tokens
@@ -32,7 +34,7 @@ def tool_tokens_estimate(body: JSONObject, shortlist: int) -> int:
     shown = shortlist_tools(body, shortlist).tools if isinstance(declared, list) and declared else []
     if body.get("tool_choice") == "none":
         shown = []
-    text = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in shown)
+    text = tool_signature_lines(shown)
     calls = [call for message in body.get("messages") or () if isinstance(message, dict)
              for call in message.get("tool_calls") or () if isinstance(call, dict)]
     text += "\n".join(json.dumps(call.get("function"), ensure_ascii=False) for call in calls)
