@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import openai
 
 from bench.bfcl import MAX_TOKENS, bfcl_calls
@@ -54,23 +55,38 @@ class Ask:
     calls: int
     made: tuple[str, ...] = ()
     """The calls made, each as JSON `{name: arguments}` (for `--calls-out`)."""
+    actions: tuple[str, ...] = ()
+    """The tool-call layer's actions in the decision record, `model:action` (for `--calls-out`)."""
+    content: str = ""
+    """The answer's words, cut to 300 characters (for `--calls-out`)."""
 
 
 def ask(client: openai.OpenAI, model: str, arm: str, item: BfclItem) -> Ask:
     started = time.perf_counter()
     try:
-        completion = client.chat.completions.create(
+        raw = client.chat.completions.with_raw_response.create(
             model=model, messages=cast(Any, item.messages), tools=cast(Any, item.tools), temperature=0,
             max_tokens=MAX_TOKENS,
         )
     except openai.APIError as exc:
         return Ask(item, arm, False, f"error: {str(exc)[:120]}", time.perf_counter() - started, 0, 0, 0)
     seconds = time.perf_counter() - started
+    completion = raw.parse()
     calls = bfcl_calls(completion.choices[0].message)
     passed, why = score(item, calls)
     usage = completion.usage
     return Ask(item, arm, passed, why, seconds, usage.prompt_tokens if usage else 0,
-               usage.completion_tokens if usage else 0, len(calls), tuple(json.dumps(call) for call in calls))
+               usage.completion_tokens if usage else 0, len(calls), tuple(json.dumps(call) for call in calls),
+               _tool_actions(client, raw.headers.get("x-voxgate-decision-id")),
+               (completion.choices[0].message.content or "")[:300])
+
+
+def _tool_actions(client: openai.OpenAI, decision_id: str | None) -> tuple[str, ...]:
+    """`model:action` for each note of the decision record's `tools` list (GET /v1/decisions/{id})."""
+    if not decision_id:
+        return ()
+    record = httpx.get(f"{client.base_url}decisions/{decision_id}", timeout=30, trust_env=False).json()
+    return tuple(f"{note.get('model')}:{note.get('action')}" for note in record.get("tools") or ())
 
 
 def interleaved(
@@ -87,7 +103,11 @@ def interleaved(
     return [item for group in itertools.zip_longest(*lists) for item in group if item is not None]
 
 
-def run(clients: dict[str, openai.OpenAI], models: dict[str, str], items: list[BfclItem], budget_s: float) -> list[Ask]:
+def run(
+    clients: dict[str, openai.OpenAI], models: dict[str, str], items: list[BfclItem], budget_s: float,
+    calls_out: Path | None = None,
+) -> list[Ask]:
+    """Every item on every arm until `budget_s` is spent; each ask appended to `calls_out` as it is done."""
     asks: list[Ask] = []
     started = time.monotonic()
     labels = list(clients)
@@ -98,6 +118,8 @@ def run(clients: dict[str, openai.OpenAI], models: dict[str, str], items: list[B
         for label in labels if index % 2 == 0 else labels[::-1]:
             done = ask(clients[label], models[label], label, item)
             asks.append(done)
+            if calls_out is not None:
+                _write_ask(calls_out, done)
             print(f"{'ok  ' if done.passed else 'FAIL'} {label:>4} {item.id} {done.seconds:5.1f} s "
                   f"{done.calls} calls {done.prompt_tokens}+{done.completion_tokens} tok {done.why}", flush=True)
     return asks
@@ -221,17 +243,19 @@ def main() -> None:
         clients = {arm.label: openai.OpenAI(base_url=f"{servers[tuple(sorted(arm.env.items()))].base_url}/v1",
                                             api_key="x", max_retries=0, timeout=300) for arm in arms}
         started = time.monotonic()
-        asks = run(clients, {arm.label: arm.model for arm in arms}, items, args.budget_s)
+        asks = run(clients, {arm.label: arm.model for arm in arms}, items, args.budget_s, args.calls_out)
         print(f"\n{len(asks)} asks in {time.monotonic() - started:.0f} s, models {[arm.model for arm in arms]}")
         print(report(asks, [arm.label for arm in arms], categories))
-        if args.calls_out is not None:
-            with args.calls_out.open("a", encoding="utf-8") as out:
-                for done in asks:
-                    out.write(json.dumps({"id": done.item.id, "arm": done.arm, "passed": done.passed, "why": done.why,
-                                          "seconds": done.seconds, "calls": list(done.made)}) + "\n")
     finally:
         for server in servers.values():
             stop_process(server.process)
+
+
+def _write_ask(calls_out: Path, done: Ask) -> None:
+    with calls_out.open("a", encoding="utf-8") as out:
+        out.write(json.dumps({"id": done.item.id, "arm": done.arm, "passed": done.passed, "why": done.why,
+                              "seconds": done.seconds, "calls": list(done.made), "actions": list(done.actions),
+                              "content": done.content}) + "\n")
 
 
 if __name__ == "__main__":

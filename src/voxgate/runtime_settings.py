@@ -59,7 +59,9 @@ class ToolSettings:
     messages (`toolcall_relevance`); it also drops right calls asked in other words ("Will it rain in
     Oslo?" shares no word with `get_weather`'s "Current weather for a city").
     `trim_choices`: a list argument holding every declared choice is cut to those the conversation
-    names (`toolcall_choices`). `shortlist`: a request declaring more than this many tools shows the
+    names (`toolcall_choices`). `make_described_calls`: an answer in words that names a declared
+    function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
+    when it takes a value from the conversation. `shortlist`: a request declaring more than this many tools shows the
     model only this many, the most relevant to the latest request (`toolcall_shortlist`); 0: every tool."""
 
     continue_calls: bool = True
@@ -67,6 +69,7 @@ class ToolSettings:
     ground_calls: bool = True
     check_relevance: bool = False
     trim_choices: bool = True
+    make_described_calls: bool = True
     shortlist: int = 5
 
 
@@ -76,6 +79,7 @@ _TOOL_FLAGS = {
     "ground_calls": "VOXGATE_TOOLS_GROUND_CALLS",
     "check_relevance": "VOXGATE_TOOLS_CHECK_RELEVANCE",
     "trim_choices": "VOXGATE_TOOLS_TRIM_CHOICES",
+    "make_described_calls": "VOXGATE_TOOLS_MAKE_DESCRIBED_CALLS",
 }
 
 

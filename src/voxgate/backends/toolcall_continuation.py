@@ -12,6 +12,7 @@ once. llama.cpp continues a conversation's final assistant message ("assistant p
     further_calls(text, calls, ...)     the calls the continuation starts with, less repeats
     forced_call_body(body, calls)       the same, its answer started with `calls` and `{"name": "`
     forced_call(sent, text, calls, ...) the one call a forced continuation wrote, if new
+    described_call_body(body, name)     the same request, its answer started as a call to `name`
     add_usage(payload, usage)           a completion's or a chunk's `usage` with another request's added
 
 Where the model ends its answer at once, it is pushed to write one more call (`forced_call_body`:
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_CALLS",
     "add_usage",
     "continuation_body",
+    "described_call_body",
     "forced_call",
     "forced_call_body",
     "further_calls",
@@ -84,14 +86,24 @@ def forced_call_body(body: JSONObject, calls: Sequence[ParsedToolCall]) -> JSONO
     return forced
 
 
+def described_call_body(body: JSONObject, name: str) -> JSONObject:
+    """`body` (the rendered upstream request) with its answer started as a call to `name`, one line
+    long: an answer in words that named `name` (`toolcall_parser.described_functions`) asked for it."""
+    forced = forced_call_body(body, ())
+    started = f'<tool_call>\n{FORCED_START}{name}", "arguments": '
+    forced["messages"][-1] = {"role": "assistant", "content": started}
+    return forced
+
+
 def forced_call(
     sent: JSONObject, text: str, made: Sequence[ParsedToolCall], declared: Collection[str]
 ) -> ParsedToolCall | None:
-    """The call a forced continuation (`sent`, from `forced_call_body`) wrote in `text`, when it is a
-    whole call to a declared function and no repeat of one `made`; else None. `text` may hold the
-    started answer too (llama.cpp gives it back) or only what was written after it."""
+    """The call a forced continuation (`sent`, from `forced_call_body` or `described_call_body`) wrote
+    in `text`, when it is a whole call to a declared function and no repeat of one `made`; else None.
+    `text` may hold the started answer too (llama.cpp gives it back) or only what was written after it."""
     started = sent["messages"][-1]["content"]
-    written = text[len(started) - len(FORCED_START):] if text.startswith(started) else FORCED_START + text
+    call_start = started[started.rindex(FORCED_START):]
+    written = text[len(started) - len(call_start):] if text.startswith(started) else call_start + text
     found = further_calls(written, made, declared)
     return found[0] if found else None
 

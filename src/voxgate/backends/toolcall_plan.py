@@ -18,7 +18,13 @@ from voxgate.core.types import JSONObject
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
 from .toolcall_grounding import grounding_text, is_grounded
-from .toolcall_parser import declared_functions, forced_call_response_format, parse_tool_calls
+from .toolcall_parser import (
+    declared_functions,
+    described_functions,
+    forced_call_response_format,
+    parse_tool_calls,
+    split_prose_and_calls,
+)
 from .toolcall_relevance import last_user_text, request_text, shares_topic, topic_words
 from .toolcall_stream import is_bare_reply, is_echo
 
@@ -74,6 +80,16 @@ class ToolCallPlan:
             return False
         words = topic_words(self.user_text)
         return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
+
+    def described_function(self, text: str) -> str | None:
+        """`tool_choice` auto, no tool result being answered: the first declared function that `text`,
+        an answer in words without calls, names as code (`described_functions`); else None."""
+        if self.grounding is None or self.declared is None or self.words_body is not None:
+            return None
+        if split_prose_and_calls(text, self.declared) is not None:
+            return None
+        named = described_functions(text, self.declared)
+        return named[0] if named else None
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, reads the question back,

@@ -7,6 +7,7 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     asked_again_in_words  functions (the calls refused)       the answer asked again without tools
     choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
+    described_call        functions (the one named), made     words naming a function asked for its call
 
 Never prompt text, argument values or answers: decisions are stored whatever `log_content` says.
 """
@@ -22,16 +23,20 @@ from .toolcall_parser import ParsedToolCall
 from .toolcall_shortlist import Shortlist
 
 __all__ = [
-    "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_SHORTLIST", "REASON_CHOICES_CUT",
-    "REASON_CONTINUED", "ToolRecord",
+    "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST",
+    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "ToolRecord",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
 ACTION_ASKED_AGAIN = "asked_again_in_words"
 ACTION_CHOICES_CUT = "choices_cut"
 ACTION_CONTINUED = "continued"
+ACTION_DESCRIBED_CALL = "described_call"
 REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
+REASON_DESCRIBED_MADE = "an answer in words named a declared function as code; the call it then wrote was made"
+REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; the call it then wrote takes no"
+                         " value from the conversation, so the words were kept")
 
 _log = logging.getLogger("voxgate.tool_calls")
 
@@ -72,6 +77,13 @@ class ToolRecord:
                   extra={"voxgate_tool_check": REASON_CONTINUED, "model": self.model_id})
         self._note(ACTION_CONTINUED, REASON_CONTINUED, requests=requests, added=len(added),
                    functions=[call.name for call in added])
+
+    def described(self, name: str, made: bool) -> None:
+        """Words naming `name` (`toolcall_parser.described_functions`) were asked for its call; `made`: kept."""
+        reason = REASON_DESCRIBED_MADE if made else REASON_DESCRIBED_KEPT
+        _log.info("tool call described in words asked for",
+                  extra={"voxgate_tool_check": reason, "model": self.model_id})
+        self._note(ACTION_DESCRIBED_CALL, reason, functions=[name], made=made)
 
     def _note(self, action: str, reason: str, **details: object) -> None:
         self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})

@@ -73,7 +73,8 @@ class ToolCallStreamRewriter:
     fence, a <tool_call> tag or a line opening with `{` on, text is held the same way (so calls
     after a sentence that narrates them are made, not read out); a few characters that may begin
     such an opener wait for the next chunk. The text sent is always the text received, less the
-    calls.
+    calls. Passing prose's finishing chunk, and any after it, wait for `finish`, which may still
+    end the answer with calls (`further`: a call the prose described, made by the adapter).
     """
 
     def __init__(
@@ -92,9 +93,16 @@ class ToolCallStreamRewriter:
         self._tail = ""
         self._tail_chunk: JSONObject | None = None
         self._released_content = False
+        self._said: list[str] | None = []  # prose sent, while no call was held and one may still follow
+        self._ending: list[JSONObject] = []  # passing prose's finishing chunk and those after it
+        self._identity: JSONObject = {}
 
     def feed(self, chunk: JSONObject) -> list[JSONObject]:
         """The chunks to send now, given one more upstream chunk."""
+        if not self._identity:
+            self._identity = {key: chunk[key] for key in _CHUNK_IDENTITY_KEYS if key in chunk}
+        if _has_several_choices(chunk):
+            self._said = None
         if self._passing:
             return self._watch(chunk)
         content = _single_choice_content(chunk)
@@ -124,6 +132,12 @@ class ToolCallStreamRewriter:
             return None
         return "".join(self._text)
 
+    def prose_text(self) -> str | None:
+        """The whole answer, when it was sent as prose holding no call (else None)."""
+        if not self._passing or self._held or self._said is None:
+            return None
+        return "".join(self._said) + self._tail
+
     def finish(
         self, further: Sequence[ParsedToolCall] = (),
         settle: Callable[[list[ParsedToolCall]], list[ParsedToolCall]] | None = None,
@@ -131,36 +145,52 @@ class ToolCallStreamRewriter:
         """The chunks to send when the upstream stream has ended; held calls are followed by
         `further` calls (a continuation's, `toolcall_continuation`), all passed through `settle`."""
         if not self._held:
-            return self._flush_tail()
-        calls = parse_tool_calls("".join(self._text), self._declared)
-        if calls is None:
-            return self._release()
-        kept = [*calls, *further][: self._max_calls]
+            tail, ending, self._ending = self._flush_tail(), self._ending, []
+            if not further:
+                return tail + ending
+            self._held = ending
+            calls = list(further)
+        else:
+            parsed = parse_tool_calls("".join(self._text), self._declared)
+            if parsed is None:
+                return self._release() + self._ending
+            calls = [*parsed, *further]
+        kept = calls[: self._max_calls]
         return self._tool_call_chunks(settle(kept) if settle is not None else kept)
 
     def _release(self) -> list[JSONObject]:
         self._passing = True
         self._released_content = True
+        if self._said is not None:
+            self._said.extend(self._text)
         held, self._held, self._text = self._held, [], []
         return held
 
     def _watch(self, chunk: JSONObject) -> list[JSONObject]:
         """Passing prose: send it on, unless a call may start in it (see the class docstring)."""
         content = _single_choice_content(chunk)
-        if content is None or _finish_reason(chunk) is not None:
+        finishing = _finish_reason(chunk) is not None
+        if self._ending or (finishing and not content and self._said is not None):
+            self._ending.append(chunk)
+            return []
+        if content is None or finishing:
+            if finishing:  # the answer's end went out with text: no call can follow it
+                self._said = None
             return [*self._flush_tail(), chunk]
         text = self._tail + content
         self._tail, self._tail_chunk = "", None
         start = _first_opener(text)
         if start is not None:
             self._passing, self._committed = False, True
-            self._released_content = True
+            self._released_content, self._said = True, None
             self._held, self._text = [_with_content(chunk, text[start:])], [text[start:]]
             return [_with_content(chunk, text[:start])] if start else []
         waiting = _opener_prefix_length(text)
         if waiting:
             self._tail, self._tail_chunk = text[-waiting:], chunk
             text = text[:-waiting]
+        if self._said is not None:
+            self._said.append(text)
         return [_with_content(chunk, text)] if text else []
 
     def _flush_tail(self) -> list[JSONObject]:
@@ -170,7 +200,7 @@ class ToolCallStreamRewriter:
         return [_with_content(self._tail_chunk, tail)]
 
     def _tool_call_chunks(self, calls: list[ParsedToolCall]) -> list[JSONObject]:
-        identity = {key: self._held[0][key] for key in _CHUNK_IDENTITY_KEYS if key in self._held[0]}
+        identity = self._identity
         chunks = [
             _call_chunk(identity, index, tool_call_object(call, self._make_id())) for index, call in enumerate(calls)
         ]

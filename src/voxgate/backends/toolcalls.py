@@ -18,6 +18,12 @@ back as the start of its answer and may add the ones it left out (the bundled mo
 call where a request needs several); repeats are dropped. Where that adds none (`tool_choice`
 auto), the model is pushed to write one more call, kept only if it asks for something the calls
 made do not (`toolcall_grounding.is_another_request`), and pushed again after each one kept.
+An answer in words that names a declared function as code ("I would need to call the
+`legal_case_fetch` function with ...": `toolcall_parser.described_functions`; `tool_choice` auto,
+no tool result being answered) is asked for that call (`described_call_body`: the answer started as
+it); the call is made after the words when it takes a value from the conversation, and is then
+continued like any other (`make_described_calls=False`: off). In a stream the words have gone out
+already, so the calls follow them.
 `parallel_tool_calls: false` skips all that and keeps only the first call; `continue_calls=False`
 and `force_calls=False` (the `tools` settings) skip the continuation or the push for every
 request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
@@ -46,17 +52,19 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from voxgate.core.types import JSONObject, first_choice
 
 from .base import ChatBackend
+from .tool_prompt import tool_call_block
 from .toolcall_choices import settled_calls
 from .toolcall_continuation import (
     MAX_CALLS,
     add_usage,
     continuation_body,
+    described_call_body,
     forced_call,
     forced_call_body,
     further_calls,
     merge_continuation,
 )
-from .toolcall_grounding import is_another_request
+from .toolcall_grounding import is_another_request, is_grounded
 from .toolcall_parser import (
     ParsedToolCall,
     parse_tool_calls,
@@ -112,7 +120,7 @@ class FencedToolCallAdapter:
     def __init__(
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
         force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
-        shortlist: int = 0,
+        shortlist: int = 0, make_described_calls: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -123,6 +131,7 @@ class FencedToolCallAdapter:
         self._check_relevance = check_relevance
         self._trim_choices = trim_choices
         self._shortlist = shortlist
+        self._make_described_calls = make_described_calls
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -136,6 +145,12 @@ class FencedToolCallAdapter:
             add_usage(words, completion.get("usage"))
             return words
         if plan.declared is not None:
+            described = await self._described_call(plan, text or "", record)
+            if described is not None:
+                add_usage(completion, described[1].get("usage"))
+                if described[0] is not None:
+                    text = f"{(text or '').rstrip()}\n{tool_call_block(described[0].name, described[0].arguments)}"
+                    first_choice(completion)["message"]["content"] = text
             continued = await self._continuation(plan, plan.declared, text or "", record)
             further: list[ParsedToolCall] = []
             if continued is not None:
@@ -191,6 +206,22 @@ class FencedToolCallAdapter:
         """Close the wrapped backend."""
         await self._inner.aclose()
 
+    async def _described_call(
+        self, plan: ToolCallPlan, text: str, record: ToolRecord
+    ) -> tuple[ParsedToolCall | None, JSONObject] | None:
+        """When `text` is words naming a declared function (module docstring): the call the model
+        writes when its answer is started as that call (None unless it takes a value from the
+        conversation; recorded either way) and the completion that wrote it; else None."""
+        name = plan.described_function(text) if self._make_described_calls and plan.declared is not None else None
+        if name is None or plan.declared is None or plan.grounding is None:
+            return None
+        sent = described_call_body(plan.body, name)
+        answer = await self._inner.complete(sent)
+        call = forced_call(sent, _first_content(answer) or "", (), plan.declared)
+        made = call is not None and is_grounded(call, plan.grounding, plan.functions.get(call.name))
+        record.described(name, made)
+        return (call if made else None), answer
+
     async def _continuation(
         self, plan: ToolCallPlan, declared: frozenset[str], text: str, record: ToolRecord
     ) -> tuple[list[JSONObject], list[ParsedToolCall]] | None:
@@ -243,9 +274,18 @@ class FencedToolCallAdapter:
             async for out in self._words_stream(words_body, usage):
                 yield out
             return
+        said = rewriter.prose_text() if held is None else None
+        described = await self._described_call(plan, said, record) if said is not None else None
+        further: list[ParsedToolCall] = []
+        answers = [described[1]] if described is not None else []
+        if described is not None and described[0] is not None:
+            held = f"{said}\n{tool_call_block(described[0].name, described[0].arguments)}"
+            further.append(described[0])
         continued = await self._continuation(plan, declared, held, record) if held is not None else None
-        for out in rewriter.finish(continued[1] if continued is not None else (), self._settler(plan, record)):
-            for answer in continued[0] if continued is not None else ():
+        if continued is not None:
+            further, answers = [*further, *continued[1]], [*answers, *continued[0]]
+        for out in rewriter.finish(further, self._settler(plan, record)):
+            for answer in answers:
                 add_usage(out, answer.get("usage"))
             yield out
 

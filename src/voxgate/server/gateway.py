@@ -131,7 +131,7 @@ class Gateway:
             backend = FencedToolCallAdapter(backend, continue_calls=tools.continue_calls,
                                             force_calls=tools.force_calls, ground_calls=tools.ground_calls,
                                             check_relevance=tools.check_relevance, trim_choices=tools.trim_choices,
-                                            shortlist=tools.shortlist)
+                                            shortlist=tools.shortlist, make_described_calls=tools.make_described_calls)
         if card.is_embedded and self.settings.local.voice_first:  # one gate per model, kept across restarts
             gate = self._slot_gates.setdefault(card.id, SlotGate(self.settings.local.parallel_slots))
             backend = SlotGatedBackend(backend, gate)
