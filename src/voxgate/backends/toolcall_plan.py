@@ -19,6 +19,7 @@ from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
 from .toolcall_grounding import grounding_text, is_grounded
 from .toolcall_parser import (
+    classify_tool_call_start,
     declared_functions,
     described_functions,
     forced_call_response_format,
@@ -83,10 +84,11 @@ class ToolCallPlan:
 
     def described_function(self, text: str) -> str | None:
         """`tool_choice` auto, no tool result being answered: the first declared function that `text`,
-        an answer in words without calls, names as code (`described_functions`); else None."""
+        an answer in words without calls, names as code (`described_functions`); else None. Text
+        that opens like a call (a call cut short, `{"name": "f", "arguments": {"items": [...`) is not words."""
         if self.grounding is None or self.declared is None or self.words_body is not None:
             return None
-        if split_prose_and_calls(text, self.declared) is not None:
+        if classify_tool_call_start(text) is not False or split_prose_and_calls(text, self.declared) is not None:
             return None
         named = described_functions(text, self.declared)
         return named[0] if named else None

@@ -66,6 +66,9 @@ def test_only_an_auto_answer_in_words_to_a_fresh_request_is_asked_for_its_call()
     assert auto.described_function("The case is R vs Adams.") is None
     made = 'I will call it.\n<tool_call>\n{"name": "legal_case_fetch", "arguments": {"case_id": "x"}}\n</tool_call>'
     assert auto.described_function(made) is None  # already a call
+    cut_short = '{"name": "legal_case_fetch", "arguments": {"case_id": "R vs Adams", "tags": ["a", "b", "a", "b", '
+    assert auto.described_function(cut_short) is None  # a call cut short is not words
+    assert auto.described_function(f"```json\n{cut_short}") is None
     for body in ({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "required"},
                  {"messages": MESSAGES, "tools": TOOLS, "tool_choice": "none"},
                  {"messages": [*MESSAGES, {"role": "assistant", "content": None, "tool_calls": [
