@@ -112,6 +112,16 @@ def test_a_call_written_as_text() -> None:
     assert _kinds(_body(), text) == [ToolCallProblemKind.CALL_AS_TEXT]
 
 
+def test_a_call_cut_short_is_a_problem_and_other_json_is_not() -> None:
+    runaway = '{"name": "get_weather", "arguments": {"city": "Paris", "days": ["mon", "tue", "mon", "tue", "mon'
+    assert _kinds(_body(), {"role": "assistant", "content": runaway}) == [ToolCallProblemKind.CALL_CUT_SHORT]
+    fenced = f"```json\n{runaway}"
+    assert _kinds(_body(), {"role": "assistant", "content": fenced}) == [ToolCallProblemKind.CALL_CUT_SHORT]
+    for fine in ('{"name": "Ada", "born": 1815}', '{"name": "launch_rocket", "arguments": {',
+                 'The answer is {"name": "get_weather"}'):
+        assert _kinds(_body(), {"role": "assistant", "content": fine}) == []  # no declared call opens it
+
+
 def test_a_call_repeated_after_its_result() -> None:
     first = _call("get_weather", {"city": "Paris"}, "call_a")
     messages = [*QUESTION, _calls(first), {"role": "tool", "tool_call_id": "call_a", "content": '{"sky": "sunny"}'}]

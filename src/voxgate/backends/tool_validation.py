@@ -12,6 +12,8 @@ lists what is wrong with it, each problem a `ToolCallProblem` of one `ToolCallPr
     call_forbidden       a call although `tool_choice` is "none"
     too_many_calls       several calls although `parallel_tool_calls` is false
     call_as_text         the text is a call to a declared function that was never turned into one
+    call_cut_short       the text opens as a call to a declared function but is no whole call (the
+                         token limit cut it, often a list argument repeating itself; or broken JSON)
     repeated_call        a call identical to one the conversation already made and answered
 
 An empty tuple means the answer is acceptable. A request without tools yields no problems. The
@@ -22,6 +24,7 @@ uses `schema_problem` to refuse a `parameters` schema that is not JSON Schema.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,7 +36,7 @@ from jsonschema import validators
 
 from voxgate.core.types import JSONObject
 
-from .toolcall_parser import declared_functions, parse_tool_calls, split_prose_and_calls
+from .toolcall_parser import classify_tool_call_start, declared_functions, parse_tool_calls, split_prose_and_calls
 
 __all__ = [
     "ToolCallProblem", "ToolCallProblemKind", "answered_calls", "canonical_arguments", "find_tool_call_problems",
@@ -41,6 +44,7 @@ __all__ = [
 ]
 
 _MAX_SCHEMA_ERRORS = 3
+_CALL_NAME = re.compile(r'"name"\s*:\s*"([^"]+)"')
 
 
 class ToolCallProblemKind(StrEnum):
@@ -54,6 +58,7 @@ class ToolCallProblemKind(StrEnum):
     CALL_FORBIDDEN = "call_forbidden"
     TOO_MANY_CALLS = "too_many_calls"
     CALL_AS_TEXT = "call_as_text"
+    CALL_CUT_SHORT = "call_cut_short"
     REPEATED_CALL = "repeated_call"
 
 
@@ -146,10 +151,16 @@ def _call_problems(
 
 
 def _text_problems(content: object, functions: dict[str, JSONObject]) -> list[ToolCallProblem]:
-    if not isinstance(content, str) or parse_tool_calls(content, functions) is None:
+    if not isinstance(content, str):
         return []
-    message = "the text is a call to a declared function, written out instead of made"
-    return [ToolCallProblem(ToolCallProblemKind.CALL_AS_TEXT, message)]
+    if parse_tool_calls(content, functions) is not None:
+        message = "the text is a call to a declared function, written out instead of made"
+        return [ToolCallProblem(ToolCallProblemKind.CALL_AS_TEXT, message)]
+    named = _CALL_NAME.search(content)
+    if classify_tool_call_start(content) is True and named is not None and named.group(1) in functions:
+        message = f"the text opens as a call to `{named.group(1)}` but is no whole call (cut short, or not JSON)"
+        return [ToolCallProblem(ToolCallProblemKind.CALL_CUT_SHORT, message)]
+    return []
 
 
 def _argument_errors(parameters: object, arguments: JSONObject) -> list[str]:

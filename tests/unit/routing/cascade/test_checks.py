@@ -127,6 +127,15 @@ def test_tool_arguments_against_the_schema() -> None:
     assert not good.conclusive
 
 
+def test_a_call_cut_short_by_the_token_limit_escalates() -> None:
+    runaway = '{"name": "get_weather", "arguments": {"city": "Oslo", "days": ["mon", "tue", "mon", "tue", "mon'
+    cut = ToolArgumentsCheck().check(evidence("weather?", runaway, body={"tools": [WEATHER_TOOL]}))
+    words = ToolArgumentsCheck().check(evidence("weather?", "It is sunny.", body={"tools": [WEATHER_TOOL]}))
+    assert (cut.conclusive, cut.p_good) == (True, pytest.approx(0.02))
+    assert "call_cut_short" in cut.reason
+    assert (words.conclusive, words.status) == (False, CheckStatus.SCORED)
+
+
 def test_code_that_does_not_parse_is_wrong() -> None:
     broken = CodeParsesCheck().check(evidence("code", "```python\ndef f(:\n  return 1\n```"))
     fine = CodeParsesCheck().check(evidence("code", "```python\ndef f():\n  return 1\n```"))
