@@ -61,7 +61,9 @@ class ToolSettings:
     `trim_choices`: a list argument holding every declared choice is cut to those the conversation
     names (`toolcall_choices`). `make_described_calls`: an answer in words that names a declared
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
-    when it takes a value from the conversation. `shortlist`: a request declaring more than this many tools shows the
+    when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose
+    value and name the conversation never speaks of is dropped, so the function's default applies
+    (`toolcall_optional`). `shortlist`: a request declaring more than this many tools shows the
     model only this many, the most relevant to the latest request (`toolcall_shortlist`); 0: every tool."""
 
     continue_calls: bool = True
@@ -70,6 +72,7 @@ class ToolSettings:
     check_relevance: bool = False
     trim_choices: bool = True
     make_described_calls: bool = True
+    drop_unasked_arguments: bool = True
     shortlist: int = 5
 
 
@@ -80,6 +83,7 @@ _TOOL_FLAGS = {
     "check_relevance": "VOXGATE_TOOLS_CHECK_RELEVANCE",
     "trim_choices": "VOXGATE_TOOLS_TRIM_CHOICES",
     "make_described_calls": "VOXGATE_TOOLS_MAKE_DESCRIBED_CALLS",
+    "drop_unasked_arguments": "VOXGATE_TOOLS_DROP_UNASKED_ARGUMENTS",
 }
 
 

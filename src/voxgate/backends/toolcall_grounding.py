@@ -39,7 +39,8 @@ from .tool_prompt import content_text
 from .toolcall_parser import ParsedToolCall
 
 __all__ = [
-    "brings_new_value", "fits_parameters", "grounding_text", "is_another_request", "is_grounded", "leaf_values",
+    "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "is_another_request", "is_grounded",
+    "leaf_values",
 ]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -117,6 +118,14 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
                 _value_in(value, words, numbers, text) for value in given):
             return False
     return True
+
+
+def gives_value(argument: Any, key: str, properties: object, text: str) -> bool:
+    """Whether `text` gives the value of argument `key`: one of its values is in `text` (the rules
+    above), or it is a code the argument's description maps to a word of `text` (`_documented`)."""
+    words, numbers = _words(text), _numbers(text)
+    return any(_value_in(value, words, numbers, text) for value in leaf_values(argument)) or _documented(
+        argument, properties, key, words)
 
 
 def _documented(value: Any, properties: object, key: str, words: set[str]) -> bool:

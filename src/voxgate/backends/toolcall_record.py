@@ -8,6 +8,7 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
     described_call        functions (the one named), made     words naming a function asked for its call
+    arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
 
 Never prompt text, argument values or answers: decisions are stored whatever `log_content` says.
 """
@@ -23,8 +24,9 @@ from .toolcall_parser import ParsedToolCall
 from .toolcall_shortlist import Shortlist
 
 __all__ = [
-    "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST",
-    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "ToolRecord",
+    "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
+    "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST", "REASON_ARGUMENTS_DROPPED", "REASON_CHOICES_CUT",
+    "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "ToolRecord",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -32,8 +34,11 @@ ACTION_ASKED_AGAIN = "asked_again_in_words"
 ACTION_CHOICES_CUT = "choices_cut"
 ACTION_CONTINUED = "continued"
 ACTION_DESCRIBED_CALL = "described_call"
+ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
 REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
+REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
+                            " defaults apply")
 REASON_DESCRIBED_MADE = "an answer in words named a declared function as code; the call it then wrote was made"
 REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; the call it then wrote takes no"
                          " value from the conversation, so the words were kept")
@@ -70,6 +75,14 @@ class ToolRecord:
                   extra={"voxgate_tool_check": REASON_CHOICES_CUT, "model": self.model_id})
         functions = [old.name for old, new in zip(before, after, strict=True) if old is not new]
         self._note(ACTION_CHOICES_CUT, REASON_CHOICES_CUT, functions=functions, arguments=list(arguments))
+
+    def arguments_dropped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                          arguments: Sequence[str]) -> None:
+        """Optional `arguments` nobody asked for were dropped from the calls that differ in `before` and `after`."""
+        _log.info("tool call arguments nobody asked for dropped",
+                  extra={"voxgate_tool_check": REASON_ARGUMENTS_DROPPED, "model": self.model_id})
+        functions = [old.name for old, new in zip(before, after, strict=True) if old is not new]
+        self._note(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED, functions=functions, arguments=list(arguments))
 
     def continued(self, requests: int, added: Sequence[ParsedToolCall]) -> None:
         """The answer's calls were continued in `requests` upstream requests, which added `added`."""

@@ -32,7 +32,9 @@ arguments invented) is asked again without the tool signatures, so the model ans
 (`ground_calls=False` turns that off); so is one whose calls are all to functions sharing no
 topic word with the user's messages (`toolcall_relevance`; only with `check_relevance=True`). A list
 argument holding every declared `enum` choice is cut to those the conversation names
-(`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only). Each such change (and each
+(`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only), and an optional argument the
+conversation never asks for is dropped, so the function's default applies (`toolcall_optional`;
+`drop_unasked_arguments=False`; `tool_choice` auto only). Each such change (and each
 shortlist and continuation) is logged with its reason and noted in the request's decision record
 (`toolcall_record`: counts, reasons and declared names, never text). The answer's `usage` counts
 every upstream request made for it (the continuation, a first answer asked again in words), streamed
@@ -65,6 +67,7 @@ from .toolcall_continuation import (
     merge_continuation,
 )
 from .toolcall_grounding import is_another_request, is_grounded
+from .toolcall_optional import without_unasked
 from .toolcall_parser import (
     ParsedToolCall,
     parse_tool_calls,
@@ -120,7 +123,7 @@ class FencedToolCallAdapter:
     def __init__(
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
         force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
-        shortlist: int = 0, make_described_calls: bool = True,
+        shortlist: int = 0, make_described_calls: bool = True, drop_unasked_arguments: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -132,6 +135,7 @@ class FencedToolCallAdapter:
         self._trim_choices = trim_choices
         self._shortlist = shortlist
         self._make_described_calls = make_described_calls
+        self._drop_unasked_arguments = drop_unasked_arguments
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -179,17 +183,23 @@ class FencedToolCallAdapter:
         return shortlisted
 
     def _settler(self, plan: ToolCallPlan, record: ToolRecord) -> Settle | None:
-        """With `trim_choices` and `tool_choice` auto: the answer's calls with each list argument that
-        holds every declared choice cut to those the conversation names (`toolcall_choices`); recorded."""
-        if not self._trim_choices or plan.grounding is None:
+        """With `tool_choice` auto: the answer's calls with each list argument that holds every declared
+        choice cut to those the conversation names (`toolcall_choices`; `trim_choices`), then less
+        the optional arguments it never asks for (`toolcall_optional`; `drop_unasked_arguments`); recorded."""
+        if plan.grounding is None or not (self._trim_choices or self._drop_unasked_arguments):
             return None
         text, functions = plan.grounding, plan.functions
 
         def settle(calls: list[ParsedToolCall]) -> list[ParsedToolCall]:
-            settled, cut = settled_calls(calls, functions, text)
+            settled, cut = settled_calls(calls, functions, text) if self._trim_choices else (calls, ())
             if cut:
                 record.choices_cut(calls, settled, cut)
-            return settled
+            if not self._drop_unasked_arguments:
+                return settled
+            kept, dropped = without_unasked(settled, functions, text)
+            if dropped:
+                record.arguments_dropped(settled, kept, dropped)
+            return kept
 
         return settle
 

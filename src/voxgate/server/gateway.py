@@ -131,7 +131,8 @@ class Gateway:
             backend = FencedToolCallAdapter(backend, continue_calls=tools.continue_calls,
                                             force_calls=tools.force_calls, ground_calls=tools.ground_calls,
                                             check_relevance=tools.check_relevance, trim_choices=tools.trim_choices,
-                                            shortlist=tools.shortlist, make_described_calls=tools.make_described_calls)
+                                            shortlist=tools.shortlist, make_described_calls=tools.make_described_calls,
+                                            drop_unasked_arguments=tools.drop_unasked_arguments)
         if card.is_embedded and self.settings.local.voice_first:  # one gate per model, kept across restarts
             gate = self._slot_gates.setdefault(card.id, SlotGate(self.settings.local.parallel_slots))
             backend = SlotGatedBackend(backend, gate)

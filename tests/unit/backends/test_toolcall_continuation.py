@@ -340,8 +340,8 @@ async def test_calls_with_no_value_from_the_conversation_are_asked_again_in_word
     assert all("<tools>" not in str(m["content"]) for m in inner.sent[1]["messages"])
     assert answer["usage"]["completion_tokens"] == 4  # both answers counted
     kept = AnswersInOrder(invented, "")
-    answer = await FencedToolCallAdapter(kept, ground_calls=False, force_calls=False).complete(
-        {"messages": MESSAGES, "tools": TOOLS})
+    answer = await FencedToolCallAdapter(kept, ground_calls=False, force_calls=False,
+                                         drop_unasked_arguments=False).complete({"messages": MESSAGES, "tools": TOOLS})
     assert answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city": "Oslo"}'
     required = AnswersInOrder(invented, "")  # a call the client demanded is never turned into words
     answer = await FencedToolCallAdapter(required).complete({"messages": MESSAGES, "tools": TOOLS,

@@ -1,0 +1,92 @@
+"""Optional arguments the conversation never asked for, dropped so the function's default applies. Pure.
+
+Small models asked with tools fill optional arguments with values nobody gave: `unit: "seconds"` to
+run "dir C:\\", `unit: "celsius"` for the weather in Boston (the function's default is fahrenheit),
+`include_description: "false"` (a string where the schema wants a boolean), `star_rating: "dontcare"`.
+A function given no value for an optional argument uses its default, which is what a request that
+says nothing of it means. So, with `tool_choice` auto, an argument the function does not require is
+dropped from a call when
+
+    - no value of it is in the conversation (`toolcall_grounding.gives_value`: words, numbers,
+      dates, codes the description documents) or meets a word of it on their first 5 letters
+      (`toolcall_choices.names_item`: "Sci-fi" does not meet "science", "postgres" meets "PostgreSQL"), and
+    - no word of the argument's own name (3 letters or more, snake_case and camelCase split) meets
+      a word of the conversation on their first 5 letters ("free" for `free_entry: "True"`, "kids"
+      for `good_for_kids`, "rating" for `star_rating: 4`).
+
+Booleans, nulls and empty values are kept: they are never evidence either way. Measured offline on
+BFCL (`bench/tool_unasked_arguments.py`): of its 3,152 reference calls, 57 hold an optional value
+that this would drop and that no accepted answer leaves out (39 of them in live_multiple: an enum
+"True" for "free entry", "2019" for "last year"): an upper bound of what it costs, since a model
+must first get those values right.
+
+    unasked_arguments(arguments, function, text)   the arguments less the unasked optional ones, and
+                                                   the names dropped
+    without_unasked(calls, functions, text)        the same for parsed calls
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+from .toolcall_choices import MATCH_CHARS, MIN_WORD_CHARS, names_item
+from .toolcall_grounding import gives_value, leaf_values
+from .toolcall_parser import ParsedToolCall
+
+__all__ = ["unasked_arguments", "without_unasked"]
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def unasked_arguments(arguments: Any, function: JSONObject | None, text: str) -> tuple[Any, tuple[str, ...]]:
+    """`arguments` (a call's decoded JSON) less each optional argument `text` never asks for (module
+    docstring), and the names of those dropped."""
+    parameters = function.get("parameters") if isinstance(function, dict) else None
+    if not isinstance(arguments, dict) or not isinstance(parameters, dict):
+        return arguments, ()
+    required = parameters.get("required")
+    required_names = set(required) if isinstance(required, list) else set()
+    properties = parameters.get("properties")
+    stems = {word[:MATCH_CHARS] for word in _WORD.findall(text.lower())}
+    dropped = tuple(key for key, value in arguments.items()
+                    if key not in required_names and not _asked_for(key, value, properties, text, stems))
+    if not dropped:
+        return arguments, ()
+    return {key: value for key, value in arguments.items() if key not in dropped}, dropped
+
+
+def _asked_for(key: str, value: Any, properties: object, text: str, stems: set[str]) -> bool:
+    values = list(leaf_values(value))
+    if not values:
+        return True
+    name_words = [word for word in _WORD.findall(_CAMEL_HUMP.sub(" ", key).lower()) if len(word) >= MIN_WORD_CHARS]
+    if any(word[:MATCH_CHARS] in stems for word in name_words):
+        return True
+    if any(isinstance(item, str) and names_item(stems, item) for item in values):
+        return True
+    return gives_value(value, key, properties, text)
+
+
+def without_unasked(
+    calls: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject], text: str
+) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
+    """`calls` less their unasked optional arguments (`unasked_arguments`), and the names dropped
+    (empty: the calls as they were)."""
+    kept: list[ParsedToolCall] = []
+    dropped: list[str] = []
+    for call in calls:
+        try:
+            arguments = json.loads(call.arguments)
+        except ValueError:
+            kept.append(call)
+            continue
+        remaining, names = unasked_arguments(arguments, functions.get(call.name), text)
+        kept.append(ParsedToolCall(call.name, json.dumps(remaining, ensure_ascii=False)) if names else call)
+        dropped.extend(names)
+    return kept, tuple(dropped)

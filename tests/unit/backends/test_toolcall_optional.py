@@ -1,0 +1,96 @@
+"""Optional arguments nobody asked for: which are dropped (so the function's default applies), which
+stay, and the adapter doing it for `tool_choice` auto only, recorded."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.chat_backends import ScriptedChatBackend
+from voxgate.backends.toolcall_optional import unasked_arguments, without_unasked
+from voxgate.backends.toolcall_parser import ParsedToolCall
+from voxgate.backends.toolcall_record import ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED
+from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.core.tool_notes import ToolNotes, noting_tools
+from voxgate.core.types import JSONObject
+
+EXECUTE: JSONObject = {"name": "cmd_execute", "parameters": {"type": "object", "required": ["command"], "properties": {
+    "command": {"type": "string"},
+    "unit": {"type": "string", "description": "The unit of time. Default 'N/A'."},
+    "timeout": {"type": "integer"},
+    "verbose": {"type": "boolean"},
+}}}
+ATTRACTIONS: JSONObject = {"name": "find_attractions", "parameters": {"type": "object", "required": ["location"],
+                                                                      "properties": {
+    "location": {"type": "string"},
+    "free_entry": {"type": "string", "enum": ["True", "False", "dontcare"]},
+    "goodForKids": {"type": "string", "enum": ["True", "False", "dontcare"]},
+    "category": {"type": "string", "description": "'M' for museums, 'P' for parks."},
+    "db_type": {"type": "string"},
+}}}
+
+
+def test_an_optional_value_and_name_the_conversation_never_speaks_of_is_dropped() -> None:
+    arguments = {"command": "dir C:\\", "unit": "seconds", "timeout": 30}
+    assert unasked_arguments(arguments, EXECUTE, "list the files in C drive") == (
+        {"command": "dir C:\\"}, ("unit", "timeout"))
+
+
+def test_required_arguments_stay_even_when_invented() -> None:
+    arguments = {"command": "rm -rf /tmp/x"}
+    assert unasked_arguments(arguments, EXECUTE, "list the files") == (arguments, ())
+
+
+def test_a_value_the_conversation_gives_stays() -> None:
+    text = "Run dir, give up after 30 seconds"
+    arguments = {"command": "dir", "unit": "seconds", "timeout": 30}
+    assert unasked_arguments(arguments, EXECUTE, text) == (arguments, ())
+    assert unasked_arguments({"location": "Oslo", "db_type": "postgres"}, ATTRACTIONS,
+                             "Oslo, our PostgreSQL servers")[1] == ()  # met on its first 5 letters
+    assert unasked_arguments({"location": "Oslo", "category": "M"}, ATTRACTIONS, "museums in Oslo")[1] == ()
+
+
+def test_an_argument_whose_name_the_conversation_speaks_of_stays() -> None:
+    arguments = {"location": "Oslo", "free_entry": "True", "goodForKids": "True"}
+    assert unasked_arguments(arguments, ATTRACTIONS, "Free places in Oslo, good for my kids")[1] == ()
+    assert unasked_arguments(arguments, ATTRACTIONS, "Places in Oslo")[1] == ("free_entry", "goodForKids")
+
+
+def test_booleans_nulls_and_undeclared_schemas_are_left_alone() -> None:
+    arguments = {"command": "dir", "verbose": True, "timeout": None}
+    assert unasked_arguments(arguments, EXECUTE, "dir") == (arguments, ())
+    assert unasked_arguments({"unit": "seconds"}, None, "dir") == ({"unit": "seconds"}, ())
+    assert unasked_arguments({"unit": "seconds"}, {"name": "f"}, "dir") == ({"unit": "seconds"}, ())
+
+
+def test_without_unasked_keeps_untouched_calls_as_they_were() -> None:
+    fine = ParsedToolCall("cmd_execute", '{"command": "dir"}')
+    padded = ParsedToolCall("cmd_execute", '{"command": "dir", "unit": "seconds"}')
+    broken = ParsedToolCall("cmd_execute", "not json")
+    kept, dropped = without_unasked([fine, padded, broken], {"cmd_execute": EXECUTE}, "run dir")
+    assert kept[0] is fine
+    assert kept[2] is broken
+    assert kept[1] == ParsedToolCall("cmd_execute", '{"command": "dir"}')
+    assert dropped == ("unit",)
+
+
+def completion(content: str) -> JSONObject:
+    return {"id": "c", "object": "chat.completion", "created": 1, "model": "qwen",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
+
+
+async def test_the_adapter_drops_them_for_tool_choice_auto_only_and_records_it() -> None:
+    call = json.dumps({"name": "cmd_execute", "arguments": {"command": "dir", "unit": "seconds"}})
+    body: JSONObject = {"messages": [{"role": "user", "content": "Run dir please"}],
+                        "tools": [{"type": "function", "function": EXECUTE}]}
+    arguments = []
+    notes: ToolNotes = []
+    for options, extra in (({}, {}), ({}, {"tool_choice": "required"}), ({"drop_unasked_arguments": False}, {})):
+        adapter = FencedToolCallAdapter(ScriptedChatBackend("qwen", answer=completion(call)), continue_calls=False,
+                                        **options)  # type: ignore[arg-type]
+        with noting_tools(notes):
+            answer = await adapter.complete({**body, **extra})
+        arguments.append(json.loads(answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]))
+    padded = {"command": "dir", "unit": "seconds"}
+    assert arguments == [{"command": "dir"}, padded, padded]
+    assert notes == [{"model": "qwen", "action": ACTION_ARGUMENTS_DROPPED, "reason": REASON_ARGUMENTS_DROPPED,
+                      "functions": ["cmd_execute"], "arguments": ["unit"]}]
