@@ -131,7 +131,8 @@ def test_a_call_cut_short_by_the_token_limit_escalates() -> None:
     runaway = '{"name": "get_weather", "arguments": {"city": "Oslo", "days": ["mon", "tue", "mon", "tue", "mon'
     cut = ToolArgumentsCheck().check(evidence("weather?", runaway, body={"tools": [WEATHER_TOOL]}))
     words = ToolArgumentsCheck().check(evidence("weather?", "It is sunny.", body={"tools": [WEATHER_TOOL]}))
-    assert (cut.conclusive, cut.p_good) == (True, pytest.approx(0.02))
+    assert cut.conclusive
+    assert cut.p_good == pytest.approx(0.02)
     assert "call_cut_short" in cut.reason
     assert (words.conclusive, words.status) == (False, CheckStatus.SCORED)
 
