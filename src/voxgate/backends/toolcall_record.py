@@ -73,16 +73,15 @@ class ToolRecord:
         """`arguments` of the calls that differ between `before` and `after` were cut to the choices named."""
         _log.info("tool call arguments cut to the choices named",
                   extra={"voxgate_tool_check": REASON_CHOICES_CUT, "model": self.model_id})
-        functions = [old.name for old, new in zip(before, after, strict=True) if old is not new]
-        self._note(ACTION_CHOICES_CUT, REASON_CHOICES_CUT, functions=functions, arguments=list(arguments))
+        self._note(ACTION_CHOICES_CUT, REASON_CHOICES_CUT, functions=_changed(before, after), arguments=list(arguments))
 
     def arguments_dropped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                           arguments: Sequence[str]) -> None:
         """Optional `arguments` nobody asked for were dropped from the calls that differ in `before` and `after`."""
         _log.info("tool call arguments nobody asked for dropped",
                   extra={"voxgate_tool_check": REASON_ARGUMENTS_DROPPED, "model": self.model_id})
-        functions = [old.name for old, new in zip(before, after, strict=True) if old is not new]
-        self._note(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED, functions=functions, arguments=list(arguments))
+        self._note(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED, functions=_changed(before, after),
+                   arguments=list(arguments))
 
     def continued(self, requests: int, added: Sequence[ParsedToolCall]) -> None:
         """The answer's calls were continued in `requests` upstream requests, which added `added`."""
@@ -100,3 +99,8 @@ class ToolRecord:
 
     def _note(self, action: str, reason: str, **details: object) -> None:
         self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})
+
+
+def _changed(before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall]) -> list[str]:
+    """The names of the calls a settling step replaced (`after[i] is not before[i]`)."""
+    return [old.name for old, new in zip(before, after, strict=True) if old is not new]

@@ -153,7 +153,7 @@ class ToolCallStreamRewriter:
         else:
             parsed = parse_tool_calls("".join(self._text), self._declared)
             if parsed is None:
-                return self._release() + self._ending
+                return self._release()
             calls = [*parsed, *further]
         kept = calls[: self._max_calls]
         return self._tool_call_chunks(settle(kept) if settle is not None else kept)

@@ -222,8 +222,10 @@ class FencedToolCallAdapter:
         """When `text` is words naming a declared function (module docstring): the call the model
         writes when its answer is started as that call (None unless it takes a value from the
         conversation; recorded either way) and the completion that wrote it; else None."""
-        name = plan.described_function(text) if self._make_described_calls and plan.declared is not None else None
-        if name is None or plan.declared is None or plan.grounding is None:
+        if not self._make_described_calls or plan.declared is None or plan.grounding is None:
+            return None
+        name = plan.described_function(text)
+        if name is None:
             return None
         sent = described_call_body(plan.body, name)
         answer = await self._inner.complete(sent)
