@@ -41,7 +41,7 @@ from voxgate.voice.realtime.reply import (
     ReplyText,
     ReplyToolCall,
 )
-from voxgate.voice.realtime.sentences import SpeechChunker
+from voxgate.voice.realtime.spoken_text import SpokenPieces
 from voxgate.voice.realtime.turns import TurnPolicy, TurnState
 
 log = logging.getLogger("voxgate.voice")
@@ -137,7 +137,7 @@ class PreparedReply:
             await self._read()
 
     async def _read(self) -> None:
-        chunker = SpeechChunker(self._first_piece_chars)
+        spoken = SpokenPieces(self._first_piece_chars, self.request.callable_names())  # as the response cuts it
         error: Exception | None = None
         try:
             stream = self._replies.stream_reply(self.request)
@@ -146,12 +146,14 @@ class PreparedReply:
                     self.events.put(event)
                     if isinstance(event, ReplyText | ReplyToolCall):
                         self.streamed_pieces += 1
+                    if isinstance(event, ReplyToolCall):
+                        spoken.tool_called()
                     if isinstance(event, ReplyFinished):
                         self.completion_tokens = event.completion_tokens
                     if self.speaks and self.first_sentence is None and isinstance(event, ReplyText) and event.delta:
-                        self._learn_first(chunker.push(event.delta))  # as the response's own chunker cuts it
+                        self._learn_first(spoken.push(event.delta))
             if self.speaks and self.first_sentence is None:
-                self._learn_first(chunker.flush())
+                self._learn_first(spoken.flush())
         except Exception as exc:  # a failed preparation is not used: the response asks again
             log.info("prepared reply failed: %s", type(exc).__name__)
             error = exc

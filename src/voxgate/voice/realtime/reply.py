@@ -28,6 +28,13 @@ class ReplyRequest:
     temperature: float | None
     session_id: str
 
+    def callable_names(self) -> frozenset[str]:
+        """The functions the reply may call: the tools' names, none with `tool_choice` "none"."""
+        if self.tool_choice == "none":
+            return frozenset()
+        functions = (tool.get("function") for tool in self.tools if isinstance(tool, dict))
+        return frozenset(f["name"] for f in functions if isinstance(f, dict) and isinstance(f.get("name"), str))
+
 
 @dataclass(frozen=True)
 class ReplyRouted:

@@ -32,7 +32,7 @@ from voxgate.voice.realtime.conversation import ConversationItem, SpokenSpan
 from voxgate.voice.realtime.item_log import ItemLog
 from voxgate.voice.realtime.protocol import EventNames, IdFactory, encode_audio, usage_json
 from voxgate.voice.realtime.reply import ReplyFinished, ReplyRequest, ReplyRouted, ReplySource, ReplyText, ReplyToolCall
-from voxgate.voice.realtime.sentences import SpeechChunker
+from voxgate.voice.realtime.spoken_text import SpokenPieces
 
 log = logging.getLogger("voxgate.voice")
 Emit = Callable[[JSONObject], None]
@@ -107,7 +107,7 @@ class ResponseRunner:
         self._over_budget = False
         self._constraint = ""
         self._stages = ""
-        self._chunker = SpeechChunker(self._options.first_piece_chars)
+        self._spoken = self._new_spoken_pieces()
 
     async def run(self) -> None:
         """Stream the reply and speak it; finish `completed`, or `failed` when routing or the model fails."""
@@ -177,7 +177,7 @@ class ResponseRunner:
         return None
 
     async def _read_reply(self) -> None:
-        self._chunker = SpeechChunker(self._options.first_piece_chars)
+        self._spoken = self._new_spoken_pieces()
         stream = self._ctx.replies.stream_reply(self._request)
         async with contextlib.aclosing(stream):
             async for event in stream:
@@ -193,8 +193,12 @@ class ResponseRunner:
                         self._on_tool_call(event)
                     case ReplyFinished(model=model, prompt_tokens=prompt, completion_tokens=completion, stages=stages):
                         self.model, self._usage, self._stages = model, (prompt, completion), stages
-        for sentence in self._chunker.flush():
+        for sentence in self._spoken.flush():
             self._queue_sentence(sentence)
+
+    def _new_spoken_pieces(self) -> SpokenPieces:
+        """What of the reply is read aloud (`spoken_text`): its words, and no call described in words."""
+        return SpokenPieces(self._options.first_piece_chars, self._request.callable_names())
 
     def _mark_first_token(self) -> None:
         if self._ctx.times.first_token_s is None:
@@ -211,7 +215,7 @@ class ResponseRunner:
         self._ctx.emit({"type": kind, "response_id": self.response_id, "item_id": message.id,
                         "output_index": self._output.index(message.item), "content_index": 0, "delta": delta})
         if self._options.speaks:
-            for sentence in self._chunker.push(delta):
+            for sentence in self._spoken.push(delta):
                 self._queue_sentence(sentence)
 
     def _queue_sentence(self, sentence: str) -> None:
@@ -239,6 +243,7 @@ class ResponseRunner:
 
     def _on_tool_call(self, piece: ReplyToolCall) -> None:
         self._mark_first_token()
+        self._spoken.tool_called()
         call = self._tools.get(piece.index)
         if call is None:
             item = {"id": self._ctx.ids.new("item"), "object": "realtime.item", "type": "function_call",

@@ -32,7 +32,7 @@ _ABBREVIATIONS = frozenset(
         "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "a.m", "p.m",
     }
 )  # fmt: skip
-_CLOSERS = "\"')]\u201d\u2019"  # quotes and brackets that may follow the final mark
+_CLOSERS = "\"')]*\u201d\u2019"  # quotes, brackets and markdown emphasis that may follow the final mark
 _TERMINATOR = re.compile(rf"(?:[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s)|\n+)")
 _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _HAS_WORD = re.compile(r"\w")

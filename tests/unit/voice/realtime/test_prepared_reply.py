@@ -9,6 +9,8 @@ import asyncio
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
+import pytest
+
 from tests.unit.voice.realtime.realtime_harness import FakeTransport, running_session, silence_pcm16, tone_pcm16
 from voxgate.voice.engines.testing import ToneTTS
 from voxgate.voice.realtime.conversation import Conversation
@@ -62,8 +64,9 @@ async def _pause(transport: FakeTransport, speech_ms: int = 400, pause_ms: int =
     await transport.handled()
 
 
-async def test_a_matching_turn_speaks_the_prepared_reply_without_a_new_llm_call() -> None:
-    replies = GatedReplySource([ANSWER])
+@pytest.mark.parametrize("answer", [ANSWER, "**It is noon.** The sun is *high* and the shadows are short today."])
+async def test_a_matching_turn_speaks_the_prepared_reply_without_a_new_llm_call(answer: str) -> None:
+    replies = GatedReplySource([answer])
     async with running_session(replies, ["what time is it"]) as (session, transport):
         await _pause(transport)
         assert len(replies.requests) == 1  # asked during the pause...
@@ -82,9 +85,10 @@ async def test_a_matching_turn_speaks_the_prepared_reply_without_a_new_llm_call(
         first_clause = tts.spoken[0]
     assert len(replies.requests) == 1
     assert done["response"]["status"] == "completed"
-    assert done["response"]["output"][0]["content"][0]["transcript"] == ANSWER
+    assert done["response"]["output"][0]["content"][0]["transcript"] == answer
     assert done["response"]["metadata"]["voxgate_decision_id"] == "dec-1"
-    assert tts.spoken.count(first_clause) == 1
+    assert tts.spoken.count(first_clause) == 1  # the prepared clause, cut and cleaned as the response does
+    assert not any("*" in piece for piece in tts.spoken)
     assert len(tts.spoken) > 1  # the rest synthesised after the commit
     assert metrics["prepared"] is True
     assert (metrics["prepared_discarded"], metrics["prepared_wasted_tokens"], metrics["prepared_wasted_tts_s"]) == (

@@ -31,6 +31,7 @@ def chunk(text: str, delta_chars: int = 1, max_chars: int = 250) -> list[str]:
         ("Use e.g. this one. Or not.", ["Use e.g. this one.", "Or not."]),
         ("J. R. R. Tolkien wrote it. Done.", ["J. R. R. Tolkien wrote it.", "Done."]),
         ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+        ("**Sure.** It is *done.* Next", ["**Sure.**", "It is *done.*", "Next"]),
         ("Wait... what?! Really.", ["Wait...", "what?!", "Really."]),
         ("Steps:\n1. Open it.\n2. Close it", ["Steps:", "1. Open it.", "2. Close it"]),
         ("Visit example.com today. Bye.", ["Visit example.com today.", "Bye."]),
