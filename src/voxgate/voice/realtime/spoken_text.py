@@ -18,8 +18,9 @@ model's text; only the audio is filtered.
 A reply offered tools may also describe a call in words before making it ("To answer this, I would
 call the `get_weather` function with city='Oslo'."; the adapter then makes it:
 `backends.toolcalls`). From the piece that names a declared function as code
-(`toolcall_parser.described_functions`) on, pieces wait for the reply's end: when the reply made a
-call they are never spoken, else they are. Pure.
+(`toolcall_parser.described_functions`), or speaks of a "function" ("you can use the following
+function call:"), on, pieces wait for the reply's end: when the reply made a call they are never
+spoken, else they are. Pure.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200
 _SPACES = re.compile(r"\s+")
 _HAS_WORD = re.compile(r"\w")
 _JSON_OPENING = re.compile(r'^\s*(?:\{|\[\s*[{"\[])')
+_FUNCTION_TALK = re.compile(r"\bfunctions?\b", re.IGNORECASE)  # "you can use the following function call:"
 _LATEX_WORDS = {"times": " times ", "cdot": " times ", "div": " divided by ", "pm": " plus or minus ",
                 "approx": " approximately ", "neq": " is not ", "leq": " at most ", "le": " at most ",
                 "geq": " at least ", "ge": " at least ", "circ": " degrees", "left": "", "right": "",
@@ -94,7 +96,7 @@ class SpokenText:
 
     Code is not read: from a fence to the fence that closes it, and from a piece that opens as JSON
     (`{`, `[{`, `["`) until its brackets close. With `declared` function names, from the piece that
-    names one as code on, pieces are deferred to `end`."""
+    names one as code or speaks of a function on, pieces are deferred to `end`."""
 
     def __init__(self, declared: Collection[str] = ()) -> None:
         self._declared = declared
@@ -107,7 +109,8 @@ class SpokenText:
         spoken = speakable(self._outside_code(text))
         if not spoken:
             return ""
-        if self._deferred is None and self._declared and described_functions(text, self._declared):
+        if self._deferred is None and self._declared and (
+                _FUNCTION_TALK.search(text) or described_functions(text, self._declared)):
             self._deferred = []
         if self._deferred is not None:
             self._deferred.append(spoken)

@@ -99,6 +99,12 @@ def test_words_naming_a_function_without_a_call_are_spoken_at_the_end() -> None:
     assert pieces.flush() == ["get_weather for you.", "Which city?"]
 
 
+def test_words_speaking_of_a_function_before_a_call_are_not_spoken() -> None:
+    text = "To convert 50 GBP to JPY, you can use the following function call:\n"
+    assert _spoken(text, frozenset({"convert_currency"}), called=True) == ["To convert", "50 GBP to JPY,"]
+    assert _spoken(text, frozenset({"convert_currency"})) == _spoken(text)  # no call: all of it, at the end
+
+
 def test_a_plain_word_function_is_a_call_only_in_backticks_or_before_a_parenthesis() -> None:
     declared = frozenset({"search"})
     assert _spoken("I will search the web for it.", declared, called=True) == ["I will", "search the web", "for it."]
@@ -113,7 +119,8 @@ def test_the_function_names_a_reply_may_call() -> None:
     assert request("auto").callable_names() == {"get_weather"}
     assert request(None).callable_names() == {"get_weather"}
     assert request("none").callable_names() == frozenset()
-    assert ReplyRequest([], [{"type": "function"}, {"function": "junk"}], "auto", None, None, "s").callable_names() == frozenset()
+    malformed = ReplyRequest([], [{"type": "function"}, {"function": "junk"}], "auto", None, None, "s")
+    assert malformed.callable_names() == frozenset()
 
 
 class _WordsThenCall:
