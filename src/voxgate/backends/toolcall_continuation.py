@@ -88,9 +88,12 @@ def forced_call_body(body: JSONObject, calls: Sequence[ParsedToolCall]) -> JSONO
 
 def described_call_body(body: JSONObject, name: str) -> JSONObject:
     """`body` (the rendered upstream request) with its answer started as a call to `name`, one line
-    long: an answer in words that named `name` (`toolcall_parser.described_functions`) asked for it."""
+    long: an answer in words that named `name` (`toolcall_parser.described_functions`) asked for it.
+    The arguments' object is opened too: after `"arguments": ` (a trailing space, which Qwen's tokens
+    rarely end on) the 1.5B wrote a bare value (`"arguments": 100`) in 4 of 5 samples of one request,
+    after `"arguments": {` a whole object in 6 of 6."""
     forced = forced_call_body(body, ())
-    started = f'<tool_call>\n{FORCED_START}{name}", "arguments": '
+    started = f'<tool_call>\n{FORCED_START}{name}", "arguments": {{'
     forced["messages"][-1] = {"role": "assistant", "content": started}
     return forced
 

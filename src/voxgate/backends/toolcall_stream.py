@@ -74,7 +74,8 @@ class ToolCallStreamRewriter:
     after a sentence that narrates them are made, not read out); a few characters that may begin
     such an opener wait for the next chunk. The text sent is always the text received, less the
     calls. Passing prose's finishing chunk, and any after it, wait for `finish`, which may still
-    end the answer with calls (`further`: a call the prose described, made by the adapter).
+    end the answer with calls (`further`: a call the prose described, made by the adapter), after
+    held text too when that is no call (`words_text`).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class ToolCallStreamRewriter:
         self._tail_chunk: JSONObject | None = None
         self._released_content = False
         self._said: list[str] | None = []  # prose sent, while no call was held and one may still follow
+        self._said_before_held: str | None = None  # prose sent before the text now held, when it was all prose
         self._ending: list[JSONObject] = []  # passing prose's finishing chunk and those after it
         self._identity: JSONObject = {}
 
@@ -138,6 +140,15 @@ class ToolCallStreamRewriter:
             return None
         return "".join(self._said) + self._tail
 
+    def words_text(self) -> str | None:
+        """The whole answer, when prose went out and the text held after it is no call (a fenced
+        example of a call's arguments: "I would use `get_weather`. The arguments:\n```json ...");
+        else None."""
+        if self._passing or self._said_before_held is None or not self._held:
+            return None
+        held = "".join(self._text)
+        return None if parse_tool_calls(held, self._declared) is not None else self._said_before_held + held
+
     def finish(
         self, further: Sequence[ParsedToolCall] = (),
         settle: Callable[[list[ParsedToolCall]], list[ParsedToolCall]] | None = None,
@@ -152,8 +163,11 @@ class ToolCallStreamRewriter:
             calls = list(further)
         else:
             parsed = parse_tool_calls("".join(self._text), self._declared)
-            if parsed is None:
+            if parsed is None and not further:
                 return self._release()
+            if parsed is None:  # text that is no call, then the calls it described
+                return self._release_content() + self._tool_call_chunks(
+                    settle(list(further)) if settle is not None else list(further))
             calls = [*parsed, *further]
         kept = calls[: self._max_calls]
         return self._tool_call_chunks(settle(kept) if settle is not None else kept)
@@ -165,6 +179,19 @@ class ToolCallStreamRewriter:
             self._said.extend(self._text)
         held, self._held, self._text = self._held, [], []
         return held
+
+    def _release_content(self) -> list[JSONObject]:
+        """The held text, its finishing chunks kept back (without their text) for calls to end the answer."""
+        out: list[JSONObject] = []
+        for chunk in self._held:
+            content = _single_choice_content(chunk)
+            if _finish_reason(chunk) is None and chunk.get("choices"):
+                out.append(chunk)
+            elif content:
+                out.append(_with_content({**chunk, "choices": [{**chunk["choices"][0], "finish_reason": None}]},
+                                         content))
+        self._held = [chunk for chunk in self._held if _finish_reason(chunk) is not None or not chunk.get("choices")]
+        return out
 
     def _watch(self, chunk: JSONObject) -> list[JSONObject]:
         """Passing prose: send it on, unless a call may start in it (see the class docstring)."""
@@ -182,6 +209,8 @@ class ToolCallStreamRewriter:
         start = _first_opener(text)
         if start is not None:
             self._passing, self._committed = False, True
+            if self._said is not None:
+                self._said_before_held = "".join(self._said) + text[:start]
             self._released_content, self._said = True, None
             self._held, self._text = [_with_content(chunk, text[start:])], [text[start:]]
             return [_with_content(chunk, text[:start])] if start else []

@@ -22,8 +22,9 @@ An answer in words that names a declared function as code ("I would need to call
 `legal_case_fetch` function with ...": `toolcall_parser.described_functions`; `tool_choice` auto,
 no tool result being answered) is asked for that call (`described_call_body`: the answer started as
 it); the call is made after the words when it takes a value from the conversation, and is then
-continued like any other (`make_described_calls=False`: off). In a stream the words have gone out
-already, so the calls follow them.
+continued like any other (`make_described_calls=False`: off). Words followed by text that is no
+call (a fenced example of the arguments, without the function's name) count as words too. In a
+stream the words have gone out already, so the calls follow them.
 `parallel_tool_calls: false` skips all that and keeps only the first call; `continue_calls=False`
 and `force_calls=False` (the `tools` settings) skip the continuation or the push for every
 request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
@@ -286,7 +287,7 @@ class FencedToolCallAdapter:
             async for out in self._words_stream(words_body, usage):
                 yield out
             return
-        said = rewriter.prose_text() if held is None else None
+        said = (rewriter.prose_text() or rewriter.words_text()) if held is None else None
         described = await self._described_call(plan, said, record) if said is not None else None
         further: list[ParsedToolCall] = []
         answers = [described[1]] if described is not None else []

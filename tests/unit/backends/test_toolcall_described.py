@@ -26,7 +26,7 @@ TOOLS = [
 ]
 MESSAGES = [{"role": "user", "content": "How do I get the case information of the R vs Adams case?"}]
 DESCRIBED = ('To get it, you can call the `legal_case_fetch` function with the `case_id` as "R vs Adams".')
-WRITTEN = '{"case_id": "R vs Adams"}}'  # what the model writes after the started call
+WRITTEN = '"case_id": "R vs Adams"}}'  # what the model writes after the started call (its object opened)
 SAID = ["To get it, you can call the `legal_", 'case_fetch` function with the `case_id` as "R vs Adams".']
 
 
@@ -52,12 +52,12 @@ def test_the_request_starts_the_answer_as_a_call_to_the_named_function_on_one_li
     sent = described_call_body(body, "legal_case_fetch")
     assert sent["messages"][:-1] == MESSAGES
     assert sent["messages"][-1] == {"role": "assistant",
-                                    "content": '<tool_call>\n{"name": "legal_case_fetch", "arguments": '}
+                                    "content": '<tool_call>\n{"name": "legal_case_fetch", "arguments": {'}
     assert (sent["stop"], sent["max_tokens"], "stream" in sent) == (["\n"], FORCED_MAX_TOKENS, False)
     call = ParsedToolCall("legal_case_fetch", '{"case_id": "R vs Adams"}')
     assert forced_call(sent, WRITTEN, (), {"legal_case_fetch"}) == call
     assert forced_call(sent, sent["messages"][-1]["content"] + WRITTEN, (), {"legal_case_fetch"}) == call
-    assert forced_call(sent, '{"case_id": "R vs', (), {"legal_case_fetch"}) is None  # cut short: no call
+    assert forced_call(sent, '"case_id": "R vs', (), {"legal_case_fetch"}) is None  # cut short: no call
 
 
 def test_only_an_auto_answer_in_words_to_a_fresh_request_is_asked_for_its_call() -> None:
@@ -90,12 +90,18 @@ def chunk(delta: JSONObject | None = None, finish_reason: str | None = None) -> 
     return {"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 8, "model": "qwen", "choices": choices}
 
 
+def _pieces(text: str) -> list[str]:
+    """How the scripted stream sends `text` (not `DESCRIBED`): its words, then any fence in a chunk of its own."""
+    words, fence, rest = text.partition("```")
+    return [piece for piece in (words, fence + rest) if piece]
+
+
 class Answers(ScriptedChatBackend):
     """The first request: `first` (streamed as `SAID`'s pieces); each later one: the next of `later`."""
 
     def __init__(self, first: str, *later: str) -> None:
         usage = {**chunk(), "usage": {"prompt_tokens": 30, "completion_tokens": 12, "total_tokens": 42}}
-        pieces = SAID if first == DESCRIBED else [first]
+        pieces = SAID if first == DESCRIBED else _pieces(first)
         super().__init__("qwen", chunks=[*(chunk({"content": p}) for p in pieces), chunk({}, "stop"), usage])
         self.first, self.later = first, list(later)
 
@@ -120,7 +126,7 @@ async def test_words_naming_a_function_are_followed_by_its_call() -> None:
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]] == [
         ("legal_case_fetch", {"case_id": "R vs Adams"})]
     assert answer["choices"][0]["finish_reason"] == "tool_calls"
-    assert inner.sent[1]["messages"][-1]["content"].endswith('"name": "legal_case_fetch", "arguments": ')
+    assert inner.sent[1]["messages"][-1]["content"].endswith('"name": "legal_case_fetch", "arguments": {')
     assert inner.calls == 4  # the words, the call asked for, its continuation and one push for more
     assert answer["usage"]["completion_tokens"] == 12  # every request counted
     assert notes[0] == {"model": "qwen", "action": ACTION_DESCRIBED_CALL, "reason": REASON_DESCRIBED_MADE,
@@ -129,7 +135,7 @@ async def test_words_naming_a_function_are_followed_by_its_call() -> None:
 
 async def test_a_described_call_with_no_value_from_the_conversation_keeps_the_words() -> None:
     notes: ToolNotes = []
-    inner = Answers(DESCRIBED, '{"case_id": "Smith v Jones"}}')
+    inner = Answers(DESCRIBED, '"case_id": "Smith v Jones"}}')
     with noting_tools(notes):
         answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
     assert answer["choices"][0]["message"] == {"role": "assistant", "content": DESCRIBED}
@@ -171,8 +177,39 @@ async def test_streamed_plain_words_pass_unchanged_in_one_request() -> None:
     out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS, "stream": True}))
     assert out == inner.chunks  # the finishing and usage chunks too, in their order
     assert inner.calls == 1
-    refused = Answers(DESCRIBED, '{"case_id": "Smith v Jones"}}')
+    refused = Answers(DESCRIBED, '"case_id": "Smith v Jones"}}')
     out = await collect(FencedToolCallAdapter(refused).stream({"messages": MESSAGES, "tools": TOOLS}))
     assert [o["choices"][0]["finish_reason"] for o in out if o["choices"]][-1] == "stop"
     assert not any(o["choices"][0]["delta"].get("tool_calls") for o in out if o["choices"])
     assert refused.calls == 2
+
+
+FENCED_ARGUMENTS = ("To get it, I would use the `legal_case_fetch` function. The arguments I would provide:\n"
+                    '```json\n{"case_id": "R vs Adams"}\n```')
+
+
+async def test_words_then_a_fenced_example_of_the_arguments_end_with_the_call_streamed_or_not() -> None:
+    inner = Answers(FENCED_ARGUMENTS, WRITTEN, "", "")
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS, "stream": True}))
+    sent = "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"])
+    assert sent == FENCED_ARGUMENTS  # the words and the fence, as written, then the call
+    calls = [o["choices"][0]["delta"]["tool_calls"][0] for o in out if o["choices"] and
+             o["choices"][0]["delta"].get("tool_calls")]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("legal_case_fetch", {"case_id": "R vs Adams"})]
+    finishes = [o["choices"][0]["finish_reason"] for o in out if o["choices"] and o["choices"][0]["finish_reason"]]
+    assert finishes == ["tool_calls"]
+    assert out.index(next(o for o in out if o["choices"] and o["choices"][0]["delta"].get("tool_calls"))) > max(
+        i for i, o in enumerate(out) if o["choices"] and o["choices"][0]["delta"].get("content"))
+    plain = await FencedToolCallAdapter(Answers(FENCED_ARGUMENTS, WRITTEN, "", "")).complete(
+        {"messages": MESSAGES, "tools": TOOLS})
+    assert [c["function"]["name"] for c in plain["choices"][0]["message"]["tool_calls"]] == ["legal_case_fetch"]
+
+
+async def test_words_then_a_fence_that_is_no_call_pass_unchanged_when_nothing_is_described() -> None:
+    text = "Here is an example:\n```json\n{\"case_id\": \"R vs Adams\"}\n```"
+    inner = Answers(text, WRITTEN)
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS, "stream": True}))
+    assert "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"]) == text
+    assert [o["choices"][0]["finish_reason"] for o in out if o["choices"]][-1] == "stop"
+    assert inner.calls == 1
