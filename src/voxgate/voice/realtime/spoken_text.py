@@ -11,9 +11,9 @@ Small models write markdown and code even when spoken to, and the voice reads ev
 weather", an emoji by its name and a call written as JSON as "name: get weather, arguments: city:
 Paris". `speakable` drops those marks, as LiveKit Agents' `filter_markdown`/`filter_emoji` TTS
 transforms and Pipecat's `MarkdownTextFilter` do: emphasis, headings, bullets, quotes, backticks and
-tags go; a link keeps its text; `17 * 23` reads "17 times 23"; LaTeX math is read as words
-(`\\frac{9}{5}` "9 over 5"). Code fences and JSON are not read at all. The transcript keeps the
-model's text; only the audio is filtered.
+tags go; a link keeps its text; `17 * 23` reads "17 times 23", `2 ** 10` "2 to the power of 10";
+LaTeX math is read as words (`\\frac{9}{5}` "9 over 5"). Code fences and JSON are not read at all.
+The transcript keeps the model's text; only the audio is filtered.
 
 A reply offered tools may also describe a call in words before making it ("To answer this, I would
 call the `get_weather` function with city='Oslo'."; the adapter then makes it:
@@ -39,6 +39,7 @@ _LINE_MARK = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _IMAGE_OR_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*\)")
 _DOUBLE_MARKS = re.compile(r"\*\*|__|~~")
+_POWER = re.compile(r"(?<=\w)\s*(?:\*\*|\^)\s*(?=\d)")
 _TIMES = re.compile(r"(?<=\d)\s*[*\u00d7]\s*(?=\d)")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<!\w)_(?=\S)|(?<=\S)_(?!\w)")
@@ -62,7 +63,8 @@ _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|[%,;\[\]()])")
 
 def speakable(text: str) -> str:
     """One line's words as they should be read: markdown marks, tags, backticks and emoji removed,
-    link text kept, `*` between numbers read as "times"; "" when no word is left."""
+    link text kept, `*` between numbers read as "times", `**` or `^` before one as "to the power of";
+    "" when no word is left."""
     if _TABLE_RULE.match(text):
         return ""
     if _LATEX_MATH.search(text):
@@ -70,7 +72,7 @@ def speakable(text: str) -> str:
     text = _TAG.sub(" ", text)
     text = _LINE_MARK.sub("", text)
     text = _IMAGE_OR_LINK.sub(r"\1", text)
-    text = _TIMES.sub(" times ", text)
+    text = _TIMES.sub(" times ", _POWER.sub(" to the power of ", text))
     text = _DOUBLE_MARKS.sub("", text)
     text = _EMPHASIS.sub("", text)
     text = _UNDERSCORE_EMPHASIS.sub("", text)
