@@ -29,6 +29,7 @@ TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": 
     ("![a chart](chart.png) shows it", "a chart shows it"),
     ("17 * 23 = 391", "17 times 23 = 391"),
     ("2 ** 10 is 1024; x^2 grows.", "2 to the power of 10 is 1024; x to the power of 2 grows."),
+    ("The answer is **391**, not **4** * 2.", "The answer is 391, not 4 times 2."),
     ("3\u00d74 is 12", "3 times 4 is 12"),
     ("Nice day 😀 ☀️", "Nice day"),
     ("| city | temp |", "city , temp"),
