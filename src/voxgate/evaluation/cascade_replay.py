@@ -10,7 +10,9 @@ returned answer scored. Routers:
   stages' answers are its peers) goes through the pure rule (`routing.cascade.rule`, the code
   the live cascade runs) with the bar `accept`. The knob is (λ, max_stages, accept, agreement)
   over fixed grids; its points trace the curve. `max_stages` 1 is the plain prediction at that λ
-  (the planner's single stage), so the curve includes not cascading where that is cheaper.
+  (the planner's single stage), run at every λ of the predict-only router's grid, so the curve
+  holds the plain prediction's points: the cascade's AIQ is never below predict-only voxgate's,
+  and what it adds is what checking answers buys.
   With `agreement` (live: `routing.cascade.agreement`, `routing.cascade.runner`), a plan of three
   stages or more has its first two answer side by side: both are paid for whatever the rule
   decides, each one's answer is the other's peer (the checker's peer features, and the live
@@ -23,7 +25,10 @@ returned answer scored. Routers:
   orders (live: `routing.cascade.models` with `agreement: true`): two cheap models side by side,
   then the strongest (highest TRAIN mean), one order per pair whose plain agreement point is on
   TRAIN's cost/accuracy Pareto front (`agreement_orders`, at most `MAX_ORDERS`), each with every
-  bar; λ does not apply to them (None).
+  bar; λ does not apply to them (None). And the hopeless floor (live: `hopeless_below` in the
+  cascade defaults file; the bundled ladder's is 0.35): a stage before the last whose predicted
+  quality is under it is skipped, over `HOPELESS_FLOORS`. Where the predictor knows which prompts
+  a cheap model cannot answer, not asking it saves that stage's cost.
 - `agreement`: two cheap models answer; when their final answers (`answer_text.final_answer`)
   agree the cheaper one's answer is returned, else the strongest model (highest TRAIN mean) is
   asked. One point per pair of models cheaper than the strongest.
@@ -38,8 +43,8 @@ returned answer scored. Routers:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import combinations
+from dataclasses import dataclass, replace
+from itertools import combinations, product
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,6 +65,7 @@ STAGE_LIMITS = (1, 2, 3)  # 1: the predict-only choice at that λ, no answer che
 AGREEMENT_MIN_STAGES = 3  # the live runner answers the first two stages side by side only in plans this long
 CASCADE_LAMBDAS = tuple(float(x) for x in LAMBDA_GRID[::8])
 MIDDLE_COST_SHARES = (None, 0.25)  # None: the planner's default (only stages as dear as the last are skipped)
+HOPELESS_FLOORS = (None, 0.2, 0.35, 0.5)  # None: the planner's default floor (0.05)
 MAX_ORDERS = 6  # explicit agreement orders tried: the cheapest pairs on TRAIN's Pareto front
 JUDGE_ERROR_RATES = (0.1, 0.2)
 JUDGE_SCORE_QUANTILE = 0.95
@@ -77,9 +83,10 @@ class Config(NamedTuple):
     agreement: bool
     middle_cost_share: float | None = None
     models: tuple[str, ...] | None = None  # an explicit stage order
+    hopeless_below: float | None = None  # None: the planner's default floor
 
 
-CONFIG_NAMES = ("lambda", "max_stages", "accept", "agreement", "middle_cost_share", "models")
+CONFIG_NAMES = ("lambda", "max_stages", "accept", "agreement", "middle_cost_share", "models", "hopeless_below")
 Scorer = Callable[[int, int, tuple[int, ...]], float]  # P(good) of (row, model) with those models' answers as peers
 Finals = Sequence[Sequence[str | None]]  # per (row, model): the final answer (None: none stated or none recorded)
 CASCADE_ROUTERS = (
@@ -140,6 +147,7 @@ def _agreement_check(i: int, j: int, peers: Sequence[int], recorded: RecordedFin
 def plan_stages(
     quality: Array, expected_cost: Array, lam: float | None, max_stages: int, models: Sequence[str],
     middle_cost_share: float | None = None, order: tuple[str, ...] | None = None,
+    hopeless_below: float | None = None,
 ) -> list[list[int]]:
     """Per query, the planner's stage order among models no dearer than the λ choice (with an
     explicit `order`, λ None: every model is a candidate and the planner keeps that order)."""
@@ -149,6 +157,8 @@ def plan_stages(
         target = np.argmax(quality - lam * expected_cost / scale, axis=1)
         ceilings = expected_cost[np.arange(quality.shape[0]), target]
     settings = CascadeSettings(max_stages=max_stages, models=order, middle_cost_share=middle_cost_share)
+    if hopeless_below is not None:
+        settings = replace(settings, hopeless_below=hopeless_below)
     index = {m: j for j, m in enumerate(models)}
     plans = []
     for i in range(quality.shape[0]):
@@ -190,19 +200,22 @@ def run_planned(
 def _planned_settings(
     quality: Array, expected_cost: Array, models: Sequence[str], orders: Sequence[tuple[str, ...]]
 ) -> list[tuple[Config, list[list[int]]]]:
-    """Each (λ or order, max_stages, middle_cost_share) with its plans; a share whose plans are those
-    of the planner's default is left out (it would repeat its points)."""
+    """Each (λ or order, max_stages, middle_cost_share, hopeless floor) with its plans; a setting whose
+    plans are those of a setting already listed is left out (it would repeat its points)."""
+    scale = float(expected_cost.mean(axis=0).max()) or 1.0
     out = []
+    for lam in LAMBDA_GRID:  # one stage is the plain prediction (`replay.lambda_sweep`'s choice) at every λ
+        choice = np.argmax(quality - lam * expected_cost / scale, axis=1)
+        out.append((Config(float(lam), 1, 0.0, False), [[int(j)] for j in choice]))
     for lam in CASCADE_LAMBDAS:
-        for max_stages in STAGE_LIMITS:
-            default: list[list[int]] | None = None
-            for share in MIDDLE_COST_SHARES:
-                plans = plan_stages(quality, expected_cost, lam, max_stages, models, share)
-                if share is None:
-                    default = plans
-                elif plans == default:
+        for max_stages in STAGE_LIMITS[1:]:
+            seen: list[list[list[int]]] = []
+            for share, floor in product(MIDDLE_COST_SHARES, HOPELESS_FLOORS):
+                plans = plan_stages(quality, expected_cost, lam, max_stages, models, share, hopeless_below=floor)
+                if plans in seen:
                     continue
-                out.append((Config(lam, max_stages, 0.0, False, share), plans))
+                seen.append(plans)
+                out.append((Config(lam, max_stages, 0.0, False, share, hopeless_below=floor), plans))
     for order in orders:
         plans = plan_stages(quality, expected_cost, None, len(order), models, order=order)
         out.append((Config(None, len(order), 0.0, True, None, order), plans))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voxgate.evaluation import cascade_replay as cr
+from voxgate.evaluation import replay
 from voxgate.evaluation.outcomes import AnswerRecord, OutcomeTable
 
 
@@ -228,3 +229,31 @@ def test_explicit_orders_join_the_knob_grid_with_agreement_and_every_bar() -> No
     shared = {c.lam for c in runs if c.middle_cost_share is not None}
     assert 0.0 not in shared  # at λ 0 the last stage is strong ($0.1): every cheap one is under 25 % of it, same plans
     assert shared  # where the λ choice is c ($0.003), a and b cost over 25 % of it: other plans, their own points
+
+
+def test_the_hopeless_floor_in_the_replay_skips_a_stage_the_predictor_gives_up_on() -> None:
+    quality = np.array([[0.1, 0.6, 0.9], [0.4, 0.6, 0.9]])
+    cost = np.tile([0.001, 0.01, 0.1], (2, 1))
+    models = ("cheap", "mid", "strong")
+    assert cr.plan_stages(quality, cost, 0.0, 3, models) == [[0, 1, 2], [0, 1, 2]]  # the default floor, 0.05
+    assert cr.plan_stages(quality, cost, 0.0, 3, models, hopeless_below=0.35) == [[1, 2], [0, 1, 2]]
+    assert cr.plan_stages(quality, cost, 0.0, 3, models, hopeless_below=0.5) == [[1, 2], [1, 2]]
+    table = _table(2)
+    runs = cr.cascade_runs(quality, table.costs_usd, _scorer(np.full((2, 3), 0.1)), table)  # nothing accepted
+    floors = {c.hopeless_below: r for c, r in runs.items() if c.lam == 0.0 and c.max_stages == 3 and not c.agreement}
+    assert set(floors) == {None, 0.2, 0.5}  # 0.35 plans as 0.2 does: left out, not repeated
+    assert floors[None].cost_usd.tolist() == pytest.approx([0.111, 0.111])
+    assert floors[0.2].cost_usd.tolist() == pytest.approx([0.11, 0.111])  # row 0 does not pay for cheap
+    assert floors[0.5].cost_usd.tolist() == pytest.approx([0.11, 0.11])
+
+
+def test_one_stage_settings_are_the_predict_only_router_at_every_lambda() -> None:
+    rng = np.random.default_rng(3)
+    table = _table(6)
+    quality = rng.random((6, 3))
+    sweep = cr.cascade_sweep(quality, table.costs_usd, _scorer(rng.random((6, 3))), table)
+    one_stage = {(round(c, 12), round(a, 12)) for config, (c, a) in sweep.items() if config.max_stages == 1}
+    predict_only = {(round(c, 12), round(a, 12)) for c, a in replay.lambda_sweep(quality, table.costs_usd, table)}
+    assert len(predict_only) > 1
+    assert predict_only <= one_stage  # the cascade's curve holds the plain prediction's
+    assert len({c.lam for c in sweep if c.max_stages == 1}) == len(replay.LAMBDA_GRID)
