@@ -37,9 +37,8 @@ PerQuery = tuple[Array, Array]  # (settings, rows) cost and score of each knob s
 
 
 def lambda_rows(quality: Array, expected_cost: Array, test: OutcomeTable) -> PerQuery:
-    scale = float(expected_cost.mean(axis=0).max()) or 1.0
     rows = np.arange(len(test.prompts))
-    choices = [np.argmax(quality - lam * expected_cost / scale, axis=1) for lam in replay.LAMBDA_GRID]
+    choices = [choice for _, choice in replay.lambda_choices(quality, expected_cost)]
     scores = test.filled_scores()
     return np.array([test.costs_usd[rows, c] for c in choices]), np.array([scores[rows, c] for c in choices])
 

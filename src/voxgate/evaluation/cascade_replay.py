@@ -51,7 +51,7 @@ import numpy as np
 
 from voxgate.core.types import RoutingConstraints
 from voxgate.evaluation.outcomes import OutcomeTable
-from voxgate.evaluation.replay import LAMBDA_GRID
+from voxgate.evaluation.replay import LAMBDA_GRID, lambda_choices
 from voxgate.routing.cascade.checks import agreement_result
 from voxgate.routing.cascade.evidence import CheckResult
 from voxgate.routing.cascade.planner import CascadeSettings, plan_cascade
@@ -202,11 +202,10 @@ def _planned_settings(
 ) -> list[tuple[Config, list[list[int]]]]:
     """Each (λ or order, max_stages, middle_cost_share, hopeless floor) with its plans; a setting whose
     plans are those of a setting already listed is left out (it would repeat its points)."""
-    scale = float(expected_cost.mean(axis=0).max()) or 1.0
-    out = []
-    for lam in LAMBDA_GRID:  # one stage is the plain prediction (`replay.lambda_sweep`'s choice) at every λ
-        choice = np.argmax(quality - lam * expected_cost / scale, axis=1)
-        out.append((Config(float(lam), 1, 0.0, False), [[int(j)] for j in choice]))
+    out = [  # one stage is the plain prediction, at every λ the predict-only router has
+        (Config(lam, 1, 0.0, False), [[int(j)] for j in choice])
+        for lam, choice in lambda_choices(quality, expected_cost)
+    ]
     for lam in CASCADE_LAMBDAS:
         for max_stages in STAGE_LIMITS[1:]:
             seen: list[list[list[int]]] = []

@@ -49,11 +49,17 @@ def outcome_point(choice: Array, table: OutcomeTable) -> tuple[float, float]:
     return float(table.costs_usd[rows, choice].sum()), float(scores[rows, choice].mean())
 
 
-def lambda_sweep(quality: Array, expected_cost: Array, table: OutcomeTable) -> Array:
-    """Points of a predictive router over `LAMBDA_GRID`; costs are normalised by the dearest model."""
+def lambda_choices(quality: Array, expected_cost: Array) -> list[tuple[float, Array]]:
+    """Each λ of `LAMBDA_GRID` with the predictive router's per-query choice,
+    `argmax_m quality[m] - λ * cost[m]`, costs normalised by the dearest model."""
     scale = float(expected_cost.mean(axis=0).max()) or 1.0
     normalised = expected_cost / scale
-    points = {outcome_point(np.argmax(quality - lam * normalised, axis=1), table) for lam in LAMBDA_GRID}
+    return [(float(lam), np.argmax(quality - lam * normalised, axis=1)) for lam in LAMBDA_GRID]
+
+
+def lambda_sweep(quality: Array, expected_cost: Array, table: OutcomeTable) -> Array:
+    """Points of a predictive router over `LAMBDA_GRID`."""
+    points = {outcome_point(choice, table) for _, choice in lambda_choices(quality, expected_cost)}
     return np.array(sorted(points))
 
 
