@@ -63,7 +63,9 @@ class ToolSettings:
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
     when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose
     value and name the conversation never speaks of is dropped, so the function's default applies
-    (`toolcall_optional`). `shortlist`: a request declaring more than this many tools shows the
+    (`toolcall_optional`). `ask_for_missing`: where grounding refused a call that took values from the
+    request but made up required ones, the answer in words is asked to ask the user for those
+    (`toolcall_missing`). `shortlist`: a request declaring more than this many tools shows the
     model only this many, the most relevant to the latest request (`toolcall_shortlist`); 0: every tool."""
 
     continue_calls: bool = True
@@ -73,6 +75,7 @@ class ToolSettings:
     trim_choices: bool = True
     make_described_calls: bool = True
     drop_unasked_arguments: bool = True
+    ask_for_missing: bool = True
     shortlist: int = 5
 
 
@@ -84,6 +87,7 @@ _TOOL_FLAGS = {
     "trim_choices": "VOXGATE_TOOLS_TRIM_CHOICES",
     "make_described_calls": "VOXGATE_TOOLS_MAKE_DESCRIBED_CALLS",
     "drop_unasked_arguments": "VOXGATE_TOOLS_DROP_UNASKED_ARGUMENTS",
+    "ask_for_missing": "VOXGATE_TOOLS_ASK_FOR_MISSING",
 }
 
 

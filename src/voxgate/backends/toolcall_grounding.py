@@ -8,6 +8,7 @@ request naming no unit). A call the request asked for takes most of its values f
 
     grounding_text(messages)                 what the caller said: every message's text but the tools'
     is_grounded(call, text, function)        some value is in `text`, and one of each required argument
+    invented_required(call, text, function)  required arguments made up by a call taking other values from `text`
     brings_new_value(call, made, text)       some argument value is in `text` and in none of `made`
     fits_parameters(call, function)          every required argument given, none undeclared
     is_another_request(call, made, ...)      a pushed call is declared, fits, and brings a new value
@@ -15,8 +16,9 @@ request naming no unit). A call the request asked for takes most of its values f
 A value is "in" the text when: a string's words (letters and digits, lower case) all appear in
 the text's words, or, for a string of several words, at least half of its content words do (function
 words such as "the" and "of" are no evidence: "The Legend of Zelda" is not in "Find the type of
-gene mutation"); a number appears as a number in the text (also as a percent: 0.95 for "95%"), as a
-number word ("five", "a week" for 7), or, for 1, as a quantity the words imply ("next month", "a week", "per
+gene mutation"); a number (or a string that is one: "4") appears as a number in the text (also as a
+percent: 0.95 for "95%"), as a number word ("five", "a week" for 7), or, for 1, as a quantity the
+words imply ("next month", "a week", "per
 hour"); a date in digits ("2023-04-03", "03/04/2023" read both ways) is in the text when its day and
 month are ("April 3rd", "the 3rd of April"); a value in a script written without spaces (Chinese,
 Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM"
@@ -39,8 +41,8 @@ from .tool_prompt import content_text
 from .toolcall_parser import ParsedToolCall
 
 __all__ = [
-    "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "is_another_request", "is_grounded",
-    "leaf_values",
+    "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "invented_required", "is_another_request",
+    "is_grounded", "leaf_values",
 ]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -62,6 +64,7 @@ _IMPLIED_ONE = re.compile(
 """A time span the words count as one ("the next month", "a single day", "per calendar year")."""
 _ISO_DATE = re.compile(r"\d{4}-(?P<month>\d{2})-(?P<day>\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _WRITTEN_DATE = re.compile(r"(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-]\d{4}(?:[T ][\d:.]+)?$")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _CLAUSE = re.compile(r"[,;:]\s+|\.\s+|\bor\b")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
@@ -98,26 +101,42 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
     argument `function` requires (a required price the request never gave is invented), unless
     that argument's value is one of its declared `enum` or a code its description maps to a word of
     `text` (`_documented`). A call without values counts as grounded."""
+    judged = _judged(call, text, function)
+    return judged is None or (judged[0] and not judged[1])
+
+
+def invented_required(call: ParsedToolCall, text: str, function: JSONObject | None) -> list[str]:
+    """The required arguments whose values `call` made up, when some other value of it is in `text`:
+    the function fits the request but the request left those out ("tickets in Concord for four" to
+    `buy_tickets(movie_name: "The Godfather", ...)`). Empty when the call is grounded or takes
+    nothing from `text` (then no function fits)."""
+    judged = _judged(call, text, function)
+    return judged[1] if judged is not None and judged[0] else []
+
+
+def _judged(call: ParsedToolCall, text: str, function: JSONObject | None) -> tuple[bool, list[str]] | None:
+    """None for a call without values; else (some value is in `text` or documented, the required
+    arguments whose given values are neither, nor one of their `enum`): the rules above."""
     arguments = _arguments(call)
     values = list(leaf_values(arguments))
     if not values:
-        return True
+        return None
     words, numbers = _words(text), _numbers(text)
     parameters = (function or {}).get("parameters")
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
     documented = {key for key, value in arguments.items() if _documented(value, properties, key, words)} \
         if isinstance(arguments, dict) else set()
-    if not documented and not any(_value_in(value, words, numbers, text) for value in values):
-        return False
+    some = bool(documented) or any(_value_in(value, words, numbers, text) for value in values)
     required = parameters.get("required") if isinstance(parameters, dict) else None
     if not isinstance(required, list) or not isinstance(arguments, dict):
-        return True
+        return some, []
+    invented = []
     for key in required:
         given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
         if given and key not in documented and not _from_enum(arguments.get(key), properties, key) and not any(
                 _value_in(value, words, numbers, text) for value in given):
-            return False
-    return True
+            invented.append(key)
+    return some, invented
 
 
 def gives_value(argument: Any, key: str, properties: object, text: str) -> bool:
@@ -250,6 +269,8 @@ def _numbers(text: str) -> set[float]:
 def _value_in(value: str | float, words: set[str], numbers: set[float], text: str = "") -> bool:
     if isinstance(value, float):
         return any(abs(value - number) < 1e-9 or abs(value * 100 - number) < 1e-6 for number in numbers)
+    if _PLAIN_NUMBER.fullmatch(value.strip()) and _value_in(float(value), words, numbers):
+        return True  # "4" in a string argument, for "four people"
     runs = _UNSPACED.findall(value.lower())  # Chinese, Japanese, Thai...: words are not split by spaces
     if runs and text and all(run in text.lower() for run in runs):
         return True

@@ -4,7 +4,8 @@ and noted for the request's decision record (`core.tool_notes`, the record's `to
 Each note is {"model", "action", "reason"} plus counts and names the client declared:
 
     shortlist             kept, dropped                       the tool list cut (`toolcall_shortlist`)
-    asked_again_in_words  functions (the calls refused)       the answer asked again without tools
+    asked_again_in_words  functions (the calls refused),      the answer asked again without tools
+                          asked_for (arguments, if any)       (with a note to ask for made-up values)
     choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
     described_call        functions (the one named), made     words naming a function asked for its call
@@ -63,10 +64,15 @@ class ToolRecord:
                          "voxgate_tools_kept": kept, "voxgate_tools_dropped": shortlist.dropped})
         self._note(ACTION_SHORTLIST, shortlist.reason, kept=kept, dropped=shortlist.dropped)
 
-    def asked_again(self, reason: str, refused: Sequence[ParsedToolCall] | None) -> None:
-        """The answer is asked again in words for `reason`; `refused`: its calls, if it was calls."""
+    def asked_again(self, reason: str, refused: Sequence[ParsedToolCall] | None, asked_for: Sequence[str] = ()) -> None:
+        """The answer is asked again in words for `reason`; `refused`: its calls, if it was calls;
+        `asked_for`: the made-up required arguments the model was told to ask the user for (`toolcall_missing`)."""
         _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
-        self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()])
+        if asked_for:
+            self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()],
+                       asked_for=list(asked_for))
+        else:
+            self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()])
 
     def choices_cut(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                     arguments: Sequence[str]) -> None:

@@ -30,7 +30,9 @@ and `force_calls=False` (the `tools` settings) skip the continuation or the push
 request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
 from the conversation (`toolcall_grounding.is_grounded`: a function that does not fit, its
 arguments invented) is asked again without the tool signatures, so the model answers in words
-(`ground_calls=False` turns that off); so is one whose calls are all to functions sharing no
+(`ground_calls=False` turns that off); where a refused call took values from the request and made
+up required ones, the words are asked to ask the user for those (`toolcall_missing`;
+`ask_for_missing=False`: off); so is one whose calls are all to functions sharing no
 topic word with the user's messages (`toolcall_relevance`; only with `check_relevance=True`). A list
 argument holding every declared `enum` choice is cut to those the conversation names
 (`toolcall_choices`; `trim_choices=False`; `tool_choice` auto only), and an optional argument the
@@ -68,6 +70,7 @@ from .toolcall_continuation import (
     merge_continuation,
 )
 from .toolcall_grounding import is_another_request, is_grounded
+from .toolcall_missing import ask_for_missing
 from .toolcall_optional import without_unasked
 from .toolcall_parser import (
     ParsedToolCall,
@@ -125,6 +128,7 @@ class FencedToolCallAdapter:
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
         force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
         shortlist: int = 0, make_described_calls: bool = True, drop_unasked_arguments: bool = True,
+        ask_for_missing: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -137,6 +141,7 @@ class FencedToolCallAdapter:
         self._shortlist = shortlist
         self._make_described_calls = make_described_calls
         self._drop_unasked_arguments = drop_unasked_arguments
+        self._ask_for_missing = ask_for_missing
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -170,11 +175,18 @@ class FencedToolCallAdapter:
         """The request to ask again without tools when `text` fails to use a tool result, or (with
         `ground_calls`) is calls none of which takes a value from the conversation, or (with
         `check_relevance`) is calls none of which is to a function on the request's topic; else
-        None. The reason is recorded (`toolcall_record`: the reason and the refused calls' names, no text)."""
+        None. A refused call that took values from the request and made up required ones is asked for
+        them instead (`toolcall_missing`; `ask_for_missing`). The reason is recorded (`toolcall_record`:
+        the reason, the refused calls' names and the arguments asked for, no text)."""
         reason = words_reason(plan, text, ground_calls=self._ground_calls, check_relevance=self._check_relevance)
         if reason is None:
             return None
-        record.asked_again(reason, parse_tool_calls(text, plan.declared) if plan.declared is not None else None)
+        refused = parse_tool_calls(text, plan.declared) if plan.declared is not None else None
+        asking = ask_for_missing(plan.no_tools_body, refused, plan.functions, plan.grounding) if (
+            self._ask_for_missing and reason == REASON_UNGROUNDED and plan.words_body is None) else None
+        record.asked_again(reason, refused, asked_for=asking[1] if asking is not None else ())
+        if asking is not None:
+            return asking[0]
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:

@@ -181,6 +181,14 @@ def test_spans_and_lists_written_as_digits_give_their_numbers() -> None:
     assert not is_grounded(call("f", n=100), "famous dancers of the 19th century")
 
 
+def test_a_string_that_is_a_number_is_read_as_that_number() -> None:
+    assert is_grounded(call("book_table", party_size="4"), "a table for four at Luigi's")
+    assert is_grounded(call("f", rate="0.95"), "a 95% chance")
+    assert is_grounded(call("f", year="2022"), "the host count for 2022")
+    assert not is_grounded(call("book_table", party_size="2"), "a table for four at Luigi's")
+    assert not is_grounded(call("f", code="4b"), "a table for four")  # not a plain number
+
+
 def test_function_words_are_no_evidence_for_a_value_of_several_words() -> None:
     asked = "Find the type of gene mutation based on SNP ID rs6034464."  # multiple_110, the 1.5B's pushed call
     assert not is_grounded(call("get_collectables", game_name="The Legend of Zelda"), asked)

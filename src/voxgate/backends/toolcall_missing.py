@@ -1,0 +1,77 @@
+"""When a call was refused for made-up values the request never gave: ask the user for them. Pure.
+
+Grounding (`toolcall_grounding`) refuses an answer whose calls take no value from the conversation,
+and the answer is asked again without tools, in words. Where a refused call did take values from the
+request and made up only some required ones (`invented_required`: "tickets in Concord on April 9th
+for four" to `buy_movie_tickets(movie_name: "The Shawshank Redemption", ...)`), the function fits and
+the request left details out. Asked again with no more than that, the bundled models listed made-up
+results ("Here are some available cars in Toronto: 1. Hyundai Tucson ...") or refused ("I'm sorry, but
+I can't assist with that."). So the request is asked again in words with a note on the user's last
+message naming what is missing (the arguments' names and their own descriptions), and the model asks
+for it, as an agent fills slots: "What is the title of the movie you would like to buy tickets for?"
+
+    ask_for_missing(no_tools_body, calls, functions, grounding)   (the body to send, the arguments asked for), or None
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from voxgate.core.types import JSONObject
+
+from .toolcall_grounding import invented_required
+from .toolcall_parser import ParsedToolCall
+
+__all__ = ["ask_for_missing", "missing_note"]
+
+MAX_DESCRIPTION_CHARS = 120
+
+
+def ask_for_missing(
+    no_tools_body: JSONObject | None, calls: Sequence[ParsedToolCall] | None, functions: Mapping[str, JSONObject],
+    grounding: str | None,
+) -> tuple[JSONObject, list[str]] | None:
+    """`no_tools_body` with the note on its last (user) message for the first call in `calls` that made up
+    required values while taking others from `grounding`, and those arguments' names; None when no call
+    did, or the conversation does not end with a user message in text."""
+    if no_tools_body is None or grounding is None:
+        return None
+    messages = no_tools_body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return None
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "user" or not isinstance(last.get("content"), str):
+        return None
+    for call in calls or ():
+        function = functions.get(call.name)
+        missing = invented_required(call, grounding, function) if function is not None else []
+        if function is not None and missing:
+            note = missing_note(function, missing)
+            asked = {**last, "content": f"{last['content']}\n\n{note}"}
+            return {**no_tools_body, "messages": [*messages[:-1], asked]}, missing
+    return None
+
+
+def missing_note(function: JSONObject, missing: Sequence[str]) -> str:
+    """The note asking the model to ask for `missing`: each argument's name in words and its description
+    ("(To do this you need: movie name (The title of the movie). I have not given it. Ask me for it in
+    one short question. Do not make up an answer.)")."""
+    parameters = function.get("parameters")
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    described = []
+    for name in missing:
+        schema = properties.get(name) if isinstance(properties, dict) else None
+        description = schema.get("description") if isinstance(schema, dict) else None
+        words = name.replace("_", " ")
+        if isinstance(description, str) and description.strip():
+            words += f" ({_shortened(description)})"
+        described.append(words)
+    them = "them" if len(missing) > 1 else "it"
+    return (f"(To do this you need: {'; '.join(described)}. I have not given {them}. Ask me for {them} in one "
+            "short question. Do not make up an answer.)")
+
+
+def _shortened(description: str) -> str:
+    """The description's first line, trimmed to MAX_DESCRIPTION_CHARS, without its final full stop."""
+    line = description.strip().splitlines()[0].strip().rstrip(".")
+    return line if len(line) <= MAX_DESCRIPTION_CHARS else line[: MAX_DESCRIPTION_CHARS - 3].rstrip() + "..."
