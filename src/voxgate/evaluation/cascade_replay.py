@@ -51,7 +51,7 @@ import numpy as np
 
 from voxgate.core.types import RoutingConstraints
 from voxgate.evaluation.outcomes import OutcomeTable
-from voxgate.evaluation.replay import LAMBDA_GRID, lambda_choices
+from voxgate.evaluation.replay import LAMBDA_GRID, lambda_choice, lambda_choices
 from voxgate.routing.cascade.checks import agreement_result
 from voxgate.routing.cascade.evidence import CheckResult
 from voxgate.routing.cascade.planner import CascadeSettings, plan_cascade
@@ -151,10 +151,9 @@ def plan_stages(
 ) -> list[list[int]]:
     """Per query, the planner's stage order among models no dearer than the λ choice (with an
     explicit `order`, λ None: every model is a candidate and the planner keeps that order)."""
-    scale = float(expected_cost.mean(axis=0).max()) or 1.0
     ceilings = np.full(quality.shape[0], np.inf)
     if lam is not None:
-        target = np.argmax(quality - lam * expected_cost / scale, axis=1)
+        target = lambda_choice(quality, expected_cost, lam)
         ceilings = expected_cost[np.arange(quality.shape[0]), target]
     settings = CascadeSettings(max_stages=max_stages, models=order, middle_cost_share=middle_cost_share)
     if hopeless_below is not None:

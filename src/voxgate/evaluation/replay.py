@@ -50,11 +50,15 @@ def outcome_point(choice: Array, table: OutcomeTable) -> tuple[float, float]:
 
 
 def lambda_choices(quality: Array, expected_cost: Array) -> list[tuple[float, Array]]:
-    """Each λ of `LAMBDA_GRID` with the predictive router's per-query choice,
-    `argmax_m quality[m] - λ * cost[m]`, costs normalised by the dearest model."""
+    """Each λ of `LAMBDA_GRID` with the predictive router's per-query choice (`lambda_choice`)."""
+    return [(float(lam), lambda_choice(quality, expected_cost, float(lam))) for lam in LAMBDA_GRID]
+
+
+def lambda_choice(quality: Array, expected_cost: Array, lam: float) -> Array:
+    """The predictive router's per-query choice at `lam`: `argmax_m quality[m] - λ * cost[m]`, costs
+    normalised by the dearest model's mean."""
     scale = float(expected_cost.mean(axis=0).max()) or 1.0
-    normalised = expected_cost / scale
-    return [(float(lam), np.argmax(quality - lam * normalised, axis=1)) for lam in LAMBDA_GRID]
+    return np.asarray(np.argmax(quality - lam * (expected_cost / scale), axis=1))
 
 
 def lambda_sweep(quality: Array, expected_cost: Array, table: OutcomeTable) -> Array:
