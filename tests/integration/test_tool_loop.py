@@ -10,6 +10,7 @@ over every upstream request the decision record says was made."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 import httpx
@@ -146,6 +147,42 @@ def test_a_continued_answers_usage_counts_every_request_streamed_or_not(
         assert usage.prompt_tokens >= (1 + continued["requests"]) * single.prompt_tokens, (usage, tools)
         assert usage.completion_tokens > 0
         assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+BUY_TICKETS: Any = {"type": "function", "function": {
+    "name": "buy_movie_tickets", "description": "Buy cinema tickets", "parameters": {
+        "type": "object", "required": ["movie_name", "location", "show_date", "number_of_tickets"], "properties": {
+            "movie_name": {"type": "string", "description": "The title of the movie"},
+            "location": {"type": "string", "description": "City"},
+            "show_date": {"type": "string", "description": "YYYY-MM-DD"},
+            "number_of_tickets": {"type": "integer", "description": "How many tickets"}}}}}
+ASKS = re.compile(r"\?|\bplease (?:provide|specify|let me know|tell me)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_that_leaves_a_required_value_out_gets_a_question_not_a_made_up_call(
+    client: openai.OpenAI, voxgate_server: RunningProcess, stream: bool
+) -> None:
+    """No movie is named: the 1.5B calls with one it makes up (BFCL live_relevance_10, measured), which
+    grounding refuses; asked again in words with the missing argument named (`toolcall_missing`), it asks.
+    Contracts: no call with a made-up movie reaches the client, and words after a refusal ask something."""
+    question: Any = [{"role": "user", "content": "Buy movie tickets in Concord on April 9th for four people."}]
+    raw = client.chat.completions.with_raw_response.create(
+        model="qwen2.5-coder-1.5b", messages=question, tools=[BUY_TICKETS], temperature=0, max_tokens=120,
+        stream=stream)
+    if stream:
+        chunks = list(cast(Any, raw.parse()))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        calls = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
+    else:
+        message = cast(Any, raw.parse()).choices[0].message
+        text, calls = message.content or "", list(message.tool_calls or [])
+    assert not calls, calls  # every movie the model could name is made up
+    notes = httpx.get(f"{voxgate_server.base_url}/v1/decisions/{raw.headers['x-voxgate-decision-id']}").json()["tools"]
+    asked_for = [note.get("asked_for") for note in notes if note["action"] == "asked_again_in_words"]
+    if any(asked_for):  # the model called with a made-up movie, and was told what to ask for
+        assert asked_for == [["movie_name"]], notes
+    assert ASKS.search(text), text  # told, or on its own: any call would take Concord, four or April 9th
 
 
 def _as_dict(message: Any) -> dict[str, Any]:

@@ -54,8 +54,11 @@ def ask_for_missing(
 
 def missing_note(function: JSONObject, missing: Sequence[str]) -> str:
     """The note asking the model to ask for `missing`: each argument's name in words and its description
-    ("(To do this you need: movie name (The title of the movie). I have not given it. Ask me for it in
-    one short question. Do not make up an answer.)")."""
+    ("(To do this you need: movie name (The title of the movie). I have not given it. Reply with one
+    short question that asks me for it; do not answer it yourself or make anything up.)"). Sampled at
+    temperature 0.8, the 1.5B asked in 18 of 18 answers with this wording and 9 of 18 with "Ask me for
+    it in one short question. Do not make up an answer." (it answered its own question: "The title of
+    the movie is ...")."""
     parameters = function.get("parameters")
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
     described = []
@@ -67,8 +70,8 @@ def missing_note(function: JSONObject, missing: Sequence[str]) -> str:
             words += f" ({_shortened(description)})"
         described.append(words)
     them = "them" if len(missing) > 1 else "it"
-    return (f"(To do this you need: {'; '.join(described)}. I have not given {them}. Ask me for {them} in one "
-            "short question. Do not make up an answer.)")
+    return (f"(To do this you need: {'; '.join(described)}. I have not given {them}. Reply with one short question "
+            f"that asks me for {them}; do not answer it yourself or make anything up.)")
 
 
 def _shortened(description: str) -> str:

@@ -57,11 +57,11 @@ def test_only_the_made_up_required_values_of_a_call_that_takes_others_from_the_r
 
 def test_the_note_names_each_argument_in_words_with_its_own_description() -> None:
     assert missing_note(BUY, ["movie_name"]) == (
-        "(To do this you need: movie name (The title of the movie). I have not given it. Ask me for it in one "
-        "short question. Do not make up an answer.)")
+        "(To do this you need: movie name (The title of the movie). I have not given it. Reply with one short "
+        "question that asks me for it; do not answer it yourself or make anything up.)")
     two = missing_note(BUY, ["movie_name", "location"])
     assert "movie name (The title of the movie); location (The city of the cinema, e.g. 'Berkeley, CA')" in two
-    assert "I have not given them. Ask me for them" in two
+    assert "I have not given them. Reply with one short question that asks me for them;" in two
     bare = {"name": "f", "parameters": {"type": "object", "properties": {"start_date": {"type": "string"}}}}
     assert missing_note(bare, ["start_date"]).startswith("(To do this you need: start date. I have not given it.")
     long = {"name": "f", "parameters": {"properties": {"x": {"description": "word " * 60 + "\nsecond line"}}}}
