@@ -77,16 +77,19 @@ def ask(client: openai.OpenAI, model: str, arm: str, item: BfclItem) -> Ask:
     usage = completion.usage
     return Ask(item, arm, passed, why, seconds, usage.prompt_tokens if usage else 0,
                usage.completion_tokens if usage else 0, len(calls), tuple(json.dumps(call) for call in calls),
-               _tool_actions(client, raw.headers.get("x-voxgate-decision-id")),
+               tool_actions(client, raw.headers.get("x-voxgate-decision-id")),
                (completion.choices[0].message.content or "")[:300])
 
 
-def _tool_actions(client: openai.OpenAI, decision_id: str | None) -> tuple[str, ...]:
-    """`model:action` for each note of the decision record's `tools` list (GET /v1/decisions/{id})."""
+def tool_actions(client: openai.OpenAI, decision_id: str | None) -> tuple[str, ...]:
+    """`model:action` for each note of the decision record's `tools` list (GET /v1/decisions/{id}),
+    with the arguments the model was told to ask for, if any: `model:asked_again_in_words(time)`."""
     if not decision_id:
         return ()
     record = httpx.get(f"{client.base_url}decisions/{decision_id}", timeout=30, trust_env=False).json()
-    return tuple(f"{note.get('model')}:{note.get('action')}" for note in record.get("tools") or ())
+    return tuple(f"{note.get('model')}:{note.get('action')}"
+                 + (f"({','.join(note['asked_for'])})" if note.get("asked_for") else "")
+                 for note in record.get("tools") or ())
 
 
 def interleaved(

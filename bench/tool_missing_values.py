@@ -13,7 +13,7 @@ SDK, non-streamed, temperature 0:
 Each answer is one of: `call` (a tool call), `asks` (words that ask: a `?`, or "please provide /
 specify / let me know / tell me", naming a word of a missing argument or its description), `other`
 (words that do neither: a refusal, or made-up results). Printed: the counts per arm, the tool layer's
-actions (`asked_again_in_words`, with `asked_for` where the model was told what to ask), each answer's
+actions (`model:asked_again_in_words(ARGUMENTS)` where the model was told what to ask), each answer's
 first 160 characters, and the median seconds per answer.
 """
 
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import openai
 
+from bench.bfcl_ab import tool_actions
 from bench.server_variant import Variant
 from tests.support.processes import RunningProcess, start_voxgate, stop_process
 
@@ -118,11 +118,7 @@ def ask(client: openai.OpenAI, model: str, request: Request) -> tuple[str, float
         tools=cast(Any, [{"type": "function", "function": request.function}]))
     seconds = time.perf_counter() - started
     message = raw.parse().choices[0].message
-    decision_id = raw.headers.get("x-voxgate-decision-id")
-    notes = httpx.get(f"{client.base_url}decisions/{decision_id}", timeout=30, trust_env=False).json().get(
-        "tools") if decision_id else None
-    actions = [f"{n.get('action')}{'(' + ','.join(n['asked_for']) + ')' if n.get('asked_for') else ''}"
-               for n in notes or ()]
+    actions = list(tool_actions(client, raw.headers.get("x-voxgate-decision-id")))
     return verdict(message, request), seconds, (message.content or "").replace("\n", " "), actions
 
 

@@ -44,8 +44,10 @@ def ask_for_missing(
         return None
     for call in calls or ():
         function = functions.get(call.name)
-        missing = invented_required(call, grounding, function) if function is not None else []
-        if function is not None and missing:
+        if function is None:
+            continue
+        missing = invented_required(call, grounding, function)
+        if missing:
             note = missing_note(function, missing)
             asked = {**last, "content": f"{last['content']}\n\n{note}"}
             return {**no_tools_body, "messages": [*messages[:-1], asked]}, missing

@@ -68,11 +68,8 @@ class ToolRecord:
         """The answer is asked again in words for `reason`; `refused`: its calls, if it was calls;
         `asked_for`: the made-up required arguments the model was told to ask the user for (`toolcall_missing`)."""
         _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
-        if asked_for:
-            self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()],
-                       asked_for=list(asked_for))
-        else:
-            self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()])
+        asked: dict[str, object] = {"asked_for": list(asked_for)} if asked_for else {}  # absent when none
+        self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()], **asked)
 
     def choices_cut(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                     arguments: Sequence[str]) -> None:

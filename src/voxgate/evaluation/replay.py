@@ -50,15 +50,25 @@ def outcome_point(choice: Array, table: OutcomeTable) -> tuple[float, float]:
 
 
 def lambda_choices(quality: Array, expected_cost: Array) -> list[tuple[float, Array]]:
-    """Each λ of `LAMBDA_GRID` with the predictive router's per-query choice (`lambda_choice`)."""
-    return [(float(lam), lambda_choice(quality, expected_cost, float(lam))) for lam in LAMBDA_GRID]
+    """Each λ of `LAMBDA_GRID` with the predictive router's per-query choice (`lambda_choice`); the
+    costs are normalised once for the whole grid."""
+    normalised = _normalised(expected_cost)
+    return [(float(lam), _choice(quality, normalised, float(lam))) for lam in LAMBDA_GRID]
 
 
 def lambda_choice(quality: Array, expected_cost: Array, lam: float) -> Array:
     """The predictive router's per-query choice at `lam`: `argmax_m quality[m] - λ * cost[m]`, costs
     normalised by the dearest model's mean."""
+    return _choice(quality, _normalised(expected_cost), lam)
+
+
+def _normalised(expected_cost: Array) -> Array:
     scale = float(expected_cost.mean(axis=0).max()) or 1.0
-    return np.asarray(np.argmax(quality - lam * (expected_cost / scale), axis=1))
+    return np.asarray(expected_cost / scale)
+
+
+def _choice(quality: Array, normalised_cost: Array, lam: float) -> Array:
+    return np.asarray(np.argmax(quality - lam * normalised_cost, axis=1))
 
 
 def lambda_sweep(quality: Array, expected_cost: Array, table: OutcomeTable) -> Array:
