@@ -65,8 +65,11 @@ class ToolSettings:
     value and name the conversation never speaks of is dropped, so the function's default applies
     (`toolcall_optional`). `ask_for_missing`: where grounding refused a call that took values from the
     request but made up required ones, the answer in words is asked to ask the user for those
-    (`toolcall_missing`). `shortlist`: a request declaring more than this many tools shows the
-    model only this many, the most relevant to the latest request (`toolcall_shortlist`); 0: every tool."""
+    (`toolcall_missing`). `ground_calls_after_words`: the grounding (and relevance) check also judges
+    calls that follow words in the same answer ("To book it I will call: {...}"); streamed, the words
+    have gone out, so the answer asked again in words follows them. `shortlist`: a request declaring
+    more than this many tools shows the model only this many, the most relevant to the latest request
+    (`toolcall_shortlist`); 0: every tool."""
 
     continue_calls: bool = True
     force_calls: bool = True
@@ -76,6 +79,7 @@ class ToolSettings:
     make_described_calls: bool = True
     drop_unasked_arguments: bool = True
     ask_for_missing: bool = True
+    ground_calls_after_words: bool = True
     shortlist: int = 5
 
 
@@ -88,6 +92,7 @@ _TOOL_FLAGS = {
     "make_described_calls": "VOXGATE_TOOLS_MAKE_DESCRIBED_CALLS",
     "drop_unasked_arguments": "VOXGATE_TOOLS_DROP_UNASKED_ARGUMENTS",
     "ask_for_missing": "VOXGATE_TOOLS_ASK_FOR_MISSING",
+    "ground_calls_after_words": "VOXGATE_TOOLS_GROUND_CALLS_AFTER_WORDS",
 }
 
 

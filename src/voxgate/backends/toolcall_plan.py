@@ -19,6 +19,7 @@ from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
 from .toolcall_grounding import grounding_text, is_grounded
 from .toolcall_parser import (
+    ParsedToolCall,
     classify_tool_call_start,
     declared_functions,
     described_functions,
@@ -63,21 +64,28 @@ class ToolCallPlan:
     (`toolcall_relevance`) a call's function must share; after a result, a further call may take its
     topic from the result, not from the user. Its words are found only when the check runs."""
 
-    def is_ungrounded(self, text: str) -> bool:
-        """`tool_choice` auto: `text` is nothing but calls, none with a value from the conversation."""
-        if self.grounding is None or self.declared is None:
-            return False
-        calls = parse_tool_calls(text, self.declared)
-        return calls is not None and not any(
-            is_grounded(call, self.grounding, self.functions.get(call.name)) for call in calls)
+    def calls_in(self, text: str, *, after_words: bool = True) -> list[ParsedToolCall] | None:
+        """The calls `text` ends with: nothing but calls, or (with `after_words`) words and then
+        calls (`split_prose_and_calls`); None when it has none or no functions are declared."""
+        if self.declared is None:
+            return None
+        if not after_words:
+            return parse_tool_calls(text, self.declared)
+        found = split_prose_and_calls(text, self.declared)
+        return found[1] if found is not None else None
 
-    def is_off_topic(self, text: str) -> bool:
-        """`tool_choice` auto: `text` is nothing but calls, none to a function sharing a topic word
-        with the user's messages (`toolcall_relevance.shares_topic`)."""
-        if self.user_text is None or self.declared is None:
-            return False
-        calls = parse_tool_calls(text, self.declared)
-        if calls is None:
+    def is_ungrounded(self, text: str, *, after_words: bool = True) -> bool:
+        """`tool_choice` auto: `text` is calls (after words too, with `after_words`), none with a
+        value from the conversation."""
+        calls = self.calls_in(text, after_words=after_words) if self.grounding is not None else None
+        return calls is not None and not any(
+            is_grounded(call, self.grounding or "", self.functions.get(call.name)) for call in calls)
+
+    def is_off_topic(self, text: str, *, after_words: bool = True) -> bool:
+        """`tool_choice` auto: `text` is calls (after words too, with `after_words`), none to a
+        function sharing a topic word with the user's messages (`toolcall_relevance.shares_topic`)."""
+        calls = self.calls_in(text, after_words=after_words) if self.user_text is not None else None
+        if calls is None or self.user_text is None:
             return False
         words = topic_words(self.user_text)
         return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
@@ -185,14 +193,16 @@ REASON_OFF_TOPIC = "no call is to a function sharing a topic word with the reque
 
 
 def words_reason(
-    plan: ToolCallPlan, text: str, *, ground_calls: bool = True, check_relevance: bool = True
+    plan: ToolCallPlan, text: str, *, ground_calls: bool = True, check_relevance: bool = True,
+    after_words: bool = True,
 ) -> str | None:
-    """Why `text` is to be asked again in words (one of the REASON_ constants), or None to keep it. Pure."""
+    """Why `text` is to be asked again in words (one of the REASON_ constants), or None to keep it;
+    with `after_words`, calls that follow words are judged as calls alone are. Pure."""
     if plan.words_body is not None and plan.fails_to_use_result(text):
         return REASON_RESULT_UNUSED
-    if ground_calls and plan.is_ungrounded(text):
+    if ground_calls and plan.is_ungrounded(text, after_words=after_words):
         return REASON_UNGROUNDED
-    if check_relevance and plan.is_off_topic(text):
+    if check_relevance and plan.is_off_topic(text, after_words=after_words):
         return REASON_OFF_TOPIC
     return None
 

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 
 from voxgate.core.tool_notes import ToolNotes, current_tool_notes
+from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall
 from .toolcall_shortlist import Shortlist
@@ -27,7 +28,7 @@ from .toolcall_shortlist import Shortlist
 __all__ = [
     "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
     "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST", "REASON_ARGUMENTS_DROPPED", "REASON_CHOICES_CUT",
-    "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "ToolRecord",
+    "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "ToolRecord", "asked_for_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -64,12 +65,18 @@ class ToolRecord:
                          "voxgate_tools_kept": kept, "voxgate_tools_dropped": shortlist.dropped})
         self._note(ACTION_SHORTLIST, shortlist.reason, kept=kept, dropped=shortlist.dropped)
 
-    def asked_again(self, reason: str, refused: Sequence[ParsedToolCall] | None, asked_for: Sequence[str] = ()) -> None:
+    def asked_again(
+        self, reason: str, refused: Sequence[ParsedToolCall] | None, asked_for: Sequence[str] = (),
+        *, after_words: bool = False,
+    ) -> None:
         """The answer is asked again in words for `reason`; `refused`: its calls, if it was calls;
-        `asked_for`: the made-up required arguments the model was told to ask the user for (`toolcall_missing`)."""
+        `asked_for`: the made-up required arguments the model was told to ask the user for (`toolcall_missing`);
+        `after_words`: the refused calls followed words in the answer."""
         _log.info("tool answer asked again in words", extra={"voxgate_tool_check": reason, "model": self.model_id})
-        asked: dict[str, object] = {"asked_for": list(asked_for)} if asked_for else {}  # absent when none
-        self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()], **asked)
+        extra: dict[str, object] = {"asked_for": list(asked_for)} if asked_for else {}  # absent when none
+        if after_words:
+            extra["after_words"] = True
+        self._note(ACTION_ASKED_AGAIN, reason, functions=[call.name for call in refused or ()], **extra)
 
     def choices_cut(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                     arguments: Sequence[str]) -> None:
@@ -107,3 +114,13 @@ class ToolRecord:
 def _changed(before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall]) -> list[str]:
     """The names of the calls a settling step replaced (`after[i] is not before[i]`)."""
     return [old.name for old, new in zip(before, after, strict=True) if old is not new]
+
+
+def asked_for_in(notes: Sequence[JSONObject], model_id: str) -> tuple[str, ...]:
+    """The arguments `model_id`'s last `asked_again_in_words` note among `notes` told it to ask the user
+    for (`toolcall_missing`); () when it has none."""
+    for note in reversed(notes):
+        if note.get("model") == model_id and note.get("action") == ACTION_ASKED_AGAIN:
+            asked = note.get("asked_for")
+            return tuple(name for name in asked if isinstance(name, str)) if isinstance(asked, list) else ()
+    return ()

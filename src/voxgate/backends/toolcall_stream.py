@@ -97,6 +97,7 @@ class ToolCallStreamRewriter:
         self._said: list[str] | None = []  # prose sent, while no call was held and one may still follow
         self._said_before_held: str | None = None  # prose sent before the text now held, when it was all prose
         self._ending: list[JSONObject] = []  # passing prose's finishing chunk and those after it
+        self._continued = False  # `continuing` has sent its first text
         self._identity: JSONObject = {}
 
     def feed(self, chunk: JSONObject) -> list[JSONObject]:
@@ -148,6 +149,34 @@ class ToolCallStreamRewriter:
             return None
         held = "".join(self._text)
         return None if parse_tool_calls(held, self._declared) is not None else self._said_before_held + held
+
+    def calls_after_prose(self) -> str | None:
+        """The whole answer, when prose went out and the text held after it is calls (else None):
+        for the adapter to judge those calls, which `continuing` may then replace with words."""
+        if self._passing or self._said_before_held is None or not self._held:
+            return None
+        held = "".join(self._text)
+        return self._said_before_held + held if parse_tool_calls(held, self._declared) is not None else None
+
+    def continuing(self, chunk: JSONObject) -> JSONObject:
+        """`chunk` of an answer asked again in words, sent in place of the held calls after the prose
+        that went out: under this answer's identity (id, created, model), without a second `role`, its
+        first text set apart from the prose by a blank line. The held calls are dropped."""
+        self._held, self._text = [], []
+        out = {**chunk, **self._identity}
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return out
+        first = choices[0]
+        delta = {key: value for key, value in (first.get("delta") or {}).items() if key != "role"}
+        content = delta.get("content")
+        if isinstance(content, str) and content.strip() and not self._continued:
+            self._continued = True
+            said = self._said_before_held or ""
+            delta["content"] = "\n" * max(0, 2 - (len(said) - len(said.rstrip("\n")))) + content.lstrip()
+        elif isinstance(content, str) and not self._continued:
+            delta["content"] = ""  # leading whitespace: the blank line stands for it
+        return {**out, "choices": [{**first, "delta": delta}, *choices[1:]]}
 
     def finish(
         self, further: Sequence[ParsedToolCall] = (),

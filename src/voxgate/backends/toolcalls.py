@@ -128,7 +128,7 @@ class FencedToolCallAdapter:
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
         force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
         shortlist: int = 0, make_described_calls: bool = True, drop_unasked_arguments: bool = True,
-        ask_for_missing: bool = True,
+        ask_for_missing: bool = True, ground_calls_after_words: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -142,6 +142,7 @@ class FencedToolCallAdapter:
         self._make_described_calls = make_described_calls
         self._drop_unasked_arguments = drop_unasked_arguments
         self._ask_for_missing = ask_for_missing
+        self._after_words = ground_calls_after_words
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -176,15 +177,18 @@ class FencedToolCallAdapter:
         `ground_calls`) is calls none of which takes a value from the conversation, or (with
         `check_relevance`) is calls none of which is to a function on the request's topic; else
         None. A refused call that took values from the request and made up required ones is asked for
-        them instead (`toolcall_missing`; `ask_for_missing`). The reason is recorded (`toolcall_record`:
+        them instead (`toolcall_missing`; `ask_for_missing`). With `ground_calls_after_words`, calls
+        that follow words are judged as calls alone are. The reason is recorded (`toolcall_record`:
         the reason, the refused calls' names and the arguments asked for, no text)."""
-        reason = words_reason(plan, text, ground_calls=self._ground_calls, check_relevance=self._check_relevance)
+        reason = words_reason(plan, text, ground_calls=self._ground_calls, check_relevance=self._check_relevance,
+                              after_words=self._after_words)
         if reason is None:
             return None
-        refused = parse_tool_calls(text, plan.declared) if plan.declared is not None else None
+        refused = plan.calls_in(text, after_words=self._after_words)
         asking = ask_for_missing(plan.no_tools_body, refused, plan.functions, plan.grounding) if (
             self._ask_for_missing and reason == REASON_UNGROUNDED and plan.words_body is None) else None
-        record.asked_again(reason, refused, asked_for=asking[1] if asking is not None else ())
+        after_words = refused is not None and parse_tool_calls(text, plan.declared or ()) is None
+        record.asked_again(reason, refused, asked_for=asking[1] if asking is not None else (), after_words=after_words)
         if asking is not None:
             return asking[0]
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
@@ -294,9 +298,10 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
-        words_body = self._words_instead(plan, held, record) if held is not None else None
-        if words_body is not None:
-            async for out in self._words_stream(words_body, usage):
+        judged = held if held is not None else rewriter.calls_after_prose()
+        words_body = self._words_instead(plan, judged, record) if judged is not None else None
+        if words_body is not None:  # after prose that went out, the words follow it
+            async for out in self._words_stream(words_body, usage, None if held is not None else rewriter):
                 yield out
             return
         said = (rewriter.prose_text() or rewriter.words_text()) if held is None else None
@@ -314,13 +319,16 @@ class FencedToolCallAdapter:
                 add_usage(out, answer.get("usage"))
             yield out
 
-    async def _words_stream(self, words_body: JSONObject, first_usage: object) -> AsyncIterator[JSONObject]:
-        """The answer asked again without tools, its usage counting the first answer's too."""
+    async def _words_stream(
+        self, words_body: JSONObject, first_usage: object, after_prose: ToolCallStreamRewriter | None = None
+    ) -> AsyncIterator[JSONObject]:
+        """The answer asked again without tools, its usage counting the first answer's too; after
+        prose that went out (`after_prose`, whose calls were refused) as that answer's continuation."""
         again = self._inner.stream(words_body)
         try:
             async for chunk in again:
                 add_usage(chunk, first_usage)
-                yield chunk
+                yield chunk if after_prose is None else after_prose.continuing(chunk)
         finally:
             await _aclose(again)
 

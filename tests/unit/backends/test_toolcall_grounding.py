@@ -128,7 +128,7 @@ def test_each_required_argument_needs_a_value_from_the_request() -> None:
     assert is_grounded(call("final_price", price=80), "80", not_a_list)
 
 
-def test_a_plan_finds_an_answer_of_ungrounded_calls_only_with_tool_choice_auto() -> None:
+def test_a_plan_finds_an_answer_of_ungrounded_calls_with_tool_choice_auto() -> None:
     body: JSONObject = {"messages": [{"role": "user", "content": DISCOUNT}],
                         "tools": [{"type": "function", "function": PRICE}]}
     text = json.dumps({"name": "final_price", "arguments": {"price": 100, "discount_rate": 0.25}})
@@ -136,7 +136,10 @@ def test_a_plan_finds_an_answer_of_ungrounded_calls_only_with_tool_choice_auto()
     assert plan_request(body).is_ungrounded(text)
     assert not plan_request(body).is_ungrounded(grounded)
     assert not plan_request(body).is_ungrounded("The final price depends on the price.")  # words are no calls
-    assert not plan_request(body).is_ungrounded(f"Calling it:\n{text}")  # prose first: sent as it came
+    assert plan_request(body).is_ungrounded(f"Calling it:\n{text}")  # words, then the same call
+    assert not plan_request(body).is_ungrounded(f"Calling it:\n{grounded}")
+    assert not plan_request(body).is_ungrounded(f"Calling it:\n{text}", after_words=False)  # only calls alone
+    assert plan_request(body).is_ungrounded(text, after_words=False)
     assert not plan_request({**body, "tool_choice": "required"}).is_ungrounded(text)
     assert not plan_request({"messages": body["messages"]}).is_ungrounded(text)  # no tools declared
 

@@ -176,9 +176,9 @@ async def test_complete_keeps_prose_before_the_calls_as_content_and_makes_every_
         '```json\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n```\n'
         '```json\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n```'
     )
-    adapter = FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids,
-                                    drop_unasked_arguments=False)  # the cities are not in MESSAGES
-    answer = await adapter.complete({"messages": MESSAGES, "tools": TOOLS})
+    adapter = FencedToolCallAdapter(qwen_backend(completion(text)), make_call_id=ids)
+    answer = await adapter.complete({"messages": [{"role": "user", "content": "weather in Oslo and Rome?"}],
+                                     "tools": TOOLS})
     message = answer["choices"][0]["message"]
     assert message["content"] == "To get the weather I will call the function:"
     assert [call["function"]["arguments"] for call in message["tool_calls"]] == ['{"city": "Oslo"}', '{"city": "Rome"}']
