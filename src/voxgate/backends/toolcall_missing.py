@@ -11,20 +11,31 @@ message naming what is missing (the arguments' names and their own descriptions)
 for it, as an agent fills slots: "What is the title of the movie you would like to buy tickets for?"
 
     ask_for_missing(no_tools_body, calls, functions, grounding)   (the body to send, the arguments asked for), or None
+    asks_for(text, functions, missing)                           which of them a short question in `text` asks for
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
 from voxgate.core.types import JSONObject
 
 from .toolcall_grounding import invented_required
 from .toolcall_parser import ParsedToolCall
 
-__all__ = ["ask_for_missing", "missing_note"]
+__all__ = ["argument_words", "ask_for_missing", "asks_for", "missing_note"]
 
 MAX_DESCRIPTION_CHARS = 120
+MAX_QUESTION_CHARS = 200
+"""A question longer than this is more than the one short question the note asks for."""
+_WORD = re.compile(r"[a-z]+")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+_COMMON_WORDS = frozenset({
+    "the", "and", "for", "you", "your", "are", "with", "this", "that", "what", "which", "how", "when", "where",
+    "who", "will", "would", "like", "want", "need", "can", "could", "please", "name", "type", "value", "use",
+    "used", "given", "its", "not", "one", "any", "all", "etc", "format", "string",
+})
 
 
 def ask_for_missing(
@@ -80,3 +91,35 @@ def _shortened(description: str) -> str:
     """The description's first line, trimmed to MAX_DESCRIPTION_CHARS, without its final full stop."""
     line = description.strip().splitlines()[0].strip().rstrip(".")
     return line if len(line) <= MAX_DESCRIPTION_CHARS else line[: MAX_DESCRIPTION_CHARS - 3].rstrip() + "..."
+
+
+def asks_for(text: str, functions: Iterable[JSONObject], missing: Sequence[str]) -> list[str]:
+    """The arguments of `missing` that `text` asks for: `text` is one short question (at most
+    MAX_QUESTION_CHARS, ending in `?`) that holds a word of the argument's name or of its description
+    in `functions` (`argument_words`: "What is the title of the movie?" asks for `movie_name`, "The
+    title of the movie"); [] when `text` is no such question or names none. Pure."""
+    question = text.strip().rstrip("\"'").strip()
+    if not question.endswith("?") or len(question) > MAX_QUESTION_CHARS:
+        return []
+    said = {_singular(word) for word in _WORD.findall(question.lower())}
+    declared = list(functions)
+    return [name for name in missing if argument_words(declared, name) & said]
+
+
+def argument_words(functions: Iterable[JSONObject], name: str) -> set[str]:
+    """The telling words of argument `name` (split at `_` and camelCase) and of its description in any
+    of `functions`: three letters or more, not common ("the", "what", "name", "type"), singular."""
+    text = _CAMEL.sub(r"\1 \2", name).replace("_", " ")
+    for function in functions:
+        parameters = function.get("parameters")
+        properties = parameters.get("properties") if isinstance(parameters, dict) else None
+        schema = properties.get(name) if isinstance(properties, dict) else None
+        description = schema.get("description") if isinstance(schema, dict) else None
+        if isinstance(description, str):
+            text += f" {description}"
+    return {_singular(word) for word in _WORD.findall(text.lower()) if len(word) > 2 and word not in _COMMON_WORDS}
+
+
+def _singular(word: str) -> str:
+    """`word` less one final `s` when longer than three letters ("tickets" -> "ticket", "dates" -> "date")."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word

@@ -11,8 +11,15 @@ import pytest
 
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder, chunk
 from voxgate.backends.toolcall_grounding import invented_required, is_grounded
-from voxgate.backends.toolcall_missing import MAX_DESCRIPTION_CHARS, ask_for_missing, missing_note
+from voxgate.backends.toolcall_missing import (
+    MAX_DESCRIPTION_CHARS,
+    argument_words,
+    ask_for_missing,
+    asks_for,
+    missing_note,
+)
 from voxgate.backends.toolcall_parser import ParsedToolCall
+from voxgate.backends.toolcall_record import asked_for_in
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import ToolNotes, noting_tools
 from voxgate.core.types import JSONObject
@@ -132,3 +139,24 @@ async def test_a_call_taking_nothing_from_the_request_is_asked_again_in_plain_wo
     inner = AnswersInOrder(call_text(oslo), "I can buy tickets if you tell me which.")
     await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
     assert inner.sent[1]["messages"][-1]["content"] == ASK
+
+
+def test_a_short_question_asks_for_an_argument_it_names_by_its_own_words() -> None:
+    missing = ["movie_name", "number_of_tickets"]
+    assert argument_words([BUY], "movie_name") == {"movie", "title"}  # "name", "the", "of" tell nothing
+    assert argument_words([], "fromCurrency") == {"from", "currency"}
+    assert asks_for("What is the title of the movie?", [BUY], missing) == ["movie_name"]
+    assert asks_for('"Which movie, and how many tickets?"', [BUY], missing) == missing
+    assert asks_for("How many ticket?", [BUY], missing) == ["number_of_tickets"]
+    for text in ("What is your name?", "Which film?", "The movie is Up.", "Which movie? " + "More. " * 40):
+        assert asks_for(text, [BUY], missing) == [], text
+
+
+def test_the_arguments_asked_for_are_read_back_from_a_models_last_note() -> None:
+    notes: list[JSONObject] = [{"model": "small", "action": "asked_again_in_words", "asked_for": ["city"]},
+             {"model": "big", "action": "asked_again_in_words", "asked_for": ["date"]},
+             {"model": "small", "action": "continued"}]
+    assert asked_for_in(notes, "small") == ("city",)
+    assert asked_for_in(notes, "big") == ("date",)
+    assert asked_for_in(notes, "other") == ()
+    assert asked_for_in([{"model": "small", "action": "asked_again_in_words"}], "small") == ()

@@ -10,10 +10,13 @@
     agreement         the answer's normalised final answer against other models' or samples'
     echo              a final answer that only repeats the question's own words ("Cl" for "which
                       element has the symbol Cl?", "11" for "how many centimetres in 11 metres?")
+    asks_for_missing  a tool request whose call made up required values (the tool layer told the
+                      model to ask for them): one short question naming one of them is the answer
 
 The exact checks (format, tools, code, arithmetic) are conclusive when they prove an answer
-wrong (or, for arithmetic, right); the others are probabilities. `run_checks` runs every check,
-turning one that raises or runs over its time limit into a FAILED result (the stage escalates).
+wrong (or, for arithmetic, right; asks_for_missing, when the answer is the question the request
+calls for); the others are probabilities. `run_checks` runs every check, turning one that raises
+or runs over its time limit into a FAILED result (the stage escalates).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from jsonschema import exceptions as schema_exceptions
 from jsonschema import validators
 
 from voxgate.backends.tool_validation import find_tool_call_problems
+from voxgate.backends.toolcall_missing import asks_for
+from voxgate.backends.toolcall_parser import declared_functions
 from voxgate.core.clock import Clock
 from voxgate.routing.cascade.confidence import ConfidenceCalibration, confidence_features
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
@@ -47,6 +52,8 @@ P_AGREE = 0.85
 P_DISAGREE = 0.3
 P_ECHO = 0.1
 """An echo is nearly always wrong: 135 of the 137 echoes among the ladder's 903 TRAIN answers were."""
+P_ASKS = 0.9
+"""A question for a value the request left out: what a person would answer, from any model."""
 
 _WORD_OPERATORS = (
     (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
@@ -297,11 +304,32 @@ def _stated_answers(answer_text: str) -> list[str]:
     ]
 
 
+class AsksForMissingCheck:
+    """A tool request whose call grounding refused for made-up required values, the model then told to
+    ask the user for them (`evidence.asked_for`, `backends/toolcall_missing`): an answer that is one
+    short question naming one of them (`asks_for`) is what the request calls for, whichever model
+    asked, so it is accepted (conclusive); any other answer is left to the other checks."""
+
+    name = "asks_for_missing"
+    meaning = "missing arguments the answer's question asks for"
+
+    def check(self, evidence: AnswerEvidence) -> CheckResult:
+        if not evidence.asked_for or evidence.tool_calls:
+            return CheckResult.not_applicable(self.name, "no call was refused for values the request left out")
+        functions = declared_functions(evidence.request.body.get("tools")).values()
+        asked = asks_for(evidence.answer_text, functions, evidence.asked_for)
+        if not asked:
+            return CheckResult.not_applicable(self.name, "the answer is not one short question asking for "
+                                              f"{', '.join(evidence.asked_for)}")
+        return CheckResult.scored(self.name, P_ASKS, float(len(asked)), self.meaning,
+                                  f"one short question asking for {', '.join(asked)}", conclusive=True)
+
+
 def default_checks(calibration: ConfidenceCalibration | None = None) -> tuple[AnswerCheck, ...]:
     """Every live check, cheapest first."""
     return (
         ResponseFormatCheck(), ToolArgumentsCheck(), ArithmeticCheck(), CodeParsesCheck(),
-        AgreementCheck(), EchoCheck(), TokenConfidenceCheck(calibration),
+        AgreementCheck(), EchoCheck(), AsksForMissingCheck(), TokenConfidenceCheck(calibration),
     )
 
 

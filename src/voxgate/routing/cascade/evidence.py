@@ -42,7 +42,9 @@ class AnswerEvidence:
 
     `token_logprobs` is None when the upstream gave none (not every server can); `peer_answers`
     maps a label ("smollm2-135m", "sample-2") to another answer to the same request;
-    `prior_quality` is the router's predicted quality for the model (None: not known).
+    `prior_quality` is the router's predicted quality for the model (None: not known);
+    `asked_for`: the required arguments the tool layer told the model to ask the user for, its
+    call having made them up (`backends/toolcall_missing`).
     """
 
     model_id: str
@@ -53,6 +55,7 @@ class AnswerEvidence:
     finish_reason: str | None = None
     peer_answers: Mapping[str, str] = field(default_factory=dict)
     prior_quality: float | None = None
+    asked_for: tuple[str, ...] = ()
 
 
 class CheckStatus(StrEnum):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCode, Tracer, use_span
 
+from voxgate.backends.toolcall_record import asked_for_in
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage, first_choice
@@ -69,6 +70,8 @@ class StageAnswer:
     error: BackendError | None
     latency_ms: float
     cost_usd: float = 0.0
+    asked_for: tuple[str, ...] = ()
+    """The arguments the tool layer told the model to ask the user for (`toolcall_record.asked_for_in`)."""
     span: Span = INVALID_SPAN
     """The stage's span (its upstream attempt inside), ended once the stage is judged (`_end_stage`)."""
 
@@ -140,6 +143,7 @@ def _evidence(
         finish_reason=choice.get("finish_reason"),
         peer_answers=dict(peers),
         prior_quality=prior,
+        asked_for=answer.asked_for,
     )
 
 
@@ -206,6 +210,7 @@ class CascadeRunner:
         unavailable = self._dispatcher.unavailable(model_id)
         if unavailable is not None:
             return StageAnswer(model_id, None, BackendConnectError(unavailable, model_id=model_id), 0.0)
+        noted = len(decision.tools)
         try:
             response = await self._dispatcher.call_model(model_id, body, decision)
         except BackendError as exc:
@@ -214,7 +219,8 @@ class CascadeRunner:
         usage = Usage.from_payload(response) or Usage(0, 0)
         card = self._cards.get(model_id)
         cost_usd = card.price.cost_usd(*usage) if card is not None else 0.0
-        return StageAnswer(model_id, response, None, latency_ms, cost_usd)
+        asked_for = asked_for_in(decision.tools[noted:], model_id)
+        return StageAnswer(model_id, response, None, latency_ms, cost_usd, asked_for)
 
     async def _first_answers(
         self, plan: CascadePlan, bodies: tuple[JSONObject, JSONObject], decision: Decision, agreement: bool

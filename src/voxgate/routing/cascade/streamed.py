@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
 
+from voxgate.backends.toolcall_record import asked_for_in
 from voxgate.core.clock import Clock
 from voxgate.core.errors import BackendError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints
@@ -204,7 +205,7 @@ class StreamedCascade:
             judged: tuple[StageJudgement, list[CheckResult], float] | None = None
             try:
                 held = await hold_first_sentence(chunks)
-                judged = self._judge(request, stage, held, plan)
+                judged = self._judge(request, stage, held, plan, asked_for_in(decision.tools, stage.model_id))
                 held_ms = (self._clock.monotonic_s() - started_s) * 1000
                 if judged[0].action is StageAction.ACCEPT:
                     for chunk in held.chunks:
@@ -236,8 +237,11 @@ class StreamedCascade:
             self._settle(decision, answered_by, LAST_STAGE_REASON)
 
     def _judge(
-        self, request: ChatRequest, stage: PlannedStage, held: HeldStart, plan: CascadePlan
+        self, request: ChatRequest, stage: PlannedStage, held: HeldStart, plan: CascadePlan,
+        asked_for: tuple[str, ...] = (),
     ) -> tuple[StageJudgement, list[CheckResult], float]:
+        """The held start judged as an answer; `asked_for`: what the tool layer told this stage's model to
+        ask the user for (`toolcall_record.asked_for_in`: its notes come before its words stream)."""
         if held.error is not None or (held.ended and not held.chunks):
             error = held.error or "the stream ended without a chunk"
             return judge_stage(stage.model_id, None, plan.accept, last=False, upstream_error=error), [], 0.0
@@ -247,7 +251,7 @@ class StreamedCascade:
         evidence = AnswerEvidence(
             model_id=stage.model_id, request=request, answer_text=held.text,
             token_logprobs=tuple(held.tokens) or None, finish_reason=held.finish_reason,
-            prior_quality=stage.predicted_quality,
+            prior_quality=stage.predicted_quality, asked_for=asked_for,
         )
         results, checks_ms = run_checks(self._checks, evidence, self._clock, self._settings.check_limit_ms)
         return judge_stage(stage.model_id, results, plan.accept, last=False), results, checks_ms

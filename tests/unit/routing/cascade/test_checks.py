@@ -11,6 +11,7 @@ from voxgate.core.types import JSONObject
 from voxgate.routing.cascade.checks import (
     AgreementCheck,
     ArithmeticCheck,
+    AsksForMissingCheck,
     CodeParsesCheck,
     EchoCheck,
     ResponseFormatCheck,
@@ -125,6 +126,26 @@ def test_tool_arguments_against_the_schema() -> None:
     assert "arguments_invalid" in bad.reason
     assert good.status is CheckStatus.SCORED
     assert not good.conclusive
+
+
+def test_a_short_question_for_what_grounding_found_missing_is_accepted() -> None:
+    body = {"tools": [WEATHER_TOOL]}
+    asked = AsksForMissingCheck().check(evidence("weather?", "Which city?", body=body, asked_for=("city",)))
+    assert asked.conclusive
+    assert asked.p_good == pytest.approx(0.9)
+    assert asked.reason == "one short question asking for city"
+    for answer, asked_for in [
+        ("Which city?", ()),  # no call was refused: not this check's business
+        ("What day is it?", ("city",)),  # a question, but not for the city
+        ("Tell me the city.", ("city",)),  # no question
+        ("Which city? " + "Tell me more. " * 20, ("city",)),  # no short question
+    ]:
+        result = AsksForMissingCheck().check(evidence("weather?", answer, body=body, asked_for=asked_for))
+        assert result.status is CheckStatus.NOT_APPLICABLE, answer
+    call = {"id": "c", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    made = AsksForMissingCheck().check(evidence("weather?", "Which city?", body=body, asked_for=("city",),
+                                                tool_calls=(call,)))
+    assert made.status is CheckStatus.NOT_APPLICABLE
 
 
 def test_a_call_cut_short_by_the_token_limit_escalates() -> None:

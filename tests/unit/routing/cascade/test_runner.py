@@ -12,6 +12,7 @@ from tests.support.chat_backends import ScriptedChatBackend
 from tests.unit.routing.test_dispatcher import ListLog
 from voxgate.core.clock import ManualClock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError
+from voxgate.core.tool_notes import current_tool_notes
 from voxgate.core.types import JSONObject, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
@@ -39,6 +40,8 @@ CARDS = (
 )
 CONFIDENT = {"content": [{"token": "Paris", "logprob": -0.01,
                           "top_logprobs": [{"token": "Paris", "logprob": -0.01}, {"token": "Lyon", "logprob": -7.0}]}]}
+UNSURE = {"content": [{"token": "Which", "logprob": -2.5,
+                       "top_logprobs": [{"token": "Which", "logprob": -2.5}, {"token": "What", "logprob": -2.6}]}]}
 
 
 def answer(text: str, logprobs: JSONObject | None = None, completion_tokens: int = 4) -> JSONObject:
@@ -160,6 +163,34 @@ async def test_without_logprobs_nothing_vouches_so_the_cascade_reaches_the_last_
     assert response["model"] == "big"
     assert decision.cascade is not None
     assert [s["action"] for s in decision.cascade["stages"]] == ["escalate", "escalate", "stop"]
+
+
+class AskingBackend(ScriptedChatBackend):
+    """Answers with a question, as the tool layer does after grounding refused a call with a made-up
+    city (`toolcall_missing`), and notes that it told the model to ask for the city."""
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        current_tool_notes().append({"model": self.model_id, "action": "asked_again_in_words",
+                                     "reason": "no call takes a value from the conversation",
+                                     "functions": ["get_weather"], "asked_for": ["city"]})
+        return await super().complete(body)
+
+
+async def test_a_question_for_what_a_refused_call_made_up_is_accepted_from_the_first_stage() -> None:
+    question = answer("Which city do you mean?", UNSURE)  # the token confidence would escalate it
+    backends: dict[str, ScriptedChatBackend] = {c.id: AskingBackend(c.id, answer=question) for c in CARDS}
+    setup = Setup(backends)
+    decision, plan, constraints = setup.decide("What is the weather?")
+    body = {"model": "auto", "messages": [{"role": "user", "content": "What is the weather?"}], "tools": WEATHER_TOOLS}
+    response = await setup.runner.complete(parse_chat_request(body), decision, plan, constraints)
+    assert response["model"] == "small"
+    assert decision.cascade is not None
+    assert decision.cascade["stages"][0]["deciding_check"] == "asks_for_missing"
+    assert backends["mid"].calls == backends["big"].calls == 0
+    unnoted = {c.id: ScriptedChatBackend(c.id, answer=question) for c in CARDS}
+    plain = Setup(unnoted)
+    decision, plan, constraints = plain.decide("What is the weather?")
+    assert (await plain.runner.complete(parse_chat_request(body), decision, plan, constraints))["model"] == "big"
 
 
 async def test_the_last_stage_is_not_asked_for_logprobs_unless_the_client_or_the_settings_ask() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from tests.support.chat_backends import ScriptedChatBackend
 from tests.unit.routing.test_dispatcher import ListLog
 from voxgate.core.clock import ManualClock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError
+from voxgate.core.tool_notes import current_tool_notes
 from voxgate.core.types import ChatRequest, JSONObject, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
 from voxgate.routing.breaker import CircuitBreakers
@@ -204,6 +207,27 @@ async def test_an_unsure_first_sentence_escalates_on_token_confidence() -> None:
     assert decision.cascade is not None
     assert decision.cascade["stages"][0]["action"] == "escalate"
     assert decision.cascade["stages"][0]["deciding_check"] == "token_confidence"
+
+
+class AskingStream(ScriptedChatBackend):
+    """Streams a question, as the tool layer does after grounding refused a call with a made-up city:
+    its note (what the model was told to ask for) comes before the words."""
+
+    async def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        current_tool_notes().append({"model": self.model_id, "action": "asked_again_in_words",
+                                     "asked_for": ["city"]})
+        async for chunk in super().stream(body):
+            yield chunk
+
+
+async def test_an_unsure_question_for_what_a_refused_call_made_up_is_spoken() -> None:
+    setup = Setup(AskingStream("small", chunks=reply_chunks("Which city?", logprob=UNSURE)),
+                  ScriptedChatBackend("big", chunks=reply_chunks("Oslo is sunny.")))
+    text, _, decision = await setup.run("What is the weather?")
+    assert text == "Which city?"
+    assert setup.big.calls == 0
+    assert decision.cascade is not None
+    assert decision.cascade["stages"][0]["deciding_check"] == "asks_for_missing"
 
 
 @pytest.mark.parametrize("fail_after_chunks", [0, 1])
