@@ -26,6 +26,8 @@ from tests.support.tool_round_trips import (
     round_trips,
     tool_problems,
 )
+from voxgate.backends.toolcall_missing import asks_for
+from voxgate.backends.toolcall_record import asked_for_in
 
 pytestmark = pytest.mark.integration
 TOOL_MODELS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
@@ -190,6 +192,30 @@ def test_a_request_that_leaves_a_required_value_out_gets_a_question_not_a_made_u
     if any(asked_for):  # the model called with a made-up movie, and was told what to ask for
         assert asked_for == [["movie_name"]], notes
     assert ASKS.search(text), text  # told, or on its own: any call would take Concord, four or April 9th
+
+
+def test_in_auto_a_question_for_the_value_left_out_ends_the_cascade_where_it_is_asked(
+    client: openai.OpenAI, voxgate_server: RunningProcess
+) -> None:
+    """`auto` tries the 0.5B first; its call makes up the movie, grounding refuses it, and, told what is
+    missing, it asks (measured at temperature 0 on this CPU: "What is the movie title?"). The
+    `asks_for_missing` check accepts that question, so the 1.5B is not asked too. Contracts: no call, a
+    question; a stage accepted on that check is the last one tried, and the answer asks for an argument
+    its model was told to ask for."""
+    question: Any = [{"role": "user", "content": "Buy movie tickets in Concord on April 9th for four people."}]
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=question, tools=[BUY_TICKETS], temperature=0, max_tokens=120)
+    message = cast(Any, raw.parse()).choices[0].message
+    assert not message.tool_calls, message.tool_calls
+    assert ASKS.search(message.content or ""), message.content
+    record = httpx.get(f"{voxgate_server.base_url}/v1/decisions/{raw.headers['x-voxgate-decision-id']}").json()
+    stages = record["cascade"]["stages"]
+    for index, stage in enumerate(stages):
+        if stage["deciding_check"] == "asks_for_missing":
+            assert (stage["action"], index) == ("accept", len(stages) - 1), stages
+            asked = asked_for_in(record["tools"], stage["model"])
+            assert asks_for(message.content, [BUY_TICKETS["function"]], asked), (message.content, asked)
+            assert record["cascade"]["answered_by"] == stage["model"]
 
 
 def _as_dict(message: Any) -> dict[str, Any]:

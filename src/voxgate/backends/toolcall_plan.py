@@ -77,15 +77,18 @@ class ToolCallPlan:
     def is_ungrounded(self, text: str, *, after_words: bool = True) -> bool:
         """`tool_choice` auto: `text` is calls (after words too, with `after_words`), none with a
         value from the conversation."""
-        calls = self.calls_in(text, after_words=after_words) if self.grounding is not None else None
-        return calls is not None and not any(
-            is_grounded(call, self.grounding or "", self.functions.get(call.name)) for call in calls)
+        grounding = self.grounding
+        calls = self.calls_in(text, after_words=after_words) if grounding is not None else None
+        return grounding is not None and calls is not None and not any(
+            is_grounded(call, grounding, self.functions.get(call.name)) for call in calls)
 
     def is_off_topic(self, text: str, *, after_words: bool = True) -> bool:
         """`tool_choice` auto: `text` is calls (after words too, with `after_words`), none to a
         function sharing a topic word with the user's messages (`toolcall_relevance.shares_topic`)."""
-        calls = self.calls_in(text, after_words=after_words) if self.user_text is not None else None
-        if calls is None or self.user_text is None:
+        if self.user_text is None:
+            return False
+        calls = self.calls_in(text, after_words=after_words)
+        if calls is None:
             return False
         words = topic_words(self.user_text)
         return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
