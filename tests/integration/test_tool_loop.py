@@ -214,7 +214,7 @@ def test_in_auto_a_question_for_the_value_left_out_ends_the_cascade_where_it_is_
         if stage["deciding_check"] == "asks_for_missing":
             assert (stage["action"], index) == ("accept", len(stages) - 1), stages
             asked = asked_for_in(record["tools"], stage["model"])
-            assert asks_for(message.content, [BUY_TICKETS["function"]], asked), (message.content, asked)
+            assert asks_for(message.content, [BUY_TICKETS["function"]], asked, question[0]["content"]), asked
             assert record["cascade"]["answered_by"] == stage["model"]
 
 

@@ -93,15 +93,17 @@ def _shortened(description: str) -> str:
     return line if len(line) <= MAX_DESCRIPTION_CHARS else line[: MAX_DESCRIPTION_CHARS - 3].rstrip() + "..."
 
 
-def asks_for(text: str, functions: Iterable[JSONObject], missing: Sequence[str]) -> list[str]:
+def asks_for(text: str, functions: Iterable[JSONObject], missing: Sequence[str], request: str = "") -> list[str]:
     """The arguments of `missing` that `text` asks for: `text` is one short question (at most
     MAX_QUESTION_CHARS, ending in `?`) that holds a word of the argument's name or of its description
     in `functions` (`argument_words`: "What is the title of the movie?" asks for `movie_name`, "The
-    title of the movie"); [] when `text` is no such question or names none. Pure."""
+    title of the movie") which `request`, the user's words, does not: a question that reads the
+    request back ("Who are in the cricket matches scheduled for today?", measured from the 0.5B)
+    asks for nothing. [] when `text` is no such question or names none. Pure."""
     question = text.strip().rstrip("\"'").strip()
     if not question.endswith("?") or len(question) > MAX_QUESTION_CHARS:
         return []
-    said = {_singular(word) for word in _WORD.findall(question.lower())}
+    said = _singular_words(question) - _singular_words(request)
     declared = list(functions)
     return [name for name in missing if argument_words(declared, name) & said]
 
@@ -118,6 +120,10 @@ def argument_words(functions: Iterable[JSONObject], name: str) -> set[str]:
         if isinstance(description, str):
             text += f" {description}"
     return {_singular(word) for word in _WORD.findall(text.lower()) if len(word) > 2 and word not in _COMMON_WORDS}
+
+
+def _singular_words(text: str) -> set[str]:
+    return {_singular(word) for word in _WORD.findall(text.lower())}
 
 
 def _singular(word: str) -> str:

@@ -33,6 +33,7 @@ from jsonschema import validators
 from voxgate.backends.tool_validation import find_tool_call_problems
 from voxgate.backends.toolcall_missing import asks_for
 from voxgate.backends.toolcall_parser import declared_functions
+from voxgate.backends.toolcall_relevance import last_user_text
 from voxgate.core.clock import Clock
 from voxgate.routing.cascade.confidence import ConfidenceCalibration, confidence_features
 from voxgate.routing.cascade.evidence import AnswerCheck, AnswerEvidence, CheckResult
@@ -307,8 +308,9 @@ def _stated_answers(answer_text: str) -> list[str]:
 class AsksForMissingCheck:
     """A tool request whose call grounding refused for made-up required values, the model then told to
     ask the user for them (`evidence.asked_for`, `backends/toolcall_missing`): an answer that is one
-    short question naming one of them (`asks_for`) is what the request calls for, whichever model
-    asked, so it is accepted (conclusive); any other answer is left to the other checks."""
+    short question naming one of them by a word the user's last message lacks (`asks_for`) is what
+    the request calls for, whichever model asked, so it is accepted (conclusive); any other answer,
+    the request read back as a question among them, is left to the other checks."""
 
     name = "asks_for_missing"
     meaning = "missing arguments the answer's question asks for"
@@ -317,7 +319,8 @@ class AsksForMissingCheck:
         if not evidence.asked_for or evidence.tool_calls:
             return CheckResult.not_applicable(self.name, "no call was refused for values the request left out")
         functions = declared_functions(evidence.request.body.get("tools")).values()
-        asked = asks_for(evidence.answer_text, functions, evidence.asked_for)
+        request = last_user_text(evidence.request.body.get("messages")) or ""
+        asked = asks_for(evidence.answer_text, functions, evidence.asked_for, request)
         if not asked:
             return CheckResult.not_applicable(self.name, "the answer is not one short question asking for "
                                               f"{', '.join(evidence.asked_for)}")

@@ -131,6 +131,9 @@ def test_tool_arguments_against_the_schema() -> None:
 def test_a_short_question_for_what_grounding_found_missing_is_accepted() -> None:
     body = {"tools": [WEATHER_TOOL]}
     asked = AsksForMissingCheck().check(evidence("weather?", "Which city?", body=body, asked_for=("city",)))
+    echo = AsksForMissingCheck().check(evidence("weather in which city?", "Weather in which city?", body=body,
+                                                asked_for=("city",)))
+    assert echo.status is CheckStatus.NOT_APPLICABLE  # the request read back: "city" is no word it lacks
     assert asked.conclusive
     assert asked.p_good == pytest.approx(0.9)
     assert asked.reason == "one short question asking for city"
