@@ -5,7 +5,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
 
     shortlist             kept, dropped                       the tool list cut (`toolcall_shortlist`)
     asked_again_in_words  functions (the calls refused),      the answer asked again without tools
-                          asked_for (arguments, if any)       (with a note to ask for made-up values)
+                          asked_for (arguments, if any),      (with a note to ask for made-up values)
+                          after_words (true: words came first)
     choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
     described_call        functions (the one named), made     words naming a function asked for its call
