@@ -145,18 +145,21 @@ class ToolCallStreamRewriter:
         """The whole answer, when prose went out and the text held after it is no call (a fenced
         example of a call's arguments: "I would use `get_weather`. The arguments:\n```json ...");
         else None."""
-        if self._passing or self._said_before_held is None or not self._held:
-            return None
-        held = "".join(self._text)
-        return None if parse_tool_calls(held, self._declared) is not None else self._said_before_held + held
+        return self._after_prose(calls=False)
 
     def calls_after_prose(self) -> str | None:
         """The whole answer, when prose went out and the text held after it is calls (else None):
         for the adapter to judge those calls, which `continuing` may then replace with words."""
+        return self._after_prose(calls=True)
+
+    def _after_prose(self, *, calls: bool) -> str | None:
+        """The prose that went out and the text held after it, when that text is calls (`calls`) or is
+        no call (not `calls`); else None."""
         if self._passing or self._said_before_held is None or not self._held:
             return None
         held = "".join(self._text)
-        return self._said_before_held + held if parse_tool_calls(held, self._declared) is not None else None
+        is_calls = parse_tool_calls(held, self._declared) is not None
+        return self._said_before_held + held if is_calls == calls else None
 
     def continuing(self, chunk: JSONObject) -> JSONObject:
         """`chunk` of an answer asked again in words, sent in place of the held calls after the prose

@@ -8,14 +8,12 @@ import json
 from collections.abc import AsyncIterator
 
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
-from tests.unit.backends.test_toolcall_missing import ASK, GODFATHER, MESSAGES, QUESTION, TOOLS, call_text
+from tests.unit.backends.test_toolcall_missing import ASK, BUY, GODFATHER, MESSAGES, QUESTION, TOOLS, call_text
 from voxgate.backends.toolcall_missing import missing_note
 from voxgate.backends.toolcall_stream import ToolCallStreamRewriter
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import ToolNotes, noting_tools
 from voxgate.core.types import JSONObject
-
-from .test_toolcall_missing import BUY
 
 PROSE = "Sure! I will buy the tickets for you:\n"
 INVENTED_AFTER_WORDS = f"{PROSE}{call_text(GODFATHER)}"
