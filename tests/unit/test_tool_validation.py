@@ -122,6 +122,20 @@ def test_a_call_cut_short_is_a_problem_and_other_json_is_not() -> None:
         assert _kinds(_body(), {"role": "assistant", "content": fine}) == []  # no declared call opens it
 
 
+def test_a_call_to_an_undeclared_function_written_as_text() -> None:
+    """Measured: the 0.5B on BFCL multi_turn_base_0 answered a ```json fence calling `move` (the tool is `mv`)."""
+    fenced = '```json\n{\n  "name": "move",\n  "arguments": {"file_name": "final_report.pdf"}\n}\n```'
+    problems = find_tool_call_problems(_body(), {"role": "assistant", "content": "I'll move it:\n" + fenced})
+    assert [(p.kind, p.function) for p in problems] == [(ToolCallProblemKind.UNKNOWN_FUNCTION, "move")]
+    assert "`move`" in problems[0].message
+    tagged = '<tool_call>{"name": "get_forecast", "parameters": {"city": "Oslo"}}</tool_call>'
+    assert _kinds(_body(), {"role": "assistant", "content": tagged}) == [ToolCallProblemKind.UNKNOWN_FUNCTION]
+    for fine in ('It is sunny. {"name": "Ada", "arguments_count": 2}',  # no call's shape
+                 '{"name": "move", "arguments": {"file_name": "a.pdf"',  # no whole object
+                 "You could call move(file_name='a.pdf')."):  # no JSON: left to the other checks
+        assert _kinds(_body(), {"role": "assistant", "content": fine}) == [], fine
+
+
 def test_a_call_repeated_after_its_result() -> None:
     first = _call("get_weather", {"city": "Paris"}, "call_a")
     messages = [*QUESTION, _calls(first), {"role": "tool", "tool_call_id": "call_a", "content": '{"sky": "sunny"}'}]

@@ -4,7 +4,7 @@
 assistant `message` of the answer (`choices[0].message` of a `chat.completion`, as a dict) and
 lists what is wrong with it, each problem a `ToolCallProblem` of one `ToolCallProblemKind`:
 
-    unknown_function     a call to a function `tools` does not declare
+    unknown_function     a call to a function `tools` does not declare, made or written out as text
     arguments_not_json   `arguments` is not a JSON object
     arguments_invalid    the arguments fail the function's `parameters` JSON Schema
     call_required        text where `tool_choice` ("required" or a named function) demanded a call
@@ -36,7 +36,13 @@ from jsonschema import validators
 
 from voxgate.core.types import JSONObject
 
-from .toolcall_parser import classify_tool_call_start, declared_functions, parse_tool_calls, split_prose_and_calls
+from .toolcall_parser import (
+    classify_tool_call_start,
+    declared_functions,
+    parse_tool_calls,
+    split_prose_and_calls,
+    written_call_names,
+)
 
 __all__ = [
     "ToolCallProblem", "ToolCallProblemKind", "answered_calls", "canonical_arguments", "find_tool_call_problems",
@@ -160,7 +166,11 @@ def _text_problems(content: object, functions: dict[str, JSONObject]) -> list[To
     if classify_tool_call_start(content) is True and named is not None and named.group(1) in functions:
         message = f"the text opens as a call to `{named.group(1)}` but is no whole call (cut short, or not JSON)"
         return [ToolCallProblem(ToolCallProblemKind.CALL_CUT_SHORT, message)]
-    return []
+    return [
+        ToolCallProblem(ToolCallProblemKind.UNKNOWN_FUNCTION,
+                        f"the text writes out a call to `{name}`, which `tools` does not declare", None, name)
+        for name in dict.fromkeys(written_call_names(content)) if name not in functions
+    ]
 
 
 def _argument_errors(parameters: object, arguments: JSONObject) -> list[str]:

@@ -38,6 +38,7 @@ _FENCE_LANGUAGE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS
 _decoder = json.JSONDecoder()
 _IDENTIFIER_CHARS = "A-Za-z0-9_"
 _CAMEL_CASE = re.compile(r"[a-z][A-Z]")
+_CALL_SHAPED = re.compile(r'\{\s*"name"\s*:\s*"([^"\\]{1,200})"\s*,\s*"(?:arguments|parameters)"\s*:')
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,3 +264,19 @@ def described_functions(text: str, declared_names: Collection[str]) -> list[str]
         if found is not None:
             first_at[name] = found.start()
     return sorted(first_at, key=first_at.__getitem__)
+
+
+def written_call_names(text: str) -> list[str]:
+    """The function names of every whole call-shaped JSON object in `text` (`{"name": "move",
+    "arguments": {...}}`, bare, fenced or tagged), declared or not, in the order written. Pure. The
+    way to see a call to a function that does not exist: the parser reads declared names only."""
+    names: list[str] = []
+    for match in _CALL_SHAPED.finditer(text):
+        try:
+            value, _ = _decoder.raw_decode(text, match.start())
+        except (ValueError, RecursionError):
+            continue
+        arguments = value.get("arguments", value.get("parameters")) if isinstance(value, dict) else None
+        if isinstance(arguments, dict | str):
+            names.append(match.group(1))
+    return names

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voxgate.backends.toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
+from voxgate.backends.toolcall_parser import (
+    ParsedToolCall,
+    classify_tool_call_start,
+    parse_tool_calls,
+    written_call_names,
+)
 
 DECLARED = frozenset({"get_weather", "get_time"})
 WEATHER = ParsedToolCall("get_weather", '{"city": "Paris"}')
@@ -172,3 +177,19 @@ def test_every_prefix_of_a_call_is_held_back_in_a_stream(call_list: list[tuple[s
 )
 def test_classify_stream_start(text: str, verdict: bool | None) -> None:
     assert classify_tool_call_start(text) is verdict
+
+
+def test_written_call_names_reads_every_whole_call_shaped_object_declared_or_not() -> None:
+    text = ('First ```json\n{"name": "cd", "arguments": {"folder": "docs"}}\n``` then\n'
+            '<tool_call>{"name": "move", "parameters": {"source": "a"}}</tool_call> and '
+            '{"name": "grep", "arguments": "{\\"pattern\\": \\"x\\"}"}')
+    assert written_call_names(text) == ["cd", "move", "grep"]
+    assert written_call_names('{"name": "Ada", "born": 1815}') == []
+    assert written_call_names('{"name": "move", "arguments": {"source": "a"') == []  # cut short
+    assert written_call_names('{"name": "move", "arguments": 3}') == []  # no arguments object
+    assert written_call_names("no json here") == []
+
+
+@given(st.text(max_size=300))
+def test_written_call_names_never_raises(text: str) -> None:
+    assert isinstance(written_call_names(text), list)

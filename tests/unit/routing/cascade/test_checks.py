@@ -161,6 +161,15 @@ def test_a_call_cut_short_by_the_token_limit_escalates() -> None:
     assert (words.conclusive, words.status) == (False, CheckStatus.SCORED)
 
 
+def test_words_that_write_a_call_to_an_undeclared_function_escalate() -> None:
+    fenced = '```json\n{"name": "get_forecast", "arguments": {"city": "Oslo"}}\n```'
+    result = ToolArgumentsCheck().check(evidence("weather?", fenced, body={"tools": [WEATHER_TOOL]}))
+    assert result.conclusive
+    assert result.p_good == pytest.approx(0.02)
+    assert "unknown_function" in result.reason
+    assert "`get_forecast`" in result.reason
+
+
 def test_code_that_does_not_parse_is_wrong() -> None:
     broken = CodeParsesCheck().check(evidence("code", "```python\ndef f(:\n  return 1\n```"))
     fine = CodeParsesCheck().check(evidence("code", "```python\ndef f():\n  return 1\n```"))
