@@ -24,7 +24,8 @@ month are ("April 3rd", "the 3rd of April"); a value in a script written without
 Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM"
 in a command; not digits) may be missing when half the others are there; a code the argument's own
 description maps to a word of the request ("'2' represents an ironing service", "'CA' for California")
-counts as given; booleans and nulls are never evidence. Nested objects and lists are read leaf by
+counts as given; so does a code the text names in words (`toolcall_codes`: "EUR" for "Euros", "NVDA" for
+"Nvidia", "OR" for "Oregon"); booleans and nulls are never evidence. Nested objects and lists are read leaf by
 leaf. A pushed call's new value must bring a content word the calls made do not use.
 """
 
@@ -38,6 +39,7 @@ from typing import Any
 from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text
+from .toolcall_codes import code_named
 from .toolcall_parser import ParsedToolCall
 
 __all__ = [
@@ -275,6 +277,8 @@ def _value_in(value: str | float, words: set[str], numbers: set[float], text: st
     if runs and text and all(run in text.lower() for run in runs):
         return True
     if any(_date_named(month, day, words, numbers, text) for month, day in _date_readings(value)):
+        return True
+    if code_named(value, words, text):
         return True
     value_words = _WORD.findall(value.lower())
     if not value_words:

@@ -266,3 +266,27 @@ def test_a_code_the_arguments_description_maps_to_a_word_of_the_request_is_not_i
     assert not is_grounded(call("get_service_id", service_id=1), "I need a service", SERVICE)
     assert is_grounded(call("get_service_id", service_id=2, state="CA"), "ironing in California", SERVICE)
     assert not is_grounded(call("get_service_id", service_id=9, state="NY"), "ironing in California", SERVICE)
+
+
+CONVERT: JSONObject = {"name": "convert_currency", "parameters": {"type": "object", "properties": {
+    "amount": {"type": "number"}, "base": {"type": "string"}, "target": {"type": "string"}},
+    "required": ["amount", "base", "target"]}}
+
+
+def test_codes_the_request_names_in_words_are_given() -> None:
+    """BFCL's reference calls take codes where people say names: refused as invented before `toolcall_codes`."""
+    euros = "Could you convert 5000 Euros to US dollars?"
+    assert is_grounded(call("convert_currency", amount=5000, base="EUR", target="USD"), euros, CONVERT)
+    assert is_grounded(call("convert_currency", amount=5000, base="gbp", target="JPY"), "5000 pounds in yen", CONVERT)
+    assert is_grounded(call("stock_price", symbol="NVDA"), "Nvidia's current stock price")
+    assert is_grounded(call("sales_tax", state="OR", amount=30), "a $30 purchase in Portland, Oregon")
+    assert is_grounded(call("convert_currency", amount=20, base="USD", target="EUR"), "$20 in euros", CONVERT)
+
+
+def test_a_code_the_request_does_not_name_is_still_invented() -> None:
+    assert not is_grounded(call("convert_currency", amount=5000, base="GBP", target="JPY"), "Convert 5000 euros to yen",
+                           CONVERT)  # the base was euros: GBP made up
+    assert not is_grounded(call("stock_price", symbol="AAPL"), "How is Nvidia doing?")
+    cad = call("convert_currency", amount=50, base="CAD", target="EUR")
+    assert not is_grounded(cad, "50 dollars to euros", CONVERT)
+    assert not is_grounded(call("weather", country="GB"), "Weather in Paris, France")
