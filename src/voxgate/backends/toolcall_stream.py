@@ -18,7 +18,10 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
 
-__all__ = ["ToolCallStreamRewriter", "is_bare_reply", "is_echo", "may_echo", "new_call_id", "tool_call_object"]
+__all__ = [
+    "ToolCallStreamRewriter", "is_bare_reply", "is_echo", "may_echo", "may_read_result_back", "new_call_id",
+    "reads_result_back", "tool_call_object",
+]
 
 _MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
 _CHUNK_IDENTITY_KEYS = ("id", "object", "created", "model", "system_fingerprint")
@@ -56,6 +59,22 @@ def is_bare_reply(text: str, results: str | None) -> bool:
         return False
     named = set(_normalised(results).split())
     return not any(word in named for word in words)
+
+
+RESULT_TAG = "<tool_response>"
+
+
+def reads_result_back(text: str, results: str | None) -> bool:
+    """Whether an answer after a tool result opens with a `<tool_response>` block: the result (or an
+    error) written back in the prompt's own layout instead of answered (measured: the 1.5B after
+    BFCL's `mv` failed, `<tool_response>\n{"error": "mv: cannot move ..."}`)."""
+    return results is not None and text.lstrip().startswith(RESULT_TAG)
+
+
+def may_read_result_back(text: str, results: str | None) -> bool:
+    """Whether the answer so far could still open with a `<tool_response>` block (it is the tag's start)."""
+    said = text.lstrip()
+    return results is not None and bool(said) and (RESULT_TAG.startswith(said) or said.startswith(RESULT_TAG))
 
 
 def new_call_id() -> str:
@@ -122,7 +141,7 @@ class ToolCallStreamRewriter:
         verdict = classify_tool_call_start(text)
         if verdict is False and self._echo_of is not None and may_echo(text, self._echo_of):
             return []
-        if verdict is False and is_bare_reply(text, self._results):
+        if verdict is False and (is_bare_reply(text, self._results) or may_read_result_back(text, self._results)):
             return []
         if verdict is False or _has_several_choices(chunk):
             return self._release()

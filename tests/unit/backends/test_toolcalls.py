@@ -533,6 +533,30 @@ async def test_a_streamed_bare_reply_is_held_and_replaced_by_words() -> None:
     assert len(inner.sent) == 2
 
 
+RESULT_READ_BACK = '<tool_response>\n{"error": "mv: cannot move \'final_report.pdf\'"}\n</tool_response>'
+
+
+async def test_a_tool_response_block_written_back_after_the_result_is_asked_again_in_words() -> None:
+    """Measured: the 1.5B after BFCL's `mv` failed answered with the error in a <tool_response> block."""
+    inner = PiecesInTurn(RESULT_READ_BACK, "It is 21 degrees in Paris.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == "It is 21 degrees in Paris."
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
+    streamed = PiecesInTurn(["<tool", "_resp", RESULT_READ_BACK[10:]], "It is 21 degrees in Paris.")
+    out = await collect(FencedToolCallAdapter(streamed).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "It is 21 degrees in Paris."  # nothing of the block reached the client
+    assert len(streamed.sent) == 2
+
+
+async def test_words_that_open_with_a_less_than_sign_stream_on_and_tags_before_any_result_are_not_judged() -> None:
+    inner = PiecesInTurn(["<", "3 degrees in Paris."], RESULT_READ_BACK)
+    out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "<3 degrees in Paris."
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == RESULT_READ_BACK  # no result being answered
+    assert len(inner.sent) == 2
+
+
 async def test_a_short_answer_naming_the_result_streams_on_and_is_kept() -> None:
     inner = PiecesInTurn(["21", " degrees."], ["Sun", "ny."])
     out = await collect(FencedToolCallAdapter(inner).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
