@@ -5,7 +5,8 @@ Run (a voxgate server with the bundled ladder must be up):
         [--model auto] [--voice 20] [--out bench/results/tool_round_trips.md]
 
 Cases: tests/support/tool_round_trips.py (weather, currency, search, calendar, calculator, stocks,
-flights, time zones, units, translation; 6 each). Each is the conversation right after the tool
+flights, time zones, units, translation; 6 each; `--failed`: one each where the tool answered with
+an error, whose answer should say what went wrong). Each is the conversation right after the tool
 answered; the tools stay offered (`tool_choice` auto), as agent frameworks send it.
 - chat: POST /v1/chat/completions with the official `openai` SDK, streamed for odd cases;
 - voice: the realtime API (GA events) with the SDK: the question as a user item, the call as a
@@ -31,6 +32,7 @@ from tests.support.tool_round_trips import (
     RoundTrip,
     answers_in_words,
     chat_messages,
+    failed_round_trips,
     mentions_result,
     round_trips,
     send_round_trip,
@@ -99,14 +101,17 @@ def main() -> None:
     parser.add_argument("--model", default="auto")
     parser.add_argument("--chat", type=int, default=60, help="chat cases (every 60/N-th case; at most 60)")
     parser.add_argument("--voice", type=int, default=20, help="voice cases (every 60/N-th case)")
+    parser.add_argument("--failed", action="store_true",
+                        help="the 10 cases where the tool answered with an error (--chat 10 --voice 10 takes them all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    cases = round_trips()
+    cases = failed_round_trips() if args.failed else round_trips()
     client = openai.OpenAI(base_url=f"{args.url}/v1", api_key="x", max_retries=0, timeout=300)
     voice_client = openai.AsyncOpenAI(base_url=f"{args.url}/v1", api_key="x",
                                       websocket_base_url=args.url.replace("http", "ws", 1) + "/v1")
     chat_cases = cases[:: max(1, len(cases) // args.chat)][: args.chat] if args.chat > 0 else []
-    voice_cases = cases[1 :: max(1, len(cases) // args.voice)][: args.voice] if args.voice > 0 else []
+    voice_start = 0 if args.failed else 1
+    voice_cases = cases[voice_start :: max(1, len(cases) // args.voice)][: args.voice] if args.voice > 0 else []
     chat: list[tuple[bool, bool]] = []
     voice: list[tuple[bool, bool]] = []
     started = time.monotonic()
@@ -122,7 +127,8 @@ def main() -> None:
             bar.write(f"voice {'ok  ' if voice[-1][0] else 'FAIL'} {case.question!r}: called={called} {text[:100]!r}")
             bar.update()
     table = "\n".join([
-        f"model `{args.model}`; {time.monotonic() - started:.0f} s",
+        f"model `{args.model}`{', the tool answered with an error' if args.failed else ''}; "
+        f"{time.monotonic() - started:.0f} s",
         "| path | n | answered in words | uses result |", "|---|---|---|---|",
         *(row for row in (summary_row("chat (half streamed)", chat), summary_row("voice (realtime, audio out)", voice))
           if row),

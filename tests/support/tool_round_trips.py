@@ -2,7 +2,8 @@
 make, the tool's result, and what an answer that used the result mentions.
 
 `round_trips()` builds 60 varied cases over ten tools (weather, currency, search, calendar,
-calculator, stocks, flights, time zones, units, translation). `chat_messages(case)` is the
+calculator, stocks, flights, time zones, units, translation); `failed_round_trips()` 10 more where
+the tool answered with an error. `chat_messages(case)` is the
 conversation after the result came back; `answers_in_words(case, text)` is the contract every
 answer to it must meet, whatever its wording: words, or a short answer naming a value the tool
 returned ("21°C, sunny", "16:40"); never JSON, never a tool call written out. `send_round_trip`
@@ -147,6 +148,35 @@ def round_trips() -> list[RoundTrip]:
     groups = [_weather(), _currency(), _search(), _calendar(), _calculator(), _stocks(), _flights(), _time(),
               _units(), _translate()]
     return [case for group in groups for case in group]
+
+
+def failed_round_trips() -> list[RoundTrip]:
+    """10 cases, one per tool, where the tool answered with an error: an answer that used it tells the
+    user what went wrong (`mentions`: the error's own words), in words, without reading the JSON back."""
+    rows: list[tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, ...]]] = [
+        ("What's the weather like in Atlantis?", WEATHER, {"city": "Atlantis"}, "city not found: Atlantis",
+         ("atlantis", "find", "found")),
+        ("How much is 100 USD in XYZ?", CURRENCY, {"amount": 100, "source": "USD", "target": "XYZ"},
+         "unknown currency code: XYZ", ("xyz", "unknown", "currency")),
+        ("Who won the 2031 World Cup?", SEARCH, {"query": "2031 World Cup winner"}, "no results",
+         ("no results", "find", "found", "information")),
+        ("What's my next meeting tomorrow?", CALENDAR, {"day": "tomorrow"},
+         "calendar access denied: sign in again", ("sign in", "access", "denied")),
+        ("Please calculate 10 / 0.", CALCULATOR, {"expression": "10 / 0"}, "division by zero",
+         ("zero", "undefined", "divide")),
+        ("What's the stock price of ZZZZ?", STOCKS, {"ticker": "ZZZZ"}, "unknown ticker: ZZZZ",
+         ("zzzz", "unknown", "ticker")),
+        ("Is flight XX999 on time?", FLIGHTS, {"flight": "XX999"}, "flight not found: XX999",
+         ("xx999", "find", "found")),
+        ("What time is it in Gotham?", TIME, {"city": "Gotham"}, "unknown city: Gotham",
+         ("gotham", "unknown", "find", "found")),
+        ("Convert 5 parsecs to cups.", UNITS, {"value": 5, "source": "parsecs", "target": "cups"},
+         "cannot convert length to volume", ("convert", "length", "volume")),
+        ("Translate 'hello' into Klingon.", TRANSLATE, {"text": "hello", "language": "Klingon"},
+         "service timed out, try again later", ("timed out", "try again", "later")),
+    ]
+    return [RoundTrip(question, tool, arguments, {"error": error}, mentions)
+            for question, tool, arguments, error, mentions in rows]
 
 
 def chat_messages(case: RoundTrip, call_id: str = "call_1") -> list[dict[str, Any]]:

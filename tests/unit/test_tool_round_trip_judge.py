@@ -12,7 +12,9 @@ from tests.support.tool_round_trips import (
     WEATHER,
     answers_in_words,
     chat_messages,
+    failed_round_trips,
     is_call_or_json,
+    mentions_result,
     reads_as_words,
     round_trips,
     tool_problems,
@@ -63,3 +65,15 @@ def test_tool_problems_reads_calls_against_the_schema_and_tool_choice() -> None:
     assert [p.split(":")[0] for p in tool_problems(body, {"content": "Sunny."})] == ["call_required"]
     after = {"messages": chat_messages(PARIS), "tools": [WEATHER]}
     assert [p.split(":")[0] for p in tool_problems(after, call({"city": "Paris"}))] == ["repeated_call"]
+
+
+def test_failed_round_trips_are_ten_errors_one_per_tool_and_the_judge_wants_the_failure_said() -> None:
+    failed = failed_round_trips()
+    assert len(failed) == 10
+    assert len({case.name for case in failed}) == 10
+    assert all(set(case.result) == {"error"} for case in failed)
+    atlantis = failed[0]
+    assert answers_in_words(atlantis, "I couldn't find a city called Atlantis.")
+    assert mentions_result(atlantis, "I couldn't find a city called Atlantis.")
+    assert not answers_in_words(atlantis, '<tool_response>\n{"error": "city not found: Atlantis"}\n</tool_response>')
+    assert not answers_in_words(atlantis, '{"error": "city not found: Atlantis"}')
