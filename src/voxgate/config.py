@@ -50,7 +50,7 @@ Catalog schema (a public contract, documented in the README)::
     tools: {continue_calls: true, force_calls: true, ground_calls: true,   # VOXGATE_TOOLS_<KEY>=0: off
             check_relevance: false, trim_choices: true,   # check_relevance: opt-in (README, Tool use)
             make_described_calls: true, drop_unasked_arguments: true, ask_for_missing: true,
-            ground_calls_after_words: true,
+            ground_calls_after_words: true, answer_unknown_calls: true,
             shortlist: 5}   # more tools than this: the model sees the 5 most relevant (0: all; VOXGATE_TOOLS_SHORTLIST)
 """
 

@@ -67,7 +67,10 @@ class ToolSettings:
     request but made up required ones, the answer in words is asked to ask the user for those
     (`toolcall_missing`). `ground_calls_after_words`: the grounding (and relevance) check also judges
     calls that follow words in the same answer ("To book it I will call: {...}"); streamed, the words
-    have gone out, so the answer asked again in words follows them. `shortlist`: a request declaring
+    have gone out, so the answer asked again in words follows them. `answer_unknown_calls`: an answer
+    that writes calls to functions the request does not declare (`move` where the tool is `mv`) is
+    given back with a "no such function" error naming the declared ones, and the model's second
+    answer is the answer (`toolcall_unknown`). `shortlist`: a request declaring
     more than this many tools shows the model only this many, the most relevant to the latest request
     (`toolcall_shortlist`); 0: every tool."""
 
@@ -80,6 +83,7 @@ class ToolSettings:
     drop_unasked_arguments: bool = True
     ask_for_missing: bool = True
     ground_calls_after_words: bool = True
+    answer_unknown_calls: bool = True
     shortlist: int = 5
 
 
@@ -93,6 +97,7 @@ _TOOL_FLAGS = {
     "drop_unasked_arguments": "VOXGATE_TOOLS_DROP_UNASKED_ARGUMENTS",
     "ask_for_missing": "VOXGATE_TOOLS_ASK_FOR_MISSING",
     "ground_calls_after_words": "VOXGATE_TOOLS_GROUND_CALLS_AFTER_WORDS",
+    "answer_unknown_calls": "VOXGATE_TOOLS_ANSWER_UNKNOWN_CALLS",
 }
 
 

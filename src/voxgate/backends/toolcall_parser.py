@@ -17,6 +17,8 @@ functions, or it is not a tool call at all (it is then left to the caller as pla
 `described_functions` reads the other way a small model answers a tool request: in words that name
 the function it means to call ("I would need to call the `legal_case_fetch` function with the
 `case_id` as \"R vs Adams\"", measured: qwen2.5-coder-1.5b on BFCL's multiple items).
+`written_call_names` reads the names of every whole call-shaped object in a text, declared or not:
+how a call to a function that does not exist is seen (the cascade's `tool_arguments` check).
 """
 
 from __future__ import annotations

@@ -28,8 +28,9 @@ from .toolcall_shortlist import Shortlist
 
 __all__ = [
     "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
-    "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST", "REASON_ARGUMENTS_DROPPED", "REASON_CHOICES_CUT",
-    "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "ToolRecord", "asked_for_in",
+    "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ARGUMENTS_DROPPED",
+    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_UNKNOWN_CALL",
+    "ToolRecord", "asked_for_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -38,6 +39,7 @@ ACTION_CHOICES_CUT = "choices_cut"
 ACTION_CONTINUED = "continued"
 ACTION_DESCRIBED_CALL = "described_call"
 ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
+ACTION_UNKNOWN_CALL = "unknown_function_answered"
 REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -45,6 +47,9 @@ REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for 
 REASON_DESCRIBED_MADE = "an answer in words named a declared function as code; the call it then wrote was made"
 REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; the call it then wrote takes no"
                          " value from the conversation, so the words were kept")
+
+REASON_UNKNOWN_CALL = ("the answer wrote out a call to a function the request does not declare; the model was"
+                       " told so, with the declared names, and asked again")
 
 _log = logging.getLogger("voxgate.tool_calls")
 
@@ -107,6 +112,13 @@ class ToolRecord:
         _log.info("tool call described in words asked for",
                   extra={"voxgate_tool_check": reason, "model": self.model_id})
         self._note(ACTION_DESCRIBED_CALL, reason, functions=[name], made=made)
+
+    def unknown_call_answered(self, unknown: int) -> None:
+        """The answer wrote calls to `unknown` undeclared functions and was asked again (`toolcall_unknown`);
+        the count only: the names are the model's."""
+        _log.info("tool call to an undeclared function answered",
+                  extra={"voxgate_tool_check": REASON_UNKNOWN_CALL, "model": self.model_id})
+        self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown)
 
     def _note(self, action: str, reason: str, **details: object) -> None:
         self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})

@@ -45,6 +45,10 @@ or not. Right after a tool result (`tool_choice`
 auto), an answer that only repeats calls already answered, or is call-like text that is not a
 call (the call again with the result echoed), is asked again once without the tool signatures,
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
+An answer that writes calls only to functions the request does not declare (`move` where the tool
+is `mv`) goes back to the model with a "no such function" `<tool_response>` error naming the declared
+ones, and its second answer is the answer, streamed too when the call was held from the start
+(`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto).
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
 `shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
 The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
@@ -53,6 +57,7 @@ The plan for each request (what goes upstream, when to ask again in words) is `t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from dataclasses import replace
 
 from voxgate.core.types import JSONObject, first_choice
 
@@ -89,6 +94,7 @@ from .toolcall_plan import (
 from .toolcall_record import REASON_CHOICES_CUT, ToolRecord
 from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, new_call_id, tool_call_object
+from .toolcall_unknown import unknown_call_body, unknown_calls
 
 __all__ = [
     "REASON_CHOICES_CUT", "REASON_OFF_TOPIC", "REASON_RESULT_UNUSED", "REASON_UNGROUNDED", "FencedToolCallAdapter",
@@ -128,7 +134,7 @@ class FencedToolCallAdapter:
         self, inner: ChatBackend, *, make_call_id: Callable[[], str] = new_call_id, continue_calls: bool = True,
         force_calls: bool = True, ground_calls: bool = True, check_relevance: bool = False, trim_choices: bool = True,
         shortlist: int = 0, make_described_calls: bool = True, drop_unasked_arguments: bool = True,
-        ask_for_missing: bool = True, ground_calls_after_words: bool = True,
+        ask_for_missing: bool = True, ground_calls_after_words: bool = True, answer_unknown_calls: bool = True,
     ) -> None:
         self.model_id = inner.model_id
         self._inner = inner
@@ -143,6 +149,7 @@ class FencedToolCallAdapter:
         self._drop_unasked_arguments = drop_unasked_arguments
         self._ask_for_missing = ask_for_missing
         self._after_words = ground_calls_after_words
+        self._answer_unknown_calls = answer_unknown_calls
 
     async def complete(self, body: JSONObject) -> JSONObject:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
@@ -150,6 +157,12 @@ class FencedToolCallAdapter:
         plan = plan_request(self._shortlisted(body, record))
         completion = await self._inner.complete(plan.body)
         text = _first_content(completion)
+        unknown_body = self._unknown_call_body(plan, text, record)
+        if unknown_body is not None:  # the model told there is no such function; its second answer is the answer
+            plan = replace(plan, body=unknown_body)
+            again = await self._inner.complete(unknown_body)
+            add_usage(again, completion.get("usage"))
+            completion, text = again, _first_content(again)
         words_body = self._words_instead(plan, text, record) if text is not None else None
         if words_body is not None:
             words = await self._inner.complete(words_body)  # asked without tools: words
@@ -192,6 +205,18 @@ class FencedToolCallAdapter:
         if asking is not None:
             return asking[0]
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
+
+    def _unknown_call_body(self, plan: ToolCallPlan, text: str | None, record: ToolRecord) -> JSONObject | None:
+        """With `answer_unknown_calls` and `tool_choice` auto: when `text` writes calls to functions the
+        request does not declare (and none to one it does), the request to ask again after a "no such
+        function" error (`toolcall_unknown`; recorded, a count); else None."""
+        if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None or text is None:
+            return None
+        unknown = unknown_calls(text, plan.declared)
+        if not unknown:
+            return None
+        record.unknown_call_answered(len(unknown))
+        return unknown_call_body(plan.body, text, unknown, plan.declared)
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""
@@ -284,20 +309,28 @@ class FencedToolCallAdapter:
         return added
 
     async def _rewrite_stream(
-        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord
+        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord, earlier_usage: object = None,
     ) -> AsyncIterator[JSONObject]:
+        """`earlier_usage`: an answer before this one (its call to an undeclared function was answered),
+        counted in this one's usage; this answer's own such calls are then left as they are."""
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question,
                                           plan.results)
         upstream = self._inner.stream(plan.body)
         usage: object = None  # the first answer's, counted again if it is asked again in words
         try:
             async for chunk in upstream:
+                add_usage(chunk, earlier_usage)
                 usage = chunk.get("usage") or usage
                 for out in rewriter.feed(chunk):
                     yield out
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
+        unknown_body = self._unknown_call_body(plan, held, record) if earlier_usage is None else None
+        if unknown_body is not None:  # nothing of the held call went out: the second answer streams instead
+            async for out in self._rewrite_stream(replace(plan, body=unknown_body), declared, record, usage or {}):
+                yield out
+            return
         judged = held if held is not None else rewriter.calls_after_prose()
         words_body = self._words_instead(plan, judged, record) if judged is not None else None
         if words_body is not None:  # after prose that went out, the words follow it

@@ -134,7 +134,8 @@ class Gateway:
                                             shortlist=tools.shortlist, make_described_calls=tools.make_described_calls,
                                             drop_unasked_arguments=tools.drop_unasked_arguments,
                                             ask_for_missing=tools.ask_for_missing,
-                                            ground_calls_after_words=tools.ground_calls_after_words)
+                                            ground_calls_after_words=tools.ground_calls_after_words,
+                                            answer_unknown_calls=tools.answer_unknown_calls)
         if card.is_embedded and self.settings.local.voice_first:  # one gate per model, kept across restarts
             gate = self._slot_gates.setdefault(card.id, SlotGate(self.settings.local.parallel_slots))
             backend = SlotGatedBackend(backend, gate)

@@ -194,10 +194,15 @@ async def test_parallel_tool_calls_false_keeps_the_first_call() -> None:
 
 async def test_complete_leaves_prose_and_undeclared_calls_alone() -> None:
     for content in ("It is sunny.", '{"name": "rm_rf", "arguments": {}}'):
-        answer = await FencedToolCallAdapter(qwen_backend(completion(content))).complete(
+        answer = await FencedToolCallAdapter(qwen_backend(completion(content)), answer_unknown_calls=False).complete(
             {"messages": MESSAGES, "tools": TOOLS}
         )
         assert answer == completion(content)
+    # by default an undeclared call is answered "no such function" once (test_toolcall_unknown); again, it stays text
+    undeclared = '{"name": "rm_rf", "arguments": {}}'
+    answer = await FencedToolCallAdapter(qwen_backend(completion(undeclared))).complete(
+        {"messages": MESSAGES, "tools": TOOLS})
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": undeclared}
 
 
 async def test_complete_without_tools_does_not_look_at_the_text() -> None:
@@ -290,8 +295,11 @@ async def test_stream_with_several_calls_and_no_finish_chunk() -> None:
 
 async def test_stream_that_looked_like_a_call_but_was_not_is_released_unchanged() -> None:
     chunks = text_stream("{", '"name": "rm_rf", "arguments": {}}')
-    adapter = FencedToolCallAdapter(qwen_backend(chunks=chunks))
+    adapter = FencedToolCallAdapter(qwen_backend(chunks=chunks), answer_unknown_calls=False)
     assert await collect(adapter.stream({"messages": MESSAGES, "tools": TOOLS})) == chunks
+    cut = text_stream("{", '"name": "get_weather", "arguments": {"city"')  # a declared call cut short
+    assert await collect(FencedToolCallAdapter(qwen_backend(chunks=cut)).stream(
+        {"messages": MESSAGES, "tools": TOOLS})) == cut
 
 
 async def test_stream_released_as_soon_as_it_cannot_be_a_call() -> None:

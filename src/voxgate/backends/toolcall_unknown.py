@@ -1,0 +1,49 @@
+"""A call to a function that does not exist, answered as an agent's executor would: "no such function". Pure.
+
+Shown many tools, the bundled models sometimes write a call to a name they made up: `move` where the
+tool is `mv` (measured: the 0.5B on BFCL multi_turn_base_0, a ```json fence); `get_current_price`,
+`set_daily_spend` (the 12-03 multi-turn sample). The parser reads declared names only, so such an
+answer is text, and a chat client gets the JSON. An agent framework runs the call it is given and
+answers an unknown name with an error; the adapter (`toolcalls`) does that upstream, once: the answer
+goes back to the model followed by a `<tool_response>` error naming the declared functions, and what
+the model writes then is the answer (a declared call, or words).
+
+    unknown_calls(text, declared)                     undeclared names `text` writes whole calls to,
+                                                      when it holds no call to a declared one
+    unknown_call_body(body, text, unknown, declared)  the request again, with that exchange after it
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+
+from voxgate.core.types import JSONObject
+
+from .toolcall_parser import split_prose_and_calls, written_call_names
+
+__all__ = ["MAX_NAMES_LISTED", "unknown_call_body", "unknown_calls"]
+
+MAX_NAMES_LISTED = 64
+"""At most this many declared names in the error (a shortlisted request shows far fewer)."""
+
+
+def unknown_calls(text: str, declared: Collection[str]) -> list[str]:
+    """The undeclared function names `text` writes whole calls to (`written_call_names`), each once, in
+    the order written; [] when it also holds calls to declared functions (those are the answer)."""
+    if split_prose_and_calls(text, declared) is not None:
+        return []
+    return [name for name in dict.fromkeys(written_call_names(text)) if name not in declared]
+
+
+def unknown_call_body(body: JSONObject, text: str, unknown: Sequence[str], declared: Collection[str]) -> JSONObject:
+    """`body` (the rendered upstream request) followed by the model's answer `text` and a user turn with
+    a `<tool_response>` error: no function named `unknown`, the declared names, "call one of them, or
+    answer in plain words"."""
+    missing = ", ".join(json.dumps(name, ensure_ascii=False) for name in unknown)
+    names = ", ".join(sorted(declared)[:MAX_NAMES_LISTED])
+    error = json.dumps({"error": f"no function named {missing}. The functions are: {names}. "
+                                 "Call one of them, or answer in plain words."}, ensure_ascii=False)
+    messages = [*body.get("messages", []), {"role": "assistant", "content": text},
+                {"role": "user", "content": f"<tool_response>\n{error}\n</tool_response>"}]
+    return {**body, "messages": messages}

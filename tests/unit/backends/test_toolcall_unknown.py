@@ -1,0 +1,90 @@
+"""A call to a function the request does not declare is answered "no such function" upstream, once, and
+the model's second answer is the answer (`toolcall_unknown`, `tools.answer_unknown_calls`): not
+streamed and streamed, off, a second unknown call kept as it is, the decision note."""
+
+from __future__ import annotations
+
+import json
+
+from tests.unit.backends.test_toolcall_after_words import StreamsInOrder, content_of
+from tests.unit.backends.test_toolcall_continuation import AnswersInOrder, call_text
+from voxgate.backends.toolcall_unknown import unknown_call_body, unknown_calls
+from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.core.tool_notes import ToolNotes, noting_tools
+from voxgate.core.types import JSONObject
+
+MOVE = '```json\n{\n  "name": "move",\n  "arguments": {"file_name": "report.pdf", "to": "temp"}\n}\n```'
+"""Measured: the 0.5B on BFCL multi_turn_base_0, where the tool is `mv`."""
+TOOLS = [{"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": {
+    "city": {"type": "string"}}}}} for name in ("get_weather", "get_time")]
+BODY: JSONObject = {"messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": TOOLS}
+PARIS = call_text("get_weather", city="Paris")
+
+
+def test_unknown_calls_are_the_undeclared_names_written_when_no_declared_call_is() -> None:
+    declared = {"get_weather", "mv"}
+    assert unknown_calls(MOVE, declared) == ["move"]
+    assert unknown_calls(f"{MOVE}\nor\n{MOVE}", declared) == ["move"]  # each name once
+    assert unknown_calls(PARIS, declared) == []  # a call to a declared function: the answer
+    assert unknown_calls("It is sunny in Paris.", declared) == []
+    assert unknown_calls('{"name": "Ada", "born": 1815}', declared) == []
+
+
+def test_the_body_asked_again_holds_the_answer_and_an_error_naming_the_declared_functions() -> None:
+    body = {"model": "qwen", "messages": [{"role": "user", "content": "Move it."}], "temperature": 0}
+    again = unknown_call_body(body, MOVE, ["move"], {"mv", "cd"})
+    assert again["messages"][:1] == body["messages"]
+    assert again["messages"][1] == {"role": "assistant", "content": MOVE}
+    error = again["messages"][2]["content"]
+    assert error.startswith("<tool_response>\n")
+    assert error.endswith("\n</tool_response>")
+    assert json.loads(error.split("\n")[1]) == {
+        "error": 'no function named "move". The functions are: cd, mv. Call one of them, or answer in plain words.'}
+    assert again["temperature"] == 0
+    assert body["messages"] == [{"role": "user", "content": "Move it."}]  # not changed in place
+
+
+async def test_an_unknown_call_is_answered_and_the_second_answer_is_made_a_call() -> None:
+    inner = AnswersInOrder(MOVE, PARIS, "")
+    notes: ToolNotes = []
+    with noting_tools(notes):
+        answer = await FencedToolCallAdapter(inner, force_calls=False).complete(BODY)
+    calls = answer["choices"][0]["message"]["tool_calls"]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("get_weather", {"city": "Paris"})]
+    assert '"no function named \\"move\\". The functions are: get_time, get_weather.' in inner.sent[1]["messages"][-1][
+        "content"]
+    assert inner.sent[2]["messages"][-3]["content"] == MOVE  # the continuation follows the exchange
+    assert answer["usage"]["completion_tokens"] == 6  # the three requests
+    assert notes[0] == {"model": "qwen", "action": "unknown_function_answered", "unknown": 1, "reason": (
+        "the answer wrote out a call to a function the request does not declare; the model was told so, with the"
+        " declared names, and asked again")}
+
+
+async def test_a_second_unknown_call_is_kept_as_it_is_and_off_sends_one_request() -> None:
+    inner = AnswersInOrder(MOVE, MOVE)
+    answer = await FencedToolCallAdapter(inner).complete(BODY)
+    assert answer["choices"][0]["message"]["content"] == MOVE
+    assert len(inner.sent) == 2  # answered once, not again
+    off = AnswersInOrder(MOVE)
+    answer = await FencedToolCallAdapter(off, answer_unknown_calls=False).complete(BODY)
+    assert answer["choices"][0]["message"]["content"] == MOVE
+    assert len(off.sent) == 1
+
+
+async def test_a_streamed_unknown_call_held_from_the_start_streams_the_second_answer_instead() -> None:
+    inner = StreamsInOrder(MOVE.removeprefix("```json\n").removesuffix("\n```"), "It is sunny in Paris.")
+    out = [chunk async for chunk in FencedToolCallAdapter(inner).stream(BODY)]
+    assert content_of(out) == "It is sunny in Paris."  # nothing of the made-up call reached the client
+    assert len(inner.sent) == 2
+    assert inner.sent[1]["messages"][-1]["content"].startswith("<tool_response>\n")
+    usage = [chunk["usage"] for chunk in out if chunk.get("usage")]
+    assert usage[-1]["completion_tokens"] == 3 + 6  # both answers counted
+
+
+async def test_a_streamed_second_unknown_call_is_released_as_text() -> None:
+    bare = MOVE.removeprefix("```json\n").removesuffix("\n```")
+    inner = StreamsInOrder(bare, bare)
+    out = [chunk async for chunk in FencedToolCallAdapter(inner).stream(BODY)]
+    assert content_of(out) == bare
+    assert len(inner.sent) == 2
