@@ -69,8 +69,8 @@ class ToolSettings:
     calls that follow words in the same answer ("To book it I will call: {...}"); streamed, the words
     have gone out, so the answer asked again in words follows them. `answer_unknown_calls`: an answer
     that writes calls to functions the request does not declare (`move` where the tool is `mv`) is
-    given back with a "no such function" error naming the declared ones, and the model's second
-    answer is the answer (`toolcall_unknown`). `shortlist`: a request declaring
+    given back with a "no such function" error naming the declared ones; a second answer that calls
+    declared functions replaces it (`toolcall_unknown`; not streamed). `shortlist`: a request declaring
     more than this many tools shows the model only this many, the most relevant to the latest request
     (`toolcall_shortlist`); 0: every tool."""
 

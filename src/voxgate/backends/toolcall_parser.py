@@ -40,7 +40,7 @@ _FENCE_LANGUAGE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS
 _decoder = json.JSONDecoder()
 _IDENTIFIER_CHARS = "A-Za-z0-9_"
 _CAMEL_CASE = re.compile(r"[a-z][A-Z]")
-_CALL_SHAPED = re.compile(r'\{\s*"name"\s*:\s*"([^"\\]{1,200})"\s*,\s*"(?:arguments|parameters)"\s*:')
+_CALL_SHAPED = re.compile(r'\{\s*"name"\s*:\s*"(?:[^"\\]|\\.){1,400}"\s*,\s*"(?:arguments|parameters)"\s*:')
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +279,6 @@ def written_call_names(text: str) -> list[str]:
         except (ValueError, RecursionError):
             continue
         arguments = value.get("arguments", value.get("parameters")) if isinstance(value, dict) else None
-        if isinstance(arguments, dict | str):
-            names.append(match.group(1))
+        if isinstance(arguments, dict | str) and isinstance(value.get("name"), str):
+            names.append(value["name"])
     return names

@@ -49,7 +49,7 @@ REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; 
                          " value from the conversation, so the words were kept")
 
 REASON_UNKNOWN_CALL = ("the answer wrote out a call to a function the request does not declare; the model was"
-                       " told so, with the declared names, and asked again")
+                       " told so, with the declared names, and asked again (its second answer kept if it made calls)")
 
 _log = logging.getLogger("voxgate.tool_calls")
 
@@ -113,12 +113,12 @@ class ToolRecord:
                   extra={"voxgate_tool_check": reason, "model": self.model_id})
         self._note(ACTION_DESCRIBED_CALL, reason, functions=[name], made=made)
 
-    def unknown_call_answered(self, unknown: int) -> None:
+    def unknown_call_answered(self, unknown: int, *, made: bool) -> None:
         """The answer wrote calls to `unknown` undeclared functions and was asked again (`toolcall_unknown`);
-        the count only: the names are the model's."""
+        `made`: the second answer called declared functions and replaced it. Counts only: the names are the model's."""
         _log.info("tool call to an undeclared function answered",
                   extra={"voxgate_tool_check": REASON_UNKNOWN_CALL, "model": self.model_id})
-        self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown)
+        self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown, made=made)
 
     def _note(self, action: str, reason: str, **details: object) -> None:
         self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})

@@ -47,8 +47,8 @@ call (the call again with the result echoed), is asked again once without the to
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
 An answer that writes calls only to functions the request does not declare (`move` where the tool
 is `mv`) goes back to the model with a "no such function" `<tool_response>` error naming the declared
-ones, and its second answer is the answer, streamed too when the call was held from the start
-(`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto).
+ones; a second answer that calls declared functions is the answer, anything else leaves the first
+(`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto; not streamed).
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
 `shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
 The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
@@ -157,12 +157,19 @@ class FencedToolCallAdapter:
         plan = plan_request(self._shortlisted(body, record))
         completion = await self._inner.complete(plan.body)
         text = _first_content(completion)
-        unknown_body = self._unknown_call_body(plan, text, record)
-        if unknown_body is not None:  # the model told there is no such function; its second answer is the answer
-            plan = replace(plan, body=unknown_body)
-            again = await self._inner.complete(unknown_body)
-            add_usage(again, completion.get("usage"))
-            completion, text = again, _first_content(again)
+        unknown = self._unknown_call_body(plan, text)
+        if unknown is not None and plan.declared is not None:  # told there is no such function, once
+            body_again, made_up = unknown
+            again = await self._inner.complete(body_again)
+            again_text = _first_content(again) or ""
+            made = split_prose_and_calls(again_text, plan.declared) is not None
+            record.unknown_call_answered(made_up, made=made)
+            if made:  # calls to declared functions: the answer; else the first stands (the cascade escalates it)
+                plan = replace(plan, body=body_again)
+                add_usage(again, completion.get("usage"))
+                completion, text = again, again_text
+            else:
+                add_usage(completion, again.get("usage"))
         words_body = self._words_instead(plan, text, record) if text is not None else None
         if words_body is not None:
             words = await self._inner.complete(words_body)  # asked without tools: words
@@ -206,17 +213,14 @@ class FencedToolCallAdapter:
             return asking[0]
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
-    def _unknown_call_body(self, plan: ToolCallPlan, text: str | None, record: ToolRecord) -> JSONObject | None:
+    def _unknown_call_body(self, plan: ToolCallPlan, text: str | None) -> tuple[JSONObject, int] | None:
         """With `answer_unknown_calls` and `tool_choice` auto: when `text` writes calls to functions the
         request does not declare (and none to one it does), the request to ask again after a "no such
-        function" error (`toolcall_unknown`; recorded, a count); else None."""
+        function" error (`toolcall_unknown`) and how many names were made up; else None."""
         if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None or text is None:
             return None
         unknown = unknown_calls(text, plan.declared)
-        if not unknown:
-            return None
-        record.unknown_call_answered(len(unknown))
-        return unknown_call_body(plan.body, text, unknown, plan.declared)
+        return (unknown_call_body(plan.body, text, unknown, plan.declared), len(unknown)) if unknown else None
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""
@@ -309,28 +313,20 @@ class FencedToolCallAdapter:
         return added
 
     async def _rewrite_stream(
-        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord, earlier_usage: object = None,
+        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord
     ) -> AsyncIterator[JSONObject]:
-        """`earlier_usage`: an answer before this one (its call to an undeclared function was answered),
-        counted in this one's usage; this answer's own such calls are then left as they are."""
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question,
                                           plan.results)
         upstream = self._inner.stream(plan.body)
         usage: object = None  # the first answer's, counted again if it is asked again in words
         try:
             async for chunk in upstream:
-                add_usage(chunk, earlier_usage)
                 usage = chunk.get("usage") or usage
                 for out in rewriter.feed(chunk):
                     yield out
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
-        unknown_body = self._unknown_call_body(plan, held, record) if earlier_usage is None else None
-        if unknown_body is not None:  # nothing of the held call went out: the second answer streams instead
-            async for out in self._rewrite_stream(replace(plan, body=unknown_body), declared, record, usage or {}):
-                yield out
-            return
         judged = held if held is not None else rewriter.calls_after_prose()
         words_body = self._words_instead(plan, judged, record) if judged is not None else None
         if words_body is not None:  # after prose that went out, the words follow it

@@ -188,6 +188,8 @@ def test_written_call_names_reads_every_whole_call_shaped_object_declared_or_not
     assert written_call_names('{"name": "move", "arguments": {"source": "a"') == []  # cut short
     assert written_call_names('{"name": "move", "arguments": 3}') == []  # no arguments object
     assert written_call_names("no json here") == []
+    echoed = '{"name": "no function named \\"move\\". The functions are: mv", "arguments": {}}'
+    assert written_call_names(echoed) == ['no function named "move". The functions are: mv']
 
 
 @given(st.text(max_size=300))
