@@ -28,7 +28,7 @@ from .toolcall_parser import (
     split_prose_and_calls,
 )
 from .toolcall_relevance import last_user_text, request_text, shares_topic, topic_words
-from .toolcall_stream import is_bare_reply, is_echo, reads_result_back
+from .toolcall_stream import is_bare_reply, is_echo, is_refusal, reads_result_back
 
 __all__ = [
     "REASON_OFF_TOPIC", "REASON_RESULT_UNUSED", "REASON_UNGROUNDED", "ToolCallPlan", "has_tool_turns",
@@ -106,11 +106,13 @@ class ToolCallPlan:
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, reads the question back,
-        or says nothing of the results (`is_bare_reply`), or writes a `<tool_response>` block back."""
+        or says nothing of the results (`is_bare_reply`), or writes a `<tool_response>` block back, or is
+        a stock refusal (`is_refusal`)."""
         if self.words_body is None or self.declared is None:
             return False
         return (repeats_answered_calls(text, self.declared, self.answered) or is_echo(text, self.question)
-                or is_bare_reply(text, self.results) or reads_result_back(text, self.results))
+                or is_bare_reply(text, self.results) or reads_result_back(text, self.results)
+                or is_refusal(text, self.results))
 
 
 def plan_request(body: JSONObject) -> ToolCallPlan:

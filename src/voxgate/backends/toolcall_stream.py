@@ -19,8 +19,8 @@ from voxgate.core.types import JSONObject
 from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
 
 __all__ = [
-    "ToolCallStreamRewriter", "is_bare_reply", "is_echo", "may_echo", "may_read_result_back", "new_call_id",
-    "reads_result_back", "tool_call_object",
+    "ToolCallStreamRewriter", "is_bare_reply", "is_echo", "is_refusal", "may_echo", "may_read_result_back",
+    "may_refuse", "new_call_id", "reads_result_back", "tool_call_object",
 ]
 
 _MID_STREAM_OPENERS = ("```", "<tool_call>", "\n{")
@@ -75,6 +75,28 @@ def may_read_result_back(text: str, results: str | None) -> bool:
     """Whether the answer so far could still open with a `<tool_response>` block (it is the tag's start)."""
     said = text.lstrip()
     return results is not None and bool(said) and (RESULT_TAG.startswith(said) or said.startswith(RESULT_TAG))
+
+
+_REFUSALS = frozenset(_normalised(phrase) for phrase in (
+    "I'm sorry, but I can't assist with that.", "I'm sorry, but I can't assist with that request.",
+    "I'm sorry, I can't assist with that.", "I'm sorry, but I can't help with that.",
+    "I'm sorry, I can't help with that.", "I'm sorry, but I cannot assist with that.",
+    "I can't assist with that.", "I can't help with that.", "Sorry, I can't help with that.",
+))
+"""Whole answers that refuse in the models' stock words (measured: the 1.5B after BFCL's
+`get_stock_info` and `displayCarStatus` results, 2026-12-04)."""
+
+
+def is_refusal(text: str, results: str | None) -> bool:
+    """Whether an answer after a tool result is nothing but a stock refusal ("I'm sorry, but I can't
+    assist with that."): the model called the tool, so it meant to help; the refusal says nothing of it."""
+    return results is not None and _normalised(text) in _REFUSALS
+
+
+def may_refuse(text: str, results: str | None) -> bool:
+    """Whether the answer so far could still be a stock refusal (it is the start of one)."""
+    said = _normalised(text)
+    return results is not None and bool(said) and any(refusal.startswith(said) for refusal in _REFUSALS)
 
 
 def new_call_id() -> str:
@@ -141,7 +163,8 @@ class ToolCallStreamRewriter:
         verdict = classify_tool_call_start(text)
         if verdict is False and self._echo_of is not None and may_echo(text, self._echo_of):
             return []
-        if verdict is False and (is_bare_reply(text, self._results) or may_read_result_back(text, self._results)):
+        if verdict is False and (is_bare_reply(text, self._results) or may_read_result_back(text, self._results)
+                                 or may_refuse(text, self._results)):
             return []
         if verdict is False or _has_several_choices(chunk):
             return self._release()

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.chat_backends import USAGE, ScriptedChatBackend
-from voxgate.backends.toolcall_stream import is_bare_reply, is_echo
+from voxgate.backends.toolcall_stream import is_bare_reply, is_echo, is_refusal
 from voxgate.backends.toolcalls import (
     FencedToolCallAdapter,
     ToolCallStreamRewriter,
@@ -554,6 +554,36 @@ async def test_a_tool_response_block_written_back_after_the_result_is_asked_agai
     out = await collect(FencedToolCallAdapter(streamed).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
     assert streamed_text(out) == "It is 21 degrees in Paris."  # nothing of the block reached the client
     assert len(streamed.sent) == 2
+
+
+REFUSAL = "I'm sorry, but I can't assist with that."
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (REFUSAL, True),
+    ("I'm sorry, but I can't assist with that request.", True),
+    ("I can't help with that.", True),
+    ("I'm sorry, the flight is delayed by 45 minutes.", False),  # an answer that opens politely
+    ("I'm sorry, but I can't assist with that: the city was not found.", False),  # says what went wrong
+])
+def test_a_stock_refusal_is_judged_only_whole_and_only_after_a_result(text: str, expected: bool) -> None:
+    assert is_refusal(text, '{"temperature_c": 21}') is expected
+    assert is_refusal(text, None) is False
+
+
+async def test_a_stock_refusal_after_the_result_is_asked_again_in_words_streamed_or_not() -> None:
+    """Measured: the 1.5B after BFCL's get_stock_info result (multi_turn_base_100) refused in these words."""
+    inner = PiecesInTurn(REFUSAL, "It is 21 degrees in Paris.")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})
+    assert answer["choices"][0]["message"]["content"] == "It is 21 degrees in Paris."
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
+    streamed = PiecesInTurn(["I'm sorry", ", but I can't ", "assist with that."], "It is 21 degrees in Paris.")
+    out = await collect(FencedToolCallAdapter(streamed).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "It is 21 degrees in Paris."  # nothing of the refusal reached the client
+    polite = PiecesInTurn(["I'm sorry", ", it is raining."])
+    out = await collect(FencedToolCallAdapter(polite).stream({"messages": AFTER_RESULT, "tools": TOOLS}))
+    assert streamed_text(out) == "I'm sorry, it is raining."
+    assert len(polite.sent) == 1
 
 
 async def test_words_that_open_with_a_less_than_sign_stream_on_and_tags_before_any_result_are_not_judged() -> None:
