@@ -155,21 +155,8 @@ class FencedToolCallAdapter:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
         record = ToolRecord(self.model_id)
         plan = plan_request(self._shortlisted(body, record))
-        completion = await self._inner.complete(plan.body)
+        plan, completion = await self._unknown_call_answered(plan, await self._inner.complete(plan.body), record)
         text = _first_content(completion)
-        unknown = self._unknown_call_body(plan, text)
-        if unknown is not None and plan.declared is not None:  # told there is no such function, once
-            body_again, made_up = unknown
-            again = await self._inner.complete(body_again)
-            again_text = _first_content(again) or ""
-            made = split_prose_and_calls(again_text, plan.declared) is not None
-            record.unknown_call_answered(made_up, made=made)
-            if made:  # calls to declared functions: the answer; else the first stands (the cascade escalates it)
-                plan = replace(plan, body=body_again)
-                add_usage(again, completion.get("usage"))
-                completion, text = again, again_text
-            else:
-                add_usage(completion, again.get("usage"))
         words_body = self._words_instead(plan, text, record) if text is not None else None
         if words_body is not None:
             words = await self._inner.complete(words_body)  # asked without tools: words
@@ -213,14 +200,28 @@ class FencedToolCallAdapter:
             return asking[0]
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
-    def _unknown_call_body(self, plan: ToolCallPlan, text: str | None) -> tuple[JSONObject, int] | None:
-        """With `answer_unknown_calls` and `tool_choice` auto: when `text` writes calls to functions the
-        request does not declare (and none to one it does), the request to ask again after a "no such
-        function" error (`toolcall_unknown`) and how many names were made up; else None."""
+    async def _unknown_call_answered(
+        self, plan: ToolCallPlan, completion: JSONObject, record: ToolRecord
+    ) -> tuple[ToolCallPlan, JSONObject]:
+        """With `answer_unknown_calls` and `tool_choice` auto, when `completion` writes calls only to
+        functions the request does not declare: the model is told there is no such function, once
+        (`toolcall_unknown`; recorded); a second answer calling declared functions replaces the first,
+        with the plan now holding that exchange; else the first stands (the cascade escalates it)."""
+        text = _first_content(completion)
         if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None or text is None:
-            return None
+            return plan, completion
         unknown = unknown_calls(text, plan.declared)
-        return (unknown_call_body(plan.body, text, unknown, plan.declared), len(unknown)) if unknown else None
+        if not unknown:
+            return plan, completion
+        body_again = unknown_call_body(plan.body, text, unknown, plan.declared)
+        again = await self._inner.complete(body_again)
+        made = split_prose_and_calls(_first_content(again) or "", plan.declared) is not None
+        record.unknown_call_answered(len(unknown), made=made)
+        if not made:
+            add_usage(completion, again.get("usage"))
+            return plan, completion
+        add_usage(again, completion.get("usage"))
+        return replace(plan, body=body_again), again
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""
