@@ -11,6 +11,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
     described_call        functions (the one named), made     words naming a function asked for its call
     arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
+    unknown_function_answered  unknown (a count), made       a call to an undeclared function answered
+                                                              "no such function" (`toolcall_unknown`)
 
 Never prompt text, argument values or answers: decisions are stored whatever `log_content` says.
 """

@@ -32,9 +32,10 @@ MAX_NAMES_LISTED = 64
 def unknown_calls(text: str, declared: Collection[str]) -> list[str]:
     """The undeclared function names `text` writes whole calls to (`written_call_names`), each once, in
     the order written; [] when it also holds calls to declared functions (those are the answer)."""
-    if split_prose_and_calls(text, declared) is not None:
+    unknown = [name for name in dict.fromkeys(written_call_names(text)) if name not in declared]
+    if not unknown:  # the common answer: no full parse needed
         return []
-    return [name for name in dict.fromkeys(written_call_names(text)) if name not in declared]
+    return [] if split_prose_and_calls(text, declared) is not None else unknown
 
 
 def unknown_call_body(body: JSONObject, text: str, unknown: Sequence[str], declared: Collection[str]) -> JSONObject:
