@@ -117,9 +117,26 @@ def test_a_call_cut_short_is_a_problem_and_other_json_is_not() -> None:
     assert _kinds(_body(), {"role": "assistant", "content": runaway}) == [ToolCallProblemKind.CALL_CUT_SHORT]
     fenced = f"```json\n{runaway}"
     assert _kinds(_body(), {"role": "assistant", "content": fenced}) == [ToolCallProblemKind.CALL_CUT_SHORT]
-    for fine in ('{"name": "Ada", "born": 1815}', '{"name": "launch_rocket", "arguments": {',
-                 'The answer is {"name": "get_weather"}'):
+    for fine in ('{"name": "launch_rocket", "arguments": {', 'The answer is {"name": "get_weather"}'):
         assert _kinds(_body(), {"role": "assistant", "content": fine}) == []  # no declared call opens it
+    other = {"role": "assistant", "content": '{"name": "Ada", "born": 1815}'}
+    assert _kinds(_body(), other) == [ToolCallProblemKind.JSON_NOT_WORDS]  # no call, but no words either
+
+
+def test_bare_json_that_calls_nothing_is_a_problem_unless_json_was_asked_for() -> None:
+    """Measured: the 0.5B on BFCL multi_turn_base_75, turn 2, made up car state for "top it up"."""
+    for bare in ('{"currentACTire": 30, "fuelLevel": 45}', '```json\n{"fuelLevel": 45}\n```', "[1, 2]", "{}"):
+        problems = find_tool_call_problems(_body(), {"role": "assistant", "content": bare})
+        assert [p.kind for p in problems] == [ToolCallProblemKind.JSON_NOT_WORDS], bare
+        assert "asks for no JSON" in problems[0].message
+    state = {"role": "assistant", "content": '{"fuelLevel": 45}'}
+    asked = [{"role": "user", "content": "Give me the car's state as JSON."}]
+    assert _kinds({"messages": asked, "tools": [WEATHER]}, state) == []  # asked for in words
+    parts = [{"role": "system", "content": [{"type": "text", "text": "Reply in json."}]}, *QUESTION]
+    assert _kinds({"messages": parts, "tools": [WEATHER]}, state) == []  # in a text part
+    assert _kinds(_body(response_format={"type": "json_object"}), state) == []  # the format check's job
+    for fine in ("It is 21 degrees.", '{"fuelLevel": 45} is what I found.', '{"fuelLevel": 4'):  # words, or no JSON
+        assert _kinds(_body(), {"role": "assistant", "content": fine}) == [], fine
 
 
 def test_a_call_to_an_undeclared_function_written_as_text() -> None:

@@ -15,6 +15,9 @@ lists what is wrong with it, each problem a `ToolCallProblem` of one `ToolCallPr
     call_cut_short       the text opens as a call to a declared function but is no whole call (the
                          token limit cut it, often a list argument repeating itself; or broken JSON)
     repeated_call        a call identical to one the conversation already made and answered
+    json_not_words       the text is nothing but a JSON object or array that is no call, and the
+                         request asks for no JSON (no `response_format`, "JSON" in no message): the
+                         0.5B's made-up car state `{"currentACTire": 30, ...}` for "top it up"
 
 An empty tuple means the answer is acceptable. A request without tools yields no problems. The
 answer checks (cascade) use this as the exact check that makes a tool turn escalate; the server
@@ -51,6 +54,7 @@ __all__ = [
 
 _MAX_SCHEMA_ERRORS = 3
 _CALL_NAME = re.compile(r'"name"\s*:\s*"([^"]+)"')
+_FENCE = re.compile(r"^```[a-zA-Z]*\n|\n?```$")
 
 
 class ToolCallProblemKind(StrEnum):
@@ -66,6 +70,7 @@ class ToolCallProblemKind(StrEnum):
     CALL_AS_TEXT = "call_as_text"
     CALL_CUT_SHORT = "call_cut_short"
     REPEATED_CALL = "repeated_call"
+    JSON_NOT_WORDS = "json_not_words"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,7 @@ def find_tool_call_problems(body: JSONObject, message: JSONObject) -> tuple[Tool
     for index, call in enumerate(calls):
         problems.extend(_call_problems(index, call, functions, answered))
     if not calls:
-        problems.extend(_text_problems(message.get("content"), functions))
+        problems.extend(_text_problems(message.get("content"), functions) or _json_problems(body, message))
     return tuple(problems)
 
 
@@ -171,6 +176,32 @@ def _text_problems(content: object, functions: dict[str, JSONObject]) -> list[To
                         f"the text writes out a call to `{name}`, which `tools` does not declare", None, name)
         for name in dict.fromkeys(written_call_names(content)) if name not in functions
     ]
+
+
+def _json_problems(body: JSONObject, message: JSONObject) -> list[ToolCallProblem]:
+    content = message.get("content")
+    if not isinstance(content, str) or body.get("response_format") is not None or _asks_for_json(body):
+        return []
+    text = _FENCE.sub("", content.strip()).strip()
+    if text[:1] not in ("{", "["):
+        return []
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    message_text = "the text is a bare JSON value that calls no function, where the request asks for no JSON"
+    return [ToolCallProblem(ToolCallProblemKind.JSON_NOT_WORDS, message_text)]
+
+
+def _asks_for_json(body: JSONObject) -> bool:
+    messages = body.get("messages")
+    for item in messages if isinstance(messages, list) else ():
+        content = item.get("content") if isinstance(item, dict) and item.get("role") in ("system", "user") else None
+        parts = content if isinstance(content, list) else [{"text": content}]
+        if any(isinstance(part, dict) and isinstance(part.get("text"), str) and "json" in part["text"].lower()
+               for part in parts):
+            return True
+    return False
 
 
 def _argument_errors(parameters: object, arguments: JSONObject) -> list[str]:

@@ -49,15 +49,21 @@ def is_echo(text: str, question: str | None) -> bool:
 BARE_REPLY_MAX_WORDS = 2
 
 
+NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
+"""What a tool that returns nothing comes back as ("None": BFCL's executor after `mkdir`, `mv`)."""
+
+
 def is_bare_reply(text: str, results: str | None) -> bool:
     """Whether an answer after a tool result says nothing of it: at most two words, no number, none of
-    them in the results ("Yes." or "Done" after a unit conversion; "Salute" or "64" are answers)."""
+    them in the results ("Yes." or "Done" after a unit conversion; "Salute" or "64" are answers), or
+    only a null word read back ("None" after a tool that returned nothing: measured, the 1.5B on BFCL
+    multi_turn_base, 2026-12-04)."""
     if results is None or any(c.isdigit() for c in text):
         return False
     words = _normalised(text).split()
     if not words or len(words) > BARE_REPLY_MAX_WORDS:
         return False
-    named = set(_normalised(results).split())
+    named = set(_normalised(results).split()) - NULL_WORDS
     return not any(word in named for word in words)
 
 
@@ -176,6 +182,15 @@ class ToolCallStreamRewriter:
         if self._passing or self._released_content or not self._held:
             return None
         return "".join(self._text)
+
+    def replace_held_text(self, text: str) -> str:
+        """`text` held in place of the held text, which is dropped (no content has been sent: `held_text`);
+        the held chunks' finish and usage stay for `finish`. Returns `text`."""
+        content_chunks = [index for index, chunk in enumerate(self._held) if _single_choice_content(chunk)]
+        self._held = [_with_content(chunk, text if index == content_chunks[0] else "")
+                      if index in content_chunks else chunk for index, chunk in enumerate(self._held)]
+        self._text = [text]
+        return text
 
     def prose_text(self) -> str | None:
         """The whole answer, when it was sent as prose holding no call (else None)."""

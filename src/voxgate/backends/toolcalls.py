@@ -48,7 +48,9 @@ so the model answers in words: small models do that otherwise (measured: qwen2.5
 An answer that writes calls only to functions the request does not declare (`move` where the tool
 is `mv`) goes back to the model with a "no such function" `<tool_response>` error naming the declared
 ones; a second answer that calls declared functions is the answer, anything else leaves the first
-(`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto; not streamed).
+(`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto). In a stream, where such
+an answer is held (nothing has gone out), a second answer that is nothing but declared calls is streamed
+as those calls; anything else releases the first as text.
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
 `shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
 The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
@@ -208,20 +210,35 @@ class FencedToolCallAdapter:
         (`toolcall_unknown`; recorded); a second answer calling declared functions replaces the first,
         with the plan now holding that exchange; else the first stands (the cascade escalates it)."""
         text = _first_content(completion)
-        if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None or text is None:
+        asked = await self._unknown_call_again(plan, text, record, calls_only=False) if text is not None else None
+        if asked is None:
             return plan, completion
-        unknown = unknown_calls(text, plan.declared)
-        if not unknown:
-            return plan, completion
-        body_again = unknown_call_body(plan.body, text, unknown, plan.declared)
-        again = await self._inner.complete(body_again)
-        made = split_prose_and_calls(_first_content(again) or "", plan.declared) is not None
-        record.unknown_call_answered(len(unknown), made=made)
+        plan_again, again, made = asked
         if not made:
             add_usage(completion, again.get("usage"))
             return plan, completion
         add_usage(again, completion.get("usage"))
-        return replace(plan, body=body_again), again
+        return plan_again, again
+
+    async def _unknown_call_again(
+        self, plan: ToolCallPlan, text: str, record: ToolRecord, *, calls_only: bool
+    ) -> tuple[ToolCallPlan, JSONObject, bool] | None:
+        """When `text` writes calls only to undeclared functions (and `answer_unknown_calls`, `tool_choice`
+        auto): the plan holding the "no such function" exchange, the model's second answer, and whether it
+        calls declared functions (nothing but calls when `calls_only`: a stream's held text); recorded.
+        None when no such call is written (nothing sent)."""
+        if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None:
+            return None
+        unknown = unknown_calls(text, plan.declared)
+        if not unknown:
+            return None
+        body_again = unknown_call_body(plan.body, text, unknown, plan.declared)
+        again = await self._inner.complete(body_again)
+        again_text = _first_content(again) or ""
+        found = parse_tool_calls(again_text, plan.declared) if calls_only else split_prose_and_calls(
+            again_text, plan.declared)
+        record.unknown_call_answered(len(unknown), made=found is not None)
+        return replace(plan, body=body_again), again, found is not None
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""
@@ -328,16 +345,22 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
+        asked = await self._unknown_call_again(plan, held, record, calls_only=True) if held is not None else None
+        answers = [asked[1]] if asked is not None else []  # counted whether its calls are used or not
+        if asked is not None and asked[2]:  # nothing went out yet: the second answer's calls replace the held text
+            plan, held = asked[0], rewriter.replace_held_text(_first_content(asked[1]) or "")
         judged = held if held is not None else rewriter.calls_after_prose()
         words_body = self._words_instead(plan, judged, record) if judged is not None else None
         if words_body is not None:  # after prose that went out, the words follow it
+            for answer in answers:
+                usage = _with_usage(usage, answer.get("usage"))
             async for out in self._words_stream(words_body, usage, None if held is not None else rewriter):
                 yield out
             return
         said = (rewriter.prose_text() or rewriter.words_text()) if held is None else None
         described = await self._described_call(plan, said, record) if said is not None else None
         further: list[ParsedToolCall] = []
-        answers = [described[1]] if described is not None else []
+        answers += [described[1]] if described is not None else []
         if described is not None and described[0] is not None:
             held = f"{said}\n{tool_call_block(described[0].name, described[0].arguments)}"
             further.append(described[0])
@@ -362,6 +385,15 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(again)
 
+
+
+def _with_usage(usage: object, more: object) -> object:
+    """`usage` (a usage object, or None) with the token counts of `more` added (`add_usage`)."""
+    if not isinstance(usage, dict):
+        return more if isinstance(more, dict) else usage
+    payload: JSONObject = {"usage": usage}
+    add_usage(payload, more)
+    return payload["usage"]
 
 
 def _first_content(completion: JSONObject) -> str | None:

@@ -1,12 +1,13 @@
 """A call to a function the request does not declare is answered "no such function" upstream, once; a
 second answer that calls declared functions is the answer, anything else leaves the first
-(`toolcall_unknown`, `tools.answer_unknown_calls`): off, the decision note, streams left as they were."""
+(`toolcall_unknown`, `tools.answer_unknown_calls`): off, the decision note, and the same in a stream,
+where the answer is held."""
 
 from __future__ import annotations
 
 import json
 
-from tests.unit.backends.test_toolcall_after_words import StreamsInOrder, content_of
+from tests.unit.backends.test_toolcall_after_words import StreamsInOrder, content_of, streamed
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder, call_text
 from voxgate.backends.toolcall_unknown import unknown_call_body, unknown_calls
 from voxgate.backends.toolcalls import FencedToolCallAdapter
@@ -79,9 +80,40 @@ async def test_a_second_answer_without_a_declared_call_leaves_the_first_and_off_
     assert len(off.sent) == 1
 
 
-async def test_a_streamed_unknown_call_is_released_as_text_in_one_request() -> None:
+async def test_a_streamed_unknown_call_is_answered_and_the_second_answer_streams_as_calls() -> None:
     bare = MOVE.removeprefix("```json\n").removesuffix("\n```")
-    inner = StreamsInOrder(bare, PARIS)
-    out = [chunk async for chunk in FencedToolCallAdapter(inner).stream(BODY)]
+    for first in (bare, MOVE):
+        inner = StreamsInOrder(first, PARIS, "")
+        notes: ToolNotes = []
+        with noting_tools(notes):
+            out = [chunk async for chunk in FencedToolCallAdapter(inner, force_calls=False).stream(BODY)]
+        assert content_of(out) == ""  # the made-up call never goes out as text
+        calls = [c["choices"][0]["delta"]["tool_calls"][0] for c in out if c["choices"] and "tool_calls" in c[
+            "choices"][0]["delta"]]
+        assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+            ("get_weather", {"city": "Paris"})]
+        assert [c["choices"][0]["finish_reason"] for c in out if c["choices"]][-1] == "tool_calls"
+        assert {c["id"] for c in out} == {"first"}  # one answer to the client
+        assert "no function named" in inner.sent[1]["messages"][-1]["content"]
+        assert inner.sent[2]["messages"][-3]["content"] == first  # the continuation follows the exchange
+        assert out[-1]["usage"]["completion_tokens"] == 3 + 2 + 2  # the stream, the second answer, the continuation
+        assert notes[0]["action"] == "unknown_function_answered"
+        assert notes[0]["made"] is True
+
+
+async def test_a_streamed_unknown_call_whose_second_answer_is_no_call_is_released_as_text() -> None:
+    bare = MOVE.removeprefix("```json\n").removesuffix("\n```")
+    for second in (bare, "I cannot move files.", f"Sure.\n{PARIS}"):  # a stream's held text takes calls only
+        inner = StreamsInOrder(bare, second)
+        notes: ToolNotes = []
+        with noting_tools(notes):
+            out = [chunk async for chunk in FencedToolCallAdapter(inner).stream(BODY)]
+        assert content_of(out) == bare, second  # as it came (the cascade's check escalates it)
+        assert len(inner.sent) == 2
+        assert out[-1]["usage"]["completion_tokens"] == 3 + 2  # both requests counted
+        assert notes[0]["made"] is False
+    off = StreamsInOrder(bare, PARIS)
+    out = [chunk async for chunk in FencedToolCallAdapter(off, answer_unknown_calls=False).stream(BODY)]
     assert content_of(out) == bare
-    assert len(inner.sent) == 1
+    assert len(off.sent) == 1
+    assert out == streamed("first", bare, 3)  # released exactly as it arrived

@@ -527,6 +527,22 @@ def test_a_bare_reply_names_nothing_of_the_results_in_two_words_or_fewer(text: s
     assert is_bare_reply(text, None) is False  # no tool result being answered: nothing to judge
 
 
+@pytest.mark.parametrize("text", ["None", "None.", "null", "`None`"])
+def test_a_null_read_back_is_bare_even_where_the_result_is_that_null(text: str) -> None:
+    assert is_bare_reply(text, "None") is True  # what BFCL's executor returns after `mkdir`
+    assert is_bare_reply(text, '{"result": null}') is True
+    assert is_bare_reply("Sunny.", '{"sky": "sunny", "rain": null}') is False  # named: an answer
+
+
+async def test_a_streamed_none_after_a_result_that_was_none_is_replaced_by_words() -> None:
+    none_result = {"role": "tool", "tool_call_id": "c1", "content": "None"}
+    inner = PiecesInTurn(["No", "ne"], "I created the folder.")
+    out = await collect(FencedToolCallAdapter(inner).stream(
+        {"messages": [*AFTER_RESULT[:-1], none_result], "tools": TOOLS}))
+    assert streamed_text(out) == "I created the folder."
+    assert inner.sent[1]["messages"][-1]["content"].endswith("answer my question in plain words.")
+
+
 async def test_a_bare_reply_after_the_result_is_asked_again_in_words() -> None:
     inner = PiecesInTurn("Yes.", "It is 21 degrees in Paris.")
     answer = await FencedToolCallAdapter(inner).complete({"messages": AFTER_RESULT, "tools": TOOLS})

@@ -161,6 +161,13 @@ def test_a_call_cut_short_by_the_token_limit_escalates() -> None:
     assert (words.conclusive, words.status) == (False, CheckStatus.SCORED)
 
 
+def test_bare_json_that_calls_nothing_escalates() -> None:
+    state = ToolArgumentsCheck().check(evidence("top it up", '{"fuelLevel": 45}', body={"tools": [WEATHER_TOOL]}))
+    assert state.conclusive
+    assert state.p_good == pytest.approx(0.02)
+    assert "json_not_words" in state.reason
+
+
 def test_words_that_write_a_call_to_an_undeclared_function_escalate() -> None:
     fenced = '```json\n{"name": "get_forecast", "arguments": {"city": "Oslo"}}\n```'
     result = ToolArgumentsCheck().check(evidence("weather?", fenced, body={"tools": [WEATHER_TOOL]}))
