@@ -13,6 +13,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
     unknown_function_answered  unknown (a count), made       a call to an undeclared function answered
                                                               "no such function" (`toolcall_unknown`)
+    call_repaired         functions (the one repaired)        a call cut short in a runaway list closed
+                                                              after its last whole item (`toolcall_repair`)
 
 Never prompt text, argument values or answers: decisions are stored whatever `log_content` says.
 """
@@ -30,9 +32,9 @@ from .toolcall_shortlist import Shortlist
 
 __all__ = [
     "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
-    "ACTION_DESCRIBED_CALL", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ARGUMENTS_DROPPED",
-    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_UNKNOWN_CALL",
-    "ToolRecord", "asked_for_in",
+    "ACTION_DESCRIBED_CALL", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ARGUMENTS_DROPPED",
+    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_REPAIRED",
+    "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -42,6 +44,7 @@ ACTION_CONTINUED = "continued"
 ACTION_DESCRIBED_CALL = "described_call"
 ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
 ACTION_UNKNOWN_CALL = "unknown_function_answered"
+ACTION_REPAIRED = "call_repaired"
 REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -52,6 +55,9 @@ REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; 
 
 REASON_UNKNOWN_CALL = ("the answer wrote out a call to a function the request does not declare; the model was"
                        " told so, with the declared names, and asked again (its second answer kept if it made calls)")
+
+REASON_REPAIRED = ("the answer was a call cut short inside a list argument that repeated itself; it was closed after"
+                   " the list's last whole item, the repeats dropped")
 
 _log = logging.getLogger("voxgate.tool_calls")
 
@@ -122,6 +128,11 @@ class ToolRecord:
                   extra={"voxgate_tool_check": REASON_UNKNOWN_CALL, "model": self.model_id})
         self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown, made=made)
 
+    def call_repaired(self, name: str) -> None:
+        """The answer was a call to `name` cut short in a runaway list, and was closed (`toolcall_repair`)."""
+        _log.info("tool call cut short closed", extra={"voxgate_tool_check": REASON_REPAIRED, "model": self.model_id})
+        self._note(ACTION_REPAIRED, REASON_REPAIRED, functions=[name])
+
     def _note(self, action: str, reason: str, **details: object) -> None:
         self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})
 
@@ -139,3 +150,8 @@ def asked_for_in(notes: Sequence[JSONObject], model_id: str) -> tuple[str, ...]:
             asked = note.get("asked_for")
             return tuple(name for name in asked if isinstance(name, str)) if isinstance(asked, list) else ()
     return ()
+
+
+def repaired_in(notes: Sequence[JSONObject], model_id: str) -> bool:
+    """Whether `model_id`'s answer among `notes` was a call cut short and closed (`call_repaired`)."""
+    return any(note.get("model") == model_id and note.get("action") == ACTION_REPAIRED for note in notes)

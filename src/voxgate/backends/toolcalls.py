@@ -53,12 +53,14 @@ an answer is held (nothing has gone out), a second answer that is nothing but de
 as those calls; anything else releases the first as text.
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
 `shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
-The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
+A call cut short by the token limit inside a list that repeats itself is closed after the list's last
+whole item, its repeats dropped (`toolcall_repair`; recorded, and the cascade escalates it like a call
+cut short). The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
 from voxgate.core.types import JSONObject, first_choice
@@ -66,6 +68,7 @@ from voxgate.core.types import JSONObject, first_choice
 from .base import ChatBackend
 from .tool_prompt import tool_call_block
 from .toolcall_choices import settled_calls
+from .toolcall_completion import Settle, first_content, rewrite_completion, with_usage
 from .toolcall_continuation import (
     MAX_CALLS,
     add_usage,
@@ -94,40 +97,15 @@ from .toolcall_plan import (
     words_reason,
 )
 from .toolcall_record import REASON_CHOICES_CUT, ToolRecord
+from .toolcall_repair import repaired_call
 from .toolcall_shortlist import shortlisted_body
-from .toolcall_stream import ToolCallStreamRewriter, new_call_id, tool_call_object
+from .toolcall_stream import ToolCallStreamRewriter, new_call_id
 from .toolcall_unknown import unknown_call_body, unknown_calls
 
 __all__ = [
     "REASON_CHOICES_CUT", "REASON_OFF_TOPIC", "REASON_RESULT_UNUSED", "REASON_UNGROUNDED", "FencedToolCallAdapter",
     "ToolCallPlan", "ToolCallStreamRewriter", "has_tool_turns", "parse_tool_calls", "plan_request", "words_reason",
 ]  # fmt: skip
-
-Settle = Callable[[list[ParsedToolCall]], list[ParsedToolCall]]
-
-
-def rewrite_completion(
-    completion: JSONObject, declared: Collection[str], make_id: Callable[[], str], max_calls: int | None = None,
-    further: Sequence[ParsedToolCall] = (), settle: Settle | None = None,
-) -> None:
-    """In place: turn each choice whose text is (prose and then) calls to declared functions into
-    tool_calls, at most `max_calls` of them, the first choice's followed by `further` calls, each
-    choice's calls passed through `settle`; the prose stays as `content`."""
-    choices = completion.get("choices")
-    for position, choice in enumerate(choices if isinstance(choices, list) else ()):
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict) or message.get("tool_calls"):
-            continue
-        content = message.get("content")
-        found = split_prose_and_calls(content, declared) if isinstance(content, str) else None
-        if found is None:
-            continue
-        prose, calls = found[0], [*found[1], *(further if position == 0 else ())][:max_calls]
-        calls = settle(calls) if settle is not None else calls
-        message["content"] = prose or None
-        message["tool_calls"] = [tool_call_object(call, make_id()) for call in calls]
-        choice["finish_reason"] = "tool_calls"
-
 
 class FencedToolCallAdapter:
     """Wraps a ChatBackend whose model writes tool calls as text; presents native tool_calls."""
@@ -158,7 +136,10 @@ class FencedToolCallAdapter:
         record = ToolRecord(self.model_id)
         plan = plan_request(self._shortlisted(body, record))
         plan, completion = await self._unknown_call_answered(plan, await self._inner.complete(plan.body), record)
-        text = _first_content(completion)
+        text = first_content(completion)
+        repaired = self._repaired(plan, text, record) if text is not None else None
+        if repaired is not None:
+            text = first_choice(completion)["message"]["content"] = repaired
         words_body = self._words_instead(plan, text, record) if text is not None else None
         if words_body is not None:
             words = await self._inner.complete(words_body)  # asked without tools: words
@@ -209,7 +190,7 @@ class FencedToolCallAdapter:
         functions the request does not declare: the model is told there is no such function, once
         (`toolcall_unknown`; recorded); a second answer calling declared functions replaces the first,
         with the plan now holding that exchange; else the first stands (the cascade escalates it)."""
-        text = _first_content(completion)
+        text = first_content(completion)
         asked = await self._unknown_call_again(plan, text, record, calls_only=False) if text is not None else None
         if asked is None:
             return plan, completion
@@ -234,11 +215,20 @@ class FencedToolCallAdapter:
             return None
         body_again = unknown_call_body(plan.body, text, unknown, plan.declared)
         again = await self._inner.complete(body_again)
-        again_text = _first_content(again) or ""
+        again_text = first_content(again) or ""
         found = parse_tool_calls(again_text, plan.declared) if calls_only else split_prose_and_calls(
             again_text, plan.declared)
         record.unknown_call_answered(len(unknown), made=found is not None)
         return replace(plan, body=body_again), again, found is not None
+
+    def _repaired(self, plan: ToolCallPlan, text: str, record: ToolRecord) -> str | None:
+        """When `text` is a call cut short inside a runaway list (`toolcall_repair`): that call closed, as
+        a `<tool_call>` block (recorded); else None."""
+        call = repaired_call(text, plan.declared) if plan.declared is not None else None
+        if call is None:
+            return None
+        record.call_repaired(call.name)
+        return tool_call_block(call.name, call.arguments)
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""
@@ -293,7 +283,7 @@ class FencedToolCallAdapter:
             return None
         sent = described_call_body(plan.body, name)
         answer = await self._inner.complete(sent)
-        call = forced_call(sent, _first_content(answer) or "", (), plan.declared)
+        call = forced_call(sent, first_content(answer) or "", (), plan.declared)
         made = call is not None and is_grounded(call, plan.grounding, plan.functions.get(call.name))
         record.described(name, made)
         return (call if made else None), answer
@@ -309,7 +299,7 @@ class FencedToolCallAdapter:
         if found is None:
             return None
         answers = [await self._inner.complete(continuation_body(plan.body, found[1]))]
-        further = further_calls(_first_content(answers[0]) or "", found[1], declared)
+        further = further_calls(first_content(answers[0]) or "", found[1], declared)
         if not further and self._force_calls:
             further = await self._forced_calls(plan, declared, found[1], answers)
         record.continued(len(answers), further)
@@ -324,7 +314,7 @@ class FencedToolCallAdapter:
         while plan.grounding is not None and len(made) + len(added) < MAX_CALLS:
             sent = forced_call_body(plan.body, [*made, *added])
             answers.append(await self._inner.complete(sent))
-            call = forced_call(sent, _first_content(answers[-1]) or "", [*made, *added], declared)
+            call = forced_call(sent, first_content(answers[-1]) or "", [*made, *added], declared)
             if call is None or not is_another_request(call, [*made, *added], plan.functions, plan.grounding):
                 break
             added.append(call)
@@ -348,12 +338,14 @@ class FencedToolCallAdapter:
         asked = await self._unknown_call_again(plan, held, record, calls_only=True) if held is not None else None
         answers = [asked[1]] if asked is not None else []  # counted whether its calls are used or not
         if asked is not None and asked[2]:  # nothing went out yet: the second answer's calls replace the held text
-            plan, held = asked[0], rewriter.replace_held_text(_first_content(asked[1]) or "")
+            plan, held = asked[0], rewriter.replace_held_text(first_content(asked[1]) or "")
+        repaired = self._repaired(plan, held, record) if held is not None and asked is None else None
+        held = rewriter.replace_held_text(repaired) if repaired is not None else held
         judged = held if held is not None else rewriter.calls_after_prose()
         words_body = self._words_instead(plan, judged, record) if judged is not None else None
         if words_body is not None:  # after prose that went out, the words follow it
             for answer in answers:
-                usage = _with_usage(usage, answer.get("usage"))
+                usage = with_usage(usage, answer.get("usage"))
             async for out in self._words_stream(words_body, usage, None if held is not None else rewriter):
                 yield out
             return
@@ -385,21 +377,6 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(again)
 
-
-
-def _with_usage(usage: object, more: object) -> object:
-    """`usage` (a usage object, or None) with the token counts of `more` added (`add_usage`)."""
-    if not isinstance(usage, dict):
-        return more if isinstance(more, dict) else usage
-    payload: JSONObject = {"usage": usage}
-    add_usage(payload, more)
-    return payload["usage"]
-
-
-def _first_content(completion: JSONObject) -> str | None:
-    message = first_choice(completion).get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else None
 
 
 async def _aclose(iterator: AsyncIterator[JSONObject]) -> None:

@@ -44,7 +44,8 @@ class AnswerEvidence:
     maps a label ("smollm2-135m", "sample-2") to another answer to the same request;
     `prior_quality` is the router's predicted quality for the model (None: not known);
     `asked_for`: the required arguments the tool layer told the model to ask the user for, its
-    call having made them up (`backends/toolcall_missing`).
+    call having made them up (`backends/toolcall_missing`); `repaired_call`: the tool layer closed a call
+    the model cut short in a runaway list (`backends/toolcall_repair`).
     """
 
     model_id: str
@@ -56,6 +57,7 @@ class AnswerEvidence:
     peer_answers: Mapping[str, str] = field(default_factory=dict)
     prior_quality: float | None = None
     asked_for: tuple[str, ...] = ()
+    repaired_call: bool = False
 
 
 class CheckStatus(StrEnum):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCode, Tracer, use_span
 
-from voxgate.backends.toolcall_record import asked_for_in
+from voxgate.backends.toolcall_record import asked_for_in, repaired_in
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage, first_choice
@@ -72,6 +72,8 @@ class StageAnswer:
     cost_usd: float = 0.0
     asked_for: tuple[str, ...] = ()
     """The arguments the tool layer told the model to ask the user for (`toolcall_record.asked_for_in`)."""
+    repaired_call: bool = False
+    """The tool layer closed a call the model cut short (`toolcall_record.repaired_in`)."""
     span: Span = INVALID_SPAN
     """The stage's span (its upstream attempt inside), ended once the stage is judged (`_end_stage`)."""
 
@@ -144,6 +146,7 @@ def _evidence(
         peer_answers=dict(peers),
         prior_quality=prior,
         asked_for=answer.asked_for,
+        repaired_call=answer.repaired_call,
     )
 
 
@@ -219,8 +222,9 @@ class CascadeRunner:
         usage = Usage.from_payload(response) or Usage(0, 0)
         card = self._cards.get(model_id)
         cost_usd = card.price.cost_usd(*usage) if card is not None else 0.0
-        asked_for = asked_for_in(decision.tools[noted:], model_id)
-        return StageAnswer(model_id, response, None, latency_ms, cost_usd, asked_for)
+        notes = decision.tools[noted:]
+        return StageAnswer(model_id, response, None, latency_ms, cost_usd, asked_for_in(notes, model_id),
+                           repaired_in(notes, model_id))
 
     async def _first_answers(
         self, plan: CascadePlan, bodies: tuple[JSONObject, JSONObject], decision: Decision, agreement: bool

@@ -176,6 +176,32 @@ class AskingBackend(ScriptedChatBackend):
         return await super().complete(body)
 
 
+class RepairingBackend(ScriptedChatBackend):
+    """Answers with a call, as the tool layer does after closing one the model cut short in a runaway
+    list (`toolcall_repair`), and notes the repair."""
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        current_tool_notes().append({"model": self.model_id, "action": "call_repaired", "reason": "closed",
+                                     "functions": ["get_weather"]})
+        return await super().complete(body)
+
+
+async def test_a_call_the_tool_layer_repaired_escalates_and_the_last_stage_keeps_its_own() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    repaired = answer("", CONFIDENT)
+    repaired["choices"][0]["message"] = {"role": "assistant", "content": None, "tool_calls": [call]}
+    backends: dict[str, ScriptedChatBackend] = {c.id: RepairingBackend(c.id, answer=repaired) for c in CARDS}
+    setup = Setup(backends)
+    decision, plan, constraints = setup.decide("Weather in Oslo?")
+    body = {"model": "auto", "messages": [{"role": "user", "content": "Weather in Oslo?"}], "tools": WEATHER_TOOLS}
+    response = await setup.runner.complete(parse_chat_request(body), decision, plan, constraints)
+    assert response["model"] == "big"  # kept from the last stage, repaired or not
+    assert decision.cascade is not None
+    first = decision.cascade["stages"][0]
+    assert (first["action"], first["deciding_check"]) == ("escalate", "tool_arguments")
+    assert "call_cut_short" in first["reason"]
+
+
 async def test_a_question_for_what_a_refused_call_made_up_is_accepted_from_the_first_stage() -> None:
     question = answer("Which city do you mean?", UNSURE)  # the token confidence would escalate it
     backends: dict[str, ScriptedChatBackend] = {c.id: AskingBackend(c.id, answer=question) for c in CARDS}

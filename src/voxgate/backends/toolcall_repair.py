@@ -1,0 +1,94 @@
+"""A call cut short inside a runaway list, closed at its last whole item. Pure.
+
+Small models sometimes write a list argument that repeats itself until the token limit cuts the
+answer (measured: the 1.5B on BFCL multi_turn_base_175, `post_tweet` with `tags` cycling through the
+same few hashtags; the 0.5B likewise). The text is then no whole call, so it is neither a call nor
+words: a chat client would get broken JSON. `repaired_call` closes such a call where its last whole
+list item ends and drops the list's repeats, so the call stands as the model meant it up to the
+point where it began to loop. Only that case: a cut anywhere else (inside a string, an object, a list
+whose items do not repeat) is left alone, because what is missing there cannot be known.
+
+    repaired_call(text, declared)  the call, or None
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
+
+__all__ = ["MIN_REPEATS", "repaired_call"]
+
+MIN_REPEATS = 2
+"""A cut list counts as runaway when at least this many of its whole items repeat earlier ones."""
+
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def repaired_call(text: str, declared: Collection[str]) -> ParsedToolCall | None:
+    """When `text` opens as a call to a declared function and ends inside a list whose whole items
+    repeat (`MIN_REPEATS`): that call, the list closed after its last whole item and its repeats
+    dropped (that list only); else None. Text that already parses as calls is no business of this (None)."""
+    if classify_tool_call_start(text) is not True or parse_tool_calls(text, declared) is not None:
+        return None
+    start = text.find("{")
+    cut = _last_list_cut(text, start) if start != -1 else None
+    if cut is None:
+        return None
+    end, open_containers = cut
+    try:
+        value: Any = json.loads(text[start:end] + "".join(_CLOSERS[c] for c in reversed(open_containers)))
+    except (ValueError, RecursionError):
+        return None
+    runaway = _runaway_list(value, len(open_containers) - 1) if isinstance(value, dict) else None
+    if runaway is None:
+        return None
+    runaway[:] = [json.loads(item) for item in dict.fromkeys(json.dumps(item) for item in runaway)]
+    calls = parse_tool_calls(json.dumps(value, ensure_ascii=False), declared)
+    return calls[0] if calls is not None and len(calls) == 1 else None
+
+
+def _last_list_cut(text: str, start: int) -> tuple[int, list[str]] | None:
+    """(where to cut, the containers open there) at the last comma between two items of a list, when
+    the text ends inside that list (or inside one of its items) and no container closed after it."""
+    stack: list[str] = []
+    in_string = escaped = False
+    cut: tuple[int, list[str]] | None = None
+    for position in range(start, len(text)):
+        char = text[position]
+        if in_string:
+            escaped = char == "\\" and not escaped
+            in_string = escaped or char != '"'
+            continue
+        if char == '"':
+            in_string = True
+        elif char in _CLOSERS:
+            stack.append(char)
+        elif char in "}]":
+            if not stack or _CLOSERS[stack.pop()] != char:
+                return None
+            if not stack:
+                return None  # the call closed: not cut short
+            if cut is not None and len(stack) < len(cut[1]):
+                cut = None  # the list that was cut closed after all
+        elif char == "," and stack and stack[-1] == "[":
+            cut = position, list(stack)
+    if cut is None or not stack or len(stack) < len(cut[1]) or stack[: len(cut[1])] != cut[1]:
+        return None
+    return cut
+
+
+def _runaway_list(value: Any, depth: int) -> list[Any] | None:
+    """The list `depth` levels down the last child at each level (the one the cut closed), when it holds
+    only scalars of which at least `MIN_REPEATS` repeat earlier ones; else None."""
+    for _ in range(depth):
+        children = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else []
+        if not children:
+            return None
+        value = children[-1]
+    if not isinstance(value, list) or any(isinstance(item, dict | list) for item in value):
+        return None
+    distinct = list(dict.fromkeys(json.dumps(item) for item in value))
+    return value if len(value) - len(distinct) >= MIN_REPEATS else None
