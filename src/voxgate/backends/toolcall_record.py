@@ -11,8 +11,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
     described_call        functions (the one named), made     words naming a function asked for its call
     arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
-    unknown_function_answered  unknown (a count), made       a call to an undeclared function answered
-                                                              "no such function" (`toolcall_unknown`)
+    unknown_function_answered  unknown (a count), made,      a call to an undeclared function answered
+                          words (true: then asked in words)   "no such function" (`toolcall_unknown`)
     call_repaired         functions (the one repaired)        a call cut short in a runaway list closed
                                                               after its last whole item (`toolcall_repair`)
 
@@ -121,12 +121,15 @@ class ToolRecord:
                   extra={"voxgate_tool_check": reason, "model": self.model_id})
         self._note(ACTION_DESCRIBED_CALL, reason, functions=[name], made=made)
 
-    def unknown_call_answered(self, unknown: int, *, made: bool) -> None:
+    def unknown_call_answered(self, unknown: int, *, made: bool, words: bool = False) -> None:
         """The answer wrote calls to `unknown` undeclared functions and was asked again (`toolcall_unknown`);
-        `made`: the second answer called declared functions and replaced it. Counts only: the names are the model's."""
+        `made`: the second answer called declared functions and replaced it; `words`: it did not, and the
+        request was then asked without tools (no later stage could replace the answer). Counts only: the
+        names are the model's."""
         _log.info("tool call to an undeclared function answered",
                   extra={"voxgate_tool_check": REASON_UNKNOWN_CALL, "model": self.model_id})
-        self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown, made=made)
+        details = {"words": True} if words else {}
+        self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown, made=made, **details)
 
     def call_repaired(self, name: str) -> None:
         """The answer was a call to `name` cut short in a runaway list, and was closed (`toolcall_repair`)."""

@@ -47,10 +47,10 @@ call (the call again with the result echoed), is asked again once without the to
 so the model answers in words: small models do that otherwise (measured: qwen2.5-coder-0.5b).
 An answer that writes calls only to functions the request does not declare (`move` where the tool
 is `mv`) goes back to the model with a "no such function" `<tool_response>` error naming the declared
-ones; a second answer that calls declared functions is the answer, anything else leaves the first
-(`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto). In a stream, where such
-an answer is held (nothing has gone out), a second answer that is nothing but declared calls is streamed
-as those calls; anything else releases the first as text.
+ones; a second answer that calls declared functions (in a stream, where the made-up call is held:
+nothing but calls) is the answer. Else, where a later cascade stage may replace it (`core.escalation`),
+the first stands for the stage's check to escalate; where none can, the request is asked again without
+tools, so the client gets words (`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto).
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
 `shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
 A call cut short by the token limit inside a list that repeats itself is closed after the list's last
@@ -63,6 +63,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
+from voxgate.core.escalation import may_be_escalated
 from voxgate.core.types import JSONObject, first_choice
 
 from .base import ChatBackend
@@ -135,7 +136,9 @@ class FencedToolCallAdapter:
         """Non-streaming call; text tool calls come back as `tool_calls`."""
         record = ToolRecord(self.model_id)
         plan = plan_request(self._shortlisted(body, record))
-        plan, completion = await self._unknown_call_answered(plan, await self._inner.complete(plan.body), record)
+        escalates = may_be_escalated()
+        plan, completion = await self._unknown_call_answered(plan, await self._inner.complete(plan.body), record,
+                                                             escalates)
         text = first_content(completion)
         repaired = self._repaired(plan, text, record) if text is not None else None
         if repaired is not None:
@@ -184,30 +187,37 @@ class FencedToolCallAdapter:
         return plan.words_body if reason == REASON_RESULT_UNUSED else plan.words_body or plan.no_tools_body
 
     async def _unknown_call_answered(
-        self, plan: ToolCallPlan, completion: JSONObject, record: ToolRecord
+        self, plan: ToolCallPlan, completion: JSONObject, record: ToolRecord, escalates: bool
     ) -> tuple[ToolCallPlan, JSONObject]:
         """With `answer_unknown_calls` and `tool_choice` auto, when `completion` writes calls only to
         functions the request does not declare: the model is told there is no such function, once
         (`toolcall_unknown`; recorded); a second answer calling declared functions replaces the first,
-        with the plan now holding that exchange; else the first stands (the cascade escalates it)."""
+        with the plan now holding that exchange. Else, where a later cascade stage may replace this answer
+        (`escalates`), the first stands (the cascade escalates it); where none can, the request is asked
+        again without tools, and the words answer."""
         text = first_content(completion)
-        asked = await self._unknown_call_again(plan, text, record, calls_only=False) if text is not None else None
+        asked = await self._unknown_call_again(plan, text, record, calls_only=False,
+                                               escalates=escalates) if text is not None else None
         if asked is None:
             return plan, completion
         plan_again, again, made = asked
-        if not made:
-            add_usage(completion, again.get("usage"))
+        if made:
+            add_usage(again, completion.get("usage"))
+            return plan_again, again
+        add_usage(completion, again.get("usage"))
+        if escalates or plan.no_tools_body is None:
             return plan, completion
-        add_usage(again, completion.get("usage"))
-        return plan_again, again
+        words = await self._inner.complete(plan.no_tools_body)
+        add_usage(words, completion.get("usage"))
+        return plan, words
 
     async def _unknown_call_again(
-        self, plan: ToolCallPlan, text: str, record: ToolRecord, *, calls_only: bool
+        self, plan: ToolCallPlan, text: str, record: ToolRecord, *, calls_only: bool, escalates: bool
     ) -> tuple[ToolCallPlan, JSONObject, bool] | None:
         """When `text` writes calls only to undeclared functions (and `answer_unknown_calls`, `tool_choice`
         auto): the plan holding the "no such function" exchange, the model's second answer, and whether it
-        calls declared functions (nothing but calls when `calls_only`: a stream's held text); recorded.
-        None when no such call is written (nothing sent)."""
+        calls declared functions (nothing but calls when `calls_only`: a stream's held text); recorded, with
+        whether the caller then asks for words (`escalates`: no). None when no such call is written."""
         if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None:
             return None
         unknown = unknown_calls(text, plan.declared)
@@ -218,7 +228,8 @@ class FencedToolCallAdapter:
         again_text = first_content(again) or ""
         found = parse_tool_calls(again_text, plan.declared) if calls_only else split_prose_and_calls(
             again_text, plan.declared)
-        record.unknown_call_answered(len(unknown), made=found is not None)
+        words = found is None and not escalates and plan.no_tools_body is not None
+        record.unknown_call_answered(len(unknown), made=found is not None, words=words)
         return replace(plan, body=body_again), again, found is not None
 
     def _repaired(self, plan: ToolCallPlan, text: str, record: ToolRecord) -> str | None:
@@ -264,7 +275,7 @@ class FencedToolCallAdapter:
         plan = plan_request(self._shortlisted(body, record))
         if plan.declared is None:
             return self._inner.stream(plan.body)
-        return self._rewrite_stream(plan, plan.declared, record)
+        return self._rewrite_stream(plan, plan.declared, record, may_be_escalated())
 
     async def aclose(self) -> None:
         """Close the wrapped backend."""
@@ -321,7 +332,7 @@ class FencedToolCallAdapter:
         return added
 
     async def _rewrite_stream(
-        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord
+        self, plan: ToolCallPlan, declared: frozenset[str], record: ToolRecord, escalates: bool
     ) -> AsyncIterator[JSONObject]:
         rewriter = ToolCallStreamRewriter(declared, self._make_call_id, plan.max_calls, plan.question,
                                           plan.results)
@@ -335,14 +346,17 @@ class FencedToolCallAdapter:
         finally:
             await _aclose(upstream)
         held = rewriter.held_text()
-        asked = await self._unknown_call_again(plan, held, record, calls_only=True) if held is not None else None
+        asked = await self._unknown_call_again(plan, held, record, calls_only=True,
+                                               escalates=escalates) if held is not None else None
         answers = [asked[1]] if asked is not None else []  # counted whether its calls are used or not
         if asked is not None and asked[2]:  # nothing went out yet: the second answer's calls replace the held text
             plan, held = asked[0], rewriter.replace_held_text(first_content(asked[1]) or "")
         repaired = self._repaired(plan, held, record) if held is not None and asked is None else None
         held = rewriter.replace_held_text(repaired) if repaired is not None else held
         judged = held if held is not None else rewriter.calls_after_prose()
-        words_body = self._words_instead(plan, judged, record) if judged is not None else None
+        unknown_words = asked is not None and not asked[2] and not escalates  # no later stage: words, not JSON
+        words_body = plan.no_tools_body if unknown_words else (
+            self._words_instead(plan, judged, record) if judged is not None else None)
         if words_body is not None:  # after prose that went out, the words follow it
             for answer in answers:
                 usage = with_usage(usage, answer.get("usage"))

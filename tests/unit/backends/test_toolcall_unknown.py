@@ -6,11 +6,13 @@ where the answer is held."""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 from tests.unit.backends.test_toolcall_after_words import StreamsInOrder, content_of, streamed
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder, call_text
 from voxgate.backends.toolcall_unknown import unknown_call_body, unknown_calls
 from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.core.escalation import escalation_may_follow
 from voxgate.core.tool_notes import ToolNotes, noting_tools
 from voxgate.core.types import JSONObject
 
@@ -63,21 +65,41 @@ async def test_an_unknown_call_is_answered_and_the_second_answer_is_made_a_call(
                                    " kept if it made calls)")}
 
 
-async def test_a_second_answer_without_a_declared_call_leaves_the_first_and_off_sends_one_request() -> None:
+async def test_before_a_later_stage_a_second_answer_without_a_declared_call_leaves_the_first() -> None:
     echoed = '{"name": "no function named \\"move\\". The functions are: get_time", "arguments": {}}'
     for second in (MOVE, echoed, "I cannot move files."):  # measured: the 0.5B echoed the error as a call
         inner = AnswersInOrder(MOVE, second)
         notes: ToolNotes = []
-        with noting_tools(notes):
+        with noting_tools(notes), escalation_may_follow():
             answer = await FencedToolCallAdapter(inner).complete(BODY)
         assert answer["choices"][0]["message"]["content"] == MOVE, second  # the cascade's check escalates it
         assert answer["usage"]["completion_tokens"] == 4  # both requests counted
         assert len(inner.sent) == 2  # answered once, not again
         assert notes[0]["made"] is False
+        assert "words" not in notes[0]
     off = AnswersInOrder(MOVE)
     answer = await FencedToolCallAdapter(off, answer_unknown_calls=False).complete(BODY)
     assert answer["choices"][0]["message"]["content"] == MOVE
     assert len(off.sent) == 1
+
+
+async def test_where_no_later_stage_can_replace_it_the_request_is_asked_again_in_words() -> None:
+    words = "I can only get the weather or the time; which city?"
+    for last_stage in (False, True):  # a model asked directly; a cascade's last stage
+        inner = AnswersInOrder(MOVE, MOVE, words)
+        notes: ToolNotes = []
+        with noting_tools(notes), escalation_may_follow(False) if last_stage else nullcontext():
+            answer = await FencedToolCallAdapter(inner).complete(BODY)
+        assert answer["choices"][0]["message"] == {"role": "assistant", "content": words}
+        assert answer["usage"]["completion_tokens"] == 6  # the three requests
+        assert "<tools>" not in json.dumps(inner.sent[2])  # asked without the signatures
+        assert inner.sent[2]["messages"][-1] == BODY["messages"][-1]  # the request itself, not the exchange
+        assert (notes[0]["made"], notes[0]["words"]) == (False, True)
+    bare = MOVE.removeprefix("```json\n").removesuffix("\n```")
+    streamed_inner = StreamsInOrder(bare, bare, words)
+    out = [chunk async for chunk in FencedToolCallAdapter(streamed_inner).stream(BODY)]
+    assert content_of(out) == words  # nothing of the made-up call reached the client
+    assert len(streamed_inner.sent) == 3
 
 
 async def test_a_streamed_unknown_call_is_answered_and_the_second_answer_streams_as_calls() -> None:
@@ -101,12 +123,12 @@ async def test_a_streamed_unknown_call_is_answered_and_the_second_answer_streams
         assert notes[0]["made"] is True
 
 
-async def test_a_streamed_unknown_call_whose_second_answer_is_no_call_is_released_as_text() -> None:
+async def test_before_a_later_stage_a_streamed_unknown_call_whose_second_answer_is_no_call_is_released() -> None:
     bare = MOVE.removeprefix("```json\n").removesuffix("\n```")
     for second in (bare, "I cannot move files.", f"Sure.\n{PARIS}"):  # a stream's held text takes calls only
         inner = StreamsInOrder(bare, second)
         notes: ToolNotes = []
-        with noting_tools(notes):
+        with noting_tools(notes), escalation_may_follow():
             out = [chunk async for chunk in FencedToolCallAdapter(inner).stream(BODY)]
         assert content_of(out) == bare, second  # as it came (the cascade's check escalates it)
         assert len(inner.sent) == 2

@@ -28,6 +28,7 @@ from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCo
 from voxgate.backends.toolcall_record import asked_for_in, repaired_in
 from voxgate.core.clock import Clock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError, BackendError
+from voxgate.core.escalation import escalation_may_follow
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints, Usage, first_choice
 from voxgate.routing.cascade.checks import run_checks
 from voxgate.routing.cascade.confidence import token_logprobs_from
@@ -194,13 +195,15 @@ class CascadeRunner:
         checked = with_logprobs(body, self._settings.top_logprobs)
         return checked, checked if self._settings.last_stage_logprobs else body
 
-    async def _answer(self, model_id: str, body: JSONObject, decision: Decision) -> StageAnswer:
-        """One stage's call, inside its span (left open for the verdict; ended here when cancelled)."""
+    async def _answer(self, model_id: str, body: JSONObject, decision: Decision, *, last: bool) -> StageAnswer:
+        """One stage's call, inside its span (left open for the verdict; ended here when cancelled); a
+        stage before the `last` is asked as one a later stage may replace (`core.escalation`)."""
         span = self._tracer.start_span(f"cascade stage {model_id}")
         if span.is_recording():
             span.set_attributes({REQUEST_MODEL: model_id, DECISION_ID: decision.id})
         try:
-            with use_span(span, record_exception=False, set_status_on_exception=False):
+            with use_span(span, record_exception=False, set_status_on_exception=False), escalation_may_follow(
+                    not last):
                 answer = await self._call_stage(model_id, body, decision)
         except BaseException:
             span.end()
@@ -233,10 +236,10 @@ class CascadeRunner:
         body = bodies[0]
         if not (agreement and len(plan.stages) >= 3):
             first_body = bodies[1] if len(plan.stages) == 1 else body
-            return {0: await self._answer(plan.stages[0].model_id, first_body, decision)}
+            return {0: await self._answer(plan.stages[0].model_id, first_body, decision, last=len(plan.stages) == 1)}
         async with asyncio.TaskGroup() as tasks:
-            first = tasks.create_task(self._answer(plan.stages[0].model_id, body, decision))
-            second = tasks.create_task(self._answer(plan.stages[1].model_id, body, decision))
+            first = tasks.create_task(self._answer(plan.stages[0].model_id, body, decision, last=False))
+            second = tasks.create_task(self._answer(plan.stages[1].model_id, body, decision, last=False))
         return {0: first.result(), 1: second.result()}
 
     def _judge(
@@ -298,7 +301,7 @@ class CascadeRunner:
         for index, stage in enumerate(plan.stages):
             last = index == len(plan.stages) - 1
             body = bodies[1] if last else bodies[0]
-            answer = answers.pop(index, None) or await self._answer(stage.model_id, body, decision)
+            answer = answers.pop(index, None) or await self._answer(stage.model_id, body, decision, last=last)
             tried.append(answer)
             record["cost_usd"] += answer.cost_usd
             record["latency_ms"] += answer.latency_ms
@@ -329,7 +332,7 @@ class CascadeRunner:
         """No stage answered: the models outside the plan, best predicted first, as predict would."""
         assert decision.cascade is not None
         for model_id in plan.fallback:
-            answer = await self._answer(model_id, body, decision)
+            answer = await self._answer(model_id, body, decision, last=True)  # its answer is kept
             _end_stage(answer, None, None)
             decision.cascade["cost_usd"] += answer.cost_usd
             if answer.response is not None:

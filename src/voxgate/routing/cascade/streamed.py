@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from voxgate.backends.toolcall_record import asked_for_in
 from voxgate.core.clock import Clock
 from voxgate.core.errors import BackendError
+from voxgate.core.escalation import escalation_may_follow
 from voxgate.core.types import ChatRequest, JSONObject, ModelCard, RoutingConstraints
 from voxgate.routing.cascade.checks import run_checks
 from voxgate.routing.cascade.confidence import token_logprobs_from
@@ -181,8 +182,11 @@ class StreamedCascade:
                     decision.cascade["reason"] = "cancelled: the reply was closed early"
                 self._dispatcher.finish(decision, outcome)
 
-    async def _open(self, request: ChatRequest, decision: Decision, models: Sequence[str]) -> AsyncIterator[JSONObject]:
-        with self._stage_context():
+    async def _open(
+        self, request: ChatRequest, decision: Decision, models: Sequence[str], *, last: bool
+    ) -> AsyncIterator[JSONObject]:
+        """The stage's stream; a stage before the `last` is opened as one a later stage may replace."""
+        with self._stage_context(), escalation_may_follow(not last):
             return await self._dispatcher.open_stream(request, decision, models=models, finish=False)
 
     async def _stages(
@@ -197,7 +201,7 @@ class StreamedCascade:
                 return
             started_s = self._clock.monotonic_s()
             try:
-                chunks = await self._open(held_request, decision, (stage.model_id,))
+                chunks = await self._open(held_request, decision, (stage.model_id,), last=False)
             except BackendError as exc:
                 judgement = judge_stage(stage.model_id, None, plan.accept, last=False, upstream_error=exc.message)
                 self._record(decision, stage, judgement, [], 0.0, started_s, opened=False)
@@ -225,7 +229,7 @@ class StreamedCascade:
         self, request: ChatRequest, decision: Decision, plan: CascadePlan, stage: PlannedStage
     ) -> AsyncGenerator[JSONObject, None]:
         started_s = self._clock.monotonic_s()
-        chunks = await self._open(request, decision, (stage.model_id, *plan.fallback))
+        chunks = await self._open(request, decision, (stage.model_id, *plan.fallback), last=True)
         try:
             async for chunk in chunks:
                 yield chunk

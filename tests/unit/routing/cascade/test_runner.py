@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.support.chat_backends import ScriptedChatBackend
 from tests.unit.routing.test_dispatcher import ListLog
 from voxgate.core.clock import ManualClock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError
+from voxgate.core.escalation import may_be_escalated
 from voxgate.core.tool_notes import current_tool_notes
 from voxgate.core.types import JSONObject, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
@@ -174,6 +176,28 @@ class AskingBackend(ScriptedChatBackend):
                                      "reason": "no call takes a value from the conversation",
                                      "functions": ["get_weather"], "asked_for": ["city"]})
         return await super().complete(body)
+
+
+class StageAwareBackend(ScriptedChatBackend):
+    """Notes, for each call, whether a later stage may replace its answer (`core.escalation`)."""
+
+    def __init__(self, model_id: str, seen: list[tuple[str, bool]], **kwargs: Any) -> None:
+        super().__init__(model_id, **kwargs)
+        self.seen = seen
+
+    async def complete(self, body: JSONObject) -> JSONObject:
+        self.seen.append((self.model_id, may_be_escalated()))
+        return await super().complete(body)
+
+
+async def test_every_stage_but_the_last_is_asked_as_one_a_later_stage_may_replace() -> None:
+    seen: list[tuple[str, bool]] = []
+    backends: dict[str, ScriptedChatBackend] = {c.id: StageAwareBackend(c.id, seen, answer=answer("Paris"))
+                                                for c in CARDS}
+    response, _ = await Setup(backends).run("What is the capital of France?")  # no log-probs: every stage escalates
+    assert response["model"] == "big"
+    assert seen == [("small", True), ("mid", True), ("big", False)]
+    assert may_be_escalated() is False
 
 
 class RepairingBackend(ScriptedChatBackend):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from tests.support.chat_backends import ScriptedChatBackend
 from tests.unit.routing.test_dispatcher import ListLog
 from voxgate.core.clock import ManualClock
 from voxgate.core.errors import AllBackendsFailedError, BackendConnectError
+from voxgate.core.escalation import may_be_escalated
 from voxgate.core.tool_notes import current_tool_notes
 from voxgate.core.types import ChatRequest, JSONObject, Mode, ModelCard, Price, RoutingConstraints
 from voxgate.routing.affinity import SessionAffinity
@@ -228,6 +230,28 @@ async def test_an_unsure_question_for_what_a_refused_call_made_up_is_spoken() ->
     assert setup.big.calls == 0
     assert decision.cascade is not None
     assert decision.cascade["stages"][0]["deciding_check"] == "asks_for_missing"
+
+
+class StageAwareStream(ScriptedChatBackend):
+    """Notes, when each stream is opened, whether a later stage may replace its answer (`core.escalation`)."""
+
+    def __init__(self, model_id: str, seen: list[tuple[str, bool]], **kwargs: Any) -> None:
+        super().__init__(model_id, **kwargs)
+        self.seen = seen
+
+    def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
+        self.seen.append((self.model_id, may_be_escalated()))
+        return super().stream(body)
+
+
+async def test_a_stage_before_the_last_is_opened_as_one_a_later_stage_may_replace() -> None:
+    seen: list[tuple[str, bool]] = []
+    setup = Setup(StageAwareStream("small", seen, chunks=reply_chunks("Alejandro", ". ", logprob=UNSURE)),
+                  StageAwareStream("big", seen, chunks=reply_chunks("Paris.")))
+    text, _, _ = await setup.run("What is the capital of France? One word.")
+    assert text == "Paris."
+    assert seen == [("small", True), ("big", False)]
+    assert may_be_escalated() is False  # nothing left set
 
 
 @pytest.mark.parametrize("fail_after_chunks", [0, 1])
