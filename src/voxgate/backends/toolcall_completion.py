@@ -4,11 +4,12 @@
     rewrite_completion(completion, declared, ...)  text that is calls to declared functions -> tool_calls
     first_content(completion)                      the first choice's text
     with_usage(usage, more)                        a usage object with another's token counts added
+    aclose_stream(iterator)                        an upstream stream closed
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
 from voxgate.core.types import JSONObject, first_choice
 
@@ -16,7 +17,7 @@ from .toolcall_continuation import add_usage
 from .toolcall_parser import ParsedToolCall, split_prose_and_calls
 from .toolcall_stream import tool_call_object
 
-__all__ = ["Settle", "first_content", "rewrite_completion", "with_usage"]
+__all__ = ["Settle", "aclose_stream", "first_content", "rewrite_completion", "with_usage"]
 
 Settle = Callable[[list[ParsedToolCall]], list[ParsedToolCall]]
 
@@ -57,3 +58,10 @@ def first_content(completion: JSONObject) -> str | None:
     message = first_choice(completion).get("message")
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else None
+
+
+async def aclose_stream(iterator: AsyncIterator[JSONObject]) -> None:
+    """Close an upstream stream (an async generator's `aclose`), if it can be closed."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -50,6 +50,7 @@ __all__ = [
     "forced_call_body",
     "further_calls",
     "merge_continuation",
+    "placeholder_call_body",
 ]
 
 CONTINUATION_MAX_TOKENS = 256
@@ -95,6 +96,15 @@ def described_call_body(body: JSONObject, name: str) -> JSONObject:
     forced = forced_call_body(body, ())
     started = f'<tool_call>\n{FORCED_START}{name}", "arguments": {{'
     forced["messages"][-1] = {"role": "assistant", "content": started}
+    return forced
+
+
+def placeholder_call_body(body: JSONObject) -> JSONObject:
+    """`body` (the rendered upstream request) with its answer started as a call to a function the model
+    picks, one line long: an answer in words that held placeholders (`toolcall_parser.has_placeholders`)
+    asked for the call that would give the values."""
+    forced = forced_call_body(body, ())
+    forced["messages"][-1] = {"role": "assistant", "content": f"<tool_call>\n{FORCED_START}"}
     return forced
 
 

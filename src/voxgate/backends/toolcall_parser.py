@@ -268,6 +268,21 @@ def described_functions(text: str, declared_names: Collection[str]) -> list[str]
     return sorted(first_at, key=first_at.__getitem__)
 
 
+_PLACEHOLDER = re.compile(
+    r"(?<![\w$])\$?X{2,}(?:\.X{2,})?(?!\w)"  # XXX PSI, $XX.XX
+    r"|\[(?:insert|enter|current|your|the)\b[^\]\n]{0,40}\]"  # [insert current temperature]
+    r"|<(?:insert|value|placeholder)\b[^>\n]{0,40}>",  # <insert value>
+    re.IGNORECASE,
+)
+
+
+def has_placeholders(text: str) -> bool:
+    """Whether words hold a placeholder where a value should be ("The front left tire pressure is XXX PSI",
+    "[insert current price]"): a result described without the call that would give it (measured: the 1.5B
+    on BFCL multi_turn_base_75, 2026-12-04). "xx" in lower case or inside a word ("XXL") is no placeholder."""
+    return any(match.group(0)[:1] != "x" for match in _PLACEHOLDER.finditer(text))
+
+
 def written_call_names(text: str) -> list[str]:
     """The function names of every whole call-shaped JSON object in `text` (`{"name": "move",
     "arguments": {...}}`, bare, fenced or tagged), declared or not, in the order written. Pure. The

@@ -24,6 +24,7 @@ from .toolcall_parser import (
     declared_functions,
     described_functions,
     forced_call_response_format,
+    has_placeholders,
     parse_tool_calls,
     split_prose_and_calls,
 )
@@ -97,12 +98,20 @@ class ToolCallPlan:
         """`tool_choice` auto, no tool result being answered: the first declared function that `text`,
         an answer in words without calls, names as code (`described_functions`); else None. Text
         that opens like a call (a call cut short, `{"name": "f", "arguments": {"items": [...`) is not words."""
-        if self.grounding is None or self.declared is None or self.words_body is not None:
+        if not self._may_describe_calls(text):
             return None
-        if classify_tool_call_start(text) is not False or split_prose_and_calls(text, self.declared) is not None:
-            return None
-        named = described_functions(text, self.declared)
+        named = described_functions(text, self.declared or ())
         return named[0] if named else None
+
+    def fills_placeholders(self, text: str) -> bool:
+        """`tool_choice` auto, no tool result being answered: whether `text`, an answer in words without
+        calls, holds a placeholder where a value should be ("XXX PSI": `has_placeholders`)."""
+        return self._may_describe_calls(text) and has_placeholders(text)
+
+    def _may_describe_calls(self, text: str) -> bool:
+        if self.grounding is None or self.declared is None or self.words_body is not None:
+            return False
+        return classify_tool_call_start(text) is False and split_prose_and_calls(text, self.declared) is None
 
     def fails_to_use_result(self, text: str) -> bool:
         """After a tool result: the answer repeats answered calls, reads JSON back, reads the question back,

@@ -9,7 +9,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
                           after_words (true: words came first)
     choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more
-    described_call        functions (the one named), made     words naming a function asked for its call
+    described_call        functions (the one named), made,    words naming a function (or holding placeholders,
+                          placeholders (true: "XXX" words)    "XXX PSI") asked for its call
     arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
     unknown_function_answered  unknown (a count), made,      a call to an undeclared function answered
                           words (true: then asked in words)   "no such function" (`toolcall_unknown`)
@@ -33,8 +34,9 @@ from .toolcall_shortlist import Shortlist
 __all__ = [
     "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
     "ACTION_DESCRIBED_CALL", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ARGUMENTS_DROPPED",
-    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_REPAIRED",
-    "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
+    "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE",
+    "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "ToolRecord",
+    "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -52,6 +54,11 @@ REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for 
 REASON_DESCRIBED_MADE = "an answer in words named a declared function as code; the call it then wrote was made"
 REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; the call it then wrote takes no"
                          " value from the conversation, so the words were kept")
+
+REASON_PLACEHOLDERS_MADE = ("an answer in words held placeholders where values should be ('XXX'); the call it then"
+                            " wrote was made instead")
+REASON_PLACEHOLDERS_KEPT = ("an answer in words held placeholders where values should be ('XXX'); it wrote no call"
+                            " taking a value from the conversation, so the words were kept")
 
 REASON_UNKNOWN_CALL = ("the answer wrote out a call to a function the request does not declare; the model was"
                        " told so, with the declared names, and asked again (its second answer kept if it made calls)")
@@ -114,12 +121,18 @@ class ToolRecord:
         self._note(ACTION_CONTINUED, REASON_CONTINUED, requests=requests, added=len(added),
                    functions=[call.name for call in added])
 
-    def described(self, name: str, made: bool) -> None:
-        """Words naming `name` (`toolcall_parser.described_functions`) were asked for its call; `made`: kept."""
-        reason = REASON_DESCRIBED_MADE if made else REASON_DESCRIBED_KEPT
+    def described(self, name: str | None, made: bool, *, placeholders: bool = False) -> None:
+        """Words naming `name` (`toolcall_parser.described_functions`), or holding placeholders where values
+        should be (`placeholders`; `name`: the function the call it then wrote named, if any), were asked
+        for a call; `made`: kept."""
+        if placeholders:
+            reason = REASON_PLACEHOLDERS_MADE if made else REASON_PLACEHOLDERS_KEPT
+        else:
+            reason = REASON_DESCRIBED_MADE if made else REASON_DESCRIBED_KEPT
         _log.info("tool call described in words asked for",
                   extra={"voxgate_tool_check": reason, "model": self.model_id})
-        self._note(ACTION_DESCRIBED_CALL, reason, functions=[name], made=made)
+        details = {"placeholders": True} if placeholders else {}
+        self._note(ACTION_DESCRIBED_CALL, reason, functions=[name] if name else [], made=made, **details)
 
     def unknown_call_answered(self, unknown: int, *, made: bool, words: bool = False) -> None:
         """The answer wrote calls to `unknown` undeclared functions and was asked again (`toolcall_unknown`);

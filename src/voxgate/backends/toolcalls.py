@@ -18,13 +18,13 @@ back as the start of its answer and may add the ones it left out (the bundled mo
 call where a request needs several); repeats are dropped. Where that adds none (`tool_choice`
 auto), the model is pushed to write one more call, kept only if it asks for something the calls
 made do not (`toolcall_grounding.is_another_request`), and pushed again after each one kept.
-An answer in words that names a declared function as code ("I would need to call the
-`legal_case_fetch` function with ...": `toolcall_parser.described_functions`; `tool_choice` auto,
-no tool result being answered) is asked for that call (`described_call_body`: the answer started as
-it); the call is made after the words when it takes a value from the conversation, and is then
-continued like any other (`make_described_calls=False`: off). Words followed by text that is no
-call (a fenced example of the arguments, without the function's name) count as words too. In a
-stream the words have gone out already, so the calls follow them.
+Words naming a declared function as code ("I would need to call the `legal_case_fetch` function
+with ...": `toolcall_parser.described_functions`; `tool_choice` auto, no tool result being answered)
+are asked for that call (`described_call_body`), words holding placeholders ("XXX PSI") for any call
+(`placeholder_call_body`); a call that takes a value from the conversation is made after the words (in
+place of placeholder words) and continued like any other (`make_described_calls=False`: off). Words
+followed by a fenced example of the arguments count as words too. In a stream the words have gone out
+already, so the calls follow them.
 `parallel_tool_calls: false` skips all that and keeps only the first call; `continue_calls=False`
 and `force_calls=False` (the `tools` settings) skip the continuation or the push for every
 request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
@@ -69,7 +69,7 @@ from voxgate.core.types import JSONObject, first_choice
 from .base import ChatBackend
 from .tool_prompt import tool_call_block
 from .toolcall_choices import settled_calls
-from .toolcall_completion import Settle, first_content, rewrite_completion, with_usage
+from .toolcall_completion import Settle, aclose_stream, first_content, rewrite_completion, with_usage
 from .toolcall_continuation import (
     MAX_CALLS,
     add_usage,
@@ -79,6 +79,7 @@ from .toolcall_continuation import (
     forced_call_body,
     further_calls,
     merge_continuation,
+    placeholder_call_body,
 )
 from .toolcall_grounding import is_another_request, is_grounded
 from .toolcall_missing import ask_for_missing
@@ -152,8 +153,9 @@ class FencedToolCallAdapter:
             described = await self._described_call(plan, text or "", record)
             if described is not None:
                 add_usage(completion, described[1].get("usage"))
-                if described[0] is not None:
-                    text = f"{(text or '').rstrip()}\n{tool_call_block(described[0].name, described[0].arguments)}"
+                if described[0] is not None:  # words with placeholders are dropped: the call gives the values
+                    said = "" if described[2] else (text or "").rstrip()
+                    text = f"{said}\n{tool_call_block(described[0].name, described[0].arguments)}".lstrip()
                     first_choice(completion)["message"]["content"] = text
             continued = await self._continuation(plan, plan.declared, text or "", record)
             further: list[ParsedToolCall] = []
@@ -283,21 +285,23 @@ class FencedToolCallAdapter:
 
     async def _described_call(
         self, plan: ToolCallPlan, text: str, record: ToolRecord
-    ) -> tuple[ParsedToolCall | None, JSONObject] | None:
-        """When `text` is words naming a declared function (module docstring): the call the model
-        writes when its answer is started as that call (None unless it takes a value from the
-        conversation; recorded either way) and the completion that wrote it; else None."""
+    ) -> tuple[ParsedToolCall | None, JSONObject, bool] | None:
+        """When `text` is words naming a declared function as code, or holding placeholders where values
+        should be (module docstring): the call the model writes when its answer is started as that call
+        (as any call, for placeholders; None unless it takes a value from the conversation; recorded either
+        way), the completion that wrote it, and whether the words held placeholders; else None."""
         if not self._make_described_calls or plan.declared is None or plan.grounding is None:
             return None
         name = plan.described_function(text)
-        if name is None:
+        placeholders = name is None and plan.fills_placeholders(text)
+        if name is None and not placeholders:
             return None
-        sent = described_call_body(plan.body, name)
+        sent = placeholder_call_body(plan.body) if name is None else described_call_body(plan.body, name)
         answer = await self._inner.complete(sent)
         call = forced_call(sent, first_content(answer) or "", (), plan.declared)
         made = call is not None and is_grounded(call, plan.grounding, plan.functions.get(call.name))
-        record.described(name, made)
-        return (call if made else None), answer
+        record.described(name or (call.name if call is not None else None), made, placeholders=placeholders)
+        return (call if made else None), answer, placeholders
 
     async def _continuation(
         self, plan: ToolCallPlan, declared: frozenset[str], text: str, record: ToolRecord
@@ -344,7 +348,7 @@ class FencedToolCallAdapter:
                 for out in rewriter.feed(chunk):
                     yield out
         finally:
-            await _aclose(upstream)
+            await aclose_stream(upstream)
         held = rewriter.held_text()
         asked = await self._unknown_call_again(plan, held, record, calls_only=True,
                                                escalates=escalates) if held is not None else None
@@ -389,11 +393,4 @@ class FencedToolCallAdapter:
                 add_usage(chunk, first_usage)
                 yield chunk if after_prose is None else after_prose.continuing(chunk)
         finally:
-            await _aclose(again)
-
-
-
-async def _aclose(iterator: AsyncIterator[JSONObject]) -> None:
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        await aclose()
+            await aclose_stream(again)

@@ -8,11 +8,18 @@ import copy
 import json
 from collections.abc import AsyncIterator
 
+import pytest
+
 from tests.support.chat_backends import ScriptedChatBackend
 from voxgate.backends.toolcall_continuation import FORCED_MAX_TOKENS, described_call_body, forced_call
-from voxgate.backends.toolcall_parser import ParsedToolCall, described_functions
+from voxgate.backends.toolcall_parser import ParsedToolCall, described_functions, has_placeholders
 from voxgate.backends.toolcall_plan import plan_request
-from voxgate.backends.toolcall_record import ACTION_DESCRIBED_CALL, REASON_DESCRIBED_KEPT, REASON_DESCRIBED_MADE
+from voxgate.backends.toolcall_record import (
+    ACTION_DESCRIBED_CALL,
+    REASON_DESCRIBED_KEPT,
+    REASON_DESCRIBED_MADE,
+    REASON_PLACEHOLDERS_MADE,
+)
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import ToolNotes, noting_tools
 from voxgate.core.types import JSONObject
@@ -213,3 +220,52 @@ async def test_words_then_a_fence_that_is_no_call_pass_unchanged_when_nothing_is
     assert "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"]) == text
     assert [o["choices"][0]["finish_reason"] for o in out if o["choices"]][-1] == "stop"
     assert inner.calls == 1
+
+
+# --- words holding placeholders where values should be --------------------------------------------
+
+PLACEHOLDER_WORDS = "The case information for R vs Adams is: [insert case details]. Its status is XXX."
+"""The shape measured: the 1.5B on BFCL multi_turn_base_75 ("The front left tire pressure is XXX PSI ...")."""
+PICKED = 'legal_case_fetch", "arguments": {"case_id": "R vs Adams"}}'  # written after `{"name": "`
+
+
+@pytest.mark.parametrize(("text", "placeholder"), [
+    ("The front left tire pressure is XXX PSI.", True),
+    ("It costs $XX.XX today.", True),
+    ("The price is [Current Price].", True),
+    ("Enter <insert value> here.", True),
+    ("Order the XXL shirt.", False),  # a size, not a placeholder
+    ("The tire pressure is 32 PSI.", False),
+    ("Use xx as the prefix.", False),  # lower case
+])
+def test_placeholders_are_capital_x_runs_and_bracketed_insert_words(text: str, placeholder: bool) -> None:
+    assert has_placeholders(text) is placeholder
+
+
+async def test_words_holding_placeholders_are_replaced_by_the_call_that_gives_the_values() -> None:
+    notes: ToolNotes = []
+    inner = Answers(PLACEHOLDER_WORDS, PICKED, "", "")
+    with noting_tools(notes):
+        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    message = answer["choices"][0]["message"]
+    assert message["content"] is None  # the placeholder words are dropped
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]] == [
+        ("legal_case_fetch", {"case_id": "R vs Adams"})]
+    assert inner.sent[1]["messages"][-1]["content"] == '<tool_call>\n{"name": "'  # the model picks the function
+    assert notes[0] == {"model": "qwen", "action": ACTION_DESCRIBED_CALL, "reason": REASON_PLACEHOLDERS_MADE,
+                        "functions": ["legal_case_fetch"], "made": True, "placeholders": True}
+
+
+async def test_placeholder_words_whose_call_takes_nothing_from_the_conversation_are_kept() -> None:
+    notes: ToolNotes = []
+    inner = Answers(PLACEHOLDER_WORDS, 'legal_case_fetch", "arguments": {"case_id": "Smith v Jones"}}')
+    with noting_tools(notes):
+        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": PLACEHOLDER_WORDS}
+    assert inner.calls == 2
+    assert notes[0]["made"] is False
+    assert notes[0]["placeholders"] is True
+    after_result = [*MESSAGES, {"role": "assistant", "content": None, "tool_calls": [{
+        "id": "c1", "type": "function", "function": {"name": "legal_case_fetch", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "{}"}]
+    assert not plan_request({"messages": after_result, "tools": TOOLS}).fills_placeholders(PLACEHOLDER_WORDS)
