@@ -99,6 +99,7 @@ from .toolcall_plan import (
     words_reason,
 )
 from .toolcall_record import REASON_CHOICES_CUT, ToolRecord
+from .toolcall_relevance import shares_topic, topic_words
 from .toolcall_repair import repaired_call
 from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, new_call_id
@@ -288,8 +289,9 @@ class FencedToolCallAdapter:
     ) -> tuple[ParsedToolCall | None, JSONObject, bool] | None:
         """When `text` is words naming a declared function as code, or holding placeholders where values
         should be (module docstring): the call the model writes when its answer is started as that call
-        (as any call, for placeholders; None unless it takes a value from the conversation; recorded either
-        way), the completion that wrote it, and whether the words held placeholders; else None."""
+        (as any call, for placeholders, whose function must also share a topic word with the request:
+        `toolcall_relevance`; None unless it takes a value from the conversation; recorded either way),
+        the completion that wrote it, and whether the words held placeholders; else None."""
         if not self._make_described_calls or plan.declared is None or plan.grounding is None:
             return None
         name = plan.described_function(text)
@@ -299,7 +301,8 @@ class FencedToolCallAdapter:
         sent = placeholder_call_body(plan.body) if name is None else described_call_body(plan.body, name)
         answer = await self._inner.complete(sent)
         call = forced_call(sent, first_content(answer) or "", (), plan.declared)
-        made = call is not None and is_grounded(call, plan.grounding, plan.functions.get(call.name))
+        made = call is not None and is_grounded(call, plan.grounding, plan.functions.get(call.name)) and (
+            not placeholders or shares_topic(plan.functions[call.name], topic_words(plan.user_text or "")))
         record.described(name or (call.name if call is not None else None), made, placeholders=placeholders)
         return (call if made else None), answer, placeholders
 

@@ -269,3 +269,14 @@ async def test_placeholder_words_whose_call_takes_nothing_from_the_conversation_
         "id": "c1", "type": "function", "function": {"name": "legal_case_fetch", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "{}"}]
     assert not plan_request({"messages": after_result, "tools": TOOLS}).fills_placeholders(PLACEHOLDER_WORDS)
+
+
+async def test_a_placeholder_call_to_a_function_off_the_request_topic_keeps_the_words() -> None:
+    """Where no function fits (BFCL's irrelevance items), placeholder words must not become a call that
+    merely takes a value from the request: the function must share a topic word with it."""
+    asked = [{"role": "user", "content": "How many people live in Adams county?"}]
+    words = "The population of Adams county is XXX people."
+    inner = Answers(words, 'park_information", "arguments": {"park": "Adams"}}')
+    answer = await FencedToolCallAdapter(inner).complete({"messages": asked, "tools": TOOLS})
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": words}
+    assert inner.calls == 2
