@@ -184,8 +184,8 @@ class ToolCallStreamRewriter:
         return "".join(self._text)
 
     def replace_held_text(self, text: str) -> str:
-        """`text` held in place of the held text, which is dropped (no content has been sent: `held_text`);
-        the held chunks' finish and usage stay for `finish`. Returns `text`."""
+        """`text` held in place of the held text, which is dropped (no content has been sent and some is
+        held: `held_text` is not empty); the held chunks' finish and usage stay for `finish`. Returns `text`."""
         content_chunks = [index for index, chunk in enumerate(self._held) if _single_choice_content(chunk)]
         self._held = [_with_content(chunk, text if index == content_chunks[0] else "")
                       if index in content_chunks else chunk for index, chunk in enumerate(self._held)]

@@ -12,6 +12,7 @@ from tests.unit.backends.test_toolcall_after_words import StreamsInOrder, conten
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
 from voxgate.backends.toolcall_record import repaired_in
 from voxgate.backends.toolcall_repair import repaired_call
+from voxgate.backends.toolcall_stream import ToolCallStreamRewriter
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import ToolNotes, noting_tools
 from voxgate.core.types import JSONObject
@@ -87,3 +88,16 @@ async def test_a_cut_without_a_runaway_list_stays_text_and_no_note() -> None:
         answer = await FencedToolCallAdapter(AnswersInOrder(cut)).complete(BODY)
     assert answer["choices"][0]["message"]["content"] == cut  # the cascade's check escalates it (call_cut_short)
     assert not repaired_in(notes, "qwen")
+
+
+
+def test_held_text_replaced_goes_out_as_the_new_calls_with_the_held_finish() -> None:
+    rewriter = ToolCallStreamRewriter({"post_tweet"})
+    for delta, finish in (({"content": "{"}, None), ({"content": '"name": "made_up"'}, None), ({}, "length")):
+        assert rewriter.feed({"id": "c", "object": "chat.completion.chunk", "choices": [
+            {"index": 0, "delta": delta, "finish_reason": finish}]}) == []
+    rewriter.replace_held_text('{"name": "post_tweet", "arguments": {}}')
+    out = rewriter.finish()
+    assert [c["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] for c in out[:1]] == ["post_tweet"]
+    assert [c["choices"][0]["finish_reason"] for c in out[1:]] == ["tool_calls"]
+    assert all(not c["choices"][0]["delta"].get("content") for c in out)  # nothing of the held text
