@@ -36,7 +36,7 @@ import openai
 from tqdm import tqdm
 
 from bench.bfcl_data import AST_CATEGORIES, BfclItem, load_category, score
-from bench.bfcl_multi_turn import TURNS, MultiTurnItem, load_multi_turn, run_multi_turn
+from bench.bfcl_multi_turn import TURNS, MultiTurnItem, load_multi_turn, run_multi_turn, turn_record
 from tests.support.processes import start_voxgate, stop_process
 
 MAX_TOKENS = 400
@@ -96,8 +96,11 @@ def ask(route: Route, item: BfclItem) -> tuple[bool, str, float]:
     return passed, why, time.perf_counter() - started
 
 
-def run(routes: list[Route], items: list[BfclItem], multi: list[MultiTurnItem]) -> dict[tuple[str, str], list[bool]]:
-    """Each item on every route (routes interleaved per item, so outside load hits all alike)."""
+def run(
+    routes: list[Route], items: list[BfclItem], multi: list[MultiTurnItem], turns_out: Path | None = None
+) -> dict[tuple[str, str], list[bool]]:
+    """Each item on every route (routes interleaved per item, so outside load hits all alike); each
+    multi-turn turn played is appended to `turns_out` as a JSON line (`turn_record`)."""
     results: dict[tuple[str, str], list[bool]] = defaultdict(list)
     with tqdm(total=(len(items) + len(multi)) * len(routes), unit="ask", dynamic_ncols=True) as bar:
         for item in items:
@@ -111,6 +114,9 @@ def run(routes: list[Route], items: list[BfclItem], multi: list[MultiTurnItem]) 
 
                 def show(index: int, log: Any, label: str = route.label, item_id: str = multi_item.id) -> None:
                     bar.write(f"     {label} {item_id} turn {index}: {log.summary()}")
+                    if turns_out is not None:
+                        with turns_out.open("a", encoding="utf-8") as out:
+                            out.write(json.dumps(turn_record(label, item_id, index, log), ensure_ascii=False) + "\n")
 
                 passed, why, _ = run_multi_turn(route.client, route.model, multi_item, MAX_TOKENS, show)
                 results[(route.label, "multi_turn_base")].append(passed)
@@ -159,6 +165,8 @@ def main() -> None:
     parser.add_argument("--categories", default=",".join(AST_CATEGORIES))
     parser.add_argument("--routes", default="", help="comma-separated route labels to keep (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="append the table to this Markdown file")
+    parser.add_argument("--turns-out", type=Path, default=None,
+                        help="append each multi-turn turn played here as a JSON line, the answer's words whole")
     args = parser.parse_args()
     with served(args.url, args.serve) as url:
         report(args, tool_routes(url))
@@ -175,7 +183,7 @@ def report(args: argparse.Namespace, routes: list[Route]) -> None:
     if args.multi_turn_only:
         multi = [multi[int(index)] for index in args.multi_turn_only.split(",")]
     started = time.monotonic()
-    results = run(routes, items, multi)
+    results = run(routes, items, multi, args.turns_out)
     shown = categories + (["multi_turn_base"] if multi else [])
     text = table(routes, results, shown)
     summary = (

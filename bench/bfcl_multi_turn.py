@@ -17,7 +17,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 import openai
@@ -65,6 +65,12 @@ class TurnLog:
                                                            else f"stopped after {MAX_STEPS} steps")
         return f"{self.seconds:.0f} s, prompt <= {self.prompt_tokens} tokens, {len(self.steps)} call steps: {calls}; " \
                f"then {ended}" + (f" [{', '.join(self.models)}]" if self.models else "")
+
+
+def turn_record(route: str, item_id: str, index: int, log: TurnLog) -> dict[str, Any]:
+    """One played turn as a JSON object, the answer's words whole (the summary cuts them to 80
+    characters): what `bench.bfcl --turns-out` appends, so a cut-short call can be read afterwards."""
+    return {"route": route, "id": item_id, "turn": index, **asdict(log)}
 
 
 def load_multi_turn(count: int, turns: int = TURNS) -> list[MultiTurnItem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.bfcl_multi_turn import MAX_STEPS, TurnLog, _call_string
+from bench.bfcl_multi_turn import MAX_STEPS, TurnLog, _call_string, turn_record
 
 NAMES = frozenset({"cd", "mkdir"})
 
@@ -27,3 +27,11 @@ def test_a_turn_summary_says_how_far_it_got() -> None:
     assert TurnLog(1.0, error="context 4096 < 4205").summary().endswith("then error context 4096 < 4205")
     assert TurnLog(9.0, [["cd()"]] * MAX_STEPS).summary().endswith(f"then stopped after {MAX_STEPS} steps")
     assert TurnLog(2.0, words="", models=["m1", "m2"]).summary().endswith("then words '' [m1, m2]")
+
+
+def test_a_turn_record_keeps_the_answer_whole_for_reading_afterwards() -> None:
+    words = '{"name": "post_tweet", "arguments": {"content": "Loved my flight journey! ' + "#Travel " * 40
+    record = turn_record("voxgate auto", "multi_turn_base_175", 1, TurnLog(68.0, words=words, models=["m"]))
+    assert record == {"route": "voxgate auto", "id": "multi_turn_base_175", "turn": 1, "seconds": 68.0,
+                      "steps": [], "words": words, "error": None, "prompt_tokens": 0, "models": ["m"]}
+    assert len(record["words"]) > 80  # the summary line cuts at 80
