@@ -102,10 +102,12 @@ async def test_speech_over_the_reply_cancels_it_and_truncate_drops_the_unheard_p
         await connection.session.update(session={"type": "realtime", "instructions": "Speak at length."})
         # A reply that is surely still going when the user speaks. "A long story" was once told in a few
         # words, and "count to one hundred like this: One. Two. Three." once stopped at three (both CI):
-        # small models follow the length of a text to repeat, not a request for length.
+        # small models follow the length of a text to repeat, not a request for length. "Read this passage
+        # aloud" was once refused ("I'm sorry, but I can't assist with that request.", CI 2026-12-05; the 0.5B
+        # refused 1 of 4 samples at temperature 0.8, and none of 12 across the three models with "Repeat").
         await connection.conversation.item.create(item={
             "type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": "Read this passage aloud, word for word:\n\n" + PASSAGE}]})
+            "content": [{"type": "input_text", "text": "Repeat this passage word for word:\n\n" + PASSAGE}]})
         await connection.response.create()
         first_audio = await log.wait_for("response.output_audio.delta")
         await stream_clip(connection, clip.pcm16, silence_s=0.0)
