@@ -14,8 +14,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
     unknown_function_answered  unknown (a count), made,      a call to an undeclared function answered
                           words (true: then asked in words)   "no such function" (`toolcall_unknown`)
-    call_repaired         functions (the one repaired)        a call cut short in a runaway list closed
-                                                              after its last whole item (`toolcall_repair`)
+    call_repaired         functions (the calls kept)          whole calls kept from broken text, or a call
+                                                              cut short in a runaway list closed (`toolcall_repair`)
 
 Never prompt text, argument values or answers: decisions are stored whatever `log_content` says.
 """
@@ -63,8 +63,9 @@ REASON_PLACEHOLDERS_KEPT = ("an answer in words held placeholders where values s
 REASON_UNKNOWN_CALL = ("the answer wrote out a call to a function the request does not declare; the model was"
                        " told so, with the declared names, and asked again (its second answer kept if it made calls)")
 
-REASON_REPAIRED = ("the answer was a call cut short inside a list argument that repeated itself; it was closed after"
-                   " the list's last whole item, the repeats dropped")
+REASON_REPAIRED = ("the answer was no whole call list: the whole calls it started with were kept (a broken one after"
+                   " them dropped), or a call cut short inside a list argument that repeated itself was closed"
+                   " after the list's last whole item, the repeats dropped")
 
 _log = logging.getLogger("voxgate.tool_calls")
 
@@ -144,10 +145,11 @@ class ToolRecord:
         details = {"words": True} if words else {}
         self._note(ACTION_UNKNOWN_CALL, REASON_UNKNOWN_CALL, unknown=unknown, made=made, **details)
 
-    def call_repaired(self, name: str) -> None:
-        """The answer was a call to `name` cut short in a runaway list, and was closed (`toolcall_repair`)."""
-        _log.info("tool call cut short closed", extra={"voxgate_tool_check": REASON_REPAIRED, "model": self.model_id})
-        self._note(ACTION_REPAIRED, REASON_REPAIRED, functions=[name])
+    def call_repaired(self, names: list[str]) -> None:
+        """The answer was no whole call list; the calls to `names` were kept from it (`toolcall_repair`)."""
+        _log.info("tool calls kept from broken text", extra={"voxgate_tool_check": REASON_REPAIRED,
+                                                             "model": self.model_id})
+        self._note(ACTION_REPAIRED, REASON_REPAIRED, functions=names)
 
     def _note(self, action: str, reason: str, **details: object) -> None:
         self.notes.append({"model": self.model_id, "action": action, "reason": reason, **details})

@@ -1,4 +1,4 @@
-"""A call cut short inside a runaway list, closed at its last whole item. Pure.
+"""Calls the model wrote whole, kept from an answer whose text is no whole call list. Pure.
 
 Small models sometimes write a list argument that repeats itself until the token limit cuts the
 answer (measured: the 1.5B on BFCL multi_turn_base_175, `post_tweet` with `tags` cycling through the
@@ -8,7 +8,11 @@ list item ends and drops the list's repeats, so the call stands as the model mea
 point where it began to loop. Only that case: a cut anywhere else (inside a string, an object, a list
 whose items do not repeat) is left alone, because what is missing there cannot be known.
 
-    repaired_call(text, declared)  the call, or None
+Whole calls followed by one that is not JSON are kept, the broken one dropped (measured: the 1.5B on
+BFCL multi_turn_base_175, a whole `post_tweet` call, then `retweet` with `"tweet_id": <tweet-id>`, a
+placeholder for what the first call's result will say; the model can make it once it has that result).
+
+    repaired_calls(text, declared)  the calls kept, or [] (nothing to repair, or nothing that can be)
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_tool_calls
+from .toolcall_parser import ParsedToolCall, classify_tool_call_start, parse_leading_tool_calls, parse_tool_calls
 
-__all__ = ["MIN_REPEATS", "repaired_call"]
+__all__ = ["MIN_REPEATS", "repaired_calls"]
 
 MIN_REPEATS = 2
 """A cut list counts as runaway when at least this many of its whole items repeat earlier ones."""
@@ -27,12 +31,21 @@ MIN_REPEATS = 2
 _CLOSERS = {"{": "}", "[": "]"}
 
 
-def repaired_call(text: str, declared: Collection[str]) -> ParsedToolCall | None:
-    """When `text` opens as a call to a declared function and ends inside a list whose whole items
-    repeat (`MIN_REPEATS`): that call, the list closed after its last whole item and its repeats
-    dropped (that list only); else None. Text that already parses as calls is no business of this (None)."""
+def repaired_calls(text: str, declared: Collection[str]) -> list[ParsedToolCall]:
+    """When `text` opens as calls to declared functions but is no whole call list: the whole calls it
+    starts with, if any; else, when it ends inside a list whose whole items repeat (`MIN_REPEATS`), that
+    one call with the list closed after its last whole item and its repeats dropped (that list only);
+    else []. Text that already parses as calls is no business of this ([])."""
     if classify_tool_call_start(text) is not True or parse_tool_calls(text, declared) is not None:
-        return None
+        return []
+    leading = parse_leading_tool_calls(text, declared)
+    if leading:
+        return leading
+    call = _runaway_call(text, declared)
+    return [call] if call is not None else []
+
+
+def _runaway_call(text: str, declared: Collection[str]) -> ParsedToolCall | None:
     start = text.find("{")
     cut = _last_list_cut(text, start) if start != -1 else None
     if cut is None:

@@ -53,9 +53,9 @@ the first stands for the stage's check to escalate; where none can, the request 
 tools, so the client gets words (`toolcall_unknown`; `answer_unknown_calls=False`: off; `tool_choice` auto).
 Streams are rewritten by `toolcall_stream.ToolCallStreamRewriter`. A request declaring more than
 `shortlist` tools is first cut to the most relevant ones (`toolcall_shortlist`; recorded, counts only).
-A call cut short by the token limit inside a list that repeats itself is closed after the list's last
-whole item, its repeats dropped (`toolcall_repair`; recorded, and the cascade escalates it like a call
-cut short). The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
+Calls followed by a broken one keep the whole ones; a call cut short inside a list that repeats itself
+is closed after the list's last whole item (`toolcall_repair`; recorded; a cascade escalates them).
+The plan for each request (what goes upstream, when to ask again in words) is `toolcall_plan`.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ from .toolcall_plan import (
 )
 from .toolcall_record import REASON_CHOICES_CUT, ToolRecord
 from .toolcall_relevance import shares_topic, topic_words
-from .toolcall_repair import repaired_call
+from .toolcall_repair import repaired_calls
 from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, new_call_id
 from .toolcall_unknown import unknown_call_body, unknown_calls
@@ -236,13 +236,12 @@ class FencedToolCallAdapter:
         return replace(plan, body=body_again), again, found is not None
 
     def _repaired(self, plan: ToolCallPlan, text: str, record: ToolRecord) -> str | None:
-        """When `text` is a call cut short inside a runaway list (`toolcall_repair`): that call closed, as
-        a `<tool_call>` block (recorded); else None."""
-        call = repaired_call(text, plan.declared) if plan.declared is not None else None
-        if call is None:
-            return None
-        record.call_repaired(call.name)
-        return tool_call_block(call.name, call.arguments)
+        """When `text` opens as calls but is no whole call list (`toolcall_repair`): the calls kept, as
+        `<tool_call>` blocks (recorded); else None."""
+        calls = repaired_calls(text, plan.declared) if plan.declared is not None else []
+        if calls:
+            record.call_repaired([call.name for call in calls])
+        return "\n".join(tool_call_block(call.name, call.arguments) for call in calls) or None
 
     def _shortlisted(self, body: JSONObject, record: ToolRecord) -> JSONObject:
         """`body` with its tools cut to the `shortlist` most relevant (`toolcall_shortlist`); recorded (counts)."""

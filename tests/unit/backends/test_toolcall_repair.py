@@ -10,8 +10,8 @@ import pytest
 
 from tests.unit.backends.test_toolcall_after_words import StreamsInOrder, content_of
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
-from voxgate.backends.toolcall_record import repaired_in
-from voxgate.backends.toolcall_repair import repaired_call
+from voxgate.backends.toolcall_record import REASON_REPAIRED, repaired_in
+from voxgate.backends.toolcall_repair import repaired_calls
 from voxgate.backends.toolcall_stream import ToolCallStreamRewriter
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import ToolNotes, noting_tools
@@ -29,18 +29,17 @@ RUNAWAY = '{"name": "post_tweet", "arguments": {"content": "Hi", "tags": ["#a", 
     RUNAWAY.removesuffix(', "#'),  # cut right after a whole item
 ])
 def test_a_runaway_list_is_closed_after_its_last_whole_item_without_repeats(text: str) -> None:
-    call = repaired_call(text, DECLARED)
-    assert call is not None
-    assert (call.name, json.loads(call.arguments)) == ("post_tweet", {"content": "Hi", "tags": ["#a", "#b"]})
+    calls = repaired_calls(text, DECLARED)
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("post_tweet", {"content": "Hi", "tags": ["#a", "#b"]})]
 
 
 def test_only_the_cut_list_loses_its_repeats() -> None:
     text = '{"name": "post_tweet", "arguments": {"counts": [1, 1, 1], "tags": ["x", "y", "x", "y", "x", "y'
-    call = repaired_call(text, DECLARED)
-    assert call is not None
-    assert json.loads(call.arguments) == {"counts": [1, 1, 1], "tags": ["x", "y"]}
+    calls = repaired_calls(text, DECLARED)
+    assert [json.loads(c.arguments) for c in calls] == [{"counts": [1, 1, 1], "tags": ["x", "y"]}]
     commas = '{"name": "post_tweet", "arguments": {"tags": ["a,b", "a,b", "a,b", "a,b'  # commas inside strings
-    assert repaired_call(commas, DECLARED) is not None
+    assert len(repaired_calls(commas, DECLARED)) == 1
 
 
 @pytest.mark.parametrize("text", [
@@ -53,7 +52,7 @@ def test_only_the_cut_list_loses_its_repeats() -> None:
     "It is sunny, [1, 1, 1, 1",  # words
 ])
 def test_any_other_text_is_left_alone(text: str) -> None:
-    assert repaired_call(text, DECLARED) is None
+    assert repaired_calls(text, DECLARED) == []
 
 
 TOOLS = [{"type": "function", "function": {"name": "post_tweet", "parameters": {"type": "object", "properties": {
@@ -69,9 +68,8 @@ async def test_the_adapter_makes_the_repaired_call_streamed_or_not_and_notes_it(
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
         ("post_tweet", {"content": "Hi", "tags": ["#a", "#b"]})]
     assert answer["choices"][0]["message"]["content"] is None
-    assert notes[0] == {"model": "qwen", "action": "call_repaired", "functions": ["post_tweet"], "reason": (
-        "the answer was a call cut short inside a list argument that repeated itself; it was closed after the"
-        " list's last whole item, the repeats dropped")}
+    assert notes[0] == {"model": "qwen", "action": "call_repaired", "functions": ["post_tweet"],
+                        "reason": REASON_REPAIRED}
     assert repaired_in(notes, "qwen")
     assert not repaired_in(notes, "other")
     streamed = [c async for c in FencedToolCallAdapter(StreamsInOrder(RUNAWAY, ""), force_calls=False).stream(BODY)]
@@ -101,3 +99,14 @@ def test_held_text_replaced_goes_out_as_the_new_calls_with_the_held_finish() -> 
     assert [c["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] for c in out[:1]] == ["post_tweet"]
     assert [c["choices"][0]["finish_reason"] for c in out[1:]] == ["tool_calls"]
     assert all(not c["choices"][0]["delta"].get("content") for c in out)  # nothing of the held text
+
+
+def test_whole_calls_before_a_broken_one_are_kept_and_the_broken_one_dropped() -> None:
+    """Measured (BFCL multi_turn_base_175, 2026-12-05 01:57, `--turns-out`): the 1.5B's whole `post_tweet`,
+    then `retweet` with a placeholder for the id the first call's result will give."""
+    text = ('{"name": "post_tweet", "arguments": {"content": "Loved my flight journey! #TravelDiaries", "tags":'
+            ' ["#TravelDiaries"], "mentions": ["@john"]}}\n'
+            '{"name": "get_weather", "arguments": {"tweet_id": <tweet-id>}}')
+    calls = repaired_calls(text, DECLARED)
+    assert [(c.name, json.loads(c.arguments)["tags"]) for c in calls] == [("post_tweet", ["#TravelDiaries"])]
+    assert repaired_calls(f"<tool_call>\n{text}", DECLARED) == calls

@@ -163,7 +163,7 @@ class ToolArgumentsCheck:
             reason = f"{len(problems)} problem(s), first {first.kind.value}: {first.message}"
             return CheckResult.scored(self.name, P_WRONG, float(len(problems)), meaning, reason, conclusive=True)
         if evidence.repaired_call:
-            reason = "1 problem(s), first call_cut_short: the call was cut short in a list repeating itself (closed)"
+            reason = "1 problem(s), first call_cut_short: the text was no whole call list (its calls were kept)"
             return CheckResult.scored(self.name, P_WRONG, 1.0, meaning, reason, conclusive=True)
         what = f"{len(evidence.tool_calls)} tool call(s) fit their schemas" if evidence.tool_calls else (
             "a text answer where tools were optional")
