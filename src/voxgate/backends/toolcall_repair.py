@@ -46,6 +46,7 @@ def repaired_calls(text: str, declared: Collection[str]) -> list[ParsedToolCall]
 
 
 def _runaway_call(text: str, declared: Collection[str]) -> ParsedToolCall | None:
+    """The one call `text` opens, closed after the last whole item of the runaway list it was cut in."""
     start = text.find("{")
     cut = _last_list_cut(text, start) if start != -1 else None
     if cut is None:
