@@ -39,6 +39,7 @@ from jsonschema import validators
 
 from voxgate.core.types import JSONObject
 
+from .tool_prompt import content_text
 from .toolcall_parser import (
     classify_tool_call_start,
     declared_functions,
@@ -195,13 +196,9 @@ def _json_problems(body: JSONObject, message: JSONObject) -> list[ToolCallProble
 
 def _asks_for_json(body: JSONObject) -> bool:
     messages = body.get("messages")
-    for item in messages if isinstance(messages, list) else ():
-        content = item.get("content") if isinstance(item, dict) and item.get("role") in ("system", "user") else None
-        parts = content if isinstance(content, list) else [{"text": content}]
-        if any(isinstance(part, dict) and isinstance(part.get("text"), str) and "json" in part["text"].lower()
-               for part in parts):
-            return True
-    return False
+    said = (content_text(item.get("content")) for item in (messages if isinstance(messages, list) else ())
+            if isinstance(item, dict) and item.get("role") in ("system", "user"))
+    return any("json" in text.lower() for text in said)
 
 
 def _argument_errors(parameters: object, arguments: JSONObject) -> list[str]:

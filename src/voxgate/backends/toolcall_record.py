@@ -171,5 +171,5 @@ def asked_for_in(notes: Sequence[JSONObject], model_id: str) -> tuple[str, ...]:
 
 
 def repaired_in(notes: Sequence[JSONObject], model_id: str) -> bool:
-    """Whether `model_id`'s answer among `notes` was a call cut short and closed (`call_repaired`)."""
+    """Whether `model_id`'s answer among `notes` was no whole call list and had calls kept from it (`call_repaired`)."""
     return any(note.get("model") == model_id and note.get("action") == ACTION_REPAIRED for note in notes)

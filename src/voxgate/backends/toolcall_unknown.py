@@ -12,21 +12,34 @@ the 0.5B, told, wrote the error back as a call's name), which the cascade's chec
     unknown_calls(text, declared)                     undeclared names `text` writes whole calls to,
                                                       when it holds no call to a declared one
     unknown_call_body(body, text, unknown, declared)  the request again, with that exchange after it
+    UnknownCallAnswer                                 what the adapter's "no such function" exchange gave
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 from voxgate.core.types import JSONObject
 
 from .toolcall_parser import split_prose_and_calls, written_call_names
 
-__all__ = ["MAX_NAMES_LISTED", "unknown_call_body", "unknown_calls"]
+__all__ = ["MAX_NAMES_LISTED", "UnknownCallAnswer", "unknown_call_body", "unknown_calls"]
 
 MAX_NAMES_LISTED = 64
 """At most this many declared names in the error (a shortlisted request shows far fewer)."""
+
+
+class UnknownCallAnswer(NamedTuple):
+    """The exchange's outcome: the request body holding it, the second answer, whether that calls declared
+    functions (`made`), and, when it does not and nothing can replace the answer, the request to ask again
+    without tools (`words_body`; else None)."""
+
+    body: JSONObject
+    again: JSONObject
+    made: bool
+    words_body: JSONObject | None
 
 
 def unknown_calls(text: str, declared: Collection[str]) -> list[str]:

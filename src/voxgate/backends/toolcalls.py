@@ -103,7 +103,7 @@ from .toolcall_relevance import shares_topic, topic_words
 from .toolcall_repair import repaired_calls
 from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, new_call_id
-from .toolcall_unknown import unknown_call_body, unknown_calls
+from .toolcall_unknown import UnknownCallAnswer, unknown_call_body, unknown_calls
 
 __all__ = [
     "REASON_CHOICES_CUT", "REASON_OFF_TOPIC", "REASON_RESULT_UNUSED", "REASON_UNGROUNDED", "FencedToolCallAdapter",
@@ -203,24 +203,24 @@ class FencedToolCallAdapter:
                                                escalates=escalates) if text is not None else None
         if asked is None:
             return plan, completion
-        plan_again, again, made = asked
-        if made:
-            add_usage(again, completion.get("usage"))
-            return plan_again, again
-        add_usage(completion, again.get("usage"))
-        if escalates or plan.no_tools_body is None:
+        if asked.made:
+            add_usage(asked.again, completion.get("usage"))
+            return replace(plan, body=asked.body), asked.again
+        add_usage(completion, asked.again.get("usage"))
+        if asked.words_body is None:
             return plan, completion
-        words = await self._inner.complete(plan.no_tools_body)
+        words = await self._inner.complete(asked.words_body)
         add_usage(words, completion.get("usage"))
         return plan, words
 
     async def _unknown_call_again(
         self, plan: ToolCallPlan, text: str, record: ToolRecord, *, calls_only: bool, escalates: bool
-    ) -> tuple[ToolCallPlan, JSONObject, bool] | None:
+    ) -> UnknownCallAnswer | None:
         """When `text` writes calls only to undeclared functions (and `answer_unknown_calls`, `tool_choice`
-        auto): the plan holding the "no such function" exchange, the model's second answer, and whether it
-        calls declared functions (nothing but calls when `calls_only`: a stream's held text); recorded, with
-        whether the caller then asks for words (`escalates`: no). None when no such call is written."""
+        auto): the "no such function" exchange's outcome (`UnknownCallAnswer`; a second answer counts as
+        made when it calls declared functions, nothing but calls when `calls_only`: a stream's held text;
+        words asked for where nothing can replace the answer: not `escalates`); recorded. None when no such
+        call is written."""
         if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None:
             return None
         unknown = unknown_calls(text, plan.declared)
@@ -229,11 +229,11 @@ class FencedToolCallAdapter:
         body_again = unknown_call_body(plan.body, text, unknown, plan.declared)
         again = await self._inner.complete(body_again)
         again_text = first_content(again) or ""
-        found = parse_tool_calls(again_text, plan.declared) if calls_only else split_prose_and_calls(
-            again_text, plan.declared)
-        words = found is None and not escalates and plan.no_tools_body is not None
-        record.unknown_call_answered(len(unknown), made=found is not None, words=words)
-        return replace(plan, body=body_again), again, found is not None
+        made = (parse_tool_calls(again_text, plan.declared) if calls_only else split_prose_and_calls(
+            again_text, plan.declared)) is not None
+        words_body = None if made or escalates else plan.no_tools_body
+        record.unknown_call_answered(len(unknown), made=made, words=words_body is not None)
+        return UnknownCallAnswer(body_again, again, made, words_body)
 
     def _repaired(self, plan: ToolCallPlan, text: str, record: ToolRecord) -> str | None:
         """When `text` opens as calls but is no whole call list (`toolcall_repair`): the calls kept, as
@@ -354,14 +354,13 @@ class FencedToolCallAdapter:
         held = rewriter.held_text()
         asked = await self._unknown_call_again(plan, held, record, calls_only=True,
                                                escalates=escalates) if held is not None else None
-        answers = [asked[1]] if asked is not None else []  # counted whether its calls are used or not
-        if asked is not None and asked[2]:  # nothing went out yet: the second answer's calls replace the held text
-            plan, held = asked[0], rewriter.replace_held_text(first_content(asked[1]) or "")
+        answers = [asked.again] if asked is not None else []  # counted whether its calls are used or not
+        if asked is not None and asked.made:  # nothing went out yet: the second answer's calls replace the held text
+            plan, held = replace(plan, body=asked.body), rewriter.replace_held_text(first_content(asked.again) or "")
         repaired = self._repaired(plan, held, record) if held is not None and asked is None else None
         held = rewriter.replace_held_text(repaired) if repaired is not None else held
         judged = held if held is not None else rewriter.calls_after_prose()
-        unknown_words = asked is not None and not asked[2] and not escalates  # no later stage: words, not JSON
-        words_body = plan.no_tools_body if unknown_words else (
+        words_body = asked.words_body if asked is not None and asked.words_body is not None else (
             self._words_instead(plan, judged, record) if judged is not None else None)
         if words_body is not None:  # after prose that went out, the words follow it
             for answer in answers:

@@ -123,11 +123,17 @@ class Answers(ScriptedChatBackend):
             yield copy.deepcopy(item)
 
 
-async def test_words_naming_a_function_are_followed_by_its_call() -> None:
+async def noted_answer(inner: Answers) -> tuple[JSONObject, ToolNotes]:
+    """The adapter's answer to MESSAGES with TOOLS, and the tool notes it left."""
     notes: ToolNotes = []
-    inner = Answers(DESCRIBED, WRITTEN, "", "")
     with noting_tools(notes):
         answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    return answer, notes
+
+
+async def test_words_naming_a_function_are_followed_by_its_call() -> None:
+    inner = Answers(DESCRIBED, WRITTEN, "", "")
+    answer, notes = await noted_answer(inner)
     message = answer["choices"][0]["message"]
     assert message["content"] == DESCRIBED
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]] == [
@@ -141,10 +147,8 @@ async def test_words_naming_a_function_are_followed_by_its_call() -> None:
 
 
 async def test_a_described_call_with_no_value_from_the_conversation_keeps_the_words() -> None:
-    notes: ToolNotes = []
     inner = Answers(DESCRIBED, '"case_id": "Smith v Jones"}}')
-    with noting_tools(notes):
-        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    answer, notes = await noted_answer(inner)
     assert answer["choices"][0]["message"] == {"role": "assistant", "content": DESCRIBED}
     assert answer["choices"][0]["finish_reason"] == "stop"
     assert inner.calls == 2
@@ -243,10 +247,8 @@ def test_placeholders_are_capital_x_runs_and_bracketed_insert_words(text: str, p
 
 
 async def test_words_holding_placeholders_are_replaced_by_the_call_that_gives_the_values() -> None:
-    notes: ToolNotes = []
     inner = Answers(PLACEHOLDER_WORDS, PICKED, "", "")
-    with noting_tools(notes):
-        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    answer, notes = await noted_answer(inner)
     message = answer["choices"][0]["message"]
     assert message["content"] is None  # the placeholder words are dropped
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]] == [
@@ -257,10 +259,8 @@ async def test_words_holding_placeholders_are_replaced_by_the_call_that_gives_th
 
 
 async def test_placeholder_words_whose_call_takes_nothing_from_the_conversation_are_kept() -> None:
-    notes: ToolNotes = []
     inner = Answers(PLACEHOLDER_WORDS, 'legal_case_fetch", "arguments": {"case_id": "Smith v Jones"}}')
-    with noting_tools(notes):
-        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    answer, notes = await noted_answer(inner)
     assert answer["choices"][0]["message"] == {"role": "assistant", "content": PLACEHOLDER_WORDS}
     assert inner.calls == 2
     assert notes[0]["made"] is False
