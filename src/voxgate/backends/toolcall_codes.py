@@ -8,6 +8,8 @@ of the 26 currency conversions; `bench/tool_grounding_recall.py`).
 
     code_named(value, words, text)   `value` is a code one of whose names `words` (the text's lower-case
                                      words) hold whole; "USD" also for a "$" in `text`
+    place_words(words)               the words a named US city also names: its state ("California",
+                                     "CA" for "San Francisco"), and the city for a nickname ("LA", "SF")
 
 A name is a tuple of words that must all be there ("canadian", "dollar"); plurals are written out.
 The tables are short and exact on purpose: a rule that reads a code as an abbreviation of a word
@@ -18,7 +20,7 @@ named is an invented call let through.
 
 from __future__ import annotations
 
-__all__ = ["code_named"]
+__all__ = ["CITY_STATES", "code_named", "place_words"]
 
 _Names = tuple[tuple[str, ...], ...]
 _DOLLARS: _Names = (("dollar",), ("dollars",))
@@ -78,6 +80,37 @@ TICKERS: dict[str, _Names] = {
     "baba": (("alibaba",),), "tsm": (("tsmc",),), "tm": (("toyota",),), "uber": (("uber",),),
 }  # fmt: skip
 _TABLES = (CURRENCIES, COUNTRIES, US_STATES, TICKERS)
+_CITIES = (  # state: cities, "/" before a city's nicknames ("los angeles/la/lax": LA and LAX name it too)
+    "CA san francisco/sf/frisco,los angeles/la/lax,san diego/sd,san jose,sacramento,oakland,berkeley,fresno,"
+    "long beach,palo alto|NY new york/nyc/big apple,brooklyn,manhattan,buffalo|IL chicago/chi town|"
+    "TX houston,dallas,austin,san antonio,el paso|FL miami,orlando,tampa,jacksonville|WA seattle|MA boston|"
+    "PA philadelphia/philly,pittsburgh|GA atlanta|AZ phoenix,tucson|CO denver|NV las vegas/vegas,reno|"
+    "OR portland|MI detroit|MN minneapolis|TN nashville,memphis|LA new orleans|MO st louis,kansas city|"
+    "OH columbus,cleveland,cincinnati|NC charlotte,raleigh|UT salt lake city|MD baltimore|IN indianapolis|"
+    "WI milwaukee|HI honolulu|AK anchorage|DC washington dc"
+)
+CITY_STATES: dict[tuple[str, ...], str] = {}
+"""Each city's and nickname's words -> its state's code (lower case)."""
+CITY_NICKNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""A nickname's words -> the city's words."""
+for _entry in _CITIES.split("|"):
+    for _city in _entry[3:].split(","):
+        _names = [tuple(name.split()) for name in _city.split("/")]
+        for _name in _names:
+            CITY_STATES[_name] = _entry[:2].lower()
+            CITY_NICKNAMES.update({_name: _names[0]} if _name != _names[0] else {})
+
+
+def place_words(words: set[str]) -> set[str]:
+    """What naming a US city also names, for `words` (a text's lower-case words): the city's own words
+    for a nickname ("sf": "san", "francisco"), and its state's code and name ("ca", "california")."""
+    found: set[str] = set()
+    for name, state in CITY_STATES.items():
+        if all(word in words for word in name):
+            found.update(CITY_NICKNAMES.get(name, ()))
+            found.add(state)
+            found.update(US_STATES[state][0])
+    return found
 
 
 def code_named(value: str, words: set[str], text: str) -> bool:

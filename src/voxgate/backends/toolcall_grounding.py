@@ -8,25 +8,31 @@ request naming no unit). A call the request asked for takes most of its values f
 
     grounding_text(messages)                 what the caller said: every message's text but the tools'
     is_grounded(call, text, function)        some value is in `text`, and one of each required argument
+    takes_value(call, text, function)        some value is in `text` (required arguments may be made up)
     invented_required(call, text, function)  required arguments made up by a call taking other values from `text`
     brings_new_value(call, made, text)       some argument value is in `text` and in none of `made`
     fits_parameters(call, function)          every required argument given, none undeclared
     is_another_request(call, made, ...)      a pushed call is declared, fits, and brings a new value
 
-A value is "in" the text when: a string's words (letters and digits, lower case) all appear in
-the text's words, or, for a string of several words, at least half of its content words do (function
-words such as "the" and "of" are no evidence: "The Legend of Zelda" is not in "Find the type of
-gene mutation"); a number (or a string that is one: "4") appears as a number in the text (also as a
-percent: 0.95 for "95%"), as a number word ("five", "a week" for 7), or, for 1, as a quantity the
-words imply ("next month", "a week", "per
-hour"); a date in digits ("2023-04-03", "03/04/2023" read both ways) is in the text when its day and
-month are ("April 3rd", "the 3rd of April"); a value in a script written without spaces (Chinese,
-Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM"
-in a command; not digits) may be missing when half the others are there; a code the argument's own
-description maps to a word of the request ("'2' represents an ironing service", "'CA' for California")
-counts as given; so does a code the text names in words (`toolcall_codes`: "EUR" for "Euros", "NVDA" for
-"Nvidia", "OR" for "Oregon"); booleans and nulls are never evidence. Nested objects and lists are read leaf by
-leaf. A pushed call's new value must bring a content word the calls made do not use.
+A value is "in" the text when: a string's words (letters and digits, lower case) all appear in the
+text's words (a word also as its plural or another form of the same name, "Germany" for "German
+history"; a word joining letters and digits also as its runs, "June01"), or, for a string of several
+words, at least half of its content words do (function words such as "the" and "of" are no evidence:
+"The Legend of Zelda" is not in "Find the type of gene mutation"); a number (or a string that is
+one: "4") appears as a number in the text (also as a percent: 0.95 for "95%"; with its scale word:
+50000000 for "50 million"), as a number word ("five", "a week" for 7), or, for 1, as a quantity the
+words imply ("next month", "a week", "per hour"); a date in digits ("2023-04-03", "03/04/2023" read
+both ways) is in the text when its day and month are ("April 3rd", "the 3rd of April"); a time of day
+("23:00") when the text says it ("11PM", "11 in the evening", "noon"); a US state or city when the text
+names one of its cities or the city's nickname (`toolcall_codes.place_words`: "California" or "San
+Francisco, CA" for "SF"); a value in a
+script written without spaces (Chinese, Thai...) is in it as a substring; in a string of several
+words, words of one or two letters ("/F /IM" in a command; not digits) may be missing when half the
+others are there; a code the argument's own description maps to a word of the request ("'2'
+represents an ironing service", "'CA' for California") counts as given; so does a code the text
+names in words (`toolcall_codes`: "EUR" for "Euros", "NVDA" for "Nvidia", "OR" for "Oregon");
+booleans and nulls are never evidence. Nested objects and lists are read leaf by leaf. A pushed
+call's new value must bring a content word the calls made do not use.
 """
 
 from __future__ import annotations
@@ -39,12 +45,12 @@ from typing import Any
 from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text
-from .toolcall_codes import code_named
+from .toolcall_codes import code_named, place_words
 from .toolcall_parser import ParsedToolCall
 
 __all__ = [
     "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "invented_required", "is_another_request",
-    "is_grounded", "leaf_values",
+    "is_grounded", "leaf_values", "takes_value",
 ]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -70,6 +76,21 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _CLAUSE = re.compile(r"[,;:]\s+|\.\s+|\bor\b")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
+_GLUED = re.compile(r"\b(?:[^\W\d_]+\d+|\d+[^\W\d_]+)[^\W_]*")
+"""A word that joins letters and digits ("June01", "2pm"), split into its runs for `_words`."""
+_GLUED_PART = re.compile(r"[^\W\d_]+|\d+")
+_GLUED_NUMBER = re.compile(r"(?<=[^\W\d_])\d+(?:\.\d+)?(?![\d.])")
+"""Digits right after letters ("June01": 1); `_NUMBER` takes only numbers standing apart."""
+_SCALED = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+"""A number said with its scale ("50 million": 50,000,000; "1.341 billion")."""
+_TIME_VALUE = re.compile(r"(\d{1,2}):(\d{2})(?::00)?")
+_TIME_AM_PM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b")
+_TIME_OF_DAY = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s+(?:o'?clock\s+)?in the (morning|afternoon|evening|night)")
+_TIME_DIGITS = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d])")
+_NAMED_TIMES = {"noon": (12, 0), "midday": (12, 0), "midnight": (0, 0)}
+_ENDINGS = frozenset({"", "s", "es", "n", "an", "ian", "ians", "ans", "ns", "ese", "ish", "y", "a", "e", "o", "i"})
+"""Endings that make a name's other forms: plural, people, language ("German" / "Germany", "Chinese" / "China")."""
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 """Runs of scripts whose words spaces do not set apart (Thai, Lao, Burmese, kana, CJK; Korean attaches
 its particles): a value in them is looked for as a substring of the text."""
@@ -105,6 +126,13 @@ def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = N
     `text` (`_documented`). A call without values counts as grounded."""
     judged = _judged(call, text, function)
     return judged is None or (judged[0] and not judged[1])
+
+
+def takes_value(call: ParsedToolCall, text: str, function: JSONObject | None = None) -> bool:
+    """Whether some value of `call` is in `text` or documented (`is_grounded` without its rule for
+    required arguments). A call without values counts as taking one."""
+    judged = _judged(call, text, function)
+    return judged is None or judged[0]
 
 
 def invented_required(call: ParsedToolCall, text: str, function: JSONObject | None) -> list[str]:
@@ -247,11 +275,50 @@ def _arguments(call: ParsedToolCall) -> Any:
 
 
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
+    """The text's words, the letter and digit runs of words that join them ("june01": "june", "01"), and
+    what a US city it names also names (`place_words`: "california" for "San Francisco", the city for "SF")."""
+    lowered = text.lower()
+    words = set(_WORD.findall(lowered)) | set(_GLUED_PART.findall(" ".join(_GLUED.findall(lowered))))
+    return words | place_words(words)
+
+
+def _time_named(value: str, text: str) -> bool:
+    """Whether `value`, a time of day ("23:00", "09:00:00"), is in `text`: as "11PM", "11 p.m.", "11:00 pm",
+    "5 in the afternoon", "noon", or as the same digits ("23:00")."""
+    time = _TIME_VALUE.fullmatch(value.strip())
+    if time is None:
+        return False
+    wanted = (int(time.group(1)), int(time.group(2)))
+    lowered = text.lower()
+    said = {(int(h) % 12 + (12 if half == "p" else 0), int(m or 0)) for h, m, half in _TIME_AM_PM.findall(lowered)}
+    for h, m, part in _TIME_OF_DAY.findall(lowered):
+        said.add((int(h) % 12 + (0 if part == "morning" or (part == "night" and int(h) < 6) else 12), int(m or 0)))
+    said.update((int(h), int(m)) for h, m in _TIME_DIGITS.findall(lowered))
+    said.update(time for word, time in _NAMED_TIMES.items() if re.search(rf"\b{word}\b", lowered))
+    return wanted in said
+
+
+def _has_word(word: str, words: set[str]) -> bool:
+    """`word` is among `words`, or one of them is its plural, or the same name with another ending
+    ("germany" for "german", "china" for "chinese", "italy" for "italian": `_ENDINGS`), four letters shared."""
+    if word in words:
+        return True
+    if len(word) < 4 or not word.isalpha():
+        return False
+    return any(other[:4] == word[:4] and _same_stem(word, other) for other in words)
+
+
+def _same_stem(one: str, other: str) -> bool:
+    shared = 0
+    while shared < min(len(one), len(other)) and one[shared] == other[shared]:
+        shared += 1
+    return shared >= 4 and one[shared:] in _ENDINGS and other[shared:] in _ENDINGS
 
 
 def _numbers(text: str) -> set[float]:
-    found = set()
+    found = {float(match) for match in _GLUED_NUMBER.findall(text)}
+    found.update(round(float(number.replace(",", "")) * _SCALES[scale.lower()], 6)
+                 for number, scale in _SCALED.findall(text))
     for match in _NUMBER.findall(text):
         pieces = match.split(",")
         listed = len(pieces) > 1 and not all(re.fullmatch(r"\d{3}(?:\.\d+)?", piece) for piece in pieces[1:])
@@ -278,15 +345,17 @@ def _value_in(value: str | float, words: set[str], numbers: set[float], text: st
         return True
     if any(_date_named(month, day, words, numbers, text) for month, day in _date_readings(value)):
         return True
+    if _time_named(value, text):
+        return True
     if code_named(value, words, text):
         return True
     value_words = _WORD.findall(value.lower())
     if not value_words:
         return False
-    if all(word in words for word in value_words):
+    if all(_has_word(word, words) for word in value_words):
         return True
     content = [word for word in value_words if word not in _FUNCTION_WORDS]
-    present = sum(word in words for word in content)
+    present = sum(_has_word(word, words) for word in content)
     longer = sum(len(word) > 2 or not word.isalpha() for word in content)  # "/F /IM" in a command: flags
     return len(value_words) > 1 and present > 0 and 2 * present >= (longer or len(content))
 

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
-from .toolcall_grounding import grounding_text, is_grounded
+from .toolcall_grounding import grounding_text, is_grounded, takes_value
 from .toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
@@ -93,6 +93,26 @@ class ToolCallPlan:
             return False
         words = topic_words(self.user_text)
         return not any(shares_topic(self.functions.get(call.name) or {}, words) for call in calls)
+
+    def stray_additions(self, added: Sequence[ParsedToolCall], made: Sequence[ParsedToolCall]) -> list[ParsedToolCall]:
+        """`tool_choice` auto: of the calls a continuation or a push `added` after those `made`, the ones
+        to a function no earlier call used that take no value from the conversation, or (the user's
+        request known) whose function shares no topic word with it: a model continuing its answer
+        invents a second request (`sports_ranking(team: "Manchester United")` after an air-quality call
+        for London; on BFCL's right answers this refuses a later call in 1 of 200 parallel_multiple
+        items, none of 200 parallel ones)."""
+        if self.grounding is None:
+            return []
+        words = topic_words(self.user_text) if self.user_text is not None else None
+        used, strays = {call.name for call in made}, []
+        for call in added:
+            function = self.functions.get(call.name) or {}
+            if call.name not in used and (not takes_value(call, self.grounding, function) or (
+                    words is not None and not shares_topic(function, words))):
+                strays.append(call)
+                continue
+            used.add(call.name)
+        return strays
 
     def described_function(self, text: str) -> str | None:
         """`tool_choice` auto, no tool result being answered: the first declared function that `text`,

@@ -7,8 +7,9 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     asked_again_in_words  functions (the calls refused),      the answer asked again without tools
                           asked_for (arguments, if any),      (with a note to ask for made-up values)
                           after_words (true: words came first)
-    choices_cut           functions, arguments                every-choice lists cut (`toolcall_choices`)
-    continued             requests, added, functions (added)  the answer's calls continued / pushed for more
+    choices_cut           functions, arguments                every-choice or padded lists cut (`toolcall_choices`)
+    continued             requests, added, functions (added)  the answer's calls continued / pushed for more;
+                          dropped (the stray calls, if any)   calls to a new function off the request dropped
     described_call        functions (the one named), made,    words naming a function (or holding placeholders,
                           placeholders (true: "XXX" words)    "XXX PSI") asked for its call
     arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
@@ -47,7 +48,8 @@ ACTION_DESCRIBED_CALL = "described_call"
 ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
 ACTION_UNKNOWN_CALL = "unknown_function_answered"
 ACTION_REPAIRED = "call_repaired"
-REASON_CHOICES_CUT = "a list argument holding every declared choice was cut to those the conversation names"
+REASON_CHOICES_CUT = ("a list argument holding every declared choice, or two or more items the conversation names"
+                      " and others, was cut to those the conversation names")
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
                             " defaults apply")
@@ -115,12 +117,14 @@ class ToolRecord:
         self._note(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED, functions=_changed(before, after),
                    arguments=list(arguments))
 
-    def continued(self, requests: int, added: Sequence[ParsedToolCall]) -> None:
-        """The answer's calls were continued in `requests` upstream requests, which added `added`."""
-        _log.debug("tool calls continued: %d requests, %d calls added", requests, len(added),
-                  extra={"voxgate_tool_check": REASON_CONTINUED, "model": self.model_id})
+    def continued(self, requests: int, added: Sequence[ParsedToolCall], strays: Sequence[ParsedToolCall] = ()) -> None:
+        """The answer's calls were continued in `requests` upstream requests, which added `added`, and
+        wrote `strays`, dropped (`ToolCallPlan.stray_additions`)."""
+        _log.debug("tool calls continued: %d requests, %d calls added, %d dropped", requests, len(added),
+                   len(strays), extra={"voxgate_tool_check": REASON_CONTINUED, "model": self.model_id})
+        details: dict[str, object] = {"dropped": [call.name for call in strays]} if strays else {}
         self._note(ACTION_CONTINUED, REASON_CONTINUED, requests=requests, added=len(added),
-                   functions=[call.name for call in added])
+                   functions=[call.name for call in added], **details)
 
     def described(self, name: str | None, made: bool, *, placeholders: bool = False) -> None:
         """Words naming `name` (`toolcall_parser.described_functions`), or holding placeholders where values

@@ -319,7 +319,9 @@ class FencedToolCallAdapter:
         further = further_calls(first_content(answers[0]) or "", found[1], declared)
         if not further and self._force_calls:
             further = await self._forced_calls(plan, declared, found[1], answers)
-        record.continued(len(answers), further)
+        strays = plan.stray_additions(further, found[1])
+        further = [call for call in further if call not in strays]
+        record.continued(len(answers), further, strays)
         return answers, further
 
     async def _forced_calls(

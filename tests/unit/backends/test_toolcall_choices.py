@@ -1,4 +1,5 @@
-"""A list argument holding every declared choice, cut to the ones the conversation names: what each
+"""A list argument holding every declared choice, or padded past two named items, cut to the ones the
+conversation names: what each
 kind of list, schema and request gets, and the adapter's calls, streamed and not."""
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def test_lists_that_are_not_every_choice_or_name_none_or_all_are_kept() -> None:
         ({"cuisine": CUISINES}, "Somewhere nice to eat in Seattle"),  # names none
         ({"cuisine": CUISINES}, "seafood, italian, indian or chinese"),  # names all
         ({"cuisine": ["Seafood"]}, SEAFOOD),  # one item
-        ({"tags": ["seafood", "cheap"]}, SEAFOOD),  # no enum declared
+        ({"tags": ["seafood", "cheap"]}, SEAFOOD),  # no enum declared, one item named
         ({"city": "Seattle"}, SEAFOOD),
     ]
     for arguments, text in kept:
@@ -47,6 +48,26 @@ def test_lists_that_are_not_every_choice_or_name_none_or_all_are_kept() -> None:
     assert trimmed_arguments({"cuisine": CUISINES}, None, SEAFOOD) == ({"cuisine": CUISINES}, ())
     odd: JSONObject = {"name": "f", "parameters": {"properties": {"x": {"type": "array", "items": {"enum": "ab"}}}}}
     assert trimmed_arguments({"x": ["a", "b"]}, odd, "a") == ({"x": ["a", "b"]}, ())
+
+
+RECIPE: JSONObject = {"name": "recipe_search", "parameters": {"type": "object", "properties": {
+    "ingredients": {"type": "array", "items": {"type": "string"}}, "diet": {"type": "string"}}}}
+PASTA = "Give me a recipe for a vegetarian pasta with cheese for 2 servings."  # BFCL multiple_184
+
+
+def test_a_list_padded_past_two_named_items_keeps_the_named_ones() -> None:
+    padded = ["Pasta", "Cheese", "Tomato", "Onion", "Garlic", "Salt", "Pepper"]
+    assert trimmed_arguments({"ingredients": padded, "diet": "Vegetarian"}, RECIPE, PASTA) == (
+        {"ingredients": ["Pasta", "Cheese"], "diet": "Vegetarian"}, ("ingredients",))
+    assert trimmed_arguments({"ingredients": padded}, None, PASTA) == ({"ingredients": padded}, ())  # no schema
+    kept = [
+        ["Pasta", "Tomato", "Basil"],  # one named item: a category said in other words may stand for the rest
+        ["Pasta", "Cheese"],  # every item named
+        ["Tomato", "Basil"],  # none named
+        ["Pasta", "Cheese", 3],  # not a list of strings
+    ]
+    for ingredients in kept:
+        assert trimmed_arguments({"ingredients": ingredients}, RECIPE, PASTA) == ({"ingredients": ingredients}, ())
 
 
 def test_an_item_is_named_by_one_of_its_words_on_five_letters() -> None:

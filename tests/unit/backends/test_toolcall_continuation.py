@@ -20,7 +20,8 @@ from voxgate.backends.toolcall_continuation import (
     further_calls,
 )
 from voxgate.backends.toolcall_parser import ParsedToolCall, parse_leading_tool_calls
-from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.backends.toolcalls import FencedToolCallAdapter, plan_request
+from voxgate.core.tool_notes import noting_tools
 from voxgate.core.types import JSONObject
 
 DECLARED = frozenset({"get_weather", "get_time"})
@@ -361,3 +362,41 @@ async def test_a_streamed_call_with_no_value_from_the_conversation_is_streamed_a
     out = await collect(FencedToolCallAdapter(inner).stream({"messages": MESSAGES, "tools": TOOLS}))
     assert "".join(o["choices"][0]["delta"].get("content") or "" for o in out if o["choices"]) == "No tool fits."
     assert not any(o["choices"][0]["delta"].get("tool_calls") for o in out if o["choices"])
+
+
+STRAY_TOOLS = [*TOOLS, {"type": "function", "function": {
+    "name": "sports_ranking", "description": "The ranking of a sports team in its league.",
+    "parameters": {"type": "object", "properties": {"team": {"type": "string"}, "league": {"type": "string"}}}}}]
+
+
+def test_a_plan_names_the_added_calls_to_a_new_function_off_the_request() -> None:
+    plan = plan_request({"messages": MESSAGES, "tools": STRAY_TOOLS})
+    made = [BOSTON]
+    sports = ParsedToolCall("sports_ranking", '{"team": "Boston Red Sox", "league": "MLB"}')  # a value, off topic
+    invented_time = ParsedToolCall("get_time", '{"tz": "CET"}')  # a new function, no value from the request
+    boston_time = ParsedToolCall("get_time", '{"tz": "Boston"}')  # a new function on a value the user gave
+    assert plan.stray_additions([PARIS, sports, invented_time], made) == [sports, invented_time]
+    assert plan.stray_additions([PARIS, boston_time], made) == [boston_time]  # no topic word: "time" unasked
+    asked = plan_request({"messages": [{"role": "user", "content": "Weather and the time in Boston?"}],
+                          "tools": STRAY_TOOLS})
+    assert asked.stray_additions([boston_time], made) == []
+    oslo = ParsedToolCall("get_weather", '{"city": "Oslo"}')  # the same function: the push's own rule judges it
+    assert plan.stray_additions([oslo], made) == []
+    assert plan_request({"messages": MESSAGES, "tools": STRAY_TOOLS, "tool_choice": "required"}).stray_additions(
+        [sports], made) == []  # nothing is judged where the client demanded calls
+
+
+async def test_a_continuation_drops_a_call_to_a_new_function_off_the_request_and_notes_it() -> None:
+    first = call_text("get_weather", city="Boston")
+    added = f"{call_text('get_weather', city='Paris')}\n{call_text('sports_ranking', team='Red Sox', league='MLB')}"
+    inner = TwoAnswerBackend(completion(first), completion(added, 4))
+    notes: list[JSONObject] = []
+    with noting_tools(notes):
+        answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": STRAY_TOOLS})
+    calls = answer["choices"][0]["message"]["tool_calls"]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("get_weather", {"city": "Boston"}), ("get_weather", {"city": "Paris"})]
+    continued = next(note for note in notes if note["action"] == "continued")
+    assert continued["added"] == 1
+    assert continued["functions"] == ["get_weather"]
+    assert continued["dropped"] == ["sports_ranking"]

@@ -11,6 +11,7 @@ from voxgate.backends.toolcall_grounding import (
     is_another_request,
     is_grounded,
     leaf_values,
+    takes_value,
 )
 from voxgate.backends.toolcall_parser import ParsedToolCall
 from voxgate.backends.toolcalls import plan_request
@@ -290,3 +291,77 @@ def test_a_code_the_request_does_not_name_is_still_invented() -> None:
     cad = call("convert_currency", amount=50, base="CAD", target="EUR")
     assert not is_grounded(cad, "50 dollars to euros", CONVERT)
     assert not is_grounded(call("weather", country="GB"), "Weather in Paris, France")
+
+
+def test_a_name_is_in_the_text_as_its_plural_or_its_peoples_word() -> None:
+    history: JSONObject = {"name": "history_events", "parameters": {"type": "object", "required": ["country"],
+                                                                    "properties": {"country": {"type": "string"}}}}
+    for country, text in (("Germany", "Key war events in German history"), ("China", "Chinese dynasties"),
+                          ("Italy", "Italian painters"), ("Canada", "Canadian lakes"), ("Japanese", "Travel in Japan"),
+                          ("Guitar Lessons", "a shop offering guitar lesson packages")):
+        assert is_grounded(call("history_events", country=country), text, history), (country, text)
+    # other words sharing four letters are not the same name; a form the endings don't make is not found
+    for country, text in (("Apple", "Which formula is applied here?"), ("Paris", "a parish church"),
+                          ("France", "French history"), ("Spain", "Spanish history")):
+        assert not is_grounded(call("history_events", country=country), text, history), (country, text)
+
+
+def test_a_word_joining_letters_and_digits_gives_its_runs() -> None:
+    uv: JSONObject = {"name": "uv_index", "parameters": {"type": "object", "required": ["location", "date"],
+                                                         "properties": {"location": {"type": "string"},
+                                                                        "date": {"type": "string"}}}}
+    text = "Give me the UV index for Tokyo for tomorrow, June01 2023."
+    assert is_grounded(call("uv_index", location="Tokyo", date="06-01-2023"), text, uv)
+    assert is_grounded(call("uv_index", location="Tokyo", date="2023-06-01"), text, uv)
+    assert not is_grounded(call("uv_index", location="Tokyo", date="06-02-2023"), text, uv)
+    assert is_grounded(call("uv_index", location="Gate 12", date="2023-06-01"), "from gateB12 on June 1", uv)
+
+
+def test_takes_value_is_grounding_without_the_rule_for_required_arguments() -> None:
+    crime: JSONObject = {"name": "crime_rate", "parameters": {"type": "object", "required": ["city", "state"],
+                                                              "properties": {"city": {"type": "string"},
+                                                                             "state": {"type": "string"}}}}
+    text = "The official crime rate of violent crime in Springfield in 2020."
+    made_up_state = call("crime_rate", city="Springfield", state="Illinois")
+    assert takes_value(made_up_state, text, crime)
+    assert not is_grounded(made_up_state, text, crime)
+    assert not takes_value(call("crime_rate", city="Oslo", state="Viken"), text, crime)
+    assert takes_value(call("crime_rate"), text, crime)  # no values: nothing made up
+
+
+def test_a_number_said_with_its_scale_word_is_that_number() -> None:
+    properties = {"total_payout": {"type": "integer"}, "outstanding_shares": {"type": "integer"}}
+    dividend: JSONObject = {"name": "dividend", "parameters": {"type": "object", "properties": properties,
+                                                               "required": ["total_payout", "outstanding_shares"]}}
+    text = "A company with 100 million outstanding shares and total dividend payout of 50 million USD?"
+    assert is_grounded(call("dividend", total_payout=50_000_000, outstanding_shares=100_000_000), text, dividend)
+    assert is_grounded(call("dividend", total_payout=1_267_000_000, outstanding_shares=2),
+                       "1.267 billion in 2000, 2 of them", dividend)
+    assert not is_grounded(call("dividend", total_payout=5_000_000, outstanding_shares=100_000_000), text, dividend)
+
+
+def test_a_time_of_day_is_in_the_text_as_people_say_it() -> None:
+    alarm: JSONObject = {"name": "set_alarm", "parameters": {"type": "object", "required": ["alarm_time"],
+                                                             "properties": {"alarm_time": {"type": "string"}}}}
+    said = [("23:00", "Set an Alarm for 11PM"), ("14:00", "depart around 2 p.m. please"),
+            ("09:00:00", "pick it up at 9 am"), ("17:00", "at 5 in the afternoon"), ("20:00", "8 in the evening"),
+            ("12:00", "lunch at noon"), ("00:00", "at 12 am"), ("15:30", "from 15:30 to 15:32"),
+            ("07:00", "7 in the morning")]
+    for value, text in said:
+        assert is_grounded(call("set_alarm", alarm_time=value), text, alarm), (value, text)
+    for value, text in (("09:30", "Set an Alarm for 9PM"), ("14:00", "at 2 in the morning"), ("18:00", "at 6"),
+                        ("21:00", "at 9 am")):
+        assert not is_grounded(call("set_alarm", alarm_time=value), text, alarm), (value, text)
+
+
+def test_a_us_city_names_its_state_and_a_nickname_its_city() -> None:
+    crime: JSONObject = {"name": "crime_rate", "parameters": {"type": "object", "required": ["city", "state"],
+                                                              "properties": {"city": {"type": "string"},
+                                                                             "state": {"type": "string"}}}}
+    text = "The official crime rate of violent crime in San Francisco in 2020."
+    assert is_grounded(call("crime_rate", city="San Francisco", state="California"), text, crime)
+    assert is_grounded(call("crime_rate", city="San Francisco", state="CA"), text, crime)
+    assert not is_grounded(call("crime_rate", city="San Francisco", state="Texas"), text, crime)
+    assert is_grounded(call("crime_rate", city="Los Angeles, CA", state="CA"), "a 4 star hotel in LA", crime)
+    assert is_grounded(call("crime_rate", city="New York, NY", state="NY"), "get the weather of nyc", crime)
+    assert not is_grounded(call("crime_rate", city="Austin", state="TX"), "get the weather of nyc", crime)
