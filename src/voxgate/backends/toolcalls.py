@@ -62,13 +62,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from functools import partial
 
 from voxgate.core.escalation import may_be_escalated
 from voxgate.core.types import JSONObject, first_choice
 
 from .base import ChatBackend
 from .tool_prompt import tool_call_block
-from .toolcall_choices import settled_calls
 from .toolcall_completion import Settle, aclose_stream, first_content, rewrite_completion, with_usage
 from .toolcall_continuation import (
     MAX_CALLS,
@@ -83,7 +83,6 @@ from .toolcall_continuation import (
 )
 from .toolcall_grounding import is_another_request, is_grounded
 from .toolcall_missing import ask_for_missing
-from .toolcall_optional import without_unasked
 from .toolcall_parser import (
     ParsedToolCall,
     parse_tool_calls,
@@ -101,6 +100,7 @@ from .toolcall_plan import (
 from .toolcall_record import REASON_CHOICES_CUT, ToolRecord
 from .toolcall_relevance import shares_topic, topic_words
 from .toolcall_repair import repaired_calls
+from .toolcall_settle import settle_calls
 from .toolcall_shortlist import shortlisted_body
 from .toolcall_stream import ToolCallStreamRewriter, new_call_id
 from .toolcall_unknown import UnknownCallAnswer, unknown_call_body, unknown_calls
@@ -250,25 +250,13 @@ class FencedToolCallAdapter:
         return shortlisted
 
     def _settler(self, plan: ToolCallPlan, record: ToolRecord) -> Settle | None:
-        """With `tool_choice` auto: the answer's calls with each list argument that holds every declared
-        choice cut to those the conversation names (`toolcall_choices`; `trim_choices`), then less
-        the optional arguments it never asks for (`toolcall_optional`; `drop_unasked_arguments`); recorded."""
+        """With `tool_choice` auto: the answer's calls settled before they go out (`toolcall_settle`: lists
+        cut and dates in their declared format with `trim_choices`, unasked optional arguments dropped
+        with `drop_unasked_arguments`); recorded."""
         if plan.grounding is None or not (self._trim_choices or self._drop_unasked_arguments):
             return None
-        text, functions = plan.grounding, plan.functions
-
-        def settle(calls: list[ParsedToolCall]) -> list[ParsedToolCall]:
-            settled, cut = settled_calls(calls, functions, text) if self._trim_choices else (calls, ())
-            if cut:
-                record.choices_cut(calls, settled, cut)
-            if not self._drop_unasked_arguments:
-                return settled
-            kept, dropped = without_unasked(settled, functions, text)
-            if dropped:
-                record.arguments_dropped(settled, kept, dropped)
-            return kept
-
-        return settle
+        return partial(settle_calls, functions=plan.functions, text=plan.grounding, record=record,
+                       trim_choices=self._trim_choices, drop_unasked_arguments=self._drop_unasked_arguments)
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead). The

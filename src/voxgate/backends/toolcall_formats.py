@@ -1,0 +1,121 @@
+"""A date argument written in another format than the one its description declares, rewritten. Pure.
+
+Tool descriptions often declare a date format ("The date for the UV index, in the format mm-dd-yyyy";
+"Format: MM/DD/YYYY"), and the bundled models write dates their own way, mostly ISO: asked for the UV
+index in Tokyo "for tomorrow, June01 2023", the 0.5B wrote `date: "2023-06-01"` (BFCL multiple_64).
+The function behind such a schema parses the format it declared, so the call fails there. Where an
+argument's description declares a day-month-year order with a separator (`yyyy-mm-dd`, `mm/dd/yyyy`,
+`dd.mm.yyyy`...) and the value is a date written unambiguously another way (year first, or with the
+month's name: "June 1, 2023"), the value is rewritten in the declared format; a time after the date
+("2023-06-01 14:00", "...T14:00:00") stays as it is written when the declared format has one too, and
+the value is left alone when it has not. A value already in the declared format, a date that could be
+read two ways ("06-01-2023" for `dd-mm-yyyy`), or something that is no date is left alone.
+
+    declared_date_format(schema)             (the parts in order, the separator, whether a time follows), or None
+    in_declared_format(value, schema)        the value rewritten, or None when it stays as it is
+    dates_in_declared_format(calls, functions)  the calls with such values rewritten, and the arguments' names
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from voxgate.core.types import JSONObject
+
+from .toolcall_parser import ParsedToolCall
+
+__all__ = ["dates_in_declared_format", "declared_date_format", "in_declared_format"]
+
+_DECLARED = re.compile(r"(?<![a-z])(yyyy|mm|dd)([-/.])(yyyy|mm|dd)\2(yyyy|mm|dd)(?![a-z])(\s*[t ]?hh:mm)?", re.I)
+_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})((?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?")
+_NAMED_MONTH_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
+_PARTS = {"yyyy", "mm", "dd"}
+
+DateFormat = tuple[tuple[str, str, str], str, bool]
+
+
+def declared_date_format(schema: object) -> DateFormat | None:
+    """The date format `schema`'s description declares: its parts in order (each of "yyyy", "mm", "dd"),
+    the separator, and whether a time ("HH:MM") follows; None when it declares none."""
+    description = schema.get("description") if isinstance(schema, dict) else None
+    found = _DECLARED.search(description) if isinstance(description, str) else None
+    if found is None:
+        return None
+    parts = (found.group(1).lower(), found.group(3).lower(), found.group(4).lower())
+    if set(parts) != _PARTS:
+        return None
+    return parts, found.group(2), found.group(5) is not None
+
+
+def in_declared_format(value: object, schema: object) -> str | None:
+    """`value` rewritten in the date format `schema` declares (module docstring), or None."""
+    declared = declared_date_format(schema)
+    if declared is None or not isinstance(value, str):
+        return None
+    read = _read_date(value.strip())
+    if read is None:
+        return None
+    day, time = read
+    if time and not declared[2]:
+        return None
+    pieces = {"yyyy": f"{day.year:04d}", "mm": f"{day.month:02d}", "dd": f"{day.day:02d}"}
+    written = declared[1].join(pieces[part] for part in declared[0]) + time
+    return written if written != value.strip() else None
+
+
+def _read_date(value: str) -> tuple[date, str] | None:
+    """The date `value` writes unambiguously (year first, or the month by name) and the time written after
+    it, as it is (" 16:00:00", "T16:00"; "" for none)."""
+    year_first = _YEAR_FIRST.fullmatch(value)
+    if year_first is not None:
+        try:
+            day = date(int(year_first.group(1)), int(year_first.group(2)), int(year_first.group(3)))
+        except ValueError:
+            return None
+        return day, year_first.group(4) or ""
+    for pattern in _NAMED_MONTH_FORMATS:
+        try:
+            return datetime.strptime(value, pattern).date(), ""
+        except ValueError:
+            continue
+    return None
+
+
+def dates_in_declared_format(
+    calls: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject]
+) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
+    """`calls` with each top-level string argument rewritten into the date format its description declares
+    (`in_declared_format`), and the names of the arguments rewritten (empty: the calls as they were)."""
+    out: list[ParsedToolCall] = []
+    changed: list[str] = []
+    for call in calls:
+        arguments = _arguments(call)
+        properties = _properties(functions.get(call.name))
+        if not isinstance(arguments, dict) or properties is None:
+            out.append(call)
+            continue
+        rewritten = dict(arguments)
+        for key, value in arguments.items():
+            written = in_declared_format(value, properties.get(key))
+            if written is not None:
+                rewritten[key] = written
+                changed.append(key)
+        out.append(ParsedToolCall(call.name, json.dumps(rewritten)) if rewritten != arguments else call)
+    return out, tuple(changed)
+
+
+def _arguments(call: ParsedToolCall) -> Any:
+    try:
+        return json.loads(call.arguments)
+    except ValueError:
+        return None
+
+
+def _properties(function: JSONObject | None) -> dict[str, Any] | None:
+    parameters = function.get("parameters") if isinstance(function, dict) else None
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    return properties if isinstance(properties, dict) else None

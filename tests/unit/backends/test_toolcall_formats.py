@@ -1,0 +1,75 @@
+"""Dates rewritten into the format their argument's description declares: what each value, schema and
+call gets, and the adapter's note."""
+
+from __future__ import annotations
+
+import json
+
+from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
+from voxgate.backends.toolcall_formats import dates_in_declared_format, declared_date_format, in_declared_format
+from voxgate.backends.toolcall_parser import ParsedToolCall
+from voxgate.backends.toolcalls import FencedToolCallAdapter
+from voxgate.core.tool_notes import noting_tools
+from voxgate.core.types import JSONObject
+
+MDY = {"type": "string", "description": "The date for the UV index, in the format mm-dd-yyyy."}
+UV: JSONObject = {"name": "uv_index", "parameters": {"type": "object", "required": ["location", "date"],
+                                                     "properties": {"location": {"type": "string"}, "date": MDY}}}
+
+
+def test_the_declared_format_is_read_from_the_description() -> None:
+    assert declared_date_format(MDY) == (("mm", "dd", "yyyy"), "-", False)
+    assert declared_date_format({"description": "Format: YYYY/MM/DD"}) == (("yyyy", "mm", "dd"), "/", False)
+    assert declared_date_format({"description": "in the format of 'dd/mm/yyyy HH:MM'"}) == (
+        ("dd", "mm", "yyyy"), "/", True)
+    for schema in ({"description": "The date."}, {"description": "mm-mm-yyyy"}, {"type": "string"}, "x", None):
+        assert declared_date_format(schema) is None
+
+
+def test_an_unambiguous_date_is_rewritten_into_the_declared_format() -> None:
+    assert in_declared_format("2023-06-01", MDY) == "06-01-2023"
+    assert in_declared_format("2023/6/1", MDY) == "06-01-2023"
+    assert in_declared_format("June 1, 2023", MDY) == "06-01-2023"
+    assert in_declared_format("1 June 2023", {"description": "Format DD.MM.YYYY"}) == "01.06.2023"
+    with_time = {"description": "The departure time in the format of 'dd/mm/yyyy HH:MM'"}
+    assert in_declared_format("2024-03-12 16:00", with_time) == "12/03/2024 16:00"  # the time kept as written
+
+
+def test_values_in_format_ambiguous_or_not_dates_are_left_alone() -> None:
+    left = ["06-01-2023",  # already in the format
+            "01-06-2023",  # day and month could be either way round: not rewritten
+            "2023-02-30",  # no such day
+            "2023-06-01 14:00",  # a time the declared format has no room for
+            "tomorrow", "", "Tokyo"]
+    for value in left:
+        assert in_declared_format(value, MDY) is None, value
+    assert in_declared_format(20230601, MDY) is None
+    assert in_declared_format("2023-06-01", {"description": "The date."}) is None
+
+
+def test_calls_have_their_dates_rewritten_and_say_which_arguments() -> None:
+    calls = [ParsedToolCall("uv_index", '{"location": "Tokyo", "date": "2023-06-01"}'),
+             ParsedToolCall("uv_index", '{"location": "Oslo", "date": "06-02-2023"}'),
+             ParsedToolCall("undeclared", '{"date": "2023-06-01"}'), ParsedToolCall("uv_index", "not json")]
+    out, changed = dates_in_declared_format(calls, {"uv_index": UV})
+    assert json.loads(out[0].arguments) == {"location": "Tokyo", "date": "06-01-2023"}
+    assert out[1:] == calls[1:]
+    assert changed == ("date",)
+
+
+async def test_the_adapter_sends_the_declared_format_and_notes_it() -> None:
+    inner = AnswersInOrder(json.dumps({"name": "uv_index", "arguments": {"location": "Tokyo", "date": "2023-06-01"}}),
+                           "")
+    notes: list[JSONObject] = []
+    body: JSONObject = {"messages": [{"role": "user", "content": "UV index for Tokyo for tomorrow, June01 2023."}],
+                        "tools": [{"type": "function", "function": UV}]}
+    with noting_tools(notes):
+        answer = await FencedToolCallAdapter(inner).complete(body)
+    call = answer["choices"][0]["message"]["tool_calls"][0]["function"]
+    assert json.loads(call["arguments"]) == {"location": "Tokyo", "date": "06-01-2023"}
+    reformatted = [note for note in notes if note["action"] == "dates_reformatted"]
+    assert reformatted == [{"model": "qwen", "action": "dates_reformatted", "functions": ["uv_index"],
+                            "arguments": ["date"], "reason": reformatted[0]["reason"]}]
+    off = AnswersInOrder(json.dumps({"name": "uv_index", "arguments": {"location": "Tokyo", "date": "2023-06-01"}}), "")
+    answer = await FencedToolCallAdapter(off, trim_choices=False).complete(body)
+    assert json.loads(answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])["date"] == "2023-06-01"
