@@ -60,7 +60,8 @@ class ToolSettings:
     Oslo?" shares no word with `get_weather`'s "Current weather for a city").
     `trim_choices`: a list argument holding every declared choice, or two or more items the
     conversation names and others, is cut to those it names (`toolcall_choices`), and a date written
-    in another format than its description declares is rewritten in that one (`toolcall_formats`). `make_described_calls`: an answer in words that names a declared
+    in another format than its description declares is rewritten in that one (`toolcall_formats`).
+    `make_described_calls`: an answer in words that names a declared
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
     when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose
     value and name the conversation never speaks of is dropped, so the function's default applies

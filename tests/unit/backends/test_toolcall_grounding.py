@@ -22,6 +22,12 @@ def call(name: str, **arguments: object) -> ParsedToolCall:
     return ParsedToolCall(name, json.dumps(arguments))
 
 
+def schema(name: str, required: list[str], **types: str) -> JSONObject:
+    """A function `name` taking arguments of these JSON types, `required` of them required."""
+    properties = {key: {"type": kind} for key, kind in types.items()}
+    return {"name": name, "parameters": {"type": "object", "required": required, "properties": properties}}
+
+
 PLAY = "Play songs from the artists Taylor Swift and Maroon 5, for 20 and 15 minutes, on Spotify."
 SWIFT = call("spotify_play", artist="Taylor Swift", duration=20)
 SPOTIFY: JSONObject = {"name": "spotify_play", "parameters": {"type": "object", "required": ["artist"], "properties": {
@@ -293,23 +299,27 @@ def test_a_code_the_request_does_not_name_is_still_invented() -> None:
     assert not is_grounded(call("weather", country="GB"), "Weather in Paris, France")
 
 
+def assert_one_value_grounding(found: list[tuple[str, str]], missed: list[tuple[str, str]]) -> None:
+    """Each (value, text) of `found` grounds a one-argument call with that value; none of `missed` does."""
+    function = schema("f", ["x"], x="string")
+    for value, text in found:
+        assert is_grounded(call("f", x=value), text, function), (value, text)
+    for value, text in missed:
+        assert not is_grounded(call("f", x=value), text, function), (value, text)
+
+
 def test_a_name_is_in_the_text_as_its_plural_or_its_peoples_word() -> None:
-    history: JSONObject = {"name": "history_events", "parameters": {"type": "object", "required": ["country"],
-                                                                    "properties": {"country": {"type": "string"}}}}
-    for country, text in (("Germany", "Key war events in German history"), ("China", "Chinese dynasties"),
-                          ("Italy", "Italian painters"), ("Canada", "Canadian lakes"), ("Japanese", "Travel in Japan"),
-                          ("Guitar Lessons", "a shop offering guitar lesson packages")):
-        assert is_grounded(call("history_events", country=country), text, history), (country, text)
-    # other words sharing four letters are not the same name; a form the endings don't make is not found
-    for country, text in (("Apple", "Which formula is applied here?"), ("Paris", "a parish church"),
-                          ("France", "French history"), ("Spain", "Spanish history")):
-        assert not is_grounded(call("history_events", country=country), text, history), (country, text)
+    assert_one_value_grounding(
+        [("Germany", "Key war events in German history"), ("China", "Chinese dynasties"),
+         ("Italy", "Italian painters"), ("Canada", "Canadian lakes"), ("Japanese", "Travel in Japan"),
+         ("Guitar Lessons", "a shop offering guitar lesson packages")],
+        # other words sharing four letters are not the same name; a form the endings don't make is not found
+        [("Apple", "Which formula is applied here?"), ("Paris", "a parish church"), ("France", "French history"),
+         ("Spain", "Spanish history")])
 
 
 def test_a_word_joining_letters_and_digits_gives_its_runs() -> None:
-    uv: JSONObject = {"name": "uv_index", "parameters": {"type": "object", "required": ["location", "date"],
-                                                         "properties": {"location": {"type": "string"},
-                                                                        "date": {"type": "string"}}}}
+    uv = schema("uv_index", ["location", "date"], location="string", date="string")
     text = "Give me the UV index for Tokyo for tomorrow, June01 2023."
     assert is_grounded(call("uv_index", location="Tokyo", date="06-01-2023"), text, uv)
     assert is_grounded(call("uv_index", location="Tokyo", date="2023-06-01"), text, uv)
@@ -318,9 +328,7 @@ def test_a_word_joining_letters_and_digits_gives_its_runs() -> None:
 
 
 def test_takes_value_is_grounding_without_the_rule_for_required_arguments() -> None:
-    crime: JSONObject = {"name": "crime_rate", "parameters": {"type": "object", "required": ["city", "state"],
-                                                              "properties": {"city": {"type": "string"},
-                                                                             "state": {"type": "string"}}}}
+    crime = schema("crime_rate", ["city", "state"], city="string", state="string")
     text = "The official crime rate of violent crime in Springfield in 2020."
     made_up_state = call("crime_rate", city="Springfield", state="Illinois")
     assert takes_value(made_up_state, text, crime)
@@ -330,9 +338,8 @@ def test_takes_value_is_grounding_without_the_rule_for_required_arguments() -> N
 
 
 def test_a_number_said_with_its_scale_word_is_that_number() -> None:
-    properties = {"total_payout": {"type": "integer"}, "outstanding_shares": {"type": "integer"}}
-    dividend: JSONObject = {"name": "dividend", "parameters": {"type": "object", "properties": properties,
-                                                               "required": ["total_payout", "outstanding_shares"]}}
+    dividend = schema("dividend", ["total_payout", "outstanding_shares"], total_payout="integer",
+                      outstanding_shares="integer")
     text = "A company with 100 million outstanding shares and total dividend payout of 50 million USD?"
     assert is_grounded(call("dividend", total_payout=50_000_000, outstanding_shares=100_000_000), text, dividend)
     assert is_grounded(call("dividend", total_payout=1_267_000_000, outstanding_shares=2),
@@ -341,23 +348,16 @@ def test_a_number_said_with_its_scale_word_is_that_number() -> None:
 
 
 def test_a_time_of_day_is_in_the_text_as_people_say_it() -> None:
-    alarm: JSONObject = {"name": "set_alarm", "parameters": {"type": "object", "required": ["alarm_time"],
-                                                             "properties": {"alarm_time": {"type": "string"}}}}
-    said = [("23:00", "Set an Alarm for 11PM"), ("14:00", "depart around 2 p.m. please"),
-            ("09:00:00", "pick it up at 9 am"), ("17:00", "at 5 in the afternoon"), ("20:00", "8 in the evening"),
-            ("12:00", "lunch at noon"), ("00:00", "at 12 am"), ("15:30", "from 15:30 to 15:32"),
-            ("07:00", "7 in the morning")]
-    for value, text in said:
-        assert is_grounded(call("set_alarm", alarm_time=value), text, alarm), (value, text)
-    for value, text in (("09:30", "Set an Alarm for 9PM"), ("14:00", "at 2 in the morning"), ("18:00", "at 6"),
-                        ("21:00", "at 9 am")):
-        assert not is_grounded(call("set_alarm", alarm_time=value), text, alarm), (value, text)
+    assert_one_value_grounding(
+        [("23:00", "Set an Alarm for 11PM"), ("14:00", "depart around 2 p.m. please"),
+         ("09:00:00", "pick it up at 9 am"), ("17:00", "at 5 in the afternoon"), ("20:00", "8 in the evening"),
+         ("12:00", "lunch at noon"), ("00:00", "at 12 am"), ("15:30", "from 15:30 to 15:32"),
+         ("07:00", "7 in the morning")],
+        [("09:30", "Set an Alarm for 9PM"), ("14:00", "at 2 in the morning"), ("18:00", "at 6"), ("21:00", "at 9 am")])
 
 
 def test_a_us_city_names_its_state_and_a_nickname_its_city() -> None:
-    crime: JSONObject = {"name": "crime_rate", "parameters": {"type": "object", "required": ["city", "state"],
-                                                              "properties": {"city": {"type": "string"},
-                                                                             "state": {"type": "string"}}}}
+    crime = schema("crime_rate", ["city", "state"], city="string", state="string")
     text = "The official crime rate of violent crime in San Francisco in 2020."
     assert is_grounded(call("crime_rate", city="San Francisco", state="California"), text, crime)
     assert is_grounded(call("crime_rate", city="San Francisco", state="CA"), text, crime)
