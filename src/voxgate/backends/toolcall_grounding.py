@@ -20,7 +20,7 @@ history"; a word joining letters and digits also as its runs, "June01"), or, for
 words, at least half of its content words do (function words such as "the" and "of" are no evidence:
 "The Legend of Zelda" is not in "Find the type of gene mutation"); a number (or a string that is
 one: "4") appears as a number in the text (also as a percent: 0.95 for "95%"; with its scale word:
-50000000 for "50 million"), as a number word ("five", "a week" for 7), or, for 1, as a quantity the
+50000000 for "50 million", 1200000 for "$1.2M"), as a number word ("five", "a week" for 7), or, for 1, as a quantity the
 words imply ("next month", "a week", "per hour"); a date in digits ("2023-04-03", "03/04/2023" read
 both ways) is in the text when its day and month are ("April 3rd", "the 3rd of April"); a time of day
 ("23:00") when the text says it ("11PM", "11 in the evening", "noon"); a US state or city when the text
@@ -82,8 +82,10 @@ _GLUED_PART = re.compile(r"[^\W\d_]+|\d+")
 _GLUED_NUMBER = re.compile(r"(?<=[^\W\d_])\d+(?:\.\d+)?(?![\d.])")
 """Digits right after letters ("June01": 1); `_NUMBER` takes only numbers standing apart."""
 _SCALED = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-"""A number said with its scale ("50 million": 50,000,000; "1.341 billion")."""
+_MONEY_SCALED = re.compile(r"[$€£]\s?(\d+(?:\.\d+)?)\s?(k|m|mn|bn|b)\b", re.IGNORECASE)
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "m": 1e6, "mn": 1e6,
+           "b": 1e9, "bn": 1e9}
+"""A number said with its scale ("50 million": 50,000,000; "1.341 billion"; money as "$1.2M", "€5k")."""
 _TIME_VALUE = re.compile(r"(\d{1,2}):(\d{2})(?::00)?")
 _TIME_AM_PM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b")
 _TIME_OF_DAY = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s+(?:o'?clock\s+)?in the (morning|afternoon|evening|night)")
@@ -318,7 +320,7 @@ def _same_stem(one: str, other: str) -> bool:
 def _numbers(text: str) -> set[float]:
     found = {float(match) for match in _GLUED_NUMBER.findall(text)}
     found.update(round(float(number.replace(",", "")) * _SCALES[scale.lower()], 6)
-                 for number, scale in _SCALED.findall(text))
+                 for number, scale in [*_SCALED.findall(text), *_MONEY_SCALED.findall(text)])
     for match in _NUMBER.findall(text):
         pieces = match.split(",")
         listed = len(pieces) > 1 and not all(re.fullmatch(r"\d{3}(?:\.\d+)?", piece) for piece in pieces[1:])

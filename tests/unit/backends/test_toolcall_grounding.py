@@ -345,6 +345,10 @@ def test_a_number_said_with_its_scale_word_is_that_number() -> None:
     assert is_grounded(call("dividend", total_payout=1_267_000_000, outstanding_shares=2),
                        "1.267 billion in 2000, 2 of them", dividend)
     assert not is_grounded(call("dividend", total_payout=5_000_000, outstanding_shares=100_000_000), text, dividend)
+    revenues = "revenues of $1M in 2019 and $1.2M in 2020; a €5k bonus"
+    assert is_grounded(call("dividend", total_payout=1_200_000, outstanding_shares=5000), revenues, dividend)
+    assert not is_grounded(call("dividend", total_payout=100_000_000, outstanding_shares=100), "dropped from 100 m",
+                           dividend)  # "m" after a number is a scale only after a currency sign
 
 
 def test_a_time_of_day_is_in_the_text_as_people_say_it() -> None:
