@@ -89,16 +89,22 @@ _CITIES = (  # state: cities, "/" before a city's nicknames ("los angeles/la/lax
     "OH columbus,cleveland,cincinnati|NC charlotte,raleigh|UT salt lake city|MD baltimore|IN indianapolis|"
     "WI milwaukee|HI honolulu|AK anchorage|DC washington dc"
 )
-CITY_STATES: dict[tuple[str, ...], str] = {}
-"""Each city's and nickname's words -> its state's code (lower case)."""
-CITY_NICKNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
-"""A nickname's words -> the city's words."""
-for _entry in _CITIES.split("|"):
-    for _city in _entry[3:].split(","):
-        _names = [tuple(name.split()) for name in _city.split("/")]
-        for _name in _names:
-            CITY_STATES[_name] = _entry[:2].lower()
-            CITY_NICKNAMES.update({_name: _names[0]} if _name != _names[0] else {})
+
+
+def _city_tables() -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], tuple[str, ...]]]:
+    """From `_CITIES`: each city's and nickname's words -> its state's code (lower case), and each
+    nickname's words -> its city's words."""
+    states: dict[tuple[str, ...], str] = {}
+    nicknames: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for entry in _CITIES.split("|"):
+        for city in entry[3:].split(","):
+            names = [tuple(name.split()) for name in city.split("/")]
+            states.update({name: entry[:2].lower() for name in names})
+            nicknames.update({name: names[0] for name in names[1:]})
+    return states, nicknames
+
+
+CITY_STATES, CITY_NICKNAMES = _city_tables()
 
 
 def place_words(words: set[str]) -> set[str]:

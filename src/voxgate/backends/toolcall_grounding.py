@@ -18,21 +18,20 @@ A value is "in" the text when: a string's words (letters and digits, lower case)
 text's words (a word also as its plural or another form of the same name, "Germany" for "German
 history"; a word joining letters and digits also as its runs, "June01"), or, for a string of several
 words, at least half of its content words do (function words such as "the" and "of" are no evidence:
-"The Legend of Zelda" is not in "Find the type of gene mutation"); a number (or a string that is
-one: "4") appears as a number in the text (also as a percent: 0.95 for "95%"; with its scale word:
-50000000 for "50 million", 1200000 for "$1.2M"), as a number word ("five", "a week" for 7), or, for 1, as a quantity the
-words imply ("next month", "a week", "per hour"); a date in digits ("2023-04-03", "03/04/2023" read
-both ways) is in the text when its day and month are ("April 3rd", "the 3rd of April"); a time of day
-("23:00") when the text says it ("11PM", "11 in the evening", "noon"); a US state or city when the text
-names one of its cities or the city's nickname (`toolcall_codes.place_words`: "California" or "San
-Francisco, CA" for "SF"); a value in a
-script written without spaces (Chinese, Thai...) is in it as a substring; in a string of several
-words, words of one or two letters ("/F /IM" in a command; not digits) may be missing when half the
-others are there; a code the argument's own description maps to a word of the request ("'2'
-represents an ironing service", "'CA' for California") counts as given; so does a code the text
-names in words (`toolcall_codes`: "EUR" for "Euros", "NVDA" for "Nvidia", "OR" for "Oregon");
-booleans and nulls are never evidence. Nested objects and lists are read leaf by leaf. A pushed
-call's new value must bring a content word the calls made do not use.
+"The Legend of Zelda" is not in "Find the type of gene mutation"); a number (or a string that is one:
+"4") appears as a number in the text (also as a percent: 0.95 for "95%"; with its scale word: 50000000
+for "50 million", 1200000 for "$1.2M"), as a number word ("five", "a week" for 7), or, for 1, as a
+quantity the words imply ("next month", "a week", "per hour"); a date in digits ("2023-04-03",
+"03/04/2023" read both ways) is in the text when its day and month are ("April 3rd", "the 3rd of
+April"); a time of day ("23:00") when the text says it ("11PM", "11 in the evening", "noon"); a US state
+or city when the text names one of its cities or the city's nickname (`toolcall_codes.place_words`:
+"California" or "San Francisco, CA" for "SF"); a value in a script written without spaces (Chinese,
+Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM" in
+a command; not digits) may be missing when half the others are there; a code the argument's own
+description maps to a word of the request ("'2' represents an ironing service", "'CA' for California")
+counts as given; so does a code the text names in words (`toolcall_codes`: "EUR" for "Euros", "NVDA" for
+"Nvidia", "OR" for "Oregon"); booleans and nulls are never evidence. Nested objects and lists are read
+leaf by leaf. A pushed call's new value must bring a content word the calls made do not use.
 """
 
 from __future__ import annotations
@@ -296,7 +295,7 @@ def _time_named(value: str, text: str) -> bool:
     for h, m, part in _TIME_OF_DAY.findall(lowered):
         said.add((int(h) % 12 + (0 if part == "morning" or (part == "night" and int(h) < 6) else 12), int(m or 0)))
     said.update((int(h), int(m)) for h, m in _TIME_DIGITS.findall(lowered))
-    said.update(time for word, time in _NAMED_TIMES.items() if re.search(rf"\b{word}\b", lowered))
+    said.update(clock for word, clock in _NAMED_TIMES.items() if re.search(rf"\b{word}\b", lowered))
     return wanted in said
 
 
