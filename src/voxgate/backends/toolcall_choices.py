@@ -29,14 +29,13 @@ so one is not enough.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voxgate.core.types import JSONObject
 
-from .toolcall_parser import ParsedToolCall
+from .toolcall_parser import ParsedToolCall, rewritten_calls
 
 __all__ = ["names_item", "settled_calls", "trimmed_arguments"]
 
@@ -94,15 +93,4 @@ def settled_calls(
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
     """`calls` with their every-choice and padded lists cut (`trimmed_arguments`), and the names of the
     arguments cut (empty: the calls as they were)."""
-    settled: list[ParsedToolCall] = []
-    cut: list[str] = []
-    for call in calls:
-        try:
-            arguments = json.loads(call.arguments)
-        except ValueError:
-            settled.append(call)
-            continue
-        trimmed, names = trimmed_arguments(arguments, functions.get(call.name), text)
-        settled.append(ParsedToolCall(call.name, json.dumps(trimmed)) if names else call)
-        cut.extend(names)
-    return settled, tuple(cut)
+    return rewritten_calls(calls, lambda call, arguments: trimmed_arguments(arguments, functions.get(call.name), text))

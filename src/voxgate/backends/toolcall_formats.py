@@ -13,12 +13,12 @@ read two ways ("06-01-2023" for `dd-mm-yyyy`), or something that is no date is l
 
     declared_date_format(schema)             (the parts in order, the separator, whether a time follows), or None
     in_declared_format(value, schema)        the value rewritten, or None when it stays as it is
-    dates_in_declared_format(calls, functions)  the calls with such values rewritten, and the arguments' names
+    dated_arguments(arguments, function)     a call's decoded arguments with such values rewritten, and their names
+    dates_in_declared_format(calls, functions)  the same for parsed calls
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -26,9 +26,9 @@ from typing import Any
 
 from voxgate.core.types import JSONObject
 
-from .toolcall_parser import ParsedToolCall
+from .toolcall_parser import ParsedToolCall, rewritten_calls
 
-__all__ = ["dates_in_declared_format", "declared_date_format", "in_declared_format"]
+__all__ = ["dated_arguments", "dates_in_declared_format", "declared_date_format", "in_declared_format"]
 
 _DECLARED = re.compile(r"(?<![a-z])(yyyy|mm|dd)([-/.])(yyyy|mm|dd)\2(yyyy|mm|dd)(?![a-z])(\s*[t ]?hh:mm)?", re.I)
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})((?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?")
@@ -90,32 +90,16 @@ def dates_in_declared_format(
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
     """`calls` with each top-level string argument rewritten into the date format its description declares
     (`in_declared_format`), and the names of the arguments rewritten (empty: the calls as they were)."""
-    out: list[ParsedToolCall] = []
-    changed: list[str] = []
-    for call in calls:
-        arguments = _arguments(call)
-        properties = _properties(functions.get(call.name))
-        if not isinstance(arguments, dict) or properties is None:
-            out.append(call)
-            continue
-        rewritten = dict(arguments)
-        for key, value in arguments.items():
-            written = in_declared_format(value, properties.get(key))
-            if written is not None:
-                rewritten[key] = written
-                changed.append(key)
-        out.append(ParsedToolCall(call.name, json.dumps(rewritten)) if rewritten != arguments else call)
-    return out, tuple(changed)
+    return rewritten_calls(calls, lambda call, arguments: dated_arguments(arguments, functions.get(call.name)))
 
 
-def _arguments(call: ParsedToolCall) -> Any:
-    try:
-        return json.loads(call.arguments)
-    except ValueError:
-        return None
-
-
-def _properties(function: JSONObject | None) -> dict[str, Any] | None:
+def dated_arguments(arguments: Any, function: JSONObject | None) -> tuple[Any, tuple[str, ...]]:
+    """`arguments` (a call's decoded JSON) with each top-level value that `in_declared_format` rewrites
+    for `function`'s schema of it rewritten, and the names of those arguments."""
     parameters = function.get("parameters") if isinstance(function, dict) else None
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    return properties if isinstance(properties, dict) else None
+    if not isinstance(arguments, dict) or not isinstance(properties, dict):
+        return arguments, ()
+    written = {key: in_declared_format(value, properties.get(key)) for key, value in arguments.items()}
+    changed = tuple(key for key, value in written.items() if value is not None)
+    return ({**arguments, **{key: written[key] for key in changed}}, changed) if changed else (arguments, ())

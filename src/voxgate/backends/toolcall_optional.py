@@ -27,7 +27,6 @@ must first get those values right.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,7 +35,7 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_choices import MATCH_CHARS, MIN_WORD_CHARS, names_item
 from .toolcall_grounding import gives_value, leaf_values
-from .toolcall_parser import ParsedToolCall
+from .toolcall_parser import ParsedToolCall, rewritten_calls
 
 __all__ = ["unasked_arguments", "without_unasked"]
 
@@ -78,15 +77,5 @@ def without_unasked(
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
     """`calls` less their unasked optional arguments (`unasked_arguments`), and the names dropped
     (empty: the calls as they were)."""
-    kept: list[ParsedToolCall] = []
-    dropped: list[str] = []
-    for call in calls:
-        try:
-            arguments = json.loads(call.arguments)
-        except ValueError:
-            kept.append(call)
-            continue
-        remaining, names = unasked_arguments(arguments, functions.get(call.name), text)
-        kept.append(ParsedToolCall(call.name, json.dumps(remaining, ensure_ascii=False)) if names else call)
-        dropped.extend(names)
-    return kept, tuple(dropped)
+    return rewritten_calls(calls, lambda call, arguments: unasked_arguments(arguments, functions.get(call.name), text),
+                           ensure_ascii=False)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,29 @@ class ParsedToolCall:
 
     name: str
     arguments: str
+
+
+ArgumentsRewrite = Callable[[ParsedToolCall, Any], tuple[Any, tuple[str, ...]]]
+"""(a call, its decoded arguments) -> (the arguments rewritten, the names of the arguments changed)."""
+
+
+def rewritten_calls(
+    calls: Sequence[ParsedToolCall], rewrite: ArgumentsRewrite, *, ensure_ascii: bool = True
+) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
+    """`calls` with each one's arguments passed through `rewrite` (a call whose arguments are not JSON, or
+    that `rewrite` changes nothing in, stays as it is), and the names `rewrite` reported changed, in order."""
+    out: list[ParsedToolCall] = []
+    changed: list[str] = []
+    for call in calls:
+        try:
+            arguments = json.loads(call.arguments)
+        except ValueError:
+            out.append(call)
+            continue
+        rewritten, names = rewrite(call, arguments)
+        out.append(ParsedToolCall(call.name, json.dumps(rewritten, ensure_ascii=ensure_ascii)) if names else call)
+        changed.extend(names)
+    return out, tuple(changed)
 
 
 def parse_tool_calls(text: str, declared_names: Collection[str]) -> list[ParsedToolCall] | None:
