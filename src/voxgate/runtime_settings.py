@@ -64,12 +64,13 @@ class ToolSettings:
     `make_described_calls`: an answer in words that names a declared
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
     when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose
-    value and name the conversation never speaks of is dropped, so the function's default applies
-    (`toolcall_optional`). `ask_for_missing`: where grounding refused a call that took values from the
-    request but made up required ones, the answer in words is asked to ask the user for those
-    (`toolcall_missing`). `ground_calls_after_words`: the grounding (and relevance) check also judges
-    calls that follow words in the same answer ("To book it I will call: {...}"); streamed, the words
-    have gone out, so the answer asked again in words follows them. `answer_unknown_calls`: an answer
+    value and name the conversation never speaks of is dropped, so the function's default applies,
+    and so is an argument the function does not declare (`toolcall_optional`). `ask_for_missing`:
+    where grounding refused a call that took values from the request but made up required ones, the
+    answer in words is asked to ask the user for those (`toolcall_missing`). `ground_calls_after_words`:
+    the grounding (and relevance) check also judges calls that follow words in the same answer ("To
+    book it I will call: {...}"); streamed, the words have gone out, so the answer asked again in words
+    follows them. `answer_unknown_calls`: an answer
     that writes calls to functions the request does not declare (`move` where the tool is `mv`) is
     given back with a "no such function" error naming the declared ones; a second answer that calls
     declared functions replaces it (`toolcall_unknown`; not streamed). `shortlist`: a request declaring

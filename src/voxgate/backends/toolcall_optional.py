@@ -14,14 +14,24 @@ dropped from a call when
       a word of the conversation on their first 5 letters ("free" for `free_entry: "True"`, "kids"
       for `good_for_kids`, "rating" for `star_rating: 4`).
 
+An argument the function does not declare at all (its `parameters` list `properties` and do not set
+`additionalProperties` or `patternProperties`) is dropped whatever its value: the 0.5B asked for "the
+most points scored by a single player in an NBA game" called
+`sports_data_basketball_most_points_single_game(league: "NBA", player_name: "John Doe", game_date:
+"2023-04-15")`, where the function takes `league` alone (BFCL multiple_22). JSON Schema allows such
+keys unless told otherwise, but the function behind the schema has no such parameter (a Python tool
+called with it raises `TypeError`), and OpenAI's strict mode refuses them. Of BFCL's 3,152 reference
+calls, 2 hold one, and BFCL's own checker fails both (their schemas lack `journey_start_time` and
+`question`): `bench/tool_unasked_arguments.py` counts 52 broken before, 54 after.
+
 Booleans, nulls and empty values are kept: they are never evidence either way. Measured offline on
 BFCL (`bench/tool_unasked_arguments.py`): of its 3,152 reference calls, 57 hold an optional value
 that this would drop and that no accepted answer leaves out (39 of them in live_multiple: an enum
 "True" for "free entry", "2019" for "last year"): an upper bound of what it costs, since a model
 must first get those values right.
 
-    unasked_arguments(arguments, function, text)   the arguments less the unasked optional ones, and
-                                                   the names dropped
+    unasked_arguments(arguments, function, text)   the arguments less the unasked optional ones and
+                                                   the undeclared ones, and the names dropped
     without_unasked(calls, functions, text)        the same for parsed calls
 """
 
@@ -44,8 +54,8 @@ _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def unasked_arguments(arguments: Any, function: JSONObject | None, text: str) -> tuple[Any, tuple[str, ...]]:
-    """`arguments` (a call's decoded JSON) less each optional argument `text` never asks for (module
-    docstring), and the names of those dropped."""
+    """`arguments` (a call's decoded JSON) less each optional argument `text` never asks for and each
+    argument the function does not declare (module docstring), and the names of those dropped."""
     parameters = function.get("parameters") if isinstance(function, dict) else None
     if not isinstance(arguments, dict) or not isinstance(parameters, dict):
         return arguments, ()
@@ -53,11 +63,22 @@ def unasked_arguments(arguments: Any, function: JSONObject | None, text: str) ->
     required_names = set(required) if isinstance(required, list) else set()
     properties = parameters.get("properties")
     stems = {word[:MATCH_CHARS] for word in _WORD.findall(text.lower())}
-    dropped = tuple(key for key, value in arguments.items()
-                    if key not in required_names and not _asked_for(key, value, properties, text, stems))
+    undeclared = _undeclared(arguments, parameters)
+    dropped = tuple(key for key, value in arguments.items() if key in undeclared or (
+        key not in required_names and not _asked_for(key, value, properties, text, stems)))
     if not dropped:
         return arguments, ()
     return {key: value for key, value in arguments.items() if key not in dropped}, dropped
+
+
+def _undeclared(arguments: dict[str, Any], parameters: JSONObject) -> set[str]:
+    """The keys of `arguments` that `parameters` does not declare, where it declares `properties` and
+    allows no other keys (no `additionalProperties` other than false, no `patternProperties`)."""
+    properties = parameters.get("properties")
+    if not isinstance(properties, dict) or parameters.get("additionalProperties", False) is not False or (
+            "patternProperties" in parameters):
+        return set()
+    return {key for key in arguments if key not in properties}
 
 
 def _asked_for(key: str, value: Any, properties: object, text: str, stems: set[str]) -> bool:

@@ -13,7 +13,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
                           dropped (the stray calls, if any)   calls to a new function off the request dropped
     described_call        functions (the one named), made,    words naming a function (or holding placeholders,
                           placeholders (true: "XXX" words)    "XXX PSI") asked for its call
-    arguments_dropped     functions, arguments                optional arguments nobody asked for dropped
+    arguments_dropped     functions, arguments                optional arguments nobody asked for, or
+                                                              ones the function does not declare, dropped
     unknown_function_answered  unknown (a count), made,      a call to an undeclared function answered
                           words (true: then asked in words)   "no such function" (`toolcall_unknown`)
     call_repaired         functions (the calls kept)          whole calls kept from broken text, or a call
@@ -55,7 +56,7 @@ REASON_CHOICES_CUT = ("a list argument holding every declared choice, or two or 
 REASON_DATES_REFORMATTED = "a date was rewritten in the format its argument's description declares"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
-                            " defaults apply")
+                            " defaults apply, and arguments the function does not declare")
 REASON_DESCRIBED_MADE = "an answer in words named a declared function as code; the call it then wrote was made"
 REASON_DESCRIBED_KEPT = ("an answer in words named a declared function as code; the call it then wrote takes no"
                          " value from the conversation, so the words were kept")
@@ -114,7 +115,8 @@ class ToolRecord:
 
     def arguments_dropped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                           arguments: Sequence[str]) -> None:
-        """Optional `arguments` nobody asked for were dropped from the calls that differ in `before` and `after`."""
+        """Optional `arguments` nobody asked for, or undeclared ones, were dropped from the calls that differ
+        in `before` and `after`."""
         _log.info("tool call arguments nobody asked for dropped",
                   extra={"voxgate_tool_check": REASON_ARGUMENTS_DROPPED, "model": self.model_id})
         self._note(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED, functions=_changed(before, after),

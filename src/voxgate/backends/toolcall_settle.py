@@ -3,8 +3,8 @@ for the record it notes into.
 
     settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut and dates put
                                                          in their declared format (`trim_choices`), then
-                                                         optional arguments nobody asked for dropped
-                                                         (`drop_unasked_arguments`)
+                                                         optional arguments nobody asked for, and
+                                                         undeclared ones, dropped (`drop_unasked_arguments`)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def settle_calls(
     trim_choices: bool, drop_unasked_arguments: bool,
 ) -> list[ParsedToolCall]:
     """`calls` with `toolcall_choices`' lists cut and `toolcall_formats`' dates rewritten (with
-    `trim_choices`), then less `toolcall_optional`'s unasked arguments (with `drop_unasked_arguments`);
+    `trim_choices`), then less `toolcall_optional`'s unasked and undeclared arguments (with `drop_unasked_arguments`);
     each change noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`)."""
     settled = calls
     if trim_choices:

@@ -62,6 +62,31 @@ def test_booleans_nulls_and_undeclared_schemas_are_left_alone() -> None:
     assert unasked_arguments({"unit": "seconds"}, {"name": "f"}, "dir") == ({"unit": "seconds"}, ())
 
 
+RECORD: JSONObject = {"name": "most_points_single_game", "parameters": {
+    "type": "object", "required": ["league"], "properties": {"league": {"type": "string"}}}}
+
+
+def test_an_argument_the_function_does_not_declare_is_dropped_whatever_the_conversation_says() -> None:
+    """BFCL multiple_22: `player_name` and `game_date` meet "player" and "game" in the request, so as
+    optional arguments they would stay; the function takes `league` alone."""
+    text = "What is the record for the most points scored by a single player in an NBA game?"
+    arguments = {"league": "NBA", "player_name": "John Doe", "game_date": "2023-04-15"}
+    assert unasked_arguments(arguments, RECORD, text) == ({"league": "NBA"}, ("player_name", "game_date"))
+    assert unasked_arguments({"league": "NBA", "season": None}, RECORD, text) == ({"league": "NBA"}, ("season",))
+
+
+def test_undeclared_arguments_stay_where_the_schema_allows_other_keys() -> None:
+    arguments = {"league": "NBA", "player_name": "John Doe"}
+    parameters = RECORD["parameters"]
+    assert isinstance(parameters, dict)
+    for allowing in ({"additionalProperties": True}, {"additionalProperties": {"type": "string"}},
+                     {"patternProperties": {"^player_": {"type": "string"}}}):
+        function: JSONObject = {**RECORD, "parameters": {**parameters, **allowing}}
+        assert unasked_arguments(arguments, function, "the most points by a player")[1] == ()
+    closed: JSONObject = {**RECORD, "parameters": {**parameters, "additionalProperties": False}}
+    assert unasked_arguments(arguments, closed, "the most points by a player")[1] == ("player_name",)
+
+
 def test_without_unasked_keeps_untouched_calls_as_they_were() -> None:
     fine = ParsedToolCall("cmd_execute", '{"command": "dir"}')
     padded = ParsedToolCall("cmd_execute", '{"command": "dir", "unit": "seconds"}')
