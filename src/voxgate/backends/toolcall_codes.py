@@ -10,6 +10,8 @@ of the 26 currency conversions; `bench/tool_grounding_recall.py`).
                                      words) hold whole; "USD" also for a "$" in `text`
     place_words(words)               the words a named US city also names: its state ("California",
                                      "CA" for "San Francisco"), and the city for a nickname ("LA", "SF")
+    currency_code_of(value)          the ISO 4217 code a currency name stands for ("JPY" for "Japanese
+                                     Yen", "USD" for "us_dollars"), or None
 
 A name is a tuple of words that must all be there ("canadian", "dollar"); plurals are written out.
 The tables are short and exact on purpose: a rule that reads a code as an abbreviation of a word
@@ -20,9 +22,12 @@ named is an invented call let through.
 
 from __future__ import annotations
 
-__all__ = ["CITY_STATES", "code_named", "place_words"]
+import re
+
+__all__ = ["CITY_STATES", "code_named", "currency_code_of", "place_words"]
 
 _Names = tuple[tuple[str, ...], ...]
+_LETTERS = re.compile(r"[a-z]+")
 _DOLLARS: _Names = (("dollar",), ("dollars",))
 CURRENCIES: dict[str, _Names] = {
     "usd": (*_DOLLARS, ("buck",), ("bucks",)),
@@ -49,6 +54,16 @@ CURRENCIES: dict[str, _Names] = {
     "pln": (("zloty",),),
     "thb": (("baht",),),
 }
+CURRENCY_QUALIFIERS: dict[str, frozenset[str]] = {
+    code: frozenset(words.split()) for code, words in {
+        "usd": "us u s united states american", "eur": "european", "gbp": "british uk great britain",
+        "jpy": "japanese", "cny": "chinese", "inr": "indian", "chf": "swiss", "mxn": "mexican", "rub": "russian",
+        "brl": "brazilian real", "krw": "south", "sek": "swedish", "nok": "norwegian krone kroner",
+        "dkk": "danish krone kroner", "zar": "south african", "try": "turkish", "pln": "polish", "thb": "thai",
+    }.items()
+}
+"""The other words a currency's name may carry ("Japanese Yen", "US Dollars"): any other word ("Zimbabwe
+dollar", "Canadian") makes the name not that currency's."""
 COUNTRIES: dict[str, _Names] = {
     "us": (("united", "states"), ("usa",), ("america",)),
     "usa": (("united", "states"), ("america",)),
@@ -125,3 +140,18 @@ def code_named(value: str, words: set[str], text: str) -> bool:
     if key == "usd" and "$" in text:
         return True
     return any(all(word in words for word in name) for table in _TABLES for name in table.get(key, ()))
+
+
+def currency_code_of(value: str) -> str | None:
+    """The upper-case ISO 4217 code of the currency `value` names (`CURRENCIES`, with the words of
+    `CURRENCY_QUALIFIERS`), the longest name winning ("Canadian Dollars": CAD, not USD); None for a
+    value that is already a code, holds a digit ("100 euros" is more than a currency), or is no such name."""
+    if value.strip().lower() in CURRENCIES or any(char.isdigit() for char in value):
+        return None
+    words = _LETTERS.findall(value.lower())
+    best: tuple[int, str] | None = None
+    for code, names in CURRENCIES.items():
+        for name in names:
+            if all(word in words for word in name) and set(words) - set(name) <= CURRENCY_QUALIFIERS.get(code, set()):
+                best = max(best or (len(name), code), (len(name), code))
+    return best[1].upper() if best is not None else None

@@ -11,10 +11,18 @@ month's name: "June 1, 2023"), the value is rewritten in the declared format; a 
 the value is left alone when it has not. A value already in the declared format, a date that could be
 read two ways ("06-01-2023" for `dd-mm-yyyy`), or something that is no date is left alone.
 
+A currency argument (a string without `enum` whose name or description says "currency") holding a
+currency's name holds its ISO 4217 code instead: asked "How much will 20000 Japanese Yen be in United
+States Dollar?", the 0.5B wrote `base_currency: "Japanese Yen"` (BFCL simple_python_393), and
+"euros", "us_dollars" elsewhere; exchange-rate APIs take codes. Names are `toolcall_codes`' tables
+("Zimbabwe dollar" is no name there, so it stays); a value the description itself quotes stays.
+
     declared_date_format(schema)             (the parts in order, the separator, whether a time follows), or None
     in_declared_format(value, schema)        the value rewritten, or None when it stays as it is
     dated_arguments(arguments, function)     a call's decoded arguments with such values rewritten, and their names
     dates_in_declared_format(calls, functions)  the same for parsed calls
+    currency_codes(calls, functions)         parsed calls with currency names put as codes, and the names of
+                                             the arguments rewritten
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ from typing import Any
 
 from voxgate.core.types import JSONObject
 
+from .toolcall_codes import currency_code_of
 from .toolcall_parser import ParsedToolCall, rewritten_calls
 
-__all__ = ["dated_arguments", "dates_in_declared_format", "declared_date_format", "in_declared_format"]
+__all__ = [
+    "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format", "in_declared_format",
+]
 
 _DECLARED = re.compile(r"(?<![a-z])(yyyy|mm|dd)([-/.])(yyyy|mm|dd)\2(yyyy|mm|dd)(?![a-z])(\s*[t ]?hh:mm)?", re.I)
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})((?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?")
@@ -103,3 +114,32 @@ def dated_arguments(arguments: Any, function: JSONObject | None) -> tuple[Any, t
     written = {key: in_declared_format(value, properties.get(key)) for key, value in arguments.items()}
     changed = tuple(key for key, value in written.items() if value is not None)
     return ({**arguments, **{key: written[key] for key in changed}}, changed) if changed else (arguments, ())
+
+
+def currency_codes(
+    calls: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject]
+) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
+    """`calls` with each currency argument that holds a currency's name given its code instead (module
+    docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
+    return rewritten_calls(calls, lambda call, arguments: _coded_arguments(arguments, functions.get(call.name)))
+
+
+def _coded_arguments(arguments: Any, function: JSONObject | None) -> tuple[Any, tuple[str, ...]]:
+    parameters = function.get("parameters") if isinstance(function, dict) else None
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    if not isinstance(arguments, dict) or not isinstance(properties, dict):
+        return arguments, ()
+    coded = {key: _currency_code(key, value, properties.get(key)) for key, value in arguments.items()}
+    changed = tuple(key for key, value in coded.items() if value is not None)
+    return ({**arguments, **{key: coded[key] for key in changed}}, changed) if changed else (arguments, ())
+
+
+def _currency_code(key: str, value: Any, schema: Any) -> str | None:
+    """The code for `value` where the argument `key` (its `schema`) is a currency and `value` a currency's name."""
+    if not isinstance(value, str) or not isinstance(schema, dict) or schema.get("type") != "string" or "enum" in schema:
+        return None
+    description = schema.get("description")
+    described = description.lower() if isinstance(description, str) else ""
+    if ("currenc" not in key.lower() and "currenc" not in described) or value.strip().lower() in described:
+        return None
+    return currency_code_of(value)

@@ -59,7 +59,8 @@ def rewritten_calls(
     calls: Sequence[ParsedToolCall], rewrite: ArgumentsRewrite, *, ensure_ascii: bool = True
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
     """`calls` with each one's arguments passed through `rewrite` (a call whose arguments are not JSON, or
-    that `rewrite` changes nothing in, stays as it is), and the names `rewrite` reported changed, in order."""
+    that `rewrite` changes nothing in, stays as it is), and the names `rewrite` reported changed, each once, in
+    order."""
     out: list[ParsedToolCall] = []
     changed: list[str] = []
     for call in calls:
@@ -70,7 +71,7 @@ def rewritten_calls(
             continue
         rewritten, names = rewrite(call, arguments)
         out.append(ParsedToolCall(call.name, json.dumps(rewritten, ensure_ascii=ensure_ascii)) if names else call)
-        changed.extend(names)
+        changed.extend(name for name in names if name not in changed)
     return out, tuple(changed)
 
 

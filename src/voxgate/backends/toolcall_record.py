@@ -9,6 +9,7 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
                           after_words (true: words came first)
     choices_cut           functions, arguments                every-choice or padded lists cut (`toolcall_choices`)
     dates_reformatted     functions, arguments                dates put in their declared format (`toolcall_formats`)
+    currencies_coded      functions, arguments                currency names put as ISO 4217 codes (`toolcall_formats`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more;
                           dropped (the stray calls, if any)   calls to a new function off the request dropped
     described_call        functions (the one named), made,    words naming a function (or holding placeholders,
@@ -36,16 +37,18 @@ from .toolcall_shortlist import Shortlist
 
 __all__ = [
     "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
-    "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL",
-    "REASON_ARGUMENTS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_DATES_REFORMATTED",
-    "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE",
-    "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
+    "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_REPAIRED",
+    "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ARGUMENTS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED",
+    "REASON_CURRENCIES_CODED", "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE",
+    "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "ToolRecord",
+    "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
 ACTION_ASKED_AGAIN = "asked_again_in_words"
 ACTION_CHOICES_CUT = "choices_cut"
 ACTION_DATES_REFORMATTED = "dates_reformatted"
+ACTION_CURRENCIES_CODED = "currencies_coded"
 ACTION_CONTINUED = "continued"
 ACTION_DESCRIBED_CALL = "described_call"
 ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
@@ -54,6 +57,7 @@ ACTION_REPAIRED = "call_repaired"
 REASON_CHOICES_CUT = ("a list argument holding every declared choice, or two or more items the conversation names"
                       " and others, was cut to those the conversation names")
 REASON_DATES_REFORMATTED = "a date was rewritten in the format its argument's description declares"
+REASON_CURRENCIES_CODED = "a currency argument holding a currency's name was given its ISO 4217 code"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
                             " defaults apply, and arguments the function does not declare")
@@ -109,26 +113,33 @@ class ToolRecord:
     def choices_cut(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                     arguments: Sequence[str]) -> None:
         """`arguments` of the calls that differ between `before` and `after` were cut to the choices named."""
-        _log.info("tool call arguments cut to the choices named",
-                  extra={"voxgate_tool_check": REASON_CHOICES_CUT, "model": self.model_id})
-        self._note(ACTION_CHOICES_CUT, REASON_CHOICES_CUT, functions=_changed(before, after), arguments=list(arguments))
+        self._settled(ACTION_CHOICES_CUT, REASON_CHOICES_CUT, "tool call arguments cut to the choices named",
+                      before, after, arguments)
 
     def arguments_dropped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                           arguments: Sequence[str]) -> None:
         """Optional `arguments` nobody asked for, or undeclared ones, were dropped from the calls that differ
         in `before` and `after`."""
-        _log.info("tool call arguments nobody asked for dropped",
-                  extra={"voxgate_tool_check": REASON_ARGUMENTS_DROPPED, "model": self.model_id})
-        self._note(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED, functions=_changed(before, after),
-                   arguments=list(arguments))
+        self._settled(ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED,
+                      "tool call arguments nobody asked for dropped", before, after, arguments)
 
     def dates_reformatted(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                           arguments: Sequence[str]) -> None:
         """Date arguments were rewritten into the format their descriptions declare (`toolcall_formats`)."""
-        _log.info("tool call dates put in their declared format",
-                  extra={"voxgate_tool_check": REASON_DATES_REFORMATTED, "model": self.model_id})
-        self._note(ACTION_DATES_REFORMATTED, REASON_DATES_REFORMATTED, functions=_changed(before, after),
-                   arguments=list(arguments))
+        self._settled(ACTION_DATES_REFORMATTED, REASON_DATES_REFORMATTED,
+                      "tool call dates put in their declared format", before, after, arguments)
+
+    def currencies_coded(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                         arguments: Sequence[str]) -> None:
+        """Currency arguments holding a currency's name were given its code (`toolcall_formats`)."""
+        self._settled(ACTION_CURRENCIES_CODED, REASON_CURRENCIES_CODED, "tool call currency names put as codes",
+                      before, after, arguments)
+
+    def _settled(self, action: str, reason: str, message: str, before: Sequence[ParsedToolCall],
+                 after: Sequence[ParsedToolCall], arguments: Sequence[str]) -> None:
+        """A settling step (`toolcall_settle`) changed `arguments` of the calls that differ in `before` and `after`."""
+        _log.info(message, extra={"voxgate_tool_check": reason, "model": self.model_id})
+        self._note(action, reason, functions=_changed(before, after), arguments=list(arguments))
 
     def continued(self, requests: int, added: Sequence[ParsedToolCall], strays: Sequence[ParsedToolCall] = ()) -> None:
         """The answer's calls were continued in `requests` upstream requests, which added `added`, and

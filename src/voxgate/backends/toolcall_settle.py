@@ -1,8 +1,9 @@
 """An answer's calls settled against the request before they go out, each change recorded. Pure but
 for the record it notes into.
 
-    settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut and dates put
-                                                         in their declared format (`trim_choices`), then
+    settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut, dates put in
+                                                         their declared format and currency names as
+                                                         codes (`trim_choices`), then
                                                          optional arguments nobody asked for, and
                                                          undeclared ones, dropped (`drop_unasked_arguments`)
 """
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from voxgate.core.types import JSONObject
 
 from .toolcall_choices import settled_calls
-from .toolcall_formats import dates_in_declared_format
+from .toolcall_formats import currency_codes, dates_in_declared_format
 from .toolcall_optional import without_unasked
 from .toolcall_parser import ParsedToolCall
 from .toolcall_record import ToolRecord
@@ -26,7 +27,7 @@ def settle_calls(
     calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, record: ToolRecord, *,
     trim_choices: bool, drop_unasked_arguments: bool,
 ) -> list[ParsedToolCall]:
-    """`calls` with `toolcall_choices`' lists cut and `toolcall_formats`' dates rewritten (with
+    """`calls` with `toolcall_choices`' lists cut and `toolcall_formats`' dates and currencies rewritten (with
     `trim_choices`), then less `toolcall_optional`'s unasked and undeclared arguments (with `drop_unasked_arguments`);
     each change noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`)."""
     settled = calls
@@ -37,7 +38,10 @@ def settle_calls(
         formatted, rewritten = dates_in_declared_format(settled, functions)
         if rewritten:
             record.dates_reformatted(settled, formatted, rewritten)
-        settled = formatted
+        coded, rewritten = currency_codes(formatted, functions)
+        if rewritten:
+            record.currencies_coded(formatted, coded, rewritten)
+        settled = coded
     if not drop_unasked_arguments:
         return settled
     kept, dropped = without_unasked(settled, functions, text)

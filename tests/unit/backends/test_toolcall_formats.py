@@ -1,13 +1,20 @@
-"""Dates rewritten into the format their argument's description declares: what each value, schema and
-call gets, and the adapter's note."""
+"""Dates rewritten into the format their argument's description declares, currency names put as codes:
+what each value, schema and call gets, and the adapter's notes."""
 
 from __future__ import annotations
 
 import json
 
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
-from voxgate.backends.toolcall_formats import dates_in_declared_format, declared_date_format, in_declared_format
+from voxgate.backends.toolcall_codes import currency_code_of
+from voxgate.backends.toolcall_formats import (
+    currency_codes,
+    dates_in_declared_format,
+    declared_date_format,
+    in_declared_format,
+)
 from voxgate.backends.toolcall_parser import ParsedToolCall
+from voxgate.backends.toolcall_record import ACTION_CURRENCIES_CODED, REASON_CURRENCIES_CODED
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import noting_tools
 from voxgate.core.types import JSONObject
@@ -73,3 +80,54 @@ async def test_the_adapter_sends_the_declared_format_and_notes_it() -> None:
     off = AnswersInOrder(json.dumps({"name": "uv_index", "arguments": {"location": "Tokyo", "date": "2023-06-01"}}), "")
     answer = await FencedToolCallAdapter(off, trim_choices=False).complete(body)
     assert json.loads(answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])["date"] == "2023-06-01"
+
+
+CONVERT: JSONObject = {"name": "convert_currency", "parameters": {"type": "object", "properties": {
+    "base_currency": {"type": "string", "description": "The base currency in which the original amount is present."},
+    "target_currency": {"type": "string", "description": "The currency to which you want to convert."},
+    "amount": {"type": "integer"},
+    "note": {"type": "string"},
+    "unit": {"type": "string", "description": "The currency unit, e.g. 'Euro' or 'Dollar'."},
+    "coin": {"type": "string", "enum": ["Euro", "EUR"], "description": "The currency."},
+}}}
+
+
+def test_a_currency_argument_holding_a_currency_name_gets_its_code() -> None:
+    """BFCL simple_python_393, the 0.5B's call; every other value stays: a code, an amount, an argument
+    that is no currency, a name the description quotes, an enum, a name the tables do not hold."""
+    calls = [ParsedToolCall("convert_currency", json.dumps({
+        "base_currency": "Japanese Yen", "target_currency": "United States Dollar", "amount": 20000, "note": "euros",
+        "unit": "Euro", "coin": "Euro"})),
+        ParsedToolCall("convert_currency", json.dumps({"base_currency": "us_dollars",
+                                                       "target_currency": "Canadian Dollars"})),
+        ParsedToolCall("convert_currency", json.dumps({"base_currency": "EUR", "target_currency": "Zimbabwe dollar"})),
+        ParsedToolCall("convert_currency", json.dumps({"base_currency": "100 euros"}))]
+    out, changed = currency_codes(calls, {"convert_currency": CONVERT})
+    assert [json.loads(call.arguments) for call in out[:2]] == [
+        {"base_currency": "JPY", "target_currency": "USD", "amount": 20000, "note": "euros", "unit": "Euro",
+         "coin": "Euro"},
+        {"base_currency": "USD", "target_currency": "CAD"}]
+    assert out[2:] == calls[2:]
+    assert changed == ("base_currency", "target_currency")
+
+
+def test_currency_names_are_read_whole() -> None:
+    assert [currency_code_of(name) for name in ("euros", "Swiss francs", "South African rand", "yen", "Dollar")] == [
+        "EUR", "CHF", "ZAR", "JPY", "USD"]
+    assert [currency_code_of(name) for name in ("EUR", "usd", "pounds of flour", "Zimbabwe dollar", "100 euros")] == [
+        None] * 5
+
+
+async def test_the_adapter_sends_codes_and_notes_it() -> None:
+    answer_text = json.dumps({"name": "convert_currency", "arguments": {
+        "base_currency": "Japanese Yen", "target_currency": "USD", "amount": 20000}})
+    body: JSONObject = {"messages": [{"role": "user", "content": "How much will 20000 Japanese Yen be in US dollars?"}],
+                        "tools": [{"type": "function", "function": CONVERT}]}
+    notes: list[JSONObject] = []
+    with noting_tools(notes):
+        answer = await FencedToolCallAdapter(AnswersInOrder(answer_text, "")).complete(body)
+    call = answer["choices"][0]["message"]["tool_calls"][0]["function"]
+    assert json.loads(call["arguments"]) == {"base_currency": "JPY", "target_currency": "USD", "amount": 20000}
+    coded = [note for note in notes if note["action"] == ACTION_CURRENCIES_CODED]
+    assert coded == [{"model": "qwen", "action": ACTION_CURRENCIES_CODED, "reason": REASON_CURRENCIES_CODED,
+                      "functions": ["convert_currency"], "arguments": ["base_currency"]}]
