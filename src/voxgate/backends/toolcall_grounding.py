@@ -92,6 +92,10 @@ _TIME_DIGITS = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d])")
 _NAMED_TIMES = {"noon": (12, 0), "midday": (12, 0), "midnight": (0, 0)}
 _ENDINGS = frozenset({"", "s", "es", "n", "an", "ian", "ians", "ans", "ns", "ese", "ish", "y", "a", "e", "o", "i"})
 """Endings that make a name's other forms: plural, people, language ("German" / "Germany", "Chinese" / "China")."""
+_IRREGULAR_PLURALS = {"women": "woman", "men": "man", "children": "child", "people": "person", "feet": "foot",
+                      "teeth": "tooth", "mice": "mouse", "geese": "goose"}
+"""Plurals no ending makes: "women" for "woman tennis" (BFCL multiple_175, where `gender: "women"` was
+dropped as nobody's value)."""
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 """Runs of scripts whose words spaces do not set apart (Thai, Lao, Burmese, kana, CJK; Korean attaches
 its particles): a value in them is looked for as a substring of the text."""
@@ -300,9 +304,13 @@ def _time_named(value: str, text: str) -> bool:
 
 
 def _has_word(word: str, words: set[str]) -> bool:
-    """`word` is among `words`, or one of them is its plural, or the same name with another ending
-    ("germany" for "german", "china" for "chinese", "italy" for "italian": `_ENDINGS`), four letters shared."""
+    """`word` is among `words`, or one of them is its plural (`_IRREGULAR_PLURALS` too: "women", "woman"),
+    or the same name with another ending ("germany" for "german", "china" for "chinese", "italy" for
+    "italian": `_ENDINGS`), four letters shared."""
     if word in words:
+        return True
+    singular = _IRREGULAR_PLURALS.get(word, word)
+    if singular in words or any(_IRREGULAR_PLURALS.get(other) == singular for other in words):
         return True
     if len(word) < 4 or not word.isalpha():
         return False

@@ -17,7 +17,7 @@ from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
-from .toolcall_grounding import grounding_text, is_grounded, takes_value
+from .toolcall_grounding import brings_new_value, grounding_text, invented_required, is_grounded, takes_value
 from .toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
@@ -97,21 +97,28 @@ class ToolCallPlan:
     def stray_additions(self, added: Sequence[ParsedToolCall], made: Sequence[ParsedToolCall]) -> list[ParsedToolCall]:
         """`tool_choice` auto: of the calls a continuation or a push `added` after those `made`, the ones
         to a function no earlier call used that take no value from the conversation, or (the user's
-        request known) whose function shares no topic word with it: a model continuing its answer
-        invents a second request (`sports_ranking(team: "Manchester United")` after an air-quality call
-        for London; on BFCL's right answers this refuses a later call in 1 of 200 parallel_multiple
-        items, none of 200 parallel ones)."""
+        request known) whose function shares no topic word with it, or that make up a required value
+        while asking for nothing the earlier calls do not (`brings_new_value`): a model continuing its
+        answer invents a second request (`sports_ranking(team: "Manchester United")` after an
+        air-quality call for London; `windFarm_potential(coordinates, month, turbineCount: 10)` after the
+        solar-farm call asked for, the same place and month, the turbines made up: BFCL multiple_15). On
+        BFCL's right answers the first two refuse a later call in 1 of 200 parallel_multiple items, none
+        of 200 parallel ones; the third in 1 of the 440 with two calls or more (parallel_multiple_87,
+        whose `initial_velocity: 0.0` for "from rest" grounding reads as made up anyway)."""
         if self.grounding is None:
             return []
         words = topic_words(self.user_text) if self.user_text is not None else None
-        used, strays = {call.name for call in made}, []
+        used, kept, strays = {call.name for call in made}, list(made), []
         for call in added:
             function = self.functions.get(call.name) or {}
             if call.name not in used and (not takes_value(call, self.grounding, function) or (
-                    words is not None and not shares_topic(function, words))):
+                    words is not None and not shares_topic(function, words)) or (
+                    invented_required(call, self.grounding, function)
+                    and not brings_new_value(call, kept, self.grounding))):
                 strays.append(call)
                 continue
             used.add(call.name)
+            kept.append(call)
         return strays
 
     def described_function(self, text: str) -> str | None:

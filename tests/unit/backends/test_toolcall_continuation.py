@@ -386,6 +386,32 @@ def test_a_plan_names_the_added_calls_to_a_new_function_off_the_request() -> Non
         [sports], made) == []  # nothing is judged where the client demanded calls
 
 
+def farm_tool(name: str, kind: str, extra: str) -> JSONObject:
+    properties: JSONObject = {"coordinates": {"type": "array"}, "month": {"type": "string"}, extra: {"type": "number"}}
+    return {"type": "function", "function": {
+        "name": name, "description": f"The energy potential of a {kind} farm.",
+        "parameters": {"type": "object", "required": ["coordinates", "month", extra], "properties": properties}}}
+
+
+FARM_TOOLS = [farm_tool("solarFarm_potential", "solar", "panelArea"),
+              farm_tool("windFarm_potential", "wind", "turbineCount")]
+
+
+def test_an_added_call_that_makes_up_a_value_and_asks_for_nothing_new_is_a_stray() -> None:
+    """BFCL multiple_15: the wind-farm call takes the solar call's place and month and makes up the turbines."""
+    request = ("How much is the potential of the Solar farm at location with coordinates [43.653225, -79.383186] in "
+               "December, given that it has a total solar panel area of 80000 sq ft?")
+    plan = plan_request({"messages": [{"role": "user", "content": request}], "tools": FARM_TOOLS})
+    solar = ParsedToolCall("solarFarm_potential",
+                           '{"coordinates": [43.653225, -79.383186], "panelArea": 80000, "month": "December"}')
+    wind = ParsedToolCall("windFarm_potential",
+                          '{"coordinates": [43.653225, -79.383186], "turbineCount": 10, "month": "December"}')
+    assert plan.stray_additions([wind], [solar]) == [wind]
+    asked = plan_request({"messages": [{"role": "user", "content": request + " And a wind farm with 10 turbines?"}],
+                          "tools": FARM_TOOLS})
+    assert asked.stray_additions([wind], [solar]) == []  # the turbines are given: a second request
+
+
 async def test_a_continuation_drops_a_call_to_a_new_function_off_the_request_and_notes_it() -> None:
     first = call_text("get_weather", city="Boston")
     added = f"{call_text('get_weather', city='Paris')}\n{call_text('sports_ranking', team='Red Sox', league='MLB')}"

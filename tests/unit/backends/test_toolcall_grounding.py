@@ -318,6 +318,14 @@ def test_a_name_is_in_the_text_as_its_plural_or_its_peoples_word() -> None:
          ("Spain", "Spanish history")])
 
 
+def test_a_plural_no_ending_makes_is_its_singular() -> None:
+    """BFCL multiple_175: `gender: "women"` for "the top player in woman tennis"."""
+    assert_one_value_grounding(
+        [("women", "the top player in woman tennis"), ("woman", "a women's league"), ("children", "a child ticket"),
+         ("person", "tickets for 4 people")],
+        [("men", "a women's league"), ("women", "a man's world")])
+
+
 def test_a_word_joining_letters_and_digits_gives_its_runs() -> None:
     uv = schema("uv_index", ["location", "date"], location="string", date="string")
     text = "Give me the UV index for Tokyo for tomorrow, June01 2023."
