@@ -251,12 +251,14 @@ class FencedToolCallAdapter:
 
     def _settler(self, plan: ToolCallPlan, record: ToolRecord) -> Settle | None:
         """With `tool_choice` auto: the answer's calls settled before they go out (`toolcall_settle`: lists
-        cut and dates in their declared format with `trim_choices`, unasked optional arguments dropped
-        with `drop_unasked_arguments`); recorded."""
+        cut, dates in their declared format, currency codes, left-out options the request names filled with
+        `trim_choices`; unasked optional and undeclared arguments dropped with `drop_unasked_arguments`);
+        recorded."""
         if plan.grounding is None or not (self._trim_choices or self._drop_unasked_arguments):
             return None
         return partial(settle_calls, functions=plan.functions, text=plan.grounding, record=record,
-                       trim_choices=self._trim_choices, drop_unasked_arguments=self._drop_unasked_arguments)
+                       trim_choices=self._trim_choices, drop_unasked_arguments=self._drop_unasked_arguments,
+                       request=plan.user_text)
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead). The

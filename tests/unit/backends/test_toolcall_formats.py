@@ -121,7 +121,7 @@ def test_currency_names_are_read_whole() -> None:
 async def test_the_adapter_sends_codes_and_notes_it() -> None:
     answer_text = json.dumps({"name": "convert_currency", "arguments": {
         "base_currency": "Japanese Yen", "target_currency": "USD", "amount": 20000}})
-    body: JSONObject = {"messages": [{"role": "user", "content": "How much will 20000 Japanese Yen be in US dollars?"}],
+    body: JSONObject = {"messages": [{"role": "user", "content": "How much will 20000 Japanese Yen be in USD?"}],
                         "tools": [{"type": "function", "function": CONVERT}]}
     notes: list[JSONObject] = []
     with noting_tools(notes):
