@@ -59,8 +59,10 @@ class ToolSettings:
     messages (`toolcall_relevance`); it also drops right calls asked in other words ("Will it rain in
     Oslo?" shares no word with `get_weather`'s "Current weather for a city").
     `trim_choices`: a list argument holding every declared choice, or two or more items the
-    conversation names and others, is cut to those it names (`toolcall_choices`), and a date written
-    in another format than its description declares is rewritten in that one (`toolcall_formats`).
+    conversation names and others, is cut to those it names (`toolcall_choices`), a date written
+    in another format than its description declares is rewritten in that one, a currency's name in a
+    currency argument becomes its ISO 4217 code (`toolcall_formats`), and an optional argument left
+    out gets the one declared option the user's words name (`toolcall_options`).
     `make_described_calls`: an answer in words that names a declared
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
     when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose

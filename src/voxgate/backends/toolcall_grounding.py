@@ -1,10 +1,9 @@
 """Whether a tool call's argument values come from the conversation. Pure.
 
-Small models asked with tools call a function even where none fits, filling its arguments with
-invented values (BFCL's irrelevance items: `calculate_projectile_range(initial_velocity=10,
-angle=45)` for "launched with velocity 'v' at an angle 'theta'"), and, pushed to write one more
-call after their last, invent variations of it (`unit: "feet"` after `unit: "meters"` for a
-request naming no unit). A call the request asked for takes most of its values from the request.
+Small models asked with tools call a function where none fits, with invented values
+(`calculate_projectile_range(initial_velocity=10, angle=45)` for "launched with velocity 'v' at an
+angle 'theta'"), and, pushed for one more call, invent variations (`unit: "feet"` after `unit:
+"meters"`). A call the request asked for takes most of its values from the request.
 
     grounding_text(messages)                 what the caller said: every message's text but the tools'
     is_grounded(call, text, function)        some value is in `text`, and one of each required argument
@@ -13,6 +12,7 @@ request naming no unit). A call the request asked for takes most of its values f
     brings_new_value(call, made, text)       some argument value is in `text` and in none of `made`
     fits_parameters(call, function)          every required argument given, none undeclared
     is_another_request(call, made, ...)      a pushed call is declared, fits, and brings a new value
+    makes_up_another_request(call, made, ...)  a later call makes up a required value and brings none
 
 A value is "in" the text when: a string's words (letters and digits, lower case) all appear in the
 text's words (a word also as its plural or another form of the same name, "Germany" for "German
@@ -49,8 +49,8 @@ from .toolcall_parser import ParsedToolCall
 
 __all__ = [
     "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "invented_required", "is_another_request",
-    "is_grounded", "leaf_values", "takes_value",
-]
+    "is_grounded", "leaf_values", "makes_up_another_request", "takes_value",
+]  # fmt: skip
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?")
@@ -244,6 +244,14 @@ def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text:
             if isinstance(value, str) and not new_words.isdisjoint(_WORD.findall(value.lower())):
                 return True
     return False
+
+
+def makes_up_another_request(
+    call: ParsedToolCall, made: Sequence[ParsedToolCall], text: str, function: JSONObject | None
+) -> bool:
+    """Whether `call`, written after the calls `made`, makes up a required value (`invented_required`)
+    while asking for nothing they do not (`brings_new_value`): a second request the model invented."""
+    return bool(invented_required(call, text, function)) and not brings_new_value(call, made, text)
 
 
 def is_another_request(

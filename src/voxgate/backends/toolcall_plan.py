@@ -17,7 +17,7 @@ from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text, render_tool_messages
 from .tool_validation import answered_calls, loose_arguments, repeats_answered_calls
-from .toolcall_grounding import brings_new_value, grounding_text, invented_required, is_grounded, takes_value
+from .toolcall_grounding import grounding_text, is_grounded, makes_up_another_request, takes_value
 from .toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
@@ -113,8 +113,7 @@ class ToolCallPlan:
             function = self.functions.get(call.name) or {}
             if call.name not in used and (not takes_value(call, self.grounding, function) or (
                     words is not None and not shares_topic(function, words)) or (
-                    invented_required(call, self.grounding, function)
-                    and not brings_new_value(call, kept, self.grounding))):
+                    makes_up_another_request(call, kept, self.grounding, function))):
                 strays.append(call)
                 continue
             used.add(call.name)

@@ -10,6 +10,7 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     choices_cut           functions, arguments                every-choice or padded lists cut (`toolcall_choices`)
     dates_reformatted     functions, arguments                dates put in their declared format (`toolcall_formats`)
     currencies_coded      functions, arguments                currency names put as ISO 4217 codes (`toolcall_formats`)
+    calls_dropped         functions (the calls dropped)       calls after the first that make up a second request
     options_filled        functions, arguments                left-out options the request names filled
                                                               (`toolcall_options`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more;
@@ -38,12 +39,13 @@ from .toolcall_parser import ParsedToolCall
 from .toolcall_shortlist import Shortlist
 
 __all__ = [
-    "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CHOICES_CUT", "ACTION_CONTINUED",
-    "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_OPTIONS_FILLED",
-    "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ARGUMENTS_DROPPED", "REASON_CHOICES_CUT",
-    "REASON_CONTINUED", "REASON_CURRENCIES_CODED", "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT",
-    "REASON_DESCRIBED_MADE", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE",
-    "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
+    "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED", "ACTION_CHOICES_CUT",
+    "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL",
+    "ACTION_OPTIONS_FILLED", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL",
+    "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED",
+    "REASON_CURRENCIES_CODED", "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE",
+    "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_REPAIRED",
+    "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -52,6 +54,7 @@ ACTION_CHOICES_CUT = "choices_cut"
 ACTION_DATES_REFORMATTED = "dates_reformatted"
 ACTION_CURRENCIES_CODED = "currencies_coded"
 ACTION_OPTIONS_FILLED = "options_filled"
+ACTION_CALLS_DROPPED = "calls_dropped"
 ACTION_CONTINUED = "continued"
 ACTION_DESCRIBED_CALL = "described_call"
 ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
@@ -61,6 +64,8 @@ REASON_CHOICES_CUT = ("a list argument holding every declared choice, or two or 
                       " and others, was cut to those the conversation names")
 REASON_DATES_REFORMATTED = "a date was rewritten in the format its argument's description declares"
 REASON_CURRENCIES_CODED = "a currency argument holding a currency's name was given its ISO 4217 code"
+REASON_CALLS_DROPPED = ("a call after the first, to a new function, made up a required value while asking for nothing"
+                        " the earlier calls do not")
 REASON_OPTIONS_FILLED = "an optional argument left out was given the one declared option the request names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -144,6 +149,12 @@ class ToolRecord:
         """Optional arguments left out were given the declared option the request names (`toolcall_options`)."""
         self._settled(ACTION_OPTIONS_FILLED, REASON_OPTIONS_FILLED, "tool call options the request names filled",
                       before, after, arguments)
+
+    def calls_dropped(self, dropped: Sequence[ParsedToolCall]) -> None:
+        """`dropped` calls made up a second request (`toolcall_settle.without_made_up_requests`)."""
+        _log.info("tool calls making up a second request dropped",
+                  extra={"voxgate_tool_check": REASON_CALLS_DROPPED, "model": self.model_id})
+        self._note(ACTION_CALLS_DROPPED, REASON_CALLS_DROPPED, functions=[call.name for call in dropped])
 
     def _settled(self, action: str, reason: str, message: str, before: Sequence[ParsedToolCall],
                  after: Sequence[ParsedToolCall], arguments: Sequence[str]) -> None:

@@ -4,9 +4,13 @@ for the record it notes into.
     settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut, dates put in
                                                          their declared format, currency names as
                                                          codes, left-out options the request names
-                                                         filled (`trim_choices`), then
-                                                         optional arguments nobody asked for, and
-                                                         undeclared ones, dropped (`drop_unasked_arguments`)
+                                                         filled (`trim_choices`), then calls that make
+                                                         up a second request, optional arguments nobody
+                                                         asked for and undeclared ones dropped
+                                                         (`drop_unasked_arguments`)
+    without_made_up_requests(calls, functions, text)    the calls less those after the first to a new
+                                                         function that make up a required value and ask
+                                                         for nothing new, and those dropped
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_choices import settled_calls
 from .toolcall_formats import currency_codes, dates_in_declared_format
+from .toolcall_grounding import makes_up_another_request
 from .toolcall_optional import without_unasked
 from .toolcall_options import with_named_options
 from .toolcall_parser import ParsedToolCall
 from .toolcall_record import ToolRecord
 
-__all__ = ["settle_calls"]
+__all__ = ["settle_calls", "without_made_up_requests"]
 
 
 def settle_calls(
@@ -30,7 +35,8 @@ def settle_calls(
     trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None,
 ) -> list[ParsedToolCall]:
     """`calls` with `toolcall_choices`' lists cut and `toolcall_formats`' dates and currencies rewritten (with
-    `trim_choices`), then less `toolcall_optional`'s unasked and undeclared arguments (with `drop_unasked_arguments`);
+    `trim_choices`), then less the calls that make up a second request and `toolcall_optional`'s unasked and
+    undeclared arguments (with `drop_unasked_arguments`);
     each change noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`);
     `request`: the user's words (`toolcall_options` fills from those alone)."""
     settled = calls
@@ -49,7 +55,29 @@ def settle_calls(
             record.options_filled(coded, settled, filled)
     if not drop_unasked_arguments:
         return settled
+    settled, made_up = without_made_up_requests(settled, functions, text)
+    if made_up:
+        record.calls_dropped(made_up)
     kept, dropped = without_unasked(settled, functions, text)
     if dropped:
         record.arguments_dropped(settled, kept, dropped)
     return kept
+
+
+def without_made_up_requests(
+    calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str
+) -> tuple[list[ParsedToolCall], list[ParsedToolCall]]:
+    """`calls` less each one after the first to a function no earlier kept call used that makes up a
+    required value while asking for nothing the earlier ones do not (`makes_up_another_request`), and
+    those dropped. The model's own answer, not only a continuation (`ToolCallPlan.stray_additions`): the
+    0.5B wrote `solarFarm_potential(...)` and `windFarm_potential(..., turbineCount: 10)` in one answer
+    for a request about the solar farm alone (BFCL multiple_15)."""
+    kept: list[ParsedToolCall] = []
+    dropped: list[ParsedToolCall] = []
+    for call in calls:
+        new_function = bool(kept) and all(earlier.name != call.name for earlier in kept)
+        if new_function and makes_up_another_request(call, kept, text, functions.get(call.name)):
+            dropped.append(call)
+        else:
+            kept.append(call)
+    return kept, dropped

@@ -20,6 +20,8 @@ from voxgate.backends.toolcall_continuation import (
     further_calls,
 )
 from voxgate.backends.toolcall_parser import ParsedToolCall, parse_leading_tool_calls
+from voxgate.backends.toolcall_record import ACTION_CALLS_DROPPED, REASON_CALLS_DROPPED
+from voxgate.backends.toolcall_settle import without_made_up_requests
 from voxgate.backends.toolcalls import FencedToolCallAdapter, plan_request
 from voxgate.core.tool_notes import noting_tools
 from voxgate.core.types import JSONObject
@@ -410,6 +412,30 @@ def test_an_added_call_that_makes_up_a_value_and_asks_for_nothing_new_is_a_stray
     asked = plan_request({"messages": [{"role": "user", "content": request + " And a wind farm with 10 turbines?"}],
                           "tools": FARM_TOOLS})
     assert asked.stray_additions([wind], [solar]) == []  # the turbines are given: a second request
+
+
+async def test_the_models_own_answer_loses_a_made_up_second_request_and_notes_it() -> None:
+    """BFCL multiple_15, whole-category run: the 0.5B wrote both calls in its first answer, so the
+    continuation's rule never saw the second one; settling drops it (`without_made_up_requests`)."""
+    request = ("How much is the potential of the Solar farm at location with coordinates [43.653225, -79.383186] in "
+               "December, given that it has a total solar panel area of 80000 sq ft?")
+    solar = {"coordinates": [43.653225, -79.383186], "panelArea": 80000, "month": "December"}
+    wind = {"coordinates": [43.653225, -79.383186], "turbineCount": 10, "month": "December"}
+    answer = "\n".join(json.dumps({"name": name, "arguments": arguments})
+                       for name, arguments in (("solarFarm_potential", solar), ("windFarm_potential", wind)))
+    body: JSONObject = {"messages": [{"role": "user", "content": request}], "tools": FARM_TOOLS}
+    notes: list[JSONObject] = []
+    with noting_tools(notes):
+        out = await FencedToolCallAdapter(AnswersInOrder(answer, ""), continue_calls=False).complete(body)
+    calls = out["choices"][0]["message"]["tool_calls"]
+    assert [(call["function"]["name"], json.loads(call["function"]["arguments"])) for call in calls] == [
+        ("solarFarm_potential", solar)]
+    assert [note for note in notes if note["action"] == ACTION_CALLS_DROPPED] == [
+        {"model": "qwen", "action": ACTION_CALLS_DROPPED, "reason": REASON_CALLS_DROPPED,
+         "functions": ["windFarm_potential"]}]
+    kept, dropped = without_made_up_requests([ParsedToolCall("windFarm_potential", json.dumps(wind))],
+                                             {}, request)
+    assert (len(kept), dropped) == (1, [])  # the first call is judged by grounding, not here
 
 
 async def test_a_continuation_drops_a_call_to_a_new_function_off_the_request_and_notes_it() -> None:
