@@ -67,7 +67,8 @@ class ToolSettings:
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
     when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose
     value and name the conversation never speaks of is dropped, so the function's default applies,
-    and so is an argument the function does not declare (`toolcall_optional`). `ask_for_missing`:
+    and so is an argument the function does not declare (`toolcall_optional`), and a call after the
+    first that makes up a second request (`toolcall_settle`). `ask_for_missing`:
     where grounding refused a call that took values from the request but made up required ones, the
     answer in words is asked to ask the user for those (`toolcall_missing`). `ground_calls_after_words`:
     the grounding (and relevance) check also judges calls that follow words in the same answer ("To

@@ -34,11 +34,11 @@ def settle_calls(
     calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, record: ToolRecord, *,
     trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None,
 ) -> list[ParsedToolCall]:
-    """`calls` with `toolcall_choices`' lists cut and `toolcall_formats`' dates and currencies rewritten (with
-    `trim_choices`), then less the calls that make up a second request and `toolcall_optional`'s unasked and
-    undeclared arguments (with `drop_unasked_arguments`);
-    each change noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`);
-    `request`: the user's words (`toolcall_options` fills from those alone)."""
+    """`calls` with `toolcall_choices`' lists cut, `toolcall_formats`' dates and currencies rewritten and
+    `toolcall_options`' named options filled (with `trim_choices`), then less the calls that make up a
+    second request and `toolcall_optional`'s unasked and undeclared arguments (with
+    `drop_unasked_arguments`); each change noted on `record`. `text`: the conversation's
+    (`toolcall_grounding.grounding_text`); `request`: the user's words, which alone fill options."""
     settled = calls
     if trim_choices:
         settled, cut = settled_calls(calls, functions, text)

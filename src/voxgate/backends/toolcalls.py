@@ -252,8 +252,8 @@ class FencedToolCallAdapter:
     def _settler(self, plan: ToolCallPlan, record: ToolRecord) -> Settle | None:
         """With `tool_choice` auto: the answer's calls settled before they go out (`toolcall_settle`: lists
         cut, dates in their declared format, currency codes, left-out options the request names filled with
-        `trim_choices`; unasked optional and undeclared arguments dropped with `drop_unasked_arguments`);
-        recorded."""
+        `trim_choices`; made-up second requests, unasked optional and undeclared arguments dropped with
+        `drop_unasked_arguments`); recorded."""
         if plan.grounding is None or not (self._trim_choices or self._drop_unasked_arguments):
             return None
         return partial(settle_calls, functions=plan.functions, text=plan.grounding, record=record,
