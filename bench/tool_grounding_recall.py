@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from typing import Any
 
 from bench.bfcl_data import BfclItem, load_category, openai_function_name
 from voxgate.backends.toolcall_grounding import grounding_text, is_grounded
@@ -24,15 +25,17 @@ CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "liv
               "live_parallel", "live_parallel_multiple")
 
 
+def first_accepted(arguments: dict[str, list[Any]]) -> dict[str, Any]:
+    """One ground-truth call's arguments (name -> accepted values), each at its first accepted value; an
+    argument whose only accepted value is "" (left out) is left out."""
+    return {key: next(value for value in values if value != "") for key, values in arguments.items()
+            if any(value != "" for value in values)}
+
+
 def right_calls(item: BfclItem) -> list[ParsedToolCall]:
     """The item's ground-truth calls, each argument at its first accepted value ("" = left out)."""
-    calls = []
-    for answer in item.ground_truth or []:
-        for name, arguments in answer.items():
-            given = {key: values[0] for key, values in ((k, [v for v in vs if v != ""]) for k, vs in arguments.items())
-                     if values}
-            calls.append(ParsedToolCall(openai_function_name(name), json.dumps(given)))
-    return calls
+    return [ParsedToolCall(openai_function_name(name), json.dumps(first_accepted(arguments)))
+            for answer in item.ground_truth or [] for name, arguments in answer.items()]
 
 
 def main() -> None:

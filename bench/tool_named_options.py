@@ -20,7 +20,7 @@ import argparse
 from collections import Counter
 
 from bench.bfcl_data import load_category, openai_function_name
-from bench.tool_grounding_recall import CATEGORIES
+from bench.tool_grounding_recall import CATEGORIES, first_accepted
 from voxgate.backends.toolcall_options import filled_arguments
 from voxgate.backends.toolcall_relevance import request_text
 
@@ -39,8 +39,7 @@ def main() -> None:
                 for name, accepted in answer.items():
                     if called[name] > 1:
                         continue
-                    given = {key: next((v for v in values if v != ""), "") for key, values in accepted.items()}
-                    given = {key: value for key, value in given.items() if value != ""}
+                    given = first_accepted(accepted)
                     function = functions.get(openai_function_name(name))
                     for key in accepted:
                         out, filled = filled_arguments({k: v for k, v in given.items() if k != key}, function, text)

@@ -20,7 +20,7 @@ from collections import Counter
 from typing import Any
 
 from bench.bfcl_data import load_category, openai_function_name
-from bench.tool_grounding_recall import CATEGORIES
+from bench.tool_grounding_recall import CATEGORIES, first_accepted
 from voxgate.backends.toolcall_grounding import grounding_text
 from voxgate.backends.toolcall_optional import unasked_arguments
 
@@ -28,8 +28,7 @@ from voxgate.backends.toolcall_optional import unasked_arguments
 def broken_arguments(arguments: dict[str, list[Any]], function: dict[str, Any] | None, text: str) -> list[str]:
     """The arguments of one ground-truth call (name -> accepted values) that must be given and that the
     rule drops whatever accepted value they hold."""
-    base = {key: next(v for v in values if v != "") for key, values in arguments.items()
-            if any(v != "" for v in values)}
+    base = first_accepted(arguments)
     broken = []
     for key, values in arguments.items():
         if "" in values or key not in base:

@@ -28,7 +28,7 @@ States Dollar?", the 0.5B wrote `base_currency: "Japanese Yen"` (BFCL simple_pyt
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -107,13 +107,7 @@ def dates_in_declared_format(
 def dated_arguments(arguments: Any, function: JSONObject | None) -> tuple[Any, tuple[str, ...]]:
     """`arguments` (a call's decoded JSON) with each top-level value that `in_declared_format` rewrites
     for `function`'s schema of it rewritten, and the names of those arguments."""
-    parameters = function.get("parameters") if isinstance(function, dict) else None
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    if not isinstance(arguments, dict) or not isinstance(properties, dict):
-        return arguments, ()
-    written = {key: in_declared_format(value, properties.get(key)) for key, value in arguments.items()}
-    changed = tuple(key for key, value in written.items() if value is not None)
-    return ({**arguments, **{key: written[key] for key in changed}}, changed) if changed else (arguments, ())
+    return _values_rewritten(arguments, function, lambda _key, value, schema: in_declared_format(value, schema))
 
 
 def currency_codes(
@@ -121,17 +115,22 @@ def currency_codes(
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
     """`calls` with each currency argument that holds a currency's name given its code instead (module
     docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
-    return rewritten_calls(calls, lambda call, arguments: _coded_arguments(arguments, functions.get(call.name)))
+    return rewritten_calls(
+        calls, lambda call, arguments: _values_rewritten(arguments, functions.get(call.name), _currency_code))
 
 
-def _coded_arguments(arguments: Any, function: JSONObject | None) -> tuple[Any, tuple[str, ...]]:
+def _values_rewritten(
+    arguments: Any, function: JSONObject | None, rewrite: Callable[[str, Any, Any], str | None]
+) -> tuple[Any, tuple[str, ...]]:
+    """`arguments` (a call's decoded JSON) with each top-level value for which `rewrite` (the argument's
+    name, its value, `function`'s schema of it) gives a new value replaced by it, and their names."""
     parameters = function.get("parameters") if isinstance(function, dict) else None
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
     if not isinstance(arguments, dict) or not isinstance(properties, dict):
         return arguments, ()
-    coded = {key: _currency_code(key, value, properties.get(key)) for key, value in arguments.items()}
-    changed = tuple(key for key, value in coded.items() if value is not None)
-    return ({**arguments, **{key: coded[key] for key in changed}}, changed) if changed else (arguments, ())
+    written = {key: rewrite(key, value, properties.get(key)) for key, value in arguments.items()}
+    changed = tuple(key for key, value in written.items() if value is not None)
+    return ({**arguments, **{key: written[key] for key in changed}}, changed) if changed else (arguments, ())
 
 
 def _currency_code(key: str, value: Any, schema: Any) -> str | None:

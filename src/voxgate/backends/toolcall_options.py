@@ -61,7 +61,7 @@ def declared_options(schema: object) -> tuple[str, ...]:
         return ()
     enum = schema.get("enum")
     if isinstance(enum, list):
-        return tuple(item for item in enum if isinstance(item, str)) if all(isinstance(i, str) for i in enum) else ()
+        return tuple(enum) if all(isinstance(item, str) for item in enum) else ()
     description = schema.get("description")
     if not isinstance(description, str):
         return ()
