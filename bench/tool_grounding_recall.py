@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
-from bench.bfcl_data import BfclItem, load_category, openai_function_name
+from bench.bfcl_data import BfclItem, install_checker_stub, load_category, openai_function_name, score
 from voxgate.backends.toolcall_grounding import grounding_text, is_grounded
 from voxgate.backends.toolcall_parser import ParsedToolCall
 
@@ -36,6 +37,31 @@ def right_calls(item: BfclItem) -> list[ParsedToolCall]:
     """The item's ground-truth calls, each argument at its first accepted value ("" = left out)."""
     return [ParsedToolCall(openai_function_name(name), json.dumps(first_accepted(arguments)))
             for answer in item.ground_truth or [] for name, arguments in answer.items()]
+
+
+def recorded_answers(path: str) -> Iterator[tuple[dict[str, Any], BfclItem, list[tuple[str, Any]]]]:
+    """Each answer `bench.bfcl_ab --calls-out` recorded in `path` (JSON lines) whose item is of CATEGORIES:
+    the record, the item and the answer's calls as (name, arguments); BFCL's checker is made ready to
+    score them again (`rescored`)."""
+    install_checker_stub()
+    items = {item.id: item for category in CATEGORIES for item in load_category(category, 100_000)}
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            item = items.get(record["id"])
+            if item is not None:
+                calls = [(name, arguments) for call in record["calls"] for name, arguments in json.loads(call).items()]
+                yield record, item, calls
+
+
+def rescored(record: dict[str, Any], item: BfclItem, calls: list[tuple[str, Any]], tally: Counter[str]) -> str:
+    """Score a recorded answer's settled `calls` again; `tally` counts it changed, turned right or turned
+    wrong. The line to print: the id, the verdict before and after, BFCL's reason."""
+    passed, why = score(item, [{name: arguments} for name, arguments in calls])
+    tally["answers changed"] += 1
+    tally["turned right"] += passed and not record["passed"]
+    tally["turned wrong"] += record["passed"] and not passed
+    return f"{record['id']}: {record['passed']} -> {passed} {why[:80]}"
 
 
 def main() -> None:

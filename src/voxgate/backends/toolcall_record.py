@@ -10,7 +10,13 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     choices_cut           functions, arguments                every-choice or padded lists cut (`toolcall_choices`)
     dates_reformatted     functions, arguments                dates put in their declared format (`toolcall_formats`)
     currencies_coded      functions, arguments                currency names put as ISO 4217 codes (`toolcall_formats`)
+    directions_swapped    functions, arguments                a source and a target given the other way round
+                                                              from the user's "from A to B", swapped
+                                                              (`toolcall_direction`)
     calls_dropped         functions (the calls dropped)       calls after the first that make up a second request
+    alternatives_dropped  functions (the calls dropped)       calls that only repeat another call's values under
+                                                              a function the request does not name
+                                                              (`toolcall_alternatives`)
     options_filled        functions, arguments                left-out options the request names filled
                                                               (`toolcall_options`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more;
@@ -39,11 +45,12 @@ from .toolcall_parser import ParsedToolCall
 from .toolcall_shortlist import Shortlist
 
 __all__ = [
-    "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED", "ACTION_CHOICES_CUT",
-    "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL",
-    "ACTION_OPTIONS_FILLED", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL",
-    "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED",
-    "REASON_CURRENCIES_CODED", "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE",
+    "ACTION_ALTERNATIVES_DROPPED", "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED",
+    "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED",
+    "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_OPTIONS_FILLED", "ACTION_REPAIRED",
+    "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED",
+    "REASON_CALLS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_CURRENCIES_CODED",
+    "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_DIRECTIONS_SWAPPED",
     "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_REPAIRED",
     "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
 ]  # fmt: skip
@@ -53,8 +60,10 @@ ACTION_ASKED_AGAIN = "asked_again_in_words"
 ACTION_CHOICES_CUT = "choices_cut"
 ACTION_DATES_REFORMATTED = "dates_reformatted"
 ACTION_CURRENCIES_CODED = "currencies_coded"
+ACTION_DIRECTIONS_SWAPPED = "directions_swapped"
 ACTION_OPTIONS_FILLED = "options_filled"
 ACTION_CALLS_DROPPED = "calls_dropped"
+ACTION_ALTERNATIVES_DROPPED = "alternatives_dropped"
 ACTION_CONTINUED = "continued"
 ACTION_DESCRIBED_CALL = "described_call"
 ACTION_ARGUMENTS_DROPPED = "arguments_dropped"
@@ -66,6 +75,11 @@ REASON_DATES_REFORMATTED = "a date was rewritten in the format its argument's de
 REASON_CURRENCIES_CODED = "a currency argument holding a currency's name was given its ISO 4217 code"
 REASON_CALLS_DROPPED = ("a call after the first, to a new function, made up a required value while asking for nothing"
                         " the earlier calls do not")
+REASON_ALTERNATIVES_DROPPED = ("a call only repeated another call's values, to a function the request does not name"
+                               " while it names the other's (or split the other's request on a word of its"
+                               " argument names)")
+REASON_DIRECTIONS_SWAPPED = ("a call gave a source and a target argument the other way round from the user's"
+                             " 'from A to B'; they were swapped")
 REASON_OPTIONS_FILLED = "an optional argument left out was given the one declared option the request names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -144,6 +158,12 @@ class ToolRecord:
         self._settled(ACTION_CURRENCIES_CODED, REASON_CURRENCIES_CODED, "tool call currency names put as codes",
                       before, after, arguments)
 
+    def directions_swapped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                           arguments: Sequence[str]) -> None:
+        """A source and a target were swapped to the user's "from A to B" (`toolcall_direction`)."""
+        self._settled(ACTION_DIRECTIONS_SWAPPED, REASON_DIRECTIONS_SWAPPED, "tool call source and target swapped",
+                      before, after, arguments)
+
     def options_filled(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                        arguments: Sequence[str]) -> None:
         """Optional arguments left out were given the declared option the request names (`toolcall_options`)."""
@@ -155,6 +175,12 @@ class ToolRecord:
         _log.info("tool calls making up a second request dropped",
                   extra={"voxgate_tool_check": REASON_CALLS_DROPPED, "model": self.model_id})
         self._note(ACTION_CALLS_DROPPED, REASON_CALLS_DROPPED, functions=[call.name for call in dropped])
+
+    def alternatives_dropped(self, dropped: Sequence[ParsedToolCall]) -> None:
+        """`dropped` calls only repeated another call's values (`toolcall_alternatives`)."""
+        _log.info("tool calls repeating another call's values dropped",
+                  extra={"voxgate_tool_check": REASON_ALTERNATIVES_DROPPED, "model": self.model_id})
+        self._note(ACTION_ALTERNATIVES_DROPPED, REASON_ALTERNATIVES_DROPPED, functions=[call.name for call in dropped])
 
     def _settled(self, action: str, reason: str, message: str, before: Sequence[ParsedToolCall],
                  after: Sequence[ParsedToolCall], arguments: Sequence[str]) -> None:

@@ -3,10 +3,13 @@ for the record it notes into.
 
     settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut, dates put in
                                                          their declared format, currency names as
-                                                         codes, left-out options the request names
+                                                         codes, "from A to B" the user's way round,
+                                                         left-out options the request names
                                                          filled (`trim_choices`), then calls that make
-                                                         up a second request, optional arguments nobody
-                                                         asked for and undeclared ones dropped
+                                                         up a second request, calls that only repeat
+                                                         another's values under a function the request
+                                                         does not name, optional arguments nobody asked
+                                                         for and undeclared ones dropped
                                                          (`drop_unasked_arguments`)
     without_made_up_requests(calls, functions, text)    the calls less those after the first to a new
                                                          function that make up a required value and ask
@@ -19,7 +22,9 @@ from collections.abc import Mapping
 
 from voxgate.core.types import JSONObject
 
+from .toolcall_alternatives import without_alternatives
 from .toolcall_choices import settled_calls
+from .toolcall_direction import settled_directions
 from .toolcall_formats import currency_codes, dates_in_declared_format
 from .toolcall_grounding import makes_up_another_request
 from .toolcall_optional import without_unasked
@@ -34,9 +39,11 @@ def settle_calls(
     calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, record: ToolRecord, *,
     trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None,
 ) -> list[ParsedToolCall]:
-    """`calls` with `toolcall_choices`' lists cut, `toolcall_formats`' dates and currencies rewritten and
-    `toolcall_options`' named options filled (with `trim_choices`), then less the calls that make up a
-    second request and `toolcall_optional`'s unasked and undeclared arguments (with
+    """`calls` with `toolcall_choices`' lists cut, `toolcall_formats`' dates and currencies rewritten,
+    `toolcall_direction`'s source and target put the way the user said them and `toolcall_options`'
+    named options filled (with `trim_choices`), then less the calls that make up a
+    second request, `toolcall_alternatives`' calls that only repeat another's values under a function
+    the request does not name, and `toolcall_optional`'s unasked and undeclared arguments (with
     `drop_unasked_arguments`); each change noted on `record`. `text`: the conversation's
     (`toolcall_grounding.grounding_text`); `request`: the user's words, which alone fill options."""
     settled = calls
@@ -50,14 +57,20 @@ def settle_calls(
         coded, rewritten = currency_codes(formatted, functions)
         if rewritten:
             record.currencies_coded(formatted, coded, rewritten)
-        settled, filled = with_named_options(coded, functions, request or "")
+        directed, swapped = settled_directions(coded, request if request is not None else text)
+        if swapped:
+            record.directions_swapped(coded, directed, swapped)
+        settled, filled = with_named_options(directed, functions, request or "")
         if filled:
-            record.options_filled(coded, settled, filled)
+            record.options_filled(directed, settled, filled)
     if not drop_unasked_arguments:
         return settled
     settled, made_up = without_made_up_requests(settled, functions, text)
     if made_up:
         record.calls_dropped(made_up)
+    settled, alternatives = without_alternatives(settled, request if request is not None else text)
+    if alternatives:
+        record.alternatives_dropped(alternatives)
     kept, dropped = without_unasked(settled, functions, text)
     if dropped:
         record.arguments_dropped(settled, kept, dropped)

@@ -119,3 +119,15 @@ async def test_the_adapter_drops_them_for_tool_choice_auto_only_and_records_it()
     assert arguments == [{"command": "dir"}, padded, padded]
     assert notes == [{"model": "qwen", "action": ACTION_ARGUMENTS_DROPPED, "reason": REASON_ARGUMENTS_DROPPED,
                       "functions": ["cmd_execute"], "arguments": ["unit"]}]
+
+
+def test_a_label_the_model_numbered_itself_is_dropped_even_where_the_request_names_the_argument() -> None:
+    """BFCL multiple_26 (the 0.5B's call): "missions" and "trophies" are in the request, "1" is not."""
+    function: JSONObject = {"name": "game_rewards_get", "parameters": {"type": "object", "required": ["game"],
+        "properties": {"game": {"type": "string"}, "mission": {"type": "string"}, "trophy": {"type": "string"}}}}
+    request = "Find out the rewards for playing Fortnite on Playstation platform with different missions and trophies"
+    arguments = {"game": "Fortnite", "mission": "Mission 1", "trophy": "Trophy 1"}
+    assert unasked_arguments(arguments, function, request) == ({"game": "Fortnite"}, ("mission", "trophy"))
+    for kept in ("Mission 3", "Mission three", "Level 12", "Gold"):  # a number the request gives, or no number
+        given = {"game": "Fortnite", "mission": kept}
+        assert unasked_arguments(given, function, f"{request}, mission 3 or level 12, gold trophy")[0] == given

@@ -1,0 +1,138 @@
+"""A call that only repeats another call's values, to the function the request does not name, dropped. Pure.
+
+Small models asked with two near functions call both with the same values where the request asks
+for one: `biological_calc_biomass(energy: 5)` beside `biological_calc_energy(mols: 5, substance:
+"C6H12O6")` for "the energy produced by 5 mol of glucose" (BFCL multiple_43), `MBTI_analyse` filled
+with the five-factor answer's words beside `five_factor_model_analyse` for "my personality type
+based on the five factor model" (multiple_69). And they split one request in two calls to the same
+function, the second taking its value from a word the first already used as an argument's name:
+`calculate_weight_in_space(weight_earth_kg: 70, planet: "Mars")`, then the same with `planet:
+"Earth"`, for "How much will I weigh on Mars if my weight on Earth is 70 kg?" (multiple_44).
+
+A call is dropped as such an alternative of another call in the answer when every string and
+number it gives is among that call's values or the words of its arguments' names (it asks for
+nothing the other does not), and either
+
+    - it is to another function, the request names the other function (a word of its name, not
+      shared with this one's name, meets a request word on its first 4 letters, or is written in the
+      request with the spaces left out: "Open Library" for `openlibrary`) and names nothing of this
+      one's name that the other's lacks; or
+    - it is to the same function and gives one of its arguments another value made only of words of
+      the other call's argument names ("Earth" against `weight_earth_kg`).
+
+Calls are judged from the last one back, so of two alike the later goes. Measured offline over
+BFCL's reference answers with two or more calls (`bench/tool_alternatives.py`): 1 of 440 loses a
+call (parallel_multiple_31: "how many cases and the judge handling a specific lawsuit", where
+`lawsuit_fetch_details` repeats `lawsuit_judge`'s company and "fetch details" is not in the request).
+
+    without_alternatives(calls, request)   the calls less such alternatives, and those dropped
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .toolcall_grounding import leaf_values
+from .toolcall_parser import ParsedToolCall
+from .toolcall_relevance import topic_words
+
+__all__ = ["without_alternatives"]
+
+NAMED_PREFIX_CHARS = 4
+"""A function-name word and a request word meet on this many first letters (both at least this long)."""
+MIN_SQUASHED_CHARS = 5
+"""A function-name word this long is named when the request holds it with its spaces left out."""
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def without_alternatives(
+    calls: Sequence[ParsedToolCall], request: str
+) -> tuple[list[ParsedToolCall], list[ParsedToolCall]]:
+    """`calls` less each that only repeats another's values under the function the request does not
+    name, or splits another's request on a word of its argument names (module docstring), and those
+    dropped. `request`: the user's words."""
+    request_words = topic_words(request)
+    squashed = re.sub(r"[^a-z]", "", request.lower())
+    kept, dropped = list(calls), list[ParsedToolCall]()
+    while len(kept) > 1:
+        index = next((i for i in range(len(kept) - 1, -1, -1)
+                      if _is_alternative(kept[i], kept[:i] + kept[i + 1:], request_words, squashed)), None)
+        if index is None:
+            break
+        dropped.insert(0, kept.pop(index))
+    return kept, dropped
+
+
+def _is_alternative(call: ParsedToolCall, others: Sequence[ParsedToolCall], request_words: frozenset[str],
+                    squashed: str) -> bool:
+    arguments = _arguments(call)
+    for other in others:
+        other_arguments = _arguments(other)
+        if not _covered(arguments, other_arguments):
+            continue
+        if other.name == call.name:
+            if _split_on_argument_name(arguments, other_arguments):
+                return True
+            continue
+        own, theirs = _name_words(call.name), _name_words(other.name)
+        if not _named(own - theirs, request_words, squashed) and _named(theirs - own, request_words, squashed):
+            return True
+    return False
+
+
+def _covered(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether every string and number of `arguments` is among `other`'s values or argument-name words
+    (false when `arguments` gives none)."""
+    words = {word for key in other for word in _key_words(key)}
+    for value in leaf_values(other):
+        words.update(_WORD.findall(value.lower()) if isinstance(value, str) else [_number_text(value)])
+    values = list(leaf_values(arguments))
+    return bool(values) and all(
+        set(_WORD.findall(value.lower())) <= words if isinstance(value, str) else _number_text(value) in words
+        for value in values)
+
+
+def _split_on_argument_name(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether some argument of `arguments` holds another value than `other` gives it, made only of
+    words of `other`'s argument names."""
+    names = {word for key in other for word in _key_words(key)}
+    for key, value in arguments.items():
+        words = set(_WORD.findall(value.lower())) if isinstance(value, str) else set()
+        if key in other and other[key] != value and words and words <= names:
+            return True
+    return False
+
+
+def _named(name_words: frozenset[str], request_words: frozenset[str], squashed: str) -> bool:
+    for word in name_words:
+        if len(word) >= MIN_SQUASHED_CHARS and word in squashed:
+            return True
+        if any(word == other or (min(len(word), len(other)) >= NAMED_PREFIX_CHARS
+                                 and word[:NAMED_PREFIX_CHARS] == other[:NAMED_PREFIX_CHARS])
+               for other in request_words):
+            return True
+    return False
+
+
+def _name_words(name: str) -> frozenset[str]:
+    return topic_words(name.replace("_", " ").replace(".", " "))
+
+
+def _key_words(key: str) -> list[str]:
+    return _WORD.findall(_CAMEL_HUMP.sub(" ", key).lower())
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def _arguments(call: ParsedToolCall) -> dict[str, Any]:
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        return {}
+    return arguments if isinstance(arguments, dict) else {}
