@@ -17,12 +17,21 @@ States Dollar?", the 0.5B wrote `base_currency: "Japanese Yen"` (BFCL simple_pyt
 "euros", "us_dollars" elsewhere; exchange-rate APIs take codes. Names are `toolcall_codes`' tables
 ("Zimbabwe dollar" is no name there, so it stays); a value the description itself quotes stays.
 
+A function argument (a string whose name or description says "function", and not "equation") holding
+an equation's left side as well ("y=3x+2", "f(x) = 3x^2") holds the expression alone: asked for "the
+intersection points of the functions y=3x+2 and y=2x+3", the 0.5B wrote `function1: "y=3x+2"` for
+"First function given as a string with x as the variable, e.g. 3x+2" (BFCL multiple_29, and
+multiple_33's `func: "f(x) = 3x^2"`). Of BFCL's reference values, one accepts such a left side
+(simple_python_13's "y=x**2"), and it accepts the bare expression too.
+
     declared_date_format(schema)             (the parts in order, the separator, whether a time follows), or None
     in_declared_format(value, schema)        the value rewritten, or None when it stays as it is
     dated_arguments(arguments, function)     a call's decoded arguments with such values rewritten, and their names
     dates_in_declared_format(calls, functions)  the same for parsed calls
     currency_codes(calls, functions)         parsed calls with currency names put as codes, and the names of
                                              the arguments rewritten
+    bare_expressions(calls, functions)       parsed calls with function arguments' equation left sides
+                                             dropped, and the names of the arguments rewritten
 """
 
 from __future__ import annotations
@@ -38,13 +47,15 @@ from .toolcall_codes import currency_code_of
 from .toolcall_parser import ParsedToolCall, rewritten_calls
 
 __all__ = [
-    "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format", "in_declared_format",
+    "bare_expressions", "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format",
+    "in_declared_format",
 ]
 
 _DECLARED = re.compile(r"(?<![a-z])(yyyy|mm|dd)([-/.])(yyyy|mm|dd)\2(yyyy|mm|dd)(?![a-z])(\s*[t ]?hh:mm)?", re.I)
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})((?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?")
 _NAMED_MONTH_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
 _PARTS = {"yyyy", "mm", "dd"}
+_LEFT_SIDE = re.compile(r"^\s*(?:[a-z]\s*\(\s*[a-z]\s*\)|[a-z])\s*=(?!=)\s*", re.IGNORECASE)
 
 DateFormat = tuple[tuple[str, str, str], str, bool]
 
@@ -142,3 +153,24 @@ def _currency_code(key: str, value: Any, schema: Any) -> str | None:
     if ("currenc" not in key.lower() and "currenc" not in described) or value.strip().lower() in described:
         return None
     return currency_code_of(value)
+
+
+def bare_expressions(
+    calls: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject]
+) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
+    """`calls` with each function argument that holds an equation ("y=3x+2") given its right side alone
+    (module docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
+    return rewritten_calls(
+        calls, lambda call, arguments: _values_rewritten(arguments, functions.get(call.name), _bare_expression))
+
+
+def _bare_expression(key: str, value: Any, schema: Any) -> str | None:
+    """`value` less its left side ("y =", "f(x) =") where the argument `key` (its `schema`) is a function."""
+    if not isinstance(value, str) or not isinstance(schema, dict) or schema.get("type") != "string":
+        return None
+    description = schema.get("description")
+    said = f"{key} {description if isinstance(description, str) else ''}".lower()
+    left = _LEFT_SIDE.match(value)
+    if "func" not in said or "equation" in said or left is None or not value[left.end():].strip():
+        return None
+    return value[left.end():].strip()

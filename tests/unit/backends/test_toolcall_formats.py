@@ -1,4 +1,5 @@
-"""Dates rewritten into the format their argument's description declares, currency names put as codes:
+"""Dates rewritten into the format their argument's description declares, currency names put as codes,
+function arguments' equations cut to their expression:
 what each value, schema and call gets, and the adapter's notes."""
 
 from __future__ import annotations
@@ -8,13 +9,19 @@ import json
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
 from voxgate.backends.toolcall_codes import currency_code_of
 from voxgate.backends.toolcall_formats import (
+    bare_expressions,
     currency_codes,
     dates_in_declared_format,
     declared_date_format,
     in_declared_format,
 )
 from voxgate.backends.toolcall_parser import ParsedToolCall
-from voxgate.backends.toolcall_record import ACTION_CURRENCIES_CODED, REASON_CURRENCIES_CODED
+from voxgate.backends.toolcall_record import (
+    ACTION_CURRENCIES_CODED,
+    ACTION_EXPRESSIONS_BARED,
+    REASON_CURRENCIES_CODED,
+    REASON_EXPRESSIONS_BARED,
+)
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import noting_tools
 from voxgate.core.types import JSONObject
@@ -131,3 +138,46 @@ async def test_the_adapter_sends_codes_and_notes_it() -> None:
     coded = [note for note in notes if note["action"] == ACTION_CURRENCIES_CODED]
     assert coded == [{"model": "qwen", "action": ACTION_CURRENCIES_CODED, "reason": REASON_CURRENCIES_CODED,
                       "functions": ["convert_currency"], "arguments": ["base_currency"]}]
+
+
+INTERSECT: JSONObject = {"name": "functions_intersect", "parameters": {"type": "object", "properties": {
+    "function1": {"type": "string", "description": "First function as a string with x as the variable, e.g. 3x+2"},
+    "function2": {"type": "string", "description": "Second function given as a string with x as the variable"},
+    "equation": {"type": "string", "description": "The equation to solve"},
+    "label": {"type": "string", "description": "A name for the plot"}}}}
+
+
+def test_a_function_argument_holding_an_equation_keeps_its_expression() -> None:
+    """BFCL multiple_29 and multiple_33 (the 0.5B's calls)."""
+    calls = [ParsedToolCall("functions_intersect", json.dumps({"function1": "y=3x+2", "function2": "f(x) = 2x+3"}))]
+    settled, names = bare_expressions(calls, {"functions_intersect": INTERSECT})
+    assert (json.loads(settled[0].arguments), names) == ({"function1": "3x+2", "function2": "2x+3"},
+                                                          ("function1", "function2"))
+    integral: JSONObject = {"name": "calculate_integral", "parameters": {"type": "object", "properties": {
+        "func": {"type": "string", "description": "The function to be integrated."}}}}
+    settled, _ = bare_expressions([ParsedToolCall("calculate_integral", '{"func": "f(x) = 3x^2"}')],
+                                  {"calculate_integral": integral})
+    assert json.loads(settled[0].arguments) == {"func": "3x^2"}
+
+
+def test_equations_non_functions_comparisons_and_bare_expressions_are_left_alone() -> None:
+    functions = {"functions_intersect": INTERSECT}
+    for arguments in ({"equation": "y = 2x + 3"},  # an equation argument wants the equation
+                      {"label": "y = 2x"},  # not a function argument
+                      {"function1": "x == 3"}, {"function1": "3x+2"}, {"function1": "y ="}, {"function1": 3}):
+        calls = [ParsedToolCall("functions_intersect", json.dumps(arguments))]
+        assert bare_expressions(calls, functions) == (calls, ()), arguments
+
+
+async def test_the_adapter_sends_the_expression_and_notes_it() -> None:
+    answer = json.dumps({"name": "functions_intersect", "arguments": {"function1": "y=3x+2", "function2": "2x+3"}})
+    body: JSONObject = {"messages": [{"role": "user", "content": "Intersect y=3x+2 and y=2x+3."}],
+                        "tools": [{"type": "function", "function": INTERSECT}]}
+    notes: list[JSONObject] = []
+    with noting_tools(notes):
+        out = await FencedToolCallAdapter(AnswersInOrder(answer, "")).complete(body)
+    arguments = json.loads(out["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert arguments == {"function1": "3x+2", "function2": "2x+3"}
+    assert [note for note in notes if note["action"] == ACTION_EXPRESSIONS_BARED] == [
+        {"model": "qwen", "action": ACTION_EXPRESSIONS_BARED, "reason": REASON_EXPRESSIONS_BARED,
+         "functions": ["functions_intersect"], "arguments": ["function1"]}]
