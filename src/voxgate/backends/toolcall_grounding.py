@@ -21,17 +21,18 @@ words, at least half of its content words do (function words such as "the" and "
 "The Legend of Zelda" is not in "Find the type of gene mutation"); a number (or a string that is one:
 "4") appears as a number in the text (also as a percent: 0.95 for "95%"; with its scale word: 50000000
 for "50 million", 1200000 for "$1.2M"), as a number word ("five", "a week" for 7), or, for 1, as a
-quantity the words imply ("next month", "a week", "per hour"); a date in digits ("2023-04-03",
-"03/04/2023" read both ways) is in the text when its day and month are ("April 3rd", "the 3rd of
-April"); a time of day ("23:00") when the text says it ("11PM", "11 in the evening", "noon"); a US state
+quantity the words imply ("next month", "a week", "per hour"); a date in digits or a time of day when
+the text says it (`toolcall_datetimes`: "April 3rd" for "2023-04-03", "11PM" for "23:00"); a US state
 or city when the text names one of its cities or the city's nickname (`toolcall_codes.place_words`:
-"California" or "San Francisco, CA" for "SF"); a value in a script written without spaces (Chinese,
-Thai...) is in it as a substring; in a string of several words, words of one or two letters ("/F /IM" in
-a command; not digits) may be missing when half the others are there; a code the argument's own
-description maps to a word of the request ("'2' represents an ironing service", "'CA' for California")
-counts as given; so does a code the text names in words (`toolcall_codes`: "EUR" for "Euros", "NVDA" for
-"Nvidia", "OR" for "Oregon"); booleans and nulls are never evidence. Nested objects and lists are read
-leaf by leaf. A pushed call's new value must bring a content word the calls made do not use.
+"California" or "San Francisco, CA" for "SF"); a file name ("sound.wav") only when the text writes it
+whole (its stem word alone is no evidence: BFCL multiple_21's made-up `wave_file`); a value in a script
+written without spaces (Chinese, Thai...) is in it as a substring; in a string of several words, words
+of one or two letters ("/F /IM" in a command; not digits) may be missing when half the others are
+there; a code the argument's own description maps to a word of the request ("'2' represents an ironing
+service", "'CA' for California") counts as given; so does a code the text names in words
+(`toolcall_codes`: "EUR" for "Euros", "NVDA" for "Nvidia", "OR" for "Oregon"); booleans and nulls are
+never evidence. Nested objects and lists are read leaf by leaf. A pushed call's new value must bring a
+content word the calls made do not use.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text
 from .toolcall_codes import code_named, place_words
+from .toolcall_datetimes import date_named, time_named
 from .toolcall_options import listed_options
 from .toolcall_parser import ParsedToolCall
 
@@ -54,6 +56,7 @@ __all__ = [
 ]  # fmt: skip
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_FILE_NAME = re.compile(r"[\w-]+\.(?=[a-z0-9]*[a-z])[a-z0-9]{2,4}", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?")
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -70,12 +73,8 @@ _IMPLIED_ONE = re.compile(
     r"(?:second|minute|hour|day|night|week|weekend|fortnight|month|quarter|season|year|decade|century)\b"
 )
 """A time span the words count as one ("the next month", "a single day", "per calendar year")."""
-_ISO_DATE = re.compile(r"\d{4}-(?P<month>\d{2})-(?P<day>\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_WRITTEN_DATE = re.compile(r"(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-]\d{4}(?:[T ][\d:.]+)?$")
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _CLAUSE = re.compile(r"[,;:]\s+|\.\s+|\bor\b")
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
 _GLUED = re.compile(r"\b(?:[^\W\d_]+\d+|\d+[^\W\d_]+)[^\W_]*")
 """A word that joins letters and digits ("June01", "2pm"), split into its runs for `_words`."""
 _GLUED_PART = re.compile(r"[^\W\d_]+|\d+")
@@ -86,11 +85,6 @@ _MONEY_SCALED = re.compile(r"[$€£]\s?(\d+(?:\.\d+)?)\s?(k|m|mn|bn|b)\b", re.I
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "m": 1e6, "mn": 1e6,
            "b": 1e9, "bn": 1e9}
 """A number said with its scale ("50 million": 50,000,000; "1.341 billion"; money as "$1.2M", "€5k")."""
-_TIME_VALUE = re.compile(r"(\d{1,2}):(\d{2})(?::00)?")
-_TIME_AM_PM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b")
-_TIME_OF_DAY = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s+(?:o'?clock\s+)?in the (morning|afternoon|evening|night)")
-_TIME_DIGITS = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d])")
-_NAMED_TIMES = {"noon": (12, 0), "midday": (12, 0), "midnight": (0, 0)}
 _ENDINGS = frozenset({"", "s", "es", "n", "an", "ian", "ians", "ans", "ns", "ese", "ish", "y", "a", "e", "o", "i"})
 """Endings that make a name's other forms: plural, people, language ("German" / "Germany", "Chinese" / "China")."""
 _IRREGULAR_PLURALS = {"women": "woman", "men": "man", "children": "child", "people": "person", "feet": "foot",
@@ -295,22 +289,6 @@ def _words(text: str) -> set[str]:
     return words | place_words(words)
 
 
-def _time_named(value: str, text: str) -> bool:
-    """Whether `value`, a time of day ("23:00", "09:00:00"), is in `text`: as "11PM", "11 p.m.", "11:00 pm",
-    "5 in the afternoon", "noon", or as the same digits ("23:00")."""
-    time = _TIME_VALUE.fullmatch(value.strip())
-    if time is None:
-        return False
-    wanted = (int(time.group(1)), int(time.group(2)))
-    lowered = text.lower()
-    said = {(int(h) % 12 + (12 if half == "p" else 0), int(m or 0)) for h, m, half in _TIME_AM_PM.findall(lowered)}
-    for h, m, part in _TIME_OF_DAY.findall(lowered):
-        said.add((int(h) % 12 + (0 if part == "morning" or (part == "night" and int(h) < 6) else 12), int(m or 0)))
-    said.update((int(h), int(m)) for h, m in _TIME_DIGITS.findall(lowered))
-    said.update(clock for word, clock in _NAMED_TIMES.items() if re.search(rf"\b{word}\b", lowered))
-    return wanted in said
-
-
 def _has_word(word: str, words: set[str]) -> bool:
     """`word` is among `words`, or one of them is its plural (`_IRREGULAR_PLURALS` too: "women", "woman"),
     or the same name with another ending ("germany" for "german", "china" for "chinese", "italy" for
@@ -360,12 +338,12 @@ def _value_in(value: str | float, words: set[str], numbers: set[float], text: st
     runs = _UNSPACED.findall(value.lower())  # Chinese, Japanese, Thai...: words are not split by spaces
     if runs and text and all(run in text.lower() for run in runs):
         return True
-    if any(_date_named(month, day, words, numbers, text) for month, day in _date_readings(value)):
-        return True
-    if _time_named(value, text):
+    if date_named(value, words, numbers, text) or time_named(value, text):
         return True
     if code_named(value, words, text):
         return True
+    if _FILE_NAME.fullmatch(value.strip()):  # "sound.wav": written whole in the text or not at all
+        return value.strip().lower() in text.lower()
     value_words = _WORD.findall(value.lower())
     if not value_words:
         return False
@@ -375,26 +353,3 @@ def _value_in(value: str | float, words: set[str], numbers: set[float], text: st
     present = sum(_has_word(word, words) for word in content)
     longer = sum(len(word) > 2 or not word.isalpha() for word in content)  # "/F /IM" in a command: flags
     return len(value_words) > 1 and present > 0 and 2 * present >= (longer or len(content))
-
-
-def _date_readings(value: str) -> list[tuple[int, int]]:
-    """(month, day) for a date written in digits: ISO "2023-04-03" one way, "03/04/2023" both ways."""
-    if (iso := _ISO_DATE.match(value)) is not None:
-        return [(int(iso.group("month")), int(iso.group("day")))]
-    if (written := _WRITTEN_DATE.match(value)) is not None:
-        first, second = int(written.group("first")), int(written.group("second"))
-        return [(second, first), (first, second)]
-    return []
-
-
-def _date_named(month: int, day: int, words: set[str], numbers: set[float], text: str) -> bool:
-    """Whether the text names this day of this month: the day as a number ("3rd", "1") and the month
-    by name ("April 3rd" for 2023-04-03), or both as digits ("4/3", "03.04"); the year is not needed
-    (a request often leaves it out)."""
-    if not 1 <= month <= 12 or float(day) not in numbers:
-        return False
-    name = _MONTHS[month - 1]
-    if name in words or name[:3] in words or (name == "september" and "sept" in words):
-        return True
-    pair = rf"(?<!\d)0?{month}[/.-]0?{day}(?!\d)|(?<!\d)0?{day}[/.-]0?{month}(?!\d)"
-    return re.search(pair, text) is not None

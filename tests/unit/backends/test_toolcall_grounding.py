@@ -177,6 +177,17 @@ def test_a_required_value_its_description_lists_as_all_it_takes_needs_no_word_fr
     assert not is_grounded(call("lawyer_search", location="Los Angeles", expertise="Criminal"), asked, lawyer)
 
 
+def test_a_file_name_is_in_the_text_only_written_whole() -> None:
+    """BFCL multiple_21: the 0.5B added `play_sound_wave(wave_file: "sound.wav")` to "generate a sound of
+    440Hz frequency for 5 seconds"; "sound" alone is no evidence for the file."""
+    play: JSONObject = {"name": "play_sound_wave", "parameters": {"type": "object", "required": ["wave_file"],
+                                                                  "properties": {"wave_file": {"type": "string"}}}}
+    asked = "I want to generate a sound of 440Hz frequency for 5 seconds."
+    assert not is_grounded(call("play_sound_wave", wave_file="sound.wav"), asked, play)
+    assert is_grounded(call("play_sound_wave", wave_file="sound.wav"), "Play Sound.wav twice", play)
+    assert is_grounded(call("f", version="3.11"), "Install Python 3.11")  # a number, not a file name
+
+
 FORECAST: JSONObject = {"name": "house_price_forecast", "parameters": {
     "type": "object", "required": ["location", "months"],
     "properties": {"location": {"type": "string"}, "months": {"type": "integer"}}}}
