@@ -22,7 +22,10 @@ an equation's left side as well ("y=3x+2", "f(x) = 3x^2") holds the expression a
 intersection points of the functions y=3x+2 and y=2x+3", the 0.5B wrote `function1: "y=3x+2"` for
 "First function given as a string with x as the variable, e.g. 3x+2" (BFCL multiple_29, and
 multiple_33's `func: "f(x) = 3x^2"`). Of BFCL's reference values, one accepts such a left side
-(simple_python_13's "y=x**2"), and it accepts the bare expression too.
+(simple_python_13's "y=x**2"), and it accepts the bare expression too. Likewise a string that restates
+its argument's name before "of", in lower case, holds what follows: `discovery: "discovery of the
+neutron"` for "Who discovered the neutron?" (multiple_155) becomes "neutron"; a name ("Battle of
+Stalingrad", "Museum of Modern Art") stays, and no BFCL reference value is such a restatement.
 
     declared_date_format(schema)             (the parts in order, the separator, whether a time follows), or None
     in_declared_format(value, schema)        the value rewritten, or None when it stays as it is
@@ -30,8 +33,9 @@ multiple_33's `func: "f(x) = 3x^2"`). Of BFCL's reference values, one accepts su
     dates_in_declared_format(calls, functions)  the same for parsed calls
     currency_codes(calls, functions)         parsed calls with currency names put as codes, and the names of
                                              the arguments rewritten
-    bare_expressions(calls, functions)       parsed calls with function arguments' equation left sides
-                                             dropped, and the names of the arguments rewritten
+    bare_values(calls, functions)            parsed calls with function arguments' equation left sides
+                                             and restated argument names dropped, and the names of the
+                                             arguments rewritten
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from .toolcall_codes import currency_code_of
 from .toolcall_parser import ParsedToolCall, rewritten_calls
 
 __all__ = [
-    "bare_expressions", "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format",
+    "bare_values", "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format",
     "in_declared_format",
 ]
 
@@ -55,6 +59,8 @@ _DECLARED = re.compile(r"(?<![a-z])(yyyy|mm|dd)([-/.])(yyyy|mm|dd)\2(yyyy|mm|dd)
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})((?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?")
 _NAMED_MONTH_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
 _PARTS = {"yyyy", "mm", "dd"}
+_RESTATED = re.compile(r"^\s*([a-z]{3,})\s+of\s+(?:the\s+)?(\S.*?)\s*$")
+_KEY_WORD = re.compile(r"[a-z]{3,}")
 _LEFT_SIDE = re.compile(r"^\s*(?:[a-z]\s*\(\s*[a-z]\s*\)|[a-z])\s*=(?!=)\s*", re.IGNORECASE)
 
 DateFormat = tuple[tuple[str, str, str], str, bool]
@@ -155,19 +161,24 @@ def _currency_code(key: str, value: Any, schema: Any) -> str | None:
     return currency_code_of(value)
 
 
-def bare_expressions(
+def bare_values(
     calls: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject]
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
-    """`calls` with each function argument that holds an equation ("y=3x+2") given its right side alone
-    (module docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
+    """`calls` with each function argument that holds an equation ("y=3x+2") given its right side alone,
+    and each value restating its argument's name ("discovery of the neutron") the rest (module
+    docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
     return rewritten_calls(
-        calls, lambda call, arguments: _values_rewritten(arguments, functions.get(call.name), _bare_expression))
+        calls, lambda call, arguments: _values_rewritten(arguments, functions.get(call.name), _bare_value))
 
 
-def _bare_expression(key: str, value: Any, schema: Any) -> str | None:
-    """`value` less its left side ("y =", "f(x) =") where the argument `key` (its `schema`) is a function."""
+def _bare_value(key: str, value: Any, schema: Any) -> str | None:
+    """`value` less its left side ("y =", "f(x) =") where the argument `key` (its `schema`) is a function,
+    or less its restatement of `key` ("discovery of the")."""
     if not isinstance(value, str) or not isinstance(schema, dict) or schema.get("type") != "string":
         return None
+    restated = _RESTATED.match(value)
+    if restated is not None and restated.group(1)[:5] in {word[:5] for word in _KEY_WORD.findall(key.lower())}:
+        return restated.group(2)
     description = schema.get("description")
     said = f"{key} {description if isinstance(description, str) else ''}".lower()
     left = _LEFT_SIDE.match(value)

@@ -10,8 +10,9 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     choices_cut           functions, arguments                every-choice or padded lists cut (`toolcall_choices`)
     dates_reformatted     functions, arguments                dates put in their declared format (`toolcall_formats`)
     currencies_coded      functions, arguments                currency names put as ISO 4217 codes (`toolcall_formats`)
-    expressions_bared     functions, arguments                a function argument's equation ("y=3x+2") cut to its
-                                                              right side (`toolcall_formats`)
+    values_bared          functions, arguments                a function argument's equation ("y=3x+2") cut to its
+                                                              right side, a restated argument name ("discovery
+                                                              of the neutron") dropped (`toolcall_formats`)
     directions_swapped    functions, arguments                a source and a target given the other way round
                                                               from the user's "from A to B", swapped
                                                               (`toolcall_direction`)
@@ -49,12 +50,12 @@ from .toolcall_shortlist import Shortlist
 __all__ = [
     "ACTION_ALTERNATIVES_DROPPED", "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED",
     "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED",
-    "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_EXPRESSIONS_BARED", "ACTION_OPTIONS_FILLED",
-    "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "REASON_ALTERNATIVES_DROPPED",
+    "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_OPTIONS_FILLED", "ACTION_REPAIRED",
+    "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "ACTION_VALUES_BARED", "REASON_ALTERNATIVES_DROPPED",
     "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED",
     "REASON_CURRENCIES_CODED", "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE",
-    "REASON_DIRECTIONS_SWAPPED", "REASON_EXPRESSIONS_BARED", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT",
-    "REASON_PLACEHOLDERS_MADE", "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "ToolRecord", "asked_for_in", "repaired_in",
+    "REASON_DIRECTIONS_SWAPPED", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE",
+    "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord", "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -63,7 +64,7 @@ ACTION_CHOICES_CUT = "choices_cut"
 ACTION_DATES_REFORMATTED = "dates_reformatted"
 ACTION_CURRENCIES_CODED = "currencies_coded"
 ACTION_DIRECTIONS_SWAPPED = "directions_swapped"
-ACTION_EXPRESSIONS_BARED = "expressions_bared"
+ACTION_VALUES_BARED = "values_bared"
 ACTION_OPTIONS_FILLED = "options_filled"
 ACTION_CALLS_DROPPED = "calls_dropped"
 ACTION_ALTERNATIVES_DROPPED = "alternatives_dropped"
@@ -83,7 +84,8 @@ REASON_ALTERNATIVES_DROPPED = ("a call only repeated another call's values, to a
                                " argument names)")
 REASON_DIRECTIONS_SWAPPED = ("a call gave a source and a target argument the other way round from the user's"
                              " 'from A to B'; they were swapped")
-REASON_EXPRESSIONS_BARED = "a function argument held an equation ('y=3x+2'); its left side was dropped"
+REASON_VALUES_BARED = ("a value was cut to the thing itself: a function argument's equation to its expression"
+                       " ('y=3x+2'), a value restating its argument's name to the rest ('discovery of the neutron')")
 REASON_OPTIONS_FILLED = "an optional argument left out was given the one declared option the request names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -162,10 +164,10 @@ class ToolRecord:
         self._settled(ACTION_CURRENCIES_CODED, REASON_CURRENCIES_CODED, "tool call currency names put as codes",
                       before, after, arguments)
 
-    def expressions_bared(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+    def values_bared(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
                           arguments: Sequence[str]) -> None:
         """Function arguments holding an equation were cut to its right side (`toolcall_formats`)."""
-        self._settled(ACTION_EXPRESSIONS_BARED, REASON_EXPRESSIONS_BARED, "tool call equations cut to expressions",
+        self._settled(ACTION_VALUES_BARED, REASON_VALUES_BARED, "tool call values cut to the thing itself",
                       before, after, arguments)
 
     def directions_swapped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],

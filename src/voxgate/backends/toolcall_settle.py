@@ -3,9 +3,9 @@ for the record it notes into.
 
     settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut, dates put in
                                                          their declared format, currency names as
-                                                         codes, equations' left sides dropped from
-                                                         function arguments, "from A to B" the user's
-                                                         way round,
+                                                         codes, values cut to the thing itself
+                                                         ("y=3x+2" to "3x+2"), "from A to B" the
+                                                         user's way round,
                                                          left-out options the request names
                                                          filled (`trim_choices`), then calls that make
                                                          up a second request, calls that only repeat
@@ -27,7 +27,7 @@ from voxgate.core.types import JSONObject
 from .toolcall_alternatives import without_alternatives
 from .toolcall_choices import settled_calls
 from .toolcall_direction import settled_directions
-from .toolcall_formats import bare_expressions, currency_codes, dates_in_declared_format
+from .toolcall_formats import bare_values, currency_codes, dates_in_declared_format
 from .toolcall_grounding import makes_up_another_request
 from .toolcall_optional import without_unasked
 from .toolcall_options import with_named_options
@@ -41,8 +41,8 @@ def settle_calls(
     calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, record: ToolRecord, *,
     trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None,
 ) -> list[ParsedToolCall]:
-    """`calls` with `toolcall_choices`' lists cut, `toolcall_formats`' dates, currencies and function
-    expressions rewritten,
+    """`calls` with `toolcall_choices`' lists cut, `toolcall_formats`' dates, currencies and bare values
+    ("y=3x+2" to "3x+2") rewritten,
     `toolcall_direction`'s source and target put the way the user said them and `toolcall_options`'
     named options filled (with `trim_choices`), then less the calls that make up a
     second request, `toolcall_alternatives`' calls that only repeat another's values under a function
@@ -60,9 +60,9 @@ def settle_calls(
         coded, rewritten = currency_codes(formatted, functions)
         if rewritten:
             record.currencies_coded(formatted, coded, rewritten)
-        bared, rewritten = bare_expressions(coded, functions)
+        bared, rewritten = bare_values(coded, functions)
         if rewritten:
-            record.expressions_bared(coded, bared, rewritten)
+            record.values_bared(coded, bared, rewritten)
         directed, swapped = settled_directions(bared, request if request is not None else text)
         if swapped:
             record.directions_swapped(bared, directed, swapped)

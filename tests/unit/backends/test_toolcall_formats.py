@@ -9,7 +9,7 @@ import json
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
 from voxgate.backends.toolcall_codes import currency_code_of
 from voxgate.backends.toolcall_formats import (
-    bare_expressions,
+    bare_values,
     currency_codes,
     dates_in_declared_format,
     declared_date_format,
@@ -18,9 +18,9 @@ from voxgate.backends.toolcall_formats import (
 from voxgate.backends.toolcall_parser import ParsedToolCall
 from voxgate.backends.toolcall_record import (
     ACTION_CURRENCIES_CODED,
-    ACTION_EXPRESSIONS_BARED,
+    ACTION_VALUES_BARED,
     REASON_CURRENCIES_CODED,
-    REASON_EXPRESSIONS_BARED,
+    REASON_VALUES_BARED,
 )
 from voxgate.backends.toolcalls import FencedToolCallAdapter
 from voxgate.core.tool_notes import noting_tools
@@ -150,23 +150,36 @@ INTERSECT: JSONObject = {"name": "functions_intersect", "parameters": {"type": "
 def test_a_function_argument_holding_an_equation_keeps_its_expression() -> None:
     """BFCL multiple_29 and multiple_33 (the 0.5B's calls)."""
     calls = [ParsedToolCall("functions_intersect", json.dumps({"function1": "y=3x+2", "function2": "f(x) = 2x+3"}))]
-    settled, names = bare_expressions(calls, {"functions_intersect": INTERSECT})
+    settled, names = bare_values(calls, {"functions_intersect": INTERSECT})
     assert (json.loads(settled[0].arguments), names) == ({"function1": "3x+2", "function2": "2x+3"},
                                                           ("function1", "function2"))
     integral: JSONObject = {"name": "calculate_integral", "parameters": {"type": "object", "properties": {
         "func": {"type": "string", "description": "The function to be integrated."}}}}
-    settled, _ = bare_expressions([ParsedToolCall("calculate_integral", '{"func": "f(x) = 3x^2"}')],
+    settled, _ = bare_values([ParsedToolCall("calculate_integral", '{"func": "f(x) = 3x^2"}')],
                                   {"calculate_integral": integral})
     assert json.loads(settled[0].arguments) == {"func": "3x^2"}
 
 
-def test_equations_non_functions_comparisons_and_bare_expressions_are_left_alone() -> None:
+def test_a_value_restating_its_arguments_name_keeps_the_rest() -> None:
+    """BFCL multiple_155 (the 0.5B's call); names with "of" stay as they are."""
+    discoverer: JSONObject = {"name": "get_discoverer", "parameters": {"type": "object", "properties": {
+        "discovery": {"type": "string"}, "battle": {"type": "string"}, "museum_name": {"type": "string"}}}}
+    functions = {"get_discoverer": discoverer}
+    calls = [ParsedToolCall("get_discoverer", '{"discovery": "discovery of the neutron"}')]
+    assert json.loads(bare_values(calls, functions)[0][0].arguments) == {"discovery": "neutron"}
+    for kept in ({"battle": "Battle of Stalingrad"}, {"museum_name": "Museum of Modern Art"},
+                 {"discovery": "a discovery of the neutron"}, {"battle": "siege of Leningrad"}):
+        calls = [ParsedToolCall("get_discoverer", json.dumps(kept))]
+        assert bare_values(calls, functions) == (calls, ()), kept
+
+
+def test_equations_non_functions_comparisons_and_bare_values_are_left_alone() -> None:
     functions = {"functions_intersect": INTERSECT}
     for arguments in ({"equation": "y = 2x + 3"},  # an equation argument wants the equation
                       {"label": "y = 2x"},  # not a function argument
                       {"function1": "x == 3"}, {"function1": "3x+2"}, {"function1": "y ="}, {"function1": 3}):
         calls = [ParsedToolCall("functions_intersect", json.dumps(arguments))]
-        assert bare_expressions(calls, functions) == (calls, ()), arguments
+        assert bare_values(calls, functions) == (calls, ()), arguments
 
 
 async def test_the_adapter_sends_the_expression_and_notes_it() -> None:
@@ -178,6 +191,6 @@ async def test_the_adapter_sends_the_expression_and_notes_it() -> None:
         out = await FencedToolCallAdapter(AnswersInOrder(answer, "")).complete(body)
     arguments = json.loads(out["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
     assert arguments == {"function1": "3x+2", "function2": "2x+3"}
-    assert [note for note in notes if note["action"] == ACTION_EXPRESSIONS_BARED] == [
-        {"model": "qwen", "action": ACTION_EXPRESSIONS_BARED, "reason": REASON_EXPRESSIONS_BARED,
+    assert [note for note in notes if note["action"] == ACTION_VALUES_BARED] == [
+        {"model": "qwen", "action": ACTION_VALUES_BARED, "reason": REASON_VALUES_BARED,
          "functions": ["functions_intersect"], "arguments": ["function1"]}]
