@@ -1,18 +1,17 @@
 """An answer's calls settled against the request before they go out, each change recorded. Pure but
 for the record it notes into.
 
-    settle_calls(calls, functions, text, record, ...)   every-choice and padded lists cut, dates put in
-                                                         their declared format, currency names as
-                                                         codes, values cut to the thing itself
-                                                         ("y=3x+2" to "3x+2"), "from A to B" the
-                                                         user's way round,
-                                                         left-out options the request names
-                                                         filled (`trim_choices`), then calls that make
-                                                         up a second request, calls that only repeat
-                                                         another's values under a function the request
-                                                         does not name, optional arguments nobody asked
-                                                         for and undeclared ones dropped
-                                                         (`drop_unasked_arguments`)
+    settle_calls(calls, functions, text, record, ...)   with `trim_choices`: every-choice and padded lists
+                                                         cut, dates put in their declared format,
+                                                         currency names as codes, values cut to the
+                                                         thing itself ("y=3x+2" to "3x+2"), "from A to
+                                                         B" the user's way round, left-out options the
+                                                         request names filled; with
+                                                         `drop_unasked_arguments`: calls that make up a
+                                                         second request, optional arguments nobody
+                                                         asked for and undeclared ones dropped, then
+                                                         calls that only repeat another's values under
+                                                         a function the request does not name
     without_made_up_requests(calls, functions, text)    the calls less those after the first to a new
                                                          function that make up a required value and ask
                                                          for nothing new, and those dropped
@@ -41,14 +40,14 @@ def settle_calls(
     calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, record: ToolRecord, *,
     trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None,
 ) -> list[ParsedToolCall]:
-    """`calls` with `toolcall_choices`' lists cut, `toolcall_formats`' dates, currencies and bare values
-    ("y=3x+2" to "3x+2") rewritten,
-    `toolcall_direction`'s source and target put the way the user said them and `toolcall_options`'
-    named options filled (with `trim_choices`), then less the calls that make up a
-    second request, `toolcall_alternatives`' calls that only repeat another's values under a function
-    the request does not name, and `toolcall_optional`'s unasked and undeclared arguments (with
-    `drop_unasked_arguments`); each change noted on `record`. `text`: the conversation's
-    (`toolcall_grounding.grounding_text`); `request`: the user's words, which alone fill options."""
+    """`calls` settled (with `trim_choices`): `toolcall_choices`' lists cut, `toolcall_formats`' dates,
+    currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_direction`'s source and target
+    put the way the user said them, `toolcall_options`' named options filled; then (with
+    `drop_unasked_arguments`) less the calls that make up a second request, `toolcall_optional`'s
+    unasked and undeclared arguments, and, judged on the values left, `toolcall_alternatives`' calls
+    that only repeat another's values under a function the request does not name. Each change is
+    noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`); `request`: the
+    user's words, which alone fill options and name functions and directions."""
     settled = calls
     if trim_choices:
         settled, cut = settled_calls(calls, functions, text)
@@ -74,12 +73,12 @@ def settle_calls(
     settled, made_up = without_made_up_requests(settled, functions, text)
     if made_up:
         record.calls_dropped(made_up)
-    settled, alternatives = without_alternatives(settled, request if request is not None else text)
-    if alternatives:
-        record.alternatives_dropped(alternatives)
     kept, dropped = without_unasked(settled, functions, text)
     if dropped:
         record.arguments_dropped(settled, kept, dropped)
+    kept, alternatives = without_alternatives(kept, request if request is not None else text)  # values settled
+    if alternatives:
+        record.alternatives_dropped(alternatives)
     return kept
 
 

@@ -84,13 +84,17 @@ def test_a_function_named_with_its_spaces_left_out_counts_as_named() -> None:
 
 
 async def test_the_adapter_drops_under_drop_unasked_arguments_and_notes_it() -> None:
-    answer = "\n".join(json.dumps({"name": one.name, "arguments": json.loads(one.arguments)})
-                       for one in (BIOMASS, ENERGY))
+    """Judged after unasked arguments are dropped: the model's biomass call also held an `efficiency` of
+    its own, a value the other call lacks until it goes (BFCL multiple_43, live)."""
+    raw_biomass = {"energy": 5, "efficiency": 0.1}
+    answer = "\n".join(json.dumps({"name": name, "arguments": arguments}) for name, arguments in (
+        (BIOMASS.name, raw_biomass), (ENERGY.name, json.loads(ENERGY.arguments))))
     number, string = {"type": "number"}, {"type": "string"}
     tools = [{"type": "function",
               "function": {"name": name, "parameters": {"type": "object", "properties": properties}}}
-             for name, properties in (("biological_calc_biomass", {"energy": number}), ("biological_calc_energy", {
-                 "mols": number, "substance": string, "joules_per_mol": number}))]
+             for name, properties in (
+                 ("biological_calc_biomass", {"energy": number, "efficiency": number}),
+                 ("biological_calc_energy", {"mols": number, "substance": string, "joules_per_mol": number}))]
     body: JSONObject = {"messages": [{"role": "user", "content": GLUCOSE}], "tools": tools}
     notes: list[JSONObject] = []
     with noting_tools(notes):
