@@ -47,7 +47,6 @@ from voxgate.core.types import JSONObject
 from .tool_prompt import content_text
 from .toolcall_codes import code_named, place_words
 from .toolcall_datetimes import date_named, time_named
-from .toolcall_options import listed_options
 from .toolcall_parser import ParsedToolCall
 
 __all__ = [
@@ -121,9 +120,9 @@ def leaf_values(value: Any) -> Iterator[str | float]:
 
 def is_grounded(call: ParsedToolCall, text: str, function: JSONObject | None = None) -> bool:
     """Whether `call`'s values come from `text`: some value is in it, and so is one value of each
-    argument `function` requires (a required price the request never gave is invented), unless that
-    argument's value is one of the options it lists (`enum`, "Can be 'a' or 'b'") or a code its
-    description maps to a word of `text` (`_documented`). A call without values counts as grounded."""
+    argument `function` requires (a required price the request never gave is invented), unless
+    that argument's value is one of its declared `enum` or a code its description maps to a word of
+    `text` (`_documented`). A call without values counts as grounded."""
     judged = _judged(call, text, function)
     return judged is None or (judged[0] and not judged[1])
 
@@ -146,7 +145,7 @@ def invented_required(call: ParsedToolCall, text: str, function: JSONObject | No
 
 def _judged(call: ParsedToolCall, text: str, function: JSONObject | None) -> tuple[bool, list[str]] | None:
     """None for a call without values; else (some value is in `text` or documented, the required
-    arguments whose given values are neither, nor one of their listed options): the rules above."""
+    arguments whose given values are neither, nor one of their `enum`): the rules above."""
     arguments = _arguments(call)
     values = list(leaf_values(arguments))
     if not values:
@@ -208,9 +207,10 @@ def _schema_of(properties: object, key: str) -> JSONObject:
 
 
 def _from_enum(value: Any, properties: object, key: str) -> bool:
-    """Whether `value` is one of the options the schema lists for argument `key` (`listed_options`: its
-    `enum`, or "Can be 'summary' or 'detailed'"): chosen from the function's own list, not invented."""
-    return value in listed_options(_schema_of(properties, key))
+    """Whether `value` is one of the `enum` the schema declares for argument `key`: chosen from the
+    function's own list, not invented (`type: "delete"` for "Remove the item")."""
+    choices = _schema_of(properties, key).get("enum")
+    return isinstance(choices, list) and value in choices
 
 
 def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text: str) -> bool:

@@ -27,9 +27,6 @@ defaults for words the request does say ("Tourist Attraction" for "a tourist att
 leave the argument out.
 
     declared_options(schema)                     the options a string argument declares, or ()
-    listed_options(schema)                       its `enum`, or the options its description lists as
-                                                 all it takes ("Can be 'summary' or 'detailed'"), not
-                                                 as examples ("e.g.", "for example", "such as")
     filled_arguments(arguments, function, text)  the arguments with such options filled, and their names
     with_named_options(calls, functions, text)   the same for parsed calls
 """
@@ -45,13 +42,12 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, rewritten_calls
 
-__all__ = ["declared_options", "filled_arguments", "listed_options", "with_named_options"]
+__all__ = ["declared_options", "filled_arguments", "with_named_options"]
 
 MAX_OPTION_CHARS = 24
 MIN_OPTION_WORD_CHARS = 3
 NEGATION_WINDOW_WORDS = 4
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_EXAMPLES = re.compile(r"\b(?:e\.\s?g\b|example|such as|like\b|instance)", re.IGNORECASE)
 _QUOTED = re.compile(r"""(?<![A-Za-z])['"]([^'"\n]{1,24})['"]""")
 _DEFAULT = re.compile(r"default(?:s)?(?: is| to|:)?\s*['\"]([^'\"\n]{1,24})['\"]", re.IGNORECASE)
 _CATCH_ALLS = frozenset({"dontcare", "any", "all", "none", "default", "n/a", "null"})
@@ -73,20 +69,6 @@ def declared_options(schema: object) -> tuple[str, ...]:
               if len(found.split()) <= 2 and not any(char.isdigit() for char in found)]
     options = tuple(dict.fromkeys(quoted))
     return options if len({option.lower() for option in options}) >= 2 else ()
-
-
-def listed_options(schema: object) -> tuple[Any, ...]:
-    """`schema`'s `enum` (of any type), or the options its description declares (`declared_options`)
-    unless the description gives them as examples ("e.g. 'static' or 'dynamic'", "For example,
-    'Marriage', 'Criminal'"): the values an argument takes, not instances of what it might take."""
-    enum = schema.get("enum") if isinstance(schema, dict) else None
-    if isinstance(enum, list):
-        return tuple(enum)
-    options = declared_options(schema)
-    description = schema.get("description") if isinstance(schema, dict) else None
-    if not options or not isinstance(description, str) or _EXAMPLES.search(description):
-        return ()
-    return options
 
 
 def filled_arguments(arguments: Any, function: JSONObject | None, text: str) -> tuple[Any, tuple[str, ...]]:

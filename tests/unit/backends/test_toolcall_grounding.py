@@ -161,22 +161,6 @@ def test_a_required_value_from_the_functions_own_enum_needs_no_word_from_the_req
     assert not is_grounded(call("todo", type="delete", content="buy milk"), asked, todo)  # content invented
 
 
-def test_a_required_value_its_description_lists_as_all_it_takes_needs_no_word_from_the_request() -> None:
-    """BFCL multiple_148: "detailed" for "Can be 'summary' or 'detailed'", asked for "detail information";
-    options the description gives as examples ("For example, 'Marriage', 'Criminal'") are no such list."""
-    level = {"type": "string", "description": "Level of detail for stock information. Can be 'summary' or 'detailed'."}
-    stocks: JSONObject = {"name": "get_stock_info", "parameters": {"type": "object", "required": [
-        "company_name", "detail_level"], "properties": {"company_name": {"type": "string"}, "detail_level": level}}}
-    asked = "Give me detail information about stocks of Apple Inc."
-    assert is_grounded(call("get_stock_info", company_name="Apple Inc.", detail_level="detailed"), asked, stocks)
-    assert not is_grounded(call("get_stock_info", company_name="Apple Inc.", detail_level="full"), asked, stocks)
-    expertise = {"type": "string", "description": "Area of legal expertise. For example, 'Marriage', 'Criminal'."}
-    lawyer: JSONObject = {"name": "lawyer_search", "parameters": {"type": "object", "required": [
-        "location", "expertise"], "properties": {"location": {"type": "string"}, "expertise": expertise}}}
-    asked = "Search for law specialists in Los Angeles"
-    assert not is_grounded(call("lawyer_search", location="Los Angeles", expertise="Criminal"), asked, lawyer)
-
-
 def test_a_file_name_is_in_the_text_only_written_whole() -> None:
     """BFCL multiple_21: the 0.5B added `play_sound_wave(wave_file: "sound.wav")` to "generate a sound of
     440Hz frequency for 5 seconds"; "sound" alone is no evidence for the file."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
-from voxgate.backends.toolcall_options import declared_options, filled_arguments, listed_options, with_named_options
+from voxgate.backends.toolcall_options import declared_options, filled_arguments, with_named_options
 from voxgate.backends.toolcall_parser import ParsedToolCall
 from voxgate.backends.toolcall_record import ACTION_OPTIONS_FILLED, REASON_OPTIONS_FILLED
 from voxgate.backends.toolcalls import FencedToolCallAdapter
@@ -28,15 +28,6 @@ def test_options_come_from_an_enum_or_two_quoted_values_in_the_description() -> 
     for schema in ({"type": "string", "description": "The name, e.g. 'Bob'."}, {"type": "integer", "enum": [1, 2]},
                    {"type": "string", "description": "A year such as '2019' or '2020'."}, {"type": "string"}, None):
         assert declared_options(schema) == ()
-
-
-def test_listed_options_are_an_enum_or_a_descriptions_whole_list_not_its_examples() -> None:
-    assert listed_options({"type": "integer", "enum": [1, 2]}) == (1, 2)
-    assert listed_options({"type": "string", "description": "Can be 'summary' or 'detailed'."}) == (
-        "summary", "detailed")
-    for given_as_examples in (MODE, ANALYZE["parameters"]["properties"]["case_type"],
-                              {"type": "string", "description": "A colour such as 'red' or 'blue'"}):
-        assert listed_options(given_as_examples) == ()
 
 
 def test_a_left_out_argument_gets_the_one_option_the_request_names() -> None:
