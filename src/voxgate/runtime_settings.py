@@ -61,14 +61,18 @@ class ToolSettings:
     `trim_choices`: a list argument holding every declared choice, or two or more items the
     conversation names and others, is cut to those it names (`toolcall_choices`), a date written
     in another format than its description declares is rewritten in that one, a currency's name in a
-    currency argument becomes its ISO 4217 code (`toolcall_formats`), and an optional argument left
-    out gets the one declared option the user's words name (`toolcall_options`).
+    currency argument becomes its ISO 4217 code, a value is cut to the thing itself ("y=3x+2" to
+    "3x+2", "discovery of the neutron" to "neutron"; `toolcall_formats`), a source and a target given
+    the other way round from the user's "from A to B" are swapped (`toolcall_direction`), and an
+    optional argument left out gets the one declared option the user's words name (`toolcall_options`).
     `make_described_calls`: an answer in words that names a declared
     function as code ("I would need to call `legal_case_fetch` ...") is asked for that call, made
     when it takes a value from the conversation. `drop_unasked_arguments`: an optional argument whose
     value and name the conversation never speaks of is dropped, so the function's default applies,
-    and so is an argument the function does not declare (`toolcall_optional`), and a call after the
-    first that makes up a second request (`toolcall_settle`). `ask_for_missing`:
+    and so is an argument the function does not declare or a label the model numbered itself
+    ("Mission 1"; `toolcall_optional`), a call after the first that makes up a second request
+    (`toolcall_settle`), and a call that only repeats another call's values under the function the
+    request does not name (`toolcall_alternatives`). `ask_for_missing`:
     where grounding refused a call that took values from the request but made up required ones, the
     answer in words is asked to ask the user for those (`toolcall_missing`). `ground_calls_after_words`:
     the grounding (and relevance) check also judges calls that follow words in the same answer ("To
