@@ -36,6 +36,7 @@ from typing import Any
 from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, rewritten_calls
+from .toolcall_schema import declared_properties
 
 __all__ = ["names_item", "settled_calls", "trimmed_arguments"]
 
@@ -51,9 +52,8 @@ def trimmed_arguments(arguments: Any, function: JSONObject | None, text: str) ->
     its array schema declares cut to the items `text` names, where it names some but not all, and
     each other list of strings of which `text` names at least MIN_NAMED_OF_PADDED items but not all
     cut to those; and the names of the arguments cut."""
-    parameters = function.get("parameters") if isinstance(function, dict) else None
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    if not isinstance(arguments, dict) or not isinstance(properties, dict):
+    properties = declared_properties(function)
+    if not isinstance(arguments, dict) or properties is None:
         return arguments, ()
     stems = {word[:MATCH_CHARS] for word in _WORD.findall(text.lower())}
     trimmed, cut = dict(arguments), []

@@ -49,6 +49,7 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_codes import currency_code_of
 from .toolcall_parser import ParsedToolCall, rewritten_calls
+from .toolcall_schema import declared_properties
 
 __all__ = [
     "bare_values", "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format",
@@ -141,9 +142,8 @@ def _values_rewritten(
 ) -> tuple[Any, tuple[str, ...]]:
     """`arguments` (a call's decoded JSON) with each top-level value for which `rewrite` (the argument's
     name, its value, `function`'s schema of it) gives a new value replaced by it, and their names."""
-    parameters = function.get("parameters") if isinstance(function, dict) else None
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    if not isinstance(arguments, dict) or not isinstance(properties, dict):
+    properties = declared_properties(function)
+    if not isinstance(arguments, dict) or properties is None:
         return arguments, ()
     written = {key: rewrite(key, value, properties.get(key)) for key, value in arguments.items()}
     changed = tuple(key for key, value in written.items() if value is not None)

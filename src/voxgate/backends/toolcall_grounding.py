@@ -48,6 +48,7 @@ from .tool_prompt import content_text
 from .toolcall_codes import code_named, place_words
 from .toolcall_datetimes import date_named, time_named
 from .toolcall_parser import ParsedToolCall
+from .toolcall_schema import declared_properties, required_names
 
 __all__ = [
     "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "invented_required", "is_another_request",
@@ -151,17 +152,15 @@ def _judged(call: ParsedToolCall, text: str, function: JSONObject | None) -> tup
     if not values:
         return None
     words, numbers = _words(text), _numbers(text)
-    parameters = (function or {}).get("parameters")
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    properties = declared_properties(function)
     documented = {key for key, value in arguments.items() if _documented(value, properties, key, words)} \
         if isinstance(arguments, dict) else set()
     some = bool(documented) or any(_value_in(value, words, numbers, text) for value in values)
-    required = parameters.get("required") if isinstance(parameters, dict) else None
-    if not isinstance(required, list) or not isinstance(arguments, dict):
+    if not isinstance(arguments, dict):
         return some, []
     invented = []
-    for key in required:
-        given = list(leaf_values(arguments.get(key))) if isinstance(key, str) else []
+    for key in required_names(function):
+        given = list(leaf_values(arguments.get(key)))
         if given and key not in documented and not _from_enum(arguments.get(key), properties, key) and not any(
                 _value_in(value, words, numbers, text) for value in given):
             invented.append(key)

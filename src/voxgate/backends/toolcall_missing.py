@@ -23,6 +23,7 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_grounding import invented_required
 from .toolcall_parser import ParsedToolCall
+from .toolcall_schema import declared_properties
 
 __all__ = ["argument_words", "ask_for_missing", "asks_for", "missing_note"]
 
@@ -72,11 +73,10 @@ def missing_note(function: JSONObject, missing: Sequence[str]) -> str:
     temperature 0.8, the 1.5B asked in 18 of 18 answers with this wording and 9 of 18 with "Ask me for
     it in one short question. Do not make up an answer." (it answered its own question: "The title of
     the movie is ...")."""
-    parameters = function.get("parameters")
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    properties = declared_properties(function)
     described = []
     for name in missing:
-        schema = properties.get(name) if isinstance(properties, dict) else None
+        schema = properties.get(name) if properties is not None else None
         description = schema.get("description") if isinstance(schema, dict) else None
         words = name.replace("_", " ")
         if isinstance(description, str) and description.strip():
@@ -113,9 +113,8 @@ def argument_words(functions: Iterable[JSONObject], name: str) -> set[str]:
     of `functions`: three letters or more, not common ("the", "what", "name", "type"), singular."""
     text = _CAMEL.sub(r"\1 \2", name).replace("_", " ")
     for function in functions:
-        parameters = function.get("parameters")
-        properties = parameters.get("properties") if isinstance(parameters, dict) else None
-        schema = properties.get(name) if isinstance(properties, dict) else None
+        properties = declared_properties(function)
+        schema = properties.get(name) if properties is not None else None
         description = schema.get("description") if isinstance(schema, dict) else None
         if isinstance(description, str):
             text += f" {description}"

@@ -51,6 +51,7 @@ from voxgate.core.types import JSONObject
 from .toolcall_choices import MATCH_CHARS, MIN_WORD_CHARS, names_item
 from .toolcall_grounding import gives_value, leaf_values
 from .toolcall_parser import ParsedToolCall, rewritten_calls
+from .toolcall_schema import declared_properties, required_names
 
 __all__ = ["unasked_arguments", "without_unasked"]
 
@@ -64,13 +65,12 @@ def unasked_arguments(arguments: Any, function: JSONObject | None, text: str) ->
     parameters = function.get("parameters") if isinstance(function, dict) else None
     if not isinstance(arguments, dict) or not isinstance(parameters, dict):
         return arguments, ()
-    required = parameters.get("required")
-    required_names = set(required) if isinstance(required, list) else set()
-    properties = parameters.get("properties")
+    required = required_names(function)
+    properties = declared_properties(function)
     stems = {word[:MATCH_CHARS] for word in _WORD.findall(text.lower())}
     undeclared = _undeclared(arguments, parameters)
     dropped = tuple(key for key, value in arguments.items() if key in undeclared or (
-        key not in required_names and not _asked_for(key, value, properties, text, stems)))
+        key not in required and not _asked_for(key, value, properties, text, stems)))
     if not dropped:
         return arguments, ()
     return {key: value for key, value in arguments.items() if key not in dropped}, dropped

@@ -41,6 +41,7 @@ from typing import Any
 from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, rewritten_calls
+from .toolcall_schema import declared_properties, required_names
 
 __all__ = ["declared_options", "filled_arguments", "with_named_options"]
 
@@ -75,15 +76,14 @@ def filled_arguments(arguments: Any, function: JSONObject | None, text: str) -> 
     """`arguments` (a call's decoded JSON) with each optional argument it lacks, and of whose declared
     options `text` (the user's words) names exactly one, set to that option (module docstring); and the
     names of the arguments filled."""
-    parameters = function.get("parameters") if isinstance(function, dict) else None
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    if not isinstance(arguments, dict) or not isinstance(properties, dict):
+    properties = declared_properties(function)
+    if not isinstance(arguments, dict) or properties is None:
         return arguments, ()
-    required = parameters.get("required") if isinstance(parameters, dict) else None
+    required = required_names(function)
     words = _WORD.findall(text.lower())
     filled = {}
     for key, schema in properties.items():
-        if key in arguments or (isinstance(required, list) and key in required):
+        if key in arguments or key in required:
             continue
         named = [option for option in _options(schema) if _names_whole(option, words)]
         if len(named) == 1 and named[0].lower() not in _defaults(schema):
