@@ -10,8 +10,8 @@ function, the second taking its value from a word the first already used as an a
 "Earth"`, for "How much will I weigh on Mars if my weight on Earth is 70 kg?" (multiple_44).
 
 A call is dropped as such an alternative of another call in the answer when every string and
-number it gives is among that call's values or the words of its arguments' names (it asks for
-nothing the other does not), and either
+number it gives is, whole, one of that call's values or arguments' names, or a word of those names
+(it asks for nothing the other does not), and either
 
     - it is to another function, the request names the other function (a word of its name, not
       shared with this one's name, meets a request word on its first 4 letters, or is written in the
@@ -85,15 +85,20 @@ def _is_alternative(call: ParsedToolCall, others: Sequence[ParsedToolCall], requ
 
 
 def _covered(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
-    """Whether every string and number of `arguments` is among `other`'s values or argument-name words
-    (false when `arguments` gives none)."""
-    words = {word for key in other for word in _key_words(key)}
-    for value in leaf_values(other):
-        words.update(_WORD.findall(value.lower()) if isinstance(value, str) else [_number_text(value)])
+    """Whether every string and number of `arguments` is, whole, one of `other`'s values or argument names
+    (or a word of those names); false when `arguments` gives none. Whole: "spaghetti" is not among
+    "Homemade Spaghetti with Gluten-Free Sauce" (BFCL parallel_multiple_55's `recipe_search` beside
+    `recipe_prep_time` asked for a different thing)."""
+    known = {_plain(" ".join(_key_words(key))) for key in other} | {word for key in other for word in _key_words(key)}
+    known |= {_plain(value) if isinstance(value, str) else _number_text(value) for value in leaf_values(other)}
     values = list(leaf_values(arguments))
     return bool(values) and all(
-        set(_WORD.findall(value.lower())) <= words if isinstance(value, str) else _number_text(value) in words
-        for value in values)
+        (_plain(value) if isinstance(value, str) else _number_text(value)) in known for value in values)
+
+
+def _plain(text: str) -> str:
+    """`text` in lower case, its words joined by single spaces ("Gluten-Free" and "gluten_free" alike)."""
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _split_on_argument_name(arguments: dict[str, Any], other: dict[str, Any]) -> bool:

@@ -67,6 +67,11 @@ def test_parallel_requests_keep_every_call() -> None:
         ([call("estimate_population", species="tigers", country="India"),
           call("estimate_population", species="tigers", country="India", year=2023)],
          "Estimate the population of tigers in India now and in 2023."),
+        # values are matched whole: "spaghetti" is not "Homemade Spaghetti with Gluten-Free Sauce" (BFCL
+        # parallel_multiple_55, live: the search was dropped beside the prep time when words were matched)
+        ([call("recipe_search", ingredient="spaghetti", dietary_requirements=["gluten_free"], isHomemade=True),
+          call("recipe_prep_time", recipe="Homemade Spaghetti with Gluten-Free Sauce")],
+         "I want a homemade healthy spaghetti recipe that is gluten free, how long will it take to prepare and cook?"),
         # a value written in another script is not among the other's words
         ([call("weather_search", location="Seoul"), call("control_appliance", command="거실, 에어컨, 실행")],
          "What is the weather in Seoul? Also turn on the air conditioner in the living room."),
