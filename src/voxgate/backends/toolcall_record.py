@@ -165,8 +165,9 @@ class ToolRecord:
                       before, after, arguments)
 
     def values_bared(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
-                          arguments: Sequence[str]) -> None:
-        """Function arguments holding an equation were cut to its right side (`toolcall_formats`)."""
+                     arguments: Sequence[str]) -> None:
+        """Values were cut to the thing itself: an equation to its expression, a restated argument name
+        dropped (`toolcall_formats`)."""
         self._settled(ACTION_VALUES_BARED, REASON_VALUES_BARED, "tool call values cut to the thing itself",
                       before, after, arguments)
 
