@@ -38,6 +38,7 @@ from typing import Any
 from .toolcall_grounding import leaf_values
 from .toolcall_parser import ParsedToolCall
 from .toolcall_relevance import topic_words
+from .toolcall_schema import argument_name_words
 
 __all__ = ["without_alternatives"]
 
@@ -46,7 +47,6 @@ NAMED_PREFIX_CHARS = 4
 MIN_SQUASHED_CHARS = 5
 """A function-name word this long is named when the request holds it with its spaces left out."""
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def without_alternatives(
@@ -89,7 +89,8 @@ def _covered(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
     (or a word of those names); false when `arguments` gives none. Whole: "spaghetti" is not among
     "Homemade Spaghetti with Gluten-Free Sauce" (BFCL parallel_multiple_55's `recipe_search` beside
     `recipe_prep_time` asked for a different thing)."""
-    known = {_plain(" ".join(_key_words(key))) for key in other} | {word for key in other for word in _key_words(key)}
+    names = [argument_name_words(key) for key in other]
+    known = {" ".join(words) for words in names} | {word for words in names for word in words}
     known |= {_plain(value) if isinstance(value, str) else _number_text(value) for value in leaf_values(other)}
     values = list(leaf_values(arguments))
     return bool(values) and all(
@@ -104,7 +105,7 @@ def _plain(text: str) -> str:
 def _split_on_argument_name(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
     """Whether some argument of `arguments` holds another value than `other` gives it, made only of
     words of `other`'s argument names."""
-    names = {word for key in other for word in _key_words(key)}
+    names = {word for key in other for word in argument_name_words(key)}
     for key, value in arguments.items():
         words = set(_WORD.findall(value.lower())) if isinstance(value, str) else set()
         if key in other and other[key] != value and words and words <= names:
@@ -125,10 +126,6 @@ def _named(name_words: frozenset[str], request_words: frozenset[str], squashed: 
 
 def _name_words(name: str) -> frozenset[str]:
     return topic_words(name.replace("_", " ").replace(".", " "))
-
-
-def _key_words(key: str) -> list[str]:
-    return _WORD.findall(_CAMEL_HUMP.sub(" ", key).lower())
 
 
 def _number_text(value: float) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .toolcall_parser import ParsedToolCall, rewritten_calls
+from .toolcall_schema import argument_name_words
 
 __all__ = ["from_to_spans", "settled_directions", "source_target_pairs", "swapped_arguments"]
 
@@ -37,7 +38,6 @@ _FROM_TO = re.compile(
     r"\bfrom\s+(?:the\s+)?(.+?)\s+to\s+(?:the\s+)?(.+?)(?=[,.?!;]|\s+(?:by|in|on|at|for|this|next|using|via|"
     r"with|and|during|over|tomorrow|today|tonight)\b|$)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def swapped_arguments(arguments: Any, request: str) -> tuple[Any, tuple[str, ...]]:
@@ -71,12 +71,12 @@ def source_target_pairs(arguments: dict[str, Any]) -> list[tuple[str, str]]:
     """(source, target) argument names: the same words but for a source word and a target word."""
     pairs = []
     for source in arguments:
-        source_words = _key_words(source)
+        source_words = argument_name_words(source)
         if SOURCE_WORDS.isdisjoint(source_words):
             continue
         rest = [word for word in source_words if word not in SOURCE_WORDS]
-        pairs += [(source, target) for target in arguments if not TARGET_WORDS.isdisjoint(_key_words(target))
-                  and [word for word in _key_words(target) if word not in TARGET_WORDS] == rest]
+        pairs += [(source, target) for target in arguments if not TARGET_WORDS.isdisjoint(argument_name_words(target))
+                  and [word for word in argument_name_words(target) if word not in TARGET_WORDS] == rest]
     return pairs
 
 
@@ -85,7 +85,3 @@ def _names(value: Any, span: str) -> bool:
         return False
     value_words, span_words = set(_WORD.findall(value.lower())), set(_WORD.findall(span.lower()))
     return bool(value_words) and bool(span_words) and (value_words <= span_words or span_words <= value_words)
-
-
-def _key_words(key: str) -> list[str]:
-    return _WORD.findall(_CAMEL_HUMP.sub(" ", key).lower())

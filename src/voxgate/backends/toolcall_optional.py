@@ -51,12 +51,11 @@ from voxgate.core.types import JSONObject
 from .toolcall_choices import MATCH_CHARS, MIN_WORD_CHARS, names_item
 from .toolcall_grounding import gives_value, leaf_values
 from .toolcall_parser import ParsedToolCall, rewritten_calls
-from .toolcall_schema import declared_properties, required_names
+from .toolcall_schema import argument_name_words, declared_properties, required_names
 
 __all__ = ["unasked_arguments", "without_unasked"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def unasked_arguments(arguments: Any, function: JSONObject | None, text: str) -> tuple[Any, tuple[str, ...]]:
@@ -92,7 +91,7 @@ def _asked_for(key: str, value: Any, properties: object, text: str, stems: set[s
         return True
     if any(isinstance(item, str) and _numbered_label_made_up(item, key, properties, text) for item in values):
         return False
-    name_words = [word for word in _WORD.findall(_CAMEL_HUMP.sub(" ", key).lower()) if len(word) >= MIN_WORD_CHARS]
+    name_words = [word for word in argument_name_words(key) if len(word) >= MIN_WORD_CHARS]
     if any(word[:MATCH_CHARS] in stems for word in name_words):
         return True
     if any(isinstance(item, str) and names_item(stems, item) for item in values):

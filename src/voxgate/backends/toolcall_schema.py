@@ -5,13 +5,18 @@ numbers), and every settling step of the tool layer reads the same two things fr
 
     declared_properties(function)   its `parameters.properties` when both are objects, else None
     required_names(function)        the argument names its `parameters.required` lists, in order
+    argument_name_words(name)       an argument name's words: snake_case and camelCase split, lower case
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["declared_properties", "required_names"]
+__all__ = ["argument_name_words", "declared_properties", "required_names"]
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def declared_properties(function: object) -> dict[str, Any] | None:
@@ -26,3 +31,9 @@ def required_names(function: object) -> tuple[str, ...]:
     parameters = function.get("parameters") if isinstance(function, dict) else None
     required = parameters.get("required") if isinstance(parameters, dict) else None
     return tuple(name for name in required if isinstance(name, str)) if isinstance(required, list) else ()
+
+
+def argument_name_words(name: str) -> list[str]:
+    """The words of an argument's name, lower case: `weight_earth_kg` -> weight, earth, kg; `startDate` ->
+    start, date."""
+    return _WORD.findall(_CAMEL_HUMP.sub(" ", name).lower())

@@ -48,7 +48,7 @@ def settle_calls(
     that only repeat another's values under a function the request does not name. Each change is
     noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`); `request`: the
     user's words, which alone fill options and name functions and directions."""
-    settled = calls
+    settled, user_words = calls, request if request is not None else text
     if trim_choices:
         settled, cut = settled_calls(calls, functions, text)
         if cut:
@@ -62,7 +62,7 @@ def settle_calls(
         bared, rewritten = bare_values(coded, functions)
         if rewritten:
             record.values_bared(coded, bared, rewritten)
-        directed, swapped = settled_directions(bared, request if request is not None else text)
+        directed, swapped = settled_directions(bared, user_words)
         if swapped:
             record.directions_swapped(bared, directed, swapped)
         settled, filled = with_named_options(directed, functions, request or "")
@@ -76,7 +76,7 @@ def settle_calls(
     kept, dropped = without_unasked(settled, functions, text)
     if dropped:
         record.arguments_dropped(settled, kept, dropped)
-    kept, alternatives = without_alternatives(kept, request if request is not None else text)  # values settled
+    kept, alternatives = without_alternatives(kept, user_words)  # values settled
     if alternatives:
         record.alternatives_dropped(alternatives)
     return kept
