@@ -21,7 +21,7 @@ import json
 from collections import Counter
 
 from bench.bfcl_data import load_category
-from bench.tool_grounding_recall import CATEGORIES, recorded_answers, rescored, right_calls
+from bench.tool_grounding_recall import CATEGORIES, broken_table, recorded_answers, rescored, right_calls
 from voxgate.backends.toolcall_alternatives import without_alternatives
 from voxgate.backends.toolcall_parser import ParsedToolCall
 from voxgate.backends.toolcall_relevance import request_text
@@ -43,11 +43,7 @@ def references_broken(show: int) -> None:
                     shown += 1
                     asked = request_text(item.messages)[-120:]
                     print(f"{item.id} dropped {[call.name for call in dropped]} | {asked!r}")
-    print("| category | right answers broken |\n|---|---|")
-    for category in CATEGORIES:
-        if total[category]:
-            print(f"| {category} | {broken[category]}/{total[category]} |")
-    print(f"| all | {sum(broken.values())}/{sum(total.values())} |")
+    print(broken_table("right answers broken", broken, total))
 
 
 def rescore_recorded(path: str) -> None:

@@ -13,12 +13,11 @@ each recorded answer is settled by the rule and scored again by BFCL's checker. 
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 
 from bench.bfcl_data import load_category
-from bench.tool_grounding_recall import CATEGORIES, recorded_answers, rescored, right_calls
+from bench.tool_grounding_recall import CATEGORIES, cost_then_gain, recorded_answers, rescored, right_calls, tally_line
 from voxgate.backends.toolcall_direction import from_to_spans, source_target_pairs, swapped_arguments
 from voxgate.backends.toolcall_relevance import request_text
 
@@ -55,16 +54,11 @@ def rescore_recorded(path: str) -> None:
         settled = [(name, swapped_arguments(arguments, request)) for name, arguments in calls]
         if any(names for _, (_, names) in settled):
             print(rescored(record, item, [(name, arguments) for name, (arguments, _) in settled], tally))
-    print(", ".join(f"{key} {tally[key]}" for key in ("answers changed", "turned right", "turned wrong")))
+    print(tally_line(tally))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--answers", help="recorded answers (bench.bfcl_ab --calls-out) to settle and score again")
-    args = parser.parse_args()
-    references_broken()
-    if args.answers:
-        rescore_recorded(args.answers)
+    cost_then_gain(__doc__, references_broken, rescore_recorded)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.bfcl_data import BfclItem, install_checker_stub, load_category, openai_function_name, score
@@ -62,6 +62,42 @@ def rescored(record: dict[str, Any], item: BfclItem, calls: list[tuple[str, Any]
     tally["turned right"] += passed and not record["passed"]
     tally["turned wrong"] += record["passed"] and not passed
     return f"{record['id']}: {record['passed']} -> {passed} {why[:80]}"
+
+
+def broken_table(label: str, broken: Counter[str], total: Counter[str]) -> str:
+    """A markdown table: per category of CATEGORIES (those with items), `broken`/`total` under `label`."""
+    rows = [f"| {category} | {broken[category]}/{total[category]} |" for category in CATEGORIES if total[category]]
+    return "\n".join([f"| category | {label} |", "|---|---|", *rows,
+                      f"| all | {sum(broken.values())}/{sum(total.values())} |"])
+
+
+def rescore_settled(
+    path: str, settle: Callable[[list[ParsedToolCall], BfclItem], tuple[list[ParsedToolCall], Any]]
+) -> None:
+    """Settle each answer recorded in `path` by `settle` (its calls and item -> the calls settled, what
+    changed: falsy for nothing) and print each changed one scored again, then the tally."""
+    tally = Counter[str]()
+    for record, item, calls in recorded_answers(path):
+        settled, changed = settle([ParsedToolCall(name, json.dumps(arguments)) for name, arguments in calls], item)
+        if changed:
+            print(rescored(record, item, [(call.name, json.loads(call.arguments)) for call in settled], tally), changed)
+    print(tally_line(tally))
+
+
+def tally_line(tally: Counter[str]) -> str:
+    """What `rescored` counted, on one line."""
+    return ", ".join(f"{key} {tally[key]}" for key in ("answers changed", "turned right", "turned wrong"))
+
+
+def cost_then_gain(doc: str | None, references_broken: Callable[[], None], rescore: Callable[[str], None]) -> None:
+    """A settle rule's bench, run: its cost over BFCL's reference calls (`references_broken`), then, with
+    `--answers FILE`, its gain on recorded answers (`rescore`)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", help="recorded answers (bench.bfcl_ab --calls-out) to settle and score again")
+    args = parser.parse_args()
+    references_broken()
+    if args.answers:
+        rescore(args.answers)
 
 
 def main() -> None:

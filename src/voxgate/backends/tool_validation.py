@@ -43,6 +43,7 @@ from .tool_prompt import content_text
 from .toolcall_parser import (
     classify_tool_call_start,
     declared_functions,
+    declared_name,
     parse_tool_calls,
     split_prose_and_calls,
     written_call_names,
@@ -175,7 +176,7 @@ def _text_problems(content: object, functions: dict[str, JSONObject]) -> list[To
     return [
         ToolCallProblem(ToolCallProblemKind.UNKNOWN_FUNCTION,
                         f"the text writes out a call to `{name}`, which `tools` does not declare", None, name)
-        for name in dict.fromkeys(written_call_names(content)) if name not in functions
+        for name in dict.fromkeys(written_call_names(content)) if declared_name(name, functions) is None
     ]
 
 

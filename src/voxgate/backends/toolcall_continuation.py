@@ -30,7 +30,7 @@ request made for it (spend, token limits and the decision record read it), the c
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from voxgate.core.types import JSONObject, first_choice
@@ -121,12 +121,16 @@ def forced_call(
     return found[0] if found else None
 
 
-def further_calls(text: str, made: Sequence[ParsedToolCall], declared: Collection[str]) -> list[ParsedToolCall]:
-    """The calls a continuation's `text` starts with that repeat none of the calls `made` or each
-    other (arguments compared as parsed JSON), up to `MAX_CALLS` in all."""
+def further_calls(
+    text: str, made: Sequence[ParsedToolCall], declared: Collection[str],
+    tidy: Callable[[Sequence[ParsedToolCall]], list[ParsedToolCall]] = list,
+) -> list[ParsedToolCall]:
+    """The calls a continuation's `text` starts with, each passed through `tidy` (the adapter drops
+    undeclared arguments there), that repeat none of the calls `made` or each other (arguments
+    compared as parsed JSON), up to `MAX_CALLS` in all."""
     seen = {_call_key(call) for call in made}
     added: list[ParsedToolCall] = []
-    for call in parse_leading_tool_calls(text, declared):
+    for call in tidy(parse_leading_tool_calls(text, declared)):
         if len(made) + len(added) >= MAX_CALLS:
             break
         if _call_key(call) not in seen:

@@ -38,6 +38,12 @@ must first get those values right.
     unasked_arguments(arguments, function, text)   the arguments less the unasked optional ones and
                                                    the undeclared ones, and the names dropped
     without_unasked(calls, functions, text)        the same for parsed calls
+    without_undeclared(calls, functions)           parsed calls less their undeclared arguments alone
+
+The continuation and the push (`toolcalls`) give the model its calls back without their undeclared
+arguments: given `calculate_area(base: 12, height: 15, required: ["base", "height"])` back, the 0.5B
+copied the made-up `required` into the call it added for the second triangle, which then failed its
+function's parameters and was not kept (BFCL parallel_68, 101, 112; `bench/results/bfcl_ab.md`).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from .toolcall_grounding import gives_value, leaf_values
 from .toolcall_parser import ParsedToolCall, rewritten_calls
 from .toolcall_schema import argument_name_words, declared_properties, required_names
 
-__all__ = ["unasked_arguments", "without_unasked"]
+__all__ = ["unasked_arguments", "without_unasked", "without_undeclared"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -116,3 +122,16 @@ def without_unasked(
     (empty: the calls as they were)."""
     return rewritten_calls(calls, lambda call, arguments: unasked_arguments(arguments, functions.get(call.name), text),
                            ensure_ascii=False)
+
+
+def without_undeclared(calls: Sequence[ParsedToolCall], functions: Mapping[str, JSONObject]) -> list[ParsedToolCall]:
+    """`calls` less each argument their function does not declare (`_undeclared`); a call to a
+    function not in `functions` stays as it is."""
+    def rewrite(call: ParsedToolCall, arguments: Any) -> tuple[Any, tuple[str, ...]]:
+        parameters = functions.get(call.name, {}).get("parameters")
+        if not isinstance(arguments, dict) or not isinstance(parameters, dict):
+            return arguments, ()
+        undeclared = _undeclared(arguments, parameters)
+        return {key: value for key, value in arguments.items() if key not in undeclared}, tuple(undeclared)
+
+    return rewritten_calls(calls, rewrite, ensure_ascii=False)[0]

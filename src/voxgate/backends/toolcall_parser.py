@@ -231,8 +231,8 @@ def _call_from_object(value: Any, declared_names: Collection[str]) -> ParsedTool
     function = value.get("function")
     if isinstance(function, dict):
         value = function
-    name = value.get("name")
-    if not isinstance(name, str) or name not in declared_names:
+    name = declared_name(value.get("name"), declared_names)
+    if name is None:
         return None
     arguments = value.get("arguments", value.get("parameters", {}))
     if isinstance(arguments, str):
@@ -243,6 +243,28 @@ def _call_from_object(value: Any, declared_names: Collection[str]) -> ParsedTool
     if not isinstance(arguments, dict):
         return None
     return ParsedToolCall(name, json.dumps(arguments, ensure_ascii=False))
+
+
+def declared_name(name: object, declared_names: Collection[str]) -> str | None:
+    """The declared function a call's `name` means: itself when declared; else the one declared name
+    it spells with other separators ("employee.fetch_data" for `employee_fetch_data`: OpenAI refuses
+    dots in names, so tools made from dotted Python names lose them, while a model asked to use
+    "the function 'employee.fetch_data'" writes the dots; BFCL parallel_139, 156, 160), or, for a name
+    of three characters or more, the one declared name ending in it after a separator ("factorial" for
+    `math_factorial`, BFCL parallel_144); else None (two or more such names: none is meant)."""
+    if not isinstance(name, str):
+        return None
+    if name in declared_names:
+        return name
+    key = _name_key(name)
+    same = [declared for declared in declared_names if _name_key(declared) == key]
+    if not same and len(key) >= 3:
+        same = [declared for declared in declared_names if _name_key(declared).endswith("_" + key)]
+    return same[0] if len(same) == 1 else None
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[.\-\s/:]+", "_", name.strip().lower())
 
 
 def declared_functions(tools: object) -> dict[str, JSONObject]:

@@ -13,6 +13,10 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     values_bared          functions, arguments                a function argument's equation ("y=3x+2") cut to its
                                                               right side, a restated argument name ("discovery
                                                               of the neutron") dropped (`toolcall_formats`)
+    calls_fanned_out      functions, arguments, calls         a call listing several values where its function takes
+                                                              one made one call per value (`toolcall_fanout`)
+    rates_as_fractions    functions, arguments                a rate the user gave as a percentage ("5%") passed
+                                                              as its fraction, 0.05 (`toolcall_rates`)
     directions_swapped    functions, arguments                a source and a target given the other way round
                                                               from the user's "from A to B", swapped
                                                               (`toolcall_direction`)
@@ -49,12 +53,13 @@ from .toolcall_shortlist import Shortlist
 
 __all__ = [
     "ACTION_ALTERNATIVES_DROPPED", "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED",
-    "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED", "ACTION_DATES_REFORMATTED",
-    "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_OPTIONS_FILLED", "ACTION_REPAIRED",
-    "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL", "ACTION_VALUES_BARED", "REASON_ALTERNATIVES_DROPPED",
-    "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED", "REASON_CHOICES_CUT", "REASON_CONTINUED",
-    "REASON_CURRENCIES_CODED", "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE",
-    "REASON_DIRECTIONS_SWAPPED", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE",
+    "ACTION_CALLS_FANNED_OUT", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED",
+    "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_OPTIONS_FILLED",
+    "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL",
+    "ACTION_VALUES_BARED", "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED",
+    "REASON_CALLS_FANNED_OUT", "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_CURRENCIES_CODED",
+    "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_DIRECTIONS_SWAPPED",
+    "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_RATES_AS_FRACTIONS",
     "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord", "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
@@ -65,6 +70,8 @@ ACTION_DATES_REFORMATTED = "dates_reformatted"
 ACTION_CURRENCIES_CODED = "currencies_coded"
 ACTION_DIRECTIONS_SWAPPED = "directions_swapped"
 ACTION_VALUES_BARED = "values_bared"
+ACTION_RATES_AS_FRACTIONS = "rates_as_fractions"
+ACTION_CALLS_FANNED_OUT = "calls_fanned_out"
 ACTION_OPTIONS_FILLED = "options_filled"
 ACTION_CALLS_DROPPED = "calls_dropped"
 ACTION_ALTERNATIVES_DROPPED = "alternatives_dropped"
@@ -86,6 +93,10 @@ REASON_DIRECTIONS_SWAPPED = ("a call gave a source and a target argument the oth
                              " 'from A to B'; they were swapped")
 REASON_VALUES_BARED = ("a value was cut to the thing itself: a function argument's equation to its expression"
                        " ('y=3x+2'), a value restating its argument's name to the rest ('discovery of the neutron')")
+REASON_RATES_AS_FRACTIONS = ("a rate the user gave as a percentage ('5%') was passed as a fraction (0.05), as the"
+                             " argument's name or description asks")
+REASON_CALLS_FANNED_OUT = ("a call listing several values where its function takes one was made one call per"
+                           " value (per pair or combination of the values listed)")
 REASON_OPTIONS_FILLED = "an optional argument left out was given the one declared option the request names"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -169,6 +180,21 @@ class ToolRecord:
         """Values were cut to the thing itself: an equation to its expression, a restated argument name
         dropped (`toolcall_formats`)."""
         self._settled(ACTION_VALUES_BARED, REASON_VALUES_BARED, "tool call values cut to the thing itself",
+                      before, after, arguments)
+
+    def calls_fanned_out(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                         arguments: Sequence[str]) -> None:
+        """Calls listing several values where their function takes one became a call per value (`toolcall_fanout`)."""
+        _log.info("tool calls fanned out",
+                  extra={"voxgate_tool_check": REASON_CALLS_FANNED_OUT, "model": self.model_id})
+        split = list(dict.fromkeys(call.name for call in before if call not in after))
+        self._note(ACTION_CALLS_FANNED_OUT, REASON_CALLS_FANNED_OUT, functions=split,
+                   arguments=list(arguments), calls=len(after) - len(before))
+
+    def rates_as_fractions(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                           arguments: Sequence[str]) -> None:
+        """Rates the user gave as percentages were passed as fractions (`toolcall_rates`)."""
+        self._settled(ACTION_RATES_AS_FRACTIONS, REASON_RATES_AS_FRACTIONS, "tool call rates passed as fractions",
                       before, after, arguments)
 
     def directions_swapped(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],

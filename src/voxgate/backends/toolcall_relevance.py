@@ -15,6 +15,8 @@ irrelevance items no declared function shares one.
     function_words(function)        its name (snake_case, camelCase, dots split), description, and its
                                     parameters' names, descriptions and enum values, as topic words
     shares_topic(function, words)   some topic word of the function is among `words`
+    names_new_task(name, made, words)  a word of function `name` that no name of `made` has (generic
+                                    verbs like "search" or "fetch" aside) is among `words`
 
 A stem is the word less one common English ending (-ing, -ies, -es, -ed, -s, -ly), cut to 6
 letters ("temperatures" and "temperature" meet as "temper"). A request written in a script with
@@ -24,13 +26,13 @@ no Latin letters has no topic words; `shares_topic` is then true (the check does
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from voxgate.core.types import JSONObject
 
 from .tool_prompt import content_text
 
-__all__ = ["function_words", "last_user_text", "request_text", "shares_topic", "topic_words"]
+__all__ = ["function_words", "last_user_text", "names_new_task", "request_text", "shares_topic", "topic_words"]
 
 STEM_CHARS = 6
 MIN_WORD_CHARS = 3
@@ -80,6 +82,20 @@ def function_words(function: JSONObject) -> frozenset[str]:
     return topic_words(" ".join(texts))
 
 
+def names_new_task(name: str, made_names: Collection[str], request_words: frozenset[str]) -> bool:
+    """Whether function `name` names a task of the request's that the functions `made_names` do not: a
+    topic word of its name (dots and underscores split, a generic verb such as "search", "fetch" or
+    "check" left out) that none of theirs has is among `request_words` ("distance" for
+    `kinematics_distance_traveled` beside `kinematics_final_velocity`, asked for "the total distance
+    covered")."""
+    made_words = frozenset().union(*(_name_words(made) for made in made_names))
+    return bool((_name_words(name) - made_words) & request_words)
+
+
+def _name_words(name: str) -> frozenset[str]:
+    return topic_words(re.sub(r"[._\-]", " ", name)) - _GENERIC_NAME_WORDS
+
+
 def shares_topic(function: JSONObject, request_words: frozenset[str]) -> bool:
     """Whether `function` has a topic word among `request_words` (true when the request has none)."""
     return not request_words or bool(function_words(function) & request_words)
@@ -110,3 +126,9 @@ def _stem(word: str) -> str:
         if len(word) > len(ending) + 2 and word.endswith(ending):
             return word[: -len(ending)][:STEM_CHARS]
     return word[:STEM_CHARS]
+
+
+_GENERIC_NAME_WORDS = topic_words(
+    "search fetch retrieve check query lookup info information data details detail estimate analyze analysis "
+    "create generate calc calculator convert conversion compute lookup record records")
+"""Words of function names that name no task by themselves: the verbs and nouns every kind of function uses."""

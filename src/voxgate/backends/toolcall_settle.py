@@ -1,10 +1,12 @@
 """An answer's calls settled against the request before they go out, each change recorded. Pure but
 for the record it notes into.
 
-    settle_calls(calls, functions, text, record, ...)   with `trim_choices`: every-choice and padded lists
+    settle_calls(calls, functions, text, record, ...)   with `trim_choices`: calls listing several values
+                                                         for one split, every-choice and padded lists
                                                          cut, dates put in their declared format,
                                                          currency names as codes, values cut to the
-                                                         thing itself ("y=3x+2" to "3x+2"), "from A to
+                                                         thing itself ("y=3x+2" to "3x+2"), rates
+                                                         given as percentages as fractions, "from A to
                                                          B" the user's way round, left-out options the
                                                          request names filled; with
                                                          `drop_unasked_arguments`: calls that make up a
@@ -26,11 +28,13 @@ from voxgate.core.types import JSONObject
 from .toolcall_alternatives import without_alternatives
 from .toolcall_choices import settled_calls
 from .toolcall_direction import settled_directions
+from .toolcall_fanout import fanned_out
 from .toolcall_formats import bare_values, currency_codes, dates_in_declared_format
 from .toolcall_grounding import makes_up_another_request
 from .toolcall_optional import without_unasked
 from .toolcall_options import with_named_options
 from .toolcall_parser import ParsedToolCall
+from .toolcall_rates import rates_as_fractions
 from .toolcall_record import ToolRecord
 
 __all__ = ["settle_calls", "without_made_up_requests"]
@@ -38,21 +42,26 @@ __all__ = ["settle_calls", "without_made_up_requests"]
 
 def settle_calls(
     calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, record: ToolRecord, *,
-    trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None,
+    trim_choices: bool, drop_unasked_arguments: bool, request: str | None = None, fan_out: bool = True,
 ) -> list[ParsedToolCall]:
-    """`calls` settled (with `trim_choices`): `toolcall_choices`' lists cut, `toolcall_formats`' dates,
-    currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_direction`'s source and target
-    put the way the user said them, `toolcall_options`' named options filled; then (with
-    `drop_unasked_arguments`) less the calls that make up a second request, `toolcall_optional`'s
-    unasked and undeclared arguments, and, judged on the values left, `toolcall_alternatives`' calls
-    that only repeat another's values under a function the request does not name. Each change is
-    noted on `record`. `text`: the conversation's (`toolcall_grounding.grounding_text`); `request`: the
-    user's words, which alone fill options and name functions and directions."""
+    """`calls` settled (with `trim_choices`): `toolcall_fanout`'s calls listing values split (with
+    `fan_out`: not where `parallel_tool_calls` is false), `toolcall_choices`' lists cut, `toolcall_formats`' dates,
+    currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_rates`' percentages passed as
+    fractions, `toolcall_direction`'s source and target put the way the user said them,
+    `toolcall_options`' named options filled; then (with `drop_unasked_arguments`) less the calls that
+    make up a second request, `toolcall_optional`'s unasked and undeclared arguments, and, judged on the
+    values left, `toolcall_alternatives`' calls that only repeat another's values under a function the
+    request does not name. Each change is noted on `record`. `text`: the conversation's
+    (`toolcall_grounding.grounding_text`); `request`: the user's words, which alone fill options and
+    name functions and directions."""
     settled, user_words = calls, request if request is not None else text
     if trim_choices:
-        settled, cut = settled_calls(calls, functions, text)
+        fanned, listed = fanned_out(calls, functions, user_words) if fan_out else (calls, ())
+        if listed:
+            record.calls_fanned_out(calls, fanned, listed)
+        settled, cut = settled_calls(fanned, functions, text)
         if cut:
-            record.choices_cut(calls, settled, cut)
+            record.choices_cut(fanned, settled, cut)
         formatted, rewritten = dates_in_declared_format(settled, functions)
         if rewritten:
             record.dates_reformatted(settled, formatted, rewritten)
@@ -62,9 +71,12 @@ def settle_calls(
         bared, rewritten = bare_values(coded, functions)
         if rewritten:
             record.values_bared(coded, bared, rewritten)
-        directed, swapped = settled_directions(bared, user_words)
+        rated, rewritten = rates_as_fractions(bared, functions, user_words)
+        if rewritten:
+            record.rates_as_fractions(bared, rated, rewritten)
+        directed, swapped = settled_directions(rated, user_words)
         if swapped:
-            record.directions_swapped(bared, directed, swapped)
+            record.directions_swapped(rated, directed, swapped)
         settled, filled = with_named_options(directed, functions, request or "")
         if filled:
             record.options_filled(directed, settled, filled)

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from voxgate.core.types import JSONObject
 
-from .toolcall_parser import split_prose_and_calls, written_call_names
+from .toolcall_parser import declared_name, split_prose_and_calls, written_call_names
 
 __all__ = ["MAX_NAMES_LISTED", "UnknownCallAnswer", "unknown_call_body", "unknown_calls"]
 
@@ -45,7 +45,7 @@ class UnknownCallAnswer(NamedTuple):
 def unknown_calls(text: str, declared: Collection[str]) -> list[str]:
     """The undeclared function names `text` writes whole calls to (`written_call_names`), each once, in
     the order written; [] when it also holds calls to declared functions (those are the answer)."""
-    unknown = [name for name in dict.fromkeys(written_call_names(text)) if name not in declared]
+    unknown = [name for name in dict.fromkeys(written_call_names(text)) if declared_name(name, declared) is None]
     if not unknown:  # the common answer: no full parse needed
         return []
     return [] if split_prose_and_calls(text, declared) is not None else unknown

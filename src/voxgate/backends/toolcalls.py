@@ -83,6 +83,7 @@ from .toolcall_continuation import (
 )
 from .toolcall_grounding import is_another_request, is_grounded
 from .toolcall_missing import ask_for_missing
+from .toolcall_optional import without_undeclared
 from .toolcall_parser import (
     ParsedToolCall,
     parse_tool_calls,
@@ -258,7 +259,7 @@ class FencedToolCallAdapter:
             return None
         return partial(settle_calls, functions=plan.functions, text=plan.grounding, record=record,
                        trim_choices=self._trim_choices, drop_unasked_arguments=self._drop_unasked_arguments,
-                       request=plan.user_text)
+                       request=plan.user_text, fan_out=plan.max_calls is None)
 
     def stream(self, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Streaming call; without tools this is the inner backend's stream itself (no overhead). The
@@ -305,11 +306,13 @@ class FencedToolCallAdapter:
         found = split_prose_and_calls(text, declared)
         if found is None:
             return None
-        answers = [await self._inner.complete(continuation_body(plan.body, found[1]))]
-        further = further_calls(first_content(answers[0]) or "", found[1], declared)
+        made = without_undeclared(found[1], plan.functions)  # a made-up argument is not copied on
+        answers = [await self._inner.complete(continuation_body(plan.body, made))]
+        further = further_calls(first_content(answers[0]) or "", made, declared,
+                                partial(without_undeclared, functions=plan.functions))
         if not further and self._force_calls:
-            further = await self._forced_calls(plan, declared, found[1], answers)
-        strays = plan.stray_additions(further, found[1])
+            further = await self._forced_calls(plan, declared, made, answers)
+        strays = plan.stray_additions(further, made)
         further = [call for call in further if call not in strays]
         record.continued(len(answers), further, strays)
         return answers, further
@@ -318,13 +321,16 @@ class FencedToolCallAdapter:
         self, plan: ToolCallPlan, declared: frozenset[str], made: list[ParsedToolCall], answers: list[JSONObject]
     ) -> list[ParsedToolCall]:
         """The calls the model writes when pushed for one more (`toolcall_continuation`), one at a
-        time while each asks for something new (`is_another_request`); every answer lands in `answers`."""
+        time while each asks for something new (`is_another_request`, or another task: `is_another_task`);
+        every answer lands in `answers`."""
         added: list[ParsedToolCall] = []
         while plan.grounding is not None and len(made) + len(added) < MAX_CALLS:
             sent = forced_call_body(plan.body, [*made, *added])
             answers.append(await self._inner.complete(sent))
             call = forced_call(sent, first_content(answers[-1]) or "", [*made, *added], declared)
-            if call is None or not is_another_request(call, [*made, *added], plan.functions, plan.grounding):
+            call = without_undeclared([call], plan.functions)[0] if call is not None else None
+            if call is None or not (is_another_request(call, [*made, *added], plan.functions, plan.grounding)
+                                    or plan.is_another_task(call, [*made, *added])):
                 break
             added.append(call)
         return added

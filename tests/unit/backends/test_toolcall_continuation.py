@@ -317,11 +317,50 @@ async def test_a_model_that_stops_after_one_call_is_pushed_for_the_one_it_left_o
 async def test_a_pushed_call_the_request_never_asked_for_is_dropped() -> None:
     for pushed in ('get_weather", "arguments": {"city": "Oslo"}}',  # a value nobody named
                    'get_time", "arguments": {"tz": "Boston"}}',  # nothing new
-                   'get_weather", "arguments": {"city": "Paris", "days": 3}}'):  # an undeclared argument
+                   'get_weather", "arguments": {"city": "Boston", "days": 3}}'):  # only an undeclared argument new
         inner = AnswersInOrder(call_text("get_weather", city="Boston"), "", pushed)
         answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
         assert len(answer["choices"][0]["message"]["tool_calls"]) == 1
         assert inner.calls == 3
+
+
+async def test_calls_go_back_to_the_model_without_undeclared_arguments_and_come_back_without_them() -> None:
+    """BFCL parallel_68 (the 0.5B): given `calculate_area(base: 12, height: 15, required: [...])` back, it copied
+    the made-up `required` into the second triangle's call, which then failed the function's parameters."""
+    first = json.dumps({"name": "get_weather", "arguments": {"city": "Boston", "required": ["city"]}})
+    inner = AnswersInOrder(first, "", 'get_weather", "arguments": {"city": "Paris", "required": ["city"]}}',
+                           'get_weather", "arguments": {"city": "Boston"}}')
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    calls = answer["choices"][0]["message"]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"]) for c in calls] == [{"city": "Boston"}, {"city": "Paris"}]
+    assert all("required" not in body["messages"][-1]["content"] for body in inner.sent[1:])
+
+
+async def test_a_continued_call_that_differs_only_by_an_undeclared_argument_is_a_repeat() -> None:
+    first = json.dumps({"name": "get_weather", "arguments": {"city": "Boston", "units": "C"}})
+    inner = AnswersInOrder(first, f"<tool_call>\n{first}\n</tool_call>", "")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": MESSAGES, "tools": TOOLS})
+    assert [json.loads(c["function"]["arguments"]) for c in answer["choices"][0]["message"]["tool_calls"]] == [
+        {"city": "Boston"}]
+
+
+KINEMATICS = [{"type": "function", "function": {"name": name, "parameters": {
+    "type": "object", "required": ["speed", "time"], "properties": {"speed": {"type": "number"}, "time": {
+        "type": "number"}}}}} for name in ("final_velocity", "distance_traveled", "acceleration")]
+
+
+async def test_a_pushed_call_to_another_task_of_the_request_is_kept_with_the_same_values() -> None:
+    """BFCL parallel_multiple_8 (the 0.5B): the second function the request names, the same values."""
+    messages = [{"role": "user", "content": "Final velocity at 20 m/s after 6 s? Also, the total distance covered."}]
+    first = json.dumps({"name": "final_velocity", "arguments": {"speed": 20, "time": 6}})
+    for pushed, kept in (('distance_traveled", "arguments": {"speed": 20, "time": 6}}', True),
+                         ('acceleration", "arguments": {"speed": 20, "time": 6}}', False),  # a task nobody named
+                         ('distance_traveled", "arguments": {"speed": 20, "time": 9}}', False),  # 9: made up
+                         ('final_velocity", "arguments": {"speed": 6, "time": 20}}', False)):  # the same task
+        inner = AnswersInOrder(first, "", pushed, "")
+        answer = await FencedToolCallAdapter(inner).complete({"messages": messages, "tools": KINEMATICS})
+        names = [call["function"]["name"] for call in answer["choices"][0]["message"]["tool_calls"]]
+        assert names == (["final_velocity", "distance_traveled"] if kept else ["final_velocity"]), pushed
 
 
 async def test_force_calls_false_and_a_forced_tool_choice_push_for_no_more() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.support.chat_backends import ScriptedChatBackend
-from voxgate.backends.toolcall_optional import unasked_arguments, without_unasked
+from voxgate.backends.toolcall_optional import unasked_arguments, without_unasked, without_undeclared
 from voxgate.backends.toolcall_parser import ParsedToolCall
 from voxgate.backends.toolcall_record import ACTION_ARGUMENTS_DROPPED, REASON_ARGUMENTS_DROPPED
 from voxgate.backends.toolcalls import FencedToolCallAdapter
@@ -131,3 +131,16 @@ def test_a_label_the_model_numbered_itself_is_dropped_even_where_the_request_nam
     for kept in ("Mission 3", "Mission three", "Level 12", "Gold"):  # a number the request gives, or no number
         given = {"game": "Fortnite", "mission": kept}
         assert unasked_arguments(given, function, f"{request}, mission 3 or level 12, gold trophy")[0] == given
+
+
+def test_without_undeclared_drops_only_what_the_function_does_not_declare() -> None:
+    open_schema: JSONObject = {"name": "free", "parameters": {"type": "object", "additionalProperties": True,
+                                                              "properties": {"a": {"type": "string"}}}}
+    calls = [ParsedToolCall("cmd_execute", '{"command": "dir", "unit": "seconds", "required": ["command"]}'),
+             ParsedToolCall("free", '{"a": "x", "b": 1}'), ParsedToolCall("other", '{"z": 1}'),
+             ParsedToolCall("cmd_execute", '{"command": "ls"}')]
+    kept = without_undeclared(calls, {"cmd_execute": EXECUTE, "free": open_schema})
+    assert [json.loads(call.arguments) for call in kept] == [
+        {"command": "dir", "unit": "seconds"},  # the unasked optional `unit` stays: that is another rule's
+        {"a": "x", "b": 1}, {"z": 1}, {"command": "ls"}]
+    assert kept[3] is calls[3]  # a call with nothing to drop is the same call

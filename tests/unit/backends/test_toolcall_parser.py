@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from voxgate.backends.toolcall_parser import (
     ParsedToolCall,
     classify_tool_call_start,
+    declared_name,
     parse_tool_calls,
     written_call_names,
 )
@@ -38,6 +39,30 @@ WEATHER = ParsedToolCall("get_weather", '{"city": "Paris"}')
 )
 def test_parses_one_call_in_every_observed_form(text: str) -> None:
     assert parse_tool_calls(text, DECLARED) == [WEATHER]
+
+
+@pytest.mark.parametrize(("written", "declared", "meant"), [
+    ("get_weather", {"get_weather", "get.weather"}, "get_weather"),  # declared as written: itself
+    ("employee.fetch_data", {"employee_fetch_data"}, "employee_fetch_data"),  # BFCL parallel_139, the 0.5B
+    ("Random_Forest.Train", {"random_forest_train", "forest_plot"}, "random_forest_train"),
+    ("factorial", {"math_factorial", "math_gcd"}, "math_factorial"),  # BFCL parallel_144: the name's last part
+    ("search", {"recipe_search", "restaurant_search"}, None),  # two declared names end so: neither is meant
+    ("gcd", {"number_theory_gcd"}, "number_theory_gcd"),
+    ("cd", {"os_cd"}, None),  # too short to stand for a name's last part
+    ("move", {"mv"}, None),
+    ("fetch_data", {"employee_fetch_data", "fetch_data_v2"}, "employee_fetch_data"),
+    (None, {"get_weather"}, None),
+])
+def test_a_call_means_the_declared_function_it_spells_with_other_separators(
+    written: object, declared: set[str], meant: str | None
+) -> None:
+    assert declared_name(written, declared) == meant
+
+
+def test_a_call_written_with_the_dotted_name_is_read_as_the_declared_function() -> None:
+    text = '```json\n{"name": "employee.fetch_data", "arguments": {"employee_id": 12345}}\n```'
+    assert parse_tool_calls(text, {"employee_fetch_data"}) == [
+        ParsedToolCall("employee_fetch_data", '{"employee_id": 12345}')]
 
 
 def test_parses_several_calls() -> None:

@@ -9,7 +9,13 @@ import logging
 import pytest
 
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
-from voxgate.backends.toolcall_relevance import function_words, request_text, shares_topic, topic_words
+from voxgate.backends.toolcall_relevance import (
+    function_words,
+    names_new_task,
+    request_text,
+    shares_topic,
+    topic_words,
+)
 from voxgate.backends.toolcalls import (
     REASON_OFF_TOPIC,
     REASON_UNGROUNDED,
@@ -57,6 +63,20 @@ def test_a_function_shares_the_topic_of_a_request_when_some_word_meets() -> None
     assert shares_topic(STOCK, topic_words("What is Apple's share price today?"))  # "shares"/"share" meet
     assert shares_topic(WEATHER, topic_words("Will it be warm in Oslo, in Fahrenheit?"))  # through an enum value
     assert shares_topic(STOCK, topic_words("上海目前的股价"))  # no Latin words: the check does not apply
+
+
+@pytest.mark.parametrize(("name", "made", "named"), [
+    ("kinematics_distance_traveled", ["kinematics_final_velocity"], True),  # "distance": the request's, not made's
+    ("kinematics.final_velocity", ["kinematics_final_velocity"], False),  # the same words
+    ("kinematics_acceleration", ["kinematics_final_velocity"], False),  # a new word the request lacks
+    ("distance_search", ["velocity_search"], True),
+    ("search_fetch", ["velocity_lookup"], False),  # generic verbs name no task
+])
+def test_a_function_names_a_new_task_by_a_word_of_its_name_the_request_has_and_the_made_ones_lack(
+    name: str, made: list[str], named: bool
+) -> None:
+    request = topic_words("Calculate the final velocity of a car. Also, compute the total distance covered and search.")
+    assert names_new_task(name, made, request) is named
 
 
 def test_request_text_is_the_user_messages_only() -> None:

@@ -31,6 +31,8 @@ def test_unknown_calls_are_the_undeclared_names_written_when_no_declared_call_is
     assert unknown_calls(PARIS, declared) == []  # a call to a declared function: the answer
     assert unknown_calls("It is sunny in Paris.", declared) == []
     assert unknown_calls('{"name": "Ada", "born": 1815}', declared) == []
+    dotted = '{"name": "get.weather", "arguments": {"city": "Paris"}}'
+    assert unknown_calls(dotted, declared) == []  # the declared `get_weather`, spelt with a dot: a call
 
 
 def test_the_body_asked_again_holds_the_answer_and_an_error_naming_the_declared_functions() -> None:
