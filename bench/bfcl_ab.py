@@ -83,13 +83,15 @@ def ask(client: openai.OpenAI, model: str, arm: str, item: BfclItem) -> Ask:
 
 def tool_actions(client: openai.OpenAI, decision_id: str | None) -> tuple[str, ...]:
     """`model:action` for each note of the decision record's `tools` list (GET /v1/decisions/{id}),
-    with the arguments the model was told to ask for, if any, and `+after_words` where the refused
-    calls followed words: `model:asked_again_in_words(time)+after_words`."""
+    with the arguments the model was told to ask for, if any, `[requests/added]` for a continuation (its
+    upstream requests, the calls it added), and `+after_words` where the refused calls followed words:
+    `model:asked_again_in_words(time)+after_words`, `model:continued[3/1]`."""
     if not decision_id:
         return ()
     record = httpx.get(f"{client.base_url}decisions/{decision_id}", timeout=30, trust_env=False).json()
     return tuple(f"{note.get('model')}:{note.get('action')}"
                  + (f"({','.join(note['asked_for'])})" if note.get("asked_for") else "")
+                 + (f"[{note['requests']}/{note['added']}]" if "requests" in note and "added" in note else "")
                  + ("+after_words" if note.get("after_words") else "")
                  for note in record.get("tools") or ())
 

@@ -28,7 +28,14 @@ from .toolcall_parser import (
     parse_tool_calls,
     split_prose_and_calls,
 )
-from .toolcall_relevance import last_user_text, names_new_task, request_text, shares_topic, topic_words
+from .toolcall_relevance import (
+    asks_several_things,
+    last_user_text,
+    names_new_task,
+    request_text,
+    shares_topic,
+    topic_words,
+)
 from .toolcall_stream import is_bare_reply, is_echo, is_refusal, reads_result_back
 
 __all__ = [
@@ -122,18 +129,21 @@ class ToolCallPlan:
 
     def is_another_task(self, call: ParsedToolCall, made: Sequence[ParsedToolCall]) -> bool:
         """`tool_choice` auto, the user's request known: whether a call the model was pushed to write after
-        those `made` asks for another task of the request's, though it brings no value they lack: a
-        function none of them used, its arguments fitting it and taken from the conversation
-        (`is_grounded`), whose name has a word the request has and their names lack
-        (`names_new_task`): `kinematics_distance_traveled` with the same speeds and time after
-        `kinematics_final_velocity`, for "... Also, compute the total distance covered" (BFCL
-        parallel_multiple_8, the 0.5B)."""
+        those `made` asks for another task of the request's, though it brings no value they lack: the
+        request asks for several things (`asks_several_things`), and the call is to a function none of
+        them used, its arguments fitting it and taken from the conversation (`is_grounded`), whose name
+        has a word the request has and their names lack (`names_new_task`): `kinematics_distance_traveled`
+        with the same speeds and time after `kinematics_final_velocity`, for "... Also, compute the total
+        distance covered" (BFCL parallel_multiple_8, the 0.5B). Without the first condition it also
+        added `calculate_final_speed` to "the displacement of a car moving at an initial speed of 20 m/s"
+        (multiple_4)."""
         function = self.functions.get(call.name)
         if self.grounding is None or self.user_text is None or function is None or any(
                 earlier.name == call.name for earlier in made):
             return False
-        return fits_parameters(call, function) and is_grounded(call, self.grounding, function) and names_new_task(
-            call.name, [earlier.name for earlier in made], topic_words(self.user_text))
+        return asks_several_things(self.user_text) and fits_parameters(call, function) and is_grounded(
+            call, self.grounding, function) and names_new_task(call.name, [earlier.name for earlier in made],
+                                                               topic_words(self.user_text))
 
     def described_function(self, text: str) -> str | None:
         """`tool_choice` auto, no tool result being answered: the first declared function that `text`,

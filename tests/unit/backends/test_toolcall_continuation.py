@@ -361,6 +361,10 @@ async def test_a_pushed_call_to_another_task_of_the_request_is_kept_with_the_sam
         answer = await FencedToolCallAdapter(inner).complete({"messages": messages, "tools": KINEMATICS})
         names = [call["function"]["name"] for call in answer["choices"][0]["message"]["tool_calls"]]
         assert names == (["final_velocity", "distance_traveled"] if kept else ["final_velocity"]), pushed
+    one_request = [{"role": "user", "content": "Final velocity at 20 m/s after 6 s, and the distance covered?"}]
+    inner = AnswersInOrder(first, "", 'distance_traveled", "arguments": {"speed": 20, "time": 6}}', "")
+    answer = await FencedToolCallAdapter(inner).complete({"messages": one_request, "tools": KINEMATICS})
+    assert len(answer["choices"][0]["message"]["tool_calls"]) == 1  # no second request joined on: no new task
 
 
 async def test_force_calls_false_and_a_forced_tool_choice_push_for_no_more() -> None:

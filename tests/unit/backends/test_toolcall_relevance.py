@@ -10,6 +10,7 @@ import pytest
 
 from tests.unit.backends.test_toolcall_continuation import AnswersInOrder
 from voxgate.backends.toolcall_relevance import (
+    asks_several_things,
     function_words,
     names_new_task,
     request_text,
@@ -77,6 +78,17 @@ def test_a_function_names_a_new_task_by_a_word_of_its_name_the_request_has_and_t
 ) -> None:
     request = topic_words("Calculate the final velocity of a car. Also, compute the total distance covered and search.")
     assert names_new_task(name, made, request) is named
+
+
+@pytest.mark.parametrize(("text", "several"), [
+    ("Final velocity after 6 s? Also, compute the total distance covered.", True),  # BFCL parallel_multiple_8
+    ("How many steps to lose 500 calories and how much water if I exercise 2 hours?", True),  # ..._17
+    ("What is the weather in Paris? And in Oslo?", True),  # two questions
+    ("The displacement of a car at 20 m/s that then accelerates at 10 m/s^2 for 5 s?", False),  # BFCL multiple_4
+    ("The air quality index of New York for the next week?", False),
+])
+def test_a_request_asks_several_things_when_it_joins_a_second_request_on(text: str, several: bool) -> None:
+    assert asks_several_things(text) is several
 
 
 def test_request_text_is_the_user_messages_only() -> None:
