@@ -17,7 +17,9 @@ An answer that is calls is continued once (`toolcall_continuation`): the model i
 back as the start of its answer and may add the ones it left out (the bundled models write one
 call where a request needs several); repeats are dropped. Where that adds none (`tool_choice`
 auto), the model is pushed to write one more call, kept only if it asks for something the calls
-made do not (`toolcall_grounding.is_another_request`), and pushed again after each one kept.
+made do not (`toolcall_grounding.is_another_request`), or another task a request asking for several
+things names (`ToolCallPlan.is_another_task`), and pushed again after each one kept. The calls go
+back to the model without undeclared arguments, so it does not copy a made-up one into the next.
 Words naming a declared function as code ("I would need to call the `legal_case_fetch` function
 with ...": `toolcall_parser.described_functions`; `tool_choice` auto, no tool result being answered)
 are asked for that call (`described_call_body`), words holding placeholders ("XXX PSI") for any call
