@@ -216,7 +216,9 @@ def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text:
     """Whether `call` asks for something the calls `made` do not: an argument value in `text` and
     in none of `made`. Against an earlier call to the same function, that value must replace one
     the earlier call gave the same argument ("Maroon 5" after "Taylor Swift"), so a call that
-    only adds an argument the first one left out (a correction, not a second request) does not count."""
+    only adds an argument the first one left out (a correction, not a second request) does not count;
+    nor does a number already standing in an earlier string value (`number: 2` after `event: "World War
+    2"`: BFCL parallel_multiple_37, the 0.5B pushed after its continuation)."""
     words, numbers = _words(text), _numbers(text)
     old = [value for earlier in made for value in leaf_values(_arguments(earlier))]
     old_words = {word for value in old if isinstance(value, str) for word in _WORD.findall(value.lower())}
@@ -232,11 +234,16 @@ def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text:
         for value in leaf_values(argument):
             if not _value_in(value, words, numbers):
                 continue
-            if isinstance(value, float) and value not in old_numbers:
-                return True
+            if isinstance(value, float) and value not in old_numbers and _number_word(value) not in old_words:
+                return True  # not the 2 of a "World War 2" already asked for
             if isinstance(value, str) and not new_words.isdisjoint(_WORD.findall(value.lower())):
                 return True
     return False
+
+
+def _number_word(number: float) -> str:
+    """How `number` stands as a word in text: "2" for 2.0, "2.5" for 2.5."""
+    return str(int(number)) if number.is_integer() else str(number)
 
 
 def makes_up_another_request(

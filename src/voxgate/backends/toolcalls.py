@@ -312,8 +312,8 @@ class FencedToolCallAdapter:
         answers = [await self._inner.complete(continuation_body(plan.body, made))]
         further = further_calls(first_content(answers[0]) or "", made, declared,
                                 partial(without_undeclared, functions=plan.functions))
-        if self._force_calls:  # after the continuation's own calls too: it stops one short as the first answer does
-            further = [*further, *await self._forced_calls(plan, declared, [*made, *further], answers)]
+        if not further and self._force_calls:
+            further = await self._forced_calls(plan, declared, made, answers)
         strays = plan.stray_additions(further, made)
         further = [call for call in further if call not in strays]
         record.continued(len(answers), further, strays)

@@ -94,6 +94,11 @@ def test_a_call_to_another_function_needs_a_value_from_the_request_no_call_made_
     triangle = call("triangle_get", side1=5, side2=4, side3=3)
     assert not brings_new_value(call("circle_get", radius=5), [triangle], "a triangle with sides 5, 4 and 3")
     assert not brings_new_value(ParsedToolCall("f", "[1]"), [life], text)  # arguments that are not an object
+    # BFCL parallel_multiple_37: the 2 of "World War 2", already asked for, is no new value
+    war = [call("timeline", event="World War 2"), call("figures", event="World War 2", number=1)]
+    asked = "The timeline of World War 2 in Europe and its important figures."
+    assert not brings_new_value(call("figures", event="World War 2", number=2), war, asked)
+    assert brings_new_value(call("figures", event="World War 2", number=3), war, asked + " The top 3.")
 
 
 def test_fits_parameters_wants_the_required_arguments_and_no_undeclared_one() -> None:
