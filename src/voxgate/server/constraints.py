@@ -216,9 +216,10 @@ def _cascade(value: Any) -> CascadeOptions | None:
     if accept is not None:
         accept = _number(_FIELDS["cascade"], accept)
     stages = value.get("max_stages")
-    if stages is not None and (isinstance(stages, bool) or not isinstance(stages, int)
-                               or not 1 <= stages <= MAX_CASCADE_STAGES):
+    whole = isinstance(stages, int) or (isinstance(stages, float) and stages.is_integer())  # JSON's 5.0 is one too
+    if stages is not None and (isinstance(stages, bool) or not whole or not 1 <= stages <= MAX_CASCADE_STAGES):
         raise _fail("cascade", f"`max_stages` must be a whole number from 1 to {MAX_CASCADE_STAGES}, got {stages!r}")
+    stages = int(stages) if stages is not None else None
     agreement = value.get("agreement")
     if agreement is not None and not isinstance(agreement, bool):
         raise _fail("cascade", f"`agreement` must be true or false, got {agreement!r}")

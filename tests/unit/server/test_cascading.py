@@ -37,6 +37,10 @@ def test_cascade_options_are_parsed_and_merged_over_the_defaults() -> None:
     assert options == CascadeOptions(("a", "b"), 0.9, 2)
     merged = settings_for(CascadeSettings(accept=0.6, max_stages=3), CascadeOptions(accept=None, max_stages=2))
     assert (merged.accept, merged.max_stages, merged.models) == (0.6, 2, None)
+    whole = parse_constraints("auto", {"cascade": {"max_stages": 5.0}}, {}, Mode.BALANCED).cascade
+    assert whole is not None  # JSON's 5.0 is a whole number: schema-valid, served (found by the HTTP fuzz run)
+    assert whole.max_stages == 5
+    assert isinstance(whole.max_stages, int)
 
 
 def test_middle_cost_share_is_parsed_and_overrides_the_server_default() -> None:
@@ -50,7 +54,8 @@ def test_middle_cost_share_is_parsed_and_overrides_the_server_default() -> None:
 
 @pytest.mark.parametrize("routing", [
     {"strategy": "magic"}, {"cascade": {"accept": 1.5}}, {"cascade": {"max_stages": 0}},
-    {"cascade": {"max_stages": True}}, {"cascade": {"models": []}}, {"cascade": {"models": "a,b"}},
+    {"cascade": {"max_stages": 2.5}}, {"cascade": {"max_stages": True}}, {"cascade": {"models": []}},
+    {"cascade": {"models": "a,b"}},
     {"cascade": {"bar": 1}}, {"cascade": "fast"}, {"cascade": {"agreement": "yes"}},
     {"cascade": {"middle_cost_share": 1.5}}, {"cascade": {"middle_cost_share": "half"}},
     {"cascade": {"middle_cost_share": True}},
