@@ -35,7 +35,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .toolcall_grounding import leaf_values
+from .toolcall_grounding import leaf_values, number_text
 from .toolcall_parser import ParsedToolCall
 from .toolcall_relevance import topic_words
 from .toolcall_schema import argument_name_words
@@ -91,10 +91,10 @@ def _covered(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
     `recipe_prep_time` asked for a different thing)."""
     names = [argument_name_words(key) for key in other]
     known = {" ".join(words) for words in names} | {word for words in names for word in words}
-    known |= {_plain(value) if isinstance(value, str) else _number_text(value) for value in leaf_values(other)}
+    known |= {_plain(value) if isinstance(value, str) else number_text(value) for value in leaf_values(other)}
     values = list(leaf_values(arguments))
     return bool(values) and all(
-        (_plain(value) if isinstance(value, str) else _number_text(value)) in known for value in values)
+        (_plain(value) if isinstance(value, str) else number_text(value)) in known for value in values)
 
 
 def _plain(text: str) -> str:
@@ -125,11 +125,8 @@ def _named(name_words: frozenset[str], request_words: frozenset[str], squashed: 
 
 
 def _name_words(name: str) -> frozenset[str]:
-    return topic_words(name.replace("_", " ").replace(".", " "))
+    return topic_words(name)  # its words split on "_", "." and camelCase
 
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else str(value)
 
 
 def _arguments(call: ParsedToolCall) -> dict[str, Any]:

@@ -41,7 +41,7 @@ Stalingrad", "Museum of Modern Art") stays, and no BFCL reference value is such 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ from voxgate.core.types import JSONObject
 
 from .toolcall_codes import currency_code_of
 from .toolcall_parser import ParsedToolCall, rewritten_calls
-from .toolcall_schema import declared_properties
+from .toolcall_schema import values_rewritten
 
 __all__ = [
     "bare_values", "currency_codes", "dated_arguments", "dates_in_declared_format", "declared_date_format",
@@ -125,7 +125,7 @@ def dates_in_declared_format(
 def dated_arguments(arguments: Any, function: JSONObject | None) -> tuple[Any, tuple[str, ...]]:
     """`arguments` (a call's decoded JSON) with each top-level value that `in_declared_format` rewrites
     for `function`'s schema of it rewritten, and the names of those arguments."""
-    return _values_rewritten(arguments, function, lambda _key, value, schema: in_declared_format(value, schema))
+    return values_rewritten(arguments, function, lambda _key, value, schema: in_declared_format(value, schema))
 
 
 def currency_codes(
@@ -134,20 +134,7 @@ def currency_codes(
     """`calls` with each currency argument that holds a currency's name given its code instead (module
     docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
     return rewritten_calls(
-        calls, lambda call, arguments: _values_rewritten(arguments, functions.get(call.name), _currency_code))
-
-
-def _values_rewritten(
-    arguments: Any, function: JSONObject | None, rewrite: Callable[[str, Any, Any], str | None]
-) -> tuple[Any, tuple[str, ...]]:
-    """`arguments` (a call's decoded JSON) with each top-level value for which `rewrite` (the argument's
-    name, its value, `function`'s schema of it) gives a new value replaced by it, and their names."""
-    properties = declared_properties(function)
-    if not isinstance(arguments, dict) or properties is None:
-        return arguments, ()
-    written = {key: rewrite(key, value, properties.get(key)) for key, value in arguments.items()}
-    changed = tuple(key for key, value in written.items() if value is not None)
-    return ({**arguments, **{key: written[key] for key in changed}}, changed) if changed else (arguments, ())
+        calls, lambda call, arguments: values_rewritten(arguments, functions.get(call.name), _currency_code))
 
 
 def _currency_code(key: str, value: Any, schema: Any) -> str | None:
@@ -168,7 +155,7 @@ def bare_values(
     and each value restating its argument's name ("discovery of the neutron") the rest (module
     docstring), and the names of the arguments rewritten (empty: the calls as they were)."""
     return rewritten_calls(
-        calls, lambda call, arguments: _values_rewritten(arguments, functions.get(call.name), _bare_value))
+        calls, lambda call, arguments: values_rewritten(arguments, functions.get(call.name), _bare_value))
 
 
 def _bare_value(key: str, value: Any, schema: Any) -> str | None:

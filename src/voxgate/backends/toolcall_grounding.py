@@ -52,7 +52,7 @@ from .toolcall_schema import declared_properties, required_names
 
 __all__ = [
     "brings_new_value", "fits_parameters", "gives_value", "grounding_text", "invented_required", "is_another_request",
-    "is_grounded", "leaf_values", "makes_up_another_request", "takes_value",
+    "is_grounded", "leaf_values", "makes_up_another_request", "number_text", "takes_value",
 ]  # fmt: skip
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -234,14 +234,14 @@ def brings_new_value(call: ParsedToolCall, made: Sequence[ParsedToolCall], text:
         for value in leaf_values(argument):
             if not _value_in(value, words, numbers):
                 continue
-            if isinstance(value, float) and value not in old_numbers and _number_word(value) not in old_words:
+            if isinstance(value, float) and value not in old_numbers and number_text(value) not in old_words:
                 return True  # not the 2 of a "World War 2" already asked for
             if isinstance(value, str) and not new_words.isdisjoint(_WORD.findall(value.lower())):
                 return True
     return False
 
 
-def _number_word(number: float) -> str:
+def number_text(number: float) -> str:
     """How `number` stands as a word in text: "2" for 2.0, "2.5" for 2.5."""
     return str(int(number)) if number.is_integer() else str(number)
 

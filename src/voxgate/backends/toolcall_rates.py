@@ -32,7 +32,7 @@ from typing import Any
 from voxgate.core.types import JSONObject
 
 from .toolcall_parser import ParsedToolCall, rewritten_calls
-from .toolcall_schema import argument_name_words, declared_properties
+from .toolcall_schema import argument_name_words, values_rewritten
 
 __all__ = ["fraction_for", "percentages", "rates_as_fractions"]
 
@@ -58,16 +58,8 @@ def rates_as_fractions(
     percents = percentages(text)
     if not percents:
         return list(calls), ()
-    return rewritten_calls(calls, lambda call, arguments: _fractions(arguments, functions.get(call.name), percents))
-
-
-def _fractions(arguments: Any, function: JSONObject | None, percents: Collection[float]) -> tuple[Any, tuple[str, ...]]:
-    properties = declared_properties(function)
-    if not isinstance(arguments, dict) or properties is None:
-        return arguments, ()
-    written = {key: fraction_for(key, value, properties.get(key), percents) for key, value in arguments.items()}
-    changed = tuple(key for key, value in written.items() if value is not None)
-    return ({**arguments, **{key: written[key] for key in changed}}, changed) if changed else (arguments, ())
+    return rewritten_calls(calls, lambda call, arguments: values_rewritten(
+        arguments, functions.get(call.name), lambda key, value, schema: fraction_for(key, value, schema, percents)))
 
 
 def fraction_for(key: str, value: Any, schema: Any, percents: Collection[float]) -> float | None:
@@ -77,7 +69,7 @@ def fraction_for(key: str, value: Any, schema: Any, percents: Collection[float])
         return None
     if not isinstance(schema, dict) or schema.get("type") != "number":
         return None
-    words = {word.lower() for word in argument_name_words(key)}
+    words = set(argument_name_words(key))
     if words & _PERCENT_WORDS:
         return None
     description = schema.get("description")

@@ -106,7 +106,7 @@ def asks_several_things(text: str) -> bool:
 
 
 def _name_words(name: str) -> frozenset[str]:
-    return topic_words(re.sub(r"[._\-]", " ", name)) - _GENERIC_NAME_WORDS
+    return topic_words(name) - _GENERIC_NAME_WORDS  # topic_words splits on "_", "." and "-" already
 
 
 def shares_topic(function: JSONObject, request_words: frozenset[str]) -> bool:
@@ -146,5 +146,5 @@ _SEVERAL_THINGS = re.compile(
     r"|and (?:what|how|get|find|calculate))\b", re.IGNORECASE)
 _GENERIC_NAME_WORDS = topic_words(
     "search fetch retrieve check query lookup info information data details detail estimate analyze analysis "
-    "create generate calc calculator convert conversion compute lookup record records")
+    "create generate calc calculator convert conversion compute record records")
 """Words of function names that name no task by themselves: the verbs and nouns every kind of function uses."""

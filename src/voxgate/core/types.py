@@ -19,6 +19,11 @@ def first_choice(completion: JSONObject) -> JSONObject:
     return first if isinstance(first, dict) else {}
 
 
+def is_whole_number(value: object) -> bool:
+    """Whether a JSON value is a whole number as JSON Schema's `integer` reads it: 5 or 5.0, not 5.5 or true."""
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+
+
 class Capability(StrEnum):
     """What a model can do beyond plain chat."""
 

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from voxgate.core.errors import InvalidRequestError
 from voxgate.core.keys import KEY_NAME_PATTERN, BudgetPeriod, KeyPolicy, VirtualKey
-from voxgate.core.types import JSONObject, Mode
+from voxgate.core.types import JSONObject, Mode, is_whole_number
 from voxgate.server.constraints import PROFILES, parse_constraints
 from voxgate.server.errors import error_body
 from voxgate.server.gateway import Gateway
@@ -40,8 +40,7 @@ def _limit(body: JSONObject, name: str, minimum: int = 1) -> int | None:
     value = body.get(name)
     if value is None:
         return None
-    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not whole or not minimum <= value <= MAX_LIMIT:
+    if not is_whole_number(value) or not minimum <= value <= MAX_LIMIT:
         raise _fail(name, f"must be a whole number between {minimum} and {MAX_LIMIT}, got {value!r}")
     return int(value)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxgate.core.errors import InvalidRequestError
-from voxgate.core.types import Capability, CascadeOptions, Mode, RoutingConstraints, Strategy
+from voxgate.core.types import Capability, CascadeOptions, Mode, RoutingConstraints, Strategy, is_whole_number
 
 PROFILES = ("auto", "auto:quality", "auto:balanced", "auto:cost", "auto:fast", "auto:local", "auto:cascade")
 CASCADE_PROFILES = frozenset({"auto", "auto:cascade"})
@@ -216,8 +216,7 @@ def _cascade(value: Any) -> CascadeOptions | None:
     if accept is not None:
         accept = _number(_FIELDS["cascade"], accept)
     stages = value.get("max_stages")
-    whole = isinstance(stages, int) or (isinstance(stages, float) and stages.is_integer())  # JSON's 5.0 is one too
-    if stages is not None and (isinstance(stages, bool) or not whole or not 1 <= stages <= MAX_CASCADE_STAGES):
+    if stages is not None and (not is_whole_number(stages) or not 1 <= stages <= MAX_CASCADE_STAGES):  # 5.0 is whole
         raise _fail("cascade", f"`max_stages` must be a whole number from 1 to {MAX_CASCADE_STAGES}, got {stages!r}")
     stages = int(stages) if stages is not None else None
     agreement = value.get("agreement")

@@ -16,7 +16,7 @@ from typing import Any
 
 from voxgate.backends.tool_validation import schema_problem
 from voxgate.core.errors import InvalidRequestError
-from voxgate.core.types import Capability, ChatRequest, JSONObject
+from voxgate.core.types import Capability, ChatRequest, JSONObject, is_whole_number
 from voxgate.core.unicode_check import lone_surrogate_path
 from voxgate.routing.features import estimate_tokens
 from voxgate.server.images import IMAGE_TOKENS_ESTIMATE, check_image_part
@@ -196,9 +196,8 @@ def _check_number(body: JSONObject, param: NumberParam) -> None:
     value = body.get(param.name)
     if value is None:
         return
-    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     fits = isinstance(value, int | float) and not isinstance(value, bool) and param.minimum <= value <= param.maximum
-    if not fits or (param.integer and not whole):
+    if not fits or (param.integer and not is_whole_number(value)):
         kind = "an integer" if param.integer else "a number"
         raise InvalidRequestError(
             f"`{param.name}` must be {kind} between {param.minimum:g} and {param.maximum:g}.", param=param.name
