@@ -18,12 +18,22 @@ number it gives is, whole, one of that call's values or arguments' names, or a w
       request with the spaces left out: "Open Library" for `openlibrary`) and names nothing of this
       one's name that the other's lacks; or
     - it is to the same function and gives one of its arguments another value made only of words of
-      the other call's argument names ("Earth" against `weight_earth_kg`).
+      the other call's argument names ("Earth" against `weight_earth_kg`); or
+    - it is to the same function, the other gives each of its arguments the same value and more
+      arguments besides, and the request asks one thing (`asks_several_things` false, and no "and",
+      "or", "both", "each", "again", "respectively": "tigers in India now and in 2023" is two): the 0.5B
+      continued `calculate_circumference(radius: 4)` with the same and `unit: "inches"` for "What is the
+      circumference of a circle with a radius of 4 inches?" (BFCL simple_python_7), and
+      `concert_book_ticket(artist, location)` with the same and the backstage pass asked for (multiple_81).
 
 Calls are judged from the last one back, so of two alike the later goes. Measured offline over
 BFCL's reference answers with two or more calls (`bench/tool_alternatives.py`): 1 of 440 loses a
-call (parallel_multiple_31: "how many cases and the judge handling a specific lawsuit", where
-`lawsuit_fetch_details` repeats `lawsuit_judge`'s company and "fetch details" is not in the request).
+call to the first two rules (parallel_multiple_31: "how many cases and the judge handling a specific
+lawsuit", where `lawsuit_fetch_details` repeats `lawsuit_judge`'s company and "fetch details" is not in
+the request); the third none (without its "and"/"or" gate, 1: parallel_185, "... and then estimate the
+population of both these species ... for year 2023"). Replayed on the recorded answers of the whole
+multiple, parallel and parallel_multiple runs and simple_python's first 99 items: 2 turned right (the
+two above), none wrong.
 
     without_alternatives(calls, request)   the calls less such alternatives, and those dropped
 """
@@ -37,7 +47,7 @@ from typing import Any
 
 from .toolcall_grounding import leaf_values, number_text
 from .toolcall_parser import ParsedToolCall
-from .toolcall_relevance import topic_words
+from .toolcall_relevance import asks_several_things, topic_words
 from .toolcall_schema import argument_name_words
 
 __all__ = ["without_alternatives"]
@@ -47,6 +57,8 @@ NAMED_PREFIX_CHARS = 4
 MIN_SQUASHED_CHARS = 5
 """A function-name word this long is named when the request holds it with its spaces left out."""
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_JOINED = re.compile(r"\b(?:and|or|both|each|again|respectively|versus|vs)\b", re.IGNORECASE)
+"""Words that may join two requests for one function ("now and in 2023")."""
 
 
 def without_alternatives(
@@ -57,10 +69,12 @@ def without_alternatives(
     dropped. `request`: the user's words."""
     request_words = topic_words(request)
     squashed = re.sub(r"[^a-z]", "", request.lower())
+    one_thing = not asks_several_things(request) and _JOINED.search(request) is None
     kept, dropped = list(calls), list[ParsedToolCall]()
     while len(kept) > 1:
         index = next((i for i in range(len(kept) - 1, -1, -1)
-                      if _is_alternative(kept[i], kept[:i] + kept[i + 1:], request_words, squashed)), None)
+                      if _is_alternative(kept[i], kept[:i] + kept[i + 1:], request_words, squashed, one_thing)),
+                     None)
         if index is None:
             break
         dropped.insert(0, kept.pop(index))
@@ -68,14 +82,15 @@ def without_alternatives(
 
 
 def _is_alternative(call: ParsedToolCall, others: Sequence[ParsedToolCall], request_words: frozenset[str],
-                    squashed: str) -> bool:
+                    squashed: str, one_thing: bool) -> bool:
     arguments = _arguments(call)
     for other in others:
         other_arguments = _arguments(other)
         if not _covered(arguments, other_arguments):
             continue
         if other.name == call.name:
-            if _split_on_argument_name(arguments, other_arguments):
+            if _split_on_argument_name(arguments, other_arguments) or (
+                    one_thing and _within(arguments, other_arguments)):
                 return True
             continue
         own, theirs = _name_words(call.name), _name_words(other.name)
@@ -95,6 +110,12 @@ def _covered(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
     values = list(leaf_values(arguments))
     return bool(values) and all(
         (_plain(value) if isinstance(value, str) else number_text(value)) in known for value in values)
+
+
+def _within(arguments: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether `other` gives every argument of `arguments` the same value, and more arguments besides."""
+    return bool(arguments) and len(other) > len(arguments) and all(
+        key in other and other[key] == value for key, value in arguments.items())
 
 
 def _plain(text: str) -> str:

@@ -1,7 +1,7 @@
 """Codes a request names in words: "EUR" for "5000 Euros", "NVDA" for "Nvidia", "OR" for "Oregon". Pure.
 
 Tool arguments often take a code where people say a name: a currency (ISO 4217), a US state, a
-country, a stock ticker. Grounding (`toolcall_grounding`) looks for a call's values in
+country, a stock ticker, a unit ("km" for "kilometers"). Grounding (`toolcall_grounding`) looks for a call's values in
 the conversation, so without this a right call made of codes reads as invented and is refused
 (offline, over BFCL's 3,152 reference calls, right calls refused 205 -> 179 with these tables, most
 of the 26 currency conversions; `bench/tool_grounding_recall.py`).
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CITY_STATES", "code_named", "currency_code_of", "place_words"]
+__all__ = ["CITY_STATES", "UNITS", "code_named", "currency_code_of", "place_words"]
 
 _Names = tuple[tuple[str, ...], ...]
 _LETTERS = re.compile(r"[a-z]+")
@@ -94,7 +94,17 @@ TICKERS: dict[str, _Names] = {
     "pfe": (("pfizer",),), "jnj": (("johnson",),), "mcd": (("mcdonald",), ("mcdonalds",)),
     "baba": (("alibaba",),), "tsm": (("tsmc",),), "tm": (("toyota",),), "uber": (("uber",),),
 }  # fmt: skip
-_TABLES = (CURRENCIES, COUNTRIES, US_STATES, TICKERS)
+_UNIT_NAMES = (
+    "km kilometer kilometre|m meter metre|cm centimeter centimetre|mm millimeter millimetre|mi mile|ft foot feet|"
+    "in inch inches|yd yard|kg kilogram kilo|g gram|mg milligram|lb pound|lbs pound|oz ounce|l liter litre|"
+    "ml milliliter millilitre|gal gallon|c celsius centigrade|f fahrenheit|k kelvin"
+)
+UNITS: dict[str, _Names] = {
+    entry.split()[0]: tuple((name,) for word in entry.split()[1:] for name in (word, f"{word}s"))
+    for entry in _UNIT_NAMES.split("|")
+}
+"""Units by their symbols ("cm" for "centimeters", "mi" for "miles"): BFCL parallel_multiple_92, 98."""
+_TABLES = (CURRENCIES, COUNTRIES, US_STATES, TICKERS, UNITS)
 _CITIES = (  # state: cities, "/" before a city's nicknames ("los angeles/la/lax": LA and LAX name it too)
     "CA san francisco/sf/frisco,los angeles/la/lax,san diego/sd,san jose,sacramento,oakland,berkeley,fresno,"
     "long beach,palo alto|NY new york/nyc/big apple,brooklyn,manhattan,buffalo|IL chicago/chi town|"

@@ -47,6 +47,7 @@ from voxgate.core.types import JSONObject
 from .tool_prompt import content_text
 from .toolcall_codes import code_named, place_words
 from .toolcall_datetimes import date_named, time_named
+from .toolcall_implied import implied_numbers, names_own_language
 from .toolcall_parser import ParsedToolCall
 from .toolcall_schema import declared_properties, required_names
 
@@ -68,11 +69,6 @@ _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with", "by", "from", "as", "is", "are",
     "be", "it", "its", "that", "this", "these", "those", "into", "than", "then", "de", "la", "le", "el",
 })  # fmt: skip
-_IMPLIED_ONE = re.compile(
-    r"\b(?:a|an|one|next|last|past|previous|coming|following|this|per|each|every|single)\s+(?:[a-z]+\s+)?"
-    r"(?:second|minute|hour|day|night|week|weekend|fortnight|month|quarter|season|year|decade|century)\b"
-)
-"""A time span the words count as one ("the next month", "a single day", "per calendar year")."""
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _CLAUSE = re.compile(r"[,;:]\s+|\.\s+|\bor\b")
 _GLUED = re.compile(r"\b(?:[^\W\d_]+\d+|\d+[^\W\d_]+)[^\W_]*")
@@ -85,8 +81,10 @@ _MONEY_SCALED = re.compile(r"[$€£]\s?(\d+(?:\.\d+)?)\s?(k|m|mn|bn|b)\b", re.I
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "m": 1e6, "mn": 1e6,
            "b": 1e9, "bn": 1e9}
 """A number said with its scale ("50 million": 50,000,000; "1.341 billion"; money as "$1.2M", "€5k")."""
-_ENDINGS = frozenset({"", "s", "es", "n", "an", "ian", "ians", "ans", "ns", "ese", "ish", "y", "a", "e", "o", "i"})
-"""Endings that make a name's other forms: plural, people, language ("German" / "Germany", "Chinese" / "China")."""
+_ENDINGS = frozenset({"", "s", "es", "ed", "n", "an", "ian", "ians", "ans", "ns", "ese", "ish", "y", "a", "e", "o",
+                      "i"})
+"""Endings that make a name's other forms: plural, people, language ("German" / "Germany", "Chinese" / "China"),
+and a word's past form ("detailed" for "detail information": BFCL multiple_148's `detail_level: "detailed"`)."""
 _IRREGULAR_PLURALS = {"women": "woman", "men": "man", "children": "child", "people": "person", "feet": "foot",
                       "teeth": "tooth", "mice": "mouse", "geese": "goose"}
 """Plurals no ending makes: "women" for "woman tennis" (BFCL multiple_175, where `gender: "women"` was
@@ -179,6 +177,8 @@ def _documented(value: Any, properties: object, key: str, words: set[str]) -> bo
     """Whether the argument's own description maps `value` to something the request says: the clause
     naming the value ("'2' represents an ironing service", "'CA' for California") holds a word of the
     request that no other clause of the description has (a code the schema documents, not invented)."""
+    if names_own_language(value, key, words):
+        return True
     schema = _schema_of(properties, key)
     description = schema.get("description")
     if isinstance(value, bool) or not isinstance(value, str | int | float) or not isinstance(description, str):
@@ -331,9 +331,7 @@ def _numbers(text: str) -> set[float]:
                 continue
     lowered = text.lower()
     found.update(float(value) for word, value in _NUMBER_WORDS.items() if re.search(rf"\b{word}\b", lowered))
-    if _IMPLIED_ONE.search(lowered):
-        found.add(1.0)
-    return found
+    return found | implied_numbers(lowered)
 
 
 def _value_in(value: str | float, words: set[str], numbers: set[float], text: str = "") -> bool:

@@ -31,6 +31,7 @@ from .toolcall_parser import (
 from .toolcall_relevance import (
     asks_several_things,
     last_user_text,
+    named_by_request,
     names_new_task,
     request_text,
     shares_topic,
@@ -153,6 +154,16 @@ class ToolCallPlan:
             return None
         named = described_functions(text, self.declared or ())
         return named[0] if named else None
+
+    def function_named(self, text: str) -> str | None:
+        """`tool_choice` auto, no tool result being answered, the user's request known: the one declared
+        function the request names by every word of its name (`named_by_request`), where `text` is words
+        without calls and no question back to the user ("Which day?"); else None. The bundled models answer
+        "What is the musical scale associated with C sharp major?" in words (wrongly) with `musical_scale`
+        declared (BFCL multiple_169)."""
+        if self.user_text is None or text.rstrip().endswith("?") or not self._may_describe_calls(text):
+            return None
+        return named_by_request(self.functions, topic_words(self.user_text))
 
     def fills_placeholders(self, text: str) -> bool:
         """`tool_choice` auto, no tool result being answered: whether `text`, an answer in words without

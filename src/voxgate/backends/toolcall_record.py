@@ -88,7 +88,7 @@ REASON_CALLS_DROPPED = ("a call after the first, to a new function, made up a re
                         " the earlier calls do not")
 REASON_ALTERNATIVES_DROPPED = ("a call only repeated another call's values, to a function the request does not name"
                                " while it names the other's (or split the other's request on a word of its"
-                               " argument names)")
+                               " argument names, or asked less than the other for a request asking one thing)")
 REASON_DIRECTIONS_SWAPPED = ("a call gave a source and a target argument the other way round from the user's"
                              " 'from A to B'; they were swapped")
 REASON_VALUES_BARED = ("a value was cut to the thing itself: a function argument's equation to its expression"
@@ -236,17 +236,17 @@ class ToolRecord:
         self._note(ACTION_CONTINUED, REASON_CONTINUED, requests=requests, added=len(added),
                    functions=[call.name for call in added], **details)
 
-    def described(self, name: str | None, made: bool, *, placeholders: bool = False) -> None:
+    def described(self, name: str | None, made: bool, *, placeholders: bool = False, named: bool = False) -> None:
         """Words naming `name` (`toolcall_parser.described_functions`), or holding placeholders where values
-        should be (`placeholders`; `name`: the function the call it then wrote named, if any), were asked
-        for a call; `made`: kept."""
+        should be (`placeholders`; `name`: the function the call it then wrote named, if any), or answering
+        a request that names `name` by its name's words (`named`), were asked for a call; `made`: kept."""
         if placeholders:
             reason = REASON_PLACEHOLDERS_MADE if made else REASON_PLACEHOLDERS_KEPT
         else:
             reason = REASON_DESCRIBED_MADE if made else REASON_DESCRIBED_KEPT
         _log.info("tool call described in words asked for",
                   extra={"voxgate_tool_check": reason, "model": self.model_id})
-        details = {"placeholders": True} if placeholders else {}
+        details = {"placeholders": True} if placeholders else {"named_by_request": True} if named else {}
         self._note(ACTION_DESCRIBED_CALL, reason, functions=[name] if name else [], made=made, **details)
 
     def unknown_call_answered(self, unknown: int, *, made: bool, words: bool = False) -> None:

@@ -21,12 +21,13 @@ made do not (`toolcall_grounding.is_another_request`), or another task a request
 things names (`ToolCallPlan.is_another_task`), and pushed again after each one kept. The calls go
 back to the model without undeclared arguments, so it does not copy a made-up one into the next.
 Words naming a declared function as code ("I would need to call the `legal_case_fetch` function
-with ...": `toolcall_parser.described_functions`; `tool_choice` auto, no tool result being answered)
-are asked for that call (`described_call_body`), words holding placeholders ("XXX PSI") for any call
-(`placeholder_call_body`); a call that takes a value from the conversation is made after the words (in
-place of placeholder words) and continued like any other (`make_described_calls=False`: off). Words
-followed by a fenced example of the arguments count as words too. In a stream the words have gone out
-already, so the calls follow them.
+with ...": `toolcall_parser.described_functions`; `tool_choice` auto, no tool result being answered),
+or answering a request that names one function by every word of its name (`musical_scale`:
+`ToolCallPlan.function_named`), are asked for that call (`described_call_body`), words holding
+placeholders ("XXX PSI") for any call (`placeholder_call_body`); a call that takes a value from the
+conversation (and fits a named function's parameters) is made after described words, in place of the
+others, and continued like any other (`make_described_calls=False`: off). Words followed by a fenced
+example of the arguments count as words too. In a stream the words have gone out already, so the calls follow.
 `parallel_tool_calls: false` skips all that and keeps only the first call; `continue_calls=False`
 and `force_calls=False` (the `tools` settings) skip the continuation or the push for every
 request. With `tool_choice` auto, an answer that is nothing but calls none of which takes a value
@@ -83,14 +84,10 @@ from .toolcall_continuation import (
     merge_continuation,
     placeholder_call_body,
 )
-from .toolcall_grounding import is_another_request, is_grounded
+from .toolcall_grounding import fits_parameters, is_another_request, is_grounded
 from .toolcall_missing import ask_for_missing
 from .toolcall_optional import without_undeclared
-from .toolcall_parser import (
-    ParsedToolCall,
-    parse_tool_calls,
-    split_prose_and_calls,
-)
+from .toolcall_parser import ParsedToolCall, parse_tool_calls, split_prose_and_calls
 from .toolcall_plan import (
     REASON_OFF_TOPIC,
     REASON_RESULT_UNUSED,
@@ -157,7 +154,7 @@ class FencedToolCallAdapter:
             described = await self._described_call(plan, text or "", record)
             if described is not None:
                 add_usage(completion, described[1].get("usage"))
-                if described[0] is not None:  # words with placeholders are dropped: the call gives the values
+                if described[0] is not None:  # replaced words are dropped: the call gives the values
                     said = "" if described[2] else (text or "").rstrip()
                     text = f"{said}\n{tool_call_block(described[0].name, described[0].arguments)}".lstrip()
                     first_choice(completion)["message"]["content"] = text
@@ -280,23 +277,29 @@ class FencedToolCallAdapter:
         self, plan: ToolCallPlan, text: str, record: ToolRecord
     ) -> tuple[ParsedToolCall | None, JSONObject, bool] | None:
         """When `text` is words naming a declared function as code, or holding placeholders where values
-        should be (module docstring): the call the model writes when its answer is started as that call
-        (as any call, for placeholders, whose function must also share a topic word with the request:
-        `toolcall_relevance`; None unless it takes a value from the conversation; recorded either way),
-        the completion that wrote it, and whether the words held placeholders; else None."""
+        should be, or answering a request that names one function by its name's words (module docstring):
+        the call the model writes when its answer is started as that call (as any call, for placeholders,
+        whose function must also share a topic word with the request: `toolcall_relevance`; None unless
+        it takes a value from the conversation, and for a named function fits its parameters; recorded
+        either way), the completion that wrote it, and whether the call replaces the words; else None."""
         if not self._make_described_calls or plan.declared is None or plan.grounding is None:
             return None
         name = plan.described_function(text)
         placeholders = name is None and plan.fills_placeholders(text)
-        if name is None and not placeholders:
+        named = plan.function_named(text) if name is None and not placeholders else None
+        asked = name or named
+        if asked is None and not placeholders:
             return None
-        sent = placeholder_call_body(plan.body) if name is None else described_call_body(plan.body, name)
+        sent = described_call_body(plan.body, asked) if asked is not None else placeholder_call_body(plan.body)
         answer = await self._inner.complete(sent)
         call = forced_call(sent, first_content(answer) or "", (), plan.declared)
-        made = call is not None and is_grounded(call, plan.grounding, plan.functions.get(call.name)) and (
-            not placeholders or shares_topic(plan.functions[call.name], topic_words(plan.user_text or "")))
-        record.described(name or (call.name if call is not None else None), made, placeholders=placeholders)
-        return (call if made else None), answer, placeholders
+        function = plan.functions.get(call.name) if call is not None else None
+        made = call is not None and function is not None and is_grounded(call, plan.grounding, function) and (
+            not placeholders or shares_topic(function, topic_words(plan.user_text or ""))) and (
+            named is None or fits_parameters(call, function))
+        record.described(asked or (call.name if call else None), made, placeholders=placeholders,
+                         named=named is not None)
+        return (call if made else None), answer, placeholders or named is not None
 
     async def _continuation(
         self, plan: ToolCallPlan, declared: frozenset[str], text: str, record: ToolRecord

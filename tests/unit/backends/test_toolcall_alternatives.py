@@ -48,6 +48,25 @@ def test_a_second_call_taking_its_value_from_the_firsts_argument_name_is_dropped
     assert without_alternatives([mars, earth], request) == ([mars], [earth])
 
 
+def test_a_call_asking_less_than_another_to_the_same_function_is_dropped_where_one_thing_is_asked() -> None:
+    """BFCL simple_python_7 and multiple_81 (the 0.5B continued its call with the same and more)."""
+    bare, inches = call("calculate_circumference", radius=4), call("calculate_circumference", radius=4, unit="inches")
+    request = "What is the circumference of a circle with a radius of 4 inches?"
+    assert without_alternatives([bare, inches], request) == ([inches], [bare])
+    assert without_alternatives([inches, bare], request) == ([inches], [bare])
+    ticket = call("concert_book_ticket", artist="Eminem", location="New York City")
+    backstage = call("concert_book_ticket", artist="Eminem", location="New York City", add_ons=["Backstage Pass"])
+    request = "Book a ticket for the Eminem concert in New York City, I would like the one with backstage access."
+    assert without_alternatives([ticket, backstage], request) == ([backstage], [ticket])
+    # asked twice: by bus, and then with transfers allowed (several things), or joined by "and": both stay
+    bus = call("city_distance_find_shortest", start_city="New York", end_city="Los Angeles", transportation="bus")
+    transfers = call("city_distance_find_shortest", start_city="New York", end_city="Los Angeles",
+                     transportation="bus", allow_transfer=True)
+    for request in ("What is the shortest distance from New York to Los Angeles by bus? And if we allow transfers?",
+                    "Shortest distance New York to Los Angeles by bus, with and without transfers."):
+        assert without_alternatives([bus, transfers], request) == ([bus, transfers], [])
+
+
 def test_parallel_requests_keep_every_call() -> None:
     kept = [
         # both functions named: "area and circumference"

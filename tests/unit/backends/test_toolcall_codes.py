@@ -18,6 +18,8 @@ def _words(text: str) -> set[str]:
     ("GBP", "British pounds"), ("JPY", "Japanese yen"), ("CAD", "Canadian dollars"), ("NY", "in New York"),
     ("DC", "Washington, District of Columbia"), ("GB", "London, UK"), ("US", "the United States"),
     ("MSFT", "Microsoft and Google"), ("GOOGL", "Microsoft and Google"), ("KO", "Coca-Cola shares"),
+    ("cm", "How tall is the vase in centimeters?"), ("km", "15 kilometers"), ("mi", "into miles"),
+    ("lbs", "weighs 200 pounds"), ("C", "degrees Celsius"),
 ])  # fmt: skip
 def test_a_code_is_named_by_any_of_its_names(code: str, text: str) -> None:
     assert code_named(code, _words(text), text)
@@ -28,6 +30,7 @@ def test_a_code_is_named_by_any_of_its_names(code: str, text: str) -> None:
     ("NY", "New Jersey"),  # "new" alone is not New York
     ("NVDA", "Nevada's weather"), ("COOL", "a charge of 2 Coulombs"), ("BER", "near Berkeley"),
     ("GB", "Great weather"), ("XYZ", "XYZ123"), ("", "anything"), ("EUR", "European history"),
+    ("km", "15 miles"), ("cm", "in meters"),  # a unit is named by its own name, not another length's
 ])  # fmt: skip
 def test_a_code_is_not_named_by_a_word_that_only_looks_like_it(code: str, text: str) -> None:
     assert not code_named(code, _words(text), text)

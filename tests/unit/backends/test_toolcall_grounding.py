@@ -393,3 +393,10 @@ def test_a_us_city_names_its_state_and_a_nickname_its_city() -> None:
     assert is_grounded(call("crime_rate", city="Los Angeles, CA", state="CA"), "a 4 star hotel in LA", crime)
     assert is_grounded(call("crime_rate", city="New York, NY", state="NY"), "get the weather of nyc", crime)
     assert not is_grounded(call("crime_rate", city="Austin", state="TX"), "get the weather of nyc", crime)
+
+
+def test_a_word_in_its_past_form_is_the_word_the_request_says() -> None:
+    stock = schema("get_stock_info", ["company_name", "detail_level"], company_name="string", detail_level="string")
+    detailed = call("get_stock_info", company_name="Apple Inc.", detail_level="detailed")
+    assert is_grounded(detailed, "Give me detail information about stocks of Apple Inc.", stock)
+    assert not is_grounded(detailed, "Give me the price of Apple Inc. stock.", stock)
