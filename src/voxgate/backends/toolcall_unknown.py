@@ -6,7 +6,9 @@ tool is `mv` (measured: the 0.5B on BFCL multi_turn_base_0, a ```json fence); `g
 answer is text, and a chat client gets the JSON. An agent framework runs the call it is given and
 answers an unknown name with an error; the adapter (`toolcalls`) does that upstream, once: the answer
 goes back to the model followed by a `<tool_response>` error naming the declared functions, and a
-second answer that calls declared functions is the answer. Anything else leaves the first (measured:
+second answer that calls declared functions, one at least sharing a topic word with the request
+(`toolcall_relevance`: told the names, the 0.5B called `draw_circle` for "the area of a rectangle",
+BFCL irrelevance_6), is the answer. Anything else leaves the first (measured:
 the 0.5B, told, wrote the error back as a call's name), which the cascade's check then escalates.
 
     unknown_calls(text, declared)                     undeclared names `text` writes whole calls to,

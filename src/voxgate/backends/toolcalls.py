@@ -216,11 +216,10 @@ class FencedToolCallAdapter:
     async def _unknown_call_again(
         self, plan: ToolCallPlan, text: str, record: ToolRecord, *, calls_only: bool, escalates: bool
     ) -> UnknownCallAnswer | None:
-        """When `text` writes calls only to undeclared functions (and `answer_unknown_calls`, `tool_choice`
-        auto): the "no such function" exchange's outcome (`UnknownCallAnswer`; a second answer counts as
-        made when it calls declared functions, nothing but calls when `calls_only`: a stream's held text;
-        words asked for where nothing can replace the answer: not `escalates`); recorded. None when no such
-        call is written."""
+        """When `text` writes calls only to undeclared functions (`answer_unknown_calls`, `tool_choice` auto):
+        the "no such function" exchange's outcome (`UnknownCallAnswer`; made: the second answer calls declared
+        functions, one on the request's topic (`toolcall_unknown`), nothing but calls when `calls_only`; words
+        asked for where nothing can replace the answer: not `escalates`); recorded. None when no such call."""
         if not self._answer_unknown_calls or plan.declared is None or plan.grounding is None:
             return None
         unknown = unknown_calls(text, plan.declared)
@@ -230,7 +229,7 @@ class FencedToolCallAdapter:
         again = await self._inner.complete(body_again)
         again_text = first_content(again) or ""
         made = (parse_tool_calls(again_text, plan.declared) if calls_only else split_prose_and_calls(
-            again_text, plan.declared)) is not None
+            again_text, plan.declared)) is not None and not plan.is_off_topic(again_text, after_words=not calls_only)
         words_body = None if made or escalates else plan.no_tools_body
         record.unknown_call_answered(len(unknown), made=made, words=words_body is not None)
         return UnknownCallAnswer(body_again, again, made, words_body)

@@ -69,7 +69,8 @@ async def test_an_unknown_call_is_answered_and_the_second_answer_is_made_a_call(
 
 async def test_before_a_later_stage_a_second_answer_without_a_declared_call_leaves_the_first() -> None:
     echoed = '{"name": "no function named \\"move\\". The functions are: get_time", "arguments": {}}'
-    for second in (MOVE, echoed, "I cannot move files."):  # measured: the 0.5B echoed the error as a call
+    off_topic = call_text("get_time", city="Paris")  # declared, but nothing of the weather asked for
+    for second in (MOVE, echoed, "I cannot move files.", off_topic):  # measured: the 0.5B echoed the error
         inner = AnswersInOrder(MOVE, second)
         notes: ToolNotes = []
         with noting_tools(notes), escalation_may_follow():
