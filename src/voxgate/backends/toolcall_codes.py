@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CITY_STATES", "UNITS", "code_named", "currency_code_of", "place_words"]
+__all__ = ["CITY_NICKNAMES", "CITY_STATES", "UNITS", "US_STATES", "code_named", "currency_code_of", "place_words"]
 
 _Names = tuple[tuple[str, ...], ...]
 _LETTERS = re.compile(r"[a-z]+")

@@ -10,6 +10,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     choices_cut           functions, arguments                every-choice or padded lists cut (`toolcall_choices`)
     dates_reformatted     functions, arguments                dates put in their declared format (`toolcall_formats`)
     currencies_coded      functions, arguments                currency names put as ISO 4217 codes (`toolcall_formats`)
+    states_added          functions, arguments                a bare US city given the state its description asks
+                                                              for ("Los Angeles, CA": `toolcall_places`)
     values_bared          functions, arguments                a function argument's equation ("y=3x+2") cut to its
                                                               right side, a restated argument name ("discovery
                                                               of the neutron") dropped (`toolcall_formats`)
@@ -29,7 +31,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more;
                           dropped (the stray calls, if any)   calls to a new function off the request dropped
     described_call        functions (the one named), made,    words naming a function (or holding placeholders,
-                          placeholders (true: "XXX" words)    "XXX PSI") asked for its call
+                          placeholders (true: "XXX" words),   "XXX PSI", or answering a request that names one
+                          named_by_request (true)             by its name's words) asked for its call
     arguments_dropped     functions, arguments                optional arguments nobody asked for, or
                                                               ones the function does not declare, dropped
     unknown_function_answered  unknown (a count), made,      a call to an undeclared function answered
@@ -55,12 +58,14 @@ __all__ = [
     "ACTION_ALTERNATIVES_DROPPED", "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED",
     "ACTION_CALLS_FANNED_OUT", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED",
     "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_OPTIONS_FILLED",
-    "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_UNKNOWN_CALL",
-    "ACTION_VALUES_BARED", "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED",
+    "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_STATES_ADDED",
+    "ACTION_UNKNOWN_CALL", "ACTION_VALUES_BARED", "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED",
+    "REASON_CALLS_DROPPED",
     "REASON_CALLS_FANNED_OUT", "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_CURRENCIES_CODED",
     "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_DIRECTIONS_SWAPPED",
     "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_RATES_AS_FRACTIONS",
-    "REASON_REPAIRED", "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord", "asked_for_in", "repaired_in",
+    "REASON_REPAIRED", "REASON_STATES_ADDED", "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord",
+    "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
 ACTION_SHORTLIST = "shortlist"
@@ -68,6 +73,7 @@ ACTION_ASKED_AGAIN = "asked_again_in_words"
 ACTION_CHOICES_CUT = "choices_cut"
 ACTION_DATES_REFORMATTED = "dates_reformatted"
 ACTION_CURRENCIES_CODED = "currencies_coded"
+ACTION_STATES_ADDED = "states_added"
 ACTION_DIRECTIONS_SWAPPED = "directions_swapped"
 ACTION_VALUES_BARED = "values_bared"
 ACTION_RATES_AS_FRACTIONS = "rates_as_fractions"
@@ -84,6 +90,7 @@ REASON_CHOICES_CUT = ("a list argument holding every declared choice, or two or 
                       " and others, was cut to those the conversation names")
 REASON_DATES_REFORMATTED = "a date was rewritten in the format its argument's description declares"
 REASON_CURRENCIES_CODED = "a currency argument holding a currency's name was given its ISO 4217 code"
+REASON_STATES_ADDED = "a US city was given the state its argument's description asks for ('City, ST')"
 REASON_CALLS_DROPPED = ("a call after the first, to a new function, made up a required value while asking for nothing"
                         " the earlier calls do not")
 REASON_ALTERNATIVES_DROPPED = ("a call only repeated another call's values, to a function the request does not name"
@@ -173,6 +180,12 @@ class ToolRecord:
                          arguments: Sequence[str]) -> None:
         """Currency arguments holding a currency's name were given its code (`toolcall_formats`)."""
         self._settled(ACTION_CURRENCIES_CODED, REASON_CURRENCIES_CODED, "tool call currency names put as codes",
+                      before, after, arguments)
+
+    def states_added(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                     arguments: Sequence[str]) -> None:
+        """Bare US cities were given the state their arguments' descriptions ask for (`toolcall_places`)."""
+        self._settled(ACTION_STATES_ADDED, REASON_STATES_ADDED, "tool call cities given their states",
                       before, after, arguments)
 
     def values_bared(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],

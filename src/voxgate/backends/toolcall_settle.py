@@ -4,7 +4,8 @@ for the record it notes into.
     settle_calls(calls, functions, text, record, ...)   with `trim_choices`: calls listing several values
                                                          for one split, every-choice and padded lists
                                                          cut, dates put in their declared format,
-                                                         currency names as codes, values cut to the
+                                                         currency names as codes, bare US cities given
+                                                         the state their description asks for, values cut to the
                                                          thing itself ("y=3x+2" to "3x+2"), rates
                                                          given as percentages as fractions, "from A to
                                                          B" the user's way round, left-out options the
@@ -34,6 +35,7 @@ from .toolcall_grounding import makes_up_another_request
 from .toolcall_optional import without_unasked
 from .toolcall_options import with_named_options
 from .toolcall_parser import ParsedToolCall
+from .toolcall_places import cities_with_states
 from .toolcall_rates import rates_as_fractions
 from .toolcall_record import ToolRecord
 
@@ -46,10 +48,10 @@ def settle_calls(
 ) -> list[ParsedToolCall]:
     """`calls` settled (with `trim_choices`): `toolcall_fanout`'s calls listing values split (with
     `fan_out`: not where `parallel_tool_calls` is false), `toolcall_choices`' lists cut, `toolcall_formats`' dates,
-    currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_rates`' percentages passed as
-    fractions, `toolcall_direction`'s source and target put the way the user said them,
-    `toolcall_options`' named options filled; then (with `drop_unasked_arguments`) less the calls that
-    make up a second request, `toolcall_optional`'s unasked and undeclared arguments, and, judged on the
+    currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_places`' cities given their states,
+    `toolcall_rates`' percentages passed as fractions, `toolcall_direction`'s source and target put the way
+    the user said them, `toolcall_options`' named options filled; then (with `drop_unasked_arguments`) less
+    the calls that make up a second request, `toolcall_optional`'s unasked and undeclared arguments, and, judged on the
     values left, `toolcall_alternatives`' calls that only repeat another's values under a function the
     request does not name. Each change is noted on `record`. `text`: the conversation's
     (`toolcall_grounding.grounding_text`); `request`: the user's words, which alone fill options and
@@ -68,9 +70,12 @@ def settle_calls(
         coded, rewritten = currency_codes(formatted, functions)
         if rewritten:
             record.currencies_coded(formatted, coded, rewritten)
-        bared, rewritten = bare_values(coded, functions)
+        placed, rewritten = cities_with_states(coded, functions)
         if rewritten:
-            record.values_bared(coded, bared, rewritten)
+            record.states_added(coded, placed, rewritten)
+        bared, rewritten = bare_values(placed, functions)
+        if rewritten:
+            record.values_bared(placed, bared, rewritten)
         rated, rewritten = rates_as_fractions(bared, functions, user_words)
         if rewritten:
             record.rates_as_fractions(bared, rated, rewritten)
