@@ -9,15 +9,15 @@ again in words, or the user asked for a value they gave):
                                        ("started from rest", "dropped from 100 m", "from a standstill"),
                                        a height in feet and inches as inches ("5ft 10in": 70, "6 feet
                                        2 inches": 74), a term subtracted as a negative number ("5x^2 -
-                                       7x + 3": -7; "a loss of $1000": -1000), and scientific notation
-                                       ("1e-9")
+                                       7x + 3": -7; "a loss of $1000": -1000), scientific notation
+                                       ("1e-9"), and a multiple of pi ("2 pi": 6.283185..., 6.2832, 6.28)
     names_own_language(value, key, words)  `value` is English for an argument that names a language
                                        (`language`, `lang`, `source_language`...) and the words are
                                        English: "Analyze the sentiment of a customer review 'I love the
                                        food here!'" gives `language: "english"` (BFCL multiple_149)
 
 Measured offline over BFCL's 3,152 reference calls (`bench/tool_grounding_recall.py`): right calls
-the grounding check refuses 124 -> 105, with `toolcall_codes`' units ("cm" for "centimeters") and the
+the grounding check refuses 124 -> 104, with `toolcall_codes`' units ("cm" for "centimeters") and the
 past form of a word ("detailed" for "detail"); the optional arguments dropped as unasked, unchanged
 (`bench/tool_unasked_arguments.py`: 52 broken). Other languages are not read: telling them apart needs
 more than a word list, and a language read wrong lets an invented call through.
@@ -25,6 +25,7 @@ more than a word list, and a language read wrong lets an invented call through.
 
 from __future__ import annotations
 
+import math
 import re
 
 from .toolcall_schema import argument_name_words
@@ -42,6 +43,9 @@ _FEET_INCHES = re.compile(r"\b(\d{1,2})\s*(?:ft|feet|foot|')\s*(?:and\s+)?(\d{1,
 """A height in feet and inches ("5ft 10in", "6 feet 2 inches", "5' 10\"")."""
 _NEGATIVE = re.compile(r"(?:(?<=[\w)^])\s+-\s*|\b(?:loss|lost|deficit|decrease|drop) of \$?)(\d+(?:\.\d+)?)(?!\.?\d)")
 """A term subtracted in an expression ("5x^2 - 7x + 3": -7), or a loss ("a loss of $1000": -1000)."""
+_TIMES_PI = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\*\s*)?(?:pi|π)(?!\w)")
+"""A multiple of pi ("from 0 to 2 pi": 6.283185..., also as written to 2 and 4 decimals)."""
+_PI_DECIMALS = (2, 4)
 _SCIENTIFIC = re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+(?![\w.])")
 """A number in scientific notation ("1e-9", "2.5e6")."""
 _ENGLISH_WORDS = frozenset({
@@ -63,6 +67,9 @@ def implied_numbers(lowered: str) -> set[float]:
     found.update(float(int(feet) * 12 + int(inches)) for feet, inches in _FEET_INCHES.findall(lowered))
     found.update(-float(number) for number in _NEGATIVE.findall(lowered))
     found.update(float(number) for number in _SCIENTIFIC.findall(lowered))
+    for times in _TIMES_PI.findall(lowered):
+        found.add(float(times) * math.pi)
+        found.update(round(float(times) * math.pi, decimals) for decimals in _PI_DECIMALS)
     return found
 
 

@@ -20,6 +20,7 @@ from voxgate.core.types import JSONObject
     ("height 5ft 10in", 70.0), ("he is 6 feet 2 inches tall", 74.0), ("5' 10\" tall", 70.0),
     ("the second equation is 5x^2 - 7x + 3 = 0", -7.0), ("with a loss of $1000.", -1000.0),
     ("charges of 1e-9 and 2e-9", 1e-9), ("2.5e6 joules", 2.5e6),
+    ("plot a sine wave from 0 to 2 pi", 6.2832), ("from 0 to 2 pi", 6.28), ("0 to 2π", 2 * 3.141592653589793),
 ])  # fmt: skip
 def test_the_words_imply_the_number(text: str, number: float) -> None:
     assert number in implied_numbers(text)
@@ -28,7 +29,7 @@ def test_the_words_imply_the_number(text: str, number: float) -> None:
 @pytest.mark.parametrize(("text", "number"), [
     ("rest in peace for 5 years", 0.0),  # "rest" alone is no start at rest
     ("years 2010-2020", -2020.0),  # a range, not a subtraction
-    ("the price is 5 dollars", -5.0), ("5ft tall", 60.0), ("e5 to e4", 5.0),
+    ("the price is 5 dollars", -5.0), ("5ft tall", 60.0), ("e5 to e4", 5.0), ("a pie for 2 people", 6.28),
 ])  # fmt: skip
 def test_the_words_do_not_imply_the_number(text: str, number: float) -> None:
     assert number not in implied_numbers(text)
