@@ -12,23 +12,20 @@ settled by the rule and scored again by BFCL's checker. Needs bfcl-eval (require
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-from bench.bfcl_data import load_category, openai_function_name
+from bench.bfcl_data import install_checker_stub, load_category, openai_function_name
 from bench.tool_grounding_recall import CATEGORIES, cost_then_gain, rescore_settled
 from voxgate.backends.toolcall_parser import declared_functions
 from voxgate.backends.toolcall_places import cities_with_states, with_state
 from voxgate.backends.toolcall_schema import declared_properties
 
 
-def _checked(text: str) -> str:
-    """A string as BFCL's checker compares it (`standardize_string`)."""
-    return re.sub(r"[ ,./\-_*^]", "", text).lower().replace("'", '"')
-
-
 def references_broken() -> None:
     """Print each accepted value the rule would rewrite into one not accepted, then a table per category."""
+    install_checker_stub()
+    from bfcl_eval.eval_checker.ast_eval.ast_checker import standardize_string  # BFCL's own string comparison
+
     rewritten, broken = Counter[str](), Counter[str]()
     for category in CATEGORIES:
         for item in load_category(category, 100_000):
@@ -37,13 +34,13 @@ def references_broken() -> None:
                 for name, arguments in answer.items():
                     properties = declared_properties(functions.get(openai_function_name(name))) or {}
                     for key, accepted in arguments.items():
-                        allowed = {_checked(value) for value in accepted if isinstance(value, str)}
+                        allowed = {standardize_string(value) for value in accepted if isinstance(value, str)}
                         for value in accepted:
                             placed = with_state(value, properties.get(key))
                             if placed is None:
                                 continue
                             rewritten[category] += 1
-                            if _checked(placed) not in allowed:
+                            if standardize_string(placed) not in allowed:
                                 broken[category] += 1
                                 print(f"{item.id} {name}.{key}: {value!r} -> {placed!r}, accepted {accepted}")
     print("| category | accepted values rewritten | rewritten into a value not accepted |\n|---|---|---|")
