@@ -47,7 +47,7 @@ from voxgate.core.types import JSONObject
 from .tool_prompt import content_text
 from .toolcall_codes import code_named, place_words
 from .toolcall_datetimes import date_named, time_named
-from .toolcall_implied import implied_numbers, names_own_language
+from .toolcall_implied import implied_numbers, names_own_language, prefixed_quantities
 from .toolcall_parser import ParsedToolCall
 from .toolcall_schema import declared_properties, required_names
 
@@ -58,7 +58,8 @@ __all__ = [
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _FILE_NAME = re.compile(r"[\w-]+\.(?=[a-z0-9]*[a-z])[a-z0-9]{2,4}", re.IGNORECASE)
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\w.])([\[({]?)(-?\d+(?:[.,]\d+)*(?:\.\d+)?)")
+"""A number standing apart, and the bracket opening right before it (a list: "[200,300,400]" is three numbers)."""
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50,
@@ -320,9 +321,10 @@ def _numbers(text: str) -> set[float]:
     found = {float(match) for match in _GLUED_NUMBER.findall(text)}
     found.update(round(float(number.replace(",", "")) * _SCALES[scale.lower()], 6)
                  for number, scale in [*_SCALED.findall(text), *_MONEY_SCALED.findall(text)])
-    for match in _NUMBER.findall(text):
+    for opening, match in _NUMBER.findall(text):
         pieces = match.split(",")
-        listed = len(pieces) > 1 and not all(re.fullmatch(r"\d{3}(?:\.\d+)?", piece) for piece in pieces[1:])
+        listed = len(pieces) > 1 and (bool(opening) or not all(re.fullmatch(r"\d{3}(?:\.\d+)?", piece)
+                                                                for piece in pieces[1:]))
         parts = pieces if listed else [match.replace(",", "")]  # "5,10" is two numbers, "1,500" one
         for part in parts:
             try:
@@ -331,7 +333,7 @@ def _numbers(text: str) -> set[float]:
                 continue
     lowered = text.lower()
     found.update(float(value) for word, value in _NUMBER_WORDS.items() if re.search(rf"\b{word}\b", lowered))
-    return found | implied_numbers(lowered)
+    return found | implied_numbers(lowered) | prefixed_quantities(text)
 
 
 def _value_in(value: str | float, words: set[str], numbers: set[float], text: str = "") -> bool:

@@ -4,6 +4,7 @@ Grounding (`toolcall_grounding`) looks for a call's values in the conversation. 
 there only as what the words mean, and a right call holding them read as invented is refused (asked
 again in words, or the user asked for a value they gave):
 
+    feet_and_inches(lowered)           the heights the text gives in feet and inches, as (feet, inches)
     implied_numbers(lowered)           numbers the (lower-case) text implies: 1 for a time span counted as
                                        one ("the next month", "per calendar year"), 0 for a start at rest
                                        ("started from rest", "dropped from 100 m", "from a standstill"),
@@ -30,7 +31,7 @@ import re
 
 from .toolcall_schema import argument_name_words
 
-__all__ = ["implied_numbers", "names_own_language"]
+__all__ = ["feet_and_inches", "implied_numbers", "names_own_language", "prefixed_quantities"]
 
 _IMPLIED_ONE = re.compile(
     r"\b(?:a|an|one|next|last|past|previous|coming|following|this|per|each|every|single)\s+(?:[a-z]+\s+)?"
@@ -48,6 +49,16 @@ _TIMES_PI = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\*\s*)?(?:pi|π)(?!\w)")
 _PI_DECIMALS = (2, 4)
 _SCIENTIFIC = re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+(?![\w.])")
 """A number in scientific notation ("1e-9", "2.5e6")."""
+_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(minutes?|mins?|hours?|hrs?)\b")
+"""A duration in minutes or hours ("3 minutes": also 180 seconds; "2 hours": 120 minutes, 7200 seconds)."""
+_PER_YEAR = {"quarterly": 4.0, "monthly": 12.0, "semi-annually": 2.0, "semiannually": 2.0, "biannually": 2.0,
+             "twice a year": 2.0, "annually": 1.0, "yearly": 1.0, "weekly": 52.0, "daily": 365.0}
+"""How often a year a frequency word counts ("compounded quarterly": 4 times a year)."""
+_PER_YEAR_WORDS = re.compile(r"\b(?:" + "|".join(sorted(_PER_YEAR, key=len, reverse=True)) + r")\b")
+_PREFIXED_UNIT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([pnuµμmkMG])(F|H|Hz|s|A|V|W|Ω|ohms?|g|m|l|L)\b")
+"""A quantity with an SI prefix ("100µF": 0.0001 farad, "50mH": 0.05 henry, "2 kHz": 2000 hertz); case matters
+("mHz" is no "MHz"), so it is read on the text as written."""
+_SI_FACTORS = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
 _ENGLISH_WORDS = frozenset({
     "the", "a", "an", "is", "are", "was", "of", "and", "to", "in", "for", "what", "how", "my", "me", "i",
     "it", "this", "with", "on", "can", "you", "please", "find", "get", "from",
@@ -64,13 +75,29 @@ def implied_numbers(lowered: str) -> set[float]:
         found.add(1.0)
     if _AT_REST.search(lowered):
         found.add(0.0)
-    found.update(float(int(feet) * 12 + int(inches)) for feet, inches in _FEET_INCHES.findall(lowered))
+    found.update(float(feet * 12 + inches) for feet, inches in feet_and_inches(lowered))
     found.update(-float(number) for number in _NEGATIVE.findall(lowered))
     found.update(float(number) for number in _SCIENTIFIC.findall(lowered))
     for times in _TIMES_PI.findall(lowered):
         found.add(float(times) * math.pi)
         found.update(round(float(times) * math.pi, decimals) for decimals in _PI_DECIMALS)
+    for number, unit in _DURATION.findall(lowered):
+        seconds = float(number) * (60.0 if unit.startswith("min") else 3600.0)
+        found.update({seconds, seconds / 60})
+    found.update(_PER_YEAR[word] for word in _PER_YEAR_WORDS.findall(lowered))
     return found
+
+
+def prefixed_quantities(text: str) -> set[float]:
+    """The base-unit values of the quantities `text` (as written, not lower-cased) gives with an SI prefix:
+    "100µF" 0.0001, "50mH" 0.05, "2 kHz" 2000."""
+    return {float(number) * _SI_FACTORS[prefix] for number, prefix, _unit in _PREFIXED_UNIT.findall(text)}
+
+
+def feet_and_inches(lowered: str) -> list[tuple[int, int]]:
+    """The heights the lower-case text `lowered` gives in feet and inches, as (feet, inches): "5ft 10in",
+    "6 feet 2 inches", "5' 10\"", "5'11\"" (the last as BFCL writes it)."""
+    return [(int(feet), int(inches)) for feet, inches in _FEET_INCHES.findall(lowered)]
 
 
 def names_own_language(value: object, key: str, words: set[str]) -> bool:

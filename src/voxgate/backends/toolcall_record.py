@@ -19,6 +19,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
                                                               one made one call per value (`toolcall_fanout`)
     rates_as_fractions    functions, arguments                a rate the user gave as a percentage ("5%") passed
                                                               as its fraction, 0.05 (`toolcall_rates`)
+    heights_in_inches     functions, arguments                a height given in feet and inches ("5'11\"") passed
+                                                              as inches, 71, not its feet (`toolcall_heights`)
     directions_swapped    functions, arguments                a source and a target given the other way round
                                                               from the user's "from A to B", swapped
                                                               (`toolcall_direction`)
@@ -28,6 +30,8 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
                                                               (`toolcall_alternatives`)
     options_filled        functions, arguments                left-out options the request names filled
                                                               (`toolcall_options`)
+    flags_set             functions, arguments                yes/no arguments the request asks for set true
+                                                              (`toolcall_flags`)
     continued             requests, added, functions (added)  the answer's calls continued / pushed for more;
                           dropped (the stray calls, if any)   calls to a new function off the request dropped
     described_call        functions (the one named), made,    words naming a function (or holding placeholders,
@@ -57,13 +61,14 @@ from .toolcall_shortlist import Shortlist
 __all__ = [
     "ACTION_ALTERNATIVES_DROPPED", "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED",
     "ACTION_CALLS_FANNED_OUT", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED",
-    "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_OPTIONS_FILLED",
-    "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED", "ACTION_SHORTLIST", "ACTION_STATES_ADDED",
-    "ACTION_UNKNOWN_CALL", "ACTION_VALUES_BARED", "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED",
-    "REASON_CALLS_DROPPED",
+    "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_FLAGS_SET",
+    "ACTION_HEIGHTS_IN_INCHES", "ACTION_OPTIONS_FILLED", "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED",
+    "ACTION_SHORTLIST", "ACTION_STATES_ADDED", "ACTION_UNKNOWN_CALL", "ACTION_VALUES_BARED",
+    "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED",
     "REASON_CALLS_FANNED_OUT", "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_CURRENCIES_CODED",
     "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_DIRECTIONS_SWAPPED",
-    "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE", "REASON_RATES_AS_FRACTIONS",
+    "REASON_FLAGS_SET", "REASON_HEIGHTS_IN_INCHES", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT",
+    "REASON_PLACEHOLDERS_MADE", "REASON_RATES_AS_FRACTIONS",
     "REASON_REPAIRED", "REASON_STATES_ADDED", "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord",
     "asked_for_in", "repaired_in",
 ]  # fmt: skip
@@ -79,6 +84,8 @@ ACTION_VALUES_BARED = "values_bared"
 ACTION_RATES_AS_FRACTIONS = "rates_as_fractions"
 ACTION_CALLS_FANNED_OUT = "calls_fanned_out"
 ACTION_OPTIONS_FILLED = "options_filled"
+ACTION_FLAGS_SET = "flags_set"
+ACTION_HEIGHTS_IN_INCHES = "heights_in_inches"
 ACTION_CALLS_DROPPED = "calls_dropped"
 ACTION_ALTERNATIVES_DROPPED = "alternatives_dropped"
 ACTION_CONTINUED = "continued"
@@ -105,6 +112,8 @@ REASON_RATES_AS_FRACTIONS = ("a rate the user gave as a percentage ('5%') was pa
 REASON_CALLS_FANNED_OUT = ("a call listing several values where its function takes one was made one call per"
                            " value (per pair or combination of the values listed)")
 REASON_OPTIONS_FILLED = "an optional argument left out was given the one declared option the request names"
+REASON_HEIGHTS_IN_INCHES = "a height the user gave in feet and inches, passed as part of it, was passed in inches"
+REASON_FLAGS_SET = "a yes/no argument whose name the request asks for, false or left out, was set true"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
                             " defaults apply, and arguments the function does not declare")
@@ -221,6 +230,18 @@ class ToolRecord:
         """Optional arguments left out were given the declared option the request names (`toolcall_options`)."""
         self._settled(ACTION_OPTIONS_FILLED, REASON_OPTIONS_FILLED, "tool call options the request names filled",
                       before, after, arguments)
+
+    def heights_in_inches(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                          arguments: Sequence[str]) -> None:
+        """Heights given in feet and inches were passed in inches (`toolcall_heights`)."""
+        self._settled(ACTION_HEIGHTS_IN_INCHES, REASON_HEIGHTS_IN_INCHES, "tool call heights passed in inches",
+                      before, after, arguments)
+
+    def flags_set(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                  arguments: Sequence[str]) -> None:
+        """Yes/no arguments the request asks for were set true (`toolcall_flags`)."""
+        self._settled(ACTION_FLAGS_SET, REASON_FLAGS_SET, "tool call flags the request asks for set", before, after,
+                      arguments)
 
     def calls_dropped(self, dropped: Sequence[ParsedToolCall]) -> None:
         """`dropped` calls made up a second request (`toolcall_settle.without_made_up_requests`)."""

@@ -5,16 +5,18 @@ for the record it notes into.
                                                          for one split, every-choice and padded lists
                                                          cut, dates put in their declared format,
                                                          currency names as codes, bare US cities given
-                                                         the state their description asks for, values cut to the
-                                                         thing itself ("y=3x+2" to "3x+2"), rates
-                                                         given as percentages as fractions, "from A to
-                                                         B" the user's way round, left-out options the
-                                                         request names filled; with
-                                                         `drop_unasked_arguments`: calls that make up a
-                                                         second request, optional arguments nobody
-                                                         asked for and undeclared ones dropped, then
-                                                         calls that only repeat another's values under
-                                                         a function the request does not name
+                                                         the state their description asks for, values
+                                                         cut to the thing itself ("y=3x+2" to "3x+2"),
+                                                         rates given as percentages as fractions,
+                                                         heights in feet and inches as inches, "from A
+                                                         to B" the user's way round, left-out options
+                                                         the request names filled, yes/no arguments it
+                                                         asks for set; with `drop_unasked_arguments`:
+                                                         calls that make up a second request, optional
+                                                         arguments nobody asked for and undeclared ones
+                                                         dropped, then calls that only repeat another's
+                                                         values under a function the request does not
+                                                         name
     without_made_up_requests(calls, functions, text)    the calls less those after the first to a new
                                                          function that make up a required value and ask
                                                          for nothing new, and those dropped
@@ -22,7 +24,7 @@ for the record it notes into.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from voxgate.core.types import JSONObject
 
@@ -30,8 +32,10 @@ from .toolcall_alternatives import without_alternatives
 from .toolcall_choices import settled_calls
 from .toolcall_direction import settled_directions
 from .toolcall_fanout import fanned_out
+from .toolcall_flags import flags_asked_for
 from .toolcall_formats import bare_values, currency_codes, dates_in_declared_format
 from .toolcall_grounding import makes_up_another_request
+from .toolcall_heights import heights_in_inches
 from .toolcall_optional import without_unasked
 from .toolcall_options import with_named_options
 from .toolcall_parser import ParsedToolCall
@@ -49,42 +53,16 @@ def settle_calls(
     """`calls` settled (with `trim_choices`): `toolcall_fanout`'s calls listing values split (with
     `fan_out`: not where `parallel_tool_calls` is false), `toolcall_choices`' lists cut, `toolcall_formats`' dates,
     currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_places`' cities given their states,
-    `toolcall_rates`' percentages passed as fractions, `toolcall_direction`'s source and target put the way
-    the user said them, `toolcall_options`' named options filled; then (with `drop_unasked_arguments`) less
+    `toolcall_rates`' percentages passed as fractions, `toolcall_heights`' heights in inches,
+    `toolcall_direction`'s source and target put the way the user said them, `toolcall_options`' named
+    options filled, `toolcall_flags`' flags set; then (with `drop_unasked_arguments`) less
     the calls that make up a second request, `toolcall_optional`'s unasked and undeclared arguments, and, judged on the
     values left, `toolcall_alternatives`' calls that only repeat another's values under a function the
     request does not name. Each change is noted on `record`. `text`: the conversation's
     (`toolcall_grounding.grounding_text`); `request`: the user's words, which alone fill options and
     name functions and directions."""
-    settled, user_words = calls, request if request is not None else text
-    if trim_choices:
-        fanned, listed = fanned_out(calls, functions, user_words) if fan_out else (calls, ())
-        if listed:
-            record.calls_fanned_out(calls, fanned, listed)
-        settled, cut = settled_calls(fanned, functions, text)
-        if cut:
-            record.choices_cut(fanned, settled, cut)
-        formatted, rewritten = dates_in_declared_format(settled, functions)
-        if rewritten:
-            record.dates_reformatted(settled, formatted, rewritten)
-        coded, rewritten = currency_codes(formatted, functions)
-        if rewritten:
-            record.currencies_coded(formatted, coded, rewritten)
-        placed, rewritten = cities_with_states(coded, functions)
-        if rewritten:
-            record.states_added(coded, placed, rewritten)
-        bared, rewritten = bare_values(placed, functions)
-        if rewritten:
-            record.values_bared(placed, bared, rewritten)
-        rated, rewritten = rates_as_fractions(bared, functions, user_words)
-        if rewritten:
-            record.rates_as_fractions(bared, rated, rewritten)
-        directed, swapped = settled_directions(rated, user_words)
-        if swapped:
-            record.directions_swapped(rated, directed, swapped)
-        settled, filled = with_named_options(directed, functions, request or "")
-        if filled:
-            record.options_filled(directed, settled, filled)
+    user_words = request if request is not None else text
+    settled = _rewritten(calls, functions, text, user_words, request or "", record, fan_out) if trim_choices else calls
     if not drop_unasked_arguments:
         return settled
     settled, made_up = without_made_up_requests(settled, functions, text)
@@ -97,6 +75,37 @@ def settle_calls(
     if alternatives:
         record.alternatives_dropped(alternatives)
     return kept
+
+
+_Rewrite = Callable[[list[ParsedToolCall]], tuple[list[ParsedToolCall], tuple[str, ...]]]
+_Note = Callable[[Sequence[ParsedToolCall], Sequence[ParsedToolCall], Sequence[str]], None]
+
+
+def _rewritten(
+    calls: list[ParsedToolCall], functions: Mapping[str, JSONObject], text: str, user_words: str, request: str,
+    record: ToolRecord, fan_out: bool,
+) -> list[ParsedToolCall]:
+    """`calls` through `settle_calls`' rewrites (`trim_choices`), in order, each change noted on `record`."""
+    steps: list[tuple[_Rewrite, _Note]] = [
+        (lambda now: fanned_out(now, functions, user_words) if fan_out else (now, ()), record.calls_fanned_out),
+        (lambda now: settled_calls(now, functions, text), record.choices_cut),
+        (lambda now: dates_in_declared_format(now, functions), record.dates_reformatted),
+        (lambda now: currency_codes(now, functions), record.currencies_coded),
+        (lambda now: cities_with_states(now, functions), record.states_added),
+        (lambda now: bare_values(now, functions), record.values_bared),
+        (lambda now: rates_as_fractions(now, functions, user_words), record.rates_as_fractions),
+        (lambda now: heights_in_inches(now, functions, user_words), record.heights_in_inches),
+        (lambda now: settled_directions(now, user_words), record.directions_swapped),
+        (lambda now: with_named_options(now, functions, request), record.options_filled),
+        (lambda now: flags_asked_for(now, functions, request), record.flags_set),
+    ]
+    settled = calls
+    for rewrite, note in steps:
+        after, changed = rewrite(settled)
+        if changed:
+            note(settled, after, changed)
+        settled = after
+    return settled
 
 
 def without_made_up_requests(

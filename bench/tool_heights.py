@@ -1,0 +1,62 @@
+"""What passing a height given in feet and inches as inches (`backends/toolcall_heights`) does to right
+tool calls, and to recorded answers. No model.
+
+Cost: every BFCL ground-truth call settled by the rule as it stands (its first accepted values); a
+value rewritten into one the reference does not accept is broken. Gain, with `--answers FILE` (the
+JSON lines `bench.bfcl_ab --calls-out` wrote): each recorded answer settled by the rule and scored
+again. Needs bfcl-eval (requirements/bench-bfcl.txt):
+
+    PYTHONPATH=src .venv/bin/python -m bench.tool_heights [--answers calls.jsonl]
+
+Prints each broken value, then per category: requests with a height in feet and inches, values
+rewritten, broken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from bench.bfcl_data import load_category
+from bench.tool_grounding_recall import CATEGORIES, cost_then_gain, rescore_settled, right_calls
+from voxgate.backends.toolcall_heights import heights_in_inches
+from voxgate.backends.toolcall_implied import feet_and_inches
+from voxgate.backends.toolcall_parser import declared_functions
+from voxgate.backends.toolcall_relevance import request_text
+
+
+def references_broken() -> None:
+    """Print each reference value the rule rewrites wrong, then a table per category."""
+    asked, rewritten, broken = Counter[str](), Counter[str](), Counter[str]()
+    for category in CATEGORIES:
+        for item in load_category(category, 100_000):
+            text = request_text(item.messages)
+            if not feet_and_inches(text.lower()):
+                continue
+            asked[category] += 1
+            calls = right_calls(item)
+            settled, names = heights_in_inches(calls, declared_functions(item.tools), text)
+            rewritten[category] += len(names)
+            accepted = [arguments for answer in item.ground_truth or [] for arguments in answer.values()]
+            for before, after, values in zip(calls, settled, accepted, strict=True):
+                for key, value in json.loads(after.arguments).items():
+                    if value != json.loads(before.arguments).get(key) and value not in values.get(key, []):
+                        broken[category] += 1
+                        print(f"{item.id} {after.name}.{key}: {value}, accepted {values.get(key)}")
+    print("| category | requests with feet and inches | values rewritten | broken |\n|---|---|---|---|")
+    for category in CATEGORIES:
+        print(f"| {category} | {asked[category]} | {rewritten[category]} | {broken[category]} |")
+
+
+def rescore_recorded(path: str) -> None:
+    """Settle each recorded answer by the rule and score it again."""
+    rescore_settled(path, lambda calls, item: heights_in_inches(calls, declared_functions(item.tools),
+                                                                request_text(item.messages)))
+
+
+def main() -> None:
+    cost_then_gain(__doc__, references_broken, rescore_recorded)
+
+
+if __name__ == "__main__":
+    main()
