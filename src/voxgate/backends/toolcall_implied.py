@@ -5,6 +5,7 @@ there only as what the words mean, and a right call holding them read as invente
 again in words, or the user asked for a value they gave):
 
     feet_and_inches(lowered)           the heights the text gives in feet and inches, as (feet, inches)
+    per_year_counts(lowered)           how many times a year each frequency word counts ("monthly": 12)
     implied_numbers(lowered)           numbers the (lower-case) text implies: 1 for a time span counted as
                                        one ("the next month", "per calendar year"), 0 for a start at rest
                                        ("started from rest", "dropped from 100 m", "from a standstill"),
@@ -31,7 +32,7 @@ import re
 
 from .toolcall_schema import argument_name_words
 
-__all__ = ["feet_and_inches", "implied_numbers", "names_own_language", "prefixed_quantities"]
+__all__ = ["feet_and_inches", "implied_numbers", "names_own_language", "per_year_counts", "prefixed_quantities"]
 
 _IMPLIED_ONE = re.compile(
     r"\b(?:a|an|one|next|last|past|previous|coming|following|this|per|each|every|single)\s+(?:[a-z]+\s+)?"
@@ -84,8 +85,14 @@ def implied_numbers(lowered: str) -> set[float]:
     for number, unit in _DURATION.findall(lowered):
         seconds = float(number) * (60.0 if unit.startswith("min") else 3600.0)
         found.update({seconds, seconds / 60})
-    found.update(_PER_YEAR[word] for word in _PER_YEAR_WORDS.findall(lowered))
+    found.update(per_year_counts(lowered))
     return found
+
+
+def per_year_counts(lowered: str) -> list[float]:
+    """How many times a year each frequency word of the lower-case text counts, in order ("compounded
+    quarterly": [4.0])."""
+    return [_PER_YEAR[word] for word in _PER_YEAR_WORDS.findall(lowered)]
 
 
 def prefixed_quantities(text: str) -> set[float]:

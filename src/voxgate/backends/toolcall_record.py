@@ -19,8 +19,9 @@ Each note is {"model", "action", "reason"} plus counts and names the client decl
                                                               one made one call per value (`toolcall_fanout`)
     rates_as_fractions    functions, arguments                a rate the user gave as a percentage ("5%") passed
                                                               as its fraction, 0.05 (`toolcall_rates`)
-    heights_in_inches     functions, arguments                a height given in feet and inches ("5'11\"") passed
-                                                              as inches, 71, not its feet (`toolcall_heights`)
+    quantities_read       functions, arguments                a quantity written the user's way passed the
+                                                              function's: 5'11" as 71 inches, 112.07 W as
+                                                              -112.07, "monthly" as 12 (`toolcall_units`)
     directions_swapped    functions, arguments                a source and a target given the other way round
                                                               from the user's "from A to B", swapped
                                                               (`toolcall_direction`)
@@ -62,14 +63,14 @@ __all__ = [
     "ACTION_ALTERNATIVES_DROPPED", "ACTION_ARGUMENTS_DROPPED", "ACTION_ASKED_AGAIN", "ACTION_CALLS_DROPPED",
     "ACTION_CALLS_FANNED_OUT", "ACTION_CHOICES_CUT", "ACTION_CONTINUED", "ACTION_CURRENCIES_CODED",
     "ACTION_DATES_REFORMATTED", "ACTION_DESCRIBED_CALL", "ACTION_DIRECTIONS_SWAPPED", "ACTION_FLAGS_SET",
-    "ACTION_HEIGHTS_IN_INCHES", "ACTION_OPTIONS_FILLED", "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED",
+    "ACTION_OPTIONS_FILLED", "ACTION_QUANTITIES_READ", "ACTION_RATES_AS_FRACTIONS", "ACTION_REPAIRED",
     "ACTION_SHORTLIST", "ACTION_STATES_ADDED", "ACTION_UNKNOWN_CALL", "ACTION_VALUES_BARED",
     "REASON_ALTERNATIVES_DROPPED", "REASON_ARGUMENTS_DROPPED", "REASON_CALLS_DROPPED",
     "REASON_CALLS_FANNED_OUT", "REASON_CHOICES_CUT", "REASON_CONTINUED", "REASON_CURRENCIES_CODED",
     "REASON_DATES_REFORMATTED", "REASON_DESCRIBED_KEPT", "REASON_DESCRIBED_MADE", "REASON_DIRECTIONS_SWAPPED",
-    "REASON_FLAGS_SET", "REASON_HEIGHTS_IN_INCHES", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT",
-    "REASON_PLACEHOLDERS_MADE", "REASON_RATES_AS_FRACTIONS",
-    "REASON_REPAIRED", "REASON_STATES_ADDED", "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord",
+    "REASON_FLAGS_SET", "REASON_OPTIONS_FILLED", "REASON_PLACEHOLDERS_KEPT", "REASON_PLACEHOLDERS_MADE",
+    "REASON_QUANTITIES_READ", "REASON_RATES_AS_FRACTIONS", "REASON_REPAIRED", "REASON_STATES_ADDED",
+    "REASON_UNKNOWN_CALL", "REASON_VALUES_BARED", "ToolRecord",
     "asked_for_in", "repaired_in",
 ]  # fmt: skip
 
@@ -85,7 +86,7 @@ ACTION_RATES_AS_FRACTIONS = "rates_as_fractions"
 ACTION_CALLS_FANNED_OUT = "calls_fanned_out"
 ACTION_OPTIONS_FILLED = "options_filled"
 ACTION_FLAGS_SET = "flags_set"
-ACTION_HEIGHTS_IN_INCHES = "heights_in_inches"
+ACTION_QUANTITIES_READ = "quantities_read"
 ACTION_CALLS_DROPPED = "calls_dropped"
 ACTION_ALTERNATIVES_DROPPED = "alternatives_dropped"
 ACTION_CONTINUED = "continued"
@@ -112,7 +113,8 @@ REASON_RATES_AS_FRACTIONS = ("a rate the user gave as a percentage ('5%') was pa
 REASON_CALLS_FANNED_OUT = ("a call listing several values where its function takes one was made one call per"
                            " value (per pair or combination of the values listed)")
 REASON_OPTIONS_FILLED = "an optional argument left out was given the one declared option the request names"
-REASON_HEIGHTS_IN_INCHES = "a height the user gave in feet and inches, passed as part of it, was passed in inches"
+REASON_QUANTITIES_READ = ("a quantity the user wrote their own way (feet and inches, a hemisphere, a frequency word),"
+                          " passed as part of it, was passed as the function takes it")
 REASON_FLAGS_SET = "a yes/no argument whose name the request asks for, false or left out, was set true"
 REASON_CONTINUED = "an answer made of calls was continued (and pushed for one more call) to add calls it left out"
 REASON_ARGUMENTS_DROPPED = ("optional arguments the conversation never asks for were dropped, so the function's"
@@ -231,10 +233,10 @@ class ToolRecord:
         self._settled(ACTION_OPTIONS_FILLED, REASON_OPTIONS_FILLED, "tool call options the request names filled",
                       before, after, arguments)
 
-    def heights_in_inches(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
-                          arguments: Sequence[str]) -> None:
-        """Heights given in feet and inches were passed in inches (`toolcall_heights`)."""
-        self._settled(ACTION_HEIGHTS_IN_INCHES, REASON_HEIGHTS_IN_INCHES, "tool call heights passed in inches",
+    def quantities_read(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],
+                        arguments: Sequence[str]) -> None:
+        """Quantities written the user's way were passed as the functions take them (`toolcall_units`)."""
+        self._settled(ACTION_QUANTITIES_READ, REASON_QUANTITIES_READ, "tool call quantities read as declared",
                       before, after, arguments)
 
     def flags_set(self, before: Sequence[ParsedToolCall], after: Sequence[ParsedToolCall],

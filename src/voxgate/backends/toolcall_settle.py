@@ -8,9 +8,10 @@ for the record it notes into.
                                                          the state their description asks for, values
                                                          cut to the thing itself ("y=3x+2" to "3x+2"),
                                                          rates given as percentages as fractions,
-                                                         heights in feet and inches as inches, "from A
-                                                         to B" the user's way round, left-out options
-                                                         the request names filled, yes/no arguments it
+                                                         quantities as the function takes them (5'11"
+                                                         as 71 inches), "from A to B" the user's way
+                                                         round, left-out options the request names
+                                                         filled, yes/no arguments it
                                                          asks for set; with `drop_unasked_arguments`:
                                                          calls that make up a second request, optional
                                                          arguments nobody asked for and undeclared ones
@@ -35,13 +36,13 @@ from .toolcall_fanout import fanned_out
 from .toolcall_flags import flags_asked_for
 from .toolcall_formats import bare_values, currency_codes, dates_in_declared_format
 from .toolcall_grounding import makes_up_another_request
-from .toolcall_heights import heights_in_inches
 from .toolcall_optional import without_unasked
 from .toolcall_options import with_named_options
 from .toolcall_parser import ParsedToolCall
 from .toolcall_places import cities_with_states
 from .toolcall_rates import rates_as_fractions
 from .toolcall_record import ToolRecord
+from .toolcall_units import quantities_as_declared
 
 __all__ = ["settle_calls", "without_made_up_requests"]
 
@@ -53,7 +54,7 @@ def settle_calls(
     """`calls` settled (with `trim_choices`): `toolcall_fanout`'s calls listing values split (with
     `fan_out`: not where `parallel_tool_calls` is false), `toolcall_choices`' lists cut, `toolcall_formats`' dates,
     currencies and bare values ("y=3x+2" to "3x+2") rewritten, `toolcall_places`' cities given their states,
-    `toolcall_rates`' percentages passed as fractions, `toolcall_heights`' heights in inches,
+    `toolcall_rates`' percentages passed as fractions, `toolcall_units`' quantities as declared,
     `toolcall_direction`'s source and target put the way the user said them, `toolcall_options`' named
     options filled, `toolcall_flags`' flags set; then (with `drop_unasked_arguments`) less
     the calls that make up a second request, `toolcall_optional`'s unasked and undeclared arguments, and, judged on the
@@ -94,7 +95,7 @@ def _rewritten(
         (lambda now: cities_with_states(now, functions), record.states_added),
         (lambda now: bare_values(now, functions), record.values_bared),
         (lambda now: rates_as_fractions(now, functions, user_words), record.rates_as_fractions),
-        (lambda now: heights_in_inches(now, functions, user_words), record.heights_in_inches),
+        (lambda now: quantities_as_declared(now, functions, user_words), record.quantities_read),
         (lambda now: settled_directions(now, user_words), record.directions_swapped),
         (lambda now: with_named_options(now, functions, request), record.options_filled),
         (lambda now: flags_asked_for(now, functions, request), record.flags_set),
