@@ -55,6 +55,8 @@ _DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(minutes?|mins?|hours?|hrs?
 _PER_YEAR = {"quarterly": 4.0, "monthly": 12.0, "semi-annually": 2.0, "semiannually": 2.0, "biannually": 2.0,
              "twice a year": 2.0, "annually": 1.0, "yearly": 1.0, "weekly": 52.0, "daily": 365.0}
 """How often a year a frequency word counts ("compounded quarterly": 4 times a year)."""
+# "annually" and "yearly" count 1, which implied_numbers leaves out: read as given, 1 kept a list of years
+# [1, ..., 6] nobody asked for in "cash flows ... discounted at 8% annually" (BFCL simple_python_130).
 _PER_YEAR_WORDS = re.compile(r"\b(?:" + "|".join(sorted(_PER_YEAR, key=len, reverse=True)) + r")\b")
 _PREFIXED_UNIT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([pnuµμmkMG])(F|H|Hz|s|A|V|W|Ω|ohms?|g|m|l|L)\b")
 """A quantity with an SI prefix ("100µF": 0.0001 farad, "50mH": 0.05 henry, "2 kHz": 2000 hertz); case matters
@@ -85,7 +87,7 @@ def implied_numbers(lowered: str) -> set[float]:
     for number, unit in _DURATION.findall(lowered):
         seconds = float(number) * (60.0 if unit.startswith("min") else 3600.0)
         found.update({seconds, seconds / 60})
-    found.update(per_year_counts(lowered))
+    found.update(count for count in per_year_counts(lowered) if count > 1)
     return found
 
 

@@ -33,6 +33,7 @@ def test_the_words_imply_the_number(text: str, number: float) -> None:
     ("years 2010-2020", -2020.0),  # a range, not a subtraction
     ("the price is 5 dollars", -5.0), ("5ft tall", 60.0), ("e5 to e4", 5.0), ("a pie for 2 people", 6.28),
     ("3 minutes", 3.0 * 3600), ("quarterly", 12.0),
+    ("cash flows discounted at 8% annually", 1.0),  # kept a list of years 1..6 (BFCL simple_python_130)
 ])  # fmt: skip
 def test_the_words_do_not_imply_the_number(text: str, number: float) -> None:
     assert number not in implied_numbers(text)
