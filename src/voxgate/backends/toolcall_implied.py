@@ -12,7 +12,11 @@ again in words, or the user asked for a value they gave):
                                        a height in feet and inches as inches ("5ft 10in": 70, "6 feet
                                        2 inches": 74), a term subtracted as a negative number ("5x^2 -
                                        7x + 3": -7; "a loss of $1000": -1000), scientific notation
-                                       ("1e-9"), and a multiple of pi ("2 pi": 6.283185..., 6.2832, 6.28)
+                                       ("1e-9"), a multiple of pi ("2 pi": 6.283185..., 6.2832, 6.28),
+                                       minutes and hours in seconds and minutes ("3 minutes": 180), and
+                                       a frequency's count above one ("compounded quarterly": 4)
+    prefixed_quantities(text)          base-unit values of SI-prefixed quantities, read on the text as
+                                       written ("100µF": 0.0001, "50mH": 0.05; "mHz" is no "MHz")
     names_own_language(value, key, words)  `value` is English for an argument that names a language
                                        (`language`, `lang`, `source_language`...) and the words are
                                        English: "Analyze the sentiment of a customer review 'I love the
@@ -20,9 +24,10 @@ again in words, or the user asked for a value they gave):
 
 Measured offline over BFCL's 3,152 reference calls (`bench/tool_grounding_recall.py`): right calls
 the grounding check refuses 124 -> 104, with `toolcall_codes`' units ("cm" for "centimeters") and the
-past form of a word ("detailed" for "detail"); the optional arguments dropped as unasked, unchanged
-(`bench/tool_unasked_arguments.py`: 52 broken). Other languages are not read: telling them apart needs
-more than a word list, and a language read wrong lets an invented call through.
+past form of a word ("detailed" for "detail"), then 104 -> 100 with durations, frequencies and SI
+prefixes (and `toolcall_grounding` reading "[200,300,400]" as a list); the optional arguments dropped as
+unasked, unchanged (`bench/tool_unasked_arguments.py`: 52 broken). Other languages are not read: telling
+them apart needs more than a word list, and a language read wrong lets an invented call through.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ for the record it notes into.
                                                          quantities as the function takes them (5'11"
                                                          as 71 inches), "from A to B" the user's way
                                                          round, left-out options the request names
-                                                         filled, yes/no arguments it
-                                                         asks for set; with `drop_unasked_arguments`:
+                                                         filled, yes/no arguments it asks for set; with
+                                                         `drop_unasked_arguments`:
                                                          calls that make up a second request, optional
                                                          arguments nobody asked for and undeclared ones
                                                          dropped, then calls that only repeat another's
