@@ -46,14 +46,14 @@ def _settings(item: BfclItem) -> list[bool]:
     text = request_text(item.messages)
     answer = [(openai_function_name(name), accepted)
               for call in item.ground_truth or [] for name, accepted in call.items()]
+    names = [called for called, _ in answer]
+    right = [first_accepted(values) for _, values in answer]
     found = []
     for index, (name, accepted) in enumerate(answer):
         for key, schema in (declared_properties(functions.get(name)) or {}).items():
             if not isinstance(schema, dict) or schema.get("type") != "boolean":
                 continue
-            given = [first_accepted(values) for _, values in answer]
-            given[index] = {**given[index], key: False}
-            names = [called for called, _ in answer]
+            given = [{**values, key: False} if at == index else values for at, values in enumerate(right)]
             calls = [ParsedToolCall(called, json.dumps(values)) for called, values in zip(names, given, strict=True)]
             settled, _ = flags_asked_for(calls, functions, text)
             if json.loads(settled[index].arguments).get(key) is not True:

@@ -34,8 +34,9 @@ def references_broken() -> None:
             rewritten[category] += len(names)
             accepted = [arguments for answer in item.ground_truth or [] for arguments in answer.values()]
             for before, after, values in zip(calls, settled, accepted, strict=True):
+                was = json.loads(before.arguments)
                 for key, value in json.loads(after.arguments).items():
-                    if value != json.loads(before.arguments).get(key) and value not in values.get(key, []):
+                    if value != was.get(key) and value not in values.get(key, []):
                         broken[category] += 1
                         print(f"{item.id} {after.name}.{key}: {value}, accepted {values.get(key)}")
     print("| category | values rewritten | broken |\n|---|---|---|")

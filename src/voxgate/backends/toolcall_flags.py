@@ -45,9 +45,9 @@ from .toolcall_schema import argument_name_words, declared_properties
 __all__ = ["asks_for_flag", "flags_asked_for", "says_no"]
 
 _GIVE_WORDS = topic_words(
-    "include includes return is has fetch display add provide enable flag details detail info information data "
-    "with want show get all the of to in")
-"""Words of a flag's name that only say "give it": a name of these alone names nothing."""
+    "include includes return fetch display add provide enable flag details detail info information data")
+"""Words of a flag's name that only say "give it": a name of these alone names nothing ("want", "show", "get",
+"with", "has" are stop words, and "is" too short, which `topic_words` leaves out already)."""
 _ABBREVIATIONS = {word: full for word, full in (
     (next(iter(topic_words(short))), next(iter(topic_words(long)))) for short, long in (
         ("stats", "statistics"), ("temp", "temperature"), ("min", "minimum"), ("max", "maximum"),

@@ -30,7 +30,6 @@ answers right (simple_python 61, 83, 133; parallel_multiple 148, 180) and none w
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,9 +72,16 @@ def quantities_as_declared(
     read = _read(request)
     if read.height is None and not read.negative and read.per_year is None:
         return list(calls), ()
-    return rewritten_calls(calls, lambda call, arguments: values_rewritten(
-        arguments, functions.get(call.name), lambda key, value, schema: _rewritten(
-            key, value, schema, read, _asks_imperial(call))))
+    return rewritten_calls(
+        calls, lambda call, arguments: _arguments_rewritten(arguments, functions.get(call.name), read))
+
+
+def _arguments_rewritten(arguments: Any, function: JSONObject | None, read: _Request) -> tuple[Any, tuple[str, ...]]:
+    """One call's decoded `arguments` with `_rewritten` applied to each, and the names rewritten."""
+    imperial = isinstance(arguments, dict) and any(
+        isinstance(value, str) and value.strip().lower() == "imperial" for value in arguments.values())
+    return values_rewritten(arguments, function, lambda key, value, schema: _rewritten(key, value, schema, read,
+                                                                                        imperial))
 
 
 def _read(request: str) -> _Request:
@@ -107,7 +113,7 @@ def _rewritten(key: str, value: Any, schema: Any, read: _Request, imperial: bool
         return read.height[1]
     if read.per_year is not None and _COUNTS.search(said) and _OF_INTEREST.search(f"{key} {said}") and (
             float(value) != read.per_year):
-        return int(read.per_year) if schema.get("type") == "integer" or read.per_year.is_integer() else read.per_year
+        return int(read.per_year)  # every count of `toolcall_implied`'s table is whole
     return _signed(value, read)
 
 
@@ -122,11 +128,3 @@ def _takes_height(key: str, description: str, imperial: bool) -> bool:
         return False
     return not (_OTHER_UNIT.search(description) and not _INCHES.search(description) and not imperial)
 
-
-def _asks_imperial(call: ParsedToolCall) -> bool:
-    try:
-        arguments = json.loads(call.arguments)
-    except ValueError:
-        return False
-    return isinstance(arguments, dict) and any(
-        isinstance(value, str) and value.strip().lower() == "imperial" for value in arguments.values())
