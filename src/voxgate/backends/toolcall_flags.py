@@ -15,14 +15,19 @@ it is false or missing, when
     - the request says no "not", "no", "without", "never", "few", "whether", "instead", "n't"...
       anywhere (a request that negates anything may negate the flag: "I'm not concerned about having a
       garage", "it shouldn't be unisex", "compare it with a less detailed description", "has few
-      artistic interests"; "a few" is no negation);
+      artistic interests"; "a few" is no negation), or one of its sentences names every such word and
+      negates nothing ("... I'm not sure what type of mutation it is. ... And please include a brief
+      description of each protein.": the request of several tasks negates another task), in a request
+      of at most 12 sentences (a longer one is a document: a persona, instructions);
     - the calls to that function do not give it true and false both (the model chose per call:
       "in a formatted string as well as an array").
 
 Measured offline over BFCL's reference calls (`bench/tool_flags.py`: each boolean argument of a right
-answer made false in turn): the rule sets 129, and the reference accepts true for all 129; replayed on
-the recorded answers of 2026-12-05 (the whole simple_python, multiple, parallel and parallel_multiple
-runs), it turns 5 answers right (3 of them parallel_multiple) and none wrong.
+answer made false in turn): the rule sets 138, and the reference accepts true for all 138 (129 before
+sentences counted alone; without the 12-sentence bound 139, one wrong); replayed on the recorded answers of
+2026-12-05 (the whole simple_python, multiple, parallel and parallel_multiple runs), it turns 6 answers right
+(4 of them parallel_multiple; parallel_multiple_153's "Could you also standardize the predictors for me?"
+after "I'm not sure if it fits my diet") and none wrong.
 
     flags_asked_for(calls, functions, request)   the calls with such flags set, and the names of the
                                                  arguments set
@@ -59,9 +64,26 @@ _NEGATION = re.compile(
 """Words that may negate a flag; "few" and "little" but for "a few", "a little" ("with a few things")."""
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+_MOST_SENTENCES = 12
+"""A longer user turn is a document (a persona, instructions: "you can also request heartbeat events when you
+run functions", BFCL live_multiple_26-6-1) whose sentences describe more than they ask: only the whole counts."""
+
+
 def says_no(request: str) -> bool:
-    """Whether the request negates anything (module docstring): no flag is set for it."""
+    """Whether the request (or a sentence of it) negates anything (module docstring)."""
     return _NEGATION.search(request) is not None
+
+
+def _asking_parts(request: str) -> list[frozenset[str]]:
+    """The topic words of each part of `request` that negates nothing: the whole request, or else
+    each of its sentences that does not."""
+    if not says_no(request):
+        return [topic_words(request)]
+    sentences = [sentence for sentence in _SENTENCE_END.split(request) if sentence]
+    if len(sentences) > _MOST_SENTENCES:
+        return []
+    return [topic_words(sentence) for sentence in sentences if not says_no(sentence)]
 
 
 def asks_for_flag(key: str, request_words: frozenset[str]) -> bool:
@@ -76,23 +98,23 @@ def flags_asked_for(
 ) -> tuple[list[ParsedToolCall], tuple[str, ...]]:
     """`calls` with each boolean argument the request asks for (`asks_for_flag`) set true where it is
     false or missing, but for a function whose calls give it both ways; and the names of the arguments set."""
-    if says_no(request):
+    parts = _asking_parts(request)
+    if not parts:
         return list(calls), ()
-    words = topic_words(request)
     both_ways = _flags_given_both_ways(calls)
     return rewritten_calls(calls, lambda call, arguments: _flags_set(
-        arguments, functions.get(call.name), words, both_ways.get(call.name, set())), ensure_ascii=False)
+        arguments, functions.get(call.name), parts, both_ways.get(call.name, set())), ensure_ascii=False)
 
 
 def _flags_set(
-    arguments: Any, function: JSONObject | None, words: frozenset[str], left: set[str]
+    arguments: Any, function: JSONObject | None, parts: Sequence[frozenset[str]], left: set[str]
 ) -> tuple[Any, tuple[str, ...]]:
     properties = declared_properties(function)
     if not isinstance(arguments, dict) or properties is None:
         return arguments, ()
     asked = tuple(key for key, schema in properties.items()
                   if isinstance(schema, dict) and schema.get("type") == "boolean" and key not in left
-                  and arguments.get(key, False) is False and asks_for_flag(key, words))
+                  and arguments.get(key, False) is False and any(asks_for_flag(key, words) for words in parts))
     return ({**arguments, **dict.fromkeys(asked, True)}, asked) if asked else (arguments, ())
 
 

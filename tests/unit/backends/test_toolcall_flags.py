@@ -98,3 +98,16 @@ def test_the_settled_answer_notes_the_flags_set() -> None:
                                trim_choices=True, drop_unasked_arguments=True, request=REQUEST)
     assert json.loads(settled[0].arguments)["species"] is True
     assert [(note["action"], note["arguments"]) for note in notes] == [("flags_set", ["species"])]
+
+
+def test_a_sentence_that_negates_nothing_asks_for_a_flag_another_sentence_cannot_negate() -> None:
+    """A request of several tasks: a negation in one sentence does not reach the flag asked for in another;
+    one in the flag's own sentence does, and a long document (a persona, instructions) sets nothing."""
+    given = call(location="Mississippi", species=False)
+    several = "I'm not sure where turtles live. Find the population and species of turtles in the Mississippi."
+    settled, names = flags_asked_for([given], FUNCTIONS, several)
+    assert (json.loads(settled[0].arguments)["species"], names) == (True, ("species",))
+    negated_there = "Find the turtles in the Mississippi. Don't list their species!"
+    assert flags_asked_for([given], FUNCTIONS, negated_there) == ([given], ())
+    document = "You are a helpful agent. " * 12 + "Never guess. You can also include species information."
+    assert flags_asked_for([given], FUNCTIONS, document) == ([given], ())
