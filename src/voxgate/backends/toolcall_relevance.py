@@ -103,7 +103,7 @@ def named_by_request(names: Collection[str], request_words: frozenset[str]) -> s
     """The one declared function (of `names`) that the request names by every topic word of its name,
     two at least, generic verbs and nouns ("search", "info") left out: `musical_scale` for "What is the
     musical scale associated with C sharp major?", `poker_probability_full_house` for "... a full house
-    in poker?"; None where no function or several are so named. On BFCL, 61 of 200 multiple requests
+    in poker?"; None where no function or several are so named. On BFCL, 62 of 200 multiple requests
     and 3 of 240 irrelevance ones name one so (`bench/results/bfcl_ab.md`)."""
     named = [name for name in names if len(words := _name_words(name)) >= _NAMING_WORDS and words <= request_words]
     return named[0] if len(named) == 1 else None
@@ -159,5 +159,7 @@ _SEVERAL_THINGS = re.compile(
 _NAMING_WORDS = 2
 _GENERIC_NAME_WORDS = topic_words(
     "search fetch retrieve check query lookup info information data details detail estimate analyze analysis "
-    "create generate calc calculator convert conversion compute record records")
-"""Words of function names that name no task by themselves: the verbs and nouns every kind of function uses."""
+    "create generate calc calculator convert conversion compute solve record records")
+"""Words of function names that name no task by themselves: the verbs and nouns every kind of function uses
+("solve": `solve_quadratic_equation` is named by "the root of quadratic equation with coefficients 2, 3 and
+-4", BFCL multiple_28, answered with the formula in words)."""

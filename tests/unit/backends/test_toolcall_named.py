@@ -38,6 +38,8 @@ def test_a_function_is_named_by_every_word_of_its_name_two_at_least() -> None:
     assert named_by_request(["poker_probability_full_house"],
                             topic_words("What is the probability of getting a full house in poker?")) == (
         "poker_probability_full_house")
+    assert named_by_request(["solve_quadratic_equation", "convert_rgb_to_hex"], topic_words(
+        "What's the root of quadratic equation with coefficients 2, 3 and -4?")) == "solve_quadratic_equation"
 
 
 def test_only_words_to_a_fresh_auto_request_look_for_a_named_function() -> None:
