@@ -4,7 +4,9 @@
     corpus_word_error_rate(pairs)          = all the pairs' edits / all their reference words
 
 Both sides are normalised first: lower case, hyphens split words ("cold-hearted" -> "cold hearted"),
-other punctuation dropped, a few spoken forms unified ("mr" -> "mister").
+other punctuation dropped, a few spoken forms unified ("mr" -> "mister"), and whole numbers under 100
+written in digits spelled out ("7" -> "seven", "42" -> "forty two"): Whisper writes a spoken number
+either way, and neither is a recognition error.
 """
 
 from __future__ import annotations
@@ -14,13 +16,27 @@ from collections.abc import Iterable
 
 _SPOKEN_FORMS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "ok": "okay"}
 _NOT_WORD = re.compile(r"[^\w\s']")
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
 def normalize_words(text: str) -> list[str]:
     """Lower-case words with punctuation removed and common abbreviations spelled out."""
     spaced = _NOT_WORD.sub(" ", text.lower().replace("-", " "))
     words = [word.strip("'") for word in spaced.split()]
-    return [_SPOKEN_FORMS.get(word, word) for word in words if word]
+    return [spoken for word in words if word for spoken in _spoken(word)]
+
+
+def _spoken(word: str) -> list[str]:
+    """A word as spoken: abbreviations spelled out, a number under 100 in words."""
+    if not (word.isascii() and word.isdigit()) or int(word) >= 100 or (len(word) > 1 and word[0] == "0"):
+        return [_SPOKEN_FORMS.get(word, word)]
+    number = int(word)
+    if number < 20:
+        return [_ONES[number]]
+    tens, ones = divmod(number, 10)
+    return [_TENS[tens - 2]] + ([_ONES[ones]] if ones else [])
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

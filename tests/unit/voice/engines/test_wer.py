@@ -14,6 +14,12 @@ def test_normalisation() -> None:
     assert normalize_words("It's 'quoted'") == ["it's", "quoted"]
 
 
+def test_numbers_under_a_hundred_in_digits_read_as_words() -> None:
+    assert normalize_words("booked for 7, 20 or 42") == ["booked", "for", "seven", "twenty", "or", "forty", "two"]
+    assert normalize_words("in 1990, room 007 or 100") == ["in", "1990", "room", "007", "or", "100"]
+    assert word_error_rate("booked for seven this evening", "booked for 7 this evening") == 0.0
+
+
 @pytest.mark.parametrize(
     ("reference", "hypothesis", "expected"),
     [
