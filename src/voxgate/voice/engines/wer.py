@@ -22,7 +22,7 @@ _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ni
 
 
 def normalize_words(text: str) -> list[str]:
-    """Lower-case words with punctuation removed and common abbreviations spelled out."""
+    """Lower-case words with punctuation removed, common abbreviations and numbers under 100 spelled out."""
     spaced = _NOT_WORD.sub(" ", text.lower().replace("-", " "))
     words = [word.strip("'") for word in spaced.split()]
     return [spoken for word in words if word for spoken in _spoken(word)]
