@@ -42,6 +42,7 @@ from tests.support.processes import start_voxgate, stop_process
 from tests.support.speech_corpus import synthesised
 from voxgate.voice.audio.codecs import float_to_pcm16
 from voxgate.voice.engines.piper_tts import PiperTTS
+from voxgate.voice.engines.wer import spoken_number
 
 SPLITS_CSV = Path(__file__).resolve().parents[1] / "src/voxgate/data/ladder/outcomes.questions.csv"
 CATEGORIES = ("arith-1", "arith-2", "arith-3", "arith-5", "fact-capital", "fact-planet", "fact-units",
@@ -51,9 +52,7 @@ INSTRUCTIONS = "You are a voice assistant. Reply in one short sentence."
 TRAILING_SILENCE_S = 1.5
 CHUNK_BYTES = 2 * RATE_HZ // 10  # 100 ms
 SPOKEN_OPERATORS = {" + ": " plus ", " - ": " minus ", " * ": " times ", " / ": " divided by "}
-_UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
-NUMBER_WORDS = {word: value for value, word in enumerate(_UNITS)}
+NUMBER_WORDS = {spoken_number(value): value for value in range(21)}
 ANSWER_TIMEOUT_S = 60.0
 
 

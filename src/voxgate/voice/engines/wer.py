@@ -2,6 +2,7 @@
 
     word_error_rate(reference, hypothesis) = (substitutions + deletions + insertions) / len(reference words)
     corpus_word_error_rate(pairs)          = all the pairs' edits / all their reference words
+    spoken_number(42)                      = "forty two" (0-99)
 
 Both sides are normalised first: lower case, hyphens split words ("cold-hearted" -> "cold hearted"),
 other punctuation dropped, a few spoken forms unified ("mr" -> "mister"), and whole numbers under 100
@@ -32,11 +33,17 @@ def _spoken(word: str) -> list[str]:
     """A word as spoken: abbreviations spelled out, a number under 100 in words."""
     if not (word.isascii() and word.isdigit()) or int(word) >= 100 or (len(word) > 1 and word[0] == "0"):
         return [_SPOKEN_FORMS.get(word, word)]
-    number = int(word)
+    return spoken_number(int(word)).split()
+
+
+def spoken_number(number: int) -> str:
+    """A whole number from 0 to 99 in words: 7 -> "seven", 42 -> "forty two"."""
+    if not 0 <= number < 100:
+        raise ValueError(f"spoken_number takes 0-99, not {number}")
     if number < 20:
-        return [_ONES[number]]
+        return _ONES[number]
     tens, ones = divmod(number, 10)
-    return [_TENS[tens - 2]] + ([_ONES[ones]] if ones else [])
+    return _TENS[tens - 2] + (f" {_ONES[ones]}" if ones else "")
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

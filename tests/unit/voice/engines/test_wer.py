@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voxgate.voice.engines.wer import corpus_word_error_rate, normalize_words, word_error_rate
+from voxgate.voice.engines.wer import corpus_word_error_rate, normalize_words, spoken_number, word_error_rate
 
 
 def test_normalisation() -> None:
@@ -18,6 +18,9 @@ def test_numbers_under_a_hundred_in_digits_read_as_words() -> None:
     assert normalize_words("booked for 7, 20 or 42") == ["booked", "for", "seven", "twenty", "or", "forty", "two"]
     assert normalize_words("in 1990, room 007 or 100") == ["in", "1990", "room", "007", "or", "100"]
     assert word_error_rate("booked for seven this evening", "booked for 7 this evening") == 0.0
+    assert [spoken_number(n) for n in (0, 19, 20, 99)] == ["zero", "nineteen", "twenty", "ninety nine"]
+    with pytest.raises(ValueError, match="0-99"):
+        spoken_number(100)
 
 
 @pytest.mark.parametrize(
