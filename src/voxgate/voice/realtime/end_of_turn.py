@@ -8,24 +8,30 @@ judges that text as soon as it is ready.
 
     timings = SemanticTimings.for_eagerness("auto")
     VadConfig(silence_duration_ms=timings.max_silence_ms)        # the VAD's own end of turn
-    if silence_ms >= timings.finished_silence_ms and looks_finished(transcript): end the turn now
+    if turn_is_over(silence_ms, judge_text(transcript), None, timings): end the turn now
 
-A transcript looks finished when Whisper closed it with `.`, `!` or `?` and its last word is not
-one that asks for more (a conjunction, an article, a possessive, a filler such as "um").
-Whisper punctuates a complete sentence and usually leaves a trailing-off one open or ends it with
-"...", which counts as unfinished.
+`judge_text` reads the transcript three ways. It is *finished* when Whisper closed it with `.`, `!`
+or `?` and its last word is not one that asks for more (a conjunction, an article, a possessive, a
+filler such as "um"). It *trails off* when it ends with "...", a comma or a dash, on such a word, or
+runs three words or more without closing punctuation. Whisper punctuates a complete sentence and
+usually leaves a trailing-off one open or ends it with "...". It is *unsure* when it is one or two
+words without closing punctuation and nothing else says it trails off. Whisper leaves one-word
+commands open ("Stop", "Bye-bye"), so such a turn ends after the hesitant pause (1 s at `medium`),
+not the eagerness's longest (4 s).
 
 With an audio end-of-turn model (`voice.turn_model: smart-turn`, how the speech sounds: pitch,
 rhythm), `turn_is_over` combines both judges: a confident audio "finished" ends the turn after
 `confident_silence_ms` unless the text is already known to trail off; a finished text ends it after
 `finished_silence_ms` when the audio agrees (or there is no audio model), after
-`hesitant_silence_ms` when the audio says the speaker is not done.
+`hesitant_silence_ms` when the audio says the speaker is not done; an unsure text ends it after
+`hesitant_silence_ms`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 EAGERNESS_LEVELS = ("low", "medium", "high", "auto")
 SPECULATE_AFTER_MS = 100  # semantic_vad transcribes a pause this early, to judge it in time
@@ -39,6 +45,13 @@ _CONTINUATIONS = frozenset(
     }
 )  # fmt: skip
 _LAST_WORD = re.compile(r"([\w']+)\W*$")
+UNSURE_MAX_WORDS = 2  # an unpunctuated transcript this short may be a whole command ("Stop")
+
+
+class TextVerdict(StrEnum):
+    FINISHED = "finished"
+    UNSURE = "unsure"
+    TRAILING = "trailing"
 
 
 @dataclass(frozen=True)
@@ -66,23 +79,32 @@ _TIMINGS = {
 }
 
 
-def looks_finished(transcript: str) -> bool:
-    """Whether the words read like a complete turn (see the module docstring)."""
+def judge_text(transcript: str) -> TextVerdict:
+    """Finished, unsure or trailing off, from the words alone (see the module docstring)."""
     text = transcript.strip()
-    if not text or text.endswith(("...", "…", ",", "-")) or text[-1] not in ".!?":
-        return False
+    if not text or text.endswith(("...", "…", ",", "-")):
+        return TextVerdict.TRAILING
     match = _LAST_WORD.search(text)
-    return match is not None and match.group(1).lower() not in _CONTINUATIONS
+    if match is None or match.group(1).lower() in _CONTINUATIONS:
+        return TextVerdict.TRAILING
+    if text[-1] in ".!?":
+        return TextVerdict.FINISHED
+    return TextVerdict.UNSURE if len(text.split()) <= UNSURE_MAX_WORDS else TextVerdict.TRAILING
 
 
-def turn_is_over(silence_ms: int, text_finished: bool | None, audio_finished: float | None,
+def looks_finished(transcript: str) -> bool:
+    """Whether the words read like a complete turn: `judge_text` says finished."""
+    return judge_text(transcript) is TextVerdict.FINISHED
+
+
+def turn_is_over(silence_ms: int, text: TextVerdict | None, audio_finished: float | None,
                  timings: SemanticTimings) -> bool:
-    """Whether a pause of `silence_ms` ends the turn, from the text check (None: transcript not ready)
-    and the audio model's probability that the speaker has finished (None: no model or not ready)."""
-    if audio_finished is not None and audio_finished >= CONFIDENT_FINISHED and text_finished is not False:
+    """Whether a pause of `silence_ms` ends the turn, from the text's verdict (None: transcript not
+    ready) and the audio model's probability that the speaker has finished (None: no model or not ready)."""
+    if audio_finished is not None and audio_finished >= CONFIDENT_FINISHED and text is not TextVerdict.TRAILING:
         return silence_ms >= timings.confident_silence_ms
-    if not text_finished:
+    if text is None or text is TextVerdict.TRAILING:
         return False
-    if audio_finished is None or audio_finished >= 0.5:
+    if text is TextVerdict.FINISHED and (audio_finished is None or audio_finished >= 0.5):
         return silence_ms >= timings.finished_silence_ms
     return silence_ms >= timings.hesitant_silence_ms

@@ -29,7 +29,7 @@ from typing import Any
 from voxgate.voice.engines.protocols import EndOfTurnModel, SpeechToText, Transcript
 from voxgate.voice.engines.vad import SpeechEvent
 from voxgate.voice.realtime.end_of_turn import SPECULATE_AFTER_MS as SEMANTIC_SPECULATE_AFTER_MS
-from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished, turn_is_over
+from voxgate.voice.realtime.end_of_turn import SemanticTimings, judge_text, turn_is_over
 from voxgate.voice.realtime.input_audio import InputAudio
 from voxgate.voice.realtime.partial_transcripts import (
     DecodeTask,
@@ -95,8 +95,8 @@ class Speculation:
         if self._semantic is None or self._task is None:
             return None
         text = _result(self._task)
-        text_finished = None if text is None else looks_finished(text.text)
-        over = turn_is_over(self._audio.trailing_silence_ms, text_finished, _result(self._sound), self._semantic)
+        verdict = None if text is None else judge_text(text.text)
+        over = turn_is_over(self._audio.trailing_silence_ms, verdict, _result(self._sound), self._semantic)
         return self._audio.end_speech() if over else None
 
     def take(self) -> TakenTranscript | None:

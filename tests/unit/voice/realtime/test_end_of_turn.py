@@ -1,5 +1,6 @@
-"""semantic_vad: finished-sounding turns end after a short pause, trailing-off ones wait for the
-eagerness's longest pause; the pure judgement, the timings and the session behaviour."""
+"""semantic_vad: finished-sounding turns end after a short pause, a short unpunctuated one ("Stop") after
+the hesitant pause, trailing-off ones wait for the eagerness's longest pause; the pure judgement, the
+timings and the session behaviour."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from tests.unit.voice.realtime.realtime_harness import running_session, silence_pcm16, tone_pcm16
 from voxgate.core.errors import InvalidRequestError
 from voxgate.voice.engines.testing import FixedEndOfTurn
-from voxgate.voice.realtime.end_of_turn import SemanticTimings, looks_finished, turn_is_over
+from voxgate.voice.realtime.end_of_turn import SemanticTimings, TextVerdict, judge_text, looks_finished, turn_is_over
 from voxgate.voice.realtime.reply import ScriptedReplySource
 from voxgate.voice.realtime.session_config import SessionConfig, apply_session_update
 
@@ -25,6 +26,18 @@ def test_punctuated_complete_sentences_look_finished(text: str) -> None:
              "the weather in", "Well,", "Let me think -", "Put it in the.", "I'd like a"])
 def test_trailing_off_does_not_look_finished(text: str) -> None:
     assert not looks_finished(text)
+    assert judge_text(text) is TextVerdict.TRAILING  # waits for the eagerness's longest pause
+
+
+@pytest.mark.parametrize("text", ["Stop", "Bye-bye", "yes", "Thank you", "  Okay  "])
+def test_one_or_two_words_without_punctuation_are_unsure(text: str) -> None:
+    # Whisper base leaves some short commands open: "Stop." came back "Stop", "Call mom." "Come on" (2026-12-06 bench)
+    assert judge_text(text) is TextVerdict.UNSURE
+
+
+@pytest.mark.parametrize("text", ["Can you please", "What is the weather going to be", "the"])
+def test_longer_unpunctuated_text_or_a_continuation_word_still_trails_off(text: str) -> None:
+    assert judge_text(text) is TextVerdict.TRAILING
 
 
 def test_eagerness_sets_the_pauses() -> None:
@@ -69,6 +82,13 @@ async def test_a_finished_sentence_ends_the_turn_after_a_short_pause() -> None:
     assert stop_ms <= 400 + 600  # spoke 400 ms; ended within the first 600 ms of the pause, not at 4 s
 
 
+async def test_a_one_word_command_without_punctuation_ends_after_the_hesitant_pause() -> None:
+    assert await _stop_ms("Stop", pause_ms=800) is None  # not at the 300 ms of a finished sentence
+    stop_ms = await _stop_ms("Stop", pause_ms=2_000)
+    assert stop_ms is not None
+    assert 400 + 1_000 <= stop_ms <= 400 + 1_200  # medium's hesitant 1 s, not its longest 4 s
+
+
 async def test_a_trailing_off_turn_waits_for_the_longest_pause() -> None:
     assert await _stop_ms("I'd like to book a table for", pause_ms=3_000) is None
     stop_ms = await _stop_ms("I'd like to book a table for", pause_ms=4_500)
@@ -90,20 +110,28 @@ async def test_the_turn_ends_when_the_transcript_is_ready_even_without_more_audi
 MEDIUM = SemanticTimings.for_eagerness("medium")
 
 
+FINISHED, UNSURE, TRAILING = TextVerdict.FINISHED, TextVerdict.UNSURE, TextVerdict.TRAILING
+
+
 @pytest.mark.parametrize(("silence_ms", "text", "sound", "over"), [
-    (200, None, 0.9, True),      # sounds finished for sure: 200 ms, before the transcript is ready
+    (200, None, 0.9, True),         # sounds finished for sure: 200 ms, before the transcript is ready
     (150, None, 0.9, False),
-    (200, False, 0.9, False),    # ... unless the words trail off ("book a table for")
-    (200, True, 0.6, False),     # finished words, a sound that only leans finished: the text's 300 ms
-    (300, True, 0.6, True),
-    (300, True, None, True),     # no audio model: semantic_vad as before
+    (200, TRAILING, 0.9, False),    # ... unless the words trail off ("book a table for")
+    (200, UNSURE, 0.9, True),       # "Stop" that sounds finished for sure
+    (200, FINISHED, 0.6, False),    # finished words, a sound that only leans finished: the text's 300 ms
+    (300, FINISHED, 0.6, True),
+    (300, FINISHED, None, True),    # no audio model: semantic_vad as before
     (300, None, None, False),
-    (300, True, 0.1, False),     # finished words, unfinished sound: wait longer (a mid-sentence pause)
-    (1_000, True, 0.1, True),
-    (3_000, False, 0.1, False),  # neither: only the VAD's longest pause ends it
+    (300, FINISHED, 0.1, False),    # finished words, unfinished sound: wait longer (a mid-sentence pause)
+    (1_000, FINISHED, 0.1, True),
+    (900, UNSURE, None, False),     # "Stop": the hesitant pause, with or without an audio model
+    (1_000, UNSURE, None, True),
+    (1_000, UNSURE, 0.6, True),
+    (3_000, TRAILING, 0.1, False),  # trailing off: only the VAD's longest pause ends it
+    (3_000, TRAILING, None, False),
 ])
-def test_the_audio_model_and_the_text_check_combined(silence_ms: int, text: bool | None, sound: float | None,
-                                                      over: bool) -> None:
+def test_the_audio_model_and_the_text_check_combined(silence_ms: int, text: TextVerdict | None,
+                                                      sound: float | None, over: bool) -> None:
     assert turn_is_over(silence_ms, text, sound, MEDIUM) is over
 
 
