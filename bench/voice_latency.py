@@ -31,7 +31,8 @@ variables; all variants are up at once and take turns per utterance, so they sha
 `--detections` are session settings (`server_vad@300`: silence_duration_ms 300). The ratio
 column compares each row's p50 to the first variant x detection's on the same set and session
 count, measured in the same run. Prints a Markdown table (`--out FILE` also writes it; the curated
-history is bench/results/voice_latency.md).
+history is bench/results/voice_latency.md), then a `no reply heard:` line for each utterance whose reply
+never came, with what the server transcribed (a withheld transcript, a turn that never ended).
 """
 
 from __future__ import annotations
@@ -166,6 +167,13 @@ def table_rows(records: dict[tuple[str, str], list[ListenRecord]], sessions: int
     return rows
 
 
+def unheard(records: dict[tuple[str, str], list[ListenRecord]]) -> list[str]:
+    """A line for each utterance whose reply was never heard: what the server transcribed and said."""
+    return [f"no reply heard: {label} {detection} {r.utterance}: transcripts {r.transcripts}, "
+            f"errors {r.errors}, speech_stopped {'yes' if r.speech_stopped_after_s is not None else 'no'}"
+            for (label, detection), got in records.items() for r in got if r.voice_to_voice_s is None]
+
+
 def load_utterances(sets: Sequence[str]) -> list[Utterance]:
     utterances: list[Utterance] = []
     if "librivox" in sets:
@@ -206,7 +214,7 @@ def measure(variants: list[Variant], args: argparse.Namespace, utterances: list[
                                          models))
             finally:  # also when the run is cut short (SIGTERM, timeout): what was measured counts
                 rows += table_rows(records, sessions)
-                print("\n".join(table_rows(records, sessions)), flush=True)
+                print("\n".join(table_rows(records, sessions) + unheard(records)), flush=True)
     finally:
         for server in servers.values():
             stop_process(server.process)
