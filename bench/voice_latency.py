@@ -213,8 +213,9 @@ def measure(variants: list[Variant], args: argparse.Namespace, utterances: list[
                 asyncio.run(run_variants(ports, utterances, args.detections, sessions, records, args.chat_load,
                                          models))
             finally:  # also when the run is cut short (SIGTERM, timeout): what was measured counts
-                rows += table_rows(records, sessions)
-                print("\n".join(table_rows(records, sessions) + unheard(records)), flush=True)
+                measured = table_rows(records, sessions)
+                rows += measured
+                print("\n".join(measured + unheard(records)), flush=True)
     finally:
         for server in servers.values():
             stop_process(server.process)
